@@ -1,0 +1,231 @@
+//! Sign and verify with ed25519, with keys and signatures that print as hex.
+//!
+//! Verification is strict (`verify_strict`): non-canonical signatures and small-order keys are
+//! rejected, so that a signature cannot be altered into a second valid one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An ed25519 public key: a validator's, a registrar's, a regulator's or an enterprise's.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublicKey([u8; 32]);
+
+/// An ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature([u8; 64]);
+
+/// A secret signing key. Never printed: its `Debug` shows only the public half.
+#[derive(Clone)]
+pub struct KeyPair(SigningKey);
+
+/// Why a key or signature is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    /// The text is not hex of the right length.
+    #[error("expected {expected_hex_chars} hex characters, found {found_chars} characters or a non-hex one")]
+    BadHex {
+        /// Hex characters the value needs.
+        expected_hex_chars: usize,
+        /// Characters found.
+        found_chars: usize,
+    },
+    /// The bytes are not a point on the curve.
+    #[error("not a valid ed25519 public key")]
+    BadPublicKey,
+    /// The signature does not verify for this key and message.
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+impl PublicKey {
+    /// Builds a key from its 32 bytes, checking that they decode to a curve point.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, CryptoError> {
+        VerifyingKey::from_bytes(&bytes).map_err(|_| CryptoError::BadPublicKey)?;
+        Ok(PublicKey(bytes))
+    }
+
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Checks `signature` over `message`, strictly.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::BadPublicKey)?;
+        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
+        key.verify_strict(message, &signature)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Checks a signature the lenient way RFC 8032 allows; used only where strictness is
+    /// compared in tests.
+    #[cfg(test)]
+    fn verify_lenient(&self, message: &[u8], signature: &Signature) -> bool {
+        let key = VerifyingKey::from_bytes(&self.0).expect("checked at construction");
+        ed25519_dalek::Verifier::verify(&key, message, &ed25519_dalek::Signature::from_bytes(&signature.0))
+            .is_ok()
+    }
+}
+
+impl Signature {
+    /// Wraps 64 signature bytes; whether they verify is decided by [`PublicKey::verify`].
+    pub fn from_bytes(bytes: [u8; 64]) -> Self {
+        Signature(bytes)
+    }
+
+    /// The raw 64 bytes.
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
+impl KeyPair {
+    /// Generates a fresh key from the operating system's randomness.
+    pub fn generate() -> Self {
+        KeyPair(SigningKey::generate(&mut rand_core::OsRng))
+    }
+
+    /// Rebuilds a key from its 32-byte secret seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        KeyPair(SigningKey::from_bytes(&seed))
+    }
+
+    /// Derives a key deterministically from a label: for demo data and tests only, never for a
+    /// key that guards anything.
+    pub fn insecure_from_label(label: &str) -> Self {
+        Self::from_seed(blake3::derive_key("suyuan insecure demo key v1", label.as_bytes()))
+    }
+
+    /// The 32-byte secret seed, for writing to a key file.
+    pub fn seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs `message`.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.0.sign(message).to_bytes())
+    }
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyPair(public: {})", self.public())
+    }
+}
+
+fn decode_hex<const N: usize>(text: &str) -> Result<[u8; N], CryptoError> {
+    let error = CryptoError::BadHex {
+        expected_hex_chars: N * 2,
+        found_chars: text.chars().count(),
+    };
+    if text.len() != N * 2 {
+        return Err(error);
+    }
+    let mut bytes = [0u8; N];
+    hex::decode_to_slice(text, &mut bytes).map_err(|_| error)?;
+    Ok(bytes)
+}
+
+impl FromStr for PublicKey {
+    type Err = CryptoError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PublicKey::from_bytes(decode_hex::<32>(s)?)
+    }
+}
+
+impl FromStr for Signature {
+    type Err = CryptoError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Signature(decode_hex::<64>(s)?))
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", hex::encode(self.0))
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", hex::encode(self.0))
+    }
+}
+
+macro_rules! serde_via_str {
+    ($type:ty) => {
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+serde_via_str!(PublicKey);
+serde_via_str!(Signature);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_reject_tampering() {
+        let key = KeyPair::insecure_from_label("test");
+        let signature = key.sign(b"message");
+        assert_eq!(key.public().verify(b"message", &signature), Ok(()));
+        assert_eq!(
+            key.public().verify(b"messagE", &signature),
+            Err(CryptoError::BadSignature)
+        );
+        assert!(key.public().verify_lenient(b"message", &signature));
+    }
+
+    #[test]
+    fn hex_forms_round_trip() {
+        let key = KeyPair::insecure_from_label("test");
+        let public: PublicKey = key.public().to_string().parse().unwrap();
+        assert_eq!(public, key.public());
+        let signature = key.sign(b"m");
+        assert_eq!(signature.to_string().parse::<Signature>(), Ok(signature));
+        assert!(matches!(
+            "abc".parse::<PublicKey>(),
+            Err(CryptoError::BadHex { .. })
+        ));
+    }
+
+    #[test]
+    fn seed_round_trip() {
+        let key = KeyPair::generate();
+        assert_eq!(KeyPair::from_seed(key.seed()).public(), key.public());
+    }
+}

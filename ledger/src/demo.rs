@@ -1,0 +1,488 @@
+//! Build a small, realistic consortium and its records, for demos, tests and benchmarks.
+//!
+//! Everything here is deterministic: keys come from [`KeyPair::insecure_from_label`], so the
+//! same demo has the same keys, transactions and hashes on every machine. The companies are
+//! fictional; their codes are valid (check characters and digits are computed).
+//!
+//! The story: a provincial market-regulation bureau and an industry association run the
+//! registry; a cable maker and a gas-appliance maker report production; an accredited lab
+//! inspects; a distributor buys and resells; one batch of gas cookers fails inspection and is
+//! recalled.
+
+use crate::codes::gs1::check::check_digit;
+use crate::codes::gs1::keys::Gtin;
+use crate::codes::uscc::{Uscc, check_character};
+use crate::crypto::KeyPair;
+use crate::genesis::{Genesis, Member, Validator};
+use crate::hash::Hash32;
+use crate::record::{
+    BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind, EnterpriseProfile,
+    Inspection, Items, LicenceEntry, Outcome, Party, PersonalData, ProductModel, Recall, Record,
+    RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
+};
+use crate::tx::{Envelope, Payload};
+
+/// Chain id of the demo consortium.
+pub const DEMO_CHAIN_ID: &str = "suyuan-demo";
+
+/// Genesis time of the demo consortium: 2026-01-01T00:00:00Z.
+pub const DEMO_GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+
+/// A USCC built from its first 17 characters, with the check character computed.
+///
+/// # Panics
+/// If `body` is not 17 characters of the USCC alphabet: demo data is written by us.
+pub fn uscc(body: &str) -> Uscc {
+    let check = check_character(body).expect("demo USCC bodies are 17 alphabet characters");
+    format!("{body}{check}")
+        .parse()
+        .expect("a computed check character makes a valid USCC")
+}
+
+/// A GTIN-14 built from its first 13 digits, with the check digit computed.
+///
+/// # Panics
+/// If `body` is not 13 ASCII digits: demo data is written by us.
+pub fn gtin(body: &str) -> Gtin {
+    assert_eq!(body.len(), 13, "a GTIN-14 body has 13 digits");
+    let check = check_digit(body.as_bytes()).expect("demo GTIN bodies are digits");
+    format!("{body}{}", check as char)
+        .parse()
+        .expect("a computed check digit makes a valid GTIN")
+}
+
+/// The keys and identities of the demo consortium.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// The genesis file.
+    pub genesis: Genesis,
+    /// Validator keys, in genesis order.
+    pub validators: Vec<KeyPair>,
+    /// The provincial bureau: registrar and regulator.
+    pub bureau: KeyPair,
+    /// The industry association: registrar only.
+    pub association: KeyPair,
+    /// Enterprises, each with its key.
+    pub enterprises: Vec<DemoEnterprise>,
+}
+
+/// One demo enterprise.
+#[derive(Debug, Clone)]
+pub struct DemoEnterprise {
+    /// Its profile.
+    pub profile: EnterpriseProfile,
+    /// Its signing key.
+    pub key: KeyPair,
+}
+
+/// Indexes into [`Demo::enterprises`].
+pub mod who {
+    /// The cable maker.
+    pub const CABLE_MAKER: usize = 0;
+    /// The gas-appliance maker.
+    pub const GAS_APPLIANCE_MAKER: usize = 1;
+    /// The distributor.
+    pub const DISTRIBUTOR: usize = 2;
+    /// The accredited lab.
+    pub const LAB: usize = 3;
+}
+
+fn text<T: std::str::FromStr>(value: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    value.parse().expect("demo text is valid")
+}
+
+impl Demo {
+    /// The demo consortium with `validator_count` validators listening on loopback from
+    /// `first_p2p_port` upwards.
+    pub fn new(validator_count: usize, first_p2p_port: u16) -> Demo {
+        let validators: Vec<KeyPair> = (0..validator_count)
+            .map(|i| KeyPair::insecure_from_label(&format!("demo validator {i}")))
+            .collect();
+        let operators = [
+            "Hubei Administration for Market Regulation",
+            "China Electrical Equipment Industry Association",
+            "State Grid Procurement Centre",
+            "China Gas Appliance Association",
+        ];
+        let bureau = KeyPair::insecure_from_label("demo bureau");
+        let association = KeyPair::insecure_from_label("demo association");
+        let genesis = Genesis {
+            chain_id: DEMO_CHAIN_ID.into(),
+            genesis_time_ms: DEMO_GENESIS_TIME_MS,
+            validators: validators
+                .iter()
+                .enumerate()
+                .map(|(i, key)| Validator {
+                    name: text(&format!("{} node {}", operators[i % operators.len()], i)),
+                    public_key: key.public(),
+                    p2p_address: text(&format!(
+                        "/ip4/127.0.0.1/tcp/{}",
+                        usize::from(first_p2p_port) + i
+                    )),
+                    api_url: None,
+                })
+                .collect(),
+            registrars: vec![
+                Member {
+                    name: text("Hubei Administration for Market Regulation"),
+                    public_key: bureau.public(),
+                },
+                Member {
+                    name: text("China Electrical Equipment Industry Association"),
+                    public_key: association.public(),
+                },
+            ],
+            regulators: vec![Member {
+                name: text("Hubei Administration for Market Regulation"),
+                public_key: bureau.public(),
+            }],
+        };
+        Demo {
+            genesis,
+            validators,
+            bureau,
+            association,
+            enterprises: demo_enterprises(),
+        }
+    }
+
+    /// The cable model's GTIN.
+    pub fn cable_gtin() -> Gtin {
+        gtin("0695012345001")
+    }
+
+    /// The gas cooker model's GTIN.
+    pub fn cooker_gtin() -> Gtin {
+        gtin("0695098765001")
+    }
+
+    fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
+        Envelope::sign(&self.genesis.chain_id, &Payload { nonce, record }, key)
+    }
+
+    /// The demo story as signed transactions, in an order that executes cleanly, with block
+    /// times from `start_ms`. Each inner list is one block.
+    pub fn story(&self) -> Vec<Vec<Envelope>> {
+        let cable = &self.enterprises[who::CABLE_MAKER];
+        let gas = &self.enterprises[who::GAS_APPLIANCE_MAKER];
+        let distributor = &self.enterprises[who::DISTRIBUTOR];
+        let lab = &self.enterprises[who::LAB];
+        let enrol = |registrar: &KeyPair, enterprise: &DemoEnterprise, nonce| {
+            self.sign(
+                registrar,
+                nonce,
+                Record::RegisterEnterprise(RegisterEnterprise {
+                    enterprise: enterprise.profile.clone(),
+                    keys: vec![enterprise.key.public()],
+                }),
+            )
+        };
+        let enrolments = vec![
+            enrol(&self.bureau, cable, 1),
+            enrol(&self.bureau, gas, 2),
+            enrol(&self.association, distributor, 3),
+            enrol(&self.bureau, lab, 4),
+        ];
+        let models = vec![
+            self.sign(&cable.key, 1, Record::RegisterProduct(cable_model(cable))),
+            self.sign(&gas.key, 1, Record::RegisterProduct(cooker_model(gas))),
+        ];
+        let cable_lot = lot(Self::cable_gtin(), "C2601A");
+        let cooker_lot = lot(Self::cooker_gtin(), "G2601B");
+        let cooker_serials: Vec<TraceCode> = (1..=5)
+            .map(|n| TraceCode::Item {
+                gtin: Self::cooker_gtin(),
+                serial: text(&format!("G26SN{n:05}")),
+            })
+            .collect();
+        let production = vec![
+            self.sign(
+                &cable.key,
+                2,
+                Record::Commission(Commissioning {
+                    uscc: cable.profile.uscc.clone(),
+                    gtin: Self::cable_gtin(),
+                    items: Items::Batch {
+                        code: cable_lot.clone(),
+                        quantity: 500,
+                    },
+                    production_date: text("2026-01-02"),
+                    factory_number: Some(text("WH-L3")),
+                    inspection_report: report(ReportKind::FactoryInspection, "CJ-FI-2601-017", "cable"),
+                }),
+            ),
+            self.sign(
+                &gas.key,
+                2,
+                Record::Commission(Commissioning {
+                    uscc: gas.profile.uscc.clone(),
+                    gtin: Self::cooker_gtin(),
+                    items: Items::Batch {
+                        code: cooker_lot.clone(),
+                        quantity: 200,
+                    },
+                    production_date: text("2026-01-02"),
+                    factory_number: None,
+                    inspection_report: report(ReportKind::TypeInspection, "NB-TI-2025-332", "cooker"),
+                }),
+            ),
+            self.sign(
+                &gas.key,
+                3,
+                Record::Commission(Commissioning {
+                    uscc: gas.profile.uscc.clone(),
+                    gtin: Self::cooker_gtin(),
+                    items: Items::Serialised {
+                        codes: cooker_serials.clone(),
+                    },
+                    production_date: text("2026-01-02"),
+                    factory_number: None,
+                    inspection_report: report(ReportKind::FactoryInspection, "NB-FI-2601-004", "cooker serials"),
+                }),
+            ),
+        ];
+        let flows = vec![
+            self.sign(
+                &lab.key,
+                1,
+                Record::Inspect(Inspection {
+                    subject: Subject::Code(cable_lot.clone()),
+                    outcome: Outcome::Conformant,
+                    standards: vec![text("GB/T 5023.3-2008")],
+                    inspected_on: text("2026-01-02"),
+                    report_number: text("WHCT-2026-00091"),
+                    document_sha256: Hash32(*blake3::hash(b"demo lab report cable").as_bytes()),
+                    findings: None,
+                }),
+            ),
+            self.sign(
+                &self.bureau,
+                5,
+                Record::Inspect(Inspection {
+                    subject: Subject::Code(cooker_lot.clone()),
+                    outcome: Outcome::NonConformant,
+                    standards: vec![text("GB 16410-2020")],
+                    inspected_on: text("2026-01-02"),
+                    report_number: text("HBAMR-CC-2026-0007"),
+                    document_sha256: Hash32(*blake3::hash(b"demo bureau report cooker").as_bytes()),
+                    findings: Some(text("Flame-failure device closes after 92 s; the standard allows 60 s.")),
+                }),
+            ),
+            self.sign(
+                &cable.key,
+                3,
+                Record::Ship(Shipment {
+                    seller: cable.profile.uscc.clone(),
+                    buyer: Party::Enterprise {
+                        uscc: distributor.profile.uscc.clone(),
+                        name: distributor.profile.name.clone(),
+                    },
+                    sold_at_ms: DEMO_GENESIS_TIME_MS + 2 * 86_400_000,
+                    lines: vec![ShipmentLine {
+                        code: cable_lot.clone(),
+                        quantity: 300,
+                    }],
+                    order_reference: Some(text("SO-2026-0012")),
+                }),
+            ),
+            self.sign(
+                &gas.key,
+                4,
+                Record::Ship(Shipment {
+                    seller: gas.profile.uscc.clone(),
+                    buyer: Party::Person {
+                        commitment: PersonalData {
+                            name: "Li Hua".into(),
+                            address: "Hongshan District, Wuhan".into(),
+                            contact: "+86 27 0000 0000".into(),
+                        }
+                        .commitment(&[7; 32]),
+                        data_reference: text("crm://orders/2026/000311"),
+                    },
+                    sold_at_ms: DEMO_GENESIS_TIME_MS + 2 * 86_400_000,
+                    lines: vec![ShipmentLine {
+                        code: cooker_serials[0].clone(),
+                        quantity: 1,
+                    }],
+                    order_reference: Some(text("RT-000311")),
+                }),
+            ),
+        ];
+        let resale_and_recall = vec![
+            self.sign(
+                &distributor.key,
+                1,
+                Record::Ship(Shipment {
+                    seller: distributor.profile.uscc.clone(),
+                    buyer: Party::Enterprise {
+                        uscc: uscc("91420100MA4K7C8Q1"),
+                        name: text("Central China Construction Engineering Co., Ltd."),
+                    },
+                    sold_at_ms: DEMO_GENESIS_TIME_MS + 3 * 86_400_000,
+                    lines: vec![ShipmentLine {
+                        code: cable_lot,
+                        quantity: 120,
+                    }],
+                    order_reference: Some(text("PO-CCCE-2026-0458")),
+                }),
+            ),
+            self.sign(
+                &self.bureau,
+                6,
+                Record::Recall(Recall {
+                    producer: gas.profile.uscc.clone(),
+                    subjects: vec![Subject::Code(cooker_lot)],
+                    reason: text("Flame-failure device too slow (inspection HBAMR-CC-2026-0007): risk of gas leak."),
+                    announced_on: text("2026-01-03"),
+                }),
+            ),
+        ];
+        vec![enrolments, models, production, flows, resale_and_recall]
+    }
+}
+
+fn lot(gtin: Gtin, lot: &str) -> TraceCode {
+    TraceCode::Lot {
+        gtin,
+        lot: text(lot),
+    }
+}
+
+fn report(kind: ReportKind, number: &str, document: &str) -> ReportRef {
+    ReportRef {
+        kind,
+        number: text(number),
+        issued_by: text("Quality department"),
+        document_sha256: Hash32(*blake3::hash(document.as_bytes()).as_bytes()),
+    }
+}
+
+fn licence_entry(number: &str, product: &str) -> LicenceEntry {
+    LicenceEntry {
+        number: text(number),
+        product: text(product),
+        valid_until: text("2029-06-30"),
+    }
+}
+
+fn certificate_entry(number: &str, product: &str) -> CertificateEntry {
+    CertificateEntry {
+        number: text(number),
+        product: text(product),
+        issued_on: text("2024-03-01"),
+        valid_until: text("2029-02-28"),
+    }
+}
+
+fn profile(
+    uscc_body: &str,
+    name: &str,
+    kind: EnterpriseKind,
+    address: &str,
+    licences: Vec<LicenceEntry>,
+    certificates: Vec<CertificateEntry>,
+) -> EnterpriseProfile {
+    EnterpriseProfile {
+        uscc: uscc(uscc_body),
+        name: text(name),
+        kind,
+        address: text(address),
+        contact: text("+86 27 8000 0000 (quality office)"),
+        business_licence: BusinessLicence {
+            issued_by: text("Wuhan Administration for Market Regulation"),
+            issued_on: text("2015-06-01"),
+            valid_until: None,
+        },
+        production_licences: licences,
+        ccc_certificates: certificates,
+    }
+}
+
+fn demo_enterprises() -> Vec<DemoEnterprise> {
+    let entries = [
+        (
+            "cable maker",
+            profile(
+                "91420100MA4K3B7X2",
+                "Wuhan Changjiang Cable Co., Ltd.",
+                EnterpriseKind::Manufacturer,
+                "18 Gaoxin Avenue, East Lake High-tech Zone, Wuhan, Hubei",
+                vec![licence_entry("(鄂)XK06-001-00231", "electric wires and cables")],
+                vec![certificate_entry("2024010105123456", "PVC-insulated cables")],
+            ),
+        ),
+        (
+            "gas appliance maker",
+            profile(
+                "91330200MA2H4N6P1",
+                "Ningbo Anran Gas Appliance Co., Ltd.",
+                EnterpriseKind::Manufacturer,
+                "66 Binhai Road, Beilun District, Ningbo, Zhejiang",
+                vec![],
+                vec![certificate_entry("2024010802345678", "domestic gas cookers")],
+            ),
+        ),
+        (
+            "distributor",
+            profile(
+                "91420100MA4K5D9T3",
+                "Central China Building Materials Trading Co., Ltd.",
+                EnterpriseKind::Distributor,
+                "9 Hanzheng Street, Qiaokou District, Wuhan, Hubei",
+                vec![],
+                vec![],
+            ),
+        ),
+        (
+            "lab",
+            profile(
+                "12420000MB1A2C3D4",
+                "Hubei Wire and Cable Testing Centre",
+                EnterpriseKind::InspectionBody,
+                "3 Luoyu Road, Hongshan District, Wuhan, Hubei",
+                vec![],
+                vec![],
+            ),
+        ),
+    ];
+    entries
+        .into_iter()
+        .map(|(label, profile)| DemoEnterprise {
+            profile,
+            key: KeyPair::insecure_from_label(&format!("demo enterprise {label}")),
+        })
+        .collect()
+}
+
+fn cable_model(cable: &DemoEnterprise) -> ProductModel {
+    ProductModel {
+        uscc: cable.profile.uscc.clone(),
+        gtin: Demo::cable_gtin(),
+        name: text("PVC-insulated copper cable"),
+        product_type: text("electric wires and cables"),
+        specification: text("BV 2.5 mm² 450/750 V"),
+        model: text("BV-2.5"),
+        standards: vec![text("GB/T 5023.3-2008")],
+        warranty_months: 24,
+        production_licence: Some(text("(鄂)XK06-001-00231")),
+        ccc_certificate: Some(text("2024010105123456")),
+    }
+}
+
+fn cooker_model(gas: &DemoEnterprise) -> ProductModel {
+    ProductModel {
+        uscc: gas.profile.uscc.clone(),
+        gtin: Demo::cooker_gtin(),
+        name: text("Two-burner domestic gas cooker"),
+        product_type: text("gas appliances"),
+        specification: text("natural gas 12T, 2 × 4.2 kW"),
+        model: text("JZT-2B42"),
+        standards: vec![text("GB 16410-2020")],
+        warranty_months: 36,
+        production_licence: None,
+        ccc_certificate: Some(text("2024010802345678")),
+    }
+}

@@ -1,0 +1,1020 @@
+//! Execute transactions against state: who may do what, and what each record changes.
+//!
+//! Execution is a deterministic function of the state, the genesis file, the block's height and
+//! time, and the transactions: no clock, no randomness, no floats, and only ordered maps. Every
+//! refusal is a [`RuleError`] naming the rule broken; a refused transaction changes nothing.
+//!
+//! Drive it with an [`Executor`]: [`Executor::apply`] each transaction in block order (a leader
+//! building a block drops the ones refused; a validator checking a block refuses the block if
+//! any is refused, which [`execute_block`] does), then [`Executor::finish`] for the write set to
+//! commit atomically with the block.
+
+use std::collections::BTreeSet;
+
+use crate::codes::gs1::keys::Gtin;
+use crate::codes::uscc::Uscc;
+use crate::crypto::PublicKey;
+use crate::genesis::Genesis;
+use crate::limits::{MAX_ITEMS_PER_RECORD, MAX_LIST_ENTRIES};
+use crate::record::{
+    BindKey, CloseRecall, Commissioning, EnterpriseKind, EnterpriseProfile, Inspection, Party,
+    ProductModel, Recall, Record, RegisterEnterprise, RevokeKey, RotateKey, Shipment, Subject,
+    TraceCode, UpdateEnterprise,
+};
+use crate::state::{
+    CodeState, EnterpriseState, Issuer, KeyBinding, KeyStatus, ModelState, Overlay, RecallState,
+    StateError, StateKey, StateRead, StateReadExt, StateValue, TxLocation, WriteSet,
+};
+use crate::text::Date;
+use crate::tx::{TxId, VerifiedTx};
+
+/// How far in the future of the block's time a sale may be dated, in milliseconds: clocks of
+/// ERP systems and of the proposer differ a little.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// What execution knows about the block it runs in.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockContext<'g> {
+    /// The consortium.
+    pub genesis: &'g Genesis,
+    /// Height of the block.
+    pub height: u64,
+    /// The block's time, Unix milliseconds (from its header).
+    pub time_ms: u64,
+}
+
+impl BlockContext<'_> {
+    /// The block's date in China Standard Time, which dates in records are compared with.
+    fn date(&self) -> Date {
+        Date::from_unix_ms_china(self.time_ms)
+    }
+}
+
+/// A rule a transaction broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The same transaction is already on the chain or earlier in the block.
+    #[error("transaction {id} was already committed")]
+    Replay {
+        /// Its id.
+        id: TxId,
+    },
+    /// Only a registrar named in genesis may do this.
+    #[error("{action} needs a registrar's signature; {signer} is not a registrar")]
+    NotRegistrar {
+        /// What was attempted.
+        action: &'static str,
+        /// The signer.
+        signer: PublicKey,
+    },
+    /// The signer is neither a genesis member nor a key bound to an enterprise.
+    #[error("key {signer} is not bound to any enterprise")]
+    UnknownSigner {
+        /// The signer.
+        signer: PublicKey,
+    },
+    /// The signer's key was revoked.
+    #[error("key {key} of enterprise {uscc} is revoked and signs nothing more")]
+    KeyRevoked {
+        /// The key.
+        key: PublicKey,
+        /// Its enterprise.
+        uscc: Uscc,
+    },
+    /// An enterprise key signed a record for another enterprise.
+    #[error("a key of enterprise {signer_uscc} may not report for enterprise {record_uscc}")]
+    WrongEnterprise {
+        /// Whose key signed.
+        signer_uscc: Uscc,
+        /// Whom the record is for.
+        record_uscc: Uscc,
+    },
+    /// The enterprise is already enrolled.
+    #[error("enterprise {uscc} is already enrolled")]
+    EnterpriseExists {
+        /// The enterprise.
+        uscc: Uscc,
+    },
+    /// No enterprise with that USCC is enrolled.
+    #[error("enterprise {uscc} is not enrolled")]
+    UnknownEnterprise {
+        /// The USCC.
+        uscc: Uscc,
+    },
+    /// A key is bound already (to this or another enterprise).
+    #[error("key {key} is already bound to enterprise {uscc}")]
+    KeyAlreadyBound {
+        /// The key.
+        key: PublicKey,
+        /// Its enterprise.
+        uscc: Uscc,
+    },
+    /// The key named is not an active key of the enterprise.
+    #[error("key {key} is not an active key of enterprise {uscc}")]
+    NotActiveKeyOf {
+        /// The key.
+        key: PublicKey,
+        /// The enterprise.
+        uscc: Uscc,
+    },
+    /// A rotation must be signed by the key it retires.
+    #[error("a key rotation must be signed by the key it retires ({old_key})")]
+    RotationNotSignedByOldKey {
+        /// The key being retired.
+        old_key: PublicKey,
+    },
+    /// A list is empty that needs at least one entry.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// The field.
+        field: &'static str,
+    },
+    /// A list is longer than allowed.
+    #[error("{field} has {found} entries; at most {max} allowed")]
+    TooMany {
+        /// The field.
+        field: &'static str,
+        /// The bound.
+        max: usize,
+        /// How many were given.
+        found: usize,
+    },
+    /// A list names the same thing twice.
+    #[error("{field} lists {value} twice")]
+    Duplicate {
+        /// The field.
+        field: &'static str,
+        /// The repeated value.
+        value: String,
+    },
+    /// Only manufacturers and importers register models and commission codes.
+    #[error("enterprise {uscc} is a {kind:?}; only manufacturers and importers may {action}")]
+    NotProducer {
+        /// The enterprise.
+        uscc: Uscc,
+        /// Its kind.
+        kind: EnterpriseKind,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// The GTIN is registered to another enterprise.
+    #[error("model {gtin} belongs to enterprise {owner}")]
+    ModelOfOtherEnterprise {
+        /// The model.
+        gtin: Gtin,
+        /// Its owner.
+        owner: Uscc,
+    },
+    /// No model with that GTIN is registered.
+    #[error("model {gtin} is not registered")]
+    UnknownModel {
+        /// The GTIN.
+        gtin: Gtin,
+    },
+    /// The enterprise does not hold the licence or certificate the model names.
+    #[error("enterprise {uscc} holds no {document} numbered {number} valid on {on}")]
+    DocumentNotHeld {
+        /// The enterprise.
+        uscc: Uscc,
+        /// "production licence" or "CCC certificate".
+        document: &'static str,
+        /// Its number.
+        number: String,
+        /// The date it must be valid on.
+        on: Date,
+    },
+    /// A GS1 code's GTIN differs from the model's.
+    #[error("code {code} is not of model {gtin}")]
+    CodeOfOtherModel {
+        /// The code.
+        code: TraceCode,
+        /// The model.
+        gtin: Gtin,
+    },
+    /// A logistic-unit code cannot stand for a product.
+    #[error("code {code} is a logistic unit, not a product code")]
+    NotAProductCode {
+        /// The code.
+        code: TraceCode,
+    },
+    /// The code was commissioned before.
+    #[error("code {code} was already commissioned")]
+    CodeAlreadyCommissioned {
+        /// The code.
+        code: TraceCode,
+    },
+    /// The code was never commissioned.
+    #[error("code {code} was never commissioned")]
+    UnknownCode {
+        /// The code.
+        code: TraceCode,
+    },
+    /// A quantity is zero, or not one for a serialised item.
+    #[error("quantity {quantity} is not valid for code {code}")]
+    BadQuantity {
+        /// The code.
+        code: TraceCode,
+        /// The quantity given.
+        quantity: u64,
+    },
+    /// A seller tried to move more than it holds.
+    #[error("enterprise {holder} holds {held} of {code}, cannot ship {requested}")]
+    InsufficientHolding {
+        /// The code.
+        code: TraceCode,
+        /// The seller.
+        holder: Uscc,
+        /// Units held.
+        held: u64,
+        /// Units requested.
+        requested: u64,
+    },
+    /// Seller and buyer are the same enterprise.
+    #[error("enterprise {uscc} cannot sell to itself")]
+    SaleToSelf {
+        /// The enterprise.
+        uscc: Uscc,
+    },
+    /// A recalled code or model cannot be shipped.
+    #[error("{code} is under open recall {recall}")]
+    UnderRecall {
+        /// The code.
+        code: TraceCode,
+        /// The recall's id.
+        recall: TxId,
+    },
+    /// A date or time lies after the block's.
+    #[error("{field} ({value}) is later than the block's time")]
+    InTheFuture {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// Only regulators and enrolled inspection bodies record inspections.
+    #[error("{signer} is neither a regulator nor an inspection body")]
+    NotInspector {
+        /// The signer.
+        signer: PublicKey,
+    },
+    /// Only regulators and the producer itself issue recalls.
+    #[error("{signer} may not recall products of {producer}: only a regulator or the producer may")]
+    NotRecaller {
+        /// The signer.
+        signer: PublicKey,
+        /// The producer named.
+        producer: Uscc,
+    },
+    /// A recall's subject is not the named producer's.
+    #[error("{subject:?} is not a product of {producer}")]
+    NotProducersProduct {
+        /// The subject.
+        subject: Subject,
+        /// The producer named.
+        producer: Uscc,
+    },
+    /// No recall has that id.
+    #[error("no recall has id {recall}")]
+    UnknownRecall {
+        /// The id.
+        recall: TxId,
+    },
+    /// The recall is closed already.
+    #[error("recall {recall} is already closed")]
+    RecallClosed {
+        /// The id.
+        recall: TxId,
+    },
+    /// Only a regulator or the recall's issuer closes it.
+    #[error("{signer} may not close recall {recall}: only a regulator or its issuer may")]
+    NotRecallCloser {
+        /// The signer.
+        signer: PublicKey,
+        /// The recall.
+        recall: TxId,
+    },
+    /// A counter would overflow u64.
+    #[error("quantity of {code} would overflow")]
+    Overflow {
+        /// The code.
+        code: TraceCode,
+    },
+}
+
+/// Why a transaction was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// It broke a rule: the client's fault. Boxed: the rule errors carry codes and keys, and
+    /// the common path returns `Ok`.
+    #[error(transparent)]
+    Rule(Box<RuleError>),
+    /// State could not be read: the node's fault, and fatal for the block.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl From<RuleError> for ExecError {
+    fn from(error: RuleError) -> Self {
+        ExecError::Rule(Box::new(error))
+    }
+}
+
+impl ExecError {
+    /// The rule broken, if the refusal was the client's fault.
+    pub fn rule(&self) -> Option<&RuleError> {
+        match self {
+            ExecError::Rule(rule) => Some(rule),
+            ExecError::State(_) => None,
+        }
+    }
+}
+
+/// A block refused because one of its transactions was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("transaction {index} ({id}) of the block is refused: {error}")]
+pub struct BlockExecError {
+    /// Its index in the block.
+    pub index: usize,
+    /// Its id.
+    pub id: TxId,
+    /// Why.
+    pub error: ExecError,
+}
+
+/// Executes a block's transactions in order, refusing the block if any is refused.
+pub fn execute_block<S: StateRead + ?Sized>(
+    state: &S,
+    context: BlockContext<'_>,
+    txs: &[VerifiedTx],
+) -> Result<WriteSet, BlockExecError> {
+    let mut executor = Executor::new(state, context);
+    for (index, tx) in txs.iter().enumerate() {
+        executor.apply(tx).map_err(|error| BlockExecError {
+            index,
+            id: tx.id,
+            error,
+        })?;
+    }
+    Ok(executor.finish())
+}
+
+/// Applies transactions one at a time over a state, collecting their writes.
+#[derive(Debug)]
+pub struct Executor<'a, S: StateRead + ?Sized> {
+    context: BlockContext<'a>,
+    overlay: Overlay<'a, S>,
+    applied: u32,
+}
+
+/// Whom a signing key speaks for.
+struct Signer {
+    key: PublicKey,
+    is_registrar: bool,
+    is_regulator: bool,
+    /// The enterprise the key is bound to, if it is, and active.
+    enterprise: Option<Uscc>,
+}
+
+impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
+    /// An executor for one block over `state`.
+    pub fn new(state: &'a S, context: BlockContext<'a>) -> Self {
+        Executor {
+            context,
+            overlay: Overlay::new(state),
+            applied: 0,
+        }
+    }
+
+    /// Applies one transaction: all of its writes, or none and the reason.
+    pub fn apply(&mut self, tx: &VerifiedTx) -> Result<(), ExecError> {
+        let outcome = self.apply_inner(tx);
+        match outcome {
+            Ok(()) => {
+                self.overlay.commit_pending();
+                self.applied += 1;
+            }
+            Err(_) => self.overlay.discard_pending(),
+        }
+        outcome
+    }
+
+    /// The writes of every applied transaction.
+    pub fn finish(self) -> WriteSet {
+        self.overlay.into_writes()
+    }
+
+    /// How many transactions were applied.
+    pub fn applied(&self) -> u32 {
+        self.applied
+    }
+
+    fn apply_inner(&mut self, tx: &VerifiedTx) -> Result<(), ExecError> {
+        if self.overlay.tx_location(&tx.id)?.is_some() {
+            return Err(RuleError::Replay { id: tx.id }.into());
+        }
+        let signer = self.signer(&tx.envelope.signer)?;
+        match &tx.payload.record {
+            Record::RegisterEnterprise(record) => self.register_enterprise(&signer, record)?,
+            Record::UpdateEnterprise(record) => self.update_enterprise(&signer, record)?,
+            Record::BindKey(record) => self.bind_key(&signer, record)?,
+            Record::RotateKey(record) => self.rotate_key(&signer, record)?,
+            Record::RevokeKey(record) => self.revoke_key(&signer, record)?,
+            Record::RegisterProduct(record) => self.register_product(&signer, record)?,
+            Record::Commission(record) => self.commission(&signer, record, tx.id)?,
+            Record::Inspect(record) => self.inspect(&signer, record)?,
+            Record::Ship(record) => self.ship(&signer, record)?,
+            Record::Recall(record) => self.recall(&signer, record, tx.id)?,
+            Record::CloseRecall(record) => self.close_recall(&signer, record, tx.id)?,
+        }
+        let location = TxLocation {
+            height: self.context.height,
+            index: self.applied,
+        };
+        self.overlay
+            .put(StateKey::Tx(tx.id), StateValue::Tx(location));
+        Ok(())
+    }
+
+    /// Resolves the signer's roles. A revoked enterprise key is refused here, whatever it signs.
+    fn signer(&self, key: &PublicKey) -> Result<Signer, ExecError> {
+        let genesis = self.context.genesis;
+        let enterprise = match self.overlay.key_binding(key)? {
+            Some(KeyBinding {
+                uscc,
+                status: KeyStatus::Active,
+                ..
+            }) => Some(uscc),
+            Some(KeyBinding {
+                uscc,
+                status: KeyStatus::Revoked { .. },
+                ..
+            }) => return Err(RuleError::KeyRevoked { key: *key, uscc }.into()),
+            None => None,
+        };
+        let signer = Signer {
+            key: *key,
+            is_registrar: genesis.registrar(key).is_some(),
+            is_regulator: genesis.regulator(key).is_some(),
+            enterprise,
+        };
+        if !signer.is_registrar && !signer.is_regulator && signer.enterprise.is_none() {
+            return Err(RuleError::UnknownSigner { signer: *key }.into());
+        }
+        Ok(signer)
+    }
+
+    /// The enterprise an enterprise key speaks for, which must be `uscc`.
+    fn require_enterprise(&self, signer: &Signer, uscc: &Uscc) -> Result<EnterpriseState, ExecError> {
+        match &signer.enterprise {
+            Some(own) if own == uscc => Ok(self.existing_enterprise(uscc)?),
+            Some(own) => Err(RuleError::WrongEnterprise {
+                signer_uscc: own.clone(),
+                record_uscc: uscc.clone(),
+            }
+            .into()),
+            None => Err(RuleError::UnknownSigner { signer: signer.key }.into()),
+        }
+    }
+
+    fn require_registrar(signer: &Signer, action: &'static str) -> Result<(), RuleError> {
+        if signer.is_registrar {
+            Ok(())
+        } else {
+            Err(RuleError::NotRegistrar {
+                action,
+                signer: signer.key,
+            })
+        }
+    }
+
+    fn existing_enterprise(&self, uscc: &Uscc) -> Result<EnterpriseState, ExecError> {
+        self.overlay
+            .enterprise(uscc)?
+            .ok_or_else(|| RuleError::UnknownEnterprise { uscc: uscc.clone() }.into())
+    }
+
+    fn register_enterprise(
+        &mut self,
+        signer: &Signer,
+        record: &RegisterEnterprise,
+    ) -> Result<(), ExecError> {
+        Self::require_registrar(signer, "enrolling an enterprise")?;
+        let uscc = &record.enterprise.uscc;
+        check_profile(&record.enterprise)?;
+        check_list("keys", &record.keys, 1, MAX_LIST_ENTRIES)?;
+        if self.overlay.enterprise(uscc)?.is_some() {
+            return Err(RuleError::EnterpriseExists { uscc: uscc.clone() }.into());
+        }
+        for key in &record.keys {
+            self.bind_new_key(uscc, key)?;
+        }
+        let state = EnterpriseState {
+            profile: record.enterprise.clone(),
+            registered_by: signer.key,
+            registered_at_height: self.context.height,
+            keys: record.keys.clone(),
+        };
+        self.overlay.put(
+            StateKey::Enterprise(uscc.clone()),
+            StateValue::Enterprise(state),
+        );
+        Ok(())
+    }
+
+    fn update_enterprise(
+        &mut self,
+        signer: &Signer,
+        record: &UpdateEnterprise,
+    ) -> Result<(), ExecError> {
+        Self::require_registrar(signer, "updating an enterprise")?;
+        check_profile(&record.enterprise)?;
+        let mut state = self.existing_enterprise(&record.enterprise.uscc)?;
+        state.profile = record.enterprise.clone();
+        self.overlay.put(
+            StateKey::Enterprise(record.enterprise.uscc.clone()),
+            StateValue::Enterprise(state),
+        );
+        Ok(())
+    }
+
+    fn bind_key(&mut self, signer: &Signer, record: &BindKey) -> Result<(), ExecError> {
+        Self::require_registrar(signer, "binding a key")?;
+        let mut state = self.existing_enterprise(&record.uscc)?;
+        if state.keys.len() >= MAX_LIST_ENTRIES {
+            return Err(RuleError::TooMany {
+                field: "keys",
+                max: MAX_LIST_ENTRIES,
+                found: state.keys.len() + 1,
+            }
+            .into());
+        }
+        self.bind_new_key(&record.uscc, &record.key)?;
+        state.keys.push(record.key);
+        self.overlay.put(
+            StateKey::Enterprise(record.uscc.clone()),
+            StateValue::Enterprise(state),
+        );
+        Ok(())
+    }
+
+    fn rotate_key(&mut self, signer: &Signer, record: &RotateKey) -> Result<(), ExecError> {
+        let mut state = self.require_enterprise(signer, &record.uscc)?;
+        if signer.key != record.old_key {
+            return Err(RuleError::RotationNotSignedByOldKey {
+                old_key: record.old_key,
+            }
+            .into());
+        }
+        if state.keys.len() >= MAX_LIST_ENTRIES {
+            return Err(RuleError::TooMany {
+                field: "keys",
+                max: MAX_LIST_ENTRIES,
+                found: state.keys.len() + 1,
+            }
+            .into());
+        }
+        self.bind_new_key(&record.uscc, &record.new_key)?;
+        self.revoke(&record.uscc, &record.old_key)?;
+        state.keys.push(record.new_key);
+        self.overlay.put(
+            StateKey::Enterprise(record.uscc.clone()),
+            StateValue::Enterprise(state),
+        );
+        Ok(())
+    }
+
+    fn revoke_key(&mut self, signer: &Signer, record: &RevokeKey) -> Result<(), ExecError> {
+        if !signer.is_registrar {
+            self.require_enterprise(signer, &record.uscc)?;
+        }
+        self.existing_enterprise(&record.uscc)?;
+        self.revoke(&record.uscc, &record.key)
+    }
+
+    fn bind_new_key(&mut self, uscc: &Uscc, key: &PublicKey) -> Result<(), ExecError> {
+        if let Some(existing) = self.overlay.key_binding(key)? {
+            return Err(RuleError::KeyAlreadyBound {
+                key: *key,
+                uscc: existing.uscc,
+            }
+            .into());
+        }
+        let binding = KeyBinding {
+            uscc: uscc.clone(),
+            bound_at_height: self.context.height,
+            status: KeyStatus::Active,
+        };
+        self.overlay
+            .put(StateKey::Key(*key), StateValue::Key(binding));
+        Ok(())
+    }
+
+    fn revoke(&mut self, uscc: &Uscc, key: &PublicKey) -> Result<(), ExecError> {
+        let not_active = || RuleError::NotActiveKeyOf {
+            key: *key,
+            uscc: uscc.clone(),
+        };
+        let mut binding = self.overlay.key_binding(key)?.ok_or_else(not_active)?;
+        if &binding.uscc != uscc || binding.status != KeyStatus::Active {
+            return Err(not_active().into());
+        }
+        binding.status = KeyStatus::Revoked {
+            at_height: self.context.height,
+        };
+        self.overlay
+            .put(StateKey::Key(*key), StateValue::Key(binding));
+        Ok(())
+    }
+
+    fn register_product(&mut self, signer: &Signer, record: &ProductModel) -> Result<(), ExecError> {
+        let enterprise = self.require_enterprise(signer, &record.uscc)?;
+        require_producer(&enterprise, "register product models")?;
+        check_list("standards", &record.standards, 0, MAX_LIST_ENTRIES)?;
+        if let Some(existing) = self.overlay.model(&record.gtin)?
+            && existing.model.uscc != record.uscc
+        {
+            return Err(RuleError::ModelOfOtherEnterprise {
+                gtin: record.gtin.clone(),
+                owner: existing.model.uscc,
+            }
+            .into());
+        }
+        check_documents_held(&enterprise.profile, record, self.context.date())?;
+        let state = ModelState {
+            model: record.clone(),
+            registered_at_height: self.context.height,
+        };
+        self.overlay
+            .put(StateKey::Model(record.gtin.clone()), StateValue::Model(state));
+        Ok(())
+    }
+
+    fn commission(
+        &mut self,
+        signer: &Signer,
+        record: &Commissioning,
+        id: TxId,
+    ) -> Result<(), ExecError> {
+        let enterprise = self.require_enterprise(signer, &record.uscc)?;
+        require_producer(&enterprise, "commission codes")?;
+        let model = self
+            .overlay
+            .model(&record.gtin)?
+            .ok_or_else(|| RuleError::UnknownModel {
+                gtin: record.gtin.clone(),
+            })?;
+        if model.model.uscc != record.uscc {
+            return Err(RuleError::ModelOfOtherEnterprise {
+                gtin: record.gtin.clone(),
+                owner: model.model.uscc,
+            }
+            .into());
+        }
+        self.not_in_future("production_date", record.production_date)?;
+        check_documents_held(&enterprise.profile, &model.model, record.production_date)?;
+        let lines = record.items.lines();
+        check_list("items", &lines, 1, MAX_ITEMS_PER_RECORD)?;
+        let mut seen = BTreeSet::new();
+        for (code, quantity) in lines {
+            if !seen.insert(code) {
+                return Err(duplicate("items", code));
+            }
+            self.check_new_product_code(code, &record.gtin, quantity)?;
+            let state = CodeState {
+                gtin: record.gtin.clone(),
+                producer: record.uscc.clone(),
+                quantity,
+                commissioned_by: id,
+            };
+            self.overlay
+                .put(StateKey::Code(code.clone()), StateValue::Code(state));
+            self.overlay.put(
+                StateKey::Holding(code.clone(), record.uscc.clone()),
+                StateValue::Holding(quantity),
+            );
+        }
+        Ok(())
+    }
+
+    fn check_new_product_code(
+        &self,
+        code: &TraceCode,
+        gtin: &Gtin,
+        quantity: u64,
+    ) -> Result<(), ExecError> {
+        if matches!(code, TraceCode::Sscc(_)) {
+            return Err(RuleError::NotAProductCode { code: code.clone() }.into());
+        }
+        if let Some(code_gtin) = code.gtin()
+            && code_gtin != gtin
+        {
+            return Err(RuleError::CodeOfOtherModel {
+                code: code.clone(),
+                gtin: gtin.clone(),
+            }
+            .into());
+        }
+        check_quantity(code, quantity)?;
+        if self.overlay.code(code)?.is_some() {
+            return Err(RuleError::CodeAlreadyCommissioned { code: code.clone() }.into());
+        }
+        Ok(())
+    }
+
+    fn inspect(&mut self, signer: &Signer, record: &Inspection) -> Result<(), ExecError> {
+        let is_inspection_body = match &signer.enterprise {
+            Some(uscc) => self.existing_enterprise(uscc)?.profile.kind == EnterpriseKind::InspectionBody,
+            None => false,
+        };
+        if !signer.is_regulator && !is_inspection_body {
+            return Err(RuleError::NotInspector { signer: signer.key }.into());
+        }
+        check_list("standards", &record.standards, 1, MAX_LIST_ENTRIES)?;
+        self.not_in_future("inspected_on", record.inspected_on)?;
+        self.subject_producer(&record.subject)?;
+        Ok(())
+    }
+
+    fn ship(&mut self, signer: &Signer, record: &Shipment) -> Result<(), ExecError> {
+        self.require_enterprise(signer, &record.seller)?;
+        if record.sold_at_ms > self.context.time_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Err(RuleError::InTheFuture {
+                field: "sold_at_ms",
+                value: record.sold_at_ms.to_string(),
+            }
+            .into());
+        }
+        check_list("lines", &record.lines, 1, MAX_ITEMS_PER_RECORD)?;
+        let receiver = match &record.buyer {
+            Party::Enterprise { uscc, .. } if uscc == &record.seller => {
+                return Err(RuleError::SaleToSelf { uscc: uscc.clone() }.into());
+            }
+            // Goods sold to an enrolled enterprise become its holdings; to anyone else, they
+            // leave the ledger's custody.
+            Party::Enterprise { uscc, .. } => self.overlay.enterprise(uscc)?.map(|_| uscc.clone()),
+            Party::Person { .. } => None,
+        };
+        let mut seen = BTreeSet::new();
+        for line in &record.lines {
+            if !seen.insert(&line.code) {
+                return Err(duplicate("lines", &line.code));
+            }
+            self.move_units(&line.code, line.quantity, &record.seller, receiver.as_ref())?;
+        }
+        Ok(())
+    }
+
+    fn move_units(
+        &mut self,
+        code: &TraceCode,
+        quantity: u64,
+        seller: &Uscc,
+        receiver: Option<&Uscc>,
+    ) -> Result<(), ExecError> {
+        let state = self
+            .overlay
+            .code(code)?
+            .ok_or_else(|| RuleError::UnknownCode { code: code.clone() })?;
+        check_quantity(code, quantity)?;
+        for subject in [Subject::Code(code.clone()), Subject::Model(state.gtin)] {
+            if let Some(recall) = self.overlay.open_recall(&subject)? {
+                return Err(RuleError::UnderRecall {
+                    code: code.clone(),
+                    recall,
+                }
+                .into());
+            }
+        }
+        let held = self.overlay.holding(code, seller)?;
+        if held < quantity {
+            return Err(RuleError::InsufficientHolding {
+                code: code.clone(),
+                holder: seller.clone(),
+                held,
+                requested: quantity,
+            }
+            .into());
+        }
+        self.set_holding(code, seller, held - quantity);
+        if let Some(receiver) = receiver {
+            let received = self
+                .overlay
+                .holding(code, receiver)?
+                .checked_add(quantity)
+                .ok_or_else(|| RuleError::Overflow { code: code.clone() })?;
+            self.set_holding(code, receiver, received);
+        }
+        Ok(())
+    }
+
+    fn set_holding(&mut self, code: &TraceCode, holder: &Uscc, units: u64) {
+        let key = StateKey::Holding(code.clone(), holder.clone());
+        if units == 0 {
+            self.overlay.delete(key);
+        } else {
+            self.overlay.put(key, StateValue::Holding(units));
+        }
+    }
+
+    fn recall(&mut self, signer: &Signer, record: &Recall, id: TxId) -> Result<(), ExecError> {
+        let issuer = if signer.is_regulator {
+            Issuer::Regulator(signer.key)
+        } else if signer.enterprise.as_ref() == Some(&record.producer) {
+            Issuer::Enterprise(record.producer.clone())
+        } else {
+            return Err(RuleError::NotRecaller {
+                signer: signer.key,
+                producer: record.producer.clone(),
+            }
+            .into());
+        };
+        self.existing_enterprise(&record.producer)?;
+        self.not_in_future("announced_on", record.announced_on)?;
+        check_list("subjects", &record.subjects, 1, MAX_ITEMS_PER_RECORD)?;
+        let mut seen = BTreeSet::new();
+        for subject in &record.subjects {
+            if !seen.insert(subject) {
+                return Err(duplicate("subjects", &format!("{subject:?}")));
+            }
+            if self.subject_producer(subject)? != record.producer {
+                return Err(RuleError::NotProducersProduct {
+                    subject: subject.clone(),
+                    producer: record.producer.clone(),
+                }
+                .into());
+            }
+            self.overlay
+                .put(StateKey::OpenRecall(subject.clone()), StateValue::OpenRecall(id));
+        }
+        let state = RecallState {
+            producer: record.producer.clone(),
+            subjects: record.subjects.clone(),
+            issuer,
+            issued_at_height: self.context.height,
+            closed_by: None,
+        };
+        self.overlay
+            .put(StateKey::Recall(id), StateValue::Recall(state));
+        Ok(())
+    }
+
+    fn close_recall(
+        &mut self,
+        signer: &Signer,
+        record: &CloseRecall,
+        id: TxId,
+    ) -> Result<(), ExecError> {
+        let mut state = self
+            .overlay
+            .recall(&record.recall)?
+            .ok_or(RuleError::UnknownRecall {
+                recall: record.recall,
+            })?;
+        if state.closed_by.is_some() {
+            return Err(RuleError::RecallClosed {
+                recall: record.recall,
+            }
+            .into());
+        }
+        let is_issuer = match &state.issuer {
+            Issuer::Regulator(key) => key == &signer.key,
+            Issuer::Enterprise(uscc) => signer.enterprise.as_ref() == Some(uscc),
+        };
+        if !signer.is_regulator && !is_issuer {
+            return Err(RuleError::NotRecallCloser {
+                signer: signer.key,
+                recall: record.recall,
+            }
+            .into());
+        }
+        for subject in &state.subjects {
+            // A later recall of the same subject replaced this one's entry; leave it open.
+            if self.overlay.open_recall(subject)? == Some(record.recall) {
+                self.overlay.delete(StateKey::OpenRecall(subject.clone()));
+            }
+        }
+        state.closed_by = Some(id);
+        self.overlay
+            .put(StateKey::Recall(record.recall), StateValue::Recall(state));
+        Ok(())
+    }
+
+    /// The producer of a commissioned code or a registered model.
+    fn subject_producer(&self, subject: &Subject) -> Result<Uscc, ExecError> {
+        match subject {
+            Subject::Code(code) => Ok(self
+                .overlay
+                .code(code)?
+                .ok_or_else(|| RuleError::UnknownCode { code: code.clone() })?
+                .producer),
+            Subject::Model(gtin) => Ok(self
+                .overlay
+                .model(gtin)?
+                .ok_or_else(|| RuleError::UnknownModel { gtin: gtin.clone() })?
+                .model
+                .uscc),
+        }
+    }
+
+    fn not_in_future(&self, field: &'static str, date: Date) -> Result<(), RuleError> {
+        if date > self.context.date() {
+            return Err(RuleError::InTheFuture {
+                field,
+                value: date.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn require_producer(enterprise: &EnterpriseState, action: &'static str) -> Result<(), RuleError> {
+    let kind = enterprise.profile.kind;
+    if kind.produces() {
+        Ok(())
+    } else {
+        Err(RuleError::NotProducer {
+            uscc: enterprise.profile.uscc.clone(),
+            kind,
+            action,
+        })
+    }
+}
+
+fn check_profile(profile: &EnterpriseProfile) -> Result<(), RuleError> {
+    check_list(
+        "production_licences",
+        &profile.production_licences,
+        0,
+        MAX_LIST_ENTRIES,
+    )?;
+    check_list(
+        "ccc_certificates",
+        &profile.ccc_certificates,
+        0,
+        MAX_LIST_ENTRIES,
+    )
+}
+
+/// The model's licence and CCC certificate must be among the enterprise's, valid on `on`.
+fn check_documents_held(
+    profile: &EnterpriseProfile,
+    model: &ProductModel,
+    on: Date,
+) -> Result<(), RuleError> {
+    let missing = |document: &'static str, number: String| RuleError::DocumentNotHeld {
+        uscc: profile.uscc.clone(),
+        document,
+        number,
+        on,
+    };
+    if let Some(licence) = &model.production_licence {
+        let held = profile
+            .production_licences
+            .iter()
+            .any(|entry| &entry.number == licence && entry.valid_until >= on);
+        if !held {
+            return Err(missing("production licence", licence.to_string()));
+        }
+    }
+    if let Some(certificate) = &model.ccc_certificate {
+        let held = profile.ccc_certificates.iter().any(|entry| {
+            &entry.number == certificate && entry.issued_on <= on && entry.valid_until >= on
+        });
+        if !held {
+            return Err(missing("CCC certificate", certificate.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn check_quantity(code: &TraceCode, quantity: u64) -> Result<(), RuleError> {
+    if quantity == 0 || (code.is_single_item() && quantity != 1) {
+        return Err(RuleError::BadQuantity {
+            code: code.clone(),
+            quantity,
+        });
+    }
+    Ok(())
+}
+
+fn check_list<T>(field: &'static str, list: &[T], min: usize, max: usize) -> Result<(), RuleError> {
+    if list.len() < min {
+        return Err(RuleError::Empty { field });
+    }
+    if list.len() > max {
+        return Err(RuleError::TooMany {
+            field,
+            max,
+            found: list.len(),
+        });
+    }
+    Ok(())
+}
+
+fn duplicate(field: &'static str, value: &dyn std::fmt::Display) -> ExecError {
+    RuleError::Duplicate {
+        field,
+        value: value.to_string(),
+    }
+    .into()
+}

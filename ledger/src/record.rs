@@ -1,0 +1,803 @@
+//! Define the traceability records that enterprises, registrars and regulators sign.
+//!
+//! The records cover what SAMR's draft asks producers and later links to report, and each maps
+//! onto a GS1 EPCIS 2.0 event or master-data document (see `docs/records.md`):
+//!
+//! | record | who signs | EPCIS |
+//! |---|---|---|
+//! | [`Record::RegisterEnterprise`], [`Record::UpdateEnterprise`] | a registrar | master data (party, `urn:epc:id:pgln`) |
+//! | [`Record::BindKey`], [`Record::RotateKey`], [`Record::RevokeKey`] | registrar or the enterprise | none: ledger administration |
+//! | [`Record::RegisterProduct`] | the enterprise | master data (product class, GTIN) |
+//! | [`Record::Commission`] | the producer | ObjectEvent, ADD, `commissioning`, `active` |
+//! | [`Record::Inspect`] | a regulator or an inspection body | ObjectEvent, OBSERVE, `inspecting`, `conformant` / `non_conformant` |
+//! | [`Record::Ship`] | the seller | ObjectEvent, OBSERVE, `shipping`, `in_transit`, with source and destination |
+//! | [`Record::Recall`] | a regulator or the producer | ObjectEvent, OBSERVE, `holding`, `recalled` |
+//! | [`Record::CloseRecall`] | a regulator or the recall's issuer | ObjectEvent, OBSERVE, `holding`, `active` |
+//!
+//! Records arrive as JSON inside a signed [`crate::tx::Payload`]; every field is a type that can
+//! only hold a valid value, so a record that deserialises is well formed. Whether it is allowed
+//! is decided by [`crate::exec`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::ccc::CccCertificate;
+use crate::codes::ecode::Ecode;
+use crate::codes::gs1::keys::{Gtin, Sscc};
+use crate::codes::handle::HandleId;
+use crate::codes::licence::ProductionLicence;
+use crate::codes::uscc::Uscc;
+use crate::crypto::PublicKey;
+use crate::hash::{Hash32, hash_parts};
+use crate::text::{Date, LongText, ShortText};
+
+/// One traceability record, tagged in JSON by `"type"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A registrar enrols an enterprise and binds its first keys.
+    RegisterEnterprise(RegisterEnterprise),
+    /// A registrar replaces an enrolled enterprise's profile (licences, certificates, contact).
+    UpdateEnterprise(UpdateEnterprise),
+    /// A registrar binds another key to an enterprise.
+    BindKey(BindKey),
+    /// An enterprise replaces one of its keys by a new one, signing with the old one.
+    RotateKey(RotateKey),
+    /// A registrar or the enterprise itself revokes a key; it signs nothing more.
+    RevokeKey(RevokeKey),
+    /// An enterprise registers a product model under its GTIN.
+    RegisterProduct(ProductModel),
+    /// A producer commissions a batch or serialised items of one of its models.
+    Commission(Commissioning),
+    /// A regulator or an accredited inspection body records an inspection result.
+    Inspect(Inspection),
+    /// A seller records a sale or shipment of items it holds.
+    Ship(Shipment),
+    /// A regulator or the producer recalls items, batches or a whole model.
+    Recall(Recall),
+    /// A regulator or the recall's issuer closes a recall.
+    CloseRecall(CloseRecall),
+}
+
+/// What kind of business an enterprise is; inspection bodies may sign inspection results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnterpriseKind {
+    /// Makes products and commissions their codes.
+    Manufacturer,
+    /// Imports products and commissions their codes as the responsible party.
+    Importer,
+    /// Buys and resells.
+    Distributor,
+    /// Sells to end users.
+    Retailer,
+    /// An accredited testing or inspection laboratory.
+    InspectionBody,
+}
+
+impl EnterpriseKind {
+    /// Whether this kind may commission codes (is a "producer" in SAMR's sense).
+    pub fn produces(self) -> bool {
+        matches!(self, EnterpriseKind::Manufacturer | EnterpriseKind::Importer)
+    }
+}
+
+/// The enterprise's business licence (营业执照); its number is the USCC itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessLicence {
+    /// The issuing market-regulation bureau.
+    pub issued_by: ShortText,
+    /// Date of issue.
+    pub issued_on: Date,
+    /// End of the business term; `None` for an unlimited term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+}
+
+/// An industrial product production licence (生产许可证) held by the enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceEntry {
+    /// The licence number.
+    pub number: ProductionLicence,
+    /// The product it covers.
+    pub product: ShortText,
+    /// Last day of validity.
+    pub valid_until: Date,
+}
+
+/// A CCC certificate held by the enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateEntry {
+    /// The certificate number.
+    pub number: CccCertificate,
+    /// The product it covers.
+    pub product: ShortText,
+    /// Date of issue.
+    pub issued_on: Date,
+    /// Last day of validity.
+    pub valid_until: Date,
+}
+
+/// An enterprise's public profile: the SAMR "production unit" fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseProfile {
+    /// Unified social credit code.
+    pub uscc: Uscc,
+    /// Registered name.
+    pub name: ShortText,
+    /// What it does.
+    pub kind: EnterpriseKind,
+    /// Registered address.
+    pub address: LongText,
+    /// Business contact (a department's telephone or e-mail, not a private person's).
+    pub contact: ShortText,
+    /// The business licence.
+    pub business_licence: BusinessLicence,
+    /// Production licences held.
+    #[serde(default)]
+    pub production_licences: Vec<LicenceEntry>,
+    /// CCC certificates held.
+    #[serde(default)]
+    pub ccc_certificates: Vec<CertificateEntry>,
+}
+
+/// Enrol an enterprise (signed by a registrar).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEnterprise {
+    /// The profile.
+    pub enterprise: EnterpriseProfile,
+    /// Keys the enterprise will sign with; at least one.
+    pub keys: Vec<PublicKey>,
+}
+
+/// Replace an enterprise's profile (signed by a registrar); keys are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEnterprise {
+    /// The new profile; its USCC names the enterprise.
+    pub enterprise: EnterpriseProfile,
+}
+
+/// Bind another key to an enterprise (signed by a registrar).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindKey {
+    /// The enterprise.
+    pub uscc: Uscc,
+    /// The new key.
+    pub key: PublicKey,
+}
+
+/// Replace a key by a new one (signed with the old key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// The enterprise.
+    pub uscc: Uscc,
+    /// The key being retired; it must be the signer.
+    pub old_key: PublicKey,
+    /// Its replacement.
+    pub new_key: PublicKey,
+}
+
+/// Revoke a key (signed by a registrar or by an active key of the same enterprise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeKey {
+    /// The enterprise.
+    pub uscc: Uscc,
+    /// The key to revoke.
+    pub key: PublicKey,
+    /// Why, for the audit trail.
+    pub reason: LongText,
+}
+
+/// A product model: the SAMR "product" fields shared by every item of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductModel {
+    /// The enterprise that makes or imports it.
+    pub uscc: Uscc,
+    /// The model's GTIN.
+    pub gtin: Gtin,
+    /// Product name.
+    pub name: ShortText,
+    /// Product type or category, e.g. "electric wires and cables".
+    pub product_type: ShortText,
+    /// Specification, e.g. "BV 2.5 mm² 450/750 V".
+    pub specification: ShortText,
+    /// Model designation.
+    pub model: ShortText,
+    /// Applicable standards, e.g. "GB/T 5023.3-2008".
+    pub standards: Vec<ShortText>,
+    /// Warranty period in months.
+    pub warranty_months: u32,
+    /// The production licence that covers it, if the product needs one; it must be among the
+    /// enterprise's registered licences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_licence: Option<ProductionLicence>,
+    /// The CCC certificate that covers it, if it needs one; it must be among the enterprise's
+    /// registered certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ccc_certificate: Option<CccCertificate>,
+}
+
+/// A traceability code carried by a batch, an item or a logistic unit.
+///
+/// Its canonical string form is the one indexes and the API use:
+/// - GS1: the GS1 Digital Link path, `01/{GTIN-14}/10/{lot}` (a batch), `01/{GTIN-14}/21/{serial}`
+///   (a serialised item), `00/{SSCC}` (a logistic unit), with lot and serial percent-encoded;
+/// - `ecode:{code}` for an Ecode, `handle:{prefix}/{suffix}` for an industrial-internet id.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TraceCode {
+    /// A batch or lot of one GTIN (EPC class `lgtin`).
+    Lot {
+        /// The model.
+        gtin: Gtin,
+        /// The batch or lot number (AI 10).
+        lot: Gs1Text,
+    },
+    /// One serialised item (EPC `sgtin`).
+    Item {
+        /// The model.
+        gtin: Gtin,
+        /// The serial number (AI 21).
+        serial: Gs1Text,
+    },
+    /// A logistic unit (EPC `sscc`).
+    Sscc(Sscc),
+    /// An Ecode.
+    Ecode(Ecode),
+    /// An industrial-internet identifier.
+    Handle(HandleId),
+}
+
+/// A GS1 lot or serial value: 1 to 20 characters of GS1's character set 82.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gs1Text(String);
+
+/// Why a string is not a [`TraceCode`] or [`Gs1Text`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceCodeError {
+    /// The form is none of the canonical ones.
+    #[error("not a trace code: expected 01/{{gtin}}/10/{{lot}}, 01/{{gtin}}/21/{{serial}}, 00/{{sscc}}, ecode:… or handle:…")]
+    UnknownForm,
+    /// A lot or serial is empty or over 20 characters.
+    #[error("a GS1 lot or serial is 1 to 20 characters, found {found}")]
+    Gs1TextLength {
+        /// Characters found.
+        found: usize,
+    },
+    /// A lot or serial holds a character outside GS1's set 82.
+    #[error("character {character:?} at position {position} is not in GS1 character set 82")]
+    Gs1TextCharacter {
+        /// Character position.
+        position: usize,
+        /// The character.
+        character: char,
+    },
+    /// A percent escape that does not decode.
+    #[error("bad percent escape in {0:?}")]
+    PercentEscape(String),
+    /// The GS1 key inside is invalid.
+    #[error("invalid GS1 key: {0}")]
+    Gs1Key(String),
+    /// The Ecode inside is invalid.
+    #[error("invalid Ecode: {0}")]
+    Ecode(String),
+    /// The industrial-internet id inside is invalid.
+    #[error("invalid industrial-internet identifier: {0}")]
+    Handle(String),
+}
+
+impl Gs1Text {
+    /// The value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether `c` is in GS1 character set 82 (the set of AI 10 and 21 values).
+fn is_cset82(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
+}
+
+impl FromStr for Gs1Text {
+    type Err = TraceCodeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let count = s.chars().count();
+        if count == 0 || count > 20 {
+            return Err(TraceCodeError::Gs1TextLength { found: count });
+        }
+        if let Some((position, character)) = s.chars().enumerate().find(|(_, c)| !is_cset82(*c)) {
+            return Err(TraceCodeError::Gs1TextCharacter {
+                position,
+                character,
+            });
+        }
+        Ok(Gs1Text(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Gs1Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Gs1Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl TraceCode {
+    /// The GTIN of the model this code belongs to, for GS1 batch and item codes.
+    pub fn gtin(&self) -> Option<&Gtin> {
+        match self {
+            TraceCode::Lot { gtin, .. } | TraceCode::Item { gtin, .. } => Some(gtin),
+            _ => None,
+        }
+    }
+
+    /// Whether the code names exactly one item, so that its quantity is always one.
+    pub fn is_single_item(&self) -> bool {
+        matches!(self, TraceCode::Item { .. })
+    }
+}
+
+/// Characters a Digital Link path segment carries as they are; everything else is escaped.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)
+}
+
+fn percent_encode(text: &str, out: &mut String) {
+    for &byte in text.as_bytes() {
+        if is_unreserved(byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> Result<String, TraceCodeError> {
+    let bad = || TraceCodeError::PercentEscape(text.to_owned());
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = bytes.get(index + 1..index + 3).ok_or_else(bad)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+impl fmt::Display for TraceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        match self {
+            TraceCode::Lot { gtin, lot } => {
+                out.push_str(&format!("01/{gtin}/10/"));
+                percent_encode(lot.as_str(), &mut out);
+            }
+            TraceCode::Item { gtin, serial } => {
+                out.push_str(&format!("01/{gtin}/21/"));
+                percent_encode(serial.as_str(), &mut out);
+            }
+            TraceCode::Sscc(sscc) => out.push_str(&format!("00/{sscc}")),
+            TraceCode::Ecode(ecode) => out.push_str(&format!("ecode:{ecode}")),
+            TraceCode::Handle(handle) => out.push_str(&format!("handle:{handle}")),
+        }
+        f.write_str(&out)
+    }
+}
+
+impl fmt::Debug for TraceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceCode({self})")
+    }
+}
+
+impl FromStr for TraceCode {
+    type Err = TraceCodeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(ecode) = s.strip_prefix("ecode:") {
+            return ecode
+                .parse()
+                .map(TraceCode::Ecode)
+                .map_err(|e: <Ecode as FromStr>::Err| TraceCodeError::Ecode(e.to_string()));
+        }
+        if let Some(handle) = s.strip_prefix("handle:") {
+            return handle
+                .parse()
+                .map(TraceCode::Handle)
+                .map_err(|e: <HandleId as FromStr>::Err| TraceCodeError::Handle(e.to_string()));
+        }
+        let segments: Vec<&str> = s.splitn(5, '/').collect();
+        let gs1_key = |e: &dyn fmt::Display| TraceCodeError::Gs1Key(e.to_string());
+        match segments.as_slice() {
+            ["00", sscc] => Ok(TraceCode::Sscc(sscc.parse().map_err(|e| gs1_key(&e))?)),
+            ["01", gtin, qualifier @ ("10" | "21"), value] => {
+                let gtin: Gtin = gtin.parse().map_err(|e| gs1_key(&e))?;
+                let value: Gs1Text = percent_decode(value)?.parse()?;
+                Ok(if *qualifier == "10" {
+                    TraceCode::Lot { gtin, lot: value }
+                } else {
+                    TraceCode::Item { gtin, serial: value }
+                })
+            }
+            _ => Err(TraceCodeError::UnknownForm),
+        }
+    }
+}
+
+crate::serde_as_string!(Gs1Text);
+crate::serde_as_string!(TraceCode);
+
+/// Type or factory inspection, the two report kinds SAMR names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// A type inspection report (型式检验报告) for the model.
+    TypeInspection,
+    /// A factory (outgoing) inspection report (出厂检验报告) for the batch.
+    FactoryInspection,
+}
+
+/// A reference to an inspection report document kept off the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRef {
+    /// Which kind of report.
+    pub kind: ReportKind,
+    /// The report's number.
+    pub number: ShortText,
+    /// Who issued it.
+    pub issued_by: ShortText,
+    /// SHA-256 of the report document, so that anyone holding the file can check it is the one
+    /// referenced (`sha256sum report.pdf`).
+    pub document_sha256: Hash32,
+}
+
+/// What was commissioned: one batch with a quantity, or individually coded items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Items {
+    /// A batch under one batch-level code.
+    Batch {
+        /// The batch's code: a GS1 lot, an Ecode or an industrial-internet id.
+        code: TraceCode,
+        /// Units in the batch.
+        quantity: u64,
+    },
+    /// Serialised items, one code each.
+    Serialised {
+        /// The items' codes.
+        codes: Vec<TraceCode>,
+    },
+}
+
+impl Items {
+    /// Each code with the quantity it stands for.
+    pub fn lines(&self) -> Vec<(&TraceCode, u64)> {
+        match self {
+            Items::Batch { code, quantity } => vec![(code, *quantity)],
+            Items::Serialised { codes } => codes.iter().map(|code| (code, 1)).collect(),
+        }
+    }
+}
+
+/// Commission a batch or serialised items of a registered model: the SAMR product-instance
+/// fields (production date, factory number, batch or serial numbers, inspection report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commissioning {
+    /// The producer.
+    pub uscc: Uscc,
+    /// The model.
+    pub gtin: Gtin,
+    /// What was made.
+    pub items: Items,
+    /// Production date.
+    pub production_date: Date,
+    /// Factory number, if the product carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory_number: Option<ShortText>,
+    /// The type or factory inspection report that covers these items.
+    pub inspection_report: ReportRef,
+}
+
+/// What an inspection, a recall or a query is about: a code, or a whole model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Subject {
+    /// One batch, item or logistic unit.
+    Code(TraceCode),
+    /// Every item of a model.
+    Model(Gtin),
+}
+
+/// The outcome of an inspection, in EPCIS disposition terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Meets the standards inspected against.
+    Conformant,
+    /// Fails at least one of them.
+    NonConformant,
+}
+
+/// An inspection result, by a regulator or an accredited inspection body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inspection {
+    /// What was inspected.
+    pub subject: Subject,
+    /// The result.
+    pub outcome: Outcome,
+    /// Standards inspected against.
+    pub standards: Vec<ShortText>,
+    /// Date of inspection.
+    pub inspected_on: Date,
+    /// The report's number.
+    pub report_number: ShortText,
+    /// SHA-256 of the report document.
+    pub document_sha256: Hash32,
+    /// What was found, for a non-conformant result especially.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<LongText>,
+}
+
+/// A buyer's personal data, which never goes on the ledger in plaintext.
+///
+/// The seller keeps it (or an encrypted copy) and puts a salted commitment on the ledger; a
+/// regulator who is later handed the data and the salt checks it against the commitment with
+/// [`PersonalData::commitment`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalData {
+    /// The buyer's name.
+    pub name: String,
+    /// The buyer's address.
+    pub address: String,
+    /// The buyer's telephone or e-mail.
+    pub contact: String,
+}
+
+impl PersonalData {
+    /// The commitment to this data under `salt`: BLAKE3 in the domain
+    /// `suyuan buyer commitment v1` over salt, name, address and contact, each length-prefixed.
+    ///
+    /// The salt must be 32 random bytes kept with the data; without it the commitment reveals
+    /// nothing that guessing common names and addresses could confirm.
+    pub fn commitment(&self, salt: &[u8; 32]) -> Hash32 {
+        hash_parts(
+            "suyuan buyer commitment v1",
+            &[
+                salt,
+                self.name.as_bytes(),
+                self.address.as_bytes(),
+                self.contact.as_bytes(),
+            ],
+        )
+    }
+}
+
+/// The buyer or consignee of a shipment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Party {
+    /// A business, named by its USCC; if it is enrolled, the goods become its holdings.
+    Enterprise {
+        /// Its USCC.
+        uscc: Uscc,
+        /// Its name.
+        name: ShortText,
+    },
+    /// A private person: only a commitment to their data and where the data is kept.
+    Person {
+        /// [`PersonalData::commitment`] of the buyer's data.
+        commitment: Hash32,
+        /// Where the seller keeps the data (or its ciphertext), e.g. an ERP order reference.
+        data_reference: ShortText,
+    },
+}
+
+/// One line of a shipment: a code and how many units of it move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentLine {
+    /// The batch, item or logistic unit.
+    pub code: TraceCode,
+    /// Units moved; 1 for a serialised item.
+    pub quantity: u64,
+}
+
+/// A sale or shipment: the SAMR "flow" fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipment {
+    /// The seller.
+    pub seller: Uscc,
+    /// The buyer.
+    pub buyer: Party,
+    /// Time of sale, Unix milliseconds.
+    pub sold_at_ms: u64,
+    /// What moved.
+    pub lines: Vec<ShipmentLine>,
+    /// The seller's order or invoice number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_reference: Option<ShortText>,
+}
+
+/// A recall of items, batches or whole models of one producer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recall {
+    /// The producer whose products are recalled.
+    pub producer: Uscc,
+    /// What is recalled.
+    pub subjects: Vec<Subject>,
+    /// Why: the defect and the hazard.
+    pub reason: LongText,
+    /// Date announced.
+    pub announced_on: Date,
+}
+
+/// Close a recall once its remedy is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRecall {
+    /// The transaction id of the recall.
+    pub recall: Hash32,
+    /// How it was resolved.
+    pub resolution: LongText,
+}
+
+impl Record {
+    /// The codes the record is about, for the code-history index: commissioned items, shipped
+    /// lines, and inspected or recalled codes. Model-level subjects are in [`Record::models`].
+    pub fn codes(&self) -> Vec<&TraceCode> {
+        let subject_code = |subject: &'_ Subject| match subject {
+            Subject::Code(code) => Some(code),
+            Subject::Model(_) => None,
+        };
+        match self {
+            Record::Commission(record) => match &record.items {
+                Items::Batch { code, .. } => vec![code],
+                Items::Serialised { codes } => codes.iter().collect(),
+            },
+            Record::Ship(record) => record.lines.iter().map(|line| &line.code).collect(),
+            Record::Inspect(record) => subject_code(&record.subject).into_iter().collect(),
+            Record::Recall(record) => record.subjects.iter().filter_map(subject_code).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The product models the record is about, by GTIN.
+    pub fn models(&self) -> Vec<&Gtin> {
+        let subject_model = |subject: &'_ Subject| match subject {
+            Subject::Model(gtin) => Some(gtin),
+            Subject::Code(_) => None,
+        };
+        match self {
+            Record::RegisterProduct(record) => vec![&record.gtin],
+            Record::Commission(record) => vec![&record.gtin],
+            Record::Inspect(record) => subject_model(&record.subject).into_iter().collect(),
+            Record::Recall(record) => record.subjects.iter().filter_map(subject_model).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The enterprises the record names, for the per-enterprise index: the one it is about, and
+    /// the buyer of a sale.
+    pub fn enterprises(&self) -> Vec<&Uscc> {
+        match self {
+            Record::RegisterEnterprise(record) => vec![&record.enterprise.uscc],
+            Record::UpdateEnterprise(record) => vec![&record.enterprise.uscc],
+            Record::BindKey(BindKey { uscc, .. })
+            | Record::RotateKey(RotateKey { uscc, .. })
+            | Record::RevokeKey(RevokeKey { uscc, .. }) => vec![uscc],
+            Record::RegisterProduct(record) => vec![&record.uscc],
+            Record::Commission(record) => vec![&record.uscc],
+            Record::Inspect(_) | Record::CloseRecall(_) => Vec::new(),
+            Record::Ship(record) => match &record.buyer {
+                Party::Enterprise { uscc, .. } => vec![&record.seller, uscc],
+                Party::Person { .. } => vec![&record.seller],
+            },
+            Record::Recall(record) => vec![&record.producer],
+        }
+    }
+
+    /// The record's type name, as in JSON.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Record::RegisterEnterprise(_) => "register_enterprise",
+            Record::UpdateEnterprise(_) => "update_enterprise",
+            Record::BindKey(_) => "bind_key",
+            Record::RotateKey(_) => "rotate_key",
+            Record::RevokeKey(_) => "revoke_key",
+            Record::RegisterProduct(_) => "register_product",
+            Record::Commission(_) => "commission",
+            Record::Inspect(_) => "inspect",
+            Record::Ship(_) => "ship",
+            Record::Recall(_) => "recall",
+            Record::CloseRecall(_) => "close_recall",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_code_forms_round_trip() {
+        for text in [
+            "01/09520123456788/10/ABC1",
+            "01/09520123456788/21/A%2FB%25C",
+            "00/123456789012345675",
+            "handle:88.1000.2/mm",
+        ] {
+            let code: TraceCode = text.parse().unwrap();
+            assert_eq!(code.to_string(), text);
+        }
+        let code: TraceCode = "01/09520123456788/21/A%2fB".parse().unwrap();
+        assert_eq!(code.to_string(), "01/09520123456788/21/A%2FB");
+    }
+
+    #[test]
+    fn trace_code_rejections() {
+        assert_eq!(
+            "02/09520123456788".parse::<TraceCode>(),
+            Err(TraceCodeError::UnknownForm)
+        );
+        assert!(matches!(
+            "01/09520123456789/10/A".parse::<TraceCode>(),
+            Err(TraceCodeError::Gs1Key(_))
+        ));
+        assert!(matches!(
+            "01/09520123456788/10/批号".parse::<TraceCode>(),
+            Err(TraceCodeError::Gs1TextCharacter { position: 0, .. })
+        ));
+        assert!(matches!(
+            "01/09520123456788/10/%zz".parse::<TraceCode>(),
+            Err(TraceCodeError::PercentEscape(_))
+        ));
+        assert!(matches!(
+            "01/09520123456788/10/".parse::<TraceCode>(),
+            Err(TraceCodeError::Gs1TextLength { found: 0 })
+        ));
+    }
+
+    #[test]
+    fn commitment_depends_on_every_field_and_salt() {
+        let data = PersonalData {
+            name: "张三".into(),
+            address: "武汉市".into(),
+            contact: "13800000000".into(),
+        };
+        let base = data.commitment(&[1; 32]);
+        assert_ne!(base, data.commitment(&[2; 32]));
+        let mut other = data.clone();
+        other.contact.push('1');
+        assert_ne!(base, other.commitment(&[1; 32]));
+    }
+}

@@ -1,0 +1,481 @@
+//! Hold the ledger's current state behind a narrow trait, with an in-memory implementation.
+//!
+//! Execution reads state through [`StateRead::get`] and produces a [`WriteSet`]; it never writes
+//! in place. Storage implements `StateRead` over RocksDB and commits a block's write set in the
+//! same atomic batch as the block; [`MemState`] implements it over a `BTreeMap` for tests and
+//! tools. [`Overlay`] layers uncommitted writes over any `StateRead`, so that a block's later
+//! transactions see its earlier ones.
+//!
+//! Keys and values have one byte encoding each ([`StateKey::to_bytes`],
+//! [`StateValue::to_bytes`]), which storage persists.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::gs1::keys::Gtin;
+use crate::codes::uscc::Uscc;
+use crate::crypto::PublicKey;
+use crate::hash::Hash32;
+use crate::record::{EnterpriseProfile, ProductModel, Subject, TraceCode};
+use crate::tx::TxId;
+
+/// Names one state entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StateKey {
+    /// An enrolled enterprise.
+    Enterprise(Uscc),
+    /// A key bound to an enterprise.
+    Key(PublicKey),
+    /// A registered product model.
+    Model(Gtin),
+    /// A commissioned code.
+    Code(TraceCode),
+    /// How many units of a code an enterprise holds.
+    Holding(TraceCode, Uscc),
+    /// A recall, by its transaction id.
+    Recall(TxId),
+    /// The open recall that covers a subject, if any.
+    OpenRecall(Subject),
+    /// A transaction already on the chain (replay protection).
+    Tx(TxId),
+}
+
+/// The value of one state entry; its variant always matches its key's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateValue {
+    /// For [`StateKey::Enterprise`].
+    Enterprise(EnterpriseState),
+    /// For [`StateKey::Key`].
+    Key(KeyBinding),
+    /// For [`StateKey::Model`].
+    Model(ModelState),
+    /// For [`StateKey::Code`].
+    Code(CodeState),
+    /// For [`StateKey::Holding`]: units held.
+    Holding(u64),
+    /// For [`StateKey::Recall`].
+    Recall(RecallState),
+    /// For [`StateKey::OpenRecall`]: the recall's id.
+    OpenRecall(TxId),
+    /// For [`StateKey::Tx`]: where it was committed.
+    Tx(TxLocation),
+}
+
+/// An enrolled enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseState {
+    /// Its current profile.
+    pub profile: EnterpriseProfile,
+    /// The registrar that enrolled it.
+    pub registered_by: PublicKey,
+    /// Height of enrolment.
+    pub registered_at_height: u64,
+    /// Every key ever bound to it, in binding order; [`KeyBinding`] says which are active.
+    pub keys: Vec<PublicKey>,
+}
+
+/// Whether a bound key may still sign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// It may sign.
+    Active,
+    /// It signs nothing more.
+    Revoked {
+        /// Height of revocation.
+        at_height: u64,
+    },
+}
+
+/// A key's owner and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyBinding {
+    /// The enterprise it belongs to.
+    pub uscc: Uscc,
+    /// Height it was bound at.
+    pub bound_at_height: u64,
+    /// Active or revoked.
+    pub status: KeyStatus,
+}
+
+/// A registered product model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelState {
+    /// The model as last registered.
+    pub model: ProductModel,
+    /// Height of its latest registration.
+    pub registered_at_height: u64,
+}
+
+/// A commissioned code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeState {
+    /// The model it is an instance of.
+    pub gtin: Gtin,
+    /// The producer that commissioned it.
+    pub producer: Uscc,
+    /// Units commissioned under it.
+    pub quantity: u64,
+    /// The commissioning transaction.
+    pub commissioned_by: TxId,
+}
+
+/// Who issued a recall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Issuer {
+    /// A regulator, by key.
+    Regulator(PublicKey),
+    /// The producer itself.
+    Enterprise(Uscc),
+}
+
+/// A recall and whether it is still open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallState {
+    /// Whose products.
+    pub producer: Uscc,
+    /// What it covers.
+    pub subjects: Vec<Subject>,
+    /// Who issued it.
+    pub issuer: Issuer,
+    /// Height it was issued at.
+    pub issued_at_height: u64,
+    /// The closing transaction, once closed.
+    pub closed_by: Option<TxId>,
+}
+
+/// Where a transaction sits in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index within the block.
+    pub index: u32,
+}
+
+/// Why state could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// A stored value does not decode, or does not match its key.
+    #[error("state entry {key} is corrupt: {reason}")]
+    Corrupt {
+        /// The key, printed.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The backing store failed.
+    #[error("state backend failed: {0}")]
+    Backend(String),
+}
+
+/// Changes a block makes: `None` deletes the entry. Ordered, so applying it is deterministic.
+pub type WriteSet = BTreeMap<StateKey, Option<StateValue>>;
+
+/// Reads state entries.
+pub trait StateRead {
+    /// The entry under `key`, if any.
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError>;
+}
+
+/// Tags of [`StateKey::to_bytes`]; they fix the order of key families in storage.
+mod tag {
+    pub(super) const ENTERPRISE: u8 = 1;
+    pub(super) const KEY: u8 = 2;
+    pub(super) const MODEL: u8 = 3;
+    pub(super) const CODE: u8 = 4;
+    pub(super) const HOLDING: u8 = 5;
+    pub(super) const RECALL: u8 = 6;
+    pub(super) const OPEN_RECALL: u8 = 7;
+    pub(super) const TX: u8 = 8;
+}
+
+impl StateKey {
+    /// The storage form: a tag byte, then the key's canonical text or bytes. Holding keys put a
+    /// NUL between code and USCC; neither can contain one.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48);
+        match self {
+            StateKey::Enterprise(uscc) => {
+                out.push(tag::ENTERPRISE);
+                out.extend_from_slice(uscc.to_string().as_bytes());
+            }
+            StateKey::Key(key) => {
+                out.push(tag::KEY);
+                out.extend_from_slice(key.as_bytes());
+            }
+            StateKey::Model(gtin) => {
+                out.push(tag::MODEL);
+                out.extend_from_slice(gtin.to_string().as_bytes());
+            }
+            StateKey::Code(code) => {
+                out.push(tag::CODE);
+                out.extend_from_slice(code.to_string().as_bytes());
+            }
+            StateKey::Holding(code, uscc) => {
+                out.push(tag::HOLDING);
+                out.extend_from_slice(code.to_string().as_bytes());
+                out.push(0);
+                out.extend_from_slice(uscc.to_string().as_bytes());
+            }
+            StateKey::Recall(id) => {
+                out.push(tag::RECALL);
+                out.extend_from_slice(id.as_bytes());
+            }
+            StateKey::OpenRecall(subject) => {
+                out.push(tag::OPEN_RECALL);
+                match subject {
+                    Subject::Code(code) => out.extend_from_slice(code.to_string().as_bytes()),
+                    Subject::Model(gtin) => {
+                        out.extend_from_slice(b"model:");
+                        out.extend_from_slice(gtin.to_string().as_bytes());
+                    }
+                }
+            }
+            StateKey::Tx(id) => {
+                out.push(tag::TX);
+                out.extend_from_slice(id.as_bytes());
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateKey::Enterprise(uscc) => write!(f, "enterprise {uscc}"),
+            StateKey::Key(key) => write!(f, "key {key}"),
+            StateKey::Model(gtin) => write!(f, "model {gtin}"),
+            StateKey::Code(code) => write!(f, "code {code}"),
+            StateKey::Holding(code, uscc) => write!(f, "holding of {code} by {uscc}"),
+            StateKey::Recall(id) => write!(f, "recall {id}"),
+            StateKey::OpenRecall(subject) => write!(f, "open recall of {subject:?}"),
+            StateKey::Tx(id) => write!(f, "transaction {id}"),
+        }
+    }
+}
+
+impl StateValue {
+    /// The storage form (JSON: stable field order, no floats, no maps).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("state values hold no maps with non-string keys")
+    }
+
+    /// Decodes a stored value for `key`, checking that its variant matches the key's.
+    pub fn from_bytes(key: &StateKey, bytes: &[u8]) -> Result<StateValue, StateError> {
+        let corrupt = |reason: String| StateError::Corrupt {
+            key: key.to_string(),
+            reason,
+        };
+        let value: StateValue = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        if !value.matches(key) {
+            return Err(corrupt("value kind does not match the key".into()));
+        }
+        Ok(value)
+    }
+
+    fn matches(&self, key: &StateKey) -> bool {
+        matches!(
+            (key, self),
+            (StateKey::Enterprise(_), StateValue::Enterprise(_))
+                | (StateKey::Key(_), StateValue::Key(_))
+                | (StateKey::Model(_), StateValue::Model(_))
+                | (StateKey::Code(_), StateValue::Code(_))
+                | (StateKey::Holding(..), StateValue::Holding(_))
+                | (StateKey::Recall(_), StateValue::Recall(_))
+                | (StateKey::OpenRecall(_), StateValue::OpenRecall(_))
+                | (StateKey::Tx(_), StateValue::Tx(_))
+        )
+    }
+}
+
+/// Typed reads over any [`StateRead`]; a value of the wrong kind is reported as corruption.
+pub trait StateReadExt: StateRead {
+    /// An enrolled enterprise.
+    fn enterprise(&self, uscc: &Uscc) -> Result<Option<EnterpriseState>, StateError> {
+        match self.get(&StateKey::Enterprise(uscc.clone()))? {
+            Some(StateValue::Enterprise(state)) => Ok(Some(state)),
+            other => unexpected(&StateKey::Enterprise(uscc.clone()), other),
+        }
+    }
+
+    /// A key's binding.
+    fn key_binding(&self, key: &PublicKey) -> Result<Option<KeyBinding>, StateError> {
+        match self.get(&StateKey::Key(*key))? {
+            Some(StateValue::Key(binding)) => Ok(Some(binding)),
+            other => unexpected(&StateKey::Key(*key), other),
+        }
+    }
+
+    /// A product model.
+    fn model(&self, gtin: &Gtin) -> Result<Option<ModelState>, StateError> {
+        match self.get(&StateKey::Model(gtin.clone()))? {
+            Some(StateValue::Model(state)) => Ok(Some(state)),
+            other => unexpected(&StateKey::Model(gtin.clone()), other),
+        }
+    }
+
+    /// A commissioned code.
+    fn code(&self, code: &TraceCode) -> Result<Option<CodeState>, StateError> {
+        match self.get(&StateKey::Code(code.clone()))? {
+            Some(StateValue::Code(state)) => Ok(Some(state)),
+            other => unexpected(&StateKey::Code(code.clone()), other),
+        }
+    }
+
+    /// Units of `code` that `holder` holds.
+    fn holding(&self, code: &TraceCode, holder: &Uscc) -> Result<u64, StateError> {
+        let key = StateKey::Holding(code.clone(), holder.clone());
+        match self.get(&key)? {
+            Some(StateValue::Holding(units)) => Ok(units),
+            None => Ok(0),
+            other => unexpected(&key, other).map(|_: Option<()>| 0),
+        }
+    }
+
+    /// A recall.
+    fn recall(&self, id: &TxId) -> Result<Option<RecallState>, StateError> {
+        match self.get(&StateKey::Recall(*id))? {
+            Some(StateValue::Recall(state)) => Ok(Some(state)),
+            other => unexpected(&StateKey::Recall(*id), other),
+        }
+    }
+
+    /// The open recall covering `subject`.
+    fn open_recall(&self, subject: &Subject) -> Result<Option<TxId>, StateError> {
+        match self.get(&StateKey::OpenRecall(subject.clone()))? {
+            Some(StateValue::OpenRecall(id)) => Ok(Some(id)),
+            other => unexpected(&StateKey::OpenRecall(subject.clone()), other),
+        }
+    }
+
+    /// Where a transaction was committed, if it was.
+    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StateError> {
+        match self.get(&StateKey::Tx(*id))? {
+            Some(StateValue::Tx(location)) => Ok(Some(location)),
+            other => unexpected(&StateKey::Tx(*id), other),
+        }
+    }
+}
+
+impl<S: StateRead + ?Sized> StateReadExt for S {}
+
+fn unexpected<T>(key: &StateKey, value: Option<StateValue>) -> Result<Option<T>, StateError> {
+    match value {
+        None => Ok(None),
+        Some(_) => Err(StateError::Corrupt {
+            key: key.to_string(),
+            reason: "value kind does not match the key".into(),
+        }),
+    }
+}
+
+/// State held in memory: for tests, tools and the offline verifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemState {
+    entries: BTreeMap<StateKey, StateValue>,
+}
+
+impl MemState {
+    /// Empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a block's writes.
+    pub fn apply(&mut self, writes: WriteSet) {
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    self.entries.insert(key, value);
+                }
+                None => {
+                    self.entries.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Every entry in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&StateKey, &StateValue)> {
+        self.entries.iter()
+    }
+
+    /// A digest of the whole state, for comparing two replicas in tests and audit.
+    pub fn digest(&self) -> Hash32 {
+        let mut hasher = blake3::Hasher::new_derive_key("suyuan state digest v1");
+        for (key, value) in &self.entries {
+            for part in [key.to_bytes(), value.to_bytes()] {
+                hasher.update(&(part.len() as u64).to_le_bytes());
+                hasher.update(&part);
+            }
+        }
+        Hash32(*hasher.finalize().as_bytes())
+    }
+}
+
+impl StateRead for MemState {
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
+        Ok(self.entries.get(key).cloned())
+    }
+}
+
+/// Uncommitted writes layered over a base state, in two levels: the block's accepted writes and
+/// the current transaction's, which are kept or dropped as a whole.
+#[derive(Debug)]
+pub struct Overlay<'a, S: StateRead + ?Sized> {
+    base: &'a S,
+    accepted: WriteSet,
+    pending: WriteSet,
+}
+
+impl<'a, S: StateRead + ?Sized> Overlay<'a, S> {
+    /// An overlay with no writes.
+    pub fn new(base: &'a S) -> Self {
+        Overlay {
+            base,
+            accepted: WriteSet::new(),
+            pending: WriteSet::new(),
+        }
+    }
+
+    /// Records a write for the current transaction.
+    pub fn put(&mut self, key: StateKey, value: StateValue) {
+        debug_assert!(value.matches(&key), "value kind must match its key");
+        self.pending.insert(key, Some(value));
+    }
+
+    /// Records a deletion for the current transaction.
+    pub fn delete(&mut self, key: StateKey) {
+        self.pending.insert(key, None);
+    }
+
+    /// Keeps the current transaction's writes.
+    pub fn commit_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.accepted.extend(pending);
+    }
+
+    /// Drops the current transaction's writes.
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The accepted writes; pending ones are dropped.
+    pub fn into_writes(self) -> WriteSet {
+        self.accepted
+    }
+}
+
+impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
+        if let Some(value) = self.pending.get(key).or_else(|| self.accepted.get(key)) {
+            return Ok(value.clone());
+        }
+        self.base.get(key)
+    }
+}

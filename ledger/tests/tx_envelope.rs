@@ -1,0 +1,154 @@
+//! Envelopes: signatures bound to chain and payload, size limits, typed payload errors, and
+//! golden vectors for the wire form and the hashes.
+
+use suyuan_ledger::block::{Block, Body, Header, Parent};
+use suyuan_ledger::crypto::KeyPair;
+use suyuan_ledger::demo::Demo;
+use suyuan_ledger::limits::MAX_PAYLOAD_BYTES;
+use suyuan_ledger::tx::{Envelope, TxError};
+
+fn demo_envelope() -> (Demo, Envelope) {
+    let demo = Demo::new(4, 7100);
+    let envelope = demo.story()[0][0].clone();
+    (demo, envelope)
+}
+
+#[test]
+fn a_tampered_payload_or_another_chain_fails_the_signature() {
+    let (demo, envelope) = demo_envelope();
+    assert!(envelope.clone().verify(&demo.genesis.chain_id).is_ok());
+    let mut tampered = envelope.clone();
+    let last = tampered.payload.len() - 2;
+    tampered.payload[last] ^= 1;
+    assert!(matches!(
+        tampered.verify(&demo.genesis.chain_id),
+        Err(TxError::BadSignature { .. })
+    ));
+    assert!(matches!(
+        envelope.verify("another-chain"),
+        Err(TxError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn oversized_and_malformed_payloads_are_refused_with_a_reason() {
+    let key = KeyPair::insecure_from_label("client");
+    let big = Envelope::sign_bytes("c", vec![b' '; MAX_PAYLOAD_BYTES + 1], &key);
+    assert!(matches!(
+        big.verify("c"),
+        Err(TxError::PayloadTooLarge { .. })
+    ));
+    for (payload, expected) in [
+        (&b"{"[..], "EOF"),
+        (&br#"{"nonce": 1, "record": {"type": "teleport"}}"#[..], "unknown variant"),
+        (
+            &br#"{"nonce": 1, "record": {"type": "close_recall", "recall": "0000000000000000000000000000000000000000000000000000000000000000", "resolution": "done"}, "extra": 1}"#[..],
+            "unknown field",
+        ),
+        (&br#"{"nonce": -1, "record": {"type": "recall"}}"#[..], "invalid value"),
+    ] {
+        let envelope = Envelope::sign_bytes("c", payload.to_vec(), &key);
+        match envelope.verify("c") {
+            Err(TxError::BadPayload { reason }) => {
+                assert!(reason.contains(expected), "{reason} should mention {expected}")
+            }
+            other => panic!("expected BadPayload, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn invalid_codes_inside_a_payload_are_named() {
+    let key = KeyPair::insecure_from_label("client");
+    let payload = br#"{"nonce":1,"record":{"type":"bind_key","uscc":"91350100M000100Y4Z","key":"00"}}"#;
+    let envelope = Envelope::sign_bytes("c", payload.to_vec(), &key);
+    let Err(TxError::BadPayload { reason }) = envelope.verify("c") else {
+        panic!("expected BadPayload");
+    };
+    assert!(reason.to_lowercase().contains("check"), "{reason}");
+}
+
+#[test]
+fn the_id_ignores_nothing_signed_and_nothing_else() {
+    let (demo, envelope) = demo_envelope();
+    let chain = &demo.genesis.chain_id;
+    let id = envelope.id(chain);
+    assert_ne!(id, envelope.id("another-chain"));
+    let mut other = envelope.clone();
+    other.payload.push(b' ');
+    assert_ne!(id, other.id(chain));
+}
+
+#[test]
+fn binary_form_round_trips_and_refuses_trailing_bytes() {
+    let (_, envelope) = demo_envelope();
+    let bytes = envelope.to_bytes();
+    assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope);
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(Envelope::from_bytes(&longer).is_err());
+    assert!(Envelope::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    let json = serde_json::to_string(&envelope).unwrap();
+    assert_eq!(serde_json::from_str::<Envelope>(&json).unwrap(), envelope);
+}
+
+fn golden_block(demo: &Demo) -> Block {
+    let body = Body {
+        transactions: demo.story()[0].clone(),
+    };
+    Block::new(
+        &demo.genesis.chain_id,
+        1,
+        1,
+        demo.genesis.hash(),
+        demo.genesis.genesis_time_ms + 1_000,
+        demo.validators[1].public(),
+        body,
+    )
+    .unwrap()
+}
+
+/// Golden vectors: these hashes change only when a wire or hash format changes on purpose, and
+/// then every node of a consortium must upgrade together.
+#[test]
+fn golden_vectors() {
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/golden.json")).unwrap();
+    let (demo, envelope) = demo_envelope();
+    let block = golden_block(&demo);
+    let actual = serde_json::json!({
+        "genesis_hash": demo.genesis.hash().to_string(),
+        "first_tx_id": envelope.id(&demo.genesis.chain_id).to_string(),
+        "first_tx_envelope_blake3": blake3::hash(&envelope.to_bytes()).to_hex().to_string(),
+        "block_1_header_hex": hex::encode(block.header.to_bytes()),
+        "block_1_hash": block.hash().to_string(),
+    });
+    assert_eq!(actual, golden, "a wire or hash format changed: if on purpose, update testdata/golden.json");
+}
+
+#[test]
+fn headers_check_their_parent_and_body() {
+    let demo = Demo::new(4, 7100);
+    let block = golden_block(&demo);
+    block.check_body().unwrap();
+    block.header.check_extends(Parent::Genesis(&demo.genesis), &demo.genesis).unwrap();
+    assert_eq!(Header::from_bytes(&block.header.to_bytes()).unwrap(), block.header);
+    assert_eq!(Body::from_bytes(&block.body.to_bytes()).unwrap(), block.body);
+
+    let mut wrong_proposer = block.header.clone();
+    wrong_proposer.proposer = demo.validators[2].public();
+    assert!(wrong_proposer.check_extends(Parent::Genesis(&demo.genesis), &demo.genesis).is_err());
+
+    let mut swapped_body = block.clone();
+    swapped_body.body.transactions.pop();
+    assert!(swapped_body.check_body().is_err());
+
+    let mut child = golden_block(&demo).header;
+    child.height = 2;
+    child.view = 1;
+    child.parent = block.hash();
+    assert!(matches!(
+        child.check_extends(Parent::Block(&block.header), &demo.genesis),
+        Err(suyuan_ledger::block::BlockError::ViewNotAfterParent { .. })
+    ));
+}

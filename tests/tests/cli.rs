@@ -1,0 +1,85 @@
+//! The `suyuan` binary as data-entry staff and operators use it.
+
+use std::process::Command;
+
+use serde_json::Value;
+use suyuan_tests::suyuan_binary;
+
+fn inspect(code: &str) -> (i32, Value) {
+    let output = Command::new(suyuan_binary())
+        .args(["code", "inspect", code])
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&output.stdout))
+    });
+    (output.status.code().unwrap(), report)
+}
+
+#[test]
+fn code_inspect_reports_valid_codes_with_exit_status_0() {
+    for (code, kind) in [
+        ("91350100M000100Y43", "uscc"),
+        ("09520123456788", "gtin"),
+        ("（鄂）XK12-001-00018", "production_licence"),
+        ("2016010903878416", "ccc_certificate"),
+        ("88.608.24161301/SN-0001", "handle"),
+    ] {
+        let (status, report) = inspect(code);
+        assert_eq!(status, 0, "{code}: {report}");
+        assert_eq!(report["kind"], kind, "{code}: {report}");
+        assert_eq!(report["valid"], true);
+        assert!(report["fields"].is_object(), "{report}");
+    }
+}
+
+#[test]
+fn code_inspect_reports_invalid_codes_with_exit_status_1_and_the_error() {
+    let (status, report) = inspect("09520123456789");
+    assert_eq!(status, 1);
+    assert_eq!(report["kind"], "gtin");
+    assert_eq!(report["valid"], false);
+    assert!(report["error"].as_str().unwrap().contains("check digit"), "{report}");
+}
+
+#[test]
+fn testnet_init_writes_genesis_and_private_keys() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("suyuan-cli-testnet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new(suyuan_binary())
+        .args(["testnet", "init", "--validators", "4", "--dir"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let genesis = std::fs::read(dir.join("genesis.json")).unwrap();
+    let genesis = suyuan_ledger::genesis::Genesis::from_json(&genesis).unwrap();
+    assert_eq!(genesis.validators.len(), 4);
+    assert_eq!(genesis.quorum(), 3);
+    let key_path = dir.join("validator-0/validator.key");
+    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let output = Command::new(suyuan_binary()).arg("public-key").arg(&key_path).output().unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        genesis.validators[0].public_key.to_string()
+    );
+    // A second init into the same directory refuses rather than overwriting keys.
+    let again = Command::new(suyuan_binary())
+        .args(["testnet", "init", "--dir"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(!again.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn demo_story_runs_without_refusals() {
+    let output = Command::new(suyuan_binary()).arg("demo").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("recall"), "{text}");
+    assert!(!text.contains("refused"), "{text}");
+}
