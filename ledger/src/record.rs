@@ -534,6 +534,24 @@ pub enum Subject {
     Model(Gtin),
 }
 
+impl Subject {
+    /// The code, for a code subject.
+    pub fn code(&self) -> Option<&TraceCode> {
+        match self {
+            Subject::Code(code) => Some(code),
+            Subject::Model(_) => None,
+        }
+    }
+
+    /// The model, for a model subject.
+    pub fn model(&self) -> Option<&Gtin> {
+        match self {
+            Subject::Model(gtin) => Some(gtin),
+            Subject::Code(_) => None,
+        }
+    }
+}
+
 /// The outcome of an inspection, in EPCIS disposition terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -675,33 +693,25 @@ impl Record {
     /// The codes the record is about, for the code-history index: commissioned items, shipped
     /// lines, and inspected or recalled codes. Model-level subjects are in [`Record::models`].
     pub fn codes(&self) -> Vec<&TraceCode> {
-        let subject_code = |subject: &'_ Subject| match subject {
-            Subject::Code(code) => Some(code),
-            Subject::Model(_) => None,
-        };
         match self {
             Record::Commission(record) => match &record.items {
                 Items::Batch { code, .. } => vec![code],
                 Items::Serialised { codes } => codes.iter().collect(),
             },
             Record::Ship(record) => record.lines.iter().map(|line| &line.code).collect(),
-            Record::Inspect(record) => subject_code(&record.subject).into_iter().collect(),
-            Record::Recall(record) => record.subjects.iter().filter_map(subject_code).collect(),
+            Record::Inspect(record) => record.subject.code().into_iter().collect(),
+            Record::Recall(record) => record.subjects.iter().filter_map(Subject::code).collect(),
             _ => Vec::new(),
         }
     }
 
     /// The product models the record is about, by GTIN.
     pub fn models(&self) -> Vec<&Gtin> {
-        let subject_model = |subject: &'_ Subject| match subject {
-            Subject::Model(gtin) => Some(gtin),
-            Subject::Code(_) => None,
-        };
         match self {
             Record::RegisterProduct(record) => vec![&record.gtin],
             Record::Commission(record) => vec![&record.gtin],
-            Record::Inspect(record) => subject_model(&record.subject).into_iter().collect(),
-            Record::Recall(record) => record.subjects.iter().filter_map(subject_model).collect(),
+            Record::Inspect(record) => record.subject.model().into_iter().collect(),
+            Record::Recall(record) => record.subjects.iter().filter_map(Subject::model).collect(),
             _ => Vec::new(),
         }
     }
