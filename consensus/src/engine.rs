@@ -645,9 +645,10 @@ impl Engine {
             Vote::Nullify(_) => &mut round.my_nullify,
             Vote::Finalize(_) => &mut round.my_finalize,
         };
-        debug_assert!(slot.is_none(), "one own vote of each kind per view");
+        // Safety rests on these two; crashing beats signing conflicting votes.
+        assert!(slot.is_none(), "one own vote of each kind per view");
         *slot = Some(sv);
-        debug_assert!(
+        assert!(
             !(round.my_nullify.is_some() && round.my_finalize.is_some()),
             "never both nullify and finalize a view"
         );

@@ -25,7 +25,9 @@ pub struct KeyPair(SigningKey);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
     /// The text is not hex of the right length.
-    #[error("expected {expected_hex_chars} hex characters, found {found_chars} characters or a non-hex one")]
+    #[error(
+        "expected {expected_hex_chars} hex characters, found {found_chars} characters or a non-hex one"
+    )]
     BadHex {
         /// Hex characters the value needs.
         expected_hex_chars: usize,
@@ -65,8 +67,12 @@ impl PublicKey {
     #[cfg(test)]
     fn verify_lenient(&self, message: &[u8], signature: &Signature) -> bool {
         let key = VerifyingKey::from_bytes(&self.0).expect("checked at construction");
-        ed25519_dalek::Verifier::verify(&key, message, &ed25519_dalek::Signature::from_bytes(&signature.0))
-            .is_ok()
+        ed25519_dalek::Verifier::verify(
+            &key,
+            message,
+            &ed25519_dalek::Signature::from_bytes(&signature.0),
+        )
+        .is_ok()
     }
 }
 
@@ -96,7 +102,10 @@ impl KeyPair {
     /// Derives a key deterministically from a label: for demo data and tests only, never for a
     /// key that guards anything.
     pub fn insecure_from_label(label: &str) -> Self {
-        Self::from_seed(blake3::derive_key("suyuan insecure demo key v1", label.as_bytes()))
+        Self::from_seed(blake3::derive_key(
+            "suyuan insecure demo key v1",
+            label.as_bytes(),
+        ))
     }
 
     /// The 32-byte secret seed, for writing to a key file.

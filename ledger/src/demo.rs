@@ -211,7 +211,11 @@ impl Demo {
                     },
                     production_date: text("2026-01-02"),
                     factory_number: Some(text("WH-L3")),
-                    inspection_report: report(ReportKind::FactoryInspection, "CJ-FI-2601-017", "cable"),
+                    inspection_report: report(
+                        ReportKind::FactoryInspection,
+                        "CJ-FI-2601-017",
+                        "cable",
+                    ),
                 }),
             ),
             self.sign(
@@ -226,7 +230,11 @@ impl Demo {
                     },
                     production_date: text("2026-01-02"),
                     factory_number: None,
-                    inspection_report: report(ReportKind::TypeInspection, "NB-TI-2025-332", "cooker"),
+                    inspection_report: report(
+                        ReportKind::TypeInspection,
+                        "NB-TI-2025-332",
+                        "cooker",
+                    ),
                 }),
             ),
             self.sign(
@@ -240,7 +248,11 @@ impl Demo {
                     },
                     production_date: text("2026-01-02"),
                     factory_number: None,
-                    inspection_report: report(ReportKind::FactoryInspection, "NB-FI-2601-004", "cooker serials"),
+                    inspection_report: report(
+                        ReportKind::FactoryInspection,
+                        "NB-FI-2601-004",
+                        "cooker serials",
+                    ),
                 }),
             ),
         ];
@@ -268,7 +280,9 @@ impl Demo {
                     inspected_on: text("2026-01-02"),
                     report_number: text("HBAMR-CC-2026-0007"),
                     document_sha256: Hash32(*blake3::hash(b"demo bureau report cooker").as_bytes()),
-                    findings: Some(text("Flame-failure device closes after 92 s; the standard allows 60 s.")),
+                    findings: Some(text(
+                        "Flame-failure device closes after 92 s; the standard allows 60 s.",
+                    )),
                 }),
             ),
             self.sign(
@@ -410,8 +424,14 @@ fn demo_enterprises() -> Vec<DemoEnterprise> {
                 "Wuhan Changjiang Cable Co., Ltd.",
                 EnterpriseKind::Manufacturer,
                 "18 Gaoxin Avenue, East Lake High-tech Zone, Wuhan, Hubei",
-                vec![licence_entry("(鄂)XK06-001-00231", "electric wires and cables")],
-                vec![certificate_entry("2024010105123456", "PVC-insulated cables")],
+                vec![licence_entry(
+                    "(鄂)XK06-001-00231",
+                    "electric wires and cables",
+                )],
+                vec![certificate_entry(
+                    "2024010105123456",
+                    "PVC-insulated cables",
+                )],
             ),
         ),
         (
@@ -422,7 +442,10 @@ fn demo_enterprises() -> Vec<DemoEnterprise> {
                 EnterpriseKind::Manufacturer,
                 "66 Binhai Road, Beilun District, Ningbo, Zhejiang",
                 vec![],
-                vec![certificate_entry("2024010802345678", "domestic gas cookers")],
+                vec![certificate_entry(
+                    "2024010802345678",
+                    "domestic gas cookers",
+                )],
             ),
         ),
         (

@@ -464,7 +464,11 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     }
 
     /// The enterprise an enterprise key speaks for, which must be `uscc`.
-    fn require_enterprise(&self, signer: &Signer, uscc: &Uscc) -> Result<EnterpriseState, ExecError> {
+    fn require_enterprise(
+        &self,
+        signer: &Signer,
+        uscc: &Uscc,
+    ) -> Result<EnterpriseState, ExecError> {
         match &signer.enterprise {
             Some(own) if own == uscc => Ok(self.existing_enterprise(uscc)?),
             Some(own) => Err(RuleError::WrongEnterprise {
@@ -626,7 +630,11 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         Ok(())
     }
 
-    fn register_product(&mut self, signer: &Signer, record: &ProductModel) -> Result<(), ExecError> {
+    fn register_product(
+        &mut self,
+        signer: &Signer,
+        record: &ProductModel,
+    ) -> Result<(), ExecError> {
         let enterprise = self.require_enterprise(signer, &record.uscc)?;
         require_producer(&enterprise, "register product models")?;
         check_list("standards", &record.standards, 0, MAX_LIST_ENTRIES)?;
@@ -644,8 +652,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             model: record.clone(),
             registered_at_height: self.context.height,
         };
-        self.overlay
-            .put(StateKey::Model(record.gtin.clone()), StateValue::Model(state));
+        self.overlay.put(
+            StateKey::Model(record.gtin.clone()),
+            StateValue::Model(state),
+        );
         Ok(())
     }
 
@@ -723,7 +733,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
 
     fn inspect(&mut self, signer: &Signer, record: &Inspection) -> Result<(), ExecError> {
         let is_inspection_body = match &signer.enterprise {
-            Some(uscc) => self.existing_enterprise(uscc)?.profile.kind == EnterpriseKind::InspectionBody,
+            Some(uscc) => {
+                self.existing_enterprise(uscc)?.profile.kind == EnterpriseKind::InspectionBody
+            }
             None => false,
         };
         if !signer.is_regulator && !is_inspection_body {
@@ -843,8 +855,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 }
                 .into());
             }
-            self.overlay
-                .put(StateKey::OpenRecall(subject.clone()), StateValue::OpenRecall(id));
+            self.overlay.put(
+                StateKey::OpenRecall(subject.clone()),
+                StateValue::OpenRecall(id),
+            );
         }
         let state = RecallState {
             producer: record.producer.clone(),

@@ -63,7 +63,9 @@ pub enum GenesisError {
     #[error("genesis is not valid: {0}")]
     Parse(String),
     /// The chain id is empty, too long or has other characters.
-    #[error("chain id must be 1 to {MAX_CHAIN_ID_BYTES} characters of A-Z a-z 0-9 - _ .; found {0:?}")]
+    #[error(
+        "chain id must be 1 to {MAX_CHAIN_ID_BYTES} characters of A-Z a-z 0-9 - _ .; found {0:?}"
+    )]
     ChainId(String),
     /// No validators.
     #[error("genesis names no validators")]

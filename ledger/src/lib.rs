@@ -5,9 +5,9 @@
 //!
 //! - [`codes`]: the identifiers products and enterprises carry (USCC, GS1, CCC, licences, Handle,
 //!   Ecode), each a newtype that can only hold a valid value.
-pub mod codes;
 pub mod block;
 pub mod codec;
+pub mod codes;
 pub mod crypto;
 pub mod demo;
 pub mod exec;

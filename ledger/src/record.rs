@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::ccc::CccCertificate;
 use crate::codes::ecode::Ecode;
+use crate::codes::gs1::dictionary::Ai;
+use crate::codes::gs1::digital_link::{DigitalLinkError, percent_decode, percent_encode_into};
+use crate::codes::gs1::element::{ElementError, validate_value};
 use crate::codes::gs1::keys::{Gtin, Sscc};
 use crate::codes::handle::HandleId;
 use crate::codes::licence::ProductionLicence;
@@ -80,7 +83,10 @@ pub enum EnterpriseKind {
 impl EnterpriseKind {
     /// Whether this kind may commission codes (is a "producer" in SAMR's sense).
     pub fn produces(self) -> bool {
-        matches!(self, EnterpriseKind::Manufacturer | EnterpriseKind::Importer)
+        matches!(
+            self,
+            EnterpriseKind::Manufacturer | EnterpriseKind::Importer
+        )
     }
 }
 
@@ -267,25 +273,16 @@ pub struct Gs1Text(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TraceCodeError {
     /// The form is none of the canonical ones.
-    #[error("not a trace code: expected 01/{{gtin}}/10/{{lot}}, 01/{{gtin}}/21/{{serial}}, 00/{{sscc}}, ecode:… or handle:…")]
+    #[error(
+        "not a trace code: expected 01/{{gtin}}/10/{{lot}}, 01/{{gtin}}/21/{{serial}}, 00/{{sscc}}, ecode:… or handle:…"
+    )]
     UnknownForm,
-    /// A lot or serial is empty or over 20 characters.
-    #[error("a GS1 lot or serial is 1 to 20 characters, found {found}")]
-    Gs1TextLength {
-        /// Characters found.
-        found: usize,
-    },
-    /// A lot or serial holds a character outside GS1's set 82.
-    #[error("character {character:?} at position {position} is not in GS1 character set 82")]
-    Gs1TextCharacter {
-        /// Character position.
-        position: usize,
-        /// The character.
-        character: char,
-    },
+    /// A lot or serial is not 1 to 20 characters of GS1 character set 82.
+    #[error("invalid GS1 lot or serial: {0}")]
+    Gs1Value(#[from] ElementError),
     /// A percent escape that does not decode.
-    #[error("bad percent escape in {0:?}")]
-    PercentEscape(String),
+    #[error("bad percent escape: {0}")]
+    PercentEscape(#[from] DigitalLinkError),
     /// The GS1 key inside is invalid.
     #[error("invalid GS1 key: {0}")]
     Gs1Key(String),
@@ -304,25 +301,12 @@ impl Gs1Text {
     }
 }
 
-/// Whether `c` is in GS1 character set 82 (the set of AI 10 and 21 values).
-fn is_cset82(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
-}
-
 impl FromStr for Gs1Text {
     type Err = TraceCodeError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let count = s.chars().count();
-        if count == 0 || count > 20 {
-            return Err(TraceCodeError::Gs1TextLength { found: count });
-        }
-        if let Some((position, character)) = s.chars().enumerate().find(|(_, c)| !is_cset82(*c)) {
-            return Err(TraceCodeError::Gs1TextCharacter {
-                position,
-                character,
-            });
-        }
+        // AI 10 (batch) and AI 21 (serial) share one format, X..20: GS1's dictionary says which.
+        validate_value(Ai::BATCH, s)?;
         Ok(Gs1Text(s.to_owned()))
     }
 }
@@ -354,51 +338,17 @@ impl TraceCode {
     }
 }
 
-/// Characters a Digital Link path segment carries as they are; everything else is escaped.
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)
-}
-
-fn percent_encode(text: &str, out: &mut String) {
-    for &byte in text.as_bytes() {
-        if is_unreserved(byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-}
-
-fn percent_decode(text: &str) -> Result<String, TraceCodeError> {
-    let bad = || TraceCodeError::PercentEscape(text.to_owned());
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = bytes.get(index + 1..index + 3).ok_or_else(bad)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad())
-}
-
 impl fmt::Display for TraceCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
         match self {
             TraceCode::Lot { gtin, lot } => {
                 out.push_str(&format!("01/{gtin}/10/"));
-                percent_encode(lot.as_str(), &mut out);
+                percent_encode_into(&mut out, lot.as_str());
             }
             TraceCode::Item { gtin, serial } => {
                 out.push_str(&format!("01/{gtin}/21/"));
-                percent_encode(serial.as_str(), &mut out);
+                percent_encode_into(&mut out, serial.as_str());
             }
             TraceCode::Sscc(sscc) => out.push_str(&format!("00/{sscc}")),
             TraceCode::Ecode(ecode) => out.push_str(&format!("ecode:{ecode}")),
@@ -436,11 +386,14 @@ impl FromStr for TraceCode {
             ["00", sscc] => Ok(TraceCode::Sscc(sscc.parse().map_err(|e| gs1_key(&e))?)),
             ["01", gtin, qualifier @ ("10" | "21"), value] => {
                 let gtin: Gtin = gtin.parse().map_err(|e| gs1_key(&e))?;
-                let value: Gs1Text = percent_decode(value)?.parse()?;
+                let value: Gs1Text = percent_decode(value, 0, false)?.parse()?;
                 Ok(if *qualifier == "10" {
                     TraceCode::Lot { gtin, lot: value }
                 } else {
-                    TraceCode::Item { gtin, serial: value }
+                    TraceCode::Item {
+                        gtin,
+                        serial: value,
+                    }
                 })
             }
             _ => Err(TraceCodeError::UnknownForm),
@@ -785,7 +738,7 @@ mod tests {
         ));
         assert!(matches!(
             "01/09520123456788/10/批号".parse::<TraceCode>(),
-            Err(TraceCodeError::Gs1TextCharacter { position: 0, .. })
+            Err(TraceCodeError::Gs1Value(_))
         ));
         assert!(matches!(
             "01/09520123456788/10/%zz".parse::<TraceCode>(),
@@ -793,7 +746,7 @@ mod tests {
         ));
         assert!(matches!(
             "01/09520123456788/10/".parse::<TraceCode>(),
-            Err(TraceCodeError::Gs1TextLength { found: 0 })
+            Err(TraceCodeError::Gs1Value(_))
         ));
     }
 

@@ -271,7 +271,8 @@ impl StateValue {
             key: key.to_string(),
             reason,
         };
-        let value: StateValue = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let value: StateValue =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         if !value.matches(key) {
             return Err(corrupt("value kind does not match the key".into()));
         }

@@ -130,7 +130,7 @@ impl Date {
         if !(1..=12).contains(&month) {
             return Err(DateError::Month(month));
         }
-        if day == 0 || day > days_in_month(year, month) {
+        if day == 0 || u32::from(day) > days_in_month(u32::from(year), u32::from(month)) {
             return Err(DateError::Day { year, month, day });
         }
         Ok(Date { year, month, day })
@@ -202,9 +202,12 @@ impl Date {
     }
 }
 
-fn days_in_month(year: u16, month: u8) -> u8 {
+/// Days in `month` (1 to 12) of `year` in the Gregorian calendar; 31 for a month out of range.
+pub fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -301,13 +304,22 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!("2024-02-29".parse::<Date>().unwrap().to_string(), "2024-02-29");
-        assert!(matches!("2023-02-29".parse::<Date>(), Err(DateError::Day { .. })));
+        assert_eq!(
+            "2024-02-29".parse::<Date>().unwrap().to_string(),
+            "2024-02-29"
+        );
+        assert!(matches!(
+            "2023-02-29".parse::<Date>(),
+            Err(DateError::Day { .. })
+        ));
         assert_eq!("2024-13-01".parse::<Date>(), Err(DateError::Month(13)));
         assert_eq!("2024-1-01".parse::<Date>(), Err(DateError::Format));
         assert_eq!("２０２４-01-01".parse::<Date>(), Err(DateError::Format));
         assert_eq!("1970-01-01".parse::<Date>().unwrap().days_since_epoch(), 0);
-        assert_eq!("2000-03-01".parse::<Date>().unwrap().days_since_epoch(), 11_017);
+        assert_eq!(
+            "2000-03-01".parse::<Date>().unwrap().days_since_epoch(),
+            11_017
+        );
     }
 
     #[test]

@@ -89,8 +89,12 @@ pub enum TxError {
 
 /// The exact bytes an envelope's signature covers.
 pub fn signing_message(chain_id: &str, payload: &[u8]) -> Vec<u8> {
-    debug_assert!(chain_id.len() <= MAX_CHAIN_ID_BYTES, "genesis bounds chain ids");
-    let mut message = Vec::with_capacity(TX_SIGNING_DOMAIN.len() + 1 + chain_id.len() + payload.len());
+    debug_assert!(
+        chain_id.len() <= MAX_CHAIN_ID_BYTES,
+        "genesis bounds chain ids"
+    );
+    let mut message =
+        Vec::with_capacity(TX_SIGNING_DOMAIN.len() + 1 + chain_id.len() + payload.len());
     message.extend_from_slice(TX_SIGNING_DOMAIN);
     // Chain ids are at most 64 bytes (genesis checks), so the length fits in one byte.
     message.push(chain_id.len() as u8);
@@ -239,6 +243,8 @@ mod base64_bytes {
                 super::MAX_PAYLOAD_BYTES
             )));
         }
-        STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)
     }
 }

@@ -72,15 +72,27 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
     let (kind, name_b, b_code, amount) = choice;
     let a = &demo.enterprises[who::CABLE_MAKER];
     let b = &demo.enterprises[who::GAS_APPLIANCE_MAKER];
-    let uscc = if name_b { &b.profile.uscc } else { &a.profile.uscc };
-    let gtin = if b_code { Demo::cooker_gtin() } else { Demo::cable_gtin() };
+    let uscc = if name_b {
+        &b.profile.uscc
+    } else {
+        &a.profile.uscc
+    };
+    let gtin = if b_code {
+        Demo::cooker_gtin()
+    } else {
+        Demo::cable_gtin()
+    };
     let lot: TraceCode = format!("01/{gtin}/10/L{}", amount % 4).parse().unwrap();
     let existing: TraceCode = if b_code {
         format!("01/{gtin}/10/G2601B").parse().unwrap()
     } else {
         format!("01/{gtin}/10/C2601A").parse().unwrap()
     };
-    let key = if b_code { b.key.public() } else { a.key.public() };
+    let key = if b_code {
+        b.key.public()
+    } else {
+        a.key.public()
+    };
     let fresh_key = KeyPair::insecure_from_label(&format!("fresh {amount}")).public();
     match kind % 8 {
         0 => Record::RegisterProduct(ProductModel {
@@ -114,7 +126,11 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
         2 => Record::Ship(Shipment {
             seller: uscc.clone(),
             buyer: Party::Enterprise {
-                uscc: if name_b { a.profile.uscc.clone() } else { b.profile.uscc.clone() },
+                uscc: if name_b {
+                    a.profile.uscc.clone()
+                } else {
+                    b.profile.uscc.clone()
+                },
                 name: "buyer".parse().unwrap(),
             },
             sold_at_ms: 0,

@@ -31,7 +31,9 @@ impl World {
             nonce: 1_000,
         };
         for block in world.demo.story() {
-            world.commit(block).expect("the demo story executes cleanly");
+            world
+                .commit(block)
+                .expect("the demo story executes cleanly");
         }
         world
     }
@@ -77,7 +79,11 @@ impl World {
         let before = self.state.digest();
         let outcome = self.commit(vec![envelope]);
         if outcome.is_err() {
-            assert_eq!(self.state.digest(), before, "a refused transaction changed state");
+            assert_eq!(
+                self.state.digest(),
+                before,
+                "a refused transaction changed state"
+            );
         }
         outcome
     }
@@ -92,7 +98,9 @@ fn cable_lot() -> TraceCode {
 }
 
 fn cooker_lot() -> TraceCode {
-    format!("01/{}/10/G2601B", Demo::cooker_gtin()).parse().unwrap()
+    format!("01/{}/10/G2601B", Demo::cooker_gtin())
+        .parse()
+        .unwrap()
 }
 
 fn ship(seller: &DemoEnterprise, buyer: &DemoEnterprise, code: TraceCode, quantity: u64) -> Record {
@@ -130,10 +138,23 @@ fn demo_story_leaves_the_expected_holdings() {
     let cable = world.enterprise(who::CABLE_MAKER);
     let distributor = world.enterprise(who::DISTRIBUTOR);
     let state = &world.state;
-    assert_eq!(state.holding(&cable_lot(), &cable.profile.uscc).unwrap(), 200);
+    assert_eq!(
+        state.holding(&cable_lot(), &cable.profile.uscc).unwrap(),
+        200
+    );
     // 300 bought, 120 resold to a buyer that is not enrolled: those leave the ledger's custody.
-    assert_eq!(state.holding(&cable_lot(), &distributor.profile.uscc).unwrap(), 180);
-    assert!(state.open_recall(&Subject::Code(cooker_lot())).unwrap().is_some());
+    assert_eq!(
+        state
+            .holding(&cable_lot(), &distributor.profile.uscc)
+            .unwrap(),
+        180
+    );
+    assert!(
+        state
+            .open_recall(&Subject::Code(cooker_lot()))
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]
@@ -147,7 +168,10 @@ fn only_registrars_enrol() {
         keys: vec![KeyPair::insecure_from_label("new").public()],
     });
     let outcome = world.submit(&cable.key, record.clone());
-    assert!(matches!(outcome, Err(RuleError::NotRegistrar { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::NotRegistrar { .. })),
+        "{outcome:?}"
+    );
     let bureau = world.demo.bureau.clone();
     assert_eq!(world.submit(&bureau, record), Ok(()));
 }
@@ -164,7 +188,10 @@ fn enrolling_twice_is_refused() {
             keys: vec![KeyPair::insecure_from_label("another").public()],
         }),
     );
-    assert!(matches!(outcome, Err(RuleError::EnterpriseExists { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::EnterpriseExists { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -175,11 +202,16 @@ fn an_enterprise_reports_only_for_itself() {
     let record = commission(
         &gas,
         Demo::cooker_gtin(),
-        format!("01/{}/10/FAKE", Demo::cooker_gtin()).parse().unwrap(),
+        format!("01/{}/10/FAKE", Demo::cooker_gtin())
+            .parse()
+            .unwrap(),
         "2026-01-02",
     );
     let outcome = world.submit(&cable.key, record);
-    assert!(matches!(outcome, Err(RuleError::WrongEnterprise { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::WrongEnterprise { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -190,11 +222,17 @@ fn replays_are_refused() {
     let envelope = world.sign(&cable.key, ship(&cable, &distributor, cable_lot(), 1));
     assert_eq!(world.commit(vec![envelope.clone()]), Ok(()));
     let outcome = world.commit(vec![envelope.clone()]);
-    assert!(matches!(outcome, Err(RuleError::Replay { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::Replay { .. })),
+        "{outcome:?}"
+    );
     // Twice in one block is a replay too.
     let again = world.sign(&cable.key, ship(&cable, &distributor, cable_lot(), 1));
     let outcome = world.commit(vec![again.clone(), again]);
-    assert!(matches!(outcome, Err(RuleError::Replay { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::Replay { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -204,12 +242,25 @@ fn a_sale_moves_only_what_the_seller_holds() {
     let distributor = world.enterprise(who::DISTRIBUTOR);
     let outcome = world.submit(&cable.key, ship(&cable, &distributor, cable_lot(), 201));
     assert!(
-        matches!(outcome, Err(RuleError::InsufficientHolding { held: 200, requested: 201, .. })),
+        matches!(
+            outcome,
+            Err(RuleError::InsufficientHolding {
+                held: 200,
+                requested: 201,
+                ..
+            })
+        ),
         "{outcome:?}"
     );
-    assert_eq!(world.submit(&cable.key, ship(&cable, &distributor, cable_lot(), 200)), Ok(()));
+    assert_eq!(
+        world.submit(&cable.key, ship(&cable, &distributor, cable_lot(), 200)),
+        Ok(())
+    );
     let outcome = world.submit(&cable.key, ship(&cable, &distributor, cable_lot(), 1));
-    assert!(matches!(outcome, Err(RuleError::InsufficientHolding { held: 0, .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::InsufficientHolding { held: 0, .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -217,12 +268,23 @@ fn serialised_items_move_one_at_a_time_and_zero_moves_nothing() {
     let mut world = World::new();
     let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
     let distributor = world.enterprise(who::DISTRIBUTOR);
-    let item: TraceCode = format!("01/{}/21/G26SN00002", Demo::cooker_gtin()).parse().unwrap();
+    let item: TraceCode = format!("01/{}/21/G26SN00002", Demo::cooker_gtin())
+        .parse()
+        .unwrap();
     let outcome = world.submit(&gas.key, ship(&gas, &distributor, item.clone(), 2));
-    assert!(matches!(outcome, Err(RuleError::BadQuantity { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::BadQuantity { .. })),
+        "{outcome:?}"
+    );
     let outcome = world.submit(&gas.key, ship(&gas, &distributor, item.clone(), 0));
-    assert!(matches!(outcome, Err(RuleError::BadQuantity { .. })), "{outcome:?}");
-    assert_eq!(world.submit(&gas.key, ship(&gas, &distributor, item, 1)), Ok(()));
+    assert!(
+        matches!(outcome, Err(RuleError::BadQuantity { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        world.submit(&gas.key, ship(&gas, &distributor, item, 1)),
+        Ok(())
+    );
 }
 
 #[test]
@@ -230,7 +292,10 @@ fn selling_to_oneself_is_refused() {
     let mut world = World::new();
     let cable = world.enterprise(who::CABLE_MAKER);
     let outcome = world.submit(&cable.key, ship(&cable, &cable, cable_lot(), 1));
-    assert!(matches!(outcome, Err(RuleError::SaleToSelf { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::SaleToSelf { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -248,12 +313,21 @@ fn recalled_goods_cannot_be_sold_until_the_recall_closes() {
         resolution: "Valves replaced on all units.".parse().unwrap(),
     });
     let outcome = world.submit(&distributor.key, close.clone());
-    assert!(matches!(outcome, Err(RuleError::NotRecallCloser { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::NotRecallCloser { .. })),
+        "{outcome:?}"
+    );
     let bureau = world.demo.bureau.clone();
     assert_eq!(world.submit(&bureau, close.clone()), Ok(()));
     let outcome = world.submit(&bureau, close);
-    assert!(matches!(outcome, Err(RuleError::RecallClosed { .. })), "{outcome:?}");
-    assert_eq!(world.submit(&gas.key, ship(&gas, &distributor, cooker_lot(), 1)), Ok(()));
+    assert!(
+        matches!(outcome, Err(RuleError::RecallClosed { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        world.submit(&gas.key, ship(&gas, &distributor, cooker_lot(), 1)),
+        Ok(())
+    );
 }
 
 #[test]
@@ -270,11 +344,17 @@ fn recalls_come_from_a_regulator_or_the_producer() {
         })
     };
     let outcome = world.submit(&distributor.key, recall(&cable));
-    assert!(matches!(outcome, Err(RuleError::NotRecaller { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::NotRecaller { .. })),
+        "{outcome:?}"
+    );
     // A producer cannot recall someone else's product by naming itself.
     let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
     let outcome = world.submit(&gas.key, recall(&gas));
-    assert!(matches!(outcome, Err(RuleError::NotProducersProduct { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::NotProducersProduct { .. })),
+        "{outcome:?}"
+    );
     assert_eq!(world.submit(&cable.key, recall(&cable)), Ok(()));
 }
 
@@ -293,7 +373,10 @@ fn only_regulators_and_inspection_bodies_inspect() {
         findings: None,
     });
     let outcome = world.submit(&distributor.key, inspection.clone());
-    assert!(matches!(outcome, Err(RuleError::NotInspector { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::NotInspector { .. })),
+        "{outcome:?}"
+    );
     assert_eq!(world.submit(&lab.key, inspection), Ok(()));
 }
 
@@ -302,31 +385,50 @@ fn commissioning_checks_model_code_and_dates() {
     let mut world = World::new();
     let cable = world.enterprise(who::CABLE_MAKER);
     let distributor = world.enterprise(who::DISTRIBUTOR);
-    let other_model_code: TraceCode =
-        format!("01/{}/10/L1", Demo::cooker_gtin()).parse().unwrap();
+    let other_model_code: TraceCode = format!("01/{}/10/L1", Demo::cooker_gtin()).parse().unwrap();
     let outcome = world.submit(
         &cable.key,
         commission(&cable, Demo::cable_gtin(), other_model_code, "2026-01-02"),
     );
-    assert!(matches!(outcome, Err(RuleError::CodeOfOtherModel { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::CodeOfOtherModel { .. })),
+        "{outcome:?}"
+    );
     let outcome = world.submit(
         &cable.key,
         commission(&cable, Demo::cable_gtin(), cable_lot(), "2026-01-02"),
     );
-    assert!(matches!(outcome, Err(RuleError::CodeAlreadyCommissioned { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::CodeAlreadyCommissioned { .. })),
+        "{outcome:?}"
+    );
     let fresh: TraceCode = "01/06950123450012/10/C2612Z".parse().unwrap();
     let outcome = world.submit(
         &cable.key,
         commission(&cable, Demo::cable_gtin(), fresh.clone(), "2027-01-01"),
     );
-    assert!(matches!(outcome, Err(RuleError::InTheFuture { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::InTheFuture { .. })),
+        "{outcome:?}"
+    );
     let outcome = world.submit(
         &distributor.key,
-        commission(&distributor, Demo::cable_gtin(), fresh.clone(), "2026-01-02"),
+        commission(
+            &distributor,
+            Demo::cable_gtin(),
+            fresh.clone(),
+            "2026-01-02",
+        ),
     );
-    assert!(matches!(outcome, Err(RuleError::NotProducer { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::NotProducer { .. })),
+        "{outcome:?}"
+    );
     assert_eq!(
-        world.submit(&cable.key, commission(&cable, Demo::cable_gtin(), fresh, "2026-01-02")),
+        world.submit(
+            &cable.key,
+            commission(&cable, Demo::cable_gtin(), fresh, "2026-01-02")
+        ),
         Ok(())
     );
 }
@@ -338,10 +440,21 @@ fn commissioning_needs_a_licence_valid_on_the_production_date() {
     // The demo licence is valid until 2029-06-30; a CCC certificate issued 2024-03-01.
     let outcome = world.submit(
         &cable.key,
-        commission(&cable, Demo::cable_gtin(), "01/06950123450012/10/OLD".parse().unwrap(), "2023-12-31"),
+        commission(
+            &cable,
+            Demo::cable_gtin(),
+            "01/06950123450012/10/OLD".parse().unwrap(),
+            "2023-12-31",
+        ),
     );
     assert!(
-        matches!(outcome, Err(RuleError::DocumentNotHeld { document: "CCC certificate", .. })),
+        matches!(
+            outcome,
+            Err(RuleError::DocumentNotHeld {
+                document: "CCC certificate",
+                ..
+            })
+        ),
         "{outcome:?}"
     );
 }
@@ -359,8 +472,14 @@ fn revoked_and_rotated_keys_sign_nothing_more() {
     });
     assert_eq!(world.submit(&cable.key, rotate), Ok(()));
     let outcome = world.submit(&cable.key, ship(&cable, &distributor, cable_lot(), 1));
-    assert!(matches!(outcome, Err(RuleError::KeyRevoked { .. })), "{outcome:?}");
-    assert_eq!(world.submit(&new_key, ship(&cable, &distributor, cable_lot(), 1)), Ok(()));
+    assert!(
+        matches!(outcome, Err(RuleError::KeyRevoked { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        world.submit(&new_key, ship(&cable, &distributor, cable_lot(), 1)),
+        Ok(())
+    );
     // The association revokes the new key too; it is then refused as well.
     let association = world.demo.association.clone();
     let revoke = Record::RevokeKey(RevokeKey {
@@ -372,7 +491,10 @@ fn revoked_and_rotated_keys_sign_nothing_more() {
     let binding = world.state.key_binding(&new_key.public()).unwrap().unwrap();
     assert!(matches!(binding.status, KeyStatus::Revoked { .. }));
     let outcome = world.submit(&new_key, ship(&cable, &distributor, cable_lot(), 1));
-    assert!(matches!(outcome, Err(RuleError::KeyRevoked { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::KeyRevoked { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -382,7 +504,10 @@ fn strangers_sign_nothing() {
     let distributor = world.enterprise(who::DISTRIBUTOR);
     let stranger = KeyPair::insecure_from_label("stranger");
     let outcome = world.submit(&stranger, ship(&cable, &distributor, cable_lot(), 1));
-    assert!(matches!(outcome, Err(RuleError::UnknownSigner { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RuleError::UnknownSigner { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -401,7 +526,13 @@ fn a_refused_transaction_in_a_block_refuses_the_block_but_a_leader_can_skip_it()
     assert_eq!(executor.applied(), 1);
     let writes = executor.finish();
     world.state.apply(writes);
-    assert_eq!(world.state.holding(&cable_lot(), &cable.profile.uscc).unwrap(), 199);
+    assert_eq!(
+        world
+            .state
+            .holding(&cable_lot(), &cable.profile.uscc)
+            .unwrap(),
+        199
+    );
 }
 
 #[test]

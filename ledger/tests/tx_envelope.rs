@@ -60,7 +60,8 @@ fn oversized_and_malformed_payloads_are_refused_with_a_reason() {
 #[test]
 fn invalid_codes_inside_a_payload_are_named() {
     let key = KeyPair::insecure_from_label("client");
-    let payload = br#"{"nonce":1,"record":{"type":"bind_key","uscc":"91350100M000100Y4Z","key":"00"}}"#;
+    let payload =
+        br#"{"nonce":1,"record":{"type":"bind_key","uscc":"91350100M000100Y4Z","key":"00"}}"#;
     let envelope = Envelope::sign_bytes("c", payload.to_vec(), &key);
     let Err(TxError::BadPayload { reason }) = envelope.verify("c") else {
         panic!("expected BadPayload");
@@ -123,7 +124,10 @@ fn golden_vectors() {
         "block_1_header_hex": hex::encode(block.header.to_bytes()),
         "block_1_hash": block.hash().to_string(),
     });
-    assert_eq!(actual, golden, "a wire or hash format changed: if on purpose, update testdata/golden.json");
+    assert_eq!(
+        actual, golden,
+        "a wire or hash format changed: if on purpose, update testdata/golden.json"
+    );
 }
 
 #[test]
@@ -131,13 +135,26 @@ fn headers_check_their_parent_and_body() {
     let demo = Demo::new(4, 7100);
     let block = golden_block(&demo);
     block.check_body().unwrap();
-    block.header.check_extends(Parent::Genesis(&demo.genesis), &demo.genesis).unwrap();
-    assert_eq!(Header::from_bytes(&block.header.to_bytes()).unwrap(), block.header);
-    assert_eq!(Body::from_bytes(&block.body.to_bytes()).unwrap(), block.body);
+    block
+        .header
+        .check_extends(Parent::Genesis(&demo.genesis), &demo.genesis)
+        .unwrap();
+    assert_eq!(
+        Header::from_bytes(&block.header.to_bytes()).unwrap(),
+        block.header
+    );
+    assert_eq!(
+        Body::from_bytes(&block.body.to_bytes()).unwrap(),
+        block.body
+    );
 
     let mut wrong_proposer = block.header.clone();
     wrong_proposer.proposer = demo.validators[2].public();
-    assert!(wrong_proposer.check_extends(Parent::Genesis(&demo.genesis), &demo.genesis).is_err());
+    assert!(
+        wrong_proposer
+            .check_extends(Parent::Genesis(&demo.genesis), &demo.genesis)
+            .is_err()
+    );
 
     let mut swapped_body = block.clone();
     swapped_body.body.transactions.pop();

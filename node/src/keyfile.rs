@@ -39,7 +39,12 @@ pub(crate) fn write(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("creating key file {} (it must not exist yet)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "creating key file {} (it must not exist yet)",
+                path.display()
+            )
+        })?;
     out.write_all(text.as_bytes())?;
     out.sync_all()?;
     Ok(())
@@ -62,7 +67,11 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<KeyPair> {
     let text = fs::read_to_string(path)?;
     let file: KeyFile = serde_json::from_str(&text)
         .with_context(|| format!("key file {} is not a Suyuan key file", path.display()))?;
-    ensure!(file.r#type == "ed25519", "key type {} is not ed25519", file.r#type);
+    ensure!(
+        file.r#type == "ed25519",
+        "key type {} is not ed25519",
+        file.r#type
+    );
     let mut seed = [0u8; 32];
     hex::decode_to_slice(file.secret_key.trim(), &mut seed)
         .context("secret_key must be 64 hex characters")?;

@@ -1,1 +1,79 @@
-//! Placeholder.
+//! Store a Suyuan chain durably on RocksDB: blocks, certificates, indexes, state and the
+//! consensus write-ahead log.
+//!
+//! One [`Store`] holds one chain. Its parts:
+//!
+//! - [`Store::open`] creates or opens a database and refuses one of another schema version,
+//!   chain id or genesis file.
+//! - [`Store::commit_block`] writes a finalized block, its certificate, the state changes of its
+//!   execution and every index entry in one atomic `WriteBatch`, synced to disk before it
+//!   returns.
+//! - `Store` implements [`suyuan_ledger::state::StateRead`] over the committed state, so that
+//!   execution of the next block reads RocksDB through the ledger's `Overlay`.
+//! - [`Store::wal_append`], [`Store::wal_entries`], [`Store::wal_truncate_below`]: the
+//!   consensus write-ahead log of the node's own votes.
+//! - Queries in bounded pages ([`query`]): blocks by height, hash or range, transactions by id,
+//!   a code's latest record and history, a model's and an enterprise's records, counts.
+//! - [`Store::checkpoint`] and [`Store::restore`]: online backups.
+//! - [`Store::check_integrity`]: the hash chain, blocks against indexes and back, for audits and
+//!   the crash tests.
+//!
+//! # How the node drives it
+//!
+//! ```no_run
+//! # fn run(genesis: &suyuan_ledger::genesis::Genesis,
+//! #        finalized: Vec<(suyuan_ledger::block::Block, Vec<u8>)>)
+//! #        -> Result<(), Box<dyn std::error::Error>> {
+//! use suyuan_ledger::exec::{BlockContext, execute_block};
+//! use suyuan_storage::Store;
+//!
+//! let store = Store::open("/var/lib/suyuan/db", genesis)?;
+//! let votes = store.wal_entries()?; // hand these to consensus before it starts
+//! # let _ = votes;
+//! for (block, certificate) in finalized {
+//!     let txs = block
+//!         .body
+//!         .transactions
+//!         .iter()
+//!         .map(|envelope| envelope.clone().verify(&genesis.chain_id))
+//!         .collect::<Result<Vec<_>, _>>()?;
+//!     let context = BlockContext { genesis, height: block.header.height, time_ms: block.header.time_ms };
+//!     let writes = execute_block(&store, context, &txs)?; // reads RocksDB, writes nothing
+//!     store.commit_block(&block, &txs, &certificate, &writes)?; // durable when it returns
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! **What is durable when.** When `commit_block` or `wal_append` returns `Ok`, what it wrote is
+//! in RocksDB's write-ahead log and `fsync`ed: it survives `kill -9` and power loss, and a
+//! restart sees it. A commit is all or nothing: after any crash, a block is visible with its
+//! certificate, state changes and index entries, or not at all. A failed write halts the store
+//! ([`StorageError::Halted`] for every later write): the node must stop and restart, and then
+//! resumes from the last durable head (`Store::head`).
+//!
+//! **Corruption is detected, not served.** Every value carries a checksum over its column
+//! family, key and payload; headers are checked against their stored hash and bodies against
+//! the header's body hash on every read. Bad bytes give [`StorageError::Corrupt`], never a
+//! panic and never a wrong answer.
+//!
+//! # On-disk layout
+//!
+//! The column families, their key encodings and value layouts are documented in this crate's
+//! `README.md` and in [`schema`], so that auditors can read a database with any RocksDB tool.
+
+mod backup;
+mod check;
+mod error;
+pub mod query;
+pub mod schema;
+mod store;
+mod wal;
+
+pub use check::{CheckScope, IntegrityReport};
+pub use error::StorageError;
+pub use query::{
+    MAX_BLOCKS_PER_PAGE, MAX_HEADERS_PER_PAGE, MAX_PAGE_RECORDS, Order, Page, PageRequest,
+    StoredTx, state_digest,
+};
+pub use store::{Counts, Head, MAX_CERTIFICATE_BYTES, Store};
+pub use wal::{MAX_WAL_ENTRIES, MAX_WAL_RECORD_BYTES, WalEntry};

@@ -9,7 +9,15 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const FORBIDDEN: &[&str] = &["tokio", "libp2p", "rocksdb", "librocksdb-sys", "axum", "hyper", "mio"];
+const FORBIDDEN: &[&str] = &[
+    "tokio",
+    "libp2p",
+    "rocksdb",
+    "librocksdb-sys",
+    "axum",
+    "hyper",
+    "mio",
+];
 const PURE_CRATES: &[&str] = &["suyuan-ledger", "suyuan-consensus"];
 
 /// Normal (non-dev, non-build) dependencies of every package, by package id.
@@ -17,17 +25,33 @@ fn dependency_graph() -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>
     // Only this platform's dependencies: they are the ones built here, so no download is needed.
     let host = host_triple();
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &host])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+            &host,
+        ])
         .current_dir(suyuan_tests::workspace_root())
         .output()
         .expect("cargo runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
     let names: BTreeMap<String, String> = metadata["packages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["id"].as_str().unwrap().to_owned(), p["name"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["name"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut edges = BTreeMap::new();
     for node in metadata["resolve"]["nodes"].as_array().unwrap() {
@@ -50,7 +74,10 @@ fn dependency_graph() -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>
 }
 
 fn host_triple() -> String {
-    let output = Command::new("rustc").arg("-vV").output().expect("rustc runs");
+    let output = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc runs");
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
@@ -78,7 +105,10 @@ fn ledger_and_consensus_depend_on_no_io_crate_and_no_sibling() {
         .filter(|name| name.starts_with("suyuan-"))
         .map(String::as_str)
         .collect();
-    assert!(workspace.len() >= 5, "workspace crates found: {workspace:?}");
+    assert!(
+        workspace.len() >= 5,
+        "workspace crates found: {workspace:?}"
+    );
     for pure in PURE_CRATES {
         let id = names
             .iter()
@@ -90,8 +120,14 @@ fn ledger_and_consensus_depend_on_no_io_crate_and_no_sibling() {
             .map(|id| names[id].as_str())
             .collect();
         for name in &deps {
-            assert!(!FORBIDDEN.contains(name), "{pure} depends on {name}, an I/O crate");
-            assert!(!workspace.contains(name), "{pure} depends on {name}, a workspace crate");
+            assert!(
+                !FORBIDDEN.contains(name),
+                "{pure} depends on {name}, an I/O crate"
+            );
+            assert!(
+                !workspace.contains(name),
+                "{pure} depends on {name}, a workspace crate"
+            );
         }
     }
 }

@@ -10,9 +10,8 @@ fn inspect(code: &str) -> (i32, Value) {
         .args(["code", "inspect", code])
         .output()
         .unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&output.stdout))
-    });
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
     (output.status.code().unwrap(), report)
 }
 
@@ -24,6 +23,12 @@ fn code_inspect_reports_valid_codes_with_exit_status_0() {
         ("（鄂）XK12-001-00018", "production_licence"),
         ("2016010903878416", "ccc_certificate"),
         ("88.608.24161301/SN-0001", "handle"),
+        (
+            "https://id.gs1.org/01/09520123456788/10/ABC1?17=270101",
+            "gs1_digital_link",
+        ),
+        ("(01)09520123456788(10)ABC1", "gs1_element_string"),
+        ("urn:epc:id:sgtin:0614141.812345.6789", "epc_urn"),
     ] {
         let (status, report) = inspect(code);
         assert_eq!(status, 0, "{code}: {report}");
@@ -39,7 +44,10 @@ fn code_inspect_reports_invalid_codes_with_exit_status_1_and_the_error() {
     assert_eq!(status, 1);
     assert_eq!(report["kind"], "gtin");
     assert_eq!(report["valid"], false);
-    assert!(report["error"].as_str().unwrap().contains("check digit"), "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("check digit"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -60,7 +68,11 @@ fn testnet_init_writes_genesis_and_private_keys() {
     let key_path = dir.join("validator-0/validator.key");
     let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
-    let output = Command::new(suyuan_binary()).arg("public-key").arg(&key_path).output().unwrap();
+    let output = Command::new(suyuan_binary())
+        .arg("public-key")
+        .arg(&key_path)
+        .output()
+        .unwrap();
     assert_eq!(
         String::from_utf8(output.stdout).unwrap().trim(),
         genesis.validators[0].public_key.to_string()

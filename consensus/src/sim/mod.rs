@@ -71,10 +71,26 @@ pub struct NetworkFaults {
     pub duplicate_per_mille: u32,
     /// Whether partitions form and heal before stabilisation.
     pub partitions: bool,
+    /// Longest a partition lasts.
+    pub max_partition_ms: u64,
     /// Largest one-way delay after stabilisation.
     pub healed_max_latency_ms: u64,
     /// Message loss after stabilisation, per mille.
     pub healed_loss_per_mille: u32,
+}
+
+impl NetworkFaults {
+    /// This seed's network: latency bound and loss drawn at random up to the given maxima.
+    fn draw(&self, rng: &mut Rng) -> NetworkFaults {
+        let max_latency_ms = rng.range(self.min_latency_ms, self.max_latency_ms);
+        NetworkFaults {
+            max_latency_ms,
+            loss_per_mille: rng.range(0, self.loss_per_mille.into()) as u32,
+            duplicate_per_mille: rng.range(0, self.duplicate_per_mille.into()) as u32,
+            healed_max_latency_ms: max_latency_ms.min(self.healed_max_latency_ms),
+            ..*self
+        }
+    }
 }
 
 impl Default for NetworkFaults {
@@ -85,6 +101,7 @@ impl Default for NetworkFaults {
             loss_per_mille: 100,
             duplicate_per_mille: 50,
             partitions: true,
+            max_partition_ms: 900,
             healed_max_latency_ms: 40,
             healed_loss_per_mille: 20,
         }
@@ -98,7 +115,7 @@ pub struct Scenario {
     pub n: usize,
     /// Byzantine validators, one behaviour each (at most f for liveness to be required).
     pub byzantine: Vec<Behavior>,
-    /// Network faults.
+    /// Network faults: each seed draws its latency bound, loss and duplication up to these.
     pub network: NetworkFaults,
     /// Crash-restarts of honest validators before stabilisation, at most.
     pub crashes: u32,
@@ -124,7 +141,7 @@ impl Scenario {
             byzantine,
             network: NetworkFaults::default(),
             crashes: 3,
-            chaos_ms: 2_500,
+            chaos_ms: 4_000,
             liveness_blocks: 3,
             liveness_bound_ms: 20_000,
             timeouts: Timeouts { leader_ms: 250, view_ms: 400, retry_ms: 250, fetch_retry_ms: 250 },
@@ -317,6 +334,7 @@ impl Node {
 
 struct Sim<'a> {
     scenario: &'a Scenario,
+    network: NetworkFaults,
     rng: Rng,
     now: Time,
     seq: u64,
@@ -380,6 +398,7 @@ impl<'a> Sim<'a> {
         blocks.insert(genesis.digest(), true);
         Sim {
             scenario,
+            network: scenario.network.draw(&mut rng),
             rng,
             now: Time(0),
             seq: 0,
@@ -427,10 +446,11 @@ impl<'a> Sim<'a> {
 
     fn schedule_faults(&mut self) {
         let chaos = self.scenario.chaos_ms;
-        if self.scenario.network.partitions {
+        if self.network.partitions {
             let mut t = self.rng.range(100, 600);
             while t + 300 < chaos {
-                let length = self.rng.range(100, 900).min(chaos - t);
+                let longest = self.network.max_partition_ms.max(101);
+                let length = self.rng.range(100, longest).min(chaos - t);
                 self.schedule(Time(t), Event::Partition);
                 self.schedule(Time(t + length), Event::Heal);
                 t += length + self.rng.range(100, 700);
@@ -829,7 +849,7 @@ impl<'a> Sim<'a> {
     fn send(&mut self, from_node: NodeId, to: ValidatorIndex, bytes: Rc<[u8]>) {
         let from = self.nodes[from_node].index;
         let stable = self.now.0 >= self.scenario.chaos_ms;
-        let net = self.scenario.network;
+        let net = self.network;
         let (max_latency, loss) = if stable {
             (net.healed_max_latency_ms, net.healed_loss_per_mille)
         } else {

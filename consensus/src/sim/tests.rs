@@ -62,14 +62,26 @@ const N10_SEEDS: u64 = 30;
 
 macro_rules! scenario {
     ($name:ident, $n:expr, [$($b:expr),*], $seeds:expr) => {
+        scenario!($name, $n, [$($b),*], $seeds, |_s: &mut Scenario| {});
+    };
+    ($name:ident, $n:expr, [$($b:expr),*], $seeds:expr, $tweak:expr) => {
         #[test]
         fn $name() {
-            simulate(stringify!($name), &Scenario::new($n, vec![$($b),*]), $seeds);
+            let mut scenario = Scenario::new($n, vec![$($b),*]);
+            $tweak(&mut scenario);
+            simulate(stringify!($name), &scenario, $seeds);
         }
     };
 }
 
+/// Partitions of up to 3 s in a 6 s chaos phase: validators fall far behind and must sync.
+fn long_partitions(s: &mut Scenario) {
+    s.network.max_partition_ms = 3_000;
+    s.chaos_ms = 6_000;
+}
+
 scenario!(n4_honest_partitions_crashes, 4, [], N4_SEEDS);
+scenario!(n4_honest_long_partitions, 4, [], N4_SEEDS, long_partitions);
 scenario!(n4_f1_silent, 4, [Silent], N4_SEEDS);
 scenario!(n4_f1_equivocating_leader, 4, [EquivocatingLeader], N4_SEEDS);
 scenario!(n4_f1_double_voter, 4, [DoubleVoter], N4_SEEDS);
@@ -82,10 +94,12 @@ scenario!(n7_f2_equivocating_double_voter, 7, [EquivocatingLeader, DoubleVoter],
 scenario!(n7_f2_twins_garbage, 7, [Twins, Garbage], N7_SEEDS);
 scenario!(n7_f2_invalid_replayer, 7, [InvalidBlocks, Replayer], N7_SEEDS);
 scenario!(n7_f2_twins, 7, [Twins, Twins], N7_SEEDS);
+scenario!(n7_f2_silent_long_partitions, 7, [Silent, Silent], N7_SEEDS, long_partitions);
 scenario!(n10_f3_silent, 10, [Silent, Silent, Silent], N10_SEEDS);
 scenario!(n10_f3_equivocators_twins, 10, [EquivocatingLeader, DoubleVoter, Twins], N10_SEEDS);
 scenario!(n10_f3_invalid_garbage_replayer, 10, [InvalidBlocks, Garbage, Replayer], N10_SEEDS);
 scenario!(n10_f3_twins, 10, [Twins, Twins, Twins], N10_SEEDS);
+scenario!(n10_f3_mixed_long_partitions, 10, [Twins, EquivocatingLeader, Replayer], N10_SEEDS, long_partitions);
 
 /// Run `scenario` with a deliberately broken rule until a safety violation is reported.
 fn first_safety_violation(scenario: &Scenario, max_seeds: u64) -> Option<super::Failure> {

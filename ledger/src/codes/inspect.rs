@@ -24,6 +24,10 @@ use serde::Serialize;
 
 use super::ccc::{CccCertificate, CertificationBody};
 use super::ecode::Ecode;
+use super::gs1::dictionary::dictionary;
+use super::gs1::digital_link::{CANONICAL_STEM, DigitalLink};
+use super::gs1::element::ElementString;
+use super::gs1::epc::{Lgtin, Sgln, Sgtin, Sscc as EpcSscc};
 use super::gs1::keys::{Gln, Gtin, Sscc};
 use super::handle::HandleId;
 use super::licence::ProductionLicence;
@@ -76,7 +80,7 @@ pub struct Inspection {
     pub valid: bool,
     /// The parsed parts, by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<&'static str, String>,
+    pub fields: BTreeMap<String, String>,
     /// The ledger's trace code for it, where it names a batch, an item or a logistic unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_code: Option<String>,
@@ -91,7 +95,7 @@ pub struct Inspection {
 /// Parts of a valid code, and its trace code if it has one.
 #[derive(Default)]
 struct Parsed {
-    fields: BTreeMap<&'static str, String>,
+    fields: BTreeMap<String, String>,
     trace_code: Option<TraceCode>,
 }
 
@@ -109,7 +113,10 @@ pub fn inspect(input: &str) -> Inspection {
         error: None,
     };
     if input.len() > MAX_INSPECT_BYTES {
-        report.error = Some(format!("input is {} bytes; at most {MAX_INSPECT_BYTES} are inspected", input.len()));
+        report.error = Some(format!(
+            "input is {} bytes; at most {MAX_INSPECT_BYTES} are inspected",
+            input.len()
+        ));
         return report;
     }
     let text = input.trim();
@@ -153,7 +160,17 @@ fn candidates(text: &str) -> Vec<(CodeKind, Attempt)> {
     let mut out = Vec::new();
     let all_digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
     let alphanumeric = text.bytes().all(|b| b.is_ascii_alphanumeric());
-    if let Some(ecode) = text.strip_prefix("ecode:") {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        out.push((CodeKind::Gs1DigitalLink, digital_link_fields(text)));
+    } else if lower.starts_with("urn:epc:") {
+        out.push((CodeKind::EpcUrn, epc_fields(text)));
+    } else if (text.starts_with('(') && text.as_bytes().get(1).is_some_and(u8::is_ascii_digit))
+        || text.starts_with(']')
+        || text.contains('\u{1d}')
+    {
+        out.push((CodeKind::Gs1ElementString, element_fields(text)));
+    } else if let Some(ecode) = text.strip_prefix("ecode:") {
         out.push((CodeKind::Ecode, ecode_fields(ecode)));
     } else if text.starts_with("01/") || text.starts_with("00/") || text.starts_with("handle:") {
         out.push((CodeKind::TraceCode, trace_code_fields(text)));
@@ -195,7 +212,10 @@ where
 
 fn fields<const N: usize>(pairs: [(&'static str, String); N]) -> Parsed {
     Parsed {
-        fields: pairs.into_iter().collect(),
+        fields: pairs
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
         trace_code: None,
     }
 }
@@ -215,7 +235,12 @@ fn uscc_fields(text: &str) -> Attempt {
         ),
         (
             "category",
-            format!("{} ({}, {})", category.code(), category.name_zh(), category.name_en()),
+            format!(
+                "{} ({}, {})",
+                category.code(),
+                category.name_zh(),
+                category.name_en()
+            ),
         ),
         ("region_code", uscc.region_code().to_owned()),
         ("organisation_code", uscc.organisation_code().to_owned()),
@@ -261,9 +286,15 @@ fn ccc_fields(text: &str) -> Attempt {
     };
     Ok(fields([
         ("certificate", certificate.to_string()),
-        ("first_issue_year", certificate.first_issue_year().to_string()),
+        (
+            "first_issue_year",
+            certificate.first_issue_year().to_string(),
+        ),
         ("certification_body", body),
-        ("product_category", certificate.product_category().to_owned()),
+        (
+            "product_category",
+            certificate.product_category().to_owned(),
+        ),
         ("sequence", certificate.sequence().to_owned()),
     ]))
 }
@@ -277,7 +308,9 @@ fn licence_fields(text: &str) -> Attempt {
         ("enterprise", format!("{:05}", licence.enterprise())),
     ]);
     if let Some(province) = licence.province() {
-        parsed.fields.insert("province", province.to_string());
+        parsed
+            .fields
+            .insert("province".into(), province.to_string());
     }
     Ok(parsed)
 }
@@ -309,26 +342,88 @@ fn ecode_fields(text: &str) -> Attempt {
     Ok(parsed)
 }
 
+/// Each AI as a field named `AI (title)`, and the trace code the AIs name, if any.
+fn ai_fields(elements: &ElementString) -> Parsed {
+    let mut parsed = Parsed::default();
+    for (ai, value) in elements.iter() {
+        let title = dictionary().get(*ai).map_or("", |spec| spec.title());
+        parsed
+            .fields
+            .insert(format!("{ai} ({title})"), value.to_owned());
+    }
+    parsed
+        .fields
+        .insert("element_string".into(), elements.to_string());
+    parsed.trace_code = trace_code_of(elements);
+    parsed
+}
+
+/// The ledger's code for what an element string names: an item (GTIN + serial), a batch
+/// (GTIN + lot) or a logistic unit (SSCC).
+pub fn trace_code_of(elements: &ElementString) -> Option<TraceCode> {
+    let text = |ai: &str| elements.get(ai);
+    if let Some(sscc) = text("00") {
+        return sscc.parse().ok().map(TraceCode::Sscc);
+    }
+    let gtin: Gtin = text("01")?.parse().ok()?;
+    if let Some(serial) = text("21") {
+        let serial = serial.parse().ok()?;
+        return Some(TraceCode::Item { gtin, serial });
+    }
+    let lot = text("10")?.parse().ok()?;
+    Some(TraceCode::Lot { gtin, lot })
+}
+
+fn element_fields(text: &str) -> Attempt {
+    let elements: ElementString = parse(text)?;
+    Ok(ai_fields(&elements))
+}
+
+fn digital_link_fields(text: &str) -> Attempt {
+    let link: DigitalLink = parse(text)?;
+    let mut parsed = ai_fields(link.element_string());
+    parsed
+        .fields
+        .insert("canonical_uri".into(), link.to_uri(CANONICAL_STEM));
+    Ok(parsed)
+}
+
+fn epc_fields(text: &str) -> Attempt {
+    let lower = text.to_ascii_lowercase();
+    let elements = if lower.starts_with("urn:epc:id:sgtin:") {
+        parse::<Sgtin>(text)?.element_string().clone()
+    } else if lower.starts_with("urn:epc:class:lgtin:") {
+        parse::<Lgtin>(text)?.element_string().clone()
+    } else if lower.starts_with("urn:epc:id:sscc:") {
+        parse::<EpcSscc>(text)?.element_string().clone()
+    } else if lower.starts_with("urn:epc:id:sgln:") {
+        parse::<Sgln>(text)?.element_string().clone()
+    } else {
+        return Err("Suyuan reads the EPC schemes sgtin, lgtin, sscc and sgln".into());
+    };
+    Ok(ai_fields(&elements))
+}
+
 fn trace_code_fields(text: &str) -> Attempt {
     let code: TraceCode = parse(text)?;
     let mut parsed = Parsed::default();
     match &code {
         TraceCode::Lot { gtin, lot } => {
-            parsed.fields.insert("gtin14", gtin.to_string());
-            parsed.fields.insert("lot", lot.to_string());
+            parsed.fields.insert("gtin14".into(), gtin.to_string());
+            parsed.fields.insert("lot".into(), lot.to_string());
         }
         TraceCode::Item { gtin, serial } => {
-            parsed.fields.insert("gtin14", gtin.to_string());
-            parsed.fields.insert("serial", serial.to_string());
+            parsed.fields.insert("gtin14".into(), gtin.to_string());
+            parsed.fields.insert("serial".into(), serial.to_string());
         }
         TraceCode::Sscc(sscc) => {
-            parsed.fields.insert("sscc", sscc.to_string());
+            parsed.fields.insert("sscc".into(), sscc.to_string());
         }
         TraceCode::Ecode(ecode) => {
-            parsed.fields.insert("ecode", ecode.to_string());
+            parsed.fields.insert("ecode".into(), ecode.to_string());
         }
         TraceCode::Handle(handle) => {
-            parsed.fields.insert("handle", handle.to_string());
+            parsed.fields.insert("handle".into(), handle.to_string());
         }
     }
     parsed.trace_code = Some(code);
@@ -350,10 +445,47 @@ mod tests {
             ("(鄂)XK12-001-00018", CodeKind::ProductionLicence),
             ("88.1000.2/mm", CodeKind::Handle),
             ("01/09520123456788/10/ABC1", CodeKind::TraceCode),
+            (
+                "(01)09520123456788(10)ABC1(17)270100",
+                CodeKind::Gs1ElementString,
+            ),
+            (
+                "]C10109520123456788\u{1d}10ABC1",
+                CodeKind::Gs1ElementString,
+            ),
+            (
+                "https://id.gs1.org/01/09520123456788/21/12345",
+                CodeKind::Gs1DigitalLink,
+            ),
+            ("urn:epc:id:sgtin:0614141.812345.6789", CodeKind::EpcUrn),
         ];
         for (input, kind) in cases {
             let report = inspect(input);
-            assert_eq!((report.kind, report.valid), (kind, true), "{input}: {report:?}");
+            assert_eq!(
+                (report.kind, report.valid),
+                (kind, true),
+                "{input}: {report:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn gs1_forms_name_their_trace_code() {
+        for (input, trace_code) in [
+            (
+                "https://id.gs1.org/01/09520123456788/10/ABC1?17=270101",
+                "01/09520123456788/10/ABC1",
+            ),
+            ("(01)09520123456788(21)A/1", "01/09520123456788/21/A%2F1"),
+            (
+                "urn:epc:id:sgtin:0614141.812345.6789",
+                "01/80614141123458/21/6789",
+            ),
+            ("(00)123456789012345675", "00/123456789012345675"),
+        ] {
+            let report = inspect(input);
+            assert!(report.valid, "{input}: {report:?}");
+            assert_eq!(report.trace_code.as_deref(), Some(trace_code), "{input}");
         }
     }
 

@@ -90,7 +90,10 @@ impl Ai {
             i += 1;
         }
         // The length is at most four, checked above.
-        Some(Ai { digits, len: code.len() as u8 })
+        Some(Ai {
+            digits,
+            len: code.len() as u8,
+        })
     }
 
     /// The AI's digits.
@@ -139,7 +142,12 @@ impl FromStr for Ai {
     type Err = UnknownAi;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        dictionary().lookup(s).map(AiSpec::ai).ok_or_else(|| UnknownAi { found: s.to_owned() })
+        dictionary()
+            .lookup(s)
+            .map(AiSpec::ai)
+            .ok_or_else(|| UnknownAi {
+                found: s.to_owned(),
+            })
     }
 }
 
@@ -178,7 +186,7 @@ impl Charset {
             Charset::Cset64 => {
                 let unpadded = data.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
                 let padding = data.len() - unpadded;
-                if padding > 2 || (padding > 0 && data.len() % 3 != 0) {
+                if padding > 2 || (padding > 0 && !data.len().is_multiple_of(3)) {
                     return Some(unpadded);
                 }
                 &data[..unpadded]
@@ -218,7 +226,9 @@ impl Charset {
                     )
             }
             Charset::Cset39 => {
-                byte.is_ascii_digit() || byte.is_ascii_uppercase() || matches!(byte, b'#' | b'-' | b'/')
+                byte.is_ascii_digit()
+                    || byte.is_ascii_uppercase()
+                    || matches!(byte, b'#' | b'-' | b'/')
             }
             Charset::Cset64 => byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'),
         }
@@ -299,7 +309,10 @@ impl AiPattern {
         let mut chars = [0u8; 4];
         chars[..bytes.len()].copy_from_slice(bytes);
         // At most four bytes, checked above.
-        Some(AiPattern { chars, len: bytes.len() as u8 })
+        Some(AiPattern {
+            chars,
+            len: bytes.len() as u8,
+        })
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -311,7 +324,10 @@ impl AiPattern {
         let pattern = self.as_bytes();
         let digits = ai.as_bytes();
         pattern.len() == digits.len()
-            && pattern.iter().zip(digits).all(|(&p, &d)| p == b'n' || p == d)
+            && pattern
+                .iter()
+                .zip(digits)
+                .all(|(&p, &d)| p == b'n' || p == d)
     }
 
     /// The AI the pattern names when it has no wildcard.
@@ -351,9 +367,11 @@ impl Requirement {
 
     /// Whether some alternative group is wholly present among `present`.
     pub fn is_satisfied_by(&self, present: &[Ai]) -> bool {
-        self.alternatives
-            .iter()
-            .any(|group| group.iter().all(|pattern| present.iter().any(|&ai| pattern.matches(ai))))
+        self.alternatives.iter().any(|group| {
+            group
+                .iter()
+                .all(|pattern| present.iter().any(|&ai| pattern.matches(ai)))
+        })
     }
 }
 
@@ -410,7 +428,11 @@ impl AiSpec {
 
     /// Fewest characters a value may have: the mandatory components' minimums.
     pub fn min_value_len(&self) -> usize {
-        self.components.iter().filter(|c| !c.optional).map(|c| c.min_len).sum()
+        self.components
+            .iter()
+            .filter(|c| !c.optional)
+            .map(|c| c.min_len)
+            .sum()
     }
 
     /// Most characters a value may have.
@@ -597,7 +619,10 @@ fn parse_line(line: &str) -> Result<Vec<AiSpec>, LineError<'_>> {
     if spec.predefined_length && spec.min_value_len() != spec.max_value_len() {
         return Err(("predefined-length AI with a variable-length value", body));
     }
-    Ok(ai_range.into_iter().map(|ai| AiSpec { ai, ..spec.clone() }).collect())
+    Ok(ai_range
+        .into_iter()
+        .map(|ai| AiSpec { ai, ..spec.clone() })
+        .collect())
 }
 
 /// Parses `01` or a range `3100-3105` into its AIs.
@@ -659,9 +684,18 @@ fn parse_component(token: &str) -> Result<Component, LineError<'_>> {
         return Err(("zero-length component", token));
     }
     let linters = parts
-        .map(|name| name.parse::<Linter>().map_err(|_| ("unknown linter", token)))
+        .map(|name| {
+            name.parse::<Linter>()
+                .map_err(|_| ("unknown linter", token))
+        })
         .collect::<Result<_, _>>()?;
-    Ok(Component { charset, min_len, max_len, optional, linters })
+    Ok(Component {
+        charset,
+        min_len,
+        max_len,
+        optional,
+        linters,
+    })
 }
 
 /// Enforces the header's notes: only the final component may vary in length, and no mandatory
@@ -709,7 +743,9 @@ fn parse_attribute<'a>(token: &'a str, spec: &mut AiSpec) -> Result<(), LineErro
                     .map(|alternative| {
                         alternative
                             .split(',')
-                            .map(|q| Ai::from_digits(q.as_bytes()).ok_or(("malformed qualifier", token)))
+                            .map(|q| {
+                                Ai::from_digits(q.as_bytes()).ok_or(("malformed qualifier", token))
+                            })
                             .collect()
                     })
                     .collect::<Result<_, _>>()?
@@ -750,13 +786,18 @@ mod tests {
         assert_eq!(gtin.title(), "GTIN");
         assert_eq!(gtin.components().len(), 1);
         let c = &gtin.components()[0];
-        assert_eq!((c.charset(), c.min_len(), c.max_len(), c.is_optional()), (Charset::Numeric, 14, 14, false));
+        assert_eq!(
+            (c.charset(), c.min_len(), c.max_len(), c.is_optional()),
+            (Charset::Numeric, 14, 14, false)
+        );
         assert_eq!(c.linters(), &[Linter::Csum, Linter::Gcppos2]);
         let ex: Vec<String> = gtin.exclusions().iter().map(ToString::to_string).collect();
         assert_eq!(ex, ["255", "37"]);
         let alternatives = gtin.dl_qualifier_alternatives().unwrap();
-        let as_text: Vec<Vec<&str>> =
-            alternatives.iter().map(|a| a.iter().map(Ai::as_str).collect()).collect();
+        let as_text: Vec<Vec<&str>> = alternatives
+            .iter()
+            .map(|a| a.iter().map(Ai::as_str).collect())
+            .collect();
         assert_eq!(as_text, vec![vec!["22", "10", "21"], vec!["235"]]);
     }
 
@@ -797,7 +838,11 @@ mod tests {
         assert!(temp.components()[1].is_optional());
 
         let secondary_serial = spec("250");
-        let reqs: Vec<String> = secondary_serial.requirements().iter().map(ToString::to_string).collect();
+        let reqs: Vec<String> = secondary_serial
+            .requirements()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(reqs, ["01,8006", "21"]);
 
         let digsig = spec("8030");
@@ -813,7 +858,8 @@ mod tests {
     #[test]
     fn requirement_and_pattern_semantics() {
         let price = spec("3920");
-        let present = |codes: &[&str]| -> Vec<Ai> { codes.iter().map(|c| c.parse().unwrap()).collect() };
+        let present =
+            |codes: &[&str]| -> Vec<Ai> { codes.iter().map(|c| c.parse().unwrap()).collect() };
         assert!(price.requirements()[1].is_satisfied_by(&present(&["01", "3102"])));
         assert!(!price.requirements()[1].is_satisfied_by(&present(&["01", "3302"])));
         let pattern = AiPattern::parse("31nn").unwrap();
@@ -826,16 +872,31 @@ mod tests {
         let ais: Vec<Ai> = dictionary().iter().map(AiSpec::ai).collect();
         for a in &ais {
             for b in &ais {
-                assert!(a == b || !b.as_bytes().starts_with(a.as_bytes()), "{a} prefixes {b}");
+                assert!(
+                    a == b || !b.as_bytes().starts_with(a.as_bytes()),
+                    "{a} prefixes {b}"
+                );
             }
         }
-        assert_eq!(dictionary().match_prefix(b"0109520123456788").map(AiSpec::ai), Some(Ai::GTIN));
+        assert_eq!(
+            dictionary()
+                .match_prefix(b"0109520123456788")
+                .map(AiSpec::ai),
+            Some(Ai::GTIN)
+        );
         assert_eq!(dictionary().match_prefix(b"8").map(AiSpec::ai), None);
     }
 
     #[test]
     fn constants_and_parsing_of_ais() {
-        for ai in [Ai::SSCC, Ai::GTIN, Ai::BATCH, Ai::SERIAL, Ai::GLN_EXTENSION, Ai::LOCATION_GLN] {
+        for ai in [
+            Ai::SSCC,
+            Ai::GTIN,
+            Ai::BATCH,
+            Ai::SERIAL,
+            Ai::GLN_EXTENSION,
+            Ai::LOCATION_GLN,
+        ] {
             assert!(dictionary().get(ai).is_some(), "{ai}");
         }
         assert_eq!("8004".parse::<Ai>().unwrap().as_str(), "8004");
@@ -845,7 +906,10 @@ mod tests {
         assert!(Ai::BATCH < Ai::from_digits(b"100").unwrap());
         let mut sorted = vec![Ai::SERIAL, Ai::LOCATION_GLN, Ai::GTIN, Ai::GLN_EXTENSION];
         sorted.sort();
-        assert_eq!(sorted, [Ai::GTIN, Ai::SERIAL, Ai::GLN_EXTENSION, Ai::LOCATION_GLN]);
+        assert_eq!(
+            sorted,
+            [Ai::GTIN, Ai::SERIAL, Ai::GLN_EXTENSION, Ai::LOCATION_GLN]
+        );
     }
 
     #[test]

@@ -40,9 +40,9 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use super::dictionary::{dictionary, Ai, AiSpec};
-use super::element::{char_at, ElementError, ElementString};
-use super::keys::{Gtin, KeyError, GTIN_LENGTHS, GTIN_NORMALISED_LENGTH};
+use super::dictionary::{Ai, AiSpec, dictionary};
+use super::element::{ElementError, ElementString, char_at};
+use super::keys::{GTIN_LENGTHS, GTIN_NORMALISED_LENGTH, Gtin, KeyError};
 
 /// Longest URI accepted, in bytes: above the 2,953 bytes a QR Code holds.
 pub const MAX_DIGITAL_LINK_BYTES: usize = 4_096;
@@ -116,7 +116,9 @@ pub enum DigitalLinkError {
         found: String,
     },
     /// The path's qualifiers are not an ordered selection from one of the key's sequences.
-    #[error("qualifiers {qualifiers:?} are not an ordered selection of AI ({key})'s key qualifiers")]
+    #[error(
+        "qualifiers {qualifiers:?} are not an ordered selection of AI ({key})'s key qualifiers"
+    )]
     InvalidQualifiers {
         /// The primary key.
         key: Ai,
@@ -211,31 +213,47 @@ impl DigitalLink {
     /// Parses and validates a Digital Link URI.
     pub fn parse(uri: &str) -> Result<Self, DigitalLinkError> {
         if uri.len() > MAX_DIGITAL_LINK_BYTES {
-            return Err(DigitalLinkError::TooLong { max_bytes: MAX_DIGITAL_LINK_BYTES, found_bytes: uri.len() });
+            return Err(DigitalLinkError::TooLong {
+                max_bytes: MAX_DIGITAL_LINK_BYTES,
+                found_bytes: uri.len(),
+            });
         }
-        if let Some(position) = uri.bytes().position(|b| !(b.is_ascii_alphanumeric() || URI_PUNCTUATION.contains(&b))) {
-            return Err(DigitalLinkError::IllegalCharacter { position, found: char_at(uri, position) });
+        if let Some(position) = uri
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || URI_PUNCTUATION.contains(&b)))
+        {
+            return Err(DigitalLinkError::IllegalCharacter {
+                position,
+                found: char_at(uri, position),
+            });
         }
         // Every byte is ASCII from here on, so any offset is a character boundary.
         let uri = uri.split('#').next().unwrap_or_default();
         let path_start = authority_end(uri)?;
-        let (path, query) = uri[path_start..].split_once('?').unwrap_or((&uri[path_start..], ""));
+        let (path, query) = uri[path_start..]
+            .split_once('?')
+            .unwrap_or((&uri[path_start..], ""));
         let query_start = path_start + path.len() + 1;
         let segments = path_segments(path, path_start)?;
 
         let key_index = primary_key_index(&segments).ok_or(DigitalLinkError::NoPrimaryKey)?;
         // `primary_key_index` only returns an index whose segment names a dictionary AI.
-        let key_ai = dictionary().lookup(segments[key_index].1).map(AiSpec::ai).ok_or(DigitalLinkError::NoPrimaryKey)?;
+        let key_ai = dictionary()
+            .lookup(segments[key_index].1)
+            .map(AiSpec::ai)
+            .ok_or(DigitalLinkError::NoPrimaryKey)?;
         let stem = &uri[..segments[key_index].0 - 1];
         let key = path_pair(key_ai, segments[key_index + 1])?;
         let qualifiers = segments[key_index + 2..]
             .chunks_exact(2)
             .map(|pair| {
                 let (position, code) = pair[0];
-                let ai = dictionary()
-                    .lookup(code)
-                    .map(AiSpec::ai)
-                    .ok_or_else(|| DigitalLinkError::UnknownPathAi { position, found: code.to_owned() })?;
+                let ai = dictionary().lookup(code).map(AiSpec::ai).ok_or_else(|| {
+                    DigitalLinkError::UnknownPathAi {
+                        position,
+                        found: code.to_owned(),
+                    }
+                })?;
                 path_pair(ai, pair[1])
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -249,14 +267,22 @@ impl DigitalLink {
     /// following the key's qualifier sequence that covers the most of them; every other element
     /// becomes a data attribute and must be allowed as one.
     pub fn from_element_string(elements: &ElementString) -> Result<Self, DigitalLinkError> {
-        let mut rest: Vec<(Ai, String)> = elements.iter().map(|(ai, value)| (*ai, value.to_owned())).collect();
+        let mut rest: Vec<(Ai, String)> = elements
+            .iter()
+            .map(|(ai, value)| (*ai, value.to_owned()))
+            .collect();
         let key_position = rest
             .iter()
             .position(|(ai, _)| dictionary().get(*ai).is_some_and(AiSpec::is_dl_primary_key))
             .ok_or(DigitalLinkError::NoPrimaryKey)?;
         let key = rest.remove(key_position);
         let alternatives = qualifier_alternatives(key.0);
-        let covered = |sequence: &Vec<Ai>| sequence.iter().filter(|q| rest.iter().any(|(ai, _)| ai == *q)).count();
+        let covered = |sequence: &Vec<Ai>| {
+            sequence
+                .iter()
+                .filter(|q| rest.iter().any(|(ai, _)| ai == *q))
+                .count()
+        };
         // The first sequence among those covering the most present qualifiers.
         let best = alternatives
             .iter()
@@ -285,7 +311,10 @@ impl DigitalLink {
         let alternatives = qualifier_alternatives(key.0);
         let path_ais: Vec<Ai> = qualifiers.iter().map(|(ai, _)| *ai).collect();
         if !is_qualifier_sequence(alternatives, &path_ais) {
-            return Err(DigitalLinkError::InvalidQualifiers { key: key.0, qualifiers: path_ais });
+            return Err(DigitalLinkError::InvalidQualifiers {
+                key: key.0,
+                qualifiers: path_ais,
+            });
         }
         let mut seen = Vec::new();
         for (ai, value) in iter::once(&key).chain(&qualifiers).chain(&attributes) {
@@ -298,17 +327,32 @@ impl DigitalLink {
             seen.push(*ai);
         }
         for (ai, _) in &attributes {
-            if !dictionary().get(*ai).is_some_and(AiSpec::is_dl_data_attribute) {
+            if !dictionary()
+                .get(*ai)
+                .is_some_and(AiSpec::is_dl_data_attribute)
+            {
                 return Err(DigitalLinkError::NotDataAttribute { ai: *ai });
             }
             if would_qualify(alternatives, &path_ais, *ai) {
-                return Err(DigitalLinkError::QualifierInQuery { key: key.0, ai: *ai });
+                return Err(DigitalLinkError::QualifierInQuery {
+                    key: key.0,
+                    ai: *ai,
+                });
             }
         }
         attributes.sort_by_key(|(ai, _)| *ai);
-        let all = iter::once(&key).chain(&qualifiers).chain(&attributes).map(|(ai, value)| (*ai, value.clone()));
+        let all = iter::once(&key)
+            .chain(&qualifiers)
+            .chain(&attributes)
+            .map(|(ai, value)| (*ai, value.clone()));
         let elements = ElementString::from_pairs(all)?;
-        Ok(DigitalLink { stem, key, qualifiers, attributes, elements })
+        Ok(DigitalLink {
+            stem,
+            key,
+            qualifiers,
+            attributes,
+            elements,
+        })
     }
 
     /// The primary key AI and its value.
@@ -318,12 +362,16 @@ impl DigitalLink {
 
     /// The key qualifiers, in path order.
     pub fn qualifiers(&self) -> impl Iterator<Item = (&Ai, &str)> {
-        self.qualifiers.iter().map(|(ai, value)| (ai, value.as_str()))
+        self.qualifiers
+            .iter()
+            .map(|(ai, value)| (ai, value.as_str()))
     }
 
     /// The data attributes, sorted by AI.
     pub fn attributes(&self) -> impl Iterator<Item = (&Ai, &str)> {
-        self.attributes.iter().map(|(ai, value)| (ai, value.as_str()))
+        self.attributes
+            .iter()
+            .map(|(ai, value)| (ai, value.as_str()))
     }
 
     /// All AIs as an element string: key, qualifiers, then attributes.
@@ -388,10 +436,14 @@ impl From<DigitalLink> for ElementString {
 /// Checks scheme and host; returns the byte offset where the path starts.
 fn authority_end(uri: &str) -> Result<usize, DigitalLinkError> {
     let Some((scheme, rest)) = uri.split_once("://") else {
-        return Err(DigitalLinkError::UnsupportedScheme { found: uri.to_owned() });
+        return Err(DigitalLinkError::UnsupportedScheme {
+            found: uri.to_owned(),
+        });
     };
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(DigitalLinkError::UnsupportedScheme { found: scheme.to_owned() });
+        return Err(DigitalLinkError::UnsupportedScheme {
+            found: scheme.to_owned(),
+        });
     }
     let host_start = scheme.len() + 3;
     let host_len = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -401,7 +453,10 @@ fn authority_end(uri: &str) -> Result<usize, DigitalLinkError> {
     }
     if let Some(i) = host.bytes().position(|b| BAD_HOST_CHARACTERS.contains(&b)) {
         let position = host_start + i;
-        return Err(DigitalLinkError::IllegalHostCharacter { position, found: char_at(uri, position) });
+        return Err(DigitalLinkError::IllegalHostCharacter {
+            position,
+            found: char_at(uri, position),
+        });
     }
     if !rest[host_len..].starts_with('/') {
         return Err(DigitalLinkError::MissingPath);
@@ -431,10 +486,11 @@ fn path_segments(path: &str, offset: usize) -> Result<Vec<(usize, &str)>, Digita
 /// primary key AI.
 fn primary_key_index(segments: &[(usize, &str)]) -> Option<usize> {
     let n = segments.len();
-    (0..n.saturating_sub(1))
-        .rev()
-        .step_by(2)
-        .find(|&i| dictionary().lookup(segments[i].1).is_some_and(AiSpec::is_dl_primary_key))
+    (0..n.saturating_sub(1)).rev().step_by(2).find(|&i| {
+        dictionary()
+            .lookup(segments[i].1)
+            .is_some_and(AiSpec::is_dl_primary_key)
+    })
 }
 
 fn path_pair(ai: Ai, (position, raw): (usize, &str)) -> Result<(Ai, String), DigitalLinkError> {
@@ -449,14 +505,18 @@ fn query_attributes(query: &str, offset: usize) -> Result<Vec<(Ai, String)>, Dig
     for parameter in query.split('&') {
         let start = position;
         position += parameter.len() + 1;
-        let Some((name, raw)) = parameter.split_once('=') else { continue };
+        let Some((name, raw)) = parameter.split_once('=') else {
+            continue;
+        };
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        let ai = dictionary()
-            .lookup(name)
-            .map(AiSpec::ai)
-            .ok_or_else(|| DigitalLinkError::UnknownQueryAi { position: start, found: name.to_owned() })?;
+        let ai = dictionary().lookup(name).map(AiSpec::ai).ok_or_else(|| {
+            DigitalLinkError::UnknownQueryAi {
+                position: start,
+                found: name.to_owned(),
+            }
+        })?;
         if raw.is_empty() {
             return Err(DigitalLinkError::EmptyValue { ai });
         }
@@ -483,7 +543,10 @@ fn normalise_gtin(ai: Ai, value: String) -> Result<String, DigitalLinkError> {
 }
 
 fn qualifier_alternatives(key: Ai) -> &'static [Vec<Ai>] {
-    dictionary().get(key).and_then(AiSpec::dl_qualifier_alternatives).unwrap_or_default()
+    dictionary()
+        .get(key)
+        .and_then(AiSpec::dl_qualifier_alternatives)
+        .unwrap_or_default()
 }
 
 /// Whether `qualifiers` is an ordered selection from one of the alternatives.
@@ -504,7 +567,11 @@ fn would_qualify(alternatives: &[Vec<Ai>], qualifiers: &[Ai], ai: Ai) -> bool {
 }
 
 /// Decodes `%XX` escapes (and `+` as a space in queries) of text starting at byte `offset`.
-fn percent_decode(raw: &str, offset: usize, plus_is_space: bool) -> Result<String, DigitalLinkError> {
+pub(crate) fn percent_decode(
+    raw: &str,
+    offset: usize,
+    plus_is_space: bool,
+) -> Result<String, DigitalLinkError> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -538,7 +605,7 @@ fn percent_decode(raw: &str, offset: usize, plus_is_space: bool) -> Result<Strin
 }
 
 /// Appends `value` with every byte outside RFC 3986's unreserved set as `%XX`.
-fn percent_encode_into(out: &mut String, value: &str) {
+pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -586,26 +653,71 @@ mod tests {
         }
         let link = parse("https://a/more/stem/00/006141411234567890").unwrap();
         assert_eq!(link.stem(), "https://a/more/stem");
-        assert_eq!(link.to_string(), "https://a/more/stem/00/006141411234567890");
-        assert_eq!(parse("https://a/00/faux/00/006141411234567890").unwrap().stem(), "https://a/00/faux");
+        assert_eq!(
+            link.to_string(),
+            "https://a/more/stem/00/006141411234567890"
+        );
+        assert_eq!(
+            parse("https://a/00/faux/00/006141411234567890")
+                .unwrap()
+                .stem(),
+            "https://a/00/faux"
+        );
     }
 
     #[test]
     fn malformed_uris() {
         use DigitalLinkError as E;
-        assert_eq!(parse("").unwrap_err(), E::UnsupportedScheme { found: String::new() });
-        assert_eq!(parse("ftp://a/00/006141411234567890").unwrap_err(), E::UnsupportedScheme { found: "ftp".to_owned() });
-        assert_eq!(parse("http:///00/006141411234567890").unwrap_err(), E::MissingHost);
+        assert_eq!(
+            parse("").unwrap_err(),
+            E::UnsupportedScheme {
+                found: String::new()
+            }
+        );
+        assert_eq!(
+            parse("ftp://a/00/006141411234567890").unwrap_err(),
+            E::UnsupportedScheme {
+                found: "ftp".to_owned()
+            }
+        );
+        assert_eq!(
+            parse("http:///00/006141411234567890").unwrap_err(),
+            E::MissingHost
+        );
         assert_eq!(parse("http://a").unwrap_err(), E::MissingPath);
         assert_eq!(parse("http://a?17=180426").unwrap_err(), E::MissingPath);
         assert_eq!(parse("http://a/").unwrap_err(), E::TrailingSlash);
         assert_eq!(parse("http://a/b").unwrap_err(), E::NoPrimaryKey);
-        assert_eq!(parse("https://00/006141411234567890").unwrap_err(), E::NoPrimaryKey);
-        assert_eq!(parse("https://a$/00/006141411234567890").unwrap_err(), E::IllegalHostCharacter { position: 9, found: '$' });
-        assert_eq!(parse("https://a/0 0/1").unwrap_err(), E::IllegalCharacter { position: 11, found: ' ' });
-        assert_eq!(parse("https://a/stem/00/006141411234567890/").unwrap_err(), E::TrailingSlash);
-        assert_eq!(parse("https://a//00/006141411234567890").unwrap_err(), E::EmptySegment { position: 10 });
-        let long = format!("https://a/01/09520123456788?99={}", "A".repeat(MAX_DIGITAL_LINK_BYTES));
+        assert_eq!(
+            parse("https://00/006141411234567890").unwrap_err(),
+            E::NoPrimaryKey
+        );
+        assert_eq!(
+            parse("https://a$/00/006141411234567890").unwrap_err(),
+            E::IllegalHostCharacter {
+                position: 9,
+                found: '$'
+            }
+        );
+        assert_eq!(
+            parse("https://a/0 0/1").unwrap_err(),
+            E::IllegalCharacter {
+                position: 11,
+                found: ' '
+            }
+        );
+        assert_eq!(
+            parse("https://a/stem/00/006141411234567890/").unwrap_err(),
+            E::TrailingSlash
+        );
+        assert_eq!(
+            parse("https://a//00/006141411234567890").unwrap_err(),
+            E::EmptySegment { position: 10 }
+        );
+        let long = format!(
+            "https://a/01/09520123456788?99={}",
+            "A".repeat(MAX_DIGITAL_LINK_BYTES)
+        );
         assert!(matches!(parse(&long).unwrap_err(), E::TooLong { .. }));
     }
 
@@ -623,7 +735,10 @@ mod tests {
         bracketed("https://id.gs1.org/414/9520123456788/254/32a%2Fb");
         assert_eq!(
             parse("https://a/01/12312312312333/10/ABC/22/TEST").unwrap_err(),
-            E::InvalidQualifiers { key: Ai::GTIN, qualifiers: vec![Ai::BATCH, ai("22")] }
+            E::InvalidQualifiers {
+                key: Ai::GTIN,
+                qualifiers: vec![Ai::BATCH, ai("22")]
+            }
         );
         assert!(matches!(
             parse("https://a/01/12312312312333/22/TEST/10/ABC/235/X").unwrap_err(),
@@ -631,11 +746,17 @@ mod tests {
         ));
         assert_eq!(
             parse("https://a/00/006141411234567890/10/ABC").unwrap_err(),
-            E::InvalidQualifiers { key: Ai::SSCC, qualifiers: vec![Ai::BATCH] }
+            E::InvalidQualifiers {
+                key: Ai::SSCC,
+                qualifiers: vec![Ai::BATCH]
+            }
         );
         assert_eq!(
             parse("https://example.com/01/09520123456788/89/ABC123").unwrap_err(),
-            E::UnknownPathAi { position: 38, found: "89".to_owned() }
+            E::UnknownPathAi {
+                position: 38,
+                found: "89".to_owned()
+            }
         );
         assert!(matches!(
             parse("https://a/01/12312312312333/10/ABC/10/ABC").unwrap_err(),
@@ -651,22 +772,39 @@ mod tests {
             "(01)12312312312333(98)XYZ(99)ABC"
         );
         assert_eq!(
-            bracketed("https://a/01/12312312312333?singleton1&unknown1=555&99=ABC&singleton2&98=XYZ"),
+            bracketed(
+                "https://a/01/12312312312333?singleton1&unknown1=555&99=ABC&singleton2&98=XYZ"
+            ),
             "(01)12312312312333(98)XYZ(99)ABC"
         );
-        assert_eq!(parse("https://a/01/12312312312333?99=").unwrap_err(), E::EmptyValue { ai: ai("99") });
+        assert_eq!(
+            parse("https://a/01/12312312312333?99=").unwrap_err(),
+            E::EmptyValue { ai: ai("99") }
+        );
         assert_eq!(
             parse("https://a/01/12312312312333?99=ABC&999=faux").unwrap_err(),
-            E::UnknownQueryAi { position: 35, found: "999".to_owned() }
+            E::UnknownQueryAi {
+                position: 35,
+                found: "999".to_owned()
+            }
         );
-        assert_eq!(parse("https://a/01/12312312312333?21=S1").unwrap_err(), E::NotDataAttribute { ai: Ai::SERIAL });
+        assert_eq!(
+            parse("https://a/01/12312312312333?21=S1").unwrap_err(),
+            E::NotDataAttribute { ai: Ai::SERIAL }
+        );
         assert_eq!(
             parse("https://example.com/01/09520123456788?10=ABC123").unwrap_err(),
-            E::QualifierInQuery { key: Ai::GTIN, ai: Ai::BATCH }
+            E::QualifierInQuery {
+                key: Ai::GTIN,
+                ai: Ai::BATCH
+            }
         );
         assert_eq!(
             parse("https://example.com/01/09520123456788/21/S?10=ABC123").unwrap_err(),
-            E::QualifierInQuery { key: Ai::GTIN, ai: Ai::BATCH }
+            E::QualifierInQuery {
+                key: Ai::GTIN,
+                ai: Ai::BATCH
+            }
         );
         // With the alternative qualifier 235 in the path, batch is an ordinary attribute.
         assert_eq!(
@@ -683,9 +821,18 @@ mod tests {
     fn duplicates_across_path_and_query() {
         use DigitalLinkError as E;
         for (uri, dup) in [
-            ("https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&01=09520123456788", Ai::GTIN),
-            ("https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&10=ABC123", Ai::BATCH),
-            ("https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&99=XYZ789", ai("99")),
+            (
+                "https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&01=09520123456788",
+                Ai::GTIN,
+            ),
+            (
+                "https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&10=ABC123",
+                Ai::BATCH,
+            ),
+            (
+                "https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&99=XYZ789",
+                ai("99"),
+            ),
         ] {
             assert_eq!(parse(uri).unwrap_err(), E::DuplicateAi { ai: dup }, "{uri}");
         }
@@ -698,40 +845,67 @@ mod tests {
             bracketed("https://a/01/12312312312333/22/ABC%2d123?99=ABC&98=XYZ%2f987"),
             "(01)12312312312333(22)ABC-123(98)XYZ/987(99)ABC"
         );
-        assert_eq!(bracketed("https://a/01/12312312312333/22/ABC+123"), "(01)12312312312333(22)ABC+123");
+        assert_eq!(
+            bracketed("https://a/01/12312312312333/22/ABC+123"),
+            "(01)12312312312333(22)ABC+123"
+        );
         assert!(matches!(
             parse("https://a/01/12312312312333?98=XYZ+987").unwrap_err(),
             E::Element(ElementError::Charset { found: ' ', .. })
         ));
-        assert_eq!(parse("https://a/01/12312312312333/22/A%4gB").unwrap_err(), E::BadPercentEncoding { position: 32 });
-        assert_eq!(parse("https://a/01/12312312312333/22/AB%2").unwrap_err(), E::BadPercentEncoding { position: 33 });
-        assert_eq!(parse("https://a/01/12312312312333/22/A%00B").unwrap_err(), E::NulCharacter { position: 32 });
-        assert_eq!(parse("https://a/01/12312312312333/22/A%FFB").unwrap_err(), E::NotUtf8 { position: 31 });
+        assert_eq!(
+            parse("https://a/01/12312312312333/22/A%4gB").unwrap_err(),
+            E::BadPercentEncoding { position: 32 }
+        );
+        assert_eq!(
+            parse("https://a/01/12312312312333/22/AB%2").unwrap_err(),
+            E::BadPercentEncoding { position: 33 }
+        );
+        assert_eq!(
+            parse("https://a/01/12312312312333/22/A%00B").unwrap_err(),
+            E::NulCharacter { position: 32 }
+        );
+        assert_eq!(
+            parse("https://a/01/12312312312333/22/A%FFB").unwrap_err(),
+            E::NotUtf8 { position: 31 }
+        );
         assert!(matches!(
             parse("https://a/01/12312312312333/22/%E6%89%B9").unwrap_err(),
             E::Element(ElementError::Charset { found: '批', .. })
         ));
         let link = parse("https://a/01/12312312312333/22/A%2FB%25C?99=%21%22%26").unwrap();
-        assert_eq!(link.to_string(), "https://a/01/12312312312333/22/A%2FB%25C?99=%21%22%26");
+        assert_eq!(
+            link.to_string(),
+            "https://a/01/12312312312333/22/A%2FB%25C?99=%21%22%26"
+        );
     }
 
     #[test]
     fn short_gtins_are_padded() {
         use DigitalLinkError as E;
-        assert_eq!(bracketed("https://a/01/2112345678900"), "(01)02112345678900");
+        assert_eq!(
+            bracketed("https://a/01/2112345678900"),
+            "(01)02112345678900"
+        );
         assert_eq!(bracketed("https://a/01/416000336108"), "(01)00416000336108");
         assert_eq!(bracketed("https://a/01/02345673"), "(01)00000002345673");
         assert_eq!(
             bracketed("https://example.com/8004/9520614141234567?01=9520123456788"),
             "(8004)9520614141234567(01)09520123456788"
         );
-        assert!(matches!(parse("https://a/01/2112345678901").unwrap_err(), E::Gtin { .. }));
+        assert!(matches!(
+            parse("https://a/01/2112345678901").unwrap_err(),
+            E::Gtin { .. }
+        ));
         assert!(matches!(
             parse("https://a/01/123456789").unwrap_err(),
             E::Element(ElementError::ComponentTooShort { .. })
         ));
         let link = parse("https://brand.example.com/some-extra/pathinfo/01/9520123456788").unwrap();
-        assert_eq!(link.to_string(), "https://brand.example.com/some-extra/pathinfo/01/09520123456788");
+        assert_eq!(
+            link.to_string(),
+            "https://brand.example.com/some-extra/pathinfo/01/09520123456788"
+        );
     }
 
     #[test]
@@ -754,22 +928,45 @@ mod tests {
 
     #[test]
     fn from_and_to_element_strings() {
-        let es: ElementString = "(17)180426(21)12345(01)09520123456788(10)ABC1".parse().unwrap();
+        let es: ElementString = "(17)180426(21)12345(01)09520123456788(10)ABC1"
+            .parse()
+            .unwrap();
         let link = DigitalLink::from_element_string(&es).unwrap();
-        assert_eq!(link.to_string(), "https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=180426");
-        assert_eq!(link.qualifiers().map(|(a, v)| (a.as_str(), v)).collect::<Vec<_>>(), [("10", "ABC1"), ("21", "12345")]);
-        assert_eq!(link.attributes().map(|(a, v)| (a.as_str(), v)).collect::<Vec<_>>(), [("17", "180426")]);
+        assert_eq!(
+            link.to_string(),
+            "https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=180426"
+        );
+        assert_eq!(
+            link.qualifiers()
+                .map(|(a, v)| (a.as_str(), v))
+                .collect::<Vec<_>>(),
+            [("10", "ABC1"), ("21", "12345")]
+        );
+        assert_eq!(
+            link.attributes()
+                .map(|(a, v)| (a.as_str(), v))
+                .collect::<Vec<_>>(),
+            [("17", "180426")]
+        );
         assert_eq!(DigitalLink::parse(&link.to_string()).unwrap(), link);
         let back: ElementString = link.into();
-        assert_eq!(back.to_string(), "(01)09520123456788(10)ABC1(21)12345(17)180426");
+        assert_eq!(
+            back.to_string(),
+            "(01)09520123456788(10)ABC1(21)12345(17)180426"
+        );
 
         let with_cpv: ElementString = "(01)09520123456788(235)XYZ".parse().unwrap();
         assert_eq!(
-            DigitalLink::try_from(&with_cpv).unwrap().to_uri("https://example.com/stem/"),
+            DigitalLink::try_from(&with_cpv)
+                .unwrap()
+                .to_uri("https://example.com/stem/"),
             "https://example.com/stem/01/09520123456788/235/XYZ"
         );
         let no_key: ElementString = "(400)PO123".parse().unwrap();
-        assert_eq!(DigitalLink::from_element_string(&no_key).unwrap_err(), DigitalLinkError::NoPrimaryKey);
+        assert_eq!(
+            DigitalLink::from_element_string(&no_key).unwrap_err(),
+            DigitalLinkError::NoPrimaryKey
+        );
         // A GLN with both of its alternative qualifiers cannot be one link.
         let gln: ElementString = "(414)9520123456788(254)A(7040)1AB-".parse().unwrap();
         assert!(DigitalLink::from_element_string(&gln).is_err());

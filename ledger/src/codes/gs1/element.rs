@@ -14,13 +14,18 @@
 //!   ([`ElementString::from_pairs`]).
 //!
 //! All three end in the same validation, the one place these rules live.
+//!
+//! The dictionary says `req=` and `ex=` should be judged over all the data a physical item
+//! carries, across its barcodes. An `ElementString` is taken to be that whole: a fragment that
+//! leans on another carrier (a batch without its GTIN) is rejected. [`validate_value`] checks a
+//! single value on its own.
 
 use std::fmt;
 use std::str::FromStr;
 
 use thiserror::Error;
 
-use super::dictionary::{dictionary, Ai, AiSpec, Charset, Requirement};
+use super::dictionary::{Ai, AiSpec, Charset, Requirement, dictionary};
 use super::linters::{LintFailureKind, Linter};
 
 /// Longest input accepted, in bytes: above what any GS1 carrier holds (a GS1 DataMatrix tops
@@ -84,7 +89,9 @@ pub enum ElementError {
         position: usize,
     },
     /// A component has fewer characters than it needs.
-    #[error("AI ({ai}) component {component} at byte {position} needs {needed} characters, {found} remain")]
+    #[error(
+        "AI ({ai}) component {component} at byte {position} needs {needed} characters, {found} remain"
+    )]
     ComponentTooShort {
         /// The AI.
         ai: Ai,
@@ -190,16 +197,21 @@ impl ElementString {
                 return Err(syntax(input, pos, "'('"));
             }
             let ai_start = pos + 1;
-            let Some(close) = bytes[ai_start..].iter().position(|&b| b == b')').map(|i| ai_start + i)
+            let Some(close) = bytes[ai_start..]
+                .iter()
+                .position(|&b| b == b')')
+                .map(|i| ai_start + i)
             else {
                 return Err(syntax(input, bytes.len(), "')'"));
             };
             // `(` and `)` are ASCII, so these offsets are character boundaries.
             let code = &input[ai_start..close];
-            let ai = dictionary()
-                .lookup(code)
-                .map(AiSpec::ai)
-                .ok_or_else(|| ElementError::UnknownAi { position: ai_start, found: code.to_owned() })?;
+            let ai = dictionary().lookup(code).map(AiSpec::ai).ok_or_else(|| {
+                ElementError::UnknownAi {
+                    position: ai_start,
+                    found: code.to_owned(),
+                }
+            })?;
             let value_start = close + 1;
             let value_end = bracketed_value_end(bytes, value_start);
             pairs.push((ai, input[value_start..value_end].replace("\\(", "(")));
@@ -217,7 +229,10 @@ impl ElementString {
     pub fn parse_unbracketed(input: &str) -> Result<Self, ElementError> {
         check_input_size(input)?;
         if let Some(position) = input.bytes().position(|b| !b.is_ascii()) {
-            return Err(ElementError::NotAscii { position, found: char_at(input, position) });
+            return Err(ElementError::NotAscii {
+                position,
+                found: char_at(input, position),
+            });
         }
         let start = SYMBOLOGY_IDENTIFIERS
             .iter()
@@ -231,7 +246,10 @@ impl ElementString {
         while pos < bytes.len() {
             let Some(spec) = dictionary().match_prefix(&bytes[pos..]) else {
                 let end = (pos + Ai::MAX_DIGITS).min(bytes.len());
-                return Err(ElementError::UnknownAi { position: pos, found: input[pos..end].to_owned() });
+                return Err(ElementError::UnknownAi {
+                    position: pos,
+                    found: input[pos..end].to_owned(),
+                });
             };
             let value_start = pos + spec.ai().len();
             let value_end = match spec.has_predefined_length() {
@@ -269,13 +287,20 @@ impl ElementString {
             let value = value.into();
             total_bytes += ai.len() + value.len();
             if total_bytes > MAX_ELEMENT_STRING_BYTES {
-                return Err(ElementError::TooLong { max_bytes: MAX_ELEMENT_STRING_BYTES, found_bytes: total_bytes });
+                return Err(ElementError::TooLong {
+                    max_bytes: MAX_ELEMENT_STRING_BYTES,
+                    found_bytes: total_bytes,
+                });
             }
             validate_value(ai, &value)?;
             match elements.iter().find(|(seen, _)| *seen == ai) {
                 Some((_, first)) if *first == value => {}
                 Some((_, first)) => {
-                    return Err(ElementError::ConflictingDuplicate { ai, first: first.clone(), second: value });
+                    return Err(ElementError::ConflictingDuplicate {
+                        ai,
+                        first: first.clone(),
+                        second: value,
+                    });
                 }
                 None => elements.push((ai, value)),
             }
@@ -289,7 +314,10 @@ impl ElementString {
 
     /// The value of AI `ai` (its digits, e.g. `"10"`), if present.
     pub fn get(&self, ai: &str) -> Option<&str> {
-        self.elements.iter().find(|(a, _)| a.as_str() == ai).map(|(_, value)| value.as_str())
+        self.elements
+            .iter()
+            .find(|(a, _)| a.as_str() == ai)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The pairs, in order.
@@ -314,7 +342,9 @@ impl ElementString {
         for (i, (ai, value)) in self.elements.iter().enumerate() {
             out.push_str(ai.as_str());
             out.push_str(value);
-            let predefined = dictionary().get(*ai).is_some_and(AiSpec::has_predefined_length);
+            let predefined = dictionary()
+                .get(*ai)
+                .is_some_and(AiSpec::has_predefined_length);
             if i + 1 < self.elements.len() && !predefined {
                 out.push(GROUP_SEPARATOR);
             }
@@ -353,7 +383,10 @@ impl fmt::Display for ElementString {
 pub fn validate_value(ai: Ai, value: &str) -> Result<(), ElementError> {
     let spec = dictionary()
         .get(ai)
-        .ok_or_else(|| ElementError::UnknownAi { position: 0, found: ai.to_string() })?;
+        .ok_or_else(|| ElementError::UnknownAi {
+            position: 0,
+            found: ai.to_string(),
+        })?;
     let bytes = value.as_bytes();
     let mut pos = 0;
     for (index, component) in spec.components().iter().enumerate() {
@@ -366,13 +399,24 @@ pub fn validate_value(ai: Ai, value: &str) -> Result<(), ElementError> {
             false => component.min_len(),
         };
         if remaining < needed {
-            return Err(ElementError::ComponentTooShort { ai, component: index + 1, position: pos, needed, found: remaining });
+            return Err(ElementError::ComponentTooShort {
+                ai,
+                component: index + 1,
+                position: pos,
+                needed,
+                found: remaining,
+            });
         }
         let len = remaining.min(component.max_len());
         let part = &bytes[pos..pos + len];
         let charset = component.charset();
         if let Some(i) = charset.first_invalid(part) {
-            return Err(ElementError::Charset { ai, position: pos + i, charset, found: char_at(value, pos + i) });
+            return Err(ElementError::Charset {
+                ai,
+                position: pos + i,
+                charset,
+                found: char_at(value, pos + i),
+            });
         }
         // Every byte of the part is in an ASCII character set, so both ends are boundaries.
         let text = value.get(pos..pos + len).unwrap_or_default();
@@ -387,7 +431,11 @@ pub fn validate_value(ai: Ai, value: &str) -> Result<(), ElementError> {
         pos += len;
     }
     if pos < bytes.len() {
-        return Err(ElementError::ValueTooLong { ai, position: pos, max_len: spec.max_value_len() });
+        return Err(ElementError::ValueTooLong {
+            ai,
+            position: pos,
+            max_len: spec.max_value_len(),
+        });
     }
     Ok(())
 }
@@ -397,16 +445,26 @@ fn check_associations(elements: &[(Ai, String)]) -> Result<(), ElementError> {
     let present: Vec<Ai> = elements.iter().map(|(ai, _)| *ai).collect();
     for &ai in &present {
         // Every AI here passed `validate_value`, which requires a dictionary entry.
-        let Some(spec) = dictionary().get(ai) else { continue };
-        if let Some(other) = spec
-            .exclusions()
-            .iter()
-            .find_map(|pattern| present.iter().copied().find(|&other| other != ai && pattern.matches(other)))
-        {
+        let Some(spec) = dictionary().get(ai) else {
+            continue;
+        };
+        if let Some(other) = spec.exclusions().iter().find_map(|pattern| {
+            present
+                .iter()
+                .copied()
+                .find(|&other| other != ai && pattern.matches(other))
+        }) {
             return Err(ElementError::ExclusiveAis { ai, other });
         }
-        if let Some(requirement) = spec.requirements().iter().find(|r| !r.is_satisfied_by(&present)) {
-            return Err(ElementError::MissingAssociation { ai, requirement: requirement.clone() });
+        if let Some(requirement) = spec
+            .requirements()
+            .iter()
+            .find(|r| !r.is_satisfied_by(&present))
+        {
+            return Err(ElementError::MissingAssociation {
+                ai,
+                requirement: requirement.clone(),
+            });
         }
     }
     Ok(())
@@ -415,9 +473,10 @@ fn check_associations(elements: &[(Ai, String)]) -> Result<(), ElementError> {
 fn check_input_size(input: &str) -> Result<(), ElementError> {
     match input.len() {
         0 => Err(ElementError::Empty),
-        n if n > MAX_ELEMENT_STRING_BYTES => {
-            Err(ElementError::TooLong { max_bytes: MAX_ELEMENT_STRING_BYTES, found_bytes: n })
-        }
+        n if n > MAX_ELEMENT_STRING_BYTES => Err(ElementError::TooLong {
+            max_bytes: MAX_ELEMENT_STRING_BYTES,
+            found_bytes: n,
+        }),
         _ => Ok(()),
     }
 }
@@ -441,12 +500,18 @@ fn is_separator(byte: u8) -> bool {
 }
 
 fn syntax(input: &str, position: usize, expected: &'static str) -> ElementError {
-    ElementError::Syntax { position, expected, found: input.get(position..).and_then(|s| s.chars().next()) }
+    ElementError::Syntax {
+        position,
+        expected,
+        found: input.get(position..).and_then(|s| s.chars().next()),
+    }
 }
 
 /// The character at byte `offset` of `text`, for error reports.
 pub(crate) fn char_at(text: &str, offset: usize) -> char {
-    text.get(offset..).and_then(|s| s.chars().next()).unwrap_or(char::REPLACEMENT_CHARACTER)
+    text.get(offset..)
+        .and_then(|s| s.chars().next())
+        .unwrap_or(char::REPLACEMENT_CHARACTER)
 }
 
 #[cfg(test)]
@@ -469,7 +534,10 @@ mod tests {
         assert_eq!(es.get("17"), Some("180426"));
         assert_eq!(es.get("21"), None);
         let pairs: Vec<(&str, &str)> = es.iter().map(|(a, v)| (a.as_str(), v)).collect();
-        assert_eq!(pairs, [("01", "09520123456788"), ("10", "ABC1"), ("17", "180426")]);
+        assert_eq!(
+            pairs,
+            [("01", "09520123456788"), ("10", "ABC1"), ("17", "180426")]
+        );
         assert_eq!(es.to_string(), "(01)09520123456788(10)ABC1(17)180426");
         assert_eq!(es.to_unbracketed(), "010952012345678810ABC1\u{1d}17180426");
     }
@@ -491,8 +559,17 @@ mod tests {
             parse("010952012345678810ABC1\u{1d}").unwrap_err(),
             ElementError::DanglingSeparator { position: 22 }
         );
-        assert_eq!(parse("0109520123456788\u{1d}\u{1d}10A").unwrap_err(), ElementError::UnknownAi { position: 17, found: "\u{1d}10A".to_owned() });
-        assert!(matches!(parse("01095201234567é8").unwrap_err(), ElementError::NotAscii { position: 14, .. }));
+        assert_eq!(
+            parse("0109520123456788\u{1d}\u{1d}10A").unwrap_err(),
+            ElementError::UnknownAi {
+                position: 17,
+                found: "\u{1d}10A".to_owned()
+            }
+        );
+        assert!(matches!(
+            parse("01095201234567é8").unwrap_err(),
+            ElementError::NotAscii { position: 14, .. }
+        ));
     }
 
     #[test]
@@ -508,27 +585,63 @@ mod tests {
         assert_eq!(parse("").unwrap_err(), ElementError::Empty);
         assert_eq!(
             parse("(01)09520123456788x(").unwrap_err(),
-            ElementError::Syntax { position: 20, expected: "')'", found: None }
+            ElementError::Syntax {
+                position: 20,
+                expected: "')'",
+                found: None
+            }
         );
         assert_eq!(
             ElementString::parse_bracketed("01").unwrap_err(),
-            ElementError::Syntax { position: 0, expected: "'('", found: Some('0') }
+            ElementError::Syntax {
+                position: 0,
+                expected: "'('",
+                found: Some('0')
+            }
         );
-        assert_eq!(parse("(89)ABC").unwrap_err(), ElementError::UnknownAi { position: 1, found: "89".to_owned() });
-        assert_eq!(parse("8912").unwrap_err(), ElementError::UnknownAi { position: 0, found: "8912".to_owned() });
-        let long = format!("(01)09520123456788(10){}", "A".repeat(MAX_ELEMENT_STRING_BYTES));
-        assert!(matches!(parse(&long).unwrap_err(), ElementError::TooLong { .. }));
+        assert_eq!(
+            parse("(89)ABC").unwrap_err(),
+            ElementError::UnknownAi {
+                position: 1,
+                found: "89".to_owned()
+            }
+        );
+        assert_eq!(
+            parse("8912").unwrap_err(),
+            ElementError::UnknownAi {
+                position: 0,
+                found: "8912".to_owned()
+            }
+        );
+        let long = format!(
+            "(01)09520123456788(10){}",
+            "A".repeat(MAX_ELEMENT_STRING_BYTES)
+        );
+        assert!(matches!(
+            parse(&long).unwrap_err(),
+            ElementError::TooLong { .. }
+        ));
     }
 
     #[test]
     fn component_rules() {
         assert_eq!(
             parse("(01)0952012345678").unwrap_err(),
-            ElementError::ComponentTooShort { ai: Ai::GTIN, component: 1, position: 0, needed: 14, found: 13 }
+            ElementError::ComponentTooShort {
+                ai: Ai::GTIN,
+                component: 1,
+                position: 0,
+                needed: 14,
+                found: 13
+            }
         );
         assert_eq!(
             parse("(01)095201234567880").unwrap_err(),
-            ElementError::ValueTooLong { ai: Ai::GTIN, position: 14, max_len: 14 }
+            ElementError::ValueTooLong {
+                ai: Ai::GTIN,
+                position: 14,
+                max_len: 14
+            }
         );
         assert_eq!(
             parse("(01)09520123456789").unwrap_err(),
@@ -536,25 +649,50 @@ mod tests {
                 ai: Ai::GTIN,
                 position: 13,
                 linter: Linter::Csum,
-                kind: LintFailureKind::CheckDigit { expected: '8', found: '9' }
+                kind: LintFailureKind::CheckDigit {
+                    expected: '8',
+                    found: '9'
+                }
             }
         );
         assert_eq!(
             parse("(01)0952012345678A").unwrap_err(),
-            ElementError::Charset { ai: Ai::GTIN, position: 13, charset: Charset::Numeric, found: 'A' }
+            ElementError::Charset {
+                ai: Ai::GTIN,
+                position: 13,
+                charset: Charset::Numeric,
+                found: 'A'
+            }
         );
         assert_eq!(
             parse("(01)09520123456788(10)AB C").unwrap_err(),
-            ElementError::Charset { ai: Ai::BATCH, position: 2, charset: Charset::Cset82, found: ' ' }
+            ElementError::Charset {
+                ai: Ai::BATCH,
+                position: 2,
+                charset: Charset::Cset82,
+                found: ' '
+            }
         );
-        assert!(matches!(parse("(01)09520123456788(10)批次").unwrap_err(), ElementError::Charset { found: '批', .. }));
+        assert!(matches!(
+            parse("(01)09520123456788(10)批次").unwrap_err(),
+            ElementError::Charset { found: '批', .. }
+        ));
         assert!(matches!(
             parse("(01)09520123456788(10)").unwrap_err(),
-            ElementError::ComponentTooShort { needed: 1, found: 0, .. }
+            ElementError::ComponentTooShort {
+                needed: 1,
+                found: 0,
+                ..
+            }
         ));
         assert!(matches!(
             parse("(01)09520123456788(17)181301").unwrap_err(),
-            ElementError::Lint { position: 2, linter: Linter::Yymmd0, kind: LintFailureKind::IllegalMonth { found: 13 }, .. }
+            ElementError::Lint {
+                position: 2,
+                linter: Linter::Yymmd0,
+                kind: LintFailureKind::IllegalMonth { found: 13 },
+                ..
+            }
         ));
         parse("(01)09520123456788(17)181200").unwrap();
     }
@@ -573,23 +711,41 @@ mod tests {
         parse("(00)006141411234567890(4330)000440-").unwrap();
         assert!(matches!(
             parse("(00)006141411234567890(4330)000440+").unwrap_err(),
-            ElementError::Lint { position: 6, linter: Linter::Hyphen, .. }
+            ElementError::Lint {
+                position: 6,
+                linter: Linter::Hyphen,
+                ..
+            }
         ));
         // Country list: one to five codes, each complete.
         parse("(01)09520123456788(423)156276").unwrap();
         assert!(matches!(
             parse("(01)09520123456788(423)1562").unwrap_err(),
-            ElementError::ComponentTooShort { component: 2, position: 3, needed: 3, found: 1, .. }
+            ElementError::ComponentTooShort {
+                component: 2,
+                position: 3,
+                needed: 3,
+                found: 1,
+                ..
+            }
         ));
         assert!(matches!(
             parse("(01)09520123456788(423)156999").unwrap_err(),
-            ElementError::Lint { position: 3, linter: Linter::Iso3166, .. }
+            ElementError::Lint {
+                position: 3,
+                linter: Linter::Iso3166,
+                ..
+            }
         ));
         // Roll dimensions: width, length, diameter, winding, splices.
         parse("(01)09520123456788(8001)12345678901214").unwrap();
         assert!(matches!(
             parse("(01)09520123456788(8001)12345678901254").unwrap_err(),
-            ElementError::Lint { position: 12, linter: Linter::Winding, .. }
+            ElementError::Lint {
+                position: 12,
+                linter: Linter::Winding,
+                ..
+            }
         ));
     }
 
@@ -599,7 +755,11 @@ mod tests {
         assert_eq!(es.len(), 2);
         assert_eq!(
             parse("(01)09520123456788(10)ABC(10)ABD").unwrap_err(),
-            ElementError::ConflictingDuplicate { ai: Ai::BATCH, first: "ABC".to_owned(), second: "ABD".to_owned() }
+            ElementError::ConflictingDuplicate {
+                ai: Ai::BATCH,
+                first: "ABC".to_owned(),
+                second: "ABD".to_owned()
+            }
         );
     }
 
@@ -620,10 +780,16 @@ mod tests {
         ));
         // `+` groups: 7004 needs 01 together with 10.
         parse("(01)09520123456788(10)A(7004)50").unwrap();
-        assert!(matches!(parse("(01)09520123456788(7004)50").unwrap_err(), ElementError::MissingAssociation { .. }));
+        assert!(matches!(
+            parse("(01)09520123456788(7004)50").unwrap_err(),
+            ElementError::MissingAssociation { .. }
+        ));
         // `nn` patterns: a price per unit of measure needs a variable count or a measure.
         parse("(01)09520123456788(3103)000195(3922)0299").unwrap();
-        assert!(matches!(parse("(01)09520123456788(3922)0299").unwrap_err(), ElementError::MissingAssociation { .. }));
+        assert!(matches!(
+            parse("(01)09520123456788(3922)0299").unwrap_err(),
+            ElementError::MissingAssociation { .. }
+        ));
     }
 
     fn ai_37() -> Ai {
@@ -634,13 +800,19 @@ mod tests {
     fn exclusions() {
         assert_eq!(
             parse("(01)09520123456788(02)09520123456788(37)1").unwrap_err(),
-            ElementError::ExclusiveAis { ai: Ai::GTIN, other: ai("37") }
+            ElementError::ExclusiveAis {
+                ai: Ai::GTIN,
+                other: ai("37")
+            }
         );
         // 310n excludes the other decimal positions of the same measure, not itself.
         parse("(01)09520123456788(3103)000195").unwrap();
         assert_eq!(
             parse("(01)09520123456788(3103)000195(3102)001950").unwrap_err(),
-            ElementError::ExclusiveAis { ai: ai("3103"), other: ai("3102") }
+            ElementError::ExclusiveAis {
+                ai: ai("3103"),
+                other: ai("3102")
+            }
         );
         parse("(01)09520123456788(3103)000195(3203)000430").unwrap();
         assert!(matches!(
@@ -651,12 +823,16 @@ mod tests {
 
     #[test]
     fn from_pairs_validates_like_the_parsers() {
-        let es = ElementString::from_pairs([(Ai::GTIN, "09520123456788"), (Ai::SERIAL, "12345")]).unwrap();
+        let es = ElementString::from_pairs([(Ai::GTIN, "09520123456788"), (Ai::SERIAL, "12345")])
+            .unwrap();
         assert_eq!(es.to_string(), "(01)09520123456788(21)12345");
         assert!(ElementString::from_pairs(Vec::<(Ai, String)>::new()).is_err());
         assert!(ElementString::from_pairs([(Ai::SERIAL, "12345")]).is_err());
         let endless = std::iter::repeat((Ai::GTIN, "09520123456788"));
-        assert!(matches!(ElementString::from_pairs(endless).unwrap_err(), ElementError::TooLong { .. }));
+        assert!(matches!(
+            ElementString::from_pairs(endless).unwrap_err(),
+            ElementError::TooLong { .. }
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use super::check::check_digit;
 use super::dictionary::Ai;
-use super::element::{char_at, ElementError, ElementString};
+use super::element::{ElementError, ElementString, char_at};
 use super::keys::{self, Gln, Gtin, KeyError};
 
 /// Longest URN accepted, in bytes: far above the longest valid one (about 100).
@@ -141,12 +141,21 @@ impl Sgtin {
     /// prefix.
     pub fn new(gtin: &Gtin, serial: &str, company_prefix_digits: usize) -> Result<Self, EpcError> {
         check_company_prefix_digits(company_prefix_digits)?;
-        let elements = ElementString::from_pairs([(Ai::GTIN, gtin.as_str()), (Ai::SERIAL, serial)])?;
-        Ok(Sgtin { gtin: gtin.clone(), serial: serial.to_owned(), company_prefix_digits, elements })
+        let elements =
+            ElementString::from_pairs([(Ai::GTIN, gtin.as_str()), (Ai::SERIAL, serial)])?;
+        Ok(Sgtin {
+            gtin: gtin.clone(),
+            serial: serial.to_owned(),
+            company_prefix_digits,
+            elements,
+        })
     }
 
     /// Builds from an element string holding (01) and (21).
-    pub fn from_element_string(elements: &ElementString, company_prefix_digits: usize) -> Result<Self, EpcError> {
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
         let (gtin, serial) = gtin_and(elements, Ai::SERIAL, "serial number (21)")?;
         Sgtin::new(&gtin, serial, company_prefix_digits)
     }
@@ -184,7 +193,13 @@ impl FromStr for Sgtin {
 impl fmt::Display for Sgtin {
     /// The URN.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_gtin_urn(f, SGTIN_PREFIX, &self.gtin, self.company_prefix_digits, &self.serial)
+        write_gtin_urn(
+            f,
+            SGTIN_PREFIX,
+            &self.gtin,
+            self.company_prefix_digits,
+            &self.serial,
+        )
     }
 }
 
@@ -204,11 +219,19 @@ impl Lgtin {
     pub fn new(gtin: &Gtin, lot: &str, company_prefix_digits: usize) -> Result<Self, EpcError> {
         check_company_prefix_digits(company_prefix_digits)?;
         let elements = ElementString::from_pairs([(Ai::GTIN, gtin.as_str()), (Ai::BATCH, lot)])?;
-        Ok(Lgtin { gtin: gtin.clone(), lot: lot.to_owned(), company_prefix_digits, elements })
+        Ok(Lgtin {
+            gtin: gtin.clone(),
+            lot: lot.to_owned(),
+            company_prefix_digits,
+            elements,
+        })
     }
 
     /// Builds from an element string holding (01) and (10).
-    pub fn from_element_string(elements: &ElementString, company_prefix_digits: usize) -> Result<Self, EpcError> {
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
         let (gtin, lot) = gtin_and(elements, Ai::BATCH, "batch or lot number (10)")?;
         Lgtin::new(&gtin, lot, company_prefix_digits)
     }
@@ -246,7 +269,13 @@ impl FromStr for Lgtin {
 impl fmt::Display for Lgtin {
     /// The URN.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_gtin_urn(f, LGTIN_PREFIX, &self.gtin, self.company_prefix_digits, &self.lot)
+        write_gtin_urn(
+            f,
+            LGTIN_PREFIX,
+            &self.gtin,
+            self.company_prefix_digits,
+            &self.lot,
+        )
     }
 }
 
@@ -263,7 +292,11 @@ impl Sscc {
     pub fn new(sscc: &keys::Sscc, company_prefix_digits: usize) -> Result<Self, EpcError> {
         check_company_prefix_digits(company_prefix_digits)?;
         let elements = ElementString::from_pairs([(Ai::SSCC, sscc.as_str())])?;
-        Ok(Sscc { sscc: sscc.clone(), company_prefix_digits, elements })
+        Ok(Sscc {
+            sscc: sscc.clone(),
+            company_prefix_digits,
+            elements,
+        })
     }
 
     /// The SSCC.
@@ -302,7 +335,13 @@ impl fmt::Display for Sscc {
         // An SSCC is 18 ASCII digits and the prefix length is within 6..=12 (checked in `new`).
         let s = self.sscc.as_str();
         let d = self.company_prefix_digits;
-        write!(f, "{SSCC_PREFIX}{}.{}{}", &s[1..1 + d], &s[..1], &s[1 + d..17])
+        write!(
+            f,
+            "{SSCC_PREFIX}{}.{}{}",
+            &s[1..1 + d],
+            &s[..1],
+            &s[1 + d..17]
+        )
     }
 }
 
@@ -318,12 +357,21 @@ pub struct Sgln {
 impl Sgln {
     /// Builds from a GLN, an optional extension (AI 254 rules) and the length of the GLN's
     /// company prefix.
-    pub fn new(gln: &Gln, extension: Option<&str>, company_prefix_digits: usize) -> Result<Self, EpcError> {
+    pub fn new(
+        gln: &Gln,
+        extension: Option<&str>,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
         check_company_prefix_digits(company_prefix_digits)?;
         let gln_element = std::iter::once((Ai::LOCATION_GLN, gln.as_str()));
         let extension_element = extension.map(|e| (Ai::GLN_EXTENSION, e));
         let elements = ElementString::from_pairs(gln_element.chain(extension_element))?;
-        Ok(Sgln { gln: gln.clone(), extension: extension.map(str::to_owned), company_prefix_digits, elements })
+        Ok(Sgln {
+            gln: gln.clone(),
+            extension: extension.map(str::to_owned),
+            company_prefix_digits,
+            elements,
+        })
     }
 
     /// The GLN.
@@ -368,7 +416,10 @@ impl fmt::Display for Sgln {
         // A GLN is 13 ASCII digits and the prefix length is within 6..=12 (checked in `new`).
         let g = self.gln.as_str();
         let d = self.company_prefix_digits;
-        let extension = self.extension.as_deref().map_or_else(|| NO_GLN_EXTENSION.to_owned(), encode_component);
+        let extension = self
+            .extension
+            .as_deref()
+            .map_or_else(|| NO_GLN_EXTENSION.to_owned(), encode_component);
         write!(f, "{SGLN_PREFIX}{}.{}.{extension}", &g[..d], &g[d..12])
     }
 }
@@ -381,15 +432,27 @@ fn check_company_prefix_digits(digits: usize) -> Result<(), EpcError> {
 }
 
 /// The GTIN and the value of `ai` from an element string.
-fn gtin_and<'a>(elements: &'a ElementString, ai: Ai, field: &'static str) -> Result<(Gtin, &'a str), EpcError> {
-    let gtin = elements.get(Ai::GTIN.as_str()).ok_or(EpcError::MissingField { field: "GTIN (01)" })?;
-    let value = elements.get(ai.as_str()).ok_or(EpcError::MissingField { field })?;
+fn gtin_and<'a>(
+    elements: &'a ElementString,
+    ai: Ai,
+    field: &'static str,
+) -> Result<(Gtin, &'a str), EpcError> {
+    let gtin = elements
+        .get(Ai::GTIN.as_str())
+        .ok_or(EpcError::MissingField { field: "GTIN (01)" })?;
+    let value = elements
+        .get(ai.as_str())
+        .ok_or(EpcError::MissingField { field })?;
     Ok((gtin.parse()?, value))
 }
 
 /// Parses `prefix` `CompanyPrefix.IndicatorItemRef.Component` into the GTIN, the unescaped
 /// component and the company prefix length.
-fn parse_gtin_urn(urn: &str, prefix: &'static str, component: &'static str) -> Result<(Gtin, String, usize), EpcError> {
+fn parse_gtin_urn(
+    urn: &str,
+    prefix: &'static str,
+    component: &'static str,
+) -> Result<(Gtin, String, usize), EpcError> {
     let body = strip_prefix(urn, prefix)?;
     let mut fields = Fields::new(body, prefix.len(), 3);
     let (digits, company_prefix) = fields.company_prefix()?;
@@ -400,15 +463,31 @@ fn parse_gtin_urn(urn: &str, prefix: &'static str, component: &'static str) -> R
     Ok((gtin, value, digits))
 }
 
-fn write_gtin_urn(f: &mut fmt::Formatter<'_>, prefix: &str, gtin: &Gtin, digits: usize, component: &str) -> fmt::Result {
+fn write_gtin_urn(
+    f: &mut fmt::Formatter<'_>,
+    prefix: &str,
+    gtin: &Gtin,
+    digits: usize,
+    component: &str,
+) -> fmt::Result {
     // A GTIN is 14 ASCII digits and the prefix length is within 6..=12 (checked in `new`).
     let g = gtin.as_str();
-    write!(f, "{prefix}{}.{}{}.{}", &g[1..1 + digits], &g[..1], &g[1 + digits..13], encode_component(component))
+    write!(
+        f,
+        "{prefix}{}.{}{}.{}",
+        &g[1..1 + digits],
+        &g[..1],
+        &g[1 + digits..13],
+        encode_component(component)
+    )
 }
 
 fn strip_prefix<'a>(urn: &'a str, prefix: &'static str) -> Result<&'a str, EpcError> {
     if urn.len() > MAX_EPC_URN_BYTES {
-        return Err(EpcError::TooLong { max_bytes: MAX_EPC_URN_BYTES, found_bytes: urn.len() });
+        return Err(EpcError::TooLong {
+            max_bytes: MAX_EPC_URN_BYTES,
+            found_bytes: urn.len(),
+        });
     }
     match urn.get(..prefix.len()) {
         Some(head) if head.eq_ignore_ascii_case(prefix) => Ok(&urn[prefix.len()..]),
@@ -435,7 +514,10 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn new(body: &'a str, offset: usize, count: usize) -> Self {
-        Fields { parts: body.splitn(count, '.'), position: offset }
+        Fields {
+            parts: body.splitn(count, '.'),
+            position: offset,
+        }
     }
 
     fn next(&mut self, field: &'static str) -> Result<(usize, &'a str), EpcError> {
@@ -448,7 +530,11 @@ impl<'a> Fields<'a> {
     fn numeric(&mut self, field: &'static str) -> Result<&'a str, EpcError> {
         let (start, text) = self.next(field)?;
         if let Some(i) = text.bytes().position(|b| !b.is_ascii_digit()) {
-            return Err(EpcError::NonDigit { field, position: start + i, found: char_at(text, i) });
+            return Err(EpcError::NonDigit {
+                field,
+                position: start + i,
+                found: char_at(text, i),
+            });
         }
         Ok(text)
     }
@@ -464,7 +550,11 @@ impl<'a> Fields<'a> {
         let text = self.numeric(field)?;
         match text.len() == expected {
             true => Ok(text),
-            false => Err(EpcError::FieldLength { field, expected, found: text.len() }),
+            false => Err(EpcError::FieldLength {
+                field,
+                expected,
+                found: text.len(),
+            }),
         }
     }
 
@@ -478,7 +568,21 @@ impl<'a> Fields<'a> {
 /// Characters a URN component holds as themselves.
 fn is_urn_safe(byte: u8) -> bool {
     byte.is_ascii_alphanumeric()
-        || matches!(byte, b'-' | b'_' | b'.' | b'!' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b':' | b';' | b'=')
+        || matches!(
+            byte,
+            b'-' | b'_'
+                | b'.'
+                | b'!'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b':'
+                | b';'
+                | b'='
+        )
 }
 
 /// CSET 82 characters a URN component must escape.
@@ -505,7 +609,10 @@ fn decode_component(text: &str, offset: usize) -> Result<String, EpcError> {
             out.push(char::from(b));
             i += 1;
         } else {
-            return Err(EpcError::InvalidCharacter { position: offset + i, found: char_at(text, i) });
+            return Err(EpcError::InvalidCharacter {
+                position: offset + i,
+                found: char_at(text, i),
+            });
         }
     }
     Ok(out)
@@ -551,8 +658,14 @@ mod tests {
             assert_eq!(sgtin.to_string(), urn);
             assert_eq!(urn.parse::<Sgtin>().unwrap(), sgtin);
         }
-        assert_eq!(Sgtin::new(&gtin, "7", 5).unwrap_err(), EpcError::CompanyPrefixLength { found: 5 });
-        assert_eq!(Sgtin::new(&gtin, "7", 13).unwrap_err(), EpcError::CompanyPrefixLength { found: 13 });
+        assert_eq!(
+            Sgtin::new(&gtin, "7", 5).unwrap_err(),
+            EpcError::CompanyPrefixLength { found: 5 }
+        );
+        assert_eq!(
+            Sgtin::new(&gtin, "7", 13).unwrap_err(),
+            EpcError::CompanyPrefixLength { found: 13 }
+        );
     }
 
     #[test]
@@ -560,19 +673,37 @@ mod tests {
         let gtin: Gtin = "80614141123458".parse().unwrap();
         let sgtin = Sgtin::new(&gtin, "A/B%C\"&<>?x.y", 7).unwrap();
         let urn = sgtin.to_string();
-        assert_eq!(urn, "urn:epc:id:sgtin:0614141.812345.A%2FB%25C%22%26%3C%3E%3Fx.y");
-        assert_eq!(urn.parse::<Sgtin>().unwrap().serial(), "A/B%C\"&<>?x.y");
-        assert_eq!("urn:epc:id:sgtin:0614141.812345.a%2fb".parse::<Sgtin>().unwrap().serial(), "a/b");
         assert_eq!(
-            "urn:epc:id:sgtin:0614141.812345.A%41".parse::<Sgtin>().unwrap_err(),
-            EpcError::BadEscape { position: 34 }
+            urn,
+            "urn:epc:id:sgtin:0614141.812345.A%2FB%25C%22%26%3C%3E%3Fx.y"
+        );
+        assert_eq!(urn.parse::<Sgtin>().unwrap().serial(), "A/B%C\"&<>?x.y");
+        assert_eq!(
+            "urn:epc:id:sgtin:0614141.812345.a%2fb"
+                .parse::<Sgtin>()
+                .unwrap()
+                .serial(),
+            "a/b"
         );
         assert_eq!(
-            "urn:epc:id:sgtin:0614141.812345.A B".parse::<Sgtin>().unwrap_err(),
-            EpcError::InvalidCharacter { position: 34, found: ' ' }
+            "urn:epc:id:sgtin:0614141.812345.A%41"
+                .parse::<Sgtin>()
+                .unwrap_err(),
+            EpcError::BadEscape { position: 33 }
+        );
+        assert_eq!(
+            "urn:epc:id:sgtin:0614141.812345.A B"
+                .parse::<Sgtin>()
+                .unwrap_err(),
+            EpcError::InvalidCharacter {
+                position: 33,
+                found: ' '
+            }
         );
         assert!(matches!(
-            "urn:epc:id:sgtin:0614141.812345.123456789012345678901".parse::<Sgtin>().unwrap_err(),
+            "urn:epc:id:sgtin:0614141.812345.123456789012345678901"
+                .parse::<Sgtin>()
+                .unwrap_err(),
             EpcError::Element(ElementError::ValueTooLong { .. })
         ));
     }
@@ -580,20 +711,51 @@ mod tests {
     #[test]
     fn malformed_sgtins() {
         let parse = |urn: &str| urn.parse::<Sgtin>().unwrap_err();
-        assert_eq!(parse("urn:epc:id:sgln:0614141.812345.6789"), EpcError::WrongScheme { expected: SGTIN_PREFIX });
-        assert_eq!(parse("urn:epc:id:sgtin:0614141.812345"), EpcError::MissingField { field: "serial number" });
+        assert_eq!(
+            parse("urn:epc:id:sgln:0614141.812345.6789"),
+            EpcError::WrongScheme {
+                expected: SGTIN_PREFIX
+            }
+        );
+        assert_eq!(
+            parse("urn:epc:id:sgtin:0614141.812345"),
+            EpcError::MissingField {
+                field: "serial number"
+            }
+        );
         assert_eq!(
             parse("urn:epc:id:sgtin:0614141.81234.6789"),
-            EpcError::FieldLength { field: "indicator digit and item reference", expected: 6, found: 5 }
+            EpcError::FieldLength {
+                field: "indicator digit and item reference",
+                expected: 6,
+                found: 5
+            }
         );
-        assert_eq!(parse("urn:epc:id:sgtin:06141.8123456.6789"), EpcError::CompanyPrefixLength { found: 5 });
+        assert_eq!(
+            parse("urn:epc:id:sgtin:06141.8123456.6789"),
+            EpcError::CompanyPrefixLength { found: 5 }
+        );
         assert_eq!(
             parse("urn:epc:id:sgtin:06141x1.812345.6789"),
-            EpcError::NonDigit { field: "company prefix", position: 22, found: 'x' }
+            EpcError::NonDigit {
+                field: "company prefix",
+                position: 22,
+                found: 'x'
+            }
         );
-        assert!(matches!(parse("urn:epc:id:sgtin:0614141.812345."), EpcError::Element(_)));
-        assert!(matches!(parse(&"9".repeat(MAX_EPC_URN_BYTES + 1)), EpcError::TooLong { .. }));
-        assert!("URN:EPC:ID:SGTIN:0614141.812345.6789".parse::<Sgtin>().is_ok());
+        assert!(matches!(
+            parse("urn:epc:id:sgtin:0614141.812345."),
+            EpcError::Element(_)
+        ));
+        assert!(matches!(
+            parse(&"9".repeat(MAX_EPC_URN_BYTES + 1)),
+            EpcError::TooLong { .. }
+        ));
+        assert!(
+            "URN:EPC:ID:SGTIN:0614141.812345.6789"
+                .parse::<Sgtin>()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -601,13 +763,18 @@ mod tests {
         let lgtin: Lgtin = "urn:epc:class:lgtin:0614141.077777.987".parse().unwrap();
         assert_eq!(lgtin.gtin().as_str(), "00614141777778");
         assert_eq!(lgtin.lot(), "987");
-        assert_eq!(lgtin.element_string().to_string(), "(01)00614141777778(10)987");
+        assert_eq!(
+            lgtin.element_string().to_string(),
+            "(01)00614141777778(10)987"
+        );
         assert_eq!(lgtin.to_string(), "urn:epc:class:lgtin:0614141.077777.987");
         let es: ElementString = "(01)00614141777778(10)987".parse().unwrap();
         assert_eq!(Lgtin::from_element_string(&es, 7).unwrap(), lgtin);
         assert_eq!(
             Lgtin::from_element_string(&"(01)00614141777778".parse().unwrap(), 7).unwrap_err(),
-            EpcError::MissingField { field: "batch or lot number (10)" }
+            EpcError::MissingField {
+                field: "batch or lot number (10)"
+            }
         );
     }
 
@@ -618,30 +785,43 @@ mod tests {
         assert_eq!(sscc.element_string().to_string(), "(00)106141412345678908");
         assert_eq!(sscc.to_string(), "urn:epc:id:sscc:0614141.1234567890");
         assert!(matches!(
-            "urn:epc:id:sscc:0614141.123456789".parse::<Sscc>().unwrap_err(),
-            EpcError::FieldLength { expected: 10, found: 9, .. }
+            "urn:epc:id:sscc:0614141.123456789"
+                .parse::<Sscc>()
+                .unwrap_err(),
+            EpcError::FieldLength {
+                expected: 10,
+                found: 9,
+                ..
+            }
         ));
     }
 
     #[test]
     fn sgln() {
         let plain: Sgln = "urn:epc:id:sgln:0614141.00777.0".parse().unwrap();
-        assert_eq!(plain.gln().as_str(), "0614141007770");
+        assert_eq!(plain.gln().as_str(), "0614141007776");
         assert_eq!(plain.extension(), None);
-        assert_eq!(plain.element_string().to_string(), "(414)0614141007770");
+        assert_eq!(plain.element_string().to_string(), "(414)0614141007776");
         assert_eq!(plain.to_string(), "urn:epc:id:sgln:0614141.00777.0");
         let extended: Sgln = "urn:epc:id:sgln:952005385.011.ts4711".parse().unwrap();
         assert_eq!(extended.extension(), Some("ts4711"));
         assert_eq!(extended.element_string().get("254"), Some("ts4711"));
         assert_eq!(extended.to_string(), "urn:epc:id:sgln:952005385.011.ts4711");
         let whole_prefix: Sgln = "urn:epc:id:sgln:061414100777..0".parse().unwrap();
-        assert_eq!(whole_prefix.gln().as_str(), "0614141007770");
+        assert_eq!(whole_prefix.gln().as_str(), "0614141007776");
         assert_eq!(whole_prefix.to_string(), "urn:epc:id:sgln:061414100777..0");
     }
 
     #[test]
     fn arbitrary_text_never_panics() {
-        for urn in ["", "urn:epc:id:sgtin:", "urn:epc:id:sgtin:é.é.é", "urn:epc:id:sgln:1234567..", "urn:epc:id:sscc:%", "urn:epc:id:sgtin:0614141.812345.%"] {
+        for urn in [
+            "",
+            "urn:epc:id:sgtin:",
+            "urn:epc:id:sgtin:é.é.é",
+            "urn:epc:id:sgln:1234567..",
+            "urn:epc:id:sscc:%",
+            "urn:epc:id:sgtin:0614141.812345.%",
+        ] {
             let _ = urn.parse::<Sgtin>();
             let _ = urn.parse::<Lgtin>();
             let _ = urn.parse::<Sscc>();

@@ -182,12 +182,16 @@ impl Linter {
             Linter::Yyyymmdd => yyyymmdd(data),
             Linter::Hhmi => hhmi(data),
             Linter::Hh => two_digit_field(data, 23, |found| LintFailureKind::IllegalHour { found }),
-            Linter::Mi => two_digit_field(data, 59, |found| LintFailureKind::IllegalMinute { found }),
-            Linter::Ss => two_digit_field(data, 59, |found| LintFailureKind::IllegalSecond { found }),
-            Linter::Iso3166 => code_in_list(data, CodeList::Iso3166, is_iso3166),
-            Linter::Iso3166999 => {
-                code_in_list(data, CodeList::Iso3166, |code| code == b"999" || is_iso3166(code))
+            Linter::Mi => {
+                two_digit_field(data, 59, |found| LintFailureKind::IllegalMinute { found })
             }
+            Linter::Ss => {
+                two_digit_field(data, 59, |found| LintFailureKind::IllegalSecond { found })
+            }
+            Linter::Iso3166 => code_in_list(data, CodeList::Iso3166, is_iso3166),
+            Linter::Iso3166999 => code_in_list(data, CodeList::Iso3166, |code| {
+                code == b"999" || is_iso3166(code)
+            }),
             Linter::Iso3166alpha2 => code_in_list(data, CodeList::Iso3166Alpha2, is_iso3166_alpha2),
             Linter::Iso4217 => code_in_list(data, CodeList::Iso4217, is_iso4217),
             Linter::Iso5218 => code_in_list(data, CodeList::Iso5218, |code| {
@@ -197,7 +201,9 @@ impl Linter {
             Linter::Latitude => coordinate(data, 1_800_000_000),
             Linter::Longitude => coordinate(data, 3_600_000_000),
             Linter::Pcenc => pcenc(data),
-            Linter::Yesno => code_in_list(data, CodeList::YesNo, |code| matches!(code, b"0" | b"1")),
+            Linter::Yesno => {
+                code_in_list(data, CodeList::YesNo, |code| matches!(code, b"0" | b"1"))
+            }
             Linter::Nonzero => nonzero(data),
             Linter::Zero => match data {
                 b"0" => Ok(()),
@@ -206,12 +212,12 @@ impl Linter {
             Linter::Pieceoftotal => pieceoftotal(data),
             Linter::Posinseqslash => posinseqslash(data),
             Linter::Mediatype => code_in_list(data, CodeList::MediaType, is_media_type),
-            Linter::Packagetype => {
-                code_in_list(data, CodeList::PackageType, |code| PACKAGE_TYPES.contains(&code))
-            }
-            Linter::Winding => {
-                code_in_list(data, CodeList::Winding, |code| matches!(code, b"0" | b"1" | b"9"))
-            }
+            Linter::Packagetype => code_in_list(data, CodeList::PackageType, |code| {
+                PACKAGE_TYPES.contains(&code)
+            }),
+            Linter::Winding => code_in_list(data, CodeList::Winding, |code| {
+                matches!(code, b"0" | b"1" | b"9")
+            }),
             Linter::Importeridx => importeridx(data),
             Linter::Nozeroprefix => nozeroprefix(data),
             Linter::Hasnondigit => match data.iter().any(|b| !b.is_ascii_digit()) {
@@ -249,7 +255,9 @@ impl FromStr for Linter {
         Linter::ALL
             .into_iter()
             .find(|linter| linter.name() == s)
-            .ok_or_else(|| UnknownLinter { found: s.to_owned() })
+            .ok_or_else(|| UnknownLinter {
+                found: s.to_owned(),
+            })
     }
 }
 
@@ -584,7 +592,12 @@ fn char_at(data: &[u8], offset: usize) -> char {
 
 fn digits(data: &[u8]) -> Result<(), LintFailure> {
     match data.iter().position(|b| !b.is_ascii_digit()) {
-        Some(offset) => fail(offset, LintFailureKind::NonDigit { found: char_at(data, offset) }),
+        Some(offset) => fail(
+            offset,
+            LintFailureKind::NonDigit {
+                found: char_at(data, offset),
+            },
+        ),
         None => Ok(()),
     }
 }
@@ -597,7 +610,13 @@ fn number(data: &[u8]) -> u64 {
 fn exact_length(data: &[u8], expected: usize) -> Result<(), LintFailure> {
     match data.len() == expected {
         true => Ok(()),
-        false => fail(0, LintFailureKind::WrongLength { expected, found: data.len() }),
+        false => fail(
+            0,
+            LintFailureKind::WrongLength {
+                expected,
+                found: data.len(),
+            },
+        ),
     }
 }
 
@@ -610,10 +629,18 @@ fn csum(data: &[u8]) -> Result<(), LintFailure> {
         Some(expected) if expected == last => Ok(()),
         Some(expected) => fail(
             data.len() - 1,
-            LintFailureKind::CheckDigit { expected: char::from(expected), found: char::from(last) },
+            LintFailureKind::CheckDigit {
+                expected: char::from(expected),
+                found: char::from(last),
+            },
         ),
         // `digits` accepted every byte, so `check_digit` has a value.
-        None => fail(0, LintFailureKind::NonDigit { found: char_at(data, 0) }),
+        None => fail(
+            0,
+            LintFailureKind::NonDigit {
+                found: char_at(data, 0),
+            },
+        ),
     }
 }
 
@@ -635,7 +662,7 @@ const fn first_primes<const N: usize>() -> [u32; N] {
         let mut divisor = 2;
         let mut is_prime = true;
         while divisor * divisor <= candidate {
-            if candidate % divisor == 0 {
+            if candidate.is_multiple_of(divisor) {
                 is_prime = false;
                 break;
             }
@@ -656,20 +683,36 @@ fn csumalpha(data: &[u8]) -> Result<(), LintFailure> {
         return fail(0, LintFailureKind::TooShort { min: 2, found: len });
     }
     if len - 2 > CHECK_PAIR_MAX_DATA {
-        return fail(0, LintFailureKind::TooLong { max: CHECK_PAIR_MAX_DATA + 2, found: len });
+        return fail(
+            0,
+            LintFailureKind::TooLong {
+                max: CHECK_PAIR_MAX_DATA + 2,
+                found: len,
+            },
+        );
     }
     let (body, pair) = data.split_at(len - 2);
     let mut sum = 0u32;
     for (i, &b) in body.iter().enumerate() {
         let Some(value) = CSET82_ORDERED.iter().position(|&c| c == b) else {
-            return fail(i, LintFailureKind::InvalidCharacter { found: char_at(data, i) });
+            return fail(
+                i,
+                LintFailureKind::InvalidCharacter {
+                    found: char_at(data, i),
+                },
+            );
         };
         // Weights run from the rightmost data character leftwards; value < 82.
         sum += value as u32 * PRIMES[body.len() - 1 - i];
     }
     if let Some(i) = pair.iter().position(|b| !CSET32.contains(b)) {
         let offset = len - 2 + i;
-        return fail(offset, LintFailureKind::InvalidCharacter { found: char_at(data, offset) });
+        return fail(
+            offset,
+            LintFailureKind::InvalidCharacter {
+                found: char_at(data, offset),
+            },
+        );
     }
     let sum = (sum % 1021) as usize;
     let expected = [CSET32[sum >> 5], CSET32[sum & 31]];
@@ -695,47 +738,62 @@ const GCP_MIN_DIGITS: usize = 4;
 /// and internal items.
 fn gcppos1(data: &[u8]) -> Result<(), LintFailure> {
     if data.len() < GCP_MIN_DIGITS {
-        return fail(0, LintFailureKind::CompanyPrefixTooShort { min: GCP_MIN_DIGITS, found: data.len() });
+        return fail(
+            0,
+            LintFailureKind::CompanyPrefixTooShort {
+                min: GCP_MIN_DIGITS,
+                found: data.len(),
+            },
+        );
     }
-    match data[..GCP_MIN_DIGITS].iter().position(|b| !b.is_ascii_digit()) {
-        Some(i) => fail(i, LintFailureKind::CompanyPrefixNonDigit { found: char_at(data, i) }),
+    match data[..GCP_MIN_DIGITS]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+    {
+        Some(i) => fail(
+            i,
+            LintFailureKind::CompanyPrefixNonDigit {
+                found: char_at(data, i),
+            },
+        ),
         None => Ok(()),
     }
 }
 
 fn gcppos2(data: &[u8]) -> Result<(), LintFailure> {
     if data.len() < 2 {
-        return fail(0, LintFailureKind::CompanyPrefixTooShort { min: GCP_MIN_DIGITS, found: 0 });
+        return fail(
+            0,
+            LintFailureKind::CompanyPrefixTooShort {
+                min: GCP_MIN_DIGITS,
+                found: 0,
+            },
+        );
     }
     gcppos1(&data[1..]).map_err(|failure| shifted(failure, 1))
 }
 
 fn shifted(failure: LintFailure, by: usize) -> LintFailure {
-    LintFailure { offset: failure.offset + by, ..failure }
-}
-
-fn is_leap_year(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+    LintFailure {
+        offset: failure.offset + by,
+        ..failure
     }
 }
 
 /// Checks `MMDD` at `offset` within the checked text.
-fn month_day(mmdd: &[u8], year: u32, allow_zero_day: bool, offset: usize) -> Result<(), LintFailure> {
+fn month_day(
+    mmdd: &[u8],
+    year: u32,
+    allow_zero_day: bool,
+    offset: usize,
+) -> Result<(), LintFailure> {
     // Callers pass four checked digits, so the values are below 100.
     let month = number(&mmdd[..2]) as u32;
     let day = number(&mmdd[2..]) as u32;
     if !(1..=12).contains(&month) {
         return fail(offset, LintFailureKind::IllegalMonth { found: month });
     }
-    let max = days_in_month(year, month);
+    let max = crate::text::days_in_month(year, month);
     if (day == 0 && allow_zero_day) || (1..=max).contains(&day) {
         return Ok(());
     }
@@ -759,7 +817,11 @@ fn yyyymmdd(data: &[u8]) -> Result<(), LintFailure> {
     month_day(&data[4..], year, false, 4)
 }
 
-fn two_digit_field(data: &[u8], max: u32, kind: fn(u32) -> LintFailureKind) -> Result<(), LintFailure> {
+fn two_digit_field(
+    data: &[u8],
+    max: u32,
+    kind: fn(u32) -> LintFailureKind,
+) -> Result<(), LintFailure> {
     exact_length(data, 2)?;
     digits(data)?;
     // Two digits: below 100.
@@ -773,12 +835,20 @@ fn two_digit_field(data: &[u8], max: u32, kind: fn(u32) -> LintFailureKind) -> R
 fn hhmi(data: &[u8]) -> Result<(), LintFailure> {
     exact_length(data, 4)?;
     digits(data)?;
-    two_digit_field(&data[..2], 23, |found| LintFailureKind::IllegalHour { found })?;
-    two_digit_field(&data[2..], 59, |found| LintFailureKind::IllegalMinute { found })
-        .map_err(|failure| shifted(failure, 2))
+    two_digit_field(&data[..2], 23, |found| LintFailureKind::IllegalHour {
+        found,
+    })?;
+    two_digit_field(&data[2..], 59, |found| LintFailureKind::IllegalMinute {
+        found,
+    })
+    .map_err(|failure| shifted(failure, 2))
 }
 
-fn code_in_list(data: &[u8], list: CodeList, is_member: impl Fn(&[u8]) -> bool) -> Result<(), LintFailure> {
+fn code_in_list(
+    data: &[u8],
+    list: CodeList,
+    is_member: impl Fn(&[u8]) -> bool,
+) -> Result<(), LintFailure> {
     match is_member(data) {
         true => Ok(()),
         false => fail(0, LintFailureKind::NotInCodeList { list }),
@@ -911,16 +981,39 @@ const IBAN_MAX_LEN: usize = 34;
 
 fn iban(data: &[u8]) -> Result<(), LintFailure> {
     if data.len() < 4 {
-        return fail(0, LintFailureKind::TooShort { min: IBAN_MIN_LEN, found: data.len() });
+        return fail(
+            0,
+            LintFailureKind::TooShort {
+                min: IBAN_MIN_LEN,
+                found: data.len(),
+            },
+        );
     }
     if !is_iso3166_alpha2(&data[..2]) {
-        return fail(0, LintFailureKind::NotInCodeList { list: CodeList::Iso3166Alpha2 });
+        return fail(
+            0,
+            LintFailureKind::NotInCodeList {
+                list: CodeList::Iso3166Alpha2,
+            },
+        );
     }
     if data.len() > IBAN_MAX_LEN {
-        return fail(0, LintFailureKind::TooLong { max: IBAN_MAX_LEN, found: data.len() });
+        return fail(
+            0,
+            LintFailureKind::TooLong {
+                max: IBAN_MAX_LEN,
+                found: data.len(),
+            },
+        );
     }
     if data.len() < IBAN_MIN_LEN {
-        return fail(0, LintFailureKind::TooShort { min: IBAN_MIN_LEN, found: data.len() });
+        return fail(
+            0,
+            LintFailureKind::TooShort {
+                min: IBAN_MIN_LEN,
+                found: data.len(),
+            },
+        );
     }
     // Move the country code and check digits to the end, read letters as 10..35, and require
     // the resulting number to be 1 modulo 97; the remainder is carried digit group by group.
@@ -930,7 +1023,14 @@ fn iban(data: &[u8]) -> Result<(), LintFailure> {
         let (value, scale) = match b {
             b'0'..=b'9' => (u32::from(b - b'0'), 10),
             b'A'..=b'Z' => (u32::from(b - b'A') + 10, 100),
-            _ => return fail(offset, LintFailureKind::InvalidCharacter { found: char_at(data, offset) }),
+            _ => {
+                return fail(
+                    offset,
+                    LintFailureKind::InvalidCharacter {
+                        found: char_at(data, offset),
+                    },
+                );
+            }
         };
         remainder = (remainder * scale + value) % 97;
     }
@@ -976,7 +1076,7 @@ fn nonzero(data: &[u8]) -> Result<(), LintFailure> {
 
 fn pieceoftotal(data: &[u8]) -> Result<(), LintFailure> {
     digits(data)?;
-    if data.is_empty() || data.len() % 2 != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(2) {
         return fail(0, LintFailureKind::PieceOfTotalLength);
     }
     let (piece, total) = data.split_at(data.len() / 2);
@@ -1018,8 +1118,19 @@ fn posinseqslash(data: &[u8]) -> Result<(), LintFailure> {
 fn importeridx(data: &[u8]) -> Result<(), LintFailure> {
     match data {
         [b] if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') => Ok(()),
-        [_] => fail(0, LintFailureKind::InvalidCharacter { found: char_at(data, 0) }),
-        _ => fail(0, LintFailureKind::WrongLength { expected: 1, found: data.len() }),
+        [_] => fail(
+            0,
+            LintFailureKind::InvalidCharacter {
+                found: char_at(data, 0),
+            },
+        ),
+        _ => fail(
+            0,
+            LintFailureKind::WrongLength {
+                expected: 1,
+                found: data.len(),
+            },
+        ),
     }
 }
 
@@ -1038,7 +1149,10 @@ struct CouponFields<'a> {
 
 impl<'a> CouponFields<'a> {
     fn problem(&self, offset: usize, field: CouponField, problem: CouponProblem) -> LintFailure {
-        LintFailure { offset, kind: LintFailureKind::Coupon { field, problem } }
+        LintFailure {
+            offset,
+            kind: LintFailureKind::Coupon { field, problem },
+        }
     }
 
     /// Consumes `indicator` if it comes next; optional fields start with one.
@@ -1051,7 +1165,11 @@ impl<'a> CouponFields<'a> {
     }
 
     /// Reads a one-digit field whose value `allowed` accepts.
-    fn digit(&mut self, field: CouponField, allowed: impl Fn(u8) -> bool) -> Result<u8, LintFailure> {
+    fn digit(
+        &mut self,
+        field: CouponField,
+        allowed: impl Fn(u8) -> bool,
+    ) -> Result<u8, LintFailure> {
         let Some(&b) = self.data.get(self.pos) else {
             return Err(self.problem(self.pos, field, CouponProblem::Missing));
         };
@@ -1085,18 +1203,27 @@ impl<'a> CouponFields<'a> {
     /// A purchase requirement: length indicator 1-5, the requirement, a code 0-4 or 9, and a
     /// three-digit family code.
     fn purchase_requirement(&mut self, purchase: u8) -> Result<(), LintFailure> {
-        let len = self.digit(CouponField::RequirementLength { purchase }, |d| (1..=5).contains(&d))?;
+        let len = self.digit(CouponField::RequirementLength { purchase }, |d| {
+            (1..=5).contains(&d)
+        })?;
         self.take(usize::from(len), CouponField::Requirement { purchase })?;
-        self.digit(CouponField::RequirementCode { purchase }, |d| d <= 4 || d == 9)?;
+        self.digit(CouponField::RequirementCode { purchase }, |d| {
+            d <= 4 || d == 9
+        })?;
         self.take(3, CouponField::FamilyCode { purchase })?;
         Ok(())
     }
 
     /// A further purchase's company prefix: indicator 0-6 for 6 to 12 digits, or 9 for none.
     fn purchase_company_prefix(&mut self, purchase: u8) -> Result<(), LintFailure> {
-        let vli = self.digit(CouponField::PurchaseCompanyPrefixLength { purchase }, |d| d <= 6 || d == 9)?;
+        let vli = self.digit(CouponField::PurchaseCompanyPrefixLength { purchase }, |d| {
+            d <= 6 || d == 9
+        })?;
         if vli != 9 {
-            self.company_prefix(usize::from(vli) + 6, CouponField::PurchaseCompanyPrefix { purchase })?;
+            self.company_prefix(
+                usize::from(vli) + 6,
+                CouponField::PurchaseCompanyPrefix { purchase },
+            )?;
         }
         Ok(())
     }
@@ -1186,11 +1313,17 @@ mod tests {
     use super::*;
 
     fn ok(linter: Linter, data: &str) {
-        assert_eq!(linter.check(data), Ok(()), "{linter} should accept {data:?}");
+        assert_eq!(
+            linter.check(data),
+            Ok(()),
+            "{linter} should accept {data:?}"
+        );
     }
 
     fn bad(linter: Linter, data: &str) -> LintFailure {
-        linter.check(data).expect_err(&format!("{linter} should reject {data:?}"))
+        linter
+            .check(data)
+            .expect_err(&format!("{linter} should reject {data:?}"))
     }
 
     #[test]
@@ -1216,7 +1349,13 @@ mod tests {
         ok(Linter::Csum, "09520123456788");
         assert_eq!(
             bad(Linter::Csum, "09520123456789"),
-            LintFailure { offset: 13, kind: LintFailureKind::CheckDigit { expected: '8', found: '9' } }
+            LintFailure {
+                offset: 13,
+                kind: LintFailureKind::CheckDigit {
+                    expected: '8',
+                    found: '9'
+                }
+            }
         );
         assert_eq!(bad(Linter::Csum, "0952A").offset, 4);
         assert!(Linter::Csum.check("").is_err());
@@ -1224,29 +1363,55 @@ mod tests {
 
     #[test]
     fn csumalpha_check_pairs() {
-        for good in ["22", "!22", "1987654Ad4X4bL5ttr2310c2K", "12345678901234567890123NT", "12345_0123456789:;<=>?62", "00000!HV"] {
+        for good in [
+            "22",
+            "!22",
+            "1987654Ad4X4bL5ttr2310c2K",
+            "12345678901234567890123NT",
+            "12345_0123456789:;<=>?62",
+            "00000!HV",
+        ] {
             ok(Linter::Csumalpha, good);
         }
         assert_eq!(
             bad(Linter::Csumalpha, "1987654Ad4X4bL5ttr2310cXK"),
             LintFailure {
                 offset: 23,
-                kind: LintFailureKind::CheckPair { expected: ['2', 'K'], found: ['X', 'K'] }
+                kind: LintFailureKind::CheckPair {
+                    expected: ['2', 'K'],
+                    found: ['X', 'K']
+                }
             }
         );
-        assert_eq!(bad(Linter::Csumalpha, "2").kind, LintFailureKind::TooShort { min: 2, found: 1 });
-        assert_eq!(bad(Linter::Csumalpha, "123456789 1234567890123NT").offset, 9);
-        assert_eq!(bad(Linter::Csumalpha, "12345678901234567890123N ").offset, 24);
+        assert_eq!(
+            bad(Linter::Csumalpha, "2").kind,
+            LintFailureKind::TooShort { min: 2, found: 1 }
+        );
+        assert_eq!(
+            bad(Linter::Csumalpha, "123456789 1234567890123NT").offset,
+            9
+        );
+        assert_eq!(
+            bad(Linter::Csumalpha, "12345678901234567890123N ").offset,
+            24
+        );
         let longest = format!("{}{}HA", "1234567890".repeat(9), "1234567");
         ok(Linter::Csumalpha, &longest);
-        assert!(Linter::Csumalpha.check(&format!("{}ZZ", "1".repeat(98))).is_err());
+        assert!(
+            Linter::Csumalpha
+                .check(&format!("{}ZZ", "1".repeat(98)))
+                .is_err()
+        );
     }
 
     #[test]
     fn company_prefix_positions() {
         ok(Linter::Gcppos1, "0123");
         ok(Linter::Gcppos1, "0123A");
-        assert_eq!(bad(Linter::Gcppos1, "012").kind, LintFailureKind::CompanyPrefixTooShort { min: 4, found: 3 });
+        assert_eq!(
+            bad(Linter::Gcppos1, "012").kind,
+            LintFailureKind::CompanyPrefixTooShort { min: 4, found: 3 }
+        );
         assert_eq!(bad(Linter::Gcppos1, "01A3").offset, 2);
         ok(Linter::Gcppos2, "I0123");
         assert_eq!(bad(Linter::Gcppos2, "I01A3").offset, 3);
@@ -1259,17 +1424,47 @@ mod tests {
             ok(Linter::Yymmd0, good);
         }
         ok(Linter::Yymmdd, "200229");
-        assert_eq!(bad(Linter::Yymmdd, "200600").kind, LintFailureKind::IllegalDay { found: 0, max: 30 });
-        assert_eq!(bad(Linter::Yymmd0, "210229"), LintFailure { offset: 4, kind: LintFailureKind::IllegalDay { found: 29, max: 28 } });
-        assert_eq!(bad(Linter::Yymmd0, "201310"), LintFailure { offset: 2, kind: LintFailureKind::IllegalMonth { found: 13 } });
+        assert_eq!(
+            bad(Linter::Yymmdd, "200600").kind,
+            LintFailureKind::IllegalDay { found: 0, max: 30 }
+        );
+        assert_eq!(
+            bad(Linter::Yymmd0, "210229"),
+            LintFailure {
+                offset: 4,
+                kind: LintFailureKind::IllegalDay { found: 29, max: 28 }
+            }
+        );
+        assert_eq!(
+            bad(Linter::Yymmd0, "201310"),
+            LintFailure {
+                offset: 2,
+                kind: LintFailureKind::IllegalMonth { found: 13 }
+            }
+        );
         assert_eq!(bad(Linter::Yymmd0, "2x0131").offset, 1);
-        assert_eq!(bad(Linter::Yymmd0, "11111").kind, LintFailureKind::WrongLength { expected: 6, found: 5 });
+        assert_eq!(
+            bad(Linter::Yymmd0, "11111").kind,
+            LintFailureKind::WrongLength {
+                expected: 6,
+                found: 5
+            }
+        );
         ok(Linter::Yyyymmdd, "20000229");
         assert!(Linter::Yyyymmdd.check("19000229").is_err());
         assert!(Linter::Yyyymmdd.check("21000229").is_err());
         ok(Linter::Hhmi, "2359");
-        assert_eq!(bad(Linter::Hhmi, "2360"), LintFailure { offset: 2, kind: LintFailureKind::IllegalMinute { found: 60 } });
-        assert_eq!(bad(Linter::Hhmi, "2400").kind, LintFailureKind::IllegalHour { found: 24 });
+        assert_eq!(
+            bad(Linter::Hhmi, "2360"),
+            LintFailure {
+                offset: 2,
+                kind: LintFailureKind::IllegalMinute { found: 60 }
+            }
+        );
+        assert_eq!(
+            bad(Linter::Hhmi, "2400").kind,
+            LintFailureKind::IllegalHour { found: 24 }
+        );
         ok(Linter::Hh, "23");
         assert!(Linter::Hh.check("24").is_err());
         ok(Linter::Mi, "59");
@@ -1283,7 +1478,12 @@ mod tests {
         ok(Linter::Iso3166, "156");
         ok(Linter::Iso3166, "894");
         for code in ["000", "999", "AAA", "15", "1566"] {
-            assert_eq!(bad(Linter::Iso3166, code).kind, LintFailureKind::NotInCodeList { list: CodeList::Iso3166 });
+            assert_eq!(
+                bad(Linter::Iso3166, code).kind,
+                LintFailureKind::NotInCodeList {
+                    list: CodeList::Iso3166
+                }
+            );
         }
         ok(Linter::Iso3166999, "999");
         ok(Linter::Iso3166999, "156");
@@ -1320,20 +1520,52 @@ mod tests {
 
     #[test]
     fn iban_modulo_97() {
-        for good in ["FR7630006000011234567890189", "DE91100000000123456789", "GB98MIDL07009312345678", "BE71096123456769", "MT90MALT011000012345MTLCAST001SABC"] {
+        for good in [
+            "FR7630006000011234567890189",
+            "DE91100000000123456789",
+            "GB98MIDL07009312345678",
+            "BE71096123456769",
+            "MT90MALT011000012345MTLCAST001SABC",
+        ] {
             ok(Linter::Iban, good);
         }
-        assert_eq!(bad(Linter::Iban, "BE71096123456760"), LintFailure { offset: 2, kind: LintFailureKind::IbanChecksum });
-        assert_eq!(bad(Linter::Iban, "XX361234567890").kind, LintFailureKind::NotInCodeList { list: CodeList::Iso3166Alpha2 });
-        assert_eq!(bad(Linter::Iban, "LC14BOSLxx3456789012345678901230").offset, 8);
-        assert!(matches!(bad(Linter::Iban, "BE71").kind, LintFailureKind::TooShort { .. }));
-        assert!(matches!(bad(Linter::Iban, "MTXXMALT011000012345MTLCAST001SABCD").kind, LintFailureKind::TooLong { .. }));
+        assert_eq!(
+            bad(Linter::Iban, "BE71096123456760"),
+            LintFailure {
+                offset: 2,
+                kind: LintFailureKind::IbanChecksum
+            }
+        );
+        assert_eq!(
+            bad(Linter::Iban, "XX361234567890").kind,
+            LintFailureKind::NotInCodeList {
+                list: CodeList::Iso3166Alpha2
+            }
+        );
+        assert_eq!(
+            bad(Linter::Iban, "LC14BOSLxx3456789012345678901230").offset,
+            8
+        );
+        assert!(matches!(
+            bad(Linter::Iban, "BE71").kind,
+            LintFailureKind::TooShort { .. }
+        ));
+        assert!(matches!(
+            bad(Linter::Iban, "MTXXMALT011000012345MTLCAST001SABCD").kind,
+            LintFailureKind::TooLong { .. }
+        ));
     }
 
     #[test]
     fn coordinates_and_numbers() {
         ok(Linter::Latitude, "1800000000");
-        assert_eq!(bad(Linter::Latitude, "1800000001").kind, LintFailureKind::OutOfRange { max: 1_800_000_000, found: 1_800_000_001 });
+        assert_eq!(
+            bad(Linter::Latitude, "1800000001").kind,
+            LintFailureKind::OutOfRange {
+                max: 1_800_000_000,
+                found: 1_800_000_001
+            }
+        );
         ok(Linter::Longitude, "3600000000");
         assert!(Linter::Longitude.check("3600000001").is_err());
         assert!(Linter::Longitude.check("360000000").is_err());
@@ -1344,7 +1576,10 @@ mod tests {
         assert!(Linter::Zero.check("1").is_err());
         ok(Linter::Nozeroprefix, "10");
         ok(Linter::Nozeroprefix, "");
-        assert_eq!(bad(Linter::Nozeroprefix, "0").kind, LintFailureKind::ZeroPrefix);
+        assert_eq!(
+            bad(Linter::Nozeroprefix, "0").kind,
+            LintFailureKind::ZeroPrefix
+        );
         assert_eq!(bad(Linter::Nozeroprefix, "9A").offset, 1);
         ok(Linter::Hasnondigit, "12/");
         assert!(Linter::Hasnondigit.check("123").is_err());
@@ -1368,19 +1603,50 @@ mod tests {
         for good in ["11", "13", "0101", "9899", "001003"] {
             ok(Linter::Pieceoftotal, good);
         }
-        assert_eq!(bad(Linter::Pieceoftotal, "111").kind, LintFailureKind::PieceOfTotalLength);
-        assert_eq!(bad(Linter::Pieceoftotal, "0001").kind, LintFailureKind::ZeroPiece);
-        assert_eq!(bad(Linter::Pieceoftotal, "0100"), LintFailure { offset: 2, kind: LintFailureKind::ZeroTotal });
-        assert_eq!(bad(Linter::Pieceoftotal, "0908").kind, LintFailureKind::PieceExceedsTotal);
+        assert_eq!(
+            bad(Linter::Pieceoftotal, "111").kind,
+            LintFailureKind::PieceOfTotalLength
+        );
+        assert_eq!(
+            bad(Linter::Pieceoftotal, "0001").kind,
+            LintFailureKind::ZeroPiece
+        );
+        assert_eq!(
+            bad(Linter::Pieceoftotal, "0100"),
+            LintFailure {
+                offset: 2,
+                kind: LintFailureKind::ZeroTotal
+            }
+        );
+        assert_eq!(
+            bad(Linter::Pieceoftotal, "0908").kind,
+            LintFailureKind::PieceExceedsTotal
+        );
         for good in ["1/1", "9/10", "100/100", "998/999"] {
             ok(Linter::Posinseqslash, good);
         }
         for malformed in ["", "/", "1", "1/", "/1", "1//2", "x/y"] {
-            assert_eq!(bad(Linter::Posinseqslash, malformed).kind, LintFailureKind::MalformedSequence, "{malformed}");
+            assert_eq!(
+                bad(Linter::Posinseqslash, malformed).kind,
+                LintFailureKind::MalformedSequence,
+                "{malformed}"
+            );
         }
-        assert_eq!(bad(Linter::Posinseqslash, "1/02"), LintFailure { offset: 2, kind: LintFailureKind::ZeroPrefix });
-        assert_eq!(bad(Linter::Posinseqslash, "10/9").kind, LintFailureKind::PositionExceedsEnd);
-        assert_eq!(bad(Linter::Posinseqslash, "999/998").kind, LintFailureKind::PositionExceedsEnd);
+        assert_eq!(
+            bad(Linter::Posinseqslash, "1/02"),
+            LintFailure {
+                offset: 2,
+                kind: LintFailureKind::ZeroPrefix
+            }
+        );
+        assert_eq!(
+            bad(Linter::Posinseqslash, "10/9").kind,
+            LintFailureKind::PositionExceedsEnd
+        );
+        assert_eq!(
+            bad(Linter::Posinseqslash, "999/998").kind,
+            LintFailureKind::PositionExceedsEnd
+        );
     }
 
     #[test]
@@ -1407,51 +1673,129 @@ mod tests {
             ok(Linter::Couponcode, good);
         }
         let coupon = |field, problem| LintFailureKind::Coupon { field, problem };
-        assert_eq!(bad(Linter::Couponcode, "").kind, coupon(F::CompanyPrefixLength, P::Missing));
-        assert_eq!(bad(Linter::Couponcode, "0123456").kind, coupon(F::OfferCode, P::Truncated));
-        assert_eq!(bad(Linter::Couponcode, "71234567890123").kind, coupon(F::CompanyPrefixLength, P::Invalid));
-        assert_eq!(bad(Linter::Couponcode, "01234561234560").kind, coupon(F::SaveValueLength, P::Invalid));
-        assert_eq!(bad(Linter::Couponcode, "01234561234561111012310115").kind, coupon(F::RequirementCode { purchase: 2 }, P::Invalid));
-        assert_eq!(bad(Linter::Couponcode, "0123456123456111101232").kind, coupon(F::RequirementLength { purchase: 3 }, P::Missing));
-        assert_eq!(bad(Linter::Couponcode, "0123456123456111101233123").kind, coupon(F::ExpirationDate, P::Truncated));
-        assert_eq!(bad(Linter::Couponcode, "0123456123456111101233201310").kind, coupon(F::ExpirationDate, P::Invalid));
-        assert_eq!(bad(Linter::Couponcode, "01234561234561111012331912314200101").kind, LintFailureKind::CouponExpiryBeforeStart);
+        assert_eq!(
+            bad(Linter::Couponcode, "").kind,
+            coupon(F::CompanyPrefixLength, P::Missing)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "0123456").kind,
+            coupon(F::OfferCode, P::Truncated)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "71234567890123").kind,
+            coupon(F::CompanyPrefixLength, P::Invalid)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "01234561234560").kind,
+            coupon(F::SaveValueLength, P::Invalid)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "01234561234561111012310115").kind,
+            coupon(F::RequirementCode { purchase: 2 }, P::Invalid)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "0123456123456111101232").kind,
+            coupon(F::RequirementLength { purchase: 3 }, P::Missing)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "0123456123456111101233123").kind,
+            coupon(F::ExpirationDate, P::Truncated)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "0123456123456111101233201310").kind,
+            coupon(F::ExpirationDate, P::Invalid)
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "01234561234561111012331912314200101").kind,
+            LintFailureKind::CouponExpiryBeforeStart
+        );
         ok(Linter::Couponcode, "01234561234561111012332001014191231");
-        assert_eq!(bad(Linter::Couponcode, "0123456123456111101239").kind, coupon(F::SaveValueCode, P::Missing));
+        assert_eq!(
+            bad(Linter::Couponcode, "0123456123456111101239").kind,
+            coupon(F::SaveValueCode, P::Missing)
+        );
         ok(Linter::Couponcode, "01234561234561111012390001");
-        assert_eq!(bad(Linter::Couponcode, "01234561234561111012390002").kind, coupon(F::DontMultiplyFlag, P::Invalid));
+        assert_eq!(
+            bad(Linter::Couponcode, "01234561234561111012390002").kind,
+            coupon(F::DontMultiplyFlag, P::Invalid)
+        );
         ok(Linter::Couponcode, "01234561234561111012350123456");
         ok(Linter::Couponcode, "012345612345611110123611234567");
         assert_eq!(bad(Linter::Couponcode, "0123456123456111101239").offset, 22);
         assert_eq!(
             bad(Linter::Couponcode, "0123456123456111101239011"),
-            LintFailure { offset: 25, kind: coupon(F::DontMultiplyFlag, P::Missing) }
+            LintFailure {
+                offset: 25,
+                kind: coupon(F::DontMultiplyFlag, P::Missing)
+            }
         );
-        assert_eq!(bad(Linter::Couponcode, "0123456123456111101231011012391").kind, LintFailureKind::CouponExcessData);
-        assert_eq!(bad(Linter::Couponcode, "a12345612345611110123").kind, LintFailureKind::NonDigit { found: 'a' });
+        assert_eq!(
+            bad(Linter::Couponcode, "0123456123456111101231011012391").kind,
+            LintFailureKind::CouponExcessData
+        );
+        assert_eq!(
+            bad(Linter::Couponcode, "a12345612345611110123").kind,
+            LintFailureKind::NonDigit { found: 'a' }
+        );
     }
 
     #[test]
     fn positive_offer_coupon() {
         use CouponField as F;
         use CouponProblem as P;
-        for good in ["001234561234560123456", "101234561234560123456", "0012345612345611234567", "061234567890121234569123456789012345"] {
+        for good in [
+            "001234561234560123456",
+            "101234561234560123456",
+            "0012345612345611234567",
+            "061234567890121234569123456789012345",
+        ] {
             ok(Linter::Couponposoffer, good);
         }
         let coupon = |field, problem| LintFailureKind::Coupon { field, problem };
-        assert_eq!(bad(Linter::Couponposoffer, "").kind, coupon(F::FormatCode, P::Missing));
-        assert_eq!(bad(Linter::Couponposoffer, "201234561234560123456").kind, coupon(F::FormatCode, P::Invalid));
-        assert_eq!(bad(Linter::Couponposoffer, "07").kind, coupon(F::FunderIdLength, P::Invalid));
-        assert_eq!(bad(Linter::Couponposoffer, "001234").kind, coupon(F::FunderId, P::Truncated));
-        assert_eq!(bad(Linter::Couponposoffer, "00123456123456").kind, coupon(F::SerialNumberLength, P::Missing));
-        assert_eq!(bad(Linter::Couponposoffer, "001234561234561123456").kind, coupon(F::SerialNumber, P::Truncated));
-        assert_eq!(bad(Linter::Couponposoffer, "0012345612345601234567").kind, LintFailureKind::CouponExcessData);
+        assert_eq!(
+            bad(Linter::Couponposoffer, "").kind,
+            coupon(F::FormatCode, P::Missing)
+        );
+        assert_eq!(
+            bad(Linter::Couponposoffer, "201234561234560123456").kind,
+            coupon(F::FormatCode, P::Invalid)
+        );
+        assert_eq!(
+            bad(Linter::Couponposoffer, "07").kind,
+            coupon(F::FunderIdLength, P::Invalid)
+        );
+        assert_eq!(
+            bad(Linter::Couponposoffer, "001234").kind,
+            coupon(F::FunderId, P::Truncated)
+        );
+        assert_eq!(
+            bad(Linter::Couponposoffer, "00123456123456").kind,
+            coupon(F::SerialNumberLength, P::Missing)
+        );
+        assert_eq!(
+            bad(Linter::Couponposoffer, "001234561234561123456").kind,
+            coupon(F::SerialNumber, P::Truncated)
+        );
+        assert_eq!(
+            bad(Linter::Couponposoffer, "0012345612345601234567").kind,
+            LintFailureKind::CouponExcessData
+        );
     }
 
     #[test]
     fn arbitrary_bytes_never_panic() {
         for linter in Linter::ALL {
-            for data in ["", "é", "%", "0", "00", "1/", "99999999999999999999", "\u{1d}", "９"] {
+            for data in [
+                "",
+                "é",
+                "%",
+                "0",
+                "00",
+                "1/",
+                "99999999999999999999",
+                "\u{1d}",
+                "９",
+            ] {
                 let _ = linter.check(data);
             }
         }

@@ -2,9 +2,9 @@
 //! EPC URNs.
 
 pub mod check;
-pub mod keys;
 pub mod dictionary;
-pub mod linters;
-pub mod element;
 pub mod digital_link;
+pub mod element;
 pub mod epc;
+pub mod keys;
+pub mod linters;

@@ -1,0 +1,471 @@
+//! Answer the queries the API and audit need, in bounded pages, checking every value read.
+
+use rocksdb::{DB, DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions};
+use suyuan_ledger::block::{Block, BlockHash, Body, Header};
+use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::uscc::Uscc;
+use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::record::TraceCode;
+use suyuan_ledger::state::{StateKey, StateValue, TxLocation};
+use suyuan_ledger::tx::{Envelope, TxId};
+
+use crate::error::StorageError;
+use crate::schema::{
+    self, cf, corrupt, decode_position, height_key, position_key, split_text_position,
+    text_position_key, text_prefix, unseal,
+};
+use crate::store::Store;
+
+/// Most records in one page of a code, model or enterprise history.
+pub const MAX_PAGE_RECORDS: usize = 1_000;
+
+/// Most headers in one [`Store::headers`] call.
+pub const MAX_HEADERS_PER_PAGE: usize = 1_000;
+
+/// Most blocks in one [`Store::blocks`] call: a block may hold up to 16 MiB.
+pub const MAX_BLOCKS_PER_PAGE: usize = 16;
+
+/// A committed transaction with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTx {
+    /// Its id.
+    pub id: TxId,
+    /// Block height and index in the block.
+    pub location: TxLocation,
+    /// The envelope exactly as committed; `Payload::parse(&envelope.payload)` gives the record.
+    pub envelope: Envelope,
+}
+
+/// Which end of a history a page starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Chain order: oldest record first.
+    #[default]
+    OldestFirst,
+    /// Latest record first.
+    NewestFirst,
+}
+
+/// Which page of a history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Start after this position (the `next` of the previous page); `None` for the first page.
+    pub after: Option<TxLocation>,
+    /// Most items to return: 1 to [`MAX_PAGE_RECORDS`].
+    pub limit: usize,
+    /// Direction.
+    pub order: Order,
+}
+
+impl PageRequest {
+    /// The first page in chain order.
+    pub fn first(limit: usize) -> PageRequest {
+        PageRequest {
+            after: None,
+            limit,
+            order: Order::OldestFirst,
+        }
+    }
+
+    /// The first page, latest record first.
+    pub fn newest(limit: usize) -> PageRequest {
+        PageRequest {
+            after: None,
+            limit,
+            order: Order::NewestFirst,
+        }
+    }
+
+    /// The page after `page`, in the same order, if there is one.
+    pub fn next_of<T>(&self, page: &Page<T>) -> Option<PageRequest> {
+        page.next.map(|after| PageRequest {
+            after: Some(after),
+            ..*self
+        })
+    }
+}
+
+/// One page of a history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, in the order asked for.
+    pub items: Vec<T>,
+    /// Where the next page starts (pass as [`PageRequest::after`]); `None` on the last page.
+    pub next: Option<TxLocation>,
+}
+
+impl Store {
+    /// The header of block `height`, checked against its stored hash.
+    pub fn header(&self, height: u64) -> Result<Option<Header>, StorageError> {
+        let key = height_key(height);
+        match self.read(cf::HEADERS, &key)? {
+            Some(payload) => self.decode_header(height, &payload).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Block `height`, its header checked against its stored hash and its body against the
+    /// header's body hash.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
+        let Some(header) = self.header(height)? else {
+            return Ok(None);
+        };
+        let body = self.body(&header)?;
+        Ok(Some(Block { header, body }))
+    }
+
+    /// The height of the block with this hash, if it is committed.
+    pub fn height_of(&self, hash: &BlockHash) -> Result<Option<u64>, StorageError> {
+        let Some(payload) = self.read(cf::BLOCK_HASHES, hash.as_bytes())? else {
+            return Ok(None);
+        };
+        schema::decode_u64(&payload).map(Some).ok_or_else(|| {
+            corrupt(
+                cf::BLOCK_HASHES,
+                hash.as_bytes(),
+                "not an 8-byte height".into(),
+            )
+        })
+    }
+
+    /// The block with this hash, if it is committed.
+    pub fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, StorageError> {
+        let Some(height) = self.height_of(hash)? else {
+            return Ok(None);
+        };
+        let block = self.block(height)?.ok_or_else(|| {
+            corrupt(
+                cf::BLOCK_HASHES,
+                hash.as_bytes(),
+                format!("names missing block {height}"),
+            )
+        })?;
+        if &block.hash() != hash {
+            return Err(corrupt(
+                cf::BLOCK_HASHES,
+                hash.as_bytes(),
+                format!("names block {height}, which has another hash"),
+            ));
+        }
+        Ok(Some(block))
+    }
+
+    /// Up to `limit` consecutive headers from height `from` (fewer at the head).
+    pub fn headers(&self, from: u64, limit: usize) -> Result<Vec<Header>, StorageError> {
+        check_limit("headers per page", limit, MAX_HEADERS_PER_PAGE)?;
+        let mut headers = Vec::with_capacity(limit.min(64));
+        let start = height_key(from);
+        for item in self.db.iterator_cf(
+            self.cf(cf::HEADERS),
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            if headers.len() == limit {
+                break;
+            }
+            let (key, value) = item.map_err(StorageError::backend("scan headers"))?;
+            let expected = from + headers.len() as u64;
+            if schema::decode_u64(&key) != Some(expected) {
+                return Err(corrupt(
+                    cf::HEADERS,
+                    &height_key(expected),
+                    "missing below a stored block".into(),
+                ));
+            }
+            let payload = unseal(cf::HEADERS, &key, &value)?;
+            headers.push(self.decode_header(expected, payload)?);
+        }
+        Ok(headers)
+    }
+
+    /// Up to `limit` consecutive blocks from height `from` (fewer at the head).
+    pub fn blocks(&self, from: u64, limit: usize) -> Result<Vec<Block>, StorageError> {
+        check_limit("blocks per page", limit, MAX_BLOCKS_PER_PAGE)?;
+        let mut blocks = Vec::with_capacity(limit);
+        for height in (from..).take(limit) {
+            match self.block(height)? {
+                Some(block) => blocks.push(block),
+                None => break,
+            }
+        }
+        Ok(blocks)
+    }
+
+    /// The finalization certificate of block `height`, exactly as committed.
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(cf::CERTIFICATES, &height_key(height))
+    }
+
+    /// A committed transaction by id, with its position.
+    pub fn transaction(&self, id: &TxId) -> Result<Option<StoredTx>, StorageError> {
+        let Some(payload) = self.read(cf::TXS, id.as_bytes())? else {
+            return Ok(None);
+        };
+        let at = decode_position(&payload)
+            .ok_or_else(|| corrupt(cf::TXS, id.as_bytes(), "not a 12-byte position".into()))?;
+        self.indexed_tx(cf::TXS, id.as_bytes(), at, Some(id))
+            .map(Some)
+    }
+
+    /// The transaction at a position, if there is one.
+    pub fn transaction_at(&self, at: TxLocation) -> Result<Option<StoredTx>, StorageError> {
+        let key = position_key(at);
+        let Some(payload) = self.read(cf::BLOCK_TXS, &key)? else {
+            return Ok(None);
+        };
+        let envelope = Envelope::from_bytes(&payload)
+            .map_err(|error| corrupt(cf::BLOCK_TXS, &key, error.to_string()))?;
+        Ok(Some(StoredTx {
+            id: envelope.id(&self.genesis.chain_id),
+            location: at,
+            envelope,
+        }))
+    }
+
+    /// The latest record naming `code`.
+    pub fn code_latest(&self, code: &TraceCode) -> Result<Option<StoredTx>, StorageError> {
+        let key = code.to_string();
+        let Some(payload) = self.read(cf::CODE_LATEST, key.as_bytes())? else {
+            return Ok(None);
+        };
+        let (at, id) = schema::decode_latest(&payload).ok_or_else(|| {
+            corrupt(
+                cf::CODE_LATEST,
+                key.as_bytes(),
+                "not a position and an id".into(),
+            )
+        })?;
+        self.indexed_tx(cf::CODE_LATEST, key.as_bytes(), at, Some(&id))
+            .map(Some)
+    }
+
+    /// Records naming `code`: commissioning, shipments, inspections, recalls.
+    pub fn code_history(
+        &self,
+        code: &TraceCode,
+        page: PageRequest,
+    ) -> Result<Page<StoredTx>, StorageError> {
+        self.index_page(cf::CODE_HISTORY, &code.to_string(), page)
+    }
+
+    /// Records naming a product model: registration, commissioning, model-level inspections and
+    /// recalls.
+    pub fn model_records(
+        &self,
+        gtin: &Gtin,
+        page: PageRequest,
+    ) -> Result<Page<StoredTx>, StorageError> {
+        self.index_page(cf::MODEL_HISTORY, &gtin.to_string(), page)
+    }
+
+    /// Records naming an enterprise: its enrolment and key changes, its models, production,
+    /// sales (as seller or enterprise buyer) and recalls.
+    pub fn enterprise_records(
+        &self,
+        uscc: &Uscc,
+        page: PageRequest,
+    ) -> Result<Page<StoredTx>, StorageError> {
+        self.index_page(cf::ENTERPRISE_RECORDS, &uscc.to_string(), page)
+    }
+
+    /// A digest of the committed state; equals [`state_digest`] of the same entries.
+    pub fn state_digest(&self) -> Result<Hash32, StorageError> {
+        let mut digest = StateDigest::new();
+        for item in self.db.iterator_cf(self.cf(cf::STATE), IteratorMode::Start) {
+            let (key, value) = item.map_err(StorageError::backend("scan state"))?;
+            digest.add(&key, unseal(cf::STATE, &key, &value)?);
+        }
+        Ok(digest.finish())
+    }
+
+    fn decode_header(&self, height: u64, payload: &[u8]) -> Result<Header, StorageError> {
+        let key = height_key(height);
+        let bad = |reason: String| corrupt(cf::HEADERS, &key, reason);
+        if payload.len() < 32 {
+            return Err(bad("shorter than a block hash".into()));
+        }
+        let (stored_hash, bytes) = payload.split_at(32);
+        let header = Header::from_bytes(bytes).map_err(|error| bad(error.to_string()))?;
+        if header.hash().as_bytes()[..] != stored_hash[..] {
+            return Err(bad(
+                "the header does not hash to its stored block hash".into()
+            ));
+        }
+        if header.height != height {
+            return Err(bad(format!("the header says height {}", header.height)));
+        }
+        if header.chain_id != self.genesis.chain_id {
+            return Err(bad(format!(
+                "the header is for chain {:?}",
+                header.chain_id
+            )));
+        }
+        Ok(header)
+    }
+
+    /// Reads a block's transactions and checks them against the header's count and body hash.
+    fn body(&self, header: &Header) -> Result<Body, StorageError> {
+        let height = header.height;
+        let key = height_key(height);
+        let bad = |reason: String| corrupt(cf::BLOCK_TXS, &key, reason);
+        let expected = header.tx_count as usize;
+        let mut transactions = Vec::with_capacity(expected.min(1024));
+        let prefix = schema::block_txs_prefix(height);
+        for item in self.prefix_iter(cf::BLOCK_TXS, &prefix, IteratorMode::Start) {
+            let (key, value) = item.map_err(StorageError::backend("scan block body"))?;
+            let index = transactions.len();
+            if index == expected {
+                return Err(bad(format!(
+                    "more than the header's {expected} transactions"
+                )));
+            }
+            let at = decode_position(&key);
+            if at.map(|at| at.index as usize) != Some(index) {
+                return Err(bad(format!("transaction {index} is missing")));
+            }
+            let payload = unseal(cf::BLOCK_TXS, &key, &value)?;
+            let envelope = Envelope::from_bytes(payload)
+                .map_err(|error| corrupt(cf::BLOCK_TXS, &key, error.to_string()))?;
+            transactions.push(envelope);
+        }
+        if transactions.len() != expected {
+            return Err(bad(format!(
+                "{} transactions stored, the header says {expected}",
+                transactions.len()
+            )));
+        }
+        let body = Body { transactions };
+        if body.hash() != header.body_hash {
+            return Err(bad(
+                "the body does not hash to the header's body hash".into()
+            ));
+        }
+        Ok(body)
+    }
+
+    /// The transaction an index entry points to, which must exist and, if given, have `id`.
+    fn indexed_tx(
+        &self,
+        family: &'static str,
+        key: &[u8],
+        at: TxLocation,
+        id: Option<&TxId>,
+    ) -> Result<StoredTx, StorageError> {
+        let tx = self.transaction_at(at)?.ok_or_else(|| {
+            corrupt(
+                family,
+                key,
+                format!("points to missing transaction {}:{}", at.height, at.index),
+            )
+        })?;
+        if id.is_some_and(|id| id != &tx.id) {
+            return Err(corrupt(
+                family,
+                key,
+                format!(
+                    "points to {}:{}, which holds another transaction",
+                    at.height, at.index
+                ),
+            ));
+        }
+        Ok(tx)
+    }
+
+    fn index_page(
+        &self,
+        family: &'static str,
+        text: &str,
+        page: PageRequest,
+    ) -> Result<Page<StoredTx>, StorageError> {
+        check_limit("records per page", page.limit, MAX_PAGE_RECORDS)?;
+        let prefix = text_prefix(text);
+        let start = page.after.map(|after| text_position_key(text, after));
+        let mode = match (page.order, &start) {
+            (Order::OldestFirst, None) => IteratorMode::Start,
+            (Order::NewestFirst, None) => IteratorMode::End,
+            (Order::OldestFirst, Some(start)) => IteratorMode::From(start, Direction::Forward),
+            (Order::NewestFirst, Some(start)) => IteratorMode::From(start, Direction::Reverse),
+        };
+        let mut items = Vec::with_capacity(page.limit.min(64));
+        let mut next = None;
+        for item in self.prefix_iter(family, &prefix, mode) {
+            let (key, value) = item.map_err(StorageError::backend("scan index"))?;
+            if start.as_deref() == Some(&key[..]) {
+                continue;
+            }
+            if items.len() == page.limit {
+                next = items.last().map(|tx: &StoredTx| tx.location);
+                break;
+            }
+            unseal(family, &key, &value)?;
+            let (_, at) = split_text_position(&key)
+                .ok_or_else(|| corrupt(family, &key, "not a text and a position".into()))?;
+            items.push(self.indexed_tx(family, &key, at, None)?);
+        }
+        Ok(Page { items, next })
+    }
+
+    /// Iterates the keys of `family` that start with `prefix`, from `mode`.
+    pub(crate) fn prefix_iter<'a>(
+        &'a self,
+        family: &str,
+        prefix: &[u8],
+        mode: IteratorMode<'_>,
+    ) -> DBIteratorWithThreadMode<'a, DB> {
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(end) = schema::prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        self.db.iterator_cf_opt(self.cf(family), options, mode)
+    }
+}
+
+/// The digest [`Store::state_digest`] computes, over in-memory entries (for example a
+/// `MemState` replay): BLAKE3 in the domain `suyuan storage state digest v1` over each entry's
+/// key bytes and value bytes, length-prefixed, in key-byte order.
+pub fn state_digest<'a>(
+    entries: impl IntoIterator<Item = (&'a StateKey, &'a StateValue)>,
+) -> Hash32 {
+    let mut sorted: Vec<(Vec<u8>, Vec<u8>)> = entries
+        .into_iter()
+        .map(|(key, value)| (key.to_bytes(), value.to_bytes()))
+        .collect();
+    sorted.sort_unstable();
+    let mut digest = StateDigest::new();
+    for (key, value) in &sorted {
+        digest.add(key, value);
+    }
+    digest.finish()
+}
+
+struct StateDigest(blake3::Hasher);
+
+impl StateDigest {
+    fn new() -> Self {
+        StateDigest(blake3::Hasher::new_derive_key(
+            "suyuan storage state digest v1",
+        ))
+    }
+
+    fn add(&mut self, key: &[u8], value: &[u8]) {
+        for part in [key, value] {
+            self.0.update(&(part.len() as u64).to_le_bytes());
+            self.0.update(part);
+        }
+    }
+
+    fn finish(self) -> Hash32 {
+        Hash32(*self.0.finalize().as_bytes())
+    }
+}
+
+fn check_limit(what: &'static str, limit: usize, max: usize) -> Result<(), StorageError> {
+    if limit == 0 || limit > max {
+        return Err(StorageError::Limit {
+            what,
+            max,
+            found: limit,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,652 @@
+//! Open the database and commit finalized blocks to it, atomically and durably.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
+    DBRecoveryMode, Options, WriteBatch, WriteOptions,
+};
+use suyuan_ledger::block::{Block, BlockHash, Header, Parent};
+use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::state::{StateError, StateKey, StateRead, StateValue, TxLocation, WriteSet};
+use suyuan_ledger::tx::VerifiedTx;
+
+use crate::error::StorageError;
+use crate::schema::{
+    self, COLUMN_FAMILIES, SCHEMA_VERSION, cf, corrupt, head_value, height_key, latest_value, meta,
+    position_key, seal, text_position_key, unseal,
+};
+use crate::wal::WalCursor;
+
+/// Largest finalization certificate accepted, in bytes: 2f + 1 signatures and a little framing
+/// for the largest genesis (256 validators) fit many times over.
+pub const MAX_CERTIFICATE_BYTES: usize = 1024 * 1024;
+
+/// RocksDB block cache shared by all column families, in bytes.
+const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The highest committed block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Its height; 0 before the first block.
+    pub height: u64,
+    /// Its hash; the genesis hash before the first block.
+    pub hash: BlockHash,
+}
+
+/// How much the chain holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Committed blocks (the head's height).
+    pub blocks: u64,
+    /// Committed transactions.
+    pub transactions: u64,
+    /// Distinct codes named by any record.
+    pub codes: u64,
+    /// Enterprises currently enrolled.
+    pub enterprises: u64,
+}
+
+/// What the committing side knows and caches: the head, its header and the counts.
+#[derive(Debug, Clone)]
+struct Tip {
+    head: Head,
+    /// `None` at height 0.
+    header: Option<Header>,
+    counts: Counts,
+}
+
+/// The node's durable store on RocksDB: blocks, certificates, indexes, state and the consensus
+/// write-ahead log of one chain.
+///
+/// # Driving it
+///
+/// 1. [`Store::open`] with the chain's genesis; it refuses another chain's database.
+/// 2. Hand [`Store::wal_entries`] to consensus; persist each of the node's own votes with
+///    [`Store::wal_append`] *before* sending it; prune with [`Store::wal_truncate_below`].
+/// 3. For each finalized block in height order: execute it over the store
+///    (`execute_block(&store, ..)`: [`Store`] is a [`StateRead`] of the committed state), then
+///    [`Store::commit_block`] with its transactions, certificate and write set.
+/// 4. Serve queries from any thread at any time: `Store` is `Sync`; commits are serialised inside.
+///
+/// When `commit_block` returns `Ok`, the block, its certificate, every index entry and the state
+/// changes are on disk (one `WriteBatch`, written with `fsync`), and they survive `kill -9` and
+/// power loss. Before it returns, none of them is visible to readers or after a restart. An
+/// error from a write is fatal: the store refuses all later writes ([`StorageError::Halted`])
+/// and the node must stop and restart, which recovers the last durable state.
+pub struct Store {
+    pub(crate) db: DB,
+    pub(crate) genesis: Genesis,
+    pub(crate) genesis_hash: BlockHash,
+    pub(crate) path: PathBuf,
+    tip: Mutex<Tip>,
+    pub(crate) wal: Mutex<WalCursor>,
+    halted: AtomicBool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("chain_id", &self.genesis.chain_id)
+            .field("head", &self.head())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database at `path` for `genesis`'s chain, creating it if it does not exist.
+    ///
+    /// Refuses a database of another schema version, chain id or genesis file, and one whose
+    /// head does not match its stored blocks.
+    pub fn open(path: impl AsRef<Path>, genesis: &Genesis) -> Result<Store, StorageError> {
+        let path = path.as_ref();
+        let (options, families) = db_options();
+        let db = DB::open_cf_descriptors(&options, path, families)
+            .map_err(StorageError::backend("open"))?;
+        let genesis_hash = genesis.hash();
+        let mut store = Store {
+            db,
+            genesis: genesis.clone(),
+            genesis_hash,
+            path: path.to_path_buf(),
+            tip: Mutex::new(Tip {
+                head: Head {
+                    height: 0,
+                    hash: genesis_hash,
+                },
+                header: None,
+                counts: Counts::default(),
+            }),
+            wal: Mutex::new(WalCursor::default()),
+            halted: AtomicBool::new(false),
+        };
+        store.initialise_or_check_identity()?;
+        let tip = store.load_tip()?;
+        *store.tip.get_mut().unwrap_or_else(PoisonError::into_inner) = tip;
+        let cursor = store.load_wal_cursor()?;
+        *store.wal.get_mut().unwrap_or_else(PoisonError::into_inner) = cursor;
+        Ok(store)
+    }
+
+    /// The directory the database lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The genesis the store was opened with.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The highest committed block.
+    pub fn head(&self) -> Head {
+        self.lock_tip().head
+    }
+
+    /// Counts of blocks, transactions, codes and enrolled enterprises, as of the head.
+    pub fn counts(&self) -> Counts {
+        self.lock_tip().counts
+    }
+
+    /// Flushes every memtable to disk and compacts every column family: maintenance, for
+    /// example before measuring the size on disk or taking a cold backup.
+    pub fn compact(&self) -> Result<(), StorageError> {
+        for name in COLUMN_FAMILIES {
+            let family = self.cf(name);
+            self.db
+                .flush_cf(family)
+                .map_err(StorageError::backend("flush"))?;
+            self.db
+                .compact_range_cf(family, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
+    /// Commits a finalized block in one synced, atomic write: its header and body, its
+    /// certificate (stored and returned as given), `writes` (the state changes of executing
+    /// `txs` at this height over the store) and every index entry.
+    ///
+    /// Checks first that `block` extends the head ([`Header::check_extends`]: chain, height,
+    /// parent hash, view, time, proposer), that its body matches its header, that `txs` are its
+    /// body in order, and that `writes` records each of them at its position. Nothing is written
+    /// if a check fails. A failed write halts the store: see [`Store`].
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        txs: &[VerifiedTx],
+        certificate: &[u8],
+        writes: &WriteSet,
+    ) -> Result<(), StorageError> {
+        self.ensure_running()?;
+        let mut tip = self.lock_tip();
+        let height = block.header.height;
+        let parent = match &tip.header {
+            None => Parent::Genesis(&self.genesis),
+            Some(header) => Parent::Block(header),
+        };
+        block
+            .header
+            .check_extends(parent, &self.genesis)
+            .map_err(|source| StorageError::DoesNotExtend { height, source })?;
+        check_txs_are_body(block, txs, &self.genesis.chain_id)?;
+        check_writes_locate_txs(height, txs, writes)?;
+        if certificate.len() > MAX_CERTIFICATE_BYTES {
+            return Err(StorageError::Limit {
+                what: "certificate size in bytes",
+                max: MAX_CERTIFICATE_BYTES,
+                found: certificate.len(),
+            });
+        }
+
+        let hash = block.hash();
+        let mut counts = tip.counts;
+        let mut batch = WriteBatch::default();
+        self.put_block(&mut batch, block, &hash, certificate);
+        self.put_indexes(&mut batch, height, txs, &mut counts)?;
+        self.put_state(&mut batch, writes, &mut counts)?;
+        counts.blocks = height;
+        self.put_meta(&mut batch, meta::HEAD, &head_value(height, &hash));
+        self.put_meta(&mut batch, meta::COUNTS, &counts_value(&counts));
+        self.write_synced(batch, "commit block")?;
+
+        *tip = Tip {
+            head: Head { height, hash },
+            header: Some(block.header.clone()),
+            counts,
+        };
+        Ok(())
+    }
+
+    fn put_block(
+        &self,
+        batch: &mut WriteBatch,
+        block: &Block,
+        hash: &BlockHash,
+        certificate: &[u8],
+    ) {
+        let height = block.header.height;
+        let key = height_key(height);
+        let header = schema::header_value(hash, &block.header.to_bytes());
+        batch.put_cf(self.cf(cf::HEADERS), key, seal(cf::HEADERS, &key, &header));
+        batch.put_cf(
+            self.cf(cf::BLOCK_HASHES),
+            hash.as_bytes(),
+            seal(cf::BLOCK_HASHES, hash.as_bytes(), &key),
+        );
+        batch.put_cf(
+            self.cf(cf::CERTIFICATES),
+            key,
+            seal(cf::CERTIFICATES, &key, certificate),
+        );
+        for (index, envelope) in block.body.transactions.iter().enumerate() {
+            // The body's length is bounded by MAX_BLOCK_TRANSACTIONS, far below u32::MAX.
+            let at = TxLocation {
+                height,
+                index: index as u32,
+            };
+            let key = position_key(at);
+            let value = seal(cf::BLOCK_TXS, &key, &envelope.to_bytes());
+            batch.put_cf(self.cf(cf::BLOCK_TXS), key, value);
+        }
+    }
+
+    /// Adds the transaction, code, model and enterprise index entries, and counts new codes.
+    fn put_indexes(
+        &self,
+        batch: &mut WriteBatch,
+        height: u64,
+        txs: &[VerifiedTx],
+        counts: &mut Counts,
+    ) -> Result<(), StorageError> {
+        let mut codes = BTreeSet::new();
+        for (index, tx) in txs.iter().enumerate() {
+            let at = TxLocation {
+                height,
+                index: index as u32,
+            };
+            let position = position_key(at);
+            batch.put_cf(
+                self.cf(cf::TXS),
+                tx.id.as_bytes(),
+                seal(cf::TXS, tx.id.as_bytes(), &position),
+            );
+            let record = &tx.payload.record;
+            for code in record.codes() {
+                let code = code.to_string();
+                let latest = seal(cf::CODE_LATEST, code.as_bytes(), &latest_value(at, &tx.id));
+                batch.put_cf(self.cf(cf::CODE_LATEST), code.as_bytes(), latest);
+                self.put_index_entry(batch, cf::CODE_HISTORY, &code, at);
+                codes.insert(code);
+            }
+            for gtin in record.models() {
+                self.put_index_entry(batch, cf::MODEL_HISTORY, &gtin.to_string(), at);
+            }
+            for uscc in record.enterprises() {
+                self.put_index_entry(batch, cf::ENTERPRISE_RECORDS, &uscc.to_string(), at);
+            }
+        }
+        counts.transactions += txs.len() as u64;
+        let known = self
+            .db
+            .batched_multi_get_cf(self.cf(cf::CODE_LATEST), codes.iter(), true);
+        for found in known {
+            if found
+                .map_err(StorageError::backend("read code index"))?
+                .is_none()
+            {
+                counts.codes += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn put_index_entry(
+        &self,
+        batch: &mut WriteBatch,
+        family: &'static str,
+        text: &str,
+        at: TxLocation,
+    ) {
+        let key = text_position_key(text, at);
+        let value = seal(family, &key, &[]);
+        batch.put_cf(self.cf(family), key, value);
+    }
+
+    /// Adds the write set and keeps the count of enrolled enterprises.
+    fn put_state(
+        &self,
+        batch: &mut WriteBatch,
+        writes: &WriteSet,
+        counts: &mut Counts,
+    ) -> Result<(), StorageError> {
+        let state = self.cf(cf::STATE);
+        for (key, value) in writes {
+            let key_bytes = key.to_bytes();
+            if let StateKey::Enterprise(_) = key {
+                let existed = self
+                    .db
+                    .get_pinned_cf(state, &key_bytes)
+                    .map_err(StorageError::backend("read state"))?
+                    .is_some();
+                match (existed, value.is_some()) {
+                    (false, true) => counts.enterprises += 1,
+                    (true, false) => counts.enterprises = counts.enterprises.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            match value {
+                Some(value) => {
+                    let sealed = seal(cf::STATE, &key_bytes, &value.to_bytes());
+                    batch.put_cf(state, &key_bytes, sealed);
+                }
+                None => batch.delete_cf(state, &key_bytes),
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn put_meta(&self, batch: &mut WriteBatch, key: &[u8], payload: &[u8]) {
+        batch.put_cf(self.cf(cf::META), key, seal(cf::META, key, payload));
+    }
+
+    /// Writes `batch` with `fsync`; a failure halts the store.
+    pub(crate) fn write_synced(
+        &self,
+        batch: WriteBatch,
+        operation: &'static str,
+    ) -> Result<(), StorageError> {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(batch, &options).map_err(|error| {
+            self.halted.store(true, Ordering::SeqCst);
+            StorageError::backend(operation)(error)
+        })
+    }
+
+    /// Refuses writes after a failed durable write.
+    pub(crate) fn ensure_running(&self) -> Result<(), StorageError> {
+        if self.halted.load(Ordering::SeqCst) {
+            return Err(StorageError::Halted);
+        }
+        Ok(())
+    }
+
+    /// The commit lock, which also guards the cached head. A panic while it was held left the
+    /// cache as it was before that commit's write (it is replaced only after a write succeeds),
+    /// so a poisoned lock is still consistent.
+    fn lock_tip(&self) -> MutexGuard<'_, Tip> {
+        self.tip.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` while no block is being committed, with the head and counts it sees.
+    pub(crate) fn with_commits_paused<T>(&self, f: impl FnOnce(Head, Counts) -> T) -> T {
+        let tip = self.lock_tip();
+        f(tip.head, tip.counts)
+    }
+
+    /// A column family handle.
+    pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
+        // `open` opens every name in COLUMN_FAMILIES, and callers pass only those.
+        self.db
+            .cf_handle(name)
+            .expect("every column family is opened with the database")
+    }
+
+    /// The payload stored under `key` in `family`, checksum verified.
+    pub(crate) fn read(
+        &self,
+        family: &'static str,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let Some(value) = self
+            .db
+            .get_pinned_cf(self.cf(family), key)
+            .map_err(StorageError::backend("read"))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(unseal(family, key, &value)?.to_vec()))
+    }
+
+    fn initialise_or_check_identity(&self) -> Result<(), StorageError> {
+        let Some(version) = self.read(cf::META, meta::SCHEMA_VERSION)? else {
+            return self.initialise();
+        };
+        let version = <[u8; 4]>::try_from(version.as_slice())
+            .map(u32::from_be_bytes)
+            .map_err(|_| corrupt(cf::META, meta::SCHEMA_VERSION, "not 4 bytes".into()))?;
+        if version != SCHEMA_VERSION {
+            return Err(StorageError::SchemaVersion {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let chain_id = self
+            .read(cf::META, meta::CHAIN_ID)?
+            .ok_or_else(|| corrupt(cf::META, meta::CHAIN_ID, "missing".into()))?;
+        let chain_id = String::from_utf8_lossy(&chain_id).into_owned();
+        if chain_id != self.genesis.chain_id {
+            return Err(StorageError::WrongChain {
+                expected: self.genesis.chain_id.clone(),
+                found: chain_id,
+            });
+        }
+        let stored = self
+            .read(cf::META, meta::GENESIS_HASH)?
+            .and_then(|bytes| schema::decode_hash(&bytes))
+            .ok_or_else(|| {
+                corrupt(
+                    cf::META,
+                    meta::GENESIS_HASH,
+                    "missing or not 32 bytes".into(),
+                )
+            })?;
+        if stored != self.genesis_hash {
+            return Err(StorageError::WrongGenesis {
+                expected: self.genesis_hash,
+                found: stored,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the identity of a new database and its empty head, in one synced batch.
+    fn initialise(&self) -> Result<(), StorageError> {
+        let mut leftovers = self
+            .db
+            .iterator_cf(self.cf(cf::HEADERS), rocksdb::IteratorMode::Start);
+        if leftovers.next().is_some() {
+            return Err(corrupt(
+                cf::META,
+                meta::SCHEMA_VERSION,
+                "missing, but blocks are stored".into(),
+            ));
+        }
+        let mut batch = WriteBatch::default();
+        self.put_meta(
+            &mut batch,
+            meta::SCHEMA_VERSION,
+            &SCHEMA_VERSION.to_be_bytes(),
+        );
+        self.put_meta(&mut batch, meta::CHAIN_ID, self.genesis.chain_id.as_bytes());
+        self.put_meta(&mut batch, meta::GENESIS_HASH, self.genesis_hash.as_bytes());
+        self.put_meta(&mut batch, meta::HEAD, &head_value(0, &self.genesis_hash));
+        self.put_meta(&mut batch, meta::COUNTS, &counts_value(&Counts::default()));
+        self.write_synced(batch, "initialise database")
+    }
+
+    /// Reads the head and counts and checks that the head's block is stored and nothing above.
+    fn load_tip(&self) -> Result<Tip, StorageError> {
+        let (height, hash) = self
+            .read(cf::META, meta::HEAD)?
+            .and_then(|bytes| schema::decode_head(&bytes))
+            .ok_or_else(|| corrupt(cf::META, meta::HEAD, "missing or not 40 bytes".into()))?;
+        let counts = self
+            .read(cf::META, meta::COUNTS)?
+            .and_then(|bytes| decode_counts(&bytes, height))
+            .ok_or_else(|| corrupt(cf::META, meta::COUNTS, "missing or not 24 bytes".into()))?;
+        let header = if height == 0 {
+            if hash != self.genesis_hash {
+                return Err(corrupt(
+                    cf::META,
+                    meta::HEAD,
+                    "height 0 but not the genesis hash".into(),
+                ));
+            }
+            None
+        } else {
+            let header = self.header(height)?.ok_or_else(|| {
+                corrupt(cf::META, meta::HEAD, format!("block {height} is missing"))
+            })?;
+            if header.hash() != hash {
+                return Err(corrupt(
+                    cf::META,
+                    meta::HEAD,
+                    format!("block {height} has another hash"),
+                ));
+            }
+            Some(header)
+        };
+        if self
+            .db
+            .get_pinned_cf(self.cf(cf::HEADERS), height_key(height + 1))
+            .map_err(StorageError::backend("read"))?
+            .is_some()
+        {
+            return Err(corrupt(
+                cf::META,
+                meta::HEAD,
+                format!("a block is stored above head {height}"),
+            ));
+        }
+        Ok(Tip {
+            head: Head { height, hash },
+            header,
+            counts,
+        })
+    }
+}
+
+impl StateRead for Store {
+    /// Reads the committed state: what the last committed block left.
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
+        let key_bytes = key.to_bytes();
+        let Some(payload) = self.read(cf::STATE, &key_bytes)? else {
+            return Ok(None);
+        };
+        StateValue::from_bytes(key, &payload).map(Some)
+    }
+}
+
+/// Options for the database and its column families: LZ4, bloom filters for point lookups, one
+/// shared block cache, and point-in-time WAL recovery (a torn tail after a crash is dropped;
+/// synced writes are never in it).
+fn db_options() -> (Options, Vec<ColumnFamilyDescriptor>) {
+    let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(&cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    let mut family = Options::default();
+    family.set_compression_type(DBCompressionType::Lz4);
+    family.set_block_based_table_factory(&table);
+    family.set_level_compaction_dynamic_level_bytes(true);
+    let families = COLUMN_FAMILIES
+        .iter()
+        .map(|name| ColumnFamilyDescriptor::new(*name, family.clone()))
+        .collect();
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.create_missing_column_families(true);
+    options.set_paranoid_checks(true);
+    options.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    options.set_max_background_jobs(2);
+    options.set_keep_log_file_num(4);
+    (options, families)
+}
+
+/// Checks that `txs` are the block's body, in order, with their ids, and the body its header's.
+fn check_txs_are_body(
+    block: &Block,
+    txs: &[VerifiedTx],
+    chain_id: &str,
+) -> Result<(), StorageError> {
+    let height = block.header.height;
+    let mismatch = |reason: String| StorageError::TxsMismatch { height, reason };
+    block
+        .check_body()
+        .map_err(|error| mismatch(format!("the body does not match its header: {error}")))?;
+    if txs.len() != block.body.transactions.len() {
+        return Err(mismatch(format!(
+            "{} transactions given, the body has {}",
+            txs.len(),
+            block.body.transactions.len()
+        )));
+    }
+    for (index, (tx, envelope)) in txs.iter().zip(&block.body.transactions).enumerate() {
+        if &tx.envelope != envelope {
+            return Err(mismatch(format!("transaction {index} is not the body's")));
+        }
+        if tx.id != envelope.id(chain_id) {
+            return Err(mismatch(format!("transaction {index} carries a wrong id")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `writes` records each transaction at its position and no other transaction:
+/// execution writes `StateKey::Tx(id) → (height, index)` for each one it applies.
+fn check_writes_locate_txs(
+    height: u64,
+    txs: &[VerifiedTx],
+    writes: &WriteSet,
+) -> Result<(), StorageError> {
+    let mismatch = |reason: String| StorageError::WriteSetMismatch { height, reason };
+    for (index, tx) in txs.iter().enumerate() {
+        let expected = StateValue::Tx(TxLocation {
+            height,
+            index: index as u32,
+        });
+        if writes.get(&StateKey::Tx(tx.id)) != Some(&Some(expected)) {
+            return Err(mismatch(format!(
+                "transaction {index} ({}) is not recorded at height {height} index {index}",
+                tx.id
+            )));
+        }
+    }
+    let recorded = writes
+        .keys()
+        .filter(|key| matches!(key, StateKey::Tx(_)))
+        .count();
+    if recorded != txs.len() {
+        return Err(mismatch(format!(
+            "{recorded} transactions recorded, the block has {}",
+            txs.len()
+        )));
+    }
+    Ok(())
+}
+
+fn counts_value(counts: &Counts) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    out[..8].copy_from_slice(&counts.transactions.to_be_bytes());
+    out[8..16].copy_from_slice(&counts.codes.to_be_bytes());
+    out[16..].copy_from_slice(&counts.enterprises.to_be_bytes());
+    out
+}
+
+fn decode_counts(bytes: &[u8], blocks: u64) -> Option<Counts> {
+    if bytes.len() != 24 {
+        return None;
+    }
+    Some(Counts {
+        blocks,
+        transactions: schema::decode_u64(&bytes[..8])?,
+        codes: schema::decode_u64(&bytes[8..16])?,
+        enterprises: schema::decode_u64(&bytes[16..])?,
+    })
+}

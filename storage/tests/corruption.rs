@@ -1,0 +1,208 @@
+//! Flip bytes in stored values with raw RocksDB, behind the store's back, and show that every
+//! read of them reports corruption instead of serving them.
+
+mod support;
+
+use rocksdb::{DB, IteratorMode, Options};
+use support::{TempDir, Workload};
+use suyuan_ledger::state::{StateKey, StateRead};
+use suyuan_storage::schema::{COLUMN_FAMILIES, SCHEMA_VERSION, cf, seal};
+use suyuan_storage::{CheckScope, PageRequest, StorageError, Store};
+
+const HEIGHT: u64 = 7;
+
+/// A database holding blocks 1..=HEIGHT and two WAL records.
+fn populated(label: &str) -> (TempDir, Workload) {
+    let dir = TempDir::new(label);
+    let workload = Workload::new(8);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    for height in 1..=HEIGHT {
+        let p = workload.prepare(&store, height, store.head().hash);
+        store
+            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
+            .unwrap();
+    }
+    store.wal_append(b"vote one").unwrap();
+    store.wal_append(b"vote two").unwrap();
+    (dir, workload)
+}
+
+/// Opens the database with plain RocksDB, as an attacker or a failing disk would see it.
+fn raw(dir: &TempDir) -> DB {
+    DB::open_cf(&Options::default(), dir.path(), COLUMN_FAMILIES).unwrap()
+}
+
+/// Flips one bit of the value under `key` in `family`, at `offset` from the value's end.
+fn flip(dir: &TempDir, family: &str, key: &[u8], offset_from_end: usize) {
+    let db = raw(dir);
+    let handle = db.cf_handle(family).unwrap();
+    let mut value = db
+        .get_cf(handle, key)
+        .unwrap()
+        .expect("the value to corrupt exists");
+    let at = value.len() - 1 - offset_from_end.min(value.len() - 1);
+    value[at] ^= 0x04;
+    db.put_cf(handle, key, value).unwrap();
+}
+
+/// The key of the `n`th entry of `family`.
+fn nth_key(dir: &TempDir, family: &str, n: usize) -> Vec<u8> {
+    let db = raw(dir);
+    let handle = db.cf_handle(family).unwrap();
+    let (key, _) = db
+        .iterator_cf(handle, IteratorMode::Start)
+        .nth(n)
+        .unwrap()
+        .unwrap();
+    key.to_vec()
+}
+
+fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StorageError>, what: &str) {
+    match result {
+        Err(StorageError::Corrupt { what: found, .. }) => assert_eq!(found, what),
+        other => panic!("expected corruption of {what}, got {other:?}"),
+    }
+}
+
+#[test]
+fn flipped_header_body_and_certificate_bytes_are_reported() {
+    let (dir, workload) = populated("corrupt-blocks");
+    let height_key = 6u64.to_be_bytes();
+    flip(&dir, cf::HEADERS, &height_key, 3);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    assert_corrupt(store.header(6), cf::HEADERS);
+    assert_corrupt(store.block(6), cf::HEADERS);
+    assert_corrupt(store.headers(1, 10), cf::HEADERS);
+    assert_corrupt(store.check_integrity(CheckScope::Full), cf::HEADERS);
+    assert!(
+        store.block(5).unwrap().is_some(),
+        "other blocks are still served"
+    );
+    drop(store);
+
+    let (dir, workload) = populated("corrupt-body");
+    let mut tx_key = 6u64.to_be_bytes().to_vec();
+    tx_key.extend_from_slice(&2u32.to_be_bytes());
+    flip(&dir, cf::BLOCK_TXS, &tx_key, 40);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    assert_corrupt(store.block(6), cf::BLOCK_TXS);
+    assert_corrupt(
+        store.code_history(&Workload::lot(6, 0), PageRequest::first(10)),
+        cf::BLOCK_TXS,
+    );
+    assert_corrupt(store.check_integrity(CheckScope::Since(6)), cf::BLOCK_TXS);
+    drop(store);
+
+    flip(&dir, cf::CERTIFICATES, &5u64.to_be_bytes(), 0);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    assert_corrupt(store.certificate(5), cf::CERTIFICATES);
+}
+
+#[test]
+fn a_block_rewritten_with_a_valid_checksum_still_fails_its_hashes() {
+    // Someone who knows the checksum rule rewrites a header's time: the header no longer
+    // hashes to its stored hash, and the chain check catches the broken link.
+    let (dir, workload) = populated("forged");
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let mut header = store.header(4).unwrap().unwrap();
+    let stored_hash = header.hash();
+    drop(store);
+    header.time_ms += 1;
+    let mut payload = stored_hash.as_bytes().to_vec();
+    payload.extend_from_slice(&header.to_bytes());
+    let key = 4u64.to_be_bytes();
+    {
+        let db = raw(&dir);
+        db.put_cf(
+            db.cf_handle(cf::HEADERS).unwrap(),
+            key,
+            seal(cf::HEADERS, &key, &payload),
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    assert_corrupt(store.header(4), cf::HEADERS);
+}
+
+#[test]
+fn flipped_index_state_and_wal_values_are_reported() {
+    let (dir, workload) = populated("corrupt-indexes");
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let head_block = store.block(HEIGHT).unwrap().unwrap();
+    let id = head_block.body.transactions[0].id(&workload.genesis().chain_id);
+    let lot = Workload::lot(HEIGHT, 0);
+    let state_key = StateKey::Code(lot.clone());
+    drop(store);
+
+    flip(&dir, cf::TXS, id.as_bytes(), 0);
+    flip(&dir, cf::CODE_LATEST, lot.to_string().as_bytes(), 5);
+    flip(&dir, cf::STATE, &state_key.to_bytes(), 10);
+    let history_key = nth_key(&dir, cf::CODE_HISTORY, 0);
+    flip(&dir, cf::CODE_HISTORY, &history_key, 0);
+    let wal_key = nth_key(&dir, cf::WAL, 1);
+    flip(&dir, cf::WAL, &wal_key, 0);
+
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    assert_corrupt(store.transaction(&id), cf::TXS);
+    assert_corrupt(store.code_latest(&lot), cf::CODE_LATEST);
+    match store.get(&state_key) {
+        Err(suyuan_ledger::state::StateError::Corrupt { key, .. }) => {
+            assert!(key.starts_with("state"))
+        }
+        other => panic!("expected corrupt state, got {other:?}"),
+    }
+    assert_corrupt(store.state_digest(), cf::STATE);
+    assert_corrupt(store.wal_entries(), cf::WAL);
+    assert!(matches!(
+        store.check_integrity(CheckScope::Full),
+        Err(StorageError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn a_corrupt_head_or_foreign_schema_refuses_to_open() {
+    let (dir, workload) = populated("corrupt-meta");
+    flip(&dir, cf::META, b"head", 0);
+    assert_corrupt(Store::open(dir.path(), workload.genesis()), cf::META);
+
+    let (dir, workload) = populated("schema");
+    {
+        let db = raw(&dir);
+        let key = b"schema_version";
+        let newer = (SCHEMA_VERSION + 1).to_be_bytes();
+        db.put_cf(
+            db.cf_handle(cf::META).unwrap(),
+            key,
+            seal(cf::META, key, &newer),
+        )
+        .unwrap();
+    }
+    match Store::open(dir.path(), workload.genesis()) {
+        Err(StorageError::SchemaVersion { found, supported }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+        }
+        other => panic!("expected a schema version error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_half_written_block_is_detected() {
+    // Storage never writes one (each block is one atomic batch); this forges the state a
+    // non-atomic writer would leave, to show that open and the integrity check notice it.
+    let (dir, workload) = populated("half");
+    {
+        let db = raw(&dir);
+        let key = (HEIGHT + 1).to_be_bytes();
+        db.put_cf(
+            db.cf_handle(cf::CERTIFICATES).unwrap(),
+            key,
+            seal(cf::CERTIFICATES, &key, b"x"),
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    assert_corrupt(
+        store.check_integrity(CheckScope::Since(HEIGHT)),
+        cf::CERTIFICATES,
+    );
+}
