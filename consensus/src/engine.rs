@@ -877,7 +877,7 @@ impl Engine {
         }
         let skipped = (block.parent_view().0 + 1..block.view().0).map(View);
         for w in skipped {
-            if !self.rounds.get(&w).is_some_and(|r| r.nullification.is_some()) {
+            if self.rounds.get(&w).is_none_or(|r| r.nullification.is_none()) {
                 missing.push(w);
                 if missing.len() >= MAX_FETCHES_IN_FLIGHT {
                     break;
@@ -994,7 +994,7 @@ impl Engine {
             chain.push(block);
             let skipped = (block.parent_view().0 + 1..block.view().0).map(View);
             for w in skipped {
-                if !self.rounds.get(&w).is_some_and(|r| r.nullification.is_some()) {
+                if self.rounds.get(&w).is_none_or(|r| r.nullification.is_none()) {
                     missing.push(w);
                 }
             }

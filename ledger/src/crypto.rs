@@ -7,7 +7,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An ed25519 public key: a validator's, a registrar's, a regulator's or an enterprise's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -183,25 +182,8 @@ impl fmt::Debug for Signature {
     }
 }
 
-macro_rules! serde_via_str {
-    ($type:ty) => {
-        impl Serialize for $type {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $type {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-serde_via_str!(PublicKey);
-serde_via_str!(Signature);
+crate::serde_as_string!(PublicKey);
+crate::serde_as_string!(Signature);
 
 #[cfg(test)]
 mod tests {

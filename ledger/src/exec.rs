@@ -543,32 +543,24 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
 
     fn bind_key(&mut self, signer: &Signer, record: &BindKey) -> Result<(), ExecError> {
         Self::require_registrar(signer, "binding a key")?;
-        let mut state = self.existing_enterprise(&record.uscc)?;
-        if state.keys.len() >= MAX_LIST_ENTRIES {
-            return Err(RuleError::TooMany {
-                field: "keys",
-                max: MAX_LIST_ENTRIES,
-                found: state.keys.len() + 1,
-            }
-            .into());
-        }
-        self.bind_new_key(&record.uscc, &record.key)?;
-        state.keys.push(record.key);
-        self.overlay.put(
-            StateKey::Enterprise(record.uscc.clone()),
-            StateValue::Enterprise(state),
-        );
-        Ok(())
+        let state = self.existing_enterprise(&record.uscc)?;
+        self.add_key(state, &record.key)
     }
 
     fn rotate_key(&mut self, signer: &Signer, record: &RotateKey) -> Result<(), ExecError> {
-        let mut state = self.require_enterprise(signer, &record.uscc)?;
+        let state = self.require_enterprise(signer, &record.uscc)?;
         if signer.key != record.old_key {
             return Err(RuleError::RotationNotSignedByOldKey {
                 old_key: record.old_key,
             }
             .into());
         }
+        self.revoke(&record.uscc, &record.old_key)?;
+        self.add_key(state, &record.new_key)
+    }
+
+    /// Binds one more key to an enrolled enterprise, within its bound on keys.
+    fn add_key(&mut self, mut state: EnterpriseState, key: &PublicKey) -> Result<(), ExecError> {
         if state.keys.len() >= MAX_LIST_ENTRIES {
             return Err(RuleError::TooMany {
                 field: "keys",
@@ -577,13 +569,11 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
-        self.bind_new_key(&record.uscc, &record.new_key)?;
-        self.revoke(&record.uscc, &record.old_key)?;
-        state.keys.push(record.new_key);
-        self.overlay.put(
-            StateKey::Enterprise(record.uscc.clone()),
-            StateValue::Enterprise(state),
-        );
+        let uscc = state.profile.uscc.clone();
+        self.bind_new_key(&uscc, key)?;
+        state.keys.push(*key);
+        self.overlay
+            .put(StateKey::Enterprise(uscc), StateValue::Enterprise(state));
         Ok(())
     }
 

@@ -212,6 +212,7 @@ impl Store {
         self.put_meta(&mut batch, meta::HEAD, &head_value(height, &hash));
         self.put_meta(&mut batch, meta::COUNTS, &counts_value(&counts));
         self.write_synced(batch, "commit block")?;
+        self.check_head_reads_back(height, &hash)?;
 
         *tip = Tip {
             head: Head { height, hash },
@@ -345,6 +346,22 @@ impl Store {
                 }
                 None => batch.delete_cf(state, &key_bytes),
             }
+        }
+        Ok(())
+    }
+
+    /// Reads the head back after a commit: the write must be visible before it is reported.
+    fn check_head_reads_back(&self, height: u64, hash: &BlockHash) -> Result<(), StorageError> {
+        let stored = self
+            .read(cf::META, meta::HEAD)?
+            .and_then(|bytes| schema::decode_head(&bytes));
+        if stored != Some((height, *hash)) {
+            self.halted.store(true, Ordering::SeqCst);
+            return Err(corrupt(
+                cf::META,
+                meta::HEAD,
+                format!("block {height} was written but the head does not read back as it"),
+            ));
         }
         Ok(())
     }

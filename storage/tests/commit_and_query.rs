@@ -340,3 +340,40 @@ fn execution_over_the_store_sees_committed_state() {
         Some(suyuan_ledger::exec::RuleError::Replay { .. })
     ));
 }
+
+#[test]
+fn readers_on_other_threads_see_whole_blocks_while_commits_run() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+
+    let dir = TempDir::new("concurrent");
+    let workload = Workload::new(8);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let target = STORY_BLOCKS + 20;
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0;
+            loop {
+                let head = store.head();
+                if head.height > 0 {
+                    let block = store
+                        .block(head.height)
+                        .unwrap()
+                        .expect("the head's block is readable");
+                    assert_eq!(block.hash(), head.hash);
+                    assert!(store.certificate(head.height).unwrap().is_some());
+                    for envelope in &block.body.transactions {
+                        let id = envelope.id(&workload.genesis().chain_id);
+                        assert!(store.transaction(&id).unwrap().is_some());
+                    }
+                    reads += 1;
+                }
+                if head.height == target {
+                    return reads;
+                }
+            }
+        });
+        commit_chain(&store, &workload, target);
+        assert!(reader.join().unwrap() > 0);
+    });
+}

@@ -169,7 +169,7 @@ pub enum Violation {
         /// The validator.
         validator: ValidatorIndex,
         /// The block.
-        block: Block,
+        block: Box<Block>,
     },
     /// A finalized block came without a valid certificate or nullifications.
     BadCertificate {
@@ -181,16 +181,16 @@ pub enum Violation {
     /// An honest validator finalized a block the application judged invalid.
     InvalidBlockFinalized {
         /// The block.
-        block: Block,
+        block: Box<Block>,
     },
     /// An honest validator signed two conflicting votes.
     HonestEquivocation {
         /// The validator.
         validator: ValidatorIndex,
         /// The first vote.
-        first: Vote,
+        first: Box<Vote>,
         /// The conflicting vote.
-        second: Vote,
+        second: Box<Vote>,
     },
     /// Evidence convicted an honest validator, or did not verify.
     FalseEvidence {
@@ -957,7 +957,11 @@ impl Checker {
     fn own_vote(&mut self, sv: &SignedVote) -> Result<(), Violation> {
         let votes = self.votes.entry((sv.signer, sv.vote.view())).or_default();
         if let Some(first) = votes.iter().find(|v| v.conflicts_with(&sv.vote)) {
-            return Err(Violation::HonestEquivocation { validator: sv.signer, first: *first, second: sv.vote });
+            return Err(Violation::HonestEquivocation {
+                validator: sv.signer,
+                first: Box::new(*first),
+                second: Box::new(sv.vote),
+            });
         }
         if !votes.contains(&sv.vote) {
             votes.push(sv.vote);
@@ -986,14 +990,14 @@ impl Checker {
             && block.parent_view() == tip.view()
             && block.height().0 == tip.height().0 + 1;
         if !extends {
-            return Err(Violation::BrokenChain { validator, block });
+            return Err(Violation::BrokenChain { validator, block: Box::new(block) });
         }
         let first = *self.heights.entry(block.height().0).or_insert(block.digest());
         if first != block.digest() {
             return Err(Violation::Fork { height: block.height(), first, second: block.digest() });
         }
         if blocks.get(&block.digest()) != Some(&true) {
-            return Err(Violation::InvalidBlockFinalized { block });
+            return Err(Violation::InvalidBlockFinalized { block: Box::new(block) });
         }
         if self.check_certificates {
             self.check_justification(finalized)
