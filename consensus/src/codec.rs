@@ -172,7 +172,9 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn with_capacity(capacity: usize) -> Writer {
-        Writer { buf: Vec::with_capacity(capacity) }
+        Writer {
+            buf: Vec::with_capacity(capacity),
+        }
     }
 
     pub(crate) fn u8(&mut self, v: u8) {
@@ -204,7 +206,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(buf: &'a [u8]) -> Result<Reader<'a>, DecodeError> {
         if buf.len() > MAX_MESSAGE_BYTES {
-            return Err(DecodeError::Oversize { len: buf.len(), max: MAX_MESSAGE_BYTES });
+            return Err(DecodeError::Oversize {
+                len: buf.len(),
+                max: MAX_MESSAGE_BYTES,
+            });
         }
         Ok(Reader { buf, pos: 0 })
     }
@@ -267,7 +272,11 @@ fn decode_vote_body(r: &mut Reader<'_>) -> Result<(ChainId, Vote), DecodeError> 
             let parent = Digest(r.take()?);
             let digest = Digest(r.take()?);
             let block = Block::new(view, height, parent_view, parent, digest)?;
-            if kind == KIND_NOTARIZE { Vote::Notarize(block) } else { Vote::Finalize(block) }
+            if kind == KIND_NOTARIZE {
+                Vote::Notarize(block)
+            } else {
+                Vote::Finalize(block)
+            }
         }
         other => return Err(DecodeError::UnknownKind(other)),
     };
@@ -284,7 +293,12 @@ fn decode_signed_vote(r: &mut Reader<'_>) -> Result<SignedVote, DecodeError> {
     let (chain, vote) = decode_vote_body(r)?;
     let signer = ValidatorIndex(r.u16()?);
     let signature = Signature::from_bytes(&r.take()?);
-    Ok(SignedVote { chain, vote, signer, signature })
+    Ok(SignedVote {
+        chain,
+        vote,
+        signer,
+        signature,
+    })
 }
 
 fn encode_certificate(w: &mut Writer, c: &Certificate) {
@@ -328,25 +342,56 @@ mod tests {
     }
 
     fn block() -> Block {
-        Block::new(View(7), Height(5), View(6), Digest([2; 32]), Digest([3; 32])).unwrap()
+        Block::new(
+            View(7),
+            Height(5),
+            View(6),
+            Digest([2; 32]),
+            Digest([3; 32]),
+        )
+        .unwrap()
     }
 
     /// The named messages the golden file pins, built from fixed keys (ed25519 signing is
     /// deterministic).
     fn vectors() -> Vec<(&'static str, Vec<u8>)> {
         let chain = ChainId([1; 32]);
-        let vote = |v: Vote, i: u8| SignedVote::sign(chain, v, ValidatorIndex(u16::from(i)), &key(i));
+        let vote =
+            |v: Vote, i: u8| SignedVote::sign(chain, v, ValidatorIndex(u16::from(i)), &key(i));
         let signers = (0..3u8)
-            .map(|i| (ValidatorIndex(u16::from(i)), vote(Vote::Finalize(block()), i).signature))
+            .map(|i| {
+                (
+                    ValidatorIndex(u16::from(i)),
+                    vote(Vote::Finalize(block()), i).signature,
+                )
+            })
             .collect();
         let cert = Certificate::new(chain, Vote::Finalize(block()), signers).unwrap();
         vec![
-            ("signing_bytes_notarize", signing_bytes(&chain, &Vote::Notarize(block()))),
-            ("signing_bytes_nullify", signing_bytes(&chain, &Vote::Nullify(View(8)))),
-            ("vote_notarize", Message::Vote(vote(Vote::Notarize(block()), 2)).encode()),
-            ("vote_nullify", Message::Vote(vote(Vote::Nullify(View(8)), 1)).encode()),
-            ("vote_finalize", Message::Vote(vote(Vote::Finalize(block()), 0)).encode()),
-            ("certificate_finalization", Message::Certificate(cert).encode()),
+            (
+                "signing_bytes_notarize",
+                signing_bytes(&chain, &Vote::Notarize(block())),
+            ),
+            (
+                "signing_bytes_nullify",
+                signing_bytes(&chain, &Vote::Nullify(View(8))),
+            ),
+            (
+                "vote_notarize",
+                Message::Vote(vote(Vote::Notarize(block()), 2)).encode(),
+            ),
+            (
+                "vote_nullify",
+                Message::Vote(vote(Vote::Nullify(View(8)), 1)).encode(),
+            ),
+            (
+                "vote_finalize",
+                Message::Vote(vote(Vote::Finalize(block()), 0)).encode(),
+            ),
+            (
+                "certificate_finalization",
+                Message::Certificate(cert).encode(),
+            ),
             ("request", Message::Request(View(9)).encode()),
         ]
     }
@@ -358,8 +403,10 @@ mod tests {
     /// The wire format changes only on purpose: regenerate with `SUYUAN_BLESS=1` and review.
     #[test]
     fn golden_vectors_match() {
-        let expected: String =
-            vectors().iter().map(|(name, bytes)| format!("{name} {}\n", hex(bytes))).collect();
+        let expected: String = vectors()
+            .iter()
+            .map(|(name, bytes)| format!("{name} {}\n", hex(bytes)))
+            .collect();
         if std::env::var_os("SUYUAN_BLESS").is_some() {
             let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata/wire_vectors.txt");
             std::fs::write(path, &expected).unwrap();
@@ -373,7 +420,10 @@ mod tests {
 
     #[test]
     fn vectors_round_trip() {
-        for (name, bytes) in vectors().into_iter().filter(|(n, _)| !n.starts_with("signing")) {
+        for (name, bytes) in vectors()
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("signing"))
+        {
             let msg = Message::decode(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(msg.encode(), bytes, "{name}");
         }
@@ -381,9 +431,15 @@ mod tests {
 
     #[test]
     fn every_truncation_is_refused() {
-        for (_, bytes) in vectors().into_iter().filter(|(n, _)| !n.starts_with("signing")) {
+        for (_, bytes) in vectors()
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("signing"))
+        {
             for len in 0..bytes.len() {
-                assert!(matches!(Message::decode(&bytes[..len]), Err(DecodeError::Truncated { .. })));
+                assert!(matches!(
+                    Message::decode(&bytes[..len]),
+                    Err(DecodeError::Truncated { .. })
+                ));
             }
         }
     }
@@ -393,10 +449,16 @@ mod tests {
         let vote = vectors()[2].1.clone();
         let mut trailing = vote.clone();
         trailing.push(0);
-        assert_eq!(Message::decode(&trailing), Err(DecodeError::Trailing { count: 1 }));
+        assert_eq!(
+            Message::decode(&trailing),
+            Err(DecodeError::Trailing { count: 1 })
+        );
         let mut version = vote.clone();
         version[0] = 2;
-        assert_eq!(Message::decode(&version), Err(DecodeError::UnknownVersion(2)));
+        assert_eq!(
+            Message::decode(&version),
+            Err(DecodeError::UnknownVersion(2))
+        );
         let mut tag = vote.clone();
         tag[1] = 9;
         assert_eq!(Message::decode(&tag), Err(DecodeError::UnknownTag(9)));
@@ -406,9 +468,15 @@ mod tests {
         // parent view (bytes 51..59) set equal to the view 7
         let mut parent = vote.clone();
         parent[51..59].copy_from_slice(&7u64.to_be_bytes());
-        assert!(matches!(Message::decode(&parent), Err(DecodeError::Block(_))));
+        assert!(matches!(
+            Message::decode(&parent),
+            Err(DecodeError::Block(_))
+        ));
         let oversize = vec![0u8; MAX_MESSAGE_BYTES + 1];
-        assert!(matches!(Message::decode(&oversize), Err(DecodeError::Oversize { .. })));
+        assert!(matches!(
+            Message::decode(&oversize),
+            Err(DecodeError::Oversize { .. })
+        ));
     }
 
     #[test]
@@ -421,12 +489,18 @@ mod tests {
         assert_eq!(Message::decode(&zero), Err(DecodeError::SignerCount(0)));
         let mut huge = cert[..count_at].to_vec();
         huge.extend_from_slice(&(MAX_VALIDATORS as u16 + 1).to_be_bytes());
-        assert_eq!(Message::decode(&huge), Err(DecodeError::SignerCount(MAX_VALIDATORS + 1)));
+        assert_eq!(
+            Message::decode(&huge),
+            Err(DecodeError::SignerCount(MAX_VALIDATORS + 1))
+        );
         // second signer index equal to the first
         let mut repeated = cert.clone();
         let second = count_at + 2 + 66;
         repeated[second..second + 2].copy_from_slice(&0u16.to_be_bytes());
-        assert_eq!(Message::decode(&repeated), Err(DecodeError::SignersNotAscending));
+        assert_eq!(
+            Message::decode(&repeated),
+            Err(DecodeError::SignersNotAscending)
+        );
     }
 
     proptest! {

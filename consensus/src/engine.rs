@@ -30,7 +30,12 @@ pub struct Timeouts {
 impl Default for Timeouts {
     /// Values for Δ = 500 ms.
     fn default() -> Timeouts {
-        Timeouts { leader_ms: 1_000, view_ms: 1_500, retry_ms: 1_000, fetch_retry_ms: 1_000 }
+        Timeouts {
+            leader_ms: 1_000,
+            view_ms: 1_500,
+            retry_ms: 1_000,
+            fetch_retry_ms: 1_000,
+        }
     }
 }
 
@@ -263,7 +268,9 @@ impl Round {
     }
 
     fn certificates(&self) -> impl Iterator<Item = &Certificate> {
-        [&self.notarization, &self.nullification, &self.finalization].into_iter().flatten()
+        [&self.notarization, &self.nullification, &self.finalization]
+            .into_iter()
+            .flatten()
     }
 
     fn certificate(&self, kind: VoteKind) -> Option<&Certificate> {
@@ -288,7 +295,10 @@ impl Round {
             return Some(*sv);
         }
         let cert = self.certificate(kind)?;
-        let i = cert.signers().binary_search_by_key(&signer, |(s, _)| *s).ok()?;
+        let i = cert
+            .signers()
+            .binary_search_by_key(&signer, |(s, _)| *s)
+            .ok()?;
         cert.votes().nth(i)
     }
 
@@ -314,8 +324,15 @@ enum ProposalCheck {
 impl Engine {
     /// An engine for the validator holding `config.key`. Feed [`Input::Recovered`] next.
     pub fn new(config: Config) -> Result<Engine, ConfigError> {
-        let Config { chain, validators, key, timeouts } = config;
-        let me = validators.index_of(&key.verifying_key()).ok_or(ConfigError::NotAValidator)?;
+        let Config {
+            chain,
+            validators,
+            key,
+            timeouts,
+        } = config;
+        let me = validators
+            .index_of(&key.verifying_key())
+            .ok_or(ConfigError::NotAValidator)?;
         let t = timeouts;
         if t.leader_ms == 0 || t.view_ms == 0 || t.retry_ms == 0 || t.fetch_retry_ms == 0 {
             return Err(ConfigError::ZeroTimeout);
@@ -380,7 +397,10 @@ impl Engine {
 
     /// The certificates held for `view` (empty at or below the finalized view: ask storage).
     pub fn certificates(&self, view: View) -> Vec<Certificate> {
-        self.rounds.get(&view).map(|r| r.certificates().cloned().collect()).unwrap_or_default()
+        self.rounds
+            .get(&view)
+            .map(|r| r.certificates().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Process one input at time `now` and return the actions to execute, in order.
@@ -395,7 +415,11 @@ impl Engine {
             Input::Message { from, message } => self.on_message(from, message),
             Input::Timeout => Ok(()),
             Input::Proposal(block) => self.on_proposal(block),
-            Input::Verdict { view, digest, valid } => self.on_verdict(view, digest, valid),
+            Input::Verdict {
+                view,
+                digest,
+                valid,
+            } => self.on_verdict(view, digest, valid),
         };
         if let Err(rejection) = handled {
             // Refusals happen before any state changes; only harmless replies can be queued.
@@ -431,7 +455,10 @@ impl Engine {
         self.started = true;
         self.finalized = finalized;
         let mut start = finalized.view().next();
-        for sv in votes.into_iter().filter(|sv| sv.vote.view() > finalized.view()) {
+        for sv in votes
+            .into_iter()
+            .filter(|sv| sv.vote.view() > finalized.view())
+        {
             let view = sv.vote.view();
             let round = self.rounds.entry(view).or_default();
             let slot = match sv.vote {
@@ -441,7 +468,11 @@ impl Engine {
             };
             *slot = Some(sv);
             // A finalize means we saw the view notarized and had moved on to the next one.
-            let resume = if let Vote::Finalize(_) = sv.vote { view.next() } else { view };
+            let resume = if let Vote::Finalize(_) = sv.vote {
+                view.next()
+            } else {
+                view
+            };
             start = start.max(resume);
         }
         let own: Vec<SignedVote> = self
@@ -498,7 +529,10 @@ impl Engine {
             }
         }
         if view <= self.finalized.view() {
-            return Err(Rejection::Stale { view, finalized: self.finalized.view() });
+            return Err(Rejection::Stale {
+                view,
+                finalized: self.finalized.view(),
+            });
         }
         let limit = View(self.view.0.saturating_add(MAX_VIEWS_AHEAD));
         if view > limit {
@@ -516,7 +550,9 @@ impl Engine {
             }
             // Once the certificate exists, more of the same votes add nothing; skip their
             // signature check unless they might convict their signer of a nullify/finalize clash.
-            let settled = round.certificate(kind).is_some_and(|c| c.vote() == &sv.vote);
+            let settled = round
+                .certificate(kind)
+                .is_some_and(|c| c.vote() == &sv.vote);
             if settled && self.cross_conflict(round, &sv).is_none() {
                 return Ok(());
             }
@@ -552,12 +588,22 @@ impl Engine {
             self.certificates(view)
         };
         // Without a certificate, our own votes may be what the straggler lacks to form one.
-        let votes = if certs.is_empty() { self.own_votes(view) } else { Vec::new() };
+        let votes = if certs.is_empty() {
+            self.own_votes(view)
+        } else {
+            Vec::new()
+        };
         for cert in certs {
-            self.out.push(Action::Send { to, message: Message::Certificate(cert) });
+            self.out.push(Action::Send {
+                to,
+                message: Message::Certificate(cert),
+            });
         }
         for sv in votes {
-            self.out.push(Action::Send { to, message: Message::Vote(sv) });
+            self.out.push(Action::Send {
+                to,
+                message: Message::Vote(sv),
+            });
         }
     }
 
@@ -567,16 +613,24 @@ impl Engine {
         }
         let view = cert.view();
         if view <= self.finalized.view() {
-            return Err(Rejection::Stale { view, finalized: self.finalized.view() });
+            return Err(Rejection::Stale {
+                view,
+                finalized: self.finalized.view(),
+            });
         }
         cert.check_shape(&self.chain, &self.validators, self.quorum)?;
         let round = self.rounds.get(&view);
-        if round.and_then(|r| r.certificate(cert.vote().kind())).is_some_and(|c| c == &cert) {
+        if round
+            .and_then(|r| r.certificate(cert.vote().kind()))
+            .is_some_and(|c| c == &cert)
+        {
             return Ok(()); // already held
         }
         // Signatures already verified as individual votes need no second check.
         let known = |sv: &SignedVote| {
-            round.and_then(|r| r.votes(sv.vote.kind()).get(&sv.signer)).is_some_and(|k| k == sv)
+            round
+                .and_then(|r| r.votes(sv.vote.kind()).get(&sv.signer))
+                .is_some_and(|k| k == sv)
         };
         cert.verify_with(&self.chain, &self.validators, self.quorum, known)?;
         self.add_certificate(cert);
@@ -590,7 +644,10 @@ impl Engine {
             return;
         }
         for cert in self.certificates(view) {
-            self.out.push(Action::Send { to: from, message: Message::Certificate(cert) });
+            self.out.push(Action::Send {
+                to: from,
+                message: Message::Certificate(cert),
+            });
         }
     }
 
@@ -608,7 +665,11 @@ impl Engine {
             return Err(Rejection::Unrequested { view });
         }
         let sv = self.vote(Vote::Notarize(block));
-        self.rounds.entry(view).or_default().proposal.get_or_insert(block);
+        self.rounds
+            .entry(view)
+            .or_default()
+            .proposal
+            .get_or_insert(block);
         self.tally(sv);
         self.progress();
         Ok(())
@@ -620,7 +681,9 @@ impl Engine {
         }
         let round = self.rounds.get(&view);
         let open = round.filter(|r| r.verify_requested && r.my_notarize.is_none());
-        let proposal = open.and_then(|r| r.proposal).filter(|b| b.digest() == digest);
+        let proposal = open
+            .and_then(|r| r.proposal)
+            .filter(|b| b.digest() == digest);
         let Some(block) = proposal.filter(|_| view == self.view) else {
             return Err(Rejection::Unrequested { view });
         };
@@ -682,7 +745,11 @@ impl Engine {
             _ => votes.len(),
         };
         let signers: Vec<_> = if count == quorum {
-            votes.values().filter(|v| v.vote == sv.vote).map(|v| (v.signer, v.signature)).collect()
+            votes
+                .values()
+                .filter(|v| v.vote == sv.vote)
+                .map(|v| (v.signer, v.signature))
+                .collect()
         } else {
             Vec::new()
         };
@@ -728,13 +795,17 @@ impl Engine {
         };
         *slot = Some(cert.clone());
         if view.next() >= self.view {
-            self.out.push(Action::Broadcast(Message::Certificate(cert.clone())));
+            self.out
+                .push(Action::Broadcast(Message::Certificate(cert.clone())));
         }
         if let Vote::Notarize(block) | Vote::Finalize(block) = cert.vote() {
             self.finalize_if_allowed(*block);
         }
         if kind == VoteKind::Finalize {
-            let higher = self.pending_finalization.as_ref().is_none_or(|p| p.view() < view);
+            let higher = self
+                .pending_finalization
+                .as_ref()
+                .is_none_or(|p| p.view() < view);
             if higher {
                 self.pending_finalization = Some(cert.clone());
             }
@@ -770,7 +841,10 @@ impl Engine {
     fn convict_certificates(&mut self, a: &Certificate, b: &Certificate) {
         let a_votes: BTreeMap<ValidatorIndex, SignedVote> =
             a.votes().map(|sv| (sv.signer, sv)).collect();
-        let pairs: Vec<_> = b.votes().filter_map(|sv| Some((*a_votes.get(&sv.signer)?, sv))).collect();
+        let pairs: Vec<_> = b
+            .votes()
+            .filter_map(|sv| Some((*a_votes.get(&sv.signer)?, sv)))
+            .collect();
         for (first, second) in pairs {
             self.convict(first, second);
         }
@@ -801,7 +875,10 @@ impl Engine {
         self.view = view;
         self.leader_deadline = self.now.plus_ms(self.timeouts.leader_ms);
         self.view_deadline = self.now.plus_ms(self.timeouts.view_ms);
-        let nullified = self.rounds.get(&view).is_some_and(|r| r.my_nullify.is_some());
+        let nullified = self
+            .rounds
+            .get(&view)
+            .is_some_and(|r| r.my_nullify.is_some());
         self.retry_deadline = nullified.then_some(self.now);
         self.prune_tallies();
         self.progress();
@@ -865,7 +942,9 @@ impl Engine {
         } else if block.parent_view() == finalized.view() {
             Some(*finalized)
         } else {
-            self.rounds.get(&block.parent_view()).and_then(Round::notarized)
+            self.rounds
+                .get(&block.parent_view())
+                .and_then(Round::notarized)
         };
         let mut missing = Vec::new();
         match parent {
@@ -877,14 +956,22 @@ impl Engine {
         }
         let skipped = (block.parent_view().0 + 1..block.view().0).map(View);
         for w in skipped {
-            if self.rounds.get(&w).is_none_or(|r| r.nullification.is_none()) {
+            if self
+                .rounds
+                .get(&w)
+                .is_none_or(|r| r.nullification.is_none())
+            {
                 missing.push(w);
                 if missing.len() >= MAX_FETCHES_IN_FLIGHT {
                     break;
                 }
             }
         }
-        if missing.is_empty() { ProposalCheck::Acceptable } else { ProposalCheck::Missing(missing) }
+        if missing.is_empty() {
+            ProposalCheck::Acceptable
+        } else {
+            ProposalCheck::Missing(missing)
+        }
     }
 
     /// Rule 6 (and a bad proposal): nullify the current view, then keep resending.
@@ -904,9 +991,7 @@ impl Engine {
         let round = self.rounds.entry(self.view).or_default();
         let settled = round.my_nullify.is_some() || round.my_finalize.is_some();
         let no_proposal = round.proposal.is_none();
-        if !settled
-            && (now >= self.view_deadline || (now >= self.leader_deadline && no_proposal))
-        {
+        if !settled && (now >= self.view_deadline || (now >= self.leader_deadline && no_proposal)) {
             self.nullify_current();
         }
         if let Some(at) = self.retry_deadline
@@ -917,7 +1002,8 @@ impl Engine {
         }
         let expired = self.timeouts.fetch_retry_ms;
         let before = self.fetching.len();
-        self.fetching.retain(|_, asked| now < asked.plus_ms(expired));
+        self.fetching
+            .retain(|_, asked| now < asked.plus_ms(expired));
         if self.fetching.len() < before {
             self.try_deliver();
             self.progress();
@@ -940,7 +1026,13 @@ impl Engine {
 
     fn own_votes(&self, view: View) -> Vec<SignedVote> {
         let round = self.rounds.get(&view);
-        round.map(|r| [r.my_notarize, r.my_nullify, r.my_finalize].into_iter().flatten().collect())
+        round
+            .map(|r| {
+                [r.my_notarize, r.my_nullify, r.my_finalize]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -955,7 +1047,11 @@ impl Engine {
                 next = min_time(next, Some(self.leader_deadline));
             }
         }
-        let fetch_retry = self.fetching.values().min().map(|t| t.plus_ms(self.timeouts.fetch_retry_ms));
+        let fetch_retry = self
+            .fetching
+            .values()
+            .min()
+            .map(|t| t.plus_ms(self.timeouts.fetch_retry_ms));
         next = min_time(next, fetch_retry);
         if let Some(at) = next
             && self.timer != Some(at)
@@ -994,7 +1090,11 @@ impl Engine {
             chain.push(block);
             let skipped = (block.parent_view().0 + 1..block.view().0).map(View);
             for w in skipped {
-                if self.rounds.get(&w).is_none_or(|r| r.nullification.is_none()) {
+                if self
+                    .rounds
+                    .get(&w)
+                    .is_none_or(|r| r.nullification.is_none())
+                {
                     missing.push(w);
                 }
             }
@@ -1008,7 +1108,11 @@ impl Engine {
                 }
                 break;
             }
-            match self.rounds.get(&block.parent_view()).and_then(Round::notarized) {
+            match self
+                .rounds
+                .get(&block.parent_view())
+                .and_then(Round::notarized)
+            {
                 Some(p) if p.digest() == block.parent() && p.height().0 + 1 == block.height().0 => {
                     block = p;
                 }
@@ -1020,7 +1124,10 @@ impl Engine {
             }
         }
         if !missing.is_empty() {
-            missing.into_iter().take(MAX_FETCHES_IN_FLIGHT).for_each(|v| self.fetch(v));
+            missing
+                .into_iter()
+                .take(MAX_FETCHES_IN_FLIGHT)
+                .for_each(|v| self.fetch(v));
             return;
         }
         for block in chain.into_iter().rev() {
@@ -1032,8 +1139,12 @@ impl Engine {
 
     fn deliver(&mut self, block: Block) {
         let round = self.rounds.get(&block.view());
-        let own = round.and_then(|r| r.finalization.clone()).filter(|c| c.vote().block() == Some(&block));
-        let certificate = own.clone().or_else(|| round.and_then(|r| r.notarization.clone()));
+        let own = round
+            .and_then(|r| r.finalization.clone())
+            .filter(|c| c.vote().block() == Some(&block));
+        let certificate = own
+            .clone()
+            .or_else(|| round.and_then(|r| r.notarization.clone()));
         // try_deliver found this block through a notarization or finalization of its view.
         let Some(certificate) = certificate else {
             debug_assert!(false, "delivered block {block:?} lacks a certificate");
@@ -1042,12 +1153,19 @@ impl Engine {
         let nullifications = (block.parent_view().0 + 1..block.view().0)
             .filter_map(|w| self.rounds.get(&View(w))?.nullification.clone())
             .collect();
-        debug_assert!(block.parent() == self.finalized.digest(), "delivery extends the chain");
+        debug_assert!(
+            block.parent() == self.finalized.digest(),
+            "delivery extends the chain"
+        );
         self.finalized = block;
         if own.is_some() {
             self.last_finalization = own;
         }
-        self.out.push(Action::Finalized(Finalized { block, certificate, nullifications }));
+        self.out.push(Action::Finalized(Finalized {
+            block,
+            certificate,
+            nullifications,
+        }));
     }
 
     fn prune_finalized(&mut self) {

@@ -59,7 +59,10 @@ pub struct ChainId(pub [u8; 32]);
 impl ChainId {
     /// A chain id derived from a human-readable name (BLAKE3 in key-derivation mode).
     pub fn from_name(name: &str) -> ChainId {
-        ChainId(blake3::derive_key("suyuan consensus chain id v1", name.as_bytes()))
+        ChainId(blake3::derive_key(
+            "suyuan consensus chain id v1",
+            name.as_bytes(),
+        ))
     }
 }
 
@@ -118,7 +121,13 @@ impl Block {
         if parent_view >= view {
             return Err(InvalidBlock::ParentNotEarlier { view, parent_view });
         }
-        Ok(Block { view, height, parent_view, parent, digest })
+        Ok(Block {
+            view,
+            height,
+            parent_view,
+            parent,
+            digest,
+        })
     }
 
     /// The genesis block: view 0, height 0, with the digest the genesis file fixes.
@@ -134,7 +143,14 @@ impl Block {
 
     /// The child of `self` proposed in `view` with `digest` (`None` if `view` is not later).
     pub fn child(&self, view: View, digest: Digest) -> Option<Block> {
-        Block::new(view, Height(self.height.0.checked_add(1)?), self.view, self.digest, digest).ok()
+        Block::new(
+            view,
+            Height(self.height.0.checked_add(1)?),
+            self.view,
+            self.digest,
+            digest,
+        )
+        .ok()
     }
 
     /// The view the block was proposed in.

@@ -42,7 +42,10 @@ impl ValidatorSet {
     /// A set from the genesis order of keys.
     pub fn new(keys: Vec<VerifyingKey>) -> Result<ValidatorSet, ValidatorSetError> {
         if keys.is_empty() || keys.len() > MAX_VALIDATORS {
-            return Err(ValidatorSetError::BadSize { got: keys.len(), max: MAX_VALIDATORS });
+            return Err(ValidatorSetError::BadSize {
+                got: keys.len(),
+                max: MAX_VALIDATORS,
+            });
         }
         for (second, key) in keys.iter().enumerate() {
             if let Some(first) = keys[..second].iter().position(|k| k == key) {
@@ -86,7 +89,10 @@ impl ValidatorSet {
     /// The index of `key` in the set, if it is a validator's.
     pub fn index_of(&self, key: &VerifyingKey) -> Option<ValidatorIndex> {
         // Position < MAX_VALIDATORS <= u16::MAX.
-        self.keys.iter().position(|k| k == key).map(|i| ValidatorIndex(i as u16))
+        self.keys
+            .iter()
+            .position(|k| k == key)
+            .map(|i| ValidatorIndex(i as u16))
     }
 
     /// All keys in genesis order.
@@ -195,9 +201,19 @@ pub struct SignedVote {
 
 impl SignedVote {
     /// Sign `vote` as validator `signer` with `key`.
-    pub fn sign(chain: ChainId, vote: Vote, signer: ValidatorIndex, key: &SigningKey) -> SignedVote {
+    pub fn sign(
+        chain: ChainId,
+        vote: Vote,
+        signer: ValidatorIndex,
+        key: &SigningKey,
+    ) -> SignedVote {
         let signature = key.sign(&signing_bytes(&chain, &vote));
-        SignedVote { chain, vote, signer, signature }
+        SignedVote {
+            chain,
+            vote,
+            signer,
+            signature,
+        }
     }
 
     /// Check that the signer is a validator and the signature is valid (chain checked too).
@@ -216,7 +232,9 @@ pub(crate) fn verify_signature(
     signer: ValidatorIndex,
     signature: &Signature,
 ) -> Result<(), Rejection> {
-    let key = validators.key(signer).ok_or(Rejection::UnknownSigner { signer })?;
+    let key = validators
+        .key(signer)
+        .ok_or(Rejection::UnknownSigner { signer })?;
     key.verify(&signing_bytes(chain, vote), signature)
         .map_err(|_| Rejection::BadSignature { signer })
 }
@@ -246,7 +264,11 @@ impl Certificate {
         if signers.windows(2).any(|w| w[0].0 >= w[1].0) {
             return Err(Rejection::SignersNotAscending);
         }
-        Ok(Certificate { chain, vote, signers })
+        Ok(Certificate {
+            chain,
+            vote,
+            signers,
+        })
     }
 
     /// The chain the certificate is for.
@@ -322,7 +344,10 @@ impl Certificate {
         if self.signers.windows(2).any(|w| w[0].0 >= w[1].0) {
             return Err(Rejection::SignersNotAscending);
         }
-        if let Some(&(signer, _)) = self.signers.iter().find(|(s, _)| validators.key(*s).is_none())
+        if let Some(&(signer, _)) = self
+            .signers
+            .iter()
+            .find(|(s, _)| validators.key(*s).is_none())
         {
             return Err(Rejection::UnknownSigner { signer });
         }

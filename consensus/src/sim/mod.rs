@@ -29,9 +29,9 @@ use std::rc::Rc;
 
 use ed25519_dalek::SigningKey;
 
-use crate::engine::{Action, Config, Engine, Finalized, Input, Timeouts};
 #[cfg(test)]
 use crate::engine::Mutation;
+use crate::engine::{Action, Config, Engine, Finalized, Input, Timeouts};
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::vote::{Certificate, Evidence, SignedVote, ValidatorSet, Vote, VoteKind};
 use crate::{Block, ChainId, Digest, Height, Message, Time, ValidatorIndex, View};
@@ -144,7 +144,12 @@ impl Scenario {
             chaos_ms: 4_000,
             liveness_blocks: 3,
             liveness_bound_ms: 20_000,
-            timeouts: Timeouts { leader_ms: 250, view_ms: 400, retry_ms: 250, fetch_retry_ms: 250 },
+            timeouts: Timeouts {
+                leader_ms: 250,
+                view_ms: 400,
+                retry_ms: 250,
+                fetch_retry_ms: 250,
+            },
             check_certificates: true,
             #[cfg(test)]
             mutation: None,
@@ -230,7 +235,11 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "seed {} at {} ms: {:?}", self.seed, self.at.0, self.violation)
+        write!(
+            f,
+            "seed {} at {} ms: {:?}",
+            self.seed, self.at.0, self.violation
+        )
     }
 }
 
@@ -263,7 +272,11 @@ pub struct Report {
 /// Play `scenario` with `seed`.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<Report, Failure> {
     let mut sim = Sim::new(scenario, seed);
-    sim.run().map_err(|violation| Failure { seed, at: sim.now, violation })?;
+    sim.run().map_err(|violation| Failure {
+        seed,
+        at: sim.now,
+        violation,
+    })?;
     Ok(sim.report())
 }
 
@@ -276,12 +289,33 @@ type NodeId = usize;
 
 #[derive(Debug)]
 enum Event {
-    Deliver { to: NodeId, from: ValidatorIndex, bytes: Rc<[u8]> },
-    Timer { node: NodeId, incarnation: u32, at: Time },
-    Proposal { node: NodeId, incarnation: u32, block: Block },
-    Verdict { node: NodeId, incarnation: u32, block: Block, valid: bool },
-    Crash { node: NodeId },
-    Restart { node: NodeId },
+    Deliver {
+        to: NodeId,
+        from: ValidatorIndex,
+        bytes: Rc<[u8]>,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        at: Time,
+    },
+    Proposal {
+        node: NodeId,
+        incarnation: u32,
+        block: Block,
+    },
+    Verdict {
+        node: NodeId,
+        incarnation: u32,
+        block: Block,
+        valid: bool,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
     Partition,
     Heal,
 }
@@ -357,8 +391,9 @@ struct Sim<'a> {
 impl<'a> Sim<'a> {
     fn new(scenario: &'a Scenario, seed: u64) -> Sim<'a> {
         let mut rng = Rng::new(seed ^ 0x5359_5955_414e_0001);
-        let keys: Vec<SigningKey> =
-            (0..scenario.n).map(|_| SigningKey::from_bytes(&rng.bytes32())).collect();
+        let keys: Vec<SigningKey> = (0..scenario.n)
+            .map(|_| SigningKey::from_bytes(&rng.bytes32()))
+            .collect();
         let validators = ValidatorSet::new(keys.iter().map(|k| k.verifying_key()).collect())
             .expect("simulated validator keys are distinct and few");
         let chain = ChainId(rng.bytes32());
@@ -374,8 +409,11 @@ impl<'a> Sim<'a> {
         }
         let mut nodes = Vec::new();
         for (i, behavior) in behaviors.iter().enumerate() {
-            let twins: &[Option<u16>] =
-                if *behavior == Some(Behavior::Twins) { &[Some(0), Some(1)] } else { &[None] };
+            let twins: &[Option<u16>] = if *behavior == Some(Behavior::Twins) {
+                &[Some(0), Some(1)]
+            } else {
+                &[None]
+            };
             for &twin_side in twins {
                 nodes.push(Node {
                     index: ValidatorIndex(i as u16),
@@ -393,7 +431,12 @@ impl<'a> Sim<'a> {
             }
         }
         let honest: Vec<bool> = behaviors.iter().map(Option::is_none).collect();
-        let checker = Checker::new(chain, validators.clone(), honest, scenario.check_certificates);
+        let checker = Checker::new(
+            chain,
+            validators.clone(),
+            honest,
+            scenario.check_certificates,
+        );
         let mut blocks = BTreeMap::new();
         blocks.insert(genesis.digest(), true);
         Sim {
@@ -456,7 +499,9 @@ impl<'a> Sim<'a> {
                 t += length + self.rng.range(100, 700);
             }
         }
-        let honest: Vec<NodeId> = (0..self.nodes.len()).filter(|&i| self.nodes[i].honest()).collect();
+        let honest: Vec<NodeId> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].honest())
+            .collect();
         for _ in 0..self.scenario.crashes / 2 {
             if let Some(&node) = self.rng.pick(&honest) {
                 let at = self.rng.range(50, chaos.saturating_sub(1_000).max(60));
@@ -467,7 +512,11 @@ impl<'a> Sim<'a> {
 
     fn schedule(&mut self, at: Time, event: Event) {
         self.seq += 1;
-        self.queue.push(Reverse(Scheduled { at, seq: self.seq, event }));
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            event,
+        }));
     }
 
     fn start_node(&mut self, id: NodeId) -> Result<(), Violation> {
@@ -487,7 +536,12 @@ impl<'a> Sim<'a> {
             engine.set_mutation(mutation);
         }
         let finalized = node.tip;
-        let votes = node.wal.iter().filter(|v| v.vote.view() > finalized.view()).copied().collect();
+        let votes = node
+            .wal
+            .iter()
+            .filter(|v| v.vote.view() > finalized.view())
+            .copied()
+            .collect();
         let actions = engine
             .handle(Input::Recovered { finalized, votes }, self.now)
             .expect("recovery of an own, intact write-ahead log succeeds");
@@ -498,22 +552,39 @@ impl<'a> Sim<'a> {
     fn dispatch(&mut self, event: Event) -> Result<(), Violation> {
         match event {
             Event::Deliver { to, from, bytes } => self.deliver(to, from, bytes),
-            Event::Timer { node, incarnation, at } => {
+            Event::Timer {
+                node,
+                incarnation,
+                at,
+            } => {
                 let n = &self.nodes[node];
                 if n.incarnation == incarnation && n.timer == Some(at) {
                     self.input(node, Input::Timeout)?;
                 }
                 Ok(())
             }
-            Event::Proposal { node, incarnation, block } => {
+            Event::Proposal {
+                node,
+                incarnation,
+                block,
+            } => {
                 if self.nodes[node].incarnation == incarnation {
                     self.input(node, Input::Proposal(block))?;
                 }
                 Ok(())
             }
-            Event::Verdict { node, incarnation, block, valid } => {
+            Event::Verdict {
+                node,
+                incarnation,
+                block,
+                valid,
+            } => {
                 if self.nodes[node].incarnation == incarnation {
-                    let input = Input::Verdict { view: block.view(), digest: block.digest(), valid };
+                    let input = Input::Verdict {
+                        view: block.view(),
+                        digest: block.digest(),
+                        valid,
+                    };
                     self.input(node, input)?;
                 }
                 Ok(())
@@ -555,11 +626,20 @@ impl<'a> Sim<'a> {
         node.incarnation += 1;
         node.timer = None;
         let latest = Time(self.scenario.chaos_ms.saturating_sub(50));
-        let at = self.now.plus_ms(self.rng.range(50, 800)).min(latest).max(self.now);
+        let at = self
+            .now
+            .plus_ms(self.rng.range(50, 800))
+            .min(latest)
+            .max(self.now);
         self.schedule(at, Event::Restart { node: id });
     }
 
-    fn deliver(&mut self, to: NodeId, from: ValidatorIndex, bytes: Rc<[u8]>) -> Result<(), Violation> {
+    fn deliver(
+        &mut self,
+        to: NodeId,
+        from: ValidatorIndex,
+        bytes: Rc<[u8]>,
+    ) -> Result<(), Violation> {
         match self.nodes[to].behavior {
             Some(Behavior::Silent) => return Ok(()),
             Some(Behavior::Garbage) => {
@@ -627,7 +707,15 @@ impl<'a> Sim<'a> {
                     let valid = approves_all || self.blocks.get(&block.digest()) == Some(&true);
                     let at = self.now.plus_ms(self.rng.range(1, 10));
                     let incarnation = self.nodes[id].incarnation;
-                    self.schedule(at, Event::Verdict { node: id, incarnation, block, valid });
+                    self.schedule(
+                        at,
+                        Event::Verdict {
+                            node: id,
+                            incarnation,
+                            block,
+                            valid,
+                        },
+                    );
                 }
                 Action::Finalized(finalized) => self.finalized(id, finalized)?,
                 Action::Evidence(evidence) => {
@@ -639,7 +727,14 @@ impl<'a> Sim<'a> {
                 Action::SetTimer(at) => {
                     self.nodes[id].timer = Some(at);
                     let incarnation = self.nodes[id].incarnation;
-                    self.schedule(at, Event::Timer { node: id, incarnation, at });
+                    self.schedule(
+                        at,
+                        Event::Timer {
+                            node: id,
+                            incarnation,
+                            at,
+                        },
+                    );
                 }
                 Action::Fetch(view) => {
                     self.report.fetches += u64::from(honest);
@@ -663,10 +758,14 @@ impl<'a> Sim<'a> {
     fn finalized(&mut self, id: NodeId, finalized: Finalized) -> Result<(), Violation> {
         let node = &mut self.nodes[id];
         if node.honest() {
-            self.checker.finalized(node.index, &node.tip, &finalized, &self.blocks)?;
+            self.checker
+                .finalized(node.index, &node.tip, &finalized, &self.blocks)?;
         }
         node.tip = finalized.block;
-        node.store.entry(finalized.block.view()).or_default().push(finalized.certificate);
+        node.store
+            .entry(finalized.block.view())
+            .or_default()
+            .push(finalized.certificate);
         for null in finalized.nullifications {
             node.store.entry(null.view()).or_default().push(null);
         }
@@ -693,7 +792,14 @@ impl<'a> Sim<'a> {
         if let Some(block) = parent.child(view, digest) {
             let at = self.now.plus_ms(self.rng.range(1, 5));
             let incarnation = self.nodes[id].incarnation;
-            self.schedule(at, Event::Proposal { node: id, incarnation, block });
+            self.schedule(
+                at,
+                Event::Proposal {
+                    node: id,
+                    incarnation,
+                    block,
+                },
+            );
         }
     }
 
@@ -731,8 +837,13 @@ impl<'a> Sim<'a> {
         let Some(block) = sv.vote.block() else { return };
         let digest = Digest(self.rng.bytes32());
         self.blocks.insert(digest, true);
-        let Ok(other) = Block::new(block.view(), block.height(), block.parent_view(), block.parent(), digest)
-        else {
+        let Ok(other) = Block::new(
+            block.view(),
+            block.height(),
+            block.parent_view(),
+            block.parent(),
+            digest,
+        ) else {
             return;
         };
         let second = self.sign(id, Vote::Notarize(other));
@@ -742,7 +853,11 @@ impl<'a> Sim<'a> {
         for to in 0..self.validators.len() {
             let to = ValidatorIndex(to as u16);
             if to != me {
-                let bytes = if self.rng.chance(500) { a.clone() } else { b.clone() };
+                let bytes = if self.rng.chance(500) {
+                    a.clone()
+                } else {
+                    b.clone()
+                };
                 self.send(id, to, bytes);
             }
         }
@@ -752,11 +867,20 @@ impl<'a> Sim<'a> {
     fn double_vote(&mut self, id: NodeId, sv: &SignedVote) {
         let view = sv.vote.view();
         let conflicting = match sv.vote {
-            Vote::Notarize(b) => Block::new(view, b.height(), b.parent_view(), b.parent(), Digest(self.rng.bytes32()))
-                .ok()
-                .map(Vote::Notarize),
+            Vote::Notarize(b) => Block::new(
+                view,
+                b.height(),
+                b.parent_view(),
+                b.parent(),
+                Digest(self.rng.bytes32()),
+            )
+            .ok()
+            .map(Vote::Notarize),
             Vote::Finalize(_) => Some(Vote::Nullify(view)),
-            Vote::Nullify(_) => self.genesis.child(view, Digest(self.rng.bytes32())).map(Vote::Finalize),
+            Vote::Nullify(_) => self
+                .genesis
+                .child(view, Digest(self.rng.bytes32()))
+                .map(Vote::Finalize),
         };
         let Some(vote) = conflicting else { return };
         let second: Rc<[u8]> = Message::Vote(self.sign(id, vote)).encode().into();
@@ -795,7 +919,9 @@ impl<'a> Sim<'a> {
         let view = View(self.rng.range(1, 200));
         let block = self.genesis.child(view, Digest(self.rng.bytes32()));
         let bytes: Vec<u8> = match self.rng.below(10) {
-            0 => (0..self.rng.below(300)).map(|_| self.rng.next_u64() as u8).collect(),
+            0 => (0..self.rng.below(300))
+                .map(|_| self.rng.next_u64() as u8)
+                .collect(),
             1 => {
                 let mut b = heard.to_vec();
                 if !b.is_empty() {
@@ -826,7 +952,12 @@ impl<'a> Sim<'a> {
                 let sv = self.sign(id, block.map_or(Vote::Nullify(view), Vote::Finalize));
                 let stranger = self.rng.chance(500);
                 let signers = (0..n as u16)
-                    .map(|i| (ValidatorIndex(if stranger { i + n as u16 } else { i }), sv.signature))
+                    .map(|i| {
+                        (
+                            ValidatorIndex(if stranger { i + n as u16 } else { i }),
+                            sv.signature,
+                        )
+                    })
                     .collect();
                 Certificate::new(self.chain, sv.vote, signers)
                     .map(|c| Message::Certificate(c).encode())
@@ -866,16 +997,33 @@ impl<'a> Sim<'a> {
             if self.rng.chance(loss) {
                 continue;
             }
-            let copies = if self.rng.chance(net.duplicate_per_mille) { 2 } else { 1 };
+            let copies = if self.rng.chance(net.duplicate_per_mille) {
+                2
+            } else {
+                1
+            };
             for _ in 0..copies {
-                let at = self.now.plus_ms(self.rng.range(net.min_latency_ms, max_latency));
-                self.schedule(at, Event::Deliver { to: dst, from, bytes: bytes.clone() });
+                let at = self
+                    .now
+                    .plus_ms(self.rng.range(net.min_latency_ms, max_latency));
+                self.schedule(
+                    at,
+                    Event::Deliver {
+                        to: dst,
+                        from,
+                        bytes: bytes.clone(),
+                    },
+                );
             }
         }
     }
 
     fn honest_heights(&self) -> Vec<u64> {
-        self.nodes.iter().filter(|n| n.honest()).map(|n| n.tip.height().0).collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.honest())
+            .map(|n| n.tip.height().0)
+            .collect()
     }
 
     fn live(&self) -> bool {
@@ -883,7 +1031,10 @@ impl<'a> Sim<'a> {
             return false;
         };
         let want = self.scenario.liveness_blocks;
-        self.honest_heights().iter().zip(start).all(|(now, then)| *now >= then + want)
+        self.honest_heights()
+            .iter()
+            .zip(start)
+            .all(|(now, then)| *now >= then + want)
     }
 
     fn liveness_violation(&self) -> Violation {
@@ -900,7 +1051,10 @@ impl<'a> Sim<'a> {
                 );
             }
         }
-        let start = self.heights_at_gst.clone().unwrap_or_else(|| self.honest_heights());
+        let start = self
+            .heights_at_gst
+            .clone()
+            .unwrap_or_else(|| self.honest_heights());
         let honest = self.nodes.iter().filter(|n| n.honest());
         for (node, then) in honest.zip(start) {
             let wanted = then + self.scenario.liveness_blocks;
@@ -918,7 +1072,12 @@ impl<'a> Sim<'a> {
     fn report(&self) -> Report {
         let honest = self.nodes.iter().filter(|n| n.honest());
         Report {
-            views: honest.clone().filter_map(|n| n.engine.as_ref()).map(|e| e.view().0).max().unwrap_or(0),
+            views: honest
+                .clone()
+                .filter_map(|n| n.engine.as_ref())
+                .map(|e| e.view().0)
+                .max()
+                .unwrap_or(0),
             min_height: honest.map(|n| n.tip.height().0).min().unwrap_or(0),
             simulated_ms: self.now.0,
             recovery_ms: self.now.0.saturating_sub(self.scenario.chaos_ms),
@@ -942,7 +1101,12 @@ struct Checker {
 }
 
 impl Checker {
-    fn new(chain: ChainId, validators: ValidatorSet, honest: Vec<bool>, check_certificates: bool) -> Checker {
+    fn new(
+        chain: ChainId,
+        validators: ValidatorSet,
+        honest: Vec<bool>,
+        check_certificates: bool,
+    ) -> Checker {
         Checker {
             chain,
             validators,
@@ -971,7 +1135,11 @@ impl Checker {
 
     fn evidence(&mut self, evidence: &Evidence) -> Result<(), Violation> {
         let validator = evidence.signer();
-        let honest = self.honest.get(usize::from(validator.0)).copied().unwrap_or(false);
+        let honest = self
+            .honest
+            .get(usize::from(validator.0))
+            .copied()
+            .unwrap_or(false);
         if honest || evidence.verify(&self.chain, &self.validators).is_err() {
             return Err(Violation::FalseEvidence { validator });
         }
@@ -990,14 +1158,26 @@ impl Checker {
             && block.parent_view() == tip.view()
             && block.height().0 == tip.height().0 + 1;
         if !extends {
-            return Err(Violation::BrokenChain { validator, block: Box::new(block) });
+            return Err(Violation::BrokenChain {
+                validator,
+                block: Box::new(block),
+            });
         }
-        let first = *self.heights.entry(block.height().0).or_insert(block.digest());
+        let first = *self
+            .heights
+            .entry(block.height().0)
+            .or_insert(block.digest());
         if first != block.digest() {
-            return Err(Violation::Fork { height: block.height(), first, second: block.digest() });
+            return Err(Violation::Fork {
+                height: block.height(),
+                first,
+                second: block.digest(),
+            });
         }
         if blocks.get(&block.digest()) != Some(&true) {
-            return Err(Violation::InvalidBlockFinalized { block: Box::new(block) });
+            return Err(Violation::InvalidBlockFinalized {
+                block: Box::new(block),
+            });
         }
         if self.check_certificates {
             self.check_justification(finalized)
@@ -1009,15 +1189,27 @@ impl Checker {
     fn check_justification(&mut self, finalized: &Finalized) -> Result<(), String> {
         let block = finalized.block;
         let cert = &finalized.certificate;
-        let names_block = matches!(cert.vote(), Vote::Notarize(b) | Vote::Finalize(b) if *b == block);
+        let names_block =
+            matches!(cert.vote(), Vote::Notarize(b) | Vote::Finalize(b) if *b == block);
         if !names_block {
-            return Err(format!("certificate {:?} is not for {block:?}", cert.vote()));
+            return Err(format!(
+                "certificate {:?} is not for {block:?}",
+                cert.vote()
+            ));
         }
         self.check_certificate(cert)?;
-        let skipped: Vec<View> = (block.parent_view().0 + 1..block.view().0).map(View).collect();
-        let got: Vec<View> = finalized.nullifications.iter().map(Certificate::view).collect();
+        let skipped: Vec<View> = (block.parent_view().0 + 1..block.view().0)
+            .map(View)
+            .collect();
+        let got: Vec<View> = finalized
+            .nullifications
+            .iter()
+            .map(Certificate::view)
+            .collect();
         if got != skipped {
-            return Err(format!("nullifications for {got:?}, skipped views {skipped:?}"));
+            return Err(format!(
+                "nullifications for {got:?}, skipped views {skipped:?}"
+            ));
         }
         for null in &finalized.nullifications {
             if null.vote().kind() != VoteKind::Nullify {
@@ -1031,11 +1223,13 @@ impl Checker {
     /// Verify independently of the engine: true quorum, distinct known signers, signatures.
     fn check_certificate(&mut self, cert: &Certificate) -> Result<(), String> {
         let quorum = self.validators.quorum();
-        cert.check_shape(&self.chain, &self.validators, quorum).map_err(|e| e.to_string())?;
+        cert.check_shape(&self.chain, &self.validators, quorum)
+            .map_err(|e| e.to_string())?;
         for sv in cert.votes() {
             let key = (sv.signer, sv.signature.to_bytes(), sv.vote);
             if !self.verified.contains(&key) {
-                sv.verify(&self.chain, &self.validators).map_err(|e| e.to_string())?;
+                sv.verify(&self.chain, &self.validators)
+                    .map_err(|e| e.to_string())?;
                 self.verified.insert(key);
             }
         }

@@ -51,9 +51,7 @@ fn simulate(name: &str, scenario: &Scenario, default_seeds: u64) {
     );
 }
 
-use Behavior::{
-    DoubleVoter, EquivocatingLeader, Garbage, InvalidBlocks, Replayer, Silent, Twins,
-};
+use Behavior::{DoubleVoter, EquivocatingLeader, Garbage, InvalidBlocks, Replayer, Silent, Twins};
 
 /// Seeds per scenario in a default run: 17 scenarios, 1,040 seeds in all.
 const N4_SEEDS: u64 = 80;
@@ -90,20 +88,56 @@ scenario!(n4_f1_garbage, 4, [Garbage], N4_SEEDS);
 scenario!(n4_f1_replayer, 4, [Replayer], N4_SEEDS);
 scenario!(n4_f1_twins, 4, [Twins], N4_SEEDS);
 scenario!(n7_f2_silent, 7, [Silent, Silent], N7_SEEDS);
-scenario!(n7_f2_equivocating_double_voter, 7, [EquivocatingLeader, DoubleVoter], N7_SEEDS);
+scenario!(
+    n7_f2_equivocating_double_voter,
+    7,
+    [EquivocatingLeader, DoubleVoter],
+    N7_SEEDS
+);
 scenario!(n7_f2_twins_garbage, 7, [Twins, Garbage], N7_SEEDS);
-scenario!(n7_f2_invalid_replayer, 7, [InvalidBlocks, Replayer], N7_SEEDS);
+scenario!(
+    n7_f2_invalid_replayer,
+    7,
+    [InvalidBlocks, Replayer],
+    N7_SEEDS
+);
 scenario!(n7_f2_twins, 7, [Twins, Twins], N7_SEEDS);
-scenario!(n7_f2_silent_long_partitions, 7, [Silent, Silent], N7_SEEDS, long_partitions);
+scenario!(
+    n7_f2_silent_long_partitions,
+    7,
+    [Silent, Silent],
+    N7_SEEDS,
+    long_partitions
+);
 scenario!(n10_f3_silent, 10, [Silent, Silent, Silent], N10_SEEDS);
-scenario!(n10_f3_equivocators_twins, 10, [EquivocatingLeader, DoubleVoter, Twins], N10_SEEDS);
-scenario!(n10_f3_invalid_garbage_replayer, 10, [InvalidBlocks, Garbage, Replayer], N10_SEEDS);
+scenario!(
+    n10_f3_equivocators_twins,
+    10,
+    [EquivocatingLeader, DoubleVoter, Twins],
+    N10_SEEDS
+);
+scenario!(
+    n10_f3_invalid_garbage_replayer,
+    10,
+    [InvalidBlocks, Garbage, Replayer],
+    N10_SEEDS
+);
 scenario!(n10_f3_twins, 10, [Twins, Twins, Twins], N10_SEEDS);
-scenario!(n10_f3_mixed_long_partitions, 10, [Twins, EquivocatingLeader, Replayer], N10_SEEDS, long_partitions);
+scenario!(
+    n10_f3_mixed_long_partitions,
+    10,
+    [Twins, EquivocatingLeader, Replayer],
+    N10_SEEDS,
+    long_partitions
+);
 
 /// Run `scenario` with a deliberately broken rule until a safety violation is reported.
 fn first_safety_violation(scenario: &Scenario, max_seeds: u64) -> Option<super::Failure> {
-    (0..max_seeds).find_map(|seed| run(scenario, seed).err().filter(|f| f.violation.is_safety()))
+    (0..max_seeds).find_map(|seed| {
+        run(scenario, seed)
+            .err()
+            .filter(|f| f.violation.is_safety())
+    })
 }
 
 #[test]
