@@ -148,7 +148,7 @@ pub struct RecallState {
 }
 
 /// Where a transaction sits in the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TxLocation {
     /// Block height.
     pub height: u64,
@@ -241,6 +241,72 @@ impl StateKey {
             }
         }
         out
+    }
+}
+
+impl StateKey {
+    /// Decodes [`StateKey::to_bytes`], for tools that scan a store's state.
+    pub fn from_bytes(bytes: &[u8]) -> Result<StateKey, StateError> {
+        let corrupt = |reason: &str| StateError::Corrupt {
+            key: hex::encode(bytes),
+            reason: reason.to_owned(),
+        };
+        let (&tag, rest) = bytes.split_first().ok_or_else(|| corrupt("empty key"))?;
+        let text = || std::str::from_utf8(rest).map_err(|_| corrupt("key text is not UTF-8"));
+        let hash = || {
+            <[u8; 32]>::try_from(rest)
+                .map(Hash32)
+                .map_err(|_| corrupt("expected 32 bytes"))
+        };
+        let parsed = |result: Result<StateKey, String>| result.map_err(|reason| corrupt(&reason));
+        let to_string = |error: &dyn std::fmt::Display| error.to_string();
+        match tag {
+            tag::ENTERPRISE => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Enterprise)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::KEY => {
+                let bytes = <[u8; 32]>::try_from(rest).map_err(|_| corrupt("expected 32 bytes"))?;
+                parsed(
+                    PublicKey::from_bytes(bytes)
+                        .map(StateKey::Key)
+                        .map_err(|e| to_string(&e)),
+                )
+            }
+            tag::MODEL => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Model)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::CODE => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Code)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::HOLDING => {
+                let (code, uscc) = text()?
+                    .split_once('\0')
+                    .ok_or_else(|| corrupt("holding key without separator"))?;
+                let code = code.parse().map_err(|e| corrupt(&to_string(&e)))?;
+                let uscc = uscc.parse().map_err(|e| corrupt(&to_string(&e)))?;
+                Ok(StateKey::Holding(code, uscc))
+            }
+            tag::RECALL => Ok(StateKey::Recall(hash()?)),
+            tag::OPEN_RECALL => {
+                let text = text()?;
+                let subject = match text.strip_prefix("model:") {
+                    Some(gtin) => gtin.parse().map(Subject::Model).map_err(|e| to_string(&e)),
+                    None => text.parse().map(Subject::Code).map_err(|e| to_string(&e)),
+                };
+                parsed(subject.map(StateKey::OpenRecall))
+            }
+            tag::TX => Ok(StateKey::Tx(hash()?)),
+            _ => Err(corrupt("unknown key tag")),
+        }
     }
 }
 
@@ -375,6 +441,40 @@ fn unexpected<T>(key: &StateKey, value: Option<StateValue>) -> Result<Option<T>,
     }
 }
 
+/// Digests a whole state from its entries' byte forms, fed in ascending key-byte order (the
+/// order RocksDB keeps them in), so that a store and an in-memory replay can be compared.
+///
+/// BLAKE3 in the domain `suyuan state digest v1` over each key and value, each preceded by its
+/// length as a little-endian u64.
+#[derive(Debug, Clone)]
+pub struct StateDigest(blake3::Hasher);
+
+impl StateDigest {
+    /// An empty digest.
+    pub fn new() -> Self {
+        StateDigest(blake3::Hasher::new_derive_key("suyuan state digest v1"))
+    }
+
+    /// Adds one entry; callers feed entries in ascending key-byte order.
+    pub fn add(&mut self, key: &[u8], value: &[u8]) {
+        for part in [key, value] {
+            self.0.update(&(part.len() as u64).to_le_bytes());
+            self.0.update(part);
+        }
+    }
+
+    /// The digest.
+    pub fn finish(self) -> Hash32 {
+        Hash32(*self.0.finalize().as_bytes())
+    }
+}
+
+impl Default for StateDigest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// State held in memory: for tests, tools and the offline verifier.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemState {
@@ -406,16 +506,19 @@ impl MemState {
         self.entries.iter()
     }
 
-    /// A digest of the whole state, for comparing two replicas in tests and audit.
+    /// The [`StateDigest`] of the whole state, for comparing replicas in tests and audit.
     pub fn digest(&self) -> Hash32 {
-        let mut hasher = blake3::Hasher::new_derive_key("suyuan state digest v1");
-        for (key, value) in &self.entries {
-            for part in [key.to_bytes(), value.to_bytes()] {
-                hasher.update(&(part.len() as u64).to_le_bytes());
-                hasher.update(&part);
-            }
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = self
+            .entries
+            .iter()
+            .map(|(key, value)| (key.to_bytes(), value.to_bytes()))
+            .collect();
+        entries.sort_unstable();
+        let mut digest = StateDigest::new();
+        for (key, value) in &entries {
+            digest.add(key, value);
         }
-        Hash32(*hasher.finalize().as_bytes())
+        digest.finish()
     }
 }
 
@@ -478,5 +581,43 @@ impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
             return Ok(value.clone());
         }
         self.base.get(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::Demo;
+    use crate::exec::{BlockContext, execute_block};
+
+    #[test]
+    fn every_key_of_the_demo_state_round_trips_through_bytes() {
+        let demo = Demo::new(4, 7100);
+        let mut state = MemState::new();
+        for (height, block) in demo.story().into_iter().enumerate() {
+            let txs: Vec<_> = block
+                .into_iter()
+                .map(|e| e.verify(&demo.genesis.chain_id).unwrap())
+                .collect();
+            let context = BlockContext {
+                genesis: &demo.genesis,
+                height: height as u64 + 1,
+                time_ms: demo.genesis.genesis_time_ms + 10 * 86_400_000,
+            };
+            state.apply(execute_block(&state, context, &txs).unwrap());
+        }
+        let mut tags = std::collections::BTreeSet::new();
+        for (key, value) in state.entries() {
+            let bytes = key.to_bytes();
+            tags.insert(bytes[0]);
+            assert_eq!(&StateKey::from_bytes(&bytes).unwrap(), key);
+            assert_eq!(
+                &StateValue::from_bytes(key, &value.to_bytes()).unwrap(),
+                value
+            );
+        }
+        assert_eq!(tags.len(), 8, "the demo state holds every kind of key");
+        assert!(StateKey::from_bytes(&[]).is_err());
+        assert!(StateKey::from_bytes(&[99, 1]).is_err());
     }
 }

@@ -6,7 +6,7 @@ use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::TraceCode;
-use suyuan_ledger::state::{StateKey, StateValue, TxLocation};
+use suyuan_ledger::state::{StateDigest, TxLocation};
 use suyuan_ledger::tx::{Envelope, TxId};
 
 use crate::error::StorageError;
@@ -150,9 +150,11 @@ impl Store {
         Ok(Some(block))
     }
 
-    /// Up to `limit` consecutive headers from height `from` (fewer at the head).
+    /// Up to `limit` consecutive headers from height `from` (fewer at the head; heights start
+    /// at 1, so 0 reads from 1).
     pub fn headers(&self, from: u64, limit: usize) -> Result<Vec<Header>, StorageError> {
         check_limit("headers per page", limit, MAX_HEADERS_PER_PAGE)?;
+        let from = from.max(1);
         let mut headers = Vec::with_capacity(limit.min(64));
         let start = height_key(from);
         for item in self.db.iterator_cf(
@@ -177,9 +179,10 @@ impl Store {
         Ok(headers)
     }
 
-    /// Up to `limit` consecutive blocks from height `from` (fewer at the head).
+    /// Up to `limit` consecutive blocks from height `from` (fewer at the head; 0 reads from 1).
     pub fn blocks(&self, from: u64, limit: usize) -> Result<Vec<Block>, StorageError> {
         check_limit("blocks per page", limit, MAX_BLOCKS_PER_PAGE)?;
+        let from = from.max(1);
         let mut blocks = Vec::with_capacity(limit);
         for height in (from..).take(limit) {
             match self.block(height)? {
@@ -267,7 +270,7 @@ impl Store {
         self.index_page(cf::ENTERPRISE_RECORDS, &uscc.to_string(), page)
     }
 
-    /// A digest of the committed state; equals [`state_digest`] of the same entries.
+    /// The [`StateDigest`] of the committed state; equals `MemState::digest` of the same entries.
     pub fn state_digest(&self) -> Result<Hash32, StorageError> {
         let mut digest = StateDigest::new();
         for item in self.db.iterator_cf(self.cf(cf::STATE), IteratorMode::Start) {
@@ -417,45 +420,6 @@ impl Store {
             options.set_iterate_upper_bound(end);
         }
         self.db.iterator_cf_opt(self.cf(family), options, mode)
-    }
-}
-
-/// The digest [`Store::state_digest`] computes, over in-memory entries (for example a
-/// `MemState` replay): BLAKE3 in the domain `suyuan storage state digest v1` over each entry's
-/// key bytes and value bytes, length-prefixed, in key-byte order.
-pub fn state_digest<'a>(
-    entries: impl IntoIterator<Item = (&'a StateKey, &'a StateValue)>,
-) -> Hash32 {
-    let mut sorted: Vec<(Vec<u8>, Vec<u8>)> = entries
-        .into_iter()
-        .map(|(key, value)| (key.to_bytes(), value.to_bytes()))
-        .collect();
-    sorted.sort_unstable();
-    let mut digest = StateDigest::new();
-    for (key, value) in &sorted {
-        digest.add(key, value);
-    }
-    digest.finish()
-}
-
-struct StateDigest(blake3::Hasher);
-
-impl StateDigest {
-    fn new() -> Self {
-        StateDigest(blake3::Hasher::new_derive_key(
-            "suyuan storage state digest v1",
-        ))
-    }
-
-    fn add(&mut self, key: &[u8], value: &[u8]) {
-        for part in [key, value] {
-            self.0.update(&(part.len() as u64).to_le_bytes());
-            self.0.update(part);
-        }
-    }
-
-    fn finish(self) -> Hash32 {
-        Hash32(*self.0.finalize().as_bytes())
     }
 }
 

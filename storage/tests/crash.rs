@@ -16,12 +16,13 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use support::{TempDir, Workload};
 use suyuan_ledger::block::BlockHash;
 use suyuan_ledger::state::MemState;
-use suyuan_storage::{CheckScope, Store, state_digest};
+use suyuan_storage::{CheckScope, Store};
 
 /// Set in the child: the database directory.
 const CHILD_ENV: &str = "SUYUAN_STORAGE_CRASH_CHILD";
@@ -42,6 +43,9 @@ fn child_process_entry_point() {
     let store =
         Store::open(Path::new(&path), workload.genesis()).expect("the child opens the database");
     let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {}", store.head().height)
+        .and_then(|()| out.flush())
+        .expect("stdout");
     loop {
         let head = store.head();
         let height = head.height + 1;
@@ -94,6 +98,8 @@ struct Acknowledged {
 
 impl Acknowledged {
     fn read(&mut self, line: &str) {
+        // The test harness prints `test child_process_entry_point ... ` before the first line.
+        let line = line.rsplit_once("... ").map_or(line, |(_, rest)| rest);
         let words: Vec<&str> = line.split_whitespace().collect();
         let number = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
         match (words.first().copied(), number(1), number(2)) {
@@ -191,14 +197,31 @@ fn kill9_during_commits_loses_no_acknowledged_block() {
     for kill in 0..kills {
         let mut child = spawn_child(dir.path());
         let stdout = child.stdout.take().expect("piped");
+        let (lines_tx, lines) = mpsc::channel();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
-        // Some kills land while the child starts or recovers, most in the middle of commits.
-        std::thread::sleep(Duration::from_millis(rng.below(150)));
+        // One kill in five lands at any moment, often while the child starts or recovers; the
+        // others wait until it has opened the database, so that they land amid commits.
+        let mut seen = Vec::new();
+        if rng.below(5) != 0 {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let wait = deadline.saturating_duration_since(Instant::now());
+                match lines.recv_timeout(wait) {
+                    Ok(line) if line.contains("ready ") => break seen.push(line),
+                    Ok(line) => seen.push(line),
+                    Err(_) => {
+                        panic!("kill {kill}: the child did not open the database within 30 s")
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(120)));
         if let Some(status) = child.try_wait().expect("wait") {
             let mut stderr = String::new();
             child
@@ -211,8 +234,9 @@ fn kill9_during_commits_loses_no_acknowledged_block() {
         }
         child.kill().expect("SIGKILL the child");
         child.wait().expect("reap the child");
+        reader.join().expect("reader thread");
         let acked_before = acked.height;
-        for line in reader.join().expect("reader thread") {
+        for line in seen.into_iter().chain(lines.try_iter()) {
             acked.read(&line);
         }
 
@@ -247,7 +271,7 @@ fn kill9_during_commits_loses_no_acknowledged_block() {
             .unwrap_or_else(|error| panic!("kill {kill}: integrity check failed: {error}"));
         assert_eq!(
             report.state_digest,
-            state_digest(replay.state.entries()),
+            replay.state.digest(),
             "kill {kill}: state differs from the replay"
         );
         check_wal(&store, &acked, kill);

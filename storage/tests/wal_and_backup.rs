@@ -3,9 +3,7 @@
 mod support;
 
 use support::{TempDir, Workload};
-use suyuan_storage::{
-    CheckScope, MAX_WAL_RECORD_BYTES, StorageError, Store, WalEntry, state_digest,
-};
+use suyuan_storage::{CheckScope, MAX_WAL_RECORD_BYTES, StorageError, Store, WalEntry};
 
 fn records(entries: &[WalEntry]) -> Vec<(u64, Vec<u8>)> {
     entries.iter().map(|e| (e.seq, e.record.clone())).collect()
@@ -128,5 +126,5 @@ fn checkpoint_restores_to_the_same_head_and_state() {
         );
         replay.apply(p.writes);
     }
-    assert_eq!(state_digest(replay.entries()), digest);
+    assert_eq!(replay.digest(), digest);
 }

@@ -5,6 +5,9 @@
 //! tests can reuse [`run`] and [`Scenario`]). Everything random comes from one seeded
 //! generator and events are ordered by (time, sequence number), so a seed replays exactly.
 //!
+//! Set `SUYUAN_SIM_TRACE=1` when replaying a seed to print every refused input and, on a
+//! liveness failure, each node's view and finalized tip.
+//!
 //! A run has two phases. Until `chaos_ms` (the global stabilisation time) the network delays,
 //! drops, duplicates and reorders messages and partitions form and heal; honest validators
 //! crash (sometimes between persisting a vote and sending it) and restart from their
@@ -368,6 +371,8 @@ impl Node {
 
 struct Sim<'a> {
     scenario: &'a Scenario,
+    /// `SUYUAN_SIM_TRACE` set: print refusals and, on a liveness failure, every node's state.
+    trace: bool,
     network: NetworkFaults,
     rng: Rng,
     now: Time,
@@ -441,6 +446,7 @@ impl<'a> Sim<'a> {
         blocks.insert(genesis.digest(), true);
         Sim {
             scenario,
+            trace: std::env::var_os("SUYUAN_SIM_TRACE").is_some(),
             network: scenario.network.draw(&mut rng),
             rng,
             now: Time(0),
@@ -668,7 +674,7 @@ impl<'a> Sim<'a> {
         match engine.handle(input, self.now) {
             Ok(actions) => self.execute(id, actions),
             Err(e) => {
-                if std::env::var("SIM_DEBUG").is_ok() {
+                if self.trace {
                     let s = format!("{e:?}");
                     eprintln!("REJ {}", &s[..s.find([' ', '(', '{']).unwrap_or(s.len())]);
                 }
@@ -1038,7 +1044,7 @@ impl<'a> Sim<'a> {
     }
 
     fn liveness_violation(&self) -> Violation {
-        if std::env::var("SIM_DEBUG").is_ok() {
+        if self.trace {
             for n in &self.nodes {
                 eprintln!(
                     "node {} {:?} view {:?} tip {:?} timer {:?} now {:?}",
