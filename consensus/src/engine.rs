@@ -192,8 +192,9 @@ pub(crate) enum Mutation {
 /// history in between. Blocks it must deliver or check a proposal against but lacks the
 /// certificates for become [`Action::Fetch`] (at most [`MAX_FETCHES_IN_FLIGHT`] at a time,
 /// asked again after [`Timeouts::fetch_retry_ms`]); answers come back as ordinary certificate
-/// messages. Peers' [`Message::Request`]s are answered from memory, or via [`Action::Serve`]
-/// from storage for finalized views.
+/// messages. Peers' [`Message::Request`]s are answered from memory (the view's certificates,
+/// or own votes when none is held: after a crash of a quorum a certificate may survive only as
+/// votes in write-ahead logs), or via [`Action::Serve`] from storage for finalized views.
 ///
 /// # Faults
 ///
@@ -582,12 +583,20 @@ impl Engine {
     }
 
     fn help_straggler(&mut self, to: ValidatorIndex, view: View) {
-        let certs: Vec<Certificate> = if view <= self.finalized.view() {
-            self.last_finalization.iter().cloned().collect()
-        } else {
-            self.certificates(view)
-        };
-        // Without a certificate, our own votes may be what the straggler lacks to form one.
+        if view > self.finalized.view() {
+            self.send_view(to, view);
+        } else if let Some(cert) = self.last_finalization.clone() {
+            self.out.push(Action::Send {
+                to,
+                message: Message::Certificate(cert),
+            });
+        }
+    }
+
+    /// Send a peer what we have of `view`: its certificates or, holding none, our own votes
+    /// (after a crash of a quorum, certificates may survive only as votes in write-ahead logs).
+    fn send_view(&mut self, to: ValidatorIndex, view: View) {
+        let certs = self.certificates(view);
         let votes = if certs.is_empty() {
             self.own_votes(view)
         } else {
@@ -641,13 +650,8 @@ impl Engine {
     fn on_request(&mut self, from: ValidatorIndex, view: View) {
         if view <= self.finalized.view() {
             self.out.push(Action::Serve { to: from, view });
-            return;
-        }
-        for cert in self.certificates(view) {
-            self.out.push(Action::Send {
-                to: from,
-                message: Message::Certificate(cert),
-            });
+        } else {
+            self.send_view(from, view);
         }
     }
 

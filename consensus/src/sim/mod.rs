@@ -628,6 +628,9 @@ impl<'a> Sim<'a> {
         }
         self.crashes_left -= 1;
         self.report.crashes += 1;
+        if self.trace {
+            eprintln!("T {} n{} CRASH", self.now.0, node.index.0);
+        }
         node.engine = None;
         node.incarnation += 1;
         node.timer = None;
@@ -689,6 +692,26 @@ impl<'a> Sim<'a> {
         let index = self.nodes[id].index;
         let honest = self.nodes[id].honest();
         for action in actions {
+            if self.trace && honest {
+                match &action {
+                    Action::PersistVote(sv) => {
+                        eprintln!("T {} n{} vote {:?}", self.now.0, index.0, sv.vote)
+                    }
+                    Action::Fetch(v) => eprintln!("T {} n{} fetch {v:?}", self.now.0, index.0),
+                    Action::Broadcast(Message::Certificate(c)) => {
+                        eprintln!("T {} n{} cert {:?}", self.now.0, index.0, c.vote())
+                    }
+                    Action::Finalized(f) => {
+                        eprintln!("T {} n{} FINAL {:?}", self.now.0, index.0, f.block)
+                    }
+                    Action::Verify(b) => eprintln!("T {} n{} verify {b:?}", self.now.0, index.0),
+                    Action::RequestProposal { view, parent } => eprintln!(
+                        "T {} n{} propose {view:?} on {parent:?}",
+                        self.now.0, index.0
+                    ),
+                    _ => {}
+                }
+            }
             match action {
                 Action::PersistVote(sv) => {
                     self.nodes[id].wal.push(sv);
