@@ -13,6 +13,7 @@ use crate::codes::gs1::check::check_digit;
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::uscc::{Uscc, check_character};
 use crate::crypto::KeyPair;
+use crate::exec::{BlockContext, execute_block};
 use crate::genesis::{Genesis, Member, Validator};
 use crate::hash::Hash32;
 use crate::record::{
@@ -20,6 +21,7 @@ use crate::record::{
     Inspection, Items, LicenceEntry, Outcome, Party, PersonalData, ProductModel, Recall, Record,
     RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
 };
+use crate::state::MemState;
 use crate::tx::{Envelope, Payload};
 
 /// Chain id of the demo consortium.
@@ -161,6 +163,31 @@ impl Demo {
 
     fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
         Envelope::sign(&self.genesis.chain_id, &Payload { nonce, record }, key)
+    }
+
+    /// The state after the story, executed block by block, block `h` timed `h` days after
+    /// genesis (as `suyuan demo` runs it).
+    ///
+    /// # Panics
+    /// If the story does not execute cleanly: it is written to, and tested to.
+    pub fn story_state(&self) -> MemState {
+        let mut state = MemState::new();
+        for (index, block) in self.story().into_iter().enumerate() {
+            let height = index as u64 + 1;
+            let txs: Vec<_> = block
+                .into_iter()
+                .map(|envelope| envelope.verify(&self.genesis.chain_id))
+                .collect::<Result<_, _>>()
+                .expect("demo transactions are well signed");
+            let context = BlockContext {
+                genesis: &self.genesis,
+                height,
+                time_ms: self.genesis.genesis_time_ms + height * 86_400_000,
+            };
+            let writes = execute_block(&state, context, &txs).expect("the demo story executes");
+            state.apply(writes);
+        }
+        state
     }
 
     /// The demo story as signed transactions, in an order that executes cleanly, with block

@@ -588,24 +588,10 @@ impl<S: StateRead + ?Sized> StateRead for Overlay<'_, S> {
 mod tests {
     use super::*;
     use crate::demo::Demo;
-    use crate::exec::{BlockContext, execute_block};
 
     #[test]
     fn every_key_of_the_demo_state_round_trips_through_bytes() {
-        let demo = Demo::new(4, 7100);
-        let mut state = MemState::new();
-        for (height, block) in demo.story().into_iter().enumerate() {
-            let txs: Vec<_> = block
-                .into_iter()
-                .map(|e| e.verify(&demo.genesis.chain_id).unwrap())
-                .collect();
-            let context = BlockContext {
-                genesis: &demo.genesis,
-                height: height as u64 + 1,
-                time_ms: demo.genesis.genesis_time_ms + 10 * 86_400_000,
-            };
-            state.apply(execute_block(&state, context, &txs).unwrap());
-        }
+        let state = Demo::new(4, 7100).story_state();
         let mut tags = std::collections::BTreeSet::new();
         for (key, value) in state.entries() {
             let bytes = key.to_bytes();

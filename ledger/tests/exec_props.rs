@@ -16,28 +16,6 @@ use suyuan_ledger::record::{
 use suyuan_ledger::state::{MemState, StateKey, StateValue};
 use suyuan_ledger::tx::{Envelope, Payload};
 
-fn story_state(demo: &Demo) -> MemState {
-    let mut state = MemState::new();
-    for (height, block) in demo.story().into_iter().enumerate() {
-        let txs: Vec<_> = block
-            .into_iter()
-            .map(|e| e.verify(&demo.genesis.chain_id).unwrap())
-            .collect();
-        let context = BlockContext {
-            genesis: &demo.genesis,
-            height: height as u64 + 1,
-            time_ms: demo.genesis.genesis_time_ms + 86_400_000 * 5,
-        };
-        let mut executor = Executor::new(&state, context);
-        for tx in &txs {
-            executor.apply(tx).unwrap();
-        }
-        let writes = executor.finish();
-        state.apply(writes);
-    }
-    state
-}
-
 /// The parts of state that belong to B and that A must not be able to change.
 fn owned_by_b(state: &MemState, demo: &Demo) -> Vec<(StateKey, StateValue)> {
     let b = &demo.enterprises[who::GAS_APPLIANCE_MAKER];
@@ -175,7 +153,7 @@ proptest! {
     #[test]
     fn no_sequence_lets_a_write_for_b(choices in prop::collection::vec((any::<u8>(), any::<bool>(), any::<bool>(), any::<u8>()), 1..24)) {
         let demo = Demo::new(4, 7100);
-        let mut state = story_state(&demo);
+        let mut state = demo.story_state();
         let a = &demo.enterprises[who::CABLE_MAKER];
         let b_before = owned_by_b(&state, &demo);
         let mut holdings_before = b_holdings(&state, &demo);
