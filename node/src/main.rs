@@ -3,8 +3,11 @@
 //! Every subcommand has `--help`. The parts: [`keyfile`] reads and writes key files,
 //! [`testnet`] writes the files of a local testnet, [`demo`] runs the demo story in memory.
 
+mod config;
 mod demo;
 mod keyfile;
+mod mempool;
+mod network;
 mod testnet;
 
 use std::path::PathBuf;

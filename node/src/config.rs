@@ -1,0 +1,308 @@
+//! Read a node's TOML configuration, with environment variables overriding any value.
+//!
+//! Every key of the file can be overridden by `SUYUAN_<SECTION>_<KEY>` in upper case, e.g.
+//! `SUYUAN_API_LISTEN=0.0.0.0:8080` for `[api] listen`. Values from the environment are read as
+//! TOML values (`7100`, `true`, `"text"`), and as plain strings when they are not valid TOML.
+//! Unknown keys, in the file or the environment, are errors: a typo must not silently fall
+//! back to a default.
+
+// The node wires this in with consensus and storage (issue 5); until then only its tests use it.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::mempool::MempoolLimits;
+
+/// Prefix of the environment variables that override configuration values.
+pub(crate) const ENV_PREFIX: &str = "SUYUAN_";
+
+/// A node's configuration. Relative paths are relative to the configuration file's directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Files the node reads and writes.
+    pub(crate) node: NodeSection,
+    /// The peer-to-peer network.
+    pub p2p: P2pSection,
+    /// The HTTP API.
+    pub(crate) api: ApiSection,
+    /// Consensus timing.
+    #[serde(default)]
+    pub(crate) consensus: ConsensusSection,
+    /// Bounds on pending transactions.
+    #[serde(default)]
+    pub(crate) mempool: MempoolLimits,
+    /// Bounds on proposed blocks.
+    #[serde(default)]
+    pub(crate) block: BlockSection,
+    /// Logging.
+    #[serde(default)]
+    pub(crate) log: LogSection,
+}
+
+/// `[node]`: where the node's files are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeSection {
+    /// The database directory.
+    pub(crate) data_dir: PathBuf,
+    /// The consortium's genesis file.
+    pub(crate) genesis: PathBuf,
+    /// This validator's key file (mode 0600).
+    pub(crate) key: PathBuf,
+}
+
+/// `[p2p]`: the libp2p listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct P2pSection {
+    /// The multiaddress to listen on, e.g. `/ip4/0.0.0.0/tcp/7100`.
+    pub(crate) listen: String,
+}
+
+/// `[api]`: the HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiSection {
+    /// The socket address to listen on, e.g. `127.0.0.1:8100`.
+    pub(crate) listen: String,
+}
+
+/// `[consensus]`: timeouts, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ConsensusSection {
+    /// How long to wait for the leader's proposal before voting to skip the view.
+    pub(crate) leader_timeout_ms: u64,
+    /// How long to wait for a view to be notarized before voting to skip it.
+    pub(crate) view_timeout_ms: u64,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        ConsensusSection {
+            leader_timeout_ms: 1_000,
+            view_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// `[block]`: what a leader puts in one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct BlockSection {
+    /// Most transactions per block (at most the ledger's own bound).
+    pub(crate) max_transactions: usize,
+    /// Most payload bytes per block.
+    pub(crate) max_bytes: usize,
+}
+
+impl Default for BlockSection {
+    fn default() -> Self {
+        BlockSection {
+            max_transactions: 5_000,
+            max_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[log]`: what is logged and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogSection {
+    /// A `tracing` filter, e.g. `info` or `suyuan=debug,libp2p=warn`.
+    pub(crate) level: String,
+    /// `json` for one JSON object per line, `text` for people.
+    pub(crate) format: LogFormat,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: "info".into(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+impl Config {
+    /// Reads `path`, applies overrides from `environment` (pairs of name and value; pass
+    /// `std::env::vars()`), checks the result, and resolves relative paths.
+    pub(crate) fn load(
+        path: &Path,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading configuration {}", path.display()))?;
+        let mut table: toml::Table = text
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+        apply_overrides(&mut table, environment)?;
+        let mut config: Config = table.try_into().with_context(|| {
+            format!("configuration {} (with SUYUAN_* overrides)", path.display())
+        })?;
+        config.check()?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let limit = suyuan_ledger::limits::MAX_BLOCK_TRANSACTIONS;
+        if self.block.max_transactions == 0 || self.block.max_transactions > limit {
+            bail!("[block] max_transactions must be 1 to {limit}");
+        }
+        if self.consensus.leader_timeout_ms == 0
+            || self.consensus.view_timeout_ms < self.consensus.leader_timeout_ms
+        {
+            bail!("[consensus] needs 0 < leader_timeout_ms <= view_timeout_ms");
+        }
+        Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        for path in [
+            &mut self.node.data_dir,
+            &mut self.node.genesis,
+            &mut self.node.key,
+        ] {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+    }
+
+    /// The configuration as TOML, as `suyuan testnet init` writes it.
+    pub(crate) fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a configuration always serialises")
+    }
+}
+
+/// Applies every `SUYUAN_<SECTION>_<KEY>` variable to `table`; other variables are ignored.
+fn apply_overrides(
+    table: &mut toml::Table,
+    environment: impl IntoIterator<Item = (String, String)>,
+) -> anyhow::Result<()> {
+    let overrides: BTreeMap<String, String> = environment
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.strip_prefix(ENV_PREFIX)?.to_owned(), value)))
+        .collect();
+    for (name, value) in overrides {
+        let lower = name.to_ascii_lowercase();
+        let Some((section, key)) = split_section(&lower) else {
+            bail!("{ENV_PREFIX}{name} names no configuration section (e.g. SUYUAN_API_LISTEN)");
+        };
+        let value = parse_value(&value);
+        table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .with_context(|| format!("[{section}] is not a table"))?
+            .insert(key.to_owned(), value);
+    }
+    Ok(())
+}
+
+/// Splits `api_listen` into (`api`, `listen`) for the known sections.
+fn split_section(name: &str) -> Option<(&'static str, &str)> {
+    const SECTIONS: [&str; 7] = ["node", "p2p", "api", "consensus", "mempool", "block", "log"];
+    SECTIONS.iter().find_map(|section| {
+        let key = name.strip_prefix(section)?.strip_prefix('_')?;
+        (!key.is_empty()).then_some((*section, key))
+    })
+}
+
+fn parse_value(text: &str) -> toml::Value {
+    let wrapped = format!("value = {text}");
+    wrapped
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut table| table.remove("value"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[node]
+data_dir = "data"
+genesis = "../genesis.json"
+key = "validator.key"
+
+[p2p]
+listen = "/ip4/127.0.0.1/tcp/7100"
+
+[api]
+listen = "127.0.0.1:8100"
+"#;
+
+    fn write(text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "suyuan-config-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("node.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_paths_and_overrides() {
+        let path = write(SAMPLE);
+        let config = Config::load(
+            &path,
+            env(&[
+                ("SUYUAN_API_LISTEN", "0.0.0.0:9000"),
+                ("SUYUAN_MEMPOOL_MAX_TRANSACTIONS", "7"),
+                ("SUYUAN_LOG_FORMAT", "text"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.api.listen, "0.0.0.0:9000");
+        assert_eq!(config.mempool.max_transactions, 7);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.consensus, ConsensusSection::default());
+        assert_eq!(config.node.data_dir, path.parent().unwrap().join("data"));
+        let again: Config = toml::from_str(&config.to_toml()).unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn typos_are_errors_not_defaults() {
+        let path = write(&format!("{SAMPLE}\n[mempool]\nmax_transaction = 5\n"));
+        let error = format!("{:#}", Config::load(&path, env(&[])).unwrap_err());
+        assert!(error.contains("max_transaction"), "{error}");
+        let path = write(SAMPLE);
+        let error = Config::load(&path, env(&[("SUYUAN_APII_LISTEN", "x")])).unwrap_err();
+        assert!(error.to_string().contains("SUYUAN_APII_LISTEN"), "{error}");
+        let error =
+            Config::load(&path, env(&[("SUYUAN_BLOCK_MAX_TRANSACTIONS", "0")])).unwrap_err();
+        assert!(error.to_string().contains("max_transactions"), "{error}");
+    }
+}

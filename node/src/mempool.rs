@@ -1,0 +1,279 @@
+//! Hold transactions that passed admission until a block includes them.
+//!
+//! The pool is bounded in count and in bytes ([`MempoolLimits`]); a full pool refuses new
+//! transactions with [`AdmitError::Full`] rather than evicting ones already acknowledged to
+//! their clients. Transactions leave in arrival order, which is also the order a leader
+//! proposes them in, so a client's dependent transactions (enrol, then report) stay in order.
+//!
+//! Admission itself is two checks the caller supplies the state for: the envelope (size,
+//! strict signature, payload) and the ledger's rules against current state (the closure given
+//! to [`Mempool::admit`]). The pool adds duplicate detection and the bounds.
+
+// The node wires this in with consensus and storage (issue 5); until then only its tests use it.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use suyuan_ledger::exec::ExecError;
+use suyuan_ledger::tx::{Envelope, TxError, TxId, VerifiedTx};
+
+/// Bounds on what the pool holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MempoolLimits {
+    /// Most transactions held.
+    pub(crate) max_transactions: usize,
+    /// Most payload bytes held.
+    pub(crate) max_bytes: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_transactions: 100_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AdmitError {
+    /// The envelope is malformed or badly signed.
+    #[error(transparent)]
+    Envelope(#[from] TxError),
+    /// It breaks a ledger rule against current state.
+    #[error(transparent)]
+    Rule(#[from] ExecError),
+    /// It is in the pool already.
+    #[error("transaction {0} is already pending")]
+    Duplicate(TxId),
+    /// The pool is at one of its bounds.
+    #[error("the mempool is full ({held} transactions, {held_bytes} bytes); retry later")]
+    Full {
+        /// Transactions held.
+        held: usize,
+        /// Bytes held.
+        held_bytes: usize,
+    },
+}
+
+/// Pending transactions in arrival order.
+#[derive(Debug)]
+pub(crate) struct Mempool {
+    limits: MempoolLimits,
+    by_arrival: BTreeMap<u64, VerifiedTx>,
+    arrival_of: HashMap<TxId, u64>,
+    bytes: usize,
+    next_arrival: u64,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub(crate) fn new(limits: MempoolLimits) -> Self {
+        Mempool {
+            limits,
+            by_arrival: BTreeMap::new(),
+            arrival_of: HashMap::new(),
+            bytes: 0,
+            next_arrival: 0,
+        }
+    }
+
+    /// Checks `envelope` and, if `rules` accepts it, adds it.
+    ///
+    /// `rules` runs the ledger's execution rules against current state (committed state plus
+    /// the pool's earlier transactions, as the caller sees fit); it is not called for a
+    /// duplicate or when the pool is full.
+    pub(crate) fn admit(
+        &mut self,
+        envelope: Envelope,
+        chain_id: &str,
+        rules: impl FnOnce(&VerifiedTx) -> Result<(), ExecError>,
+    ) -> Result<TxId, AdmitError> {
+        let size = envelope.payload.len();
+        if self.arrival_of.len() >= self.limits.max_transactions
+            || self.bytes + size > self.limits.max_bytes
+        {
+            return Err(AdmitError::Full {
+                held: self.arrival_of.len(),
+                held_bytes: self.bytes,
+            });
+        }
+        let id = envelope.id(chain_id);
+        if self.arrival_of.contains_key(&id) {
+            return Err(AdmitError::Duplicate(id));
+        }
+        let tx = envelope.verify(chain_id)?;
+        rules(&tx)?;
+        self.insert(tx);
+        Ok(id)
+    }
+
+    fn insert(&mut self, tx: VerifiedTx) {
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.bytes += tx.envelope.payload.len();
+        self.arrival_of.insert(tx.id, arrival);
+        self.by_arrival.insert(arrival, tx);
+        debug_assert_eq!(self.arrival_of.len(), self.by_arrival.len());
+    }
+
+    /// The oldest transactions not in `exclude`, up to `max_count` of them and `max_bytes` of
+    /// payload, for a block proposal.
+    pub(crate) fn candidates(
+        &self,
+        exclude: &HashSet<TxId>,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Vec<VerifiedTx> {
+        let mut picked = Vec::new();
+        let mut bytes = 0;
+        for tx in self.by_arrival.values() {
+            if picked.len() == max_count {
+                break;
+            }
+            if exclude.contains(&tx.id) {
+                continue;
+            }
+            let size = tx.envelope.payload.len();
+            if bytes + size > max_bytes {
+                break;
+            }
+            bytes += size;
+            picked.push(tx.clone());
+        }
+        picked
+    }
+
+    /// Removes transactions, typically those a finalized block included.
+    pub(crate) fn remove<'a>(&mut self, ids: impl IntoIterator<Item = &'a TxId>) {
+        for id in ids {
+            if let Some(arrival) = self.arrival_of.remove(id) {
+                let tx = self
+                    .by_arrival
+                    .remove(&arrival)
+                    .expect("both maps hold the same transactions");
+                self.bytes -= tx.envelope.payload.len();
+            }
+        }
+        debug_assert_eq!(self.arrival_of.len(), self.by_arrival.len());
+    }
+
+    /// Removes and returns every transaction, oldest first: after a block commits, the node
+    /// re-admits them against the new state, dropping those that no longer pass.
+    pub(crate) fn drain(&mut self) -> Vec<VerifiedTx> {
+        self.arrival_of.clear();
+        self.bytes = 0;
+        std::mem::take(&mut self.by_arrival).into_values().collect()
+    }
+
+    /// Puts back a transaction taken by [`Mempool::drain`] that still passes, keeping order.
+    pub(crate) fn restore(&mut self, tx: VerifiedTx) {
+        if !self.arrival_of.contains_key(&tx.id) {
+            self.insert(tx);
+        }
+    }
+
+    /// Whether a transaction is pending.
+    pub(crate) fn contains(&self, id: &TxId) -> bool {
+        self.arrival_of.contains_key(id)
+    }
+
+    /// How many transactions are pending.
+    pub(crate) fn len(&self) -> usize {
+        self.arrival_of.len()
+    }
+
+    /// Payload bytes pending.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suyuan_ledger::crypto::KeyPair;
+    use suyuan_ledger::demo::Demo;
+
+    fn envelopes() -> (String, Vec<Envelope>) {
+        let demo = Demo::new(4, 7100);
+        let all = demo.story().into_iter().flatten().collect();
+        (demo.genesis.chain_id, all)
+    }
+
+    #[test]
+    fn admits_in_order_refuses_duplicates_and_bounds() {
+        let (chain, envelopes) = envelopes();
+        let first_bytes = envelopes[0].payload.len() + envelopes[1].payload.len();
+        let mut pool = Mempool::new(MempoolLimits {
+            max_transactions: 3,
+            max_bytes: 1 << 20,
+        });
+        let mut ids = Vec::new();
+        for envelope in &envelopes[..3] {
+            ids.push(pool.admit(envelope.clone(), &chain, |_| Ok(())).unwrap());
+        }
+        assert_eq!(
+            pool.admit(envelopes[0].clone(), &chain, |_| Ok(())),
+            Err(AdmitError::Full {
+                held: 3,
+                held_bytes: pool.bytes()
+            })
+        );
+        pool.remove(&ids[2..]);
+        assert_eq!(
+            pool.admit(envelopes[0].clone(), &chain, |_| Ok(())),
+            Err(AdmitError::Duplicate(ids[0]))
+        );
+        let picked = pool.candidates(&HashSet::new(), 10, 1 << 20);
+        assert_eq!(picked.iter().map(|tx| tx.id).collect::<Vec<_>>(), ids[..2]);
+        assert_eq!(pool.bytes(), first_bytes);
+        let skip_first: HashSet<TxId> = [ids[0]].into();
+        assert_eq!(pool.candidates(&skip_first, 10, 1 << 20)[0].id, ids[1]);
+        assert!(pool.candidates(&HashSet::new(), 10, 1).is_empty());
+    }
+
+    #[test]
+    fn bad_envelopes_and_rule_failures_are_not_admitted() {
+        let (chain, envelopes) = envelopes();
+        let mut pool = Mempool::new(MempoolLimits::default());
+        let mut forged = envelopes[0].clone();
+        forged.signer = KeyPair::insecure_from_label("forger").public();
+        assert!(matches!(
+            pool.admit(forged, &chain, |_| Ok(())),
+            Err(AdmitError::Envelope(TxError::BadSignature { .. }))
+        ));
+        let refused = pool.admit(envelopes[0].clone(), &chain, |_| {
+            Err(ExecError::State(suyuan_ledger::state::StateError::Backend(
+                "test".into(),
+            )))
+        });
+        assert!(matches!(refused, Err(AdmitError::Rule(_))));
+        assert_eq!(pool.len(), 0);
+    }
+
+    #[test]
+    fn drain_and_restore_keep_arrival_order() {
+        let (chain, envelopes) = envelopes();
+        let mut pool = Mempool::new(MempoolLimits::default());
+        for envelope in &envelopes {
+            pool.admit(envelope.clone(), &chain, |_| Ok(())).unwrap();
+        }
+        let drained = pool.drain();
+        assert_eq!(pool.len(), 0);
+        assert_eq!(pool.bytes(), 0);
+        for tx in drained.iter().skip(1).cloned() {
+            pool.restore(tx);
+        }
+        let order: Vec<TxId> = pool
+            .candidates(&HashSet::new(), usize::MAX, usize::MAX)
+            .iter()
+            .map(|tx| tx.id)
+            .collect();
+        let expected: Vec<TxId> = drained.iter().skip(1).map(|tx| tx.id).collect();
+        assert_eq!(order, expected);
+        assert!(!pool.contains(&drained[0].id));
+    }
+}

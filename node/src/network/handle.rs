@@ -1,0 +1,239 @@
+//! Drive a running network from any task: publish, send, ask, answer, inspect, stop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use libp2p::PeerId;
+use libp2p::gossipsub::MessageId;
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::{BlocksRequest, SyncBudget};
+use super::{
+    BlockReply, MAX_CONSENSUS_MESSAGE_BYTES, MAX_TRANSACTION_BYTES, NetworkError, SyncRequestId,
+    ValidatorPeer,
+};
+
+/// What a [`NetworkHandle`] asks of the swarm task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Publish {
+        data: Vec<u8>,
+        done: oneshot::Sender<Result<MessageId, NetworkError>>,
+    },
+    ReportValidation {
+        id: MessageId,
+        via: PeerId,
+        accept: bool,
+    },
+    SendConsensus {
+        to: Option<usize>,
+        data: Arc<[u8]>,
+    },
+    RequestBlocks {
+        peer: usize,
+        request: BlocksRequest,
+        done: oneshot::Sender<Result<SyncRequestId, NetworkError>>,
+    },
+    RespondBlocks {
+        reply: BlockReply,
+        blocks: Vec<Vec<u8>>,
+    },
+    ConnectedPeers {
+        done: oneshot::Sender<Vec<ValidatorPeer>>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// The network's running counts, shared by the task and every handle.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) consensus_dropped: AtomicU64,
+    pub(crate) consensus_send_failed: AtomicU64,
+    pub(crate) events_dropped: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) strangers_ignored: AtomicU64,
+}
+
+/// A snapshot of the network's counts since start; all only grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct NetworkCounters {
+    /// Consensus messages dropped unsent: the peer's queue was full (oldest dropped), or the
+    /// peer was not connected.
+    pub(crate) consensus_dropped: u64,
+    /// Consensus messages sent but not acknowledged (timeout, disconnect).
+    pub(crate) consensus_send_failed: u64,
+    /// Events the node's full queue could not take.
+    pub(crate) events_dropped: u64,
+    /// Connections refused because the peer is not a genesis validator (or a bound was hit).
+    pub(crate) connections_refused: u64,
+    /// Messages ignored because their source is not a genesis validator; stays 0 unless a
+    /// refusal failed.
+    pub(crate) strangers_ignored: u64,
+}
+
+/// Drives one validator's network; cheap to clone, usable from any task.
+///
+/// Every method checks its bounds before queueing anything, so an oversized message is an error
+/// here and never reaches the wire. Commands go through a queue of
+/// [`super::COMMAND_QUEUE_CAPACITY`]; a method waits while it is full. Once the network has
+/// stopped, every method returns [`NetworkError::Stopped`].
+#[derive(Debug, Clone)]
+pub(crate) struct NetworkHandle {
+    commands: mpsc::Sender<Command>,
+    counters: Arc<Counters>,
+    local: ValidatorPeer,
+    validator_count: usize,
+}
+
+impl NetworkHandle {
+    pub(crate) fn new(
+        commands: mpsc::Sender<Command>,
+        counters: Arc<Counters>,
+        local: ValidatorPeer,
+        validator_count: usize,
+    ) -> Self {
+        NetworkHandle {
+            commands,
+            counters,
+            local,
+            validator_count,
+        }
+    }
+
+    /// This node as a validator.
+    pub(crate) fn local(&self) -> ValidatorPeer {
+        self.local
+    }
+
+    /// Gossips a transaction to every validator; returns its content id. Fails on a
+    /// duplicate of a recent one, or before any peer has subscribed.
+    pub(crate) async fn publish_transaction(
+        &self,
+        data: Vec<u8>,
+    ) -> Result<MessageId, NetworkError> {
+        check_size("a transaction", data.len(), MAX_TRANSACTION_BYTES)?;
+        let (done, result) = oneshot::channel();
+        self.send(Command::Publish { data, done }).await?;
+        result.await.map_err(|_| NetworkError::Stopped)?
+    }
+
+    /// Tells gossip whether a received transaction is valid: accepted ones are forwarded,
+    /// rejected ones are dropped and count against `via`.
+    pub(crate) async fn report_validation(
+        &self,
+        id: MessageId,
+        via: PeerId,
+        accept: bool,
+    ) -> Result<(), NetworkError> {
+        self.send(Command::ReportValidation { id, via, accept })
+            .await
+    }
+
+    /// Sends a consensus message directly to validator `to`, or to every connected validator
+    /// when `None`. Delivery is best effort: a peer that is not connected, or whose queue is
+    /// full, loses the message (counted in [`NetworkCounters::consensus_dropped`]); consensus
+    /// retransmits.
+    pub(crate) async fn send_consensus(
+        &self,
+        to: Option<usize>,
+        data: impl Into<Arc<[u8]>>,
+    ) -> Result<(), NetworkError> {
+        let data = data.into();
+        check_size(
+            "a consensus message",
+            data.len(),
+            MAX_CONSENSUS_MESSAGE_BYTES,
+        )?;
+        if let Some(index) = to.filter(|i| *i >= self.validator_count || *i == self.local.index) {
+            return Err(NetworkError::UnknownValidator(index));
+        }
+        self.send(Command::SendConsensus { to, data }).await
+    }
+
+    /// Asks validator `peer` for up to `max_blocks` finalized blocks from `from_height`. The
+    /// answer comes as [`super::NetworkEvent::BlockResponse`] or
+    /// [`super::NetworkEvent::BlockRequestFailed`] with the returned id.
+    pub(crate) async fn request_blocks(
+        &self,
+        peer: usize,
+        from_height: u64,
+        max_blocks: u32,
+    ) -> Result<SyncRequestId, NetworkError> {
+        let request = BlocksRequest::new(from_height, max_blocks)?;
+        let (done, result) = oneshot::channel();
+        self.send(Command::RequestBlocks {
+            peer,
+            request,
+            done,
+        })
+        .await?;
+        result.await.map_err(|_| NetworkError::Stopped)?
+    }
+
+    /// Answers a [`super::NetworkEvent::BlockRequest`] with block blobs: at most the
+    /// `max_blocks` asked for and within [`super::MAX_SYNC_RESPONSE_BYTES`]; send fewer blocks
+    /// when they do not fit, the peer asks again from where they end.
+    pub(crate) async fn respond_blocks(
+        &self,
+        reply: BlockReply,
+        blocks: Vec<Vec<u8>>,
+    ) -> Result<(), NetworkError> {
+        SyncBudget::check_all(reply.max_blocks, &blocks)?;
+        self.send(Command::RespondBlocks { reply, blocks }).await
+    }
+
+    /// The validators connected now, in index order.
+    pub(crate) async fn connected_peers(&self) -> Result<Vec<ValidatorPeer>, NetworkError> {
+        let (done, result) = oneshot::channel();
+        self.send(Command::ConnectedPeers { done }).await?;
+        result.await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// The counts so far.
+    pub(crate) fn counters(&self) -> NetworkCounters {
+        let c = &self.counters;
+        NetworkCounters {
+            consensus_dropped: c.consensus_dropped.load(Ordering::Relaxed),
+            consensus_send_failed: c.consensus_send_failed.load(Ordering::Relaxed),
+            events_dropped: c.events_dropped.load(Ordering::Relaxed),
+            connections_refused: c.connections_refused.load(Ordering::Relaxed),
+            strangers_ignored: c.strangers_ignored.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the network and waits until its listener and swarm are dropped, so that the port
+    /// can be bound again. Returns at once if it had stopped already.
+    pub(crate) async fn shutdown(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.send(Command::Shutdown { done }).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+
+    /// Sends a consensus message without the size check, so that tests can show that the
+    /// receiving end refuses it too.
+    #[cfg(test)]
+    pub(crate) async fn send_consensus_unchecked(&self, to: usize, data: Vec<u8>) {
+        let command = Command::SendConsensus {
+            to: Some(to),
+            data: data.into(),
+        };
+        self.send(command).await.expect("the network runs");
+    }
+
+    async fn send(&self, command: Command) -> Result<(), NetworkError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| NetworkError::Stopped)
+    }
+}
+
+fn check_size(what: &'static str, size: usize, max: usize) -> Result<(), NetworkError> {
+    if size > max {
+        return Err(NetworkError::TooLarge { what, size, max });
+    }
+    Ok(())
+}

@@ -1,0 +1,480 @@
+//! Run the swarm: turn handle commands into libp2p calls and libp2p events into node events.
+//!
+//! One task owns the swarm and every piece of network state; nothing here blocks or awaits
+//! except the loop's `select!`, so a slow node never stalls connections (its events are
+//! dropped or held back by the [`EventSink`] instead).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use libp2p::futures::StreamExt as _;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::request_response::{self, Message, OutboundRequestId};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{DialError, ListenError, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, ping};
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::codec::{BlocksRequest, SyncBudget};
+use super::events::{BlockReply, EventSink, NetworkEvent};
+use super::handle::{Command, Counters};
+use super::outbox::Outbox;
+use super::peers::{Backoff, DialSchedule, ValidatorPeer, Validators};
+use super::{MAX_SYNC_REQUESTS_IN_FLIGHT, NetworkConfig, NetworkError, REDIAL_TICK, SyncRequestId};
+
+/// The swarm and all state around it. Build it, [`SwarmTask::listen`], then spawn
+/// [`SwarmTask::run`].
+pub(crate) struct SwarmTask {
+    swarm: Swarm<Behaviour>,
+    validators: Validators,
+    schedule: DialSchedule,
+    outboxes: Vec<Outbox>,
+    consensus_in_flight: HashMap<OutboundRequestId, usize>,
+    sync_in_flight: HashMap<OutboundRequestId, (usize, u32)>,
+    commands: mpsc::Receiver<Command>,
+    events: EventSink,
+    counters: Arc<Counters>,
+    topic: IdentTopic,
+    rng: StdRng,
+}
+
+impl SwarmTask {
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        config: &NetworkConfig,
+        validators: Validators,
+        commands: mpsc::Receiver<Command>,
+        events: EventSink,
+        counters: Arc<Counters>,
+        topic: IdentTopic,
+    ) -> Self {
+        let backoff = Backoff::new(config.redial_initial, config.redial_max);
+        let others = validators.others().map(|p| p.index);
+        let schedule = DialSchedule::new(others, Instant::now(), &backoff);
+        let rng = match config.jitter_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_entropy(),
+        };
+        SwarmTask {
+            outboxes: (0..validators.len()).map(|_| Outbox::default()).collect(),
+            swarm,
+            validators,
+            schedule,
+            consensus_in_flight: HashMap::new(),
+            sync_in_flight: HashMap::new(),
+            commands,
+            events,
+            counters,
+            topic,
+            rng,
+        }
+    }
+
+    /// Binds the listener now, so that a taken port is an error of `start`.
+    pub(crate) fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
+        self.swarm
+            .listen_on(address)
+            .map_err(|e| NetworkError::Transport(format!("listening: {e}")))?;
+        Ok(())
+    }
+
+    /// Runs until shutdown, until every handle is dropped, or until the event receiver is.
+    pub(crate) async fn run(mut self) {
+        let mut redial = tokio::time::interval(REDIAL_TICK);
+        redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown { done }) => {
+                        drop(self);
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command),
+                    None => return,
+                },
+                _ = redial.tick() => self.dial_due(),
+                () = self.events.flush_one(), if self.events.has_backlog() => {}
+            }
+            if self.events.is_closed() {
+                return;
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Publish { data, done } => {
+                let _ = done.send(self.publish(data));
+            }
+            Command::ReportValidation { id, via, accept } => {
+                let verdict = match accept {
+                    true => MessageAcceptance::Accept,
+                    false => MessageAcceptance::Reject,
+                };
+                self.report(&id, &via, verdict);
+            }
+            Command::SendConsensus { to, data } => self.send_consensus(to, data),
+            Command::RequestBlocks {
+                peer,
+                request,
+                done,
+            } => {
+                let _ = done.send(self.request_blocks(peer, request));
+            }
+            Command::RespondBlocks { reply, blocks } => self.respond_blocks(reply, blocks),
+            Command::ConnectedPeers { done } => {
+                let _ = done.send(self.connected_peers());
+            }
+            Command::Shutdown { .. } => unreachable!("run handles shutdown"),
+        }
+    }
+
+    fn publish(&mut self, data: Vec<u8>) -> Result<MessageId, NetworkError> {
+        let topic = self.topic.clone();
+        let gossip = &mut self.swarm.behaviour_mut().gossip;
+        gossip
+            .publish(topic, data)
+            .map_err(|e| NetworkError::Publish(e.to_string()))
+    }
+
+    fn report(&mut self, id: &MessageId, via: &PeerId, verdict: MessageAcceptance) {
+        let gossip = &mut self.swarm.behaviour_mut().gossip;
+        gossip.report_message_validation_result(id, via, verdict);
+    }
+
+    fn send_consensus(&mut self, to: Option<usize>, data: Arc<[u8]>) {
+        let targets: Vec<usize> = match to {
+            Some(index) => vec![index],
+            None => self.validators.others().map(|p| p.index).collect(),
+        };
+        for index in targets {
+            let dropped = match self.schedule.is_connected(index) {
+                true => self.outboxes[index].push(Arc::clone(&data)),
+                false => 1,
+            };
+            self.counters
+                .consensus_dropped
+                .fetch_add(dropped, Ordering::Relaxed);
+            self.pump_consensus(index);
+        }
+    }
+
+    /// Hands `index`'s queued consensus messages to libp2p, up to the in-flight bound.
+    fn pump_consensus(&mut self, index: usize) {
+        let Some(peer) = self.validators.at(index) else {
+            return;
+        };
+        while let Some(message) = self.outboxes[index].next_to_send() {
+            let consensus = &mut self.swarm.behaviour_mut().consensus;
+            let id = consensus.send_request(&peer.peer_id, message);
+            self.consensus_in_flight.insert(id, index);
+        }
+    }
+
+    fn request_blocks(
+        &mut self,
+        index: usize,
+        request: BlocksRequest,
+    ) -> Result<SyncRequestId, NetworkError> {
+        let peer = self
+            .validators
+            .at(index)
+            .filter(|p| *p != self.validators.local())
+            .ok_or(NetworkError::UnknownValidator(index))?;
+        if !self.schedule.is_connected(index) {
+            return Err(NetworkError::NotConnected(index));
+        }
+        if self.sync_in_flight.len() >= MAX_SYNC_REQUESTS_IN_FLIGHT {
+            return Err(NetworkError::TooManySyncRequests);
+        }
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer.peer_id, request);
+        self.sync_in_flight.insert(id, (index, request.max_blocks));
+        Ok(id)
+    }
+
+    fn respond_blocks(&mut self, reply: BlockReply, blocks: Vec<Vec<u8>>) {
+        let sync = &mut self.swarm.behaviour_mut().sync;
+        if sync.send_response(reply.channel, blocks).is_err() {
+            tracing::debug!("sync response too late: the request timed out or its peer left");
+        }
+    }
+
+    fn connected_peers(&self) -> Vec<ValidatorPeer> {
+        self.validators
+            .others()
+            .filter(|p| self.schedule.is_connected(p.index))
+            .collect()
+    }
+
+    fn dial_due(&mut self) {
+        let now = Instant::now();
+        for index in self.schedule.take_due(now) {
+            let peer = self
+                .validators
+                .at(index)
+                .expect("the schedule holds genesis indexes");
+            let opts = DialOpts::peer_id(peer.peer_id)
+                .addresses(vec![self.validators.address(index).clone()])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(error) = self.swarm.dial(opts) {
+                tracing::debug!(validator = index, %error, "dial not started");
+                self.schedule.on_dial_failed(index, now, &mut self.rng);
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } => self.on_connected(peer_id, num_established.get()),
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => self.on_closed(peer_id, num_established),
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                self.on_dial_error(peer_id, &error)
+            }
+            SwarmEvent::IncomingConnectionError { error, .. } => self.on_incoming_error(&error),
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "p2p listening");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, peer_id: PeerId, connections: u32) {
+        let Some(peer) = self.known(&peer_id) else {
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+            return;
+        };
+        if connections == 1 {
+            tracing::info!(validator = peer.index, %peer_id, "validator connected");
+            self.schedule.on_connected(peer.index);
+            let _ = self.events.emit(NetworkEvent::PeerConnected(peer));
+        }
+    }
+
+    fn on_closed(&mut self, peer_id: PeerId, remaining: u32) {
+        let Some(peer) = self.validators.lookup(&peer_id) else {
+            return;
+        };
+        if remaining > 0 {
+            return;
+        }
+        tracing::info!(validator = peer.index, %peer_id, "validator disconnected");
+        self.schedule
+            .on_disconnected(peer.index, Instant::now(), &mut self.rng);
+        let dropped = self.outboxes[peer.index].clear();
+        self.counters
+            .consensus_dropped
+            .fetch_add(dropped, Ordering::Relaxed);
+        let _ = self.events.emit(NetworkEvent::PeerDisconnected(peer));
+    }
+
+    fn on_dial_error(&mut self, peer_id: Option<PeerId>, error: &DialError) {
+        if matches!(error, DialError::Denied { .. }) {
+            self.counters
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let Some(peer) = peer_id.and_then(|p| self.validators.lookup(&p)) else {
+            return;
+        };
+        tracing::debug!(validator = peer.index, %error, "dial failed");
+        self.schedule
+            .on_dial_failed(peer.index, Instant::now(), &mut self.rng);
+    }
+
+    fn on_incoming_error(&mut self, error: &ListenError) {
+        if let ListenError::Denied { cause } = error {
+            tracing::debug!(%cause, "incoming connection refused");
+            self.counters
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossip(event) => self.on_gossip(event),
+            BehaviourEvent::Consensus(event) => self.on_consensus(event),
+            BehaviourEvent::Sync(event) => self.on_sync(event),
+            BehaviourEvent::Ping(event) => self.on_ping(event),
+            BehaviourEvent::Allowed(never) => match never {},
+            BehaviourEvent::Limits(never) => match never {},
+        }
+    }
+
+    fn on_gossip(&mut self, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        let author = message.source.and_then(|p| self.validators.lookup(&p));
+        let (Some(via), Some(author)) = (self.known(&propagation_source), author) else {
+            self.report(&message_id, &propagation_source, MessageAcceptance::Reject);
+            return;
+        };
+        let event = NetworkEvent::Transaction {
+            id: message_id,
+            author,
+            via,
+            data: message.data,
+        };
+        if let Some(NetworkEvent::Transaction { id, via, .. }) = self.events.emit(event) {
+            self.report(&id, &via.peer_id, MessageAcceptance::Ignore);
+        }
+    }
+
+    fn on_consensus(&mut self, event: request_response::Event<Arc<[u8]>, ()>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request, channel, ..
+                } => {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .consensus
+                        .send_response(channel, ());
+                    if let Some(from) = self.known(&peer) {
+                        let data = request;
+                        let _ = self.events.emit(NetworkEvent::Consensus { from, data });
+                    }
+                }
+                Message::Response { request_id, .. } => self.consensus_done(request_id),
+            },
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                tracing::debug!(%error, "consensus send failed");
+                self.counters
+                    .consensus_send_failed
+                    .fetch_add(1, Ordering::Relaxed);
+                self.consensus_done(request_id);
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound consensus message failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn consensus_done(&mut self, request_id: OutboundRequestId) {
+        if let Some(index) = self.consensus_in_flight.remove(&request_id) {
+            self.outboxes[index].on_done();
+            self.pump_consensus(index);
+        }
+    }
+
+    fn on_sync(&mut self, event: request_response::Event<BlocksRequest, Vec<Vec<u8>>>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request, channel, ..
+                } => self.on_block_request(peer, request, channel),
+                Message::Response {
+                    request_id,
+                    response,
+                } => self.on_blocks(request_id, Ok(response)),
+            },
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => self.on_blocks(request_id, Err(error.to_string())),
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound sync request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_block_request(
+        &mut self,
+        peer: PeerId,
+        request: BlocksRequest,
+        channel: request_response::ResponseChannel<Vec<Vec<u8>>>,
+    ) {
+        let Some(from) = self.known(&peer) else {
+            return;
+        };
+        let reply = BlockReply {
+            channel,
+            max_blocks: request.max_blocks,
+        };
+        let _ = self.events.emit(NetworkEvent::BlockRequest {
+            from,
+            from_height: request.from_height,
+            max_blocks: request.max_blocks,
+            reply,
+        });
+    }
+
+    fn on_blocks(&mut self, request_id: OutboundRequestId, result: Result<Vec<Vec<u8>>, String>) {
+        let Some((index, max_blocks)) = self.sync_in_flight.remove(&request_id) else {
+            return;
+        };
+        let from = self
+            .validators
+            .at(index)
+            .expect("requests go to genesis indexes");
+        let checked = result.and_then(|blocks| {
+            let count = SyncBudget::new(max_blocks).check_count(blocks.len() as u64);
+            count.map(|()| blocks).map_err(|e| e.to_string())
+        });
+        let event = match checked {
+            Ok(blocks) => NetworkEvent::BlockResponse {
+                from,
+                request_id,
+                blocks,
+            },
+            Err(reason) => NetworkEvent::BlockRequestFailed {
+                from,
+                request_id,
+                reason,
+            },
+        };
+        let _ = self.events.emit(event);
+    }
+
+    fn on_ping(&mut self, event: ping::Event) {
+        if let Err(error) = event.result {
+            tracing::debug!(peer = %event.peer, %error, "ping failed; closing the connection");
+            self.swarm.close_connection(event.connection);
+        }
+    }
+
+    /// The validator behind `peer_id`; a stranger is counted and `None`. The allow-list refuses
+    /// strangers' connections, so this only catches a broken refusal.
+    fn known(&self, peer_id: &PeerId) -> Option<ValidatorPeer> {
+        let peer = self.validators.lookup(peer_id);
+        if peer.is_none() {
+            tracing::warn!(%peer_id, "message from a peer outside genesis ignored");
+            self.counters
+                .strangers_ignored
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        peer
+    }
+}
