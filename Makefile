@@ -1,6 +1,6 @@
 # The two commands a newcomer needs, and a few more for developers.
 #
-#   make dev    run the demo (from issue 5 on: a complete local consortium with demo data)
+#   make dev    a complete local consortium (4 validators) with the demo records loaded
 #   make test   everything CI checks: formatting, lints, and every test in release mode
 #
 # Everything builds in one profile (release), so RocksDB and the dependency tree compile once.
@@ -16,11 +16,13 @@ SUYUAN := $(or $(CARGO_TARGET_DIR),target)/release/suyuan
 deps:
 	@scripts/ensure-deps.sh
 
+# All targets, so that `make test` afterwards reuses every artifact (the same feature set).
 build: deps
-	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release --workspace --all-targets
 
+# Extra flags go through DEV_ARGS, e.g. `make dev DEV_ARGS=--fresh`.
 dev: build
-	@scripts/dev.sh "$(SUYUAN)"
+	"$(SUYUAN)" dev $(DEV_ARGS)
 
 fmt:
 	$(CARGO) fmt --all -- --check

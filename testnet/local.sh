@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Manage a local testnet on 127.0.0.1 from the files `suyuan testnet init` writes.
-#   local.sh init [N] [DIR]    generate keys and genesis for N validators (default 4) in DIR
+# Usage: testnet/local.sh COMMAND DIR [ARGS...]
+#
+# Runs testnet/COMMAND.sh DIR ARGS..., for COMMAND one of init, start, stop, restart, status
+# and down; see each script's --help and testnet/README.md.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-# The binary: $SUYUAN, else the workspace's release build.
-suyuan=${SUYUAN:-${CARGO_TARGET_DIR:-$here/../target}/release/suyuan}
+# shellcheck source=testnet/lib.sh source-path=SCRIPTDIR/..
+source "$(dirname "$0")/lib.sh"
 
-command=${1:-help}
-case "$command" in
-  init)
-    validators=${2:-4}
-    dir=${3:-.suyuan-testnet}
-    exec "$suyuan" testnet init --validators "$validators" --dir "$dir"
+case "${1:-}" in
+  init | start | stop | restart | status | down)
+    command=$1
+    shift
+    exec "$testnet_scripts/$command.sh" "$@"
+    ;;
+  -h | --help)
+    usage
     ;;
   *)
-    sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'
+    usage >&2
     exit 2
     ;;
 esac

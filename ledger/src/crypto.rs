@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 
 /// An ed25519 public key: a validator's, a registrar's, a regulator's or an enterprise's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,7 +44,7 @@ pub enum CryptoError {
 impl PublicKey {
     /// Builds a key from its 32 bytes, checking that they decode to a curve point.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, CryptoError> {
-        VerifyingKey::from_bytes(&bytes).map_err(|_| CryptoError::BadPublicKey)?;
+        decoded::key(&bytes)?;
         Ok(PublicKey(bytes))
     }
 
@@ -55,7 +55,7 @@ impl PublicKey {
 
     /// Checks `signature` over `message`, strictly.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
-        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::BadPublicKey)?;
+        let key = decoded::key(&self.0)?;
         let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
         key.verify_strict(message, &signature)
             .map_err(|_| CryptoError::BadSignature)
@@ -65,13 +65,54 @@ impl PublicKey {
     /// compared in tests.
     #[cfg(test)]
     fn verify_lenient(&self, message: &[u8], signature: &Signature) -> bool {
-        let key = VerifyingKey::from_bytes(&self.0).expect("checked at construction");
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&self.0).expect("checked at construction");
         ed25519_dalek::Verifier::verify(
             &key,
             message,
             &ed25519_dalek::Signature::from_bytes(&signature.0),
         )
         .is_ok()
+    }
+}
+
+/// Decoded public keys, kept so that a key signing many transactions is decompressed once.
+///
+/// Decoding a key (a square root in the field) costs about a third of a verification, and a
+/// transaction's signer is decoded when its envelope is parsed, again to verify, and again in
+/// every block that carries it; enterprises sign many transactions with one key. Only valid
+/// keys are kept; the map is bounded and emptied when full, so memory stays small whatever
+/// keys arrive. The results are exactly those of decoding every time.
+mod decoded {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use ed25519_dalek::VerifyingKey;
+
+    use super::CryptoError;
+
+    /// Keys kept at most.
+    const CAPACITY: usize = 8192;
+
+    static KEYS: OnceLock<Mutex<HashMap<[u8; 32], VerifyingKey>>> = OnceLock::new();
+
+    /// The decoded key of `bytes`, or why they are not one.
+    pub(super) fn key(bytes: &[u8; 32]) -> Result<VerifyingKey, CryptoError> {
+        let keys = KEYS.get_or_init(Default::default);
+        let lock = || {
+            keys.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(key) = lock().get(bytes) {
+            return Ok(*key);
+        }
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::BadPublicKey)?;
+        let mut keys = lock();
+        if keys.len() >= CAPACITY {
+            keys.clear();
+        }
+        keys.insert(*bytes, key);
+        Ok(key)
     }
 }
 
@@ -188,6 +229,7 @@ crate::serde_as_string!(Signature);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::VerifyingKey;
 
     #[test]
     fn sign_verify_and_reject_tampering() {
@@ -212,6 +254,29 @@ mod tests {
             "abc".parse::<PublicKey>(),
             Err(CryptoError::BadHex { .. })
         ));
+    }
+
+    #[test]
+    fn cached_keys_decide_as_fresh_ones() {
+        let key = KeyPair::insecure_from_label("cache");
+        let signature = key.sign(b"m");
+        for _ in 0..3 {
+            assert_eq!(key.public().verify(b"m", &signature), Ok(()));
+            assert_eq!(
+                key.public().verify(b"n", &signature),
+                Err(CryptoError::BadSignature)
+            );
+        }
+        // Not a point: refused every time, never cached.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        bad[31] = 0x80;
+        for _ in 0..2 {
+            assert_eq!(
+                PublicKey::from_bytes(bad).is_err(),
+                VerifyingKey::from_bytes(&bad).is_err()
+            );
+        }
     }
 
     #[test]

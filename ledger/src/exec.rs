@@ -301,6 +301,48 @@ pub enum RuleError {
     },
 }
 
+impl RuleError {
+    /// A stable snake_case name of the rule broken, for machines (the API's `rule` field).
+    /// Each variant has its own; renaming a variant does not change its code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RuleError::Replay { .. } => "replay",
+            RuleError::NotRegistrar { .. } => "not_registrar",
+            RuleError::UnknownSigner { .. } => "unknown_signer",
+            RuleError::KeyRevoked { .. } => "key_revoked",
+            RuleError::WrongEnterprise { .. } => "wrong_enterprise",
+            RuleError::EnterpriseExists { .. } => "enterprise_exists",
+            RuleError::UnknownEnterprise { .. } => "unknown_enterprise",
+            RuleError::KeyAlreadyBound { .. } => "key_already_bound",
+            RuleError::NotActiveKeyOf { .. } => "not_active_key_of",
+            RuleError::RotationNotSignedByOldKey { .. } => "rotation_not_signed_by_old_key",
+            RuleError::Empty { .. } => "empty",
+            RuleError::TooMany { .. } => "too_many",
+            RuleError::Duplicate { .. } => "duplicate",
+            RuleError::NotProducer { .. } => "not_producer",
+            RuleError::ModelOfOtherEnterprise { .. } => "model_of_other_enterprise",
+            RuleError::UnknownModel { .. } => "unknown_model",
+            RuleError::DocumentNotHeld { .. } => "document_not_held",
+            RuleError::CodeOfOtherModel { .. } => "code_of_other_model",
+            RuleError::NotAProductCode { .. } => "not_a_product_code",
+            RuleError::CodeAlreadyCommissioned { .. } => "code_already_commissioned",
+            RuleError::UnknownCode { .. } => "unknown_code",
+            RuleError::BadQuantity { .. } => "bad_quantity",
+            RuleError::InsufficientHolding { .. } => "insufficient_holding",
+            RuleError::SaleToSelf { .. } => "sale_to_self",
+            RuleError::UnderRecall { .. } => "under_recall",
+            RuleError::InTheFuture { .. } => "in_the_future",
+            RuleError::NotInspector { .. } => "not_inspector",
+            RuleError::NotRecaller { .. } => "not_recaller",
+            RuleError::NotProducersProduct { .. } => "not_producers_product",
+            RuleError::UnknownRecall { .. } => "unknown_recall",
+            RuleError::RecallClosed { .. } => "recall_closed",
+            RuleError::NotRecallCloser { .. } => "not_recall_closer",
+            RuleError::Overflow { .. } => "overflow",
+        }
+    }
+}
+
 /// Why a transaction was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
@@ -1021,4 +1063,138 @@ fn duplicate(field: &'static str, value: &dyn std::fmt::Display) -> ExecError {
         value: value.to_string(),
     }
     .into()
+}
+
+#[cfg(test)]
+mod rule_code_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::crypto::KeyPair;
+    use crate::demo::{gtin, uscc};
+    use crate::hash::Hash32;
+
+    /// One value of every variant: `code` matches exhaustively, so a new variant fails to
+    /// compile there and is then listed here.
+    fn every_variant() -> Vec<RuleError> {
+        let key = KeyPair::insecure_from_label("rule codes").public();
+        let uscc = uscc("91420100MA4K7C8Q1");
+        let gtin = gtin("0695012345001");
+        let code: TraceCode = format!("01/{gtin}/10/L1")
+            .parse()
+            .expect("a valid lot code");
+        let id = Hash32::ZERO;
+        vec![
+            RuleError::Replay { id },
+            RuleError::NotRegistrar {
+                action: "a",
+                signer: key,
+            },
+            RuleError::UnknownSigner { signer: key },
+            RuleError::KeyRevoked {
+                key,
+                uscc: uscc.clone(),
+            },
+            RuleError::WrongEnterprise {
+                signer_uscc: uscc.clone(),
+                record_uscc: uscc.clone(),
+            },
+            RuleError::EnterpriseExists { uscc: uscc.clone() },
+            RuleError::UnknownEnterprise { uscc: uscc.clone() },
+            RuleError::KeyAlreadyBound {
+                key,
+                uscc: uscc.clone(),
+            },
+            RuleError::NotActiveKeyOf {
+                key,
+                uscc: uscc.clone(),
+            },
+            RuleError::RotationNotSignedByOldKey { old_key: key },
+            RuleError::Empty { field: "f" },
+            RuleError::TooMany {
+                field: "f",
+                max: 1,
+                found: 2,
+            },
+            RuleError::Duplicate {
+                field: "f",
+                value: "v".into(),
+            },
+            RuleError::NotProducer {
+                uscc: uscc.clone(),
+                kind: EnterpriseKind::Retailer,
+                action: "a",
+            },
+            RuleError::ModelOfOtherEnterprise {
+                gtin: gtin.clone(),
+                owner: uscc.clone(),
+            },
+            RuleError::UnknownModel { gtin: gtin.clone() },
+            RuleError::DocumentNotHeld {
+                uscc: uscc.clone(),
+                document: "d",
+                number: "n".into(),
+                on: Date::from_unix_ms_china(0),
+            },
+            RuleError::CodeOfOtherModel {
+                code: code.clone(),
+                gtin: gtin.clone(),
+            },
+            RuleError::NotAProductCode { code: code.clone() },
+            RuleError::CodeAlreadyCommissioned { code: code.clone() },
+            RuleError::UnknownCode { code: code.clone() },
+            RuleError::BadQuantity {
+                code: code.clone(),
+                quantity: 0,
+            },
+            RuleError::InsufficientHolding {
+                code: code.clone(),
+                holder: uscc.clone(),
+                held: 0,
+                requested: 1,
+            },
+            RuleError::SaleToSelf { uscc: uscc.clone() },
+            RuleError::UnderRecall {
+                code: code.clone(),
+                recall: id,
+            },
+            RuleError::InTheFuture {
+                field: "f",
+                value: "v".into(),
+            },
+            RuleError::NotInspector { signer: key },
+            RuleError::NotRecaller {
+                signer: key,
+                producer: uscc.clone(),
+            },
+            RuleError::NotProducersProduct {
+                subject: Subject::Model(gtin),
+                producer: uscc,
+            },
+            RuleError::UnknownRecall { recall: id },
+            RuleError::RecallClosed { recall: id },
+            RuleError::NotRecallCloser {
+                signer: key,
+                recall: id,
+            },
+            RuleError::Overflow { code },
+        ]
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_snake_case_code() {
+        let errors = every_variant();
+        let codes: BTreeSet<&str> = errors.iter().map(RuleError::code).collect();
+        assert_eq!(codes.len(), errors.len(), "codes repeat: {codes:?}");
+        for code in codes {
+            assert!(
+                !code.is_empty()
+                    && !code.starts_with('_')
+                    && !code.ends_with('_')
+                    && !code.contains("__")
+                    && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code} is not snake_case"
+            );
+        }
+    }
 }

@@ -87,6 +87,18 @@ pub enum TxError {
     Decode(#[from] DecodeError),
 }
 
+impl TxError {
+    /// A stable snake_case name of the refusal, for machines (the API's error `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::PayloadTooLarge { .. } => "payload_too_large",
+            TxError::BadSignature { .. } => "bad_signature",
+            TxError::BadPayload { .. } => "bad_payload",
+            TxError::Decode(_) => "bad_encoding",
+        }
+    }
+}
+
 /// The exact bytes an envelope's signature covers.
 pub fn signing_message(chain_id: &str, payload: &[u8]) -> Vec<u8> {
     debug_assert!(

@@ -6,9 +6,6 @@
 //! Unknown keys, in the file or the environment, are errors: a typo must not silently fall
 //! back to a default.
 
-// The node wires this in with consensus and storage (issue 5); until then only its tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -85,8 +82,8 @@ pub(crate) struct ConsensusSection {
 impl Default for ConsensusSection {
     fn default() -> Self {
         ConsensusSection {
-            leader_timeout_ms: 1_000,
-            view_timeout_ms: 2_000,
+            leader_timeout_ms: 2_500,
+            view_timeout_ms: 3_500,
         }
     }
 }
@@ -99,13 +96,21 @@ pub(crate) struct BlockSection {
     pub(crate) max_transactions: usize,
     /// Most payload bytes per block.
     pub(crate) max_bytes: usize,
+    /// While transactions wait, the leader proposes this long after the parent block's time
+    /// (at once when a full block waits), so that busy blocks carry many transactions.
+    pub(crate) interval_ms: u64,
+    /// With nothing to include, the leader proposes an empty block this long after the
+    /// parent's time; it must stay well below the leader timeout.
+    pub(crate) idle_interval_ms: u64,
 }
 
 impl Default for BlockSection {
     fn default() -> Self {
         BlockSection {
-            max_transactions: 5_000,
+            max_transactions: 10_000,
             max_bytes: 8 * 1024 * 1024,
+            interval_ms: 200,
+            idle_interval_ms: 1_000,
         }
     }
 }
@@ -123,7 +128,7 @@ pub(crate) struct LogSection {
 impl Default for LogSection {
     fn default() -> Self {
         LogSection {
-            level: "info".into(),
+            level: "info,libp2p_gossipsub=error".into(),
             format: LogFormat::Json,
         }
     }
@@ -140,6 +145,29 @@ pub(crate) enum LogFormat {
 }
 
 impl Config {
+    /// The configuration `suyuan testnet init` writes for one validator of a local testnet:
+    /// files beside the configuration (`data`, `validator.key`, `../genesis.json`), listeners
+    /// on 127.0.0.1 at the given ports, and defaults for everything else.
+    pub(crate) fn local(p2p_port: u16, api_port: u16) -> Config {
+        Config {
+            node: NodeSection {
+                data_dir: "data".into(),
+                genesis: "../genesis.json".into(),
+                key: "validator.key".into(),
+            },
+            p2p: P2pSection {
+                listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
+            },
+            api: ApiSection {
+                listen: format!("127.0.0.1:{api_port}"),
+            },
+            consensus: ConsensusSection::default(),
+            mempool: MempoolLimits::default(),
+            block: BlockSection::default(),
+            log: LogSection::default(),
+        }
+    }
+
     /// Reads `path`, applies overrides from `environment` (pairs of name and value; pass
     /// `std::env::vars()`), checks the result, and resolves relative paths.
     pub(crate) fn load(
@@ -165,6 +193,9 @@ impl Config {
         let limit = suyuan_ledger::limits::MAX_BLOCK_TRANSACTIONS;
         if self.block.max_transactions == 0 || self.block.max_transactions > limit {
             bail!("[block] max_transactions must be 1 to {limit}");
+        }
+        if self.block.idle_interval_ms.saturating_mul(2) > self.consensus.leader_timeout_ms {
+            bail!("[block] idle_interval_ms must be at most half of [consensus] leader_timeout_ms");
         }
         if self.consensus.leader_timeout_ms == 0
             || self.consensus.view_timeout_ms < self.consensus.leader_timeout_ms
@@ -200,6 +231,7 @@ fn apply_overrides(
     let overrides: BTreeMap<String, String> = environment
         .into_iter()
         .filter_map(|(name, value)| Some((name.strip_prefix(ENV_PREFIX)?.to_owned(), value)))
+        .filter(|(name, _)| !is_tool_variable(name))
         .collect();
     for (name, value) in overrides {
         let lower = name.to_ascii_lowercase();
@@ -215,6 +247,17 @@ fn apply_overrides(
             .insert(key.to_owned(), value);
     }
     Ok(())
+}
+
+/// Variables the `suyuan` tools and tests read for themselves (after `SUYUAN_`), which are
+/// not configuration overrides: `SUYUAN_API` (the API URL `submit`, `query` and `status`
+/// use), `SUYUAN_BIN`, and the `SUYUAN_TESTNET_*`, `SUYUAN_BENCH_*`, `SUYUAN_SIM_*` and
+/// `SUYUAN_BLESS` knobs of scripts and tests.
+fn is_tool_variable(name: &str) -> bool {
+    matches!(name, "API" | "BIN" | "BLESS")
+        || ["TESTNET_", "BENCH_", "SIM_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
 }
 
 /// Splits `api_listen` into (`api`, `listen`) for the known sections.
@@ -304,5 +347,18 @@ listen = "127.0.0.1:8100"
         let error =
             Config::load(&path, env(&[("SUYUAN_BLOCK_MAX_TRANSACTIONS", "0")])).unwrap_err();
         assert!(error.to_string().contains("max_transactions"), "{error}");
+    }
+
+    #[test]
+    fn the_tools_own_variables_are_not_overrides() {
+        let path = write(SAMPLE);
+        let tools = env(&[
+            ("SUYUAN_API", "http://127.0.0.1:8100"),
+            ("SUYUAN_BIN", "/usr/bin/suyuan"),
+            ("SUYUAN_SIM_SEEDS", "10"),
+            ("SUYUAN_TESTNET_DIR", "net"),
+        ]);
+        let config = Config::load(&path, tools).unwrap();
+        assert_eq!(config, Config::load(&path, env(&[])).unwrap());
     }
 }

@@ -3,12 +3,26 @@
 //! Every subcommand has `--help`. The parts: [`keyfile`] reads and writes key files,
 //! [`testnet`] writes the files of a local testnet, [`demo`] runs the demo story in memory.
 
+mod admission;
+mod bench;
+mod chain;
+mod client;
+mod clock;
 mod config;
 mod demo;
+mod dev;
+mod driver;
+mod frames;
 mod keyfile;
 mod mempool;
 mod network;
+mod remote;
+mod service;
+mod status;
 mod testnet;
+#[cfg(test)]
+mod tests;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +66,49 @@ enum Command {
     /// Run the demo consortium's story (enrolment, models, production, inspection, sales and a
     /// recall) through the ledger's rules in memory, and print what happened.
     Demo,
+    /// Print a running node's status: chain, height, view, peers, mempool (GET /v1/status).
+    Status(remote::StatusArgs),
+    /// Sign a record with a key file and submit it to a node, or submit signed envelopes;
+    /// prints the transaction id, and with --wait its block height and index.
+    ///
+    /// Exit status 0 when accepted (and committed, with --wait), 1 when refused (the error
+    /// JSON is printed), 2 on other failures.
+    Submit(remote::SubmitArgs),
+    /// Read a transaction, a block or a product's history from a node, as JSON; exit status 1
+    /// when it has none.
+    #[command(subcommand)]
+    Query(remote::QueryCommand),
+    /// Run one validator until SIGINT or SIGTERM.
+    Run {
+        /// The node's TOML configuration (see docs/operators.md); `SUYUAN_<SECTION>_<KEY>`
+        /// environment variables override its values.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run a complete local consortium of validators in this process, load the demo records,
+    /// print the API URLs, and serve until Ctrl-C.
+    Dev(dev::DevArgs),
+    /// Copy a stopped node's database to a new directory (a consistent checkpoint).
+    Backup {
+        /// The node's configuration (for its data directory and genesis).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A directory that does not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace a stopped node's database with a backup, after checking the backup.
+    Restore {
+        /// The node's configuration (for its data directory and genesis).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The backup directory `suyuan backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Load a running local testnet with pre-signed transactions at a fixed rate and report
+    /// committed throughput, submit-to-commit latency, node memory and the ed25519 verify rate.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -62,7 +119,7 @@ enum CodeCommand {
     /// GS1 element strings and Digital Link URIs, EPC URNs, CCC certificate and production
     /// licence numbers, industrial-internet identifiers, and Ecodes written `ecode:…`.
     Inspect {
-        /// The code, e.g. 91350100M000100Y43 or https://id.gs1.org/01/09520123456788/10/ABC1.
+        /// The code, e.g. 91350100M000100Y43 or `https://id.gs1.org/01/09520123456788/10/ABC1`.
         code: String,
     },
 }
@@ -149,13 +206,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             for index in 0..genesis.validators.len() {
                 println!("  {}", testnet::validator_key_path(&dir, index).display());
+                println!("  {}", testnet::config_path(&dir, index).display());
             }
-            println!("  {}", dir.join("keys/bureau.key").display());
-            println!("  {}", dir.join("keys/association.key").display());
+            println!("  {}", testnet::bureau_key_path(&dir).display());
+            println!("  {}", testnet::association_key_path(&dir).display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
             print!("{}", demo::run_story()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(args) => remote::status(args),
+        Command::Submit(args) => remote::submit(args),
+        Command::Query(command) => remote::query(command),
+        Command::Run { config } => {
+            service::run(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev(args) => {
+            dev::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => bench::run(args),
+        Command::Backup { config, out } => {
+            let head = service::backup(&config, &out)?;
+            println!(
+                "backed up height {} (block {}) to {}",
+                head.height,
+                head.hash,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { config, from } => {
+            let head = service::restore(&config, &from)?;
+            println!(
+                "restored height {} (block {}) from {}",
+                head.height,
+                head.hash,
+                from.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -5,17 +5,16 @@
 //! their clients. Transactions leave in arrival order, which is also the order a leader
 //! proposes them in, so a client's dependent transactions (enrol, then report) stay in order.
 //!
-//! Admission itself is two checks the caller supplies the state for: the envelope (size,
-//! strict signature, payload) and the ledger's rules against current state (the closure given
-//! to [`Mempool::admit`]). The pool adds duplicate detection and the bounds.
-
-// The node wires this in with consensus and storage (issue 5); until then only its tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
+//! Admission itself (`crate::admission`) verifies envelopes in parallel and checks the ledger's
+//! rules before the pool is locked; the pool adds duplicate detection and the bounds
+//! ([`Mempool::admit_verified`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use suyuan_ledger::exec::ExecError;
-use suyuan_ledger::tx::{Envelope, TxError, TxId, VerifiedTx};
+#[cfg(test)]
+use suyuan_ledger::tx::Envelope;
+use suyuan_ledger::tx::{TxError, TxId, VerifiedTx};
 
 /// Bounds on what the pool holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -30,8 +29,8 @@ pub(crate) struct MempoolLimits {
 impl Default for MempoolLimits {
     fn default() -> Self {
         MempoolLimits {
-            max_transactions: 100_000,
-            max_bytes: 256 * 1024 * 1024,
+            max_transactions: 20_000,
+            max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -85,6 +84,7 @@ impl Mempool {
     /// `rules` runs the ledger's execution rules against current state (committed state plus
     /// the pool's earlier transactions, as the caller sees fit); it is not called for a
     /// duplicate or when the pool is full.
+    #[cfg(test)]
     pub(crate) fn admit(
         &mut self,
         envelope: Envelope,
@@ -108,6 +108,44 @@ impl Mempool {
         rules(&tx)?;
         self.insert(tx);
         Ok(id)
+    }
+
+    /// Adds a transaction whose envelope was verified already (in parallel, outside the
+    /// pool's lock) and whose rules the caller checked: only the bounds and duplicates are
+    /// checked here.
+    pub(crate) fn admit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, AdmitError> {
+        let size = tx.envelope.payload.len();
+        if self.arrival_of.len() >= self.limits.max_transactions
+            || self.bytes + size > self.limits.max_bytes
+        {
+            return Err(AdmitError::Full {
+                held: self.arrival_of.len(),
+                held_bytes: self.bytes,
+            });
+        }
+        if self.arrival_of.contains_key(&tx.id) {
+            return Err(AdmitError::Duplicate(tx.id));
+        }
+        let id = tx.id;
+        self.insert(tx);
+        Ok(id)
+    }
+
+    /// How many more transactions fit by count, and the bytes held: admission refuses what
+    /// cannot fit before spending any signature check on it.
+    pub(crate) fn room(&self) -> (usize, usize) {
+        (
+            self.limits
+                .max_transactions
+                .saturating_sub(self.arrival_of.len()),
+            self.bytes,
+        )
+    }
+
+    /// A pending transaction.
+    pub(crate) fn get(&self, id: &TxId) -> Option<&VerifiedTx> {
+        let arrival = self.arrival_of.get(id)?;
+        self.by_arrival.get(arrival)
     }
 
     fn insert(&mut self, tx: VerifiedTx) {
@@ -158,21 +196,6 @@ impl Mempool {
             }
         }
         debug_assert_eq!(self.arrival_of.len(), self.by_arrival.len());
-    }
-
-    /// Removes and returns every transaction, oldest first: after a block commits, the node
-    /// re-admits them against the new state, dropping those that no longer pass.
-    pub(crate) fn drain(&mut self) -> Vec<VerifiedTx> {
-        self.arrival_of.clear();
-        self.bytes = 0;
-        std::mem::take(&mut self.by_arrival).into_values().collect()
-    }
-
-    /// Puts back a transaction taken by [`Mempool::drain`] that still passes, keeping order.
-    pub(crate) fn restore(&mut self, tx: VerifiedTx) {
-        if !self.arrival_of.contains_key(&tx.id) {
-            self.insert(tx);
-        }
     }
 
     /// Whether a transaction is pending.
@@ -252,28 +275,5 @@ mod tests {
         });
         assert!(matches!(refused, Err(AdmitError::Rule(_))));
         assert_eq!(pool.len(), 0);
-    }
-
-    #[test]
-    fn drain_and_restore_keep_arrival_order() {
-        let (chain, envelopes) = envelopes();
-        let mut pool = Mempool::new(MempoolLimits::default());
-        for envelope in &envelopes {
-            pool.admit(envelope.clone(), &chain, |_| Ok(())).unwrap();
-        }
-        let drained = pool.drain();
-        assert_eq!(pool.len(), 0);
-        assert_eq!(pool.bytes(), 0);
-        for tx in drained.iter().skip(1).cloned() {
-            pool.restore(tx);
-        }
-        let order: Vec<TxId> = pool
-            .candidates(&HashSet::new(), usize::MAX, usize::MAX)
-            .iter()
-            .map(|tx| tx.id)
-            .collect();
-        let expected: Vec<TxId> = drained.iter().skip(1).map(|tx| tx.id).collect();
-        assert_eq!(order, expected);
-        assert!(!pool.contains(&drained[0].id));
     }
 }

@@ -38,6 +38,7 @@ pub(crate) enum Command {
         reply: BlockReply,
         blocks: Vec<Vec<u8>>,
     },
+    #[cfg(test)]
     ConnectedPeers {
         done: oneshot::Sender<Vec<ValidatorPeer>>,
     },
@@ -103,6 +104,7 @@ impl NetworkHandle {
     }
 
     /// This node as a validator.
+    #[cfg(test)]
     pub(crate) fn local(&self) -> ValidatorPeer {
         self.local
     }
@@ -185,6 +187,7 @@ impl NetworkHandle {
     }
 
     /// The validators connected now, in index order.
+    #[cfg(test)]
     pub(crate) async fn connected_peers(&self) -> Result<Vec<ValidatorPeer>, NetworkError> {
         let (done, result) = oneshot::channel();
         self.send(Command::ConnectedPeers { done }).await?;

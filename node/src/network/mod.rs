@@ -21,9 +21,6 @@
 //!
 //! Every queue, message and count has a named bound below.
 
-// The node wires the network in (issue 5); until then only the tests drive it.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod behaviour;
 mod codec;
 mod events;
@@ -47,26 +44,32 @@ use tokio::sync::mpsc;
 
 pub(crate) use codec::{SyncRequestId, WireError};
 pub(crate) use events::{BlockReply, NetworkEvent};
-pub(crate) use handle::{NetworkCounters, NetworkHandle};
+#[cfg(test)]
+pub(crate) use handle::NetworkCounters;
+pub(crate) use handle::NetworkHandle;
 pub(crate) use peers::ValidatorPeer;
 
-/// Largest gossiped transaction: one transaction envelope.
-pub(crate) const MAX_TRANSACTION_BYTES: usize = MAX_ENVELOPE_BYTES;
+/// Largest gossip message: a batch of transaction envelopes (always room for one of the
+/// largest).
+pub(crate) const MAX_TRANSACTION_BYTES: usize = 1024 * 1024;
+
+const _: () = assert!(MAX_ENVELOPE_BYTES + 64 <= MAX_TRANSACTION_BYTES);
 
 /// Room gossipsub needs around a transaction in one frame: topic, author, sequence number,
 /// signature and protobuf tags.
 pub(crate) const GOSSIP_FRAMING_BYTES: usize = 2 * 1024;
 
-/// Largest consensus message sent directly. A finalization certificate carries up to
-/// `MAX_GENESIS_MEMBERS` signatures (256 × ~100 bytes); a proposal carries a block digest, not
-/// the block, so 1 MiB leaves a wide margin.
-pub(crate) const MAX_CONSENSUS_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Largest message sent directly on the consensus protocol: a leader's full block proposal
+/// (header and a body of up to [`MAX_BLOCK_BODY_BYTES`]) with room for framing. Votes and
+/// certificates are far smaller (a certificate of 256 signers is about 25 KiB).
+pub(crate) const MAX_CONSENSUS_MESSAGE_BYTES: usize = MAX_BLOCK_BODY_BYTES + 64 * 1024;
 
 /// Consensus messages queued for one peer before the oldest is dropped.
 pub(crate) const CONSENSUS_QUEUE_MESSAGES_PER_PEER: usize = 1024;
 
-/// Bytes of consensus messages queued for one peer before the oldest is dropped.
-pub(crate) const CONSENSUS_QUEUE_BYTES_PER_PEER: usize = 16 * 1024 * 1024;
+/// Bytes of consensus messages queued for one peer before the oldest is dropped: room for a
+/// few full proposals.
+pub(crate) const CONSENSUS_QUEUE_BYTES_PER_PEER: usize = 4 * MAX_CONSENSUS_MESSAGE_BYTES;
 
 /// Consensus messages sent to one peer and not yet acknowledged; the rest wait in its queue.
 pub(crate) const CONSENSUS_IN_FLIGHT_PER_PEER: usize = 32;
@@ -79,7 +82,7 @@ pub(crate) const MAX_SYNC_BLOCKS: u32 = 128;
 
 /// Largest single block blob in a sync response: a full block body plus its header and
 /// finalization certificate.
-pub(crate) const MAX_SYNC_BLOB_BYTES: usize = MAX_BLOCK_BODY_BYTES + MAX_CONSENSUS_MESSAGE_BYTES;
+pub(crate) const MAX_SYNC_BLOB_BYTES: usize = MAX_BLOCK_BODY_BYTES + 2 * 1024 * 1024;
 
 /// Largest sync response, all blobs and their length prefixes together; always room for one
 /// blob of [`MAX_SYNC_BLOB_BYTES`].
@@ -216,7 +219,7 @@ impl Network {
     ///
     /// Drive it through the [`NetworkHandle`] (clone it freely) and drain the receiver: it is
     /// bounded by [`EVENT_QUEUE_CAPACITY`], and a node that does not drain it loses data events
-    /// (counted in [`NetworkCounters::events_dropped`]). The task stops on
+    /// (counted in `NetworkCounters::events_dropped`). The task stops on
     /// [`NetworkHandle::shutdown`], when every handle is dropped, or when the receiver is dropped.
     pub(crate) fn start(
         config: NetworkConfig,

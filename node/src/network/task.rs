@@ -130,6 +130,7 @@ impl SwarmTask {
                 let _ = done.send(self.request_blocks(peer, request));
             }
             Command::RespondBlocks { reply, blocks } => self.respond_blocks(reply, blocks),
+            #[cfg(test)]
             Command::ConnectedPeers { done } => {
                 let _ = done.send(self.connected_peers());
             }
@@ -211,6 +212,7 @@ impl SwarmTask {
         }
     }
 
+    #[cfg(test)]
     fn connected_peers(&self) -> Vec<ValidatorPeer> {
         self.validators
             .others()

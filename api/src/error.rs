@@ -1,0 +1,317 @@
+//! Turn every failure into an HTTP status and an [`ErrorBody`] with a stable code.
+//!
+//! Client faults are 4xx and never 5xx; 5xx means the node could not answer (it is overloaded,
+//! stopping, or its storage failed). The codes are listed in `docs/api.md`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use suyuan_ledger::exec::{ExecError, RuleError};
+use suyuan_ledger::tx::{TxError, TxId};
+use suyuan_storage::StorageError;
+
+pub use crate::types::ErrorBody;
+
+/// Why the node refused to admit an envelope (see [`crate::Node::submit`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SubmitError {
+    /// The envelope is malformed or its signature does not verify: 400.
+    #[error(transparent)]
+    Envelope(TxError),
+    /// Executing it against the node's state breaks a rule (422, or 409 for a replay), or the
+    /// state could not be read (500).
+    #[error(transparent)]
+    Rule(ExecError),
+    /// The same transaction is already pending on this node: 409.
+    #[error("transaction {0} is already pending")]
+    Duplicate(TxId),
+    /// The mempool is at its bound: 503 with `Retry-After`.
+    #[error("the mempool is full ({held} transactions, {held_bytes} bytes); retry later")]
+    Full {
+        /// Transactions held.
+        held: usize,
+        /// Their size.
+        held_bytes: usize,
+    },
+    /// The node is stopping or not ready: 503.
+    #[error("the node is not accepting transactions now")]
+    Unavailable,
+    /// The node's admission is saturated (it checks signatures as fast as it can): 503 with
+    /// `Retry-After`. Nothing of the batch was admitted.
+    #[error("the node is admitting transactions as fast as it can; retry later")]
+    Busy,
+}
+
+/// An error response: a status, a body and, for retryable refusals, a `Retry-After`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: ErrorBody,
+    /// Seconds to wait before retrying, sent as `Retry-After`.
+    pub retry_after_secs: Option<u32>,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody::new(code, message),
+            retry_after_secs: None,
+        }
+    }
+
+    /// The same error naming the request field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
+        self.body = self.body.with_field(field);
+        self
+    }
+
+    /// 400 `malformed_json`: the body is not JSON; the message has line and column.
+    pub fn malformed_json(error: &serde_json::Error) -> ApiError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {error}"),
+        )
+    }
+
+    /// 400 `invalid_body`: JSON of the wrong shape (a wrong type, a missing or unknown field).
+    pub fn invalid_body(message: impl Into<String>, field: Option<String>) -> ApiError {
+        let error = Self::new(StatusCode::BAD_REQUEST, "invalid_body", message);
+        match field {
+            Some(field) => error.with_field(field),
+            None => error,
+        }
+    }
+
+    /// 413 `body_too_large`.
+    pub fn body_too_large(max_bytes: usize) -> ApiError {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {max_bytes} bytes"),
+        )
+    }
+
+    /// 404 `not_found`: no such route.
+    pub fn route_not_found(path: &str) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no endpoint at {path}; see docs/api.md"),
+        )
+    }
+
+    /// 405 `method_not_allowed`.
+    pub fn method_not_allowed() -> ApiError {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        )
+    }
+
+    /// 400 `invalid_path`: a path parameter does not parse.
+    pub fn invalid_path(field: &str, message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_path", message).with_field(field)
+    }
+
+    /// 400 `invalid_query`: a query parameter does not parse or is out of range.
+    pub fn invalid_query(field: Option<String>, message: impl Into<String>) -> ApiError {
+        let error = Self::new(StatusCode::BAD_REQUEST, "invalid_query", message);
+        match field {
+            Some(field) => error.with_field(field),
+            None => error,
+        }
+    }
+
+    /// 404 `unknown_transaction`.
+    pub fn unknown_transaction(id: &TxId) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_transaction",
+            format!("this node knows no transaction {id}"),
+        )
+    }
+
+    /// 404 `unknown_block`.
+    pub fn unknown_block(height: u64) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_block",
+            format!("no block at height {height} (the first block is 1)"),
+        )
+    }
+
+    /// 404 `unknown_code`.
+    pub fn unknown_code(code: &str) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_code",
+            format!("no committed record names {code}"),
+        )
+    }
+
+    /// 400 `invalid_code`, with the parser's reason.
+    pub fn invalid_code(reason: impl std::fmt::Display) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_code", reason.to_string()).with_field("code")
+    }
+
+    /// 400 `empty_batch`.
+    pub fn empty_batch() -> ApiError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "empty_batch",
+            "a batch holds at least one envelope",
+        )
+    }
+
+    /// 400 `batch_too_large`.
+    pub fn batch_too_large(found: usize, max: usize) -> ApiError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "batch_too_large",
+            format!("the batch holds {found} envelopes; at most {max} allowed"),
+        )
+    }
+
+    /// 503 `overloaded`: too many requests in flight.
+    pub fn overloaded() -> ApiError {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the node is handling too many requests; retry shortly",
+        );
+        error.retry_after_secs = Some(1);
+        error
+    }
+
+    /// 503 `timeout`: the request took longer than the node allows.
+    pub fn timeout(limit: std::time::Duration) -> ApiError {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {} ms", limit.as_millis()),
+        );
+        error.retry_after_secs = Some(1);
+        error
+    }
+
+    /// 503 `not_ready`: the node is catching up.
+    pub fn not_ready() -> ApiError {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the node is catching up with the consortium",
+        )
+    }
+
+    /// 500 `storage_error`: the node's store failed. Logged; the node's fault.
+    pub fn storage(error: &StorageError) -> ApiError {
+        tracing::error!(%error, "API read from the store failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage_error",
+            format!("the node could not read its store: {error}"),
+        )
+    }
+
+    /// 500 `internal`: something in the node failed that the client cannot fix.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        tracing::error!(%message, "API request failed inside the node");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl From<&SubmitError> for ApiError {
+    fn from(error: &SubmitError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            SubmitError::Envelope(tx) => {
+                let field = match tx {
+                    TxError::BadSignature { .. } => "signature",
+                    TxError::PayloadTooLarge { .. } | TxError::BadPayload { .. } => "payload",
+                    TxError::Decode(_) => "envelope",
+                };
+                ApiError::new(StatusCode::BAD_REQUEST, tx.code(), message).with_field(field)
+            }
+            SubmitError::Rule(ExecError::Rule(rule)) => rule_error(rule, message),
+            SubmitError::Rule(ExecError::State(_)) => {
+                tracing::error!(%error, "state unreadable while admitting a transaction");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "state_unreadable",
+                    message,
+                )
+            }
+            SubmitError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", message),
+            SubmitError::Full { held, held_bytes } => {
+                let mut api =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "mempool_full", message);
+                api.body = api
+                    .body
+                    .with_detail("held", *held)
+                    .with_detail("held_bytes", *held_bytes);
+                api.retry_after_secs = Some(1);
+                api
+            }
+            SubmitError::Unavailable => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            SubmitError::Busy => {
+                let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message);
+                api.retry_after_secs = Some(1);
+                api
+            }
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> ApiError {
+        ApiError::from(&error)
+    }
+}
+
+impl From<&SubmitError> for ErrorBody {
+    fn from(error: &SubmitError) -> ErrorBody {
+        ApiError::from(error).body
+    }
+}
+
+impl SubmitError {
+    /// The error body a client sees for this refusal; what the node remembers for a rejected
+    /// transaction ([`crate::types::PendingState::Rejected`]).
+    pub fn to_body(&self) -> ErrorBody {
+        ApiError::from(self).body
+    }
+}
+
+/// 409 `replay` for a transaction already committed; 422 `rule_violation` naming the rule
+/// otherwise.
+fn rule_error(rule: &RuleError, message: String) -> ApiError {
+    match rule {
+        RuleError::Replay { .. } => ApiError::new(StatusCode::CONFLICT, "replay", message),
+        _ => {
+            let mut error =
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rule_violation", message);
+            error.body = error.body.with_detail("rule", rule.code());
+            error
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,0 +1,111 @@
+//! Trace a product code: its latest record and its history.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use suyuan_ledger::codes::inspect::{CodeKind, inspect};
+use suyuan_ledger::record::TraceCode;
+use suyuan_ledger::state::TxLocation;
+use suyuan_storage::{Order, PageRequest, Store};
+
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::extract::{PathParam, QueryParams};
+use crate::routes::{BlockHashes, committed_tx, page_limit, read_store, storage};
+use crate::types::ProductView;
+
+/// Which page of a code's history to read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryQuery {
+    /// The `next` cursor of the previous page.
+    after: Option<String>,
+    /// Most records to return.
+    limit: Option<usize>,
+}
+
+/// `GET /v1/products/{code}?after=&limit=`.
+pub(crate) async fn product(
+    State(state): State<ApiState>,
+    PathParam(code): PathParam,
+    QueryParams(query): QueryParams<HistoryQuery>,
+) -> Result<Json<ProductView>, ApiError> {
+    let code = parse_code(&code)?;
+    let page = PageRequest {
+        after: query.after.as_deref().map(parse_cursor).transpose()?,
+        limit: page_limit(query.limit)?,
+        order: Order::OldestFirst,
+    };
+    read_store(&state, move |store| product_view(store, code, page))
+        .await
+        .map(Json)
+}
+
+/// The code's latest record and one page of its history.
+fn product_view(
+    store: &Store,
+    code: TraceCode,
+    page: PageRequest,
+) -> Result<ProductView, ApiError> {
+    let latest = store
+        .code_latest(&code)
+        .map_err(storage)?
+        .ok_or_else(|| ApiError::unknown_code(&code.to_string()))?;
+    let history = store.code_history(&code, page).map_err(storage)?;
+    let mut hashes = BlockHashes::default();
+    Ok(ProductView {
+        latest: Some(committed_tx(store, &mut hashes, latest)?),
+        history: history
+            .items
+            .into_iter()
+            .map(|stored| committed_tx(store, &mut hashes, stored))
+            .collect::<Result<_, _>>()?,
+        next: history.next.map(cursor),
+        code,
+    })
+}
+
+/// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the
+/// ledger reads as one: a Digital Link URI, an element string.
+fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
+    let canonical_error = match text.parse::<TraceCode>() {
+        Ok(code) => return Ok(code),
+        Err(error) => error,
+    };
+    let report = inspect(text);
+    if report.valid {
+        return match report.trace_code.as_deref().map(str::parse::<TraceCode>) {
+            Some(Ok(code)) => Ok(code),
+            _ => Err(ApiError::invalid_code(format!(
+                "a {:?} names no batch, item or logistic unit",
+                report.kind
+            ))),
+        };
+    }
+    Err(ApiError::invalid_code(match (report.kind, report.error) {
+        (CodeKind::Unknown | CodeKind::TraceCode, _) | (_, None) => canonical_error.to_string(),
+        (kind, Some(error)) => format!("{error} (read as a {kind:?})"),
+    }))
+}
+
+/// The cursor after a position: `{height}-{index}`.
+fn cursor(at: TxLocation) -> String {
+    format!("{}-{}", at.height, at.index)
+}
+
+/// Parses a cursor made by [`cursor`].
+fn parse_cursor(text: &str) -> Result<TxLocation, ApiError> {
+    text.split_once('-')
+        .and_then(|(height, index)| {
+            Some(TxLocation {
+                height: height.parse().ok()?,
+                index: index.parse().ok()?,
+            })
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_query(
+                Some("after".into()),
+                format!("{text:?} is not a cursor: pass the `next` of the previous page"),
+            )
+        })
+}

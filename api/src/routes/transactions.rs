@@ -1,0 +1,116 @@
+//! Submit envelopes to the node and look transactions up.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
+
+use crate::ApiState;
+use crate::error::{ApiError, SubmitError};
+use crate::extract::{JsonBody, PathParam, json_error_path};
+use crate::routes::{BlockHashes, committed_tx, read_store, storage};
+use crate::types::{
+    BatchResponse, BatchResult, PendingState, SubmitResponse, TransactionView, TxStatus,
+};
+
+/// `POST /v1/transactions`: 202 with the id once the node admits the envelope.
+pub(crate) async fn submit(
+    State(state): State<ApiState>,
+    JsonBody(envelope): JsonBody<Envelope>,
+) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
+    // Kept to point at the field of a payload the node refuses; cheap next to verifying.
+    let payload = envelope.payload.clone();
+    let mut results = state.node.submit(vec![envelope]).await;
+    let result = match (results.pop(), results.is_empty()) {
+        (Some(result), true) => result,
+        _ => return Err(wrong_result_count()),
+    };
+    let id = result.map_err(|error| refusal(&error, &payload))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmitResponse {
+            id,
+            status: TxStatus::Pending,
+        }),
+    ))
+}
+
+/// `POST /v1/transactions/batch`: 200 with one result per envelope, in order.
+pub(crate) async fn submit_batch(
+    State(state): State<ApiState>,
+    JsonBody(envelopes): JsonBody<Vec<Envelope>>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    if envelopes.is_empty() {
+        return Err(ApiError::empty_batch());
+    }
+    if envelopes.len() > state.limits.max_batch {
+        return Err(ApiError::batch_too_large(
+            envelopes.len(),
+            state.limits.max_batch,
+        ));
+    }
+    let payloads: Vec<Vec<u8>> = envelopes.iter().map(|e| e.payload.clone()).collect();
+    let results = state.node.submit(envelopes).await;
+    if results.len() != payloads.len() {
+        return Err(wrong_result_count());
+    }
+    let results = results
+        .into_iter()
+        .zip(&payloads)
+        .map(|(result, payload)| match result {
+            Ok(id) => BatchResult::Accepted { id },
+            Err(error) => BatchResult::Refused {
+                error: refusal(&error, payload).body,
+            },
+        })
+        .collect();
+    Ok(Json(BatchResponse { results }))
+}
+
+/// `GET /v1/transactions/{id}`: committed (from the store), else pending or rejected (from the
+/// node), else 404 `unknown_transaction`.
+pub(crate) async fn transaction(
+    State(state): State<ApiState>,
+    PathParam(id): PathParam,
+) -> Result<Json<TransactionView>, ApiError> {
+    let id = parse_tx_id(&id)?;
+    let committed = read_store(&state, move |store| {
+        let Some(stored) = store.transaction(&id).map_err(storage)? else {
+            return Ok(None);
+        };
+        committed_tx(store, &mut BlockHashes::default(), stored).map(|tx| Some(Box::new(tx)))
+    })
+    .await?;
+    if let Some(tx) = committed {
+        return Ok(Json(TransactionView::Committed(tx)));
+    }
+    match state.node.pending(&id) {
+        Some(PendingState::Pending) => Ok(Json(TransactionView::Pending { id })),
+        Some(PendingState::Rejected { error }) => Ok(Json(TransactionView::Rejected { id, error })),
+        None => Err(ApiError::unknown_transaction(&id)),
+    }
+}
+
+/// The error for a refused envelope; a payload that does not parse is pointed at down to the
+/// field (`payload.record.enterprise.uscc`) where the parser can tell.
+fn refusal(error: &SubmitError, payload: &[u8]) -> ApiError {
+    let mut refusal = ApiError::from(error);
+    if let SubmitError::Envelope(TxError::BadPayload { .. }) = error
+        && let Some(path) = json_error_path::<Payload>(payload)
+    {
+        refusal.body.field = Some(format!("payload.{path}"));
+    }
+    refusal
+}
+
+/// Parses a transaction id path parameter.
+fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
+    text.parse::<Hash32>()
+        .map_err(|error| ApiError::invalid_path("id", format!("not a transaction id: {error}")))
+}
+
+/// The node broke [`crate::Node::submit`]'s contract: one result per envelope.
+fn wrong_result_count() -> ApiError {
+    ApiError::internal("the node returned a different number of results than envelopes")
+}

@@ -1,0 +1,323 @@
+//! Define every request and response body of the HTTP API, so that servers and clients share
+//! one definition of the JSON.
+//!
+//! Hashes, ids and keys are lower-case hex strings; envelopes use the ledger's serde form
+//! (payload in base64, signer and signature in hex); payloads and headers are the ledger's own
+//! JSON. Field names are snake_case.
+
+use serde::{Deserialize, Serialize};
+use suyuan_ledger::block::{BlockHash, Header};
+use suyuan_ledger::crypto::PublicKey;
+use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::record::TraceCode;
+use suyuan_ledger::tx::{Envelope, Payload, TxId};
+
+/// The body of every error response.
+///
+/// `code` is stable and machine-readable (see `docs/api.md`); `message` is for people; `field`
+/// names the part of the request at fault where known (`payload.record.uscc`, `height`, ...).
+/// Some codes carry more fields, kept in `details`: `rule` for `rule_violation`, `held` and
+/// `held_bytes` for `mempool_full`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The stable machine code, snake_case.
+    pub code: String,
+    /// What went wrong, in words.
+    pub message: String,
+    /// The part of the request at fault, where known.
+    pub field: Option<String>,
+    /// Extra fields some codes carry, flattened into the object.
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ErrorBody {
+    /// An error with no field and no details.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// The same error naming the field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> ErrorBody {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same error with one more detail field.
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> ErrorBody {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The rule a `rule_violation` names.
+    pub fn rule(&self) -> Option<&str> {
+        self.details.get("rule").and_then(serde_json::Value::as_str)
+    }
+}
+
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(field) = &self.field {
+            write!(f, " (field {field})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a transaction stands, as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Admitted to a mempool, not yet in a block.
+    Pending,
+    /// In a finalized block.
+    Committed,
+    /// Refused after admission, or when it came to be executed.
+    Rejected,
+}
+
+/// The answer to `POST /v1/transactions`: 202 with the id of the admitted transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitResponse {
+    /// The transaction id.
+    pub id: TxId,
+    /// Always `pending`: admission is not commitment.
+    pub status: TxStatus,
+}
+
+/// One entry of a batch answer: an id, or why that envelope was refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BatchResult {
+    /// Admitted.
+    Accepted {
+        /// The transaction id.
+        id: TxId,
+    },
+    /// Refused; the others in the batch are unaffected.
+    Refused {
+        /// Why.
+        error: ErrorBody,
+    },
+}
+
+/// The answer to `POST /v1/transactions/batch`: one result per envelope, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchResponse {
+    /// The results, in the order of the request.
+    pub results: Vec<BatchResult>,
+}
+
+/// A committed transaction: where it is, what was signed and what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommittedTx {
+    /// Its id.
+    pub id: TxId,
+    /// The height of its block.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+    /// The hash of its block.
+    pub block_hash: BlockHash,
+    /// The envelope exactly as committed.
+    pub envelope: Envelope,
+    /// The envelope's payload, parsed.
+    pub payload: Payload,
+}
+
+/// The answer to `GET /v1/transactions/{id}`, tagged by `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TransactionView {
+    /// In a finalized block (boxed: the other variants are small).
+    Committed(Box<CommittedTx>),
+    /// In the node's mempool.
+    Pending {
+        /// Its id.
+        id: TxId,
+    },
+    /// Refused by the node after admission (or when it was submitted, if the node remembers).
+    Rejected {
+        /// Its id.
+        id: TxId,
+        /// Why.
+        error: ErrorBody,
+    },
+}
+
+impl TransactionView {
+    /// The transaction's id.
+    pub fn id(&self) -> TxId {
+        match self {
+            TransactionView::Committed(tx) => tx.id,
+            TransactionView::Pending { id } | TransactionView::Rejected { id, .. } => *id,
+        }
+    }
+
+    /// Its status.
+    pub fn status(&self) -> TxStatus {
+        match self {
+            TransactionView::Committed(_) => TxStatus::Committed,
+            TransactionView::Pending { .. } => TxStatus::Pending,
+            TransactionView::Rejected { .. } => TxStatus::Rejected,
+        }
+    }
+}
+
+/// What a node holds of a transaction it has not committed (see `Node::pending`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingState {
+    /// In the mempool.
+    Pending,
+    /// Refused, and remembered for a while.
+    Rejected {
+        /// Why.
+        error: ErrorBody,
+    },
+}
+
+/// The answer to `GET /v1/blocks/{height}` and `GET /v1/blocks/latest`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockView {
+    /// Its height (1 for the first block after genesis).
+    pub height: u64,
+    /// Its hash.
+    pub hash: BlockHash,
+    /// The header the hash covers.
+    pub header: Header,
+    /// Its transactions' ids, in block order.
+    pub transactions: Vec<TxId>,
+    /// The finalization certificate exactly as stored, in hex.
+    pub certificate: String,
+}
+
+/// One transaction of a block, in `GET /v1/blocks/{height}/transactions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockTransaction {
+    /// Its id.
+    pub id: TxId,
+    /// Its index in the block.
+    pub index: u32,
+    /// The envelope exactly as committed.
+    pub envelope: Envelope,
+    /// The payload, parsed.
+    pub payload: Payload,
+}
+
+/// The answer to `GET /v1/blocks/{height}/transactions?offset=&limit=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockTransactionsPage {
+    /// The block's height.
+    pub height: u64,
+    /// The transactions from `offset`, at most `limit` of them.
+    pub transactions: Vec<BlockTransaction>,
+    /// The offset of the next page; `None` on the last page.
+    pub next_offset: Option<u32>,
+}
+
+/// The answer to `GET /v1/products/{code}`: a code's latest record and one page of its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductView {
+    /// The code in canonical form.
+    pub code: TraceCode,
+    /// The latest record naming it.
+    pub latest: Option<CommittedTx>,
+    /// Records naming it, oldest first, from the cursor on.
+    pub history: Vec<CommittedTx>,
+    /// Pass as `?after=` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// A validator's identity as the node knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeIdentity {
+    /// Its index in genesis.
+    pub index: usize,
+    /// Its name in genesis.
+    pub name: String,
+    /// Its consensus key.
+    pub public_key: PublicKey,
+}
+
+/// One validator of the consortium, seen from the node answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorStatus {
+    /// Its index in genesis.
+    pub index: usize,
+    /// Its name in genesis.
+    pub name: String,
+    /// Its consensus key.
+    pub public_key: PublicKey,
+    /// Its p2p address.
+    pub p2p_address: String,
+    /// Its HTTP API, where known.
+    pub api_url: Option<String>,
+    /// Whether this node has a connection to it.
+    pub connected: bool,
+    /// Whether it is the node answering.
+    pub is_self: bool,
+}
+
+/// Whether the node has caught up with the consortium.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    /// At the height the others are at.
+    Synced,
+    /// Fetching blocks it missed.
+    CatchingUp {
+        /// The height it is fetching up to.
+        target_height: u64,
+    },
+}
+
+/// What the mempool holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolStatus {
+    /// Transactions waiting.
+    pub transactions: usize,
+    /// Their encoded size.
+    pub bytes: usize,
+}
+
+/// The answer to `GET /v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeStatus {
+    /// The chain id transactions must be signed for.
+    pub chain_id: String,
+    /// The hash of the genesis file.
+    pub genesis_hash: Hash32,
+    /// The node answering.
+    pub node: NodeIdentity,
+    /// The height of the last committed block (0 before the first).
+    pub height: u64,
+    /// The hash of the last committed block (the genesis hash before the first).
+    pub head_hash: Hash32,
+    /// The consensus view the node is in.
+    pub view: u64,
+    /// Every validator of the consortium.
+    pub validators: Vec<ValidatorStatus>,
+    /// Whether the node has caught up.
+    pub sync: SyncState,
+    /// What its mempool holds.
+    pub mempool: MempoolStatus,
+    /// The node's software version.
+    pub version: String,
+}

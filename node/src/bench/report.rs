@@ -1,0 +1,339 @@
+//! Present a run's figures: as JSON for machines, as a few lines of text for people, and
+//! against the first targets of issue 5.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::host::{CpuUse, Machine, NodeMemory, VerifyRates};
+use super::load::{Refusals, SubmitTo};
+use super::stats::Figures;
+
+/// Issue 5's first throughput target, committed transactions per second.
+const TARGET_TX_PER_S: f64 = 5_000.0;
+
+/// Issue 5's latency target for p99 submit-to-commit, milliseconds.
+const TARGET_P99_MS: f64 = 1_000.0;
+
+/// Issue 5's memory target per node, KiB (1 GiB).
+const TARGET_PEAK_RSS_KIB: u64 = 1024 * 1024;
+
+/// How the run was set up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RunSettings {
+    /// Validators in the testnet.
+    pub(crate) validators: usize,
+    /// Offered rate, transactions per second.
+    pub(crate) rate_per_s: u64,
+    /// Measured window, seconds.
+    pub(crate) duration_s: u64,
+    /// Warmup before the window, seconds.
+    pub(crate) warmup_s: u64,
+    /// Envelopes per batch request.
+    pub(crate) batch: usize,
+    /// Where batches went.
+    pub(crate) submit_to: SubmitTo,
+    /// Load transactions signed before the load.
+    pub(crate) transactions: usize,
+    /// Seconds it took to sign them, on every core.
+    pub(crate) signing_s: f64,
+    /// How often the commit watcher polls, milliseconds: commit instants are late by up to
+    /// this plus one status request.
+    pub(crate) watch_interval_ms: u64,
+}
+
+/// How punctual the open-loop sends were.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct SendFigures {
+    /// Batch requests sent.
+    pub(crate) batches: usize,
+    /// Sends that started more than the threshold after they were due.
+    pub(crate) late: usize,
+    /// The threshold, milliseconds.
+    pub(crate) late_threshold_ms: u64,
+    /// The latest a send started, milliseconds after it was due.
+    pub(crate) max_lateness_ms: f64,
+    /// Refused transactions by error code.
+    pub(crate) refused: BTreeMap<String, Refusals>,
+}
+
+/// One core's verification rates and what the network achieved relative to them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct VerifyFigures {
+    /// Strict ed25519 verifications per second on one core.
+    pub(crate) rates: VerifyRates,
+    /// Committed transactions per second divided by the ledger's verification rate.
+    pub(crate) committed_to_ledger_verify_ratio: f64,
+    /// Committed transactions per second divided by the decoded-key verification rate.
+    pub(crate) committed_to_decoded_key_verify_ratio: f64,
+}
+
+/// Whether the run met issue 5's first targets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Targets {
+    /// At least 5,000 committed transactions per second.
+    pub(crate) throughput: bool,
+    /// p99 submit-to-commit under one second, and every admitted transaction committed.
+    pub(crate) p99_latency: bool,
+    /// Every node's peak resident memory under 1 GiB (false if any is unknown).
+    pub(crate) memory: bool,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Report {
+    /// The run's settings.
+    pub(crate) settings: RunSettings,
+    /// The machine.
+    pub(crate) machine: Machine,
+    /// Throughput, latency and blocks.
+    pub(crate) figures: Figures,
+    /// Sends and refusals.
+    pub(crate) sends: SendFigures,
+    /// Verification rate.
+    pub(crate) verify: VerifyFigures,
+    /// Each node's memory after the run.
+    pub(crate) memory: Vec<NodeMemory>,
+    /// Where the CPU went during the window.
+    pub(crate) cpu: CpuUse,
+    /// Polls of the commit watcher that failed, and the first failure.
+    pub(crate) watcher_failures: usize,
+    /// The first failure of the commit watcher.
+    pub(crate) watcher_first_failure: Option<String>,
+    /// Issue 5's targets.
+    pub(crate) targets: Targets,
+}
+
+impl Targets {
+    /// Judges `figures` and `memory` against the targets.
+    pub(crate) fn judge(figures: &Figures, memory: &[NodeMemory]) -> Targets {
+        Targets {
+            throughput: figures.committed_tx_per_s >= TARGET_TX_PER_S,
+            p99_latency: figures.never_committed_in_window == 0
+                && figures
+                    .latency
+                    .is_some_and(|latency| latency.p99_ms < TARGET_P99_MS),
+            memory: !memory.is_empty()
+                && memory.iter().all(|node| {
+                    node.peak_rss_kib
+                        .is_some_and(|peak| peak < TARGET_PEAK_RSS_KIB)
+                }),
+        }
+    }
+}
+
+impl Report {
+    /// The report for people.
+    pub(crate) fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out)
+            .expect("writing to a String does not fail");
+        out
+    }
+
+    fn write_text(&self, out: &mut String) -> std::fmt::Result {
+        let settings = &self.settings;
+        let figures = &self.figures;
+        writeln!(
+            out,
+            "suyuan bench: {} validators; {} tx/s offered for {} s after {} s of warmup; batches of {} to {} API(s)",
+            settings.validators,
+            settings.rate_per_s,
+            settings.duration_s,
+            settings.warmup_s,
+            settings.batch,
+            match settings.submit_to {
+                SubmitTo::All => "all",
+                SubmitTo::First => "the first",
+            }
+        )?;
+        writeln!(
+            out,
+            "machine: {} cores ({}), {} MiB",
+            self.machine.cores,
+            self.machine.cpu.as_deref().unwrap_or("unknown CPU"),
+            self.machine
+                .memory_mib
+                .map_or("unknown".into(), |mib| mib.to_string())
+        )?;
+        writeln!(
+            out,
+            "signed {} commission transactions in {:.1} s before the load",
+            settings.transactions, settings.signing_s
+        )?;
+        writeln!(
+            out,
+            "ed25519 strict verification, one core: {:.0}/s through the ledger's PublicKey::verify (decoded keys cached), {:.0}/s through ed25519-dalek with the key decoded beforehand",
+            self.verify.rates.ledger_per_s, self.verify.rates.decoded_key_per_s
+        )?;
+        writeln!(
+            out,
+            "sent {} transactions in {} batches ({} late by more than {} ms, latest {:.1} ms); {} admitted",
+            figures.sent,
+            self.sends.batches,
+            self.sends.late,
+            self.sends.late_threshold_ms,
+            self.sends.max_lateness_ms,
+            figures.admitted
+        )?;
+        for (kind, refusals) in &self.sends.refused {
+            writeln!(
+                out,
+                "  refused {kind}: {} (e.g. {})",
+                refusals.transactions, refusals.example
+            )?;
+        }
+        writeln!(
+            out,
+            "committed: {} in the {} s window = {:.1} tx/s (offered {:.1} tx/s); {:.3} of one core's ledger verification rate ({:.3} of the decoded-key rate)",
+            figures.committed_in_window,
+            settings.duration_s,
+            figures.committed_tx_per_s,
+            figures.offered_tx_per_s,
+            self.verify.committed_to_ledger_verify_ratio,
+            self.verify.committed_to_decoded_key_verify_ratio
+        )?;
+        match &figures.latency {
+            Some(latency) => writeln!(
+                out,
+                "submit-to-commit latency of {} transactions sent in the window: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms, max {:.0} ms (commits seen by polling every {} ms)",
+                latency.samples,
+                latency.p50_ms,
+                latency.p95_ms,
+                latency.p99_ms,
+                latency.max_ms,
+                settings.watch_interval_ms
+            )?,
+            None => writeln!(
+                out,
+                "submit-to-commit latency: no transaction sent in the window was committed"
+            )?,
+        }
+        writeln!(
+            out,
+            "never committed: {} admitted transactions ({} of them sent in the window)",
+            figures.never_committed, figures.never_committed_in_window
+        )?;
+        writeln!(
+            out,
+            "blocks in the window: {}, {:.0} transactions each on average, at most {}, one every {}",
+            figures.blocks_in_window,
+            figures.mean_block_transactions,
+            figures.max_block_transactions,
+            figures
+                .mean_block_interval_ms
+                .map_or("-".into(), |ms| format!("{ms:.0} ms"))
+        )?;
+        for node in &self.memory {
+            match (&node.unavailable, node.rss_kib, node.peak_rss_kib) {
+                (None, Some(rss), Some(peak)) => writeln!(
+                    out,
+                    "validator-{} (pid {}): resident {} MiB, peak {} MiB",
+                    node.validator,
+                    node.pid.unwrap_or_default(),
+                    rss / 1024,
+                    peak / 1024
+                )?,
+                (reason, _, _) => writeln!(
+                    out,
+                    "validator-{}: memory unknown ({})",
+                    node.validator,
+                    reason.as_deref().unwrap_or("no VmRSS/VmHWM")
+                )?,
+            }
+        }
+        let cpu = &self.cpu;
+        let nodes: Vec<String> = cpu
+            .nodes
+            .iter()
+            .map(|node| node.map_or("?".into(), |cores| format!("{cores:.2}")))
+            .collect();
+        writeln!(
+            out,
+            "CPU in the window, in cores: nodes {} (total {:.2}), bench {:.2}, other processes {:.2}, idle {:.2}",
+            nodes.join(" + "),
+            cpu.nodes.iter().flatten().sum::<f64>(),
+            cpu.bench,
+            cpu.other,
+            cpu.idle
+        )?;
+        if self.watcher_failures > 0 {
+            writeln!(
+                out,
+                "commit watcher: {} polls failed, first: {}",
+                self.watcher_failures,
+                self.watcher_first_failure.as_deref().unwrap_or("-")
+            )?;
+        }
+        let verdict = |met| if met { "met" } else { "MISSED" };
+        writeln!(
+            out,
+            "issue 5 targets: >= 5000 tx/s {}; p99 < 1 s with all committed {}; peak memory < 1 GiB per node {}",
+            verdict(self.targets.throughput),
+            verdict(self.targets.p99_latency),
+            verdict(self.targets.memory)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::stats::LatencySummary;
+    use super::*;
+
+    fn figures(tx_per_s: f64, p99_ms: f64, never_committed_in_window: usize) -> Figures {
+        Figures {
+            sent: 10,
+            admitted: 10,
+            committed: 10,
+            never_committed: never_committed_in_window,
+            committed_in_window: 10,
+            committed_tx_per_s: tx_per_s,
+            offered_tx_per_s: tx_per_s,
+            latency: Some(LatencySummary {
+                samples: 10,
+                p50_ms: 1.0,
+                p95_ms: 2.0,
+                p99_ms,
+                max_ms: p99_ms,
+            }),
+            never_committed_in_window,
+            blocks_in_window: 1,
+            mean_block_transactions: 10.0,
+            max_block_transactions: 10,
+            mean_block_interval_ms: None,
+        }
+    }
+
+    fn memory(peak_rss_kib: Option<u64>) -> NodeMemory {
+        NodeMemory {
+            validator: 0,
+            pid: Some(1),
+            rss_kib: peak_rss_kib,
+            peak_rss_kib,
+            unavailable: None,
+        }
+    }
+
+    #[test]
+    fn targets_are_judged_strictly() {
+        let good = Targets::judge(&figures(5_000.0, 999.0, 0), &[memory(Some(1_000))]);
+        assert_eq!(
+            good,
+            Targets {
+                throughput: true,
+                p99_latency: true,
+                memory: true
+            }
+        );
+        let slow = Targets::judge(&figures(4_999.9, 1_000.0, 0), &[memory(None)]);
+        assert!(!slow.throughput && !slow.p99_latency && !slow.memory);
+        let lost = Targets::judge(
+            &figures(6_000.0, 10.0, 1),
+            &[memory(Some(TARGET_PEAK_RSS_KIB))],
+        );
+        assert!(lost.throughput && !lost.p99_latency && !lost.memory);
+        assert!(!Targets::judge(&figures(6_000.0, 10.0, 0), &[]).memory);
+    }
+}

@@ -1,0 +1,443 @@
+//! Hold the blocks consensus is deciding on, over the committed store.
+//!
+//! Consensus orders digests; this module gives them contents. A block proposed or verified by
+//! this node is executed at once, over the committed state plus the write sets of its
+//! not-yet-finalized ancestors ([`Layered`]), and kept as a [`Pending`] block. Nothing reaches
+//! the store until consensus finalizes the block: then [`Chain::commit`] writes block,
+//! justification and write set in one synced batch. Blocks that lose (their view was
+//! nullified, a sibling was finalized) are dropped when their height is committed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use suyuan_consensus::Digest;
+use suyuan_ledger::block::{Block, BlockError, BlockHash, Body, Header, Parent};
+use suyuan_ledger::crypto::PublicKey;
+use suyuan_ledger::exec::{
+    BlockContext, BlockExecError, ExecError, Executor, MAX_CLOCK_SKEW_MS, execute_block,
+};
+use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::state::{StateError, StateKey, StateRead, StateValue, WriteSet};
+use suyuan_ledger::tx::{TxError, TxId, VerifiedTx};
+use suyuan_storage::{Head, StorageError, Store};
+
+use crate::mempool::Mempool;
+use crate::verify::verify_all;
+
+/// A block executed over its ancestors and waiting for finalization.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// The block.
+    pub(crate) block: Block,
+    /// Its transactions, verified, in body order.
+    pub(crate) txs: Vec<VerifiedTx>,
+    /// What executing it over its parent's state writes.
+    pub(crate) writes: WriteSet,
+}
+
+/// Why a proposed block is refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InvalidBlock {
+    /// The header does not fit its parent, or the body its header.
+    #[error(transparent)]
+    Shape(#[from] BlockError),
+    /// The header's hash is not the digest consensus names.
+    #[error("block hash {found} is not the digest consensus names")]
+    WrongDigest {
+        /// The hash of the header received.
+        found: BlockHash,
+    },
+    /// Height, view or parent differ from what consensus names.
+    #[error("header {field} differs from the consensus block")]
+    Mismatch {
+        /// Which field.
+        field: &'static str,
+    },
+    /// The proposer's clock is too far ahead of this node's.
+    #[error(
+        "block time {time_ms} ms is more than {MAX_CLOCK_SKEW_MS} ms ahead of this node's clock"
+    )]
+    FromTheFuture {
+        /// The header's time.
+        time_ms: u64,
+    },
+    /// A transaction's envelope does not verify.
+    #[error("transaction {index} of the block does not verify: {error}")]
+    Envelope {
+        /// Its index.
+        index: usize,
+        /// Why.
+        error: TxError,
+    },
+    /// A transaction breaks a ledger rule.
+    #[error(transparent)]
+    Execution(#[from] BlockExecError),
+}
+
+/// Why a block cannot be judged yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Undecided {
+    /// Its parent is neither committed nor pending here: wait, or sync.
+    UnknownParent,
+}
+
+/// Reads the committed state through the write sets of pending ancestors, newest first.
+pub(crate) struct Layered<'a> {
+    layers: Vec<&'a WriteSet>,
+    base: &'a Store,
+}
+
+impl StateRead for Layered<'_> {
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
+        for layer in &self.layers {
+            if let Some(value) = layer.get(key) {
+                return Ok(value.clone());
+            }
+        }
+        self.base.get(key)
+    }
+}
+
+/// The committed chain and the pending blocks above it.
+pub(crate) struct Chain {
+    store: Arc<Store>,
+    genesis: Arc<Genesis>,
+    /// The committed head's header; `None` at height 0.
+    head_header: Option<Header>,
+    pending: HashMap<BlockHash, Pending>,
+}
+
+impl Chain {
+    /// The chain over `store`, with nothing pending.
+    pub(crate) fn new(store: Arc<Store>, genesis: Arc<Genesis>) -> Result<Chain, StorageError> {
+        let head = store.head();
+        let head_header = if head.height == 0 {
+            None
+        } else {
+            store.header(head.height)?
+        };
+        Ok(Chain {
+            store,
+            genesis,
+            head_header,
+            pending: HashMap::new(),
+        })
+    }
+
+    /// The committed head.
+    pub(crate) fn head(&self) -> Head {
+        self.store.head()
+    }
+
+    /// The committed head's header; `None` at height 0.
+    pub(crate) fn head_header(&self) -> Option<&Header> {
+        self.head_header.as_ref()
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// A pending block.
+    pub(crate) fn pending(&self, hash: &BlockHash) -> Option<&Pending> {
+        self.pending.get(hash)
+    }
+
+    /// How many blocks are pending.
+    #[cfg(test)]
+    pub(crate) fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The header a child of `parent` must extend, and the pending ancestors from `parent`
+    /// down to the committed head (newest first), or why there is none.
+    fn ancestry(&self, parent: &BlockHash) -> Result<(Parent<'_>, Vec<&Pending>), Undecided> {
+        let head = self.store.head();
+        let mut chain = Vec::new();
+        let mut cursor = *parent;
+        while cursor != head.hash {
+            let pending = self.pending.get(&cursor).ok_or(Undecided::UnknownParent)?;
+            if pending.block.header.height <= head.height {
+                return Err(Undecided::UnknownParent);
+            }
+            cursor = pending.block.header.parent;
+            chain.push(pending);
+        }
+        let parent = match chain.first() {
+            Some(pending) => Parent::Block(&pending.block.header),
+            None => match &self.head_header {
+                Some(header) => Parent::Block(header),
+                None => Parent::Genesis(&self.genesis),
+            },
+        };
+        Ok((parent, chain))
+    }
+
+    /// Builds this node's proposal for `view` on `parent` from the oldest pending
+    /// transactions that still execute, and keeps it pending. Transactions that no longer
+    /// pass the rules are removed from the pool and returned with their error.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn propose(
+        &mut self,
+        view: u64,
+        parent: &BlockHash,
+        proposer: PublicKey,
+        now_ms: u64,
+        mempool: &mut Mempool,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<(Block, Vec<(TxId, ExecError)>), Undecided> {
+        let (parent_header, ancestors) = self.ancestry(parent)?;
+        let (height, parent_time) = match parent_header {
+            Parent::Genesis(genesis) => (1, genesis.genesis_time_ms),
+            Parent::Block(header) => (header.height + 1, header.time_ms),
+        };
+        let time_ms = now_ms.max(parent_time);
+        let in_ancestors: HashSet<TxId> = ancestors
+            .iter()
+            .flat_map(|pending| pending.txs.iter().map(|tx| tx.id))
+            .collect();
+        let candidates = mempool.candidates(&in_ancestors, max_count, max_bytes);
+        let state = Layered {
+            layers: ancestors.iter().map(|pending| &pending.writes).collect(),
+            base: &self.store,
+        };
+        let context = BlockContext {
+            genesis: &self.genesis,
+            height,
+            time_ms,
+        };
+        let mut executor = Executor::new(&state, context);
+        let mut txs = Vec::with_capacity(candidates.len());
+        let mut refused = Vec::new();
+        for tx in candidates {
+            match executor.apply(&tx) {
+                Ok(()) => txs.push(tx),
+                Err(error) => refused.push((tx.id, error)),
+            }
+        }
+        let writes = executor.finish();
+        mempool.remove(refused.iter().map(|(id, _)| id));
+        let body = Body {
+            transactions: txs.iter().map(|tx| tx.envelope.clone()).collect(),
+        };
+        let block = Block::new(
+            &self.genesis.chain_id,
+            height,
+            view,
+            *parent,
+            time_ms,
+            proposer,
+            body,
+        )
+        .expect("candidates are bounded below the block limit");
+        self.pending.insert(
+            block.hash(),
+            Pending {
+                block: block.clone(),
+                txs,
+                writes,
+            },
+        );
+        Ok((block, refused))
+    }
+
+    /// Checks a block received for `expected` (the block consensus asks about) and, when it
+    /// is valid, executes it and keeps it pending. Transactions already in `mempool` are not
+    /// verified again.
+    pub(crate) fn verify(
+        &mut self,
+        block: Block,
+        expected: &suyuan_consensus::Block,
+        now_ms: u64,
+        mempool: &Mempool,
+    ) -> Result<Result<(), InvalidBlock>, Undecided> {
+        let hash = block.hash();
+        if self.pending.contains_key(&hash) {
+            return Ok(Ok(()));
+        }
+        if hash.as_bytes() != &expected.digest().0 {
+            return Ok(Err(InvalidBlock::WrongDigest { found: hash }));
+        }
+        let header = &block.header;
+        if header.height != expected.height().0 {
+            return Ok(Err(InvalidBlock::Mismatch { field: "height" }));
+        }
+        if header.view != expected.view().0 {
+            return Ok(Err(InvalidBlock::Mismatch { field: "view" }));
+        }
+        if header.parent.as_bytes() != &expected.parent().0 {
+            return Ok(Err(InvalidBlock::Mismatch { field: "parent" }));
+        }
+        if header.time_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Ok(Err(InvalidBlock::FromTheFuture {
+                time_ms: header.time_ms,
+            }));
+        }
+        let (parent, ancestors) = self.ancestry(&header.parent)?;
+        if let Err(error) = header.check_extends(parent, &self.genesis) {
+            return Ok(Err(error.into()));
+        }
+        if let Err(error) = block.check_body() {
+            return Ok(Err(error.into()));
+        }
+        let txs = match self.verified_txs(&block.body, mempool) {
+            Ok(txs) => txs,
+            Err(error) => return Ok(Err(error)),
+        };
+        let state = Layered {
+            layers: ancestors.iter().map(|pending| &pending.writes).collect(),
+            base: &self.store,
+        };
+        let context = BlockContext {
+            genesis: &self.genesis,
+            height: header.height,
+            time_ms: header.time_ms,
+        };
+        let writes = match execute_block(&state, context, &txs) {
+            Ok(writes) => writes,
+            Err(error) => return Ok(Err(error.into())),
+        };
+        self.pending.insert(hash, Pending { block, txs, writes });
+        Ok(Ok(()))
+    }
+
+    /// The body's transactions verified: from the pool when it holds them, checked here when
+    /// it does not.
+    fn verified_txs(
+        &self,
+        body: &Body,
+        mempool: &Mempool,
+    ) -> Result<Vec<VerifiedTx>, InvalidBlock> {
+        let chain_id = &self.genesis.chain_id;
+        let mut slots: Vec<Option<VerifiedTx>> = Vec::with_capacity(body.transactions.len());
+        let mut missing = Vec::new();
+        for (index, envelope) in body.transactions.iter().enumerate() {
+            match mempool.get(&envelope.id(chain_id)) {
+                Some(tx) if &tx.envelope == envelope => slots.push(Some(tx.clone())),
+                _ => {
+                    slots.push(None);
+                    missing.push(index);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let envelopes = missing
+                .iter()
+                .map(|&index| body.transactions[index].clone())
+                .collect();
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            for (&index, result) in missing.iter().zip(verify_all(envelopes, chain_id, cores)) {
+                slots[index] =
+                    Some(result.map_err(|error| InvalidBlock::Envelope { index, error })?);
+            }
+        }
+        Ok(slots
+            .into_iter()
+            .map(|slot| slot.expect("every slot is filled"))
+            .collect())
+    }
+
+    /// Executes a finalized block received by block sync over the committed head, verifying
+    /// every signature, and keeps it pending for [`Chain::commit`].
+    pub(crate) fn adopt_synced(
+        &mut self,
+        block: Block,
+        mempool: &Mempool,
+    ) -> Result<(), InvalidBlock> {
+        let hash = block.hash();
+        if self.pending.contains_key(&hash) {
+            return Ok(());
+        }
+        let parent = match &self.head_header {
+            Some(header) => Parent::Block(header),
+            None => Parent::Genesis(&self.genesis),
+        };
+        block.header.check_extends(parent, &self.genesis)?;
+        block.check_body()?;
+        let txs = self.verified_txs(&block.body, mempool)?;
+        let context = BlockContext {
+            genesis: &self.genesis,
+            height: block.header.height,
+            time_ms: block.header.time_ms,
+        };
+        let writes = execute_block(&*self.store, context, &txs)?;
+        self.pending.insert(hash, Pending { block, txs, writes });
+        Ok(())
+    }
+
+    /// Commits the pending block `hash`, which must extend the committed head, with its
+    /// justification bytes; drops pending blocks that can no longer be finalized. Returns the
+    /// committed transactions' ids.
+    pub(crate) fn commit(
+        &mut self,
+        hash: &BlockHash,
+        justification: &[u8],
+    ) -> Result<Vec<TxId>, CommitError> {
+        let pending = self.pending.get(hash).ok_or(CommitError::NotPending)?;
+        self.store
+            .commit_block(&pending.block, &pending.txs, justification, &pending.writes)?;
+        let pending = self.pending.remove(hash).expect("checked above");
+        let height = pending.block.header.height;
+        self.pending
+            .retain(|_, other| other.block.header.height > height);
+        let ids = pending.txs.iter().map(|tx| tx.id).collect();
+        self.head_header = Some(pending.block.header);
+        Ok(ids)
+    }
+
+    /// Forgets every pending block (after the store moved on by sync, for instance).
+    pub(crate) fn drop_pending_at_or_below(&mut self, height: u64) {
+        self.pending
+            .retain(|_, other| other.block.header.height > height);
+    }
+
+    /// Re-reads the head header after the store moved without this chain.
+    pub(crate) fn reload_head(&mut self) -> Result<(), StorageError> {
+        let head = self.store.head();
+        self.head_header = if head.height == 0 {
+            None
+        } else {
+            self.store.header(head.height)?
+        };
+        self.drop_pending_at_or_below(head.height);
+        Ok(())
+    }
+
+    /// The consensus block of the committed head (genesis at height 0).
+    pub(crate) fn head_consensus_block(&self) -> Result<suyuan_consensus::Block, StorageError> {
+        let head = self.store.head();
+        let Some(header) = &self.head_header else {
+            return Ok(suyuan_consensus::Block::genesis(Digest(
+                *self.genesis.hash().as_bytes(),
+            )));
+        };
+        let parent_view = if header.height == 1 {
+            0
+        } else {
+            self.store
+                .header(header.height - 1)?
+                .map_or(0, |parent| parent.view)
+        };
+        Ok(suyuan_consensus::Block::new(
+            suyuan_consensus::View(header.view),
+            suyuan_consensus::Height(header.height),
+            suyuan_consensus::View(parent_view),
+            Digest(*header.parent.as_bytes()),
+            Digest(*head.hash.as_bytes()),
+        )
+        .expect("stored blocks have views above their parents'"))
+    }
+}
+
+/// Why a finalized block could not be committed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CommitError {
+    /// This node does not hold the block's contents.
+    #[error("the block is not pending here")]
+    NotPending,
+    /// The store refused or failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

@@ -1,0 +1,561 @@
+//! Talk to a node's HTTP API: submit envelopes, read status, transactions, blocks and products.
+//!
+//! One [`ApiClient`] holds one `reqwest::Client`, so its connections are kept alive and reused:
+//! make one per node and share it (it is cheap to clone). Every call either returns the body the
+//! API documents, or a [`ClientError`] telling a refusal by the server (a status and an
+//! [`ErrorBody`]) from a failure to talk to it at all.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use reqwest::{StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use suyuan_api::types::{
+    BatchResponse, BatchResult, BlockView, CommittedTx, ErrorBody, NodeStatus, ProductView,
+    SubmitResponse, TransactionView,
+};
+use suyuan_ledger::tx::{Envelope, TxId};
+
+/// How long one request may take, connection included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// First and longest pause between polls in [`ApiClient::wait_committed`].
+const POLL_FIRST: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_millis(500);
+
+/// Why a call did not return what was asked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    /// The server answered with an error status and a JSON error body.
+    #[error("the node refused ({status}): {body}")]
+    Refused {
+        /// The HTTP status.
+        status: StatusCode,
+        /// What it said.
+        body: ErrorBody,
+    },
+    /// The transaction was admitted, then refused by the node (see `wait_committed`).
+    #[error("transaction {id} was rejected: {body}")]
+    Rejected {
+        /// The transaction.
+        id: TxId,
+        /// Why.
+        body: ErrorBody,
+    },
+    /// The transaction was not committed in time.
+    #[error("transaction {id} was not committed within {} ms", waited.as_millis())]
+    Timeout {
+        /// The transaction.
+        id: TxId,
+        /// How long was waited.
+        waited: Duration,
+    },
+    /// The request did not get an answer: connection refused, reset, timed out.
+    #[error("no answer from {url}: {}", causes(error))]
+    Transport {
+        /// The URL asked.
+        url: String,
+        /// What failed; its causes are in the message, so it is not a `source`.
+        error: reqwest::Error,
+    },
+    /// The server answered something that is not the API's JSON.
+    #[error("unexpected answer from {url} ({status}): {detail}")]
+    Protocol {
+        /// The URL asked.
+        url: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// What was wrong with it.
+        detail: String,
+    },
+}
+
+impl ClientError {
+    /// The server's error body, when the server refused or rejected.
+    pub(crate) fn body(&self) -> Option<&ErrorBody> {
+        match self {
+            ClientError::Refused { body, .. } | ClientError::Rejected { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Whether the server said it does not have what was asked for (404).
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Refused { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+}
+
+/// A client of one node's API.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl ApiClient {
+    /// A client of the API at `base_url`, e.g. `http://127.0.0.1:8100`.
+    pub(crate) fn new(base_url: &str) -> anyhow::Result<Self> {
+        let mut base = Url::parse(base_url)
+            .with_context(|| format!("{base_url} is not a URL like http://127.0.0.1:8100"))?;
+        anyhow::ensure!(
+            base.scheme() == "http",
+            "{base_url}: only http:// is supported"
+        );
+        anyhow::ensure!(
+            base.query().is_none() && base.fragment().is_none(),
+            "{base_url}: the API address takes no query or fragment"
+        );
+        // Joining paths below appends segments; a trailing slash would leave an empty one.
+        let path = base.path().trim_end_matches('/').to_owned();
+        base.set_path(&path);
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(ApiClient { http, base })
+    }
+
+    /// The API's base URL.
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// `GET /v1/status`.
+    pub(crate) async fn status(&self) -> Result<NodeStatus, ClientError> {
+        self.get(&["v1", "status"]).await
+    }
+
+    /// `POST /v1/transactions`: the id of the admitted transaction.
+    pub(crate) async fn submit(&self, envelope: &Envelope) -> Result<TxId, ClientError> {
+        let response: SubmitResponse = self.post(&["v1", "transactions"], envelope).await?;
+        Ok(response.id)
+    }
+
+    /// `POST /v1/transactions/batch`: per envelope, in order, its id or why it was refused.
+    pub(crate) async fn submit_batch(
+        &self,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<Result<TxId, ErrorBody>>, ClientError> {
+        let url = self.url(&["v1", "transactions", "batch"]);
+        let response: BatchResponse = self
+            .post(&["v1", "transactions", "batch"], envelopes)
+            .await?;
+        if response.results.len() != envelopes.len() {
+            return Err(ClientError::Protocol {
+                url: url.to_string(),
+                status: StatusCode::OK,
+                detail: format!(
+                    "{} results for {} envelopes",
+                    response.results.len(),
+                    envelopes.len()
+                ),
+            });
+        }
+        Ok(response
+            .results
+            .into_iter()
+            .map(|result| match result {
+                BatchResult::Accepted { id } => Ok(id),
+                BatchResult::Refused { error } => Err(error),
+            })
+            .collect())
+    }
+
+    /// `GET /v1/transactions/{id}`; a transaction the node does not know is
+    /// `Refused` with status 404 and code `unknown_transaction`.
+    pub(crate) async fn transaction(&self, id: &TxId) -> Result<TransactionView, ClientError> {
+        self.get(&["v1", "transactions", &id.to_hex()]).await
+    }
+
+    /// `GET /v1/blocks/{height}`.
+    pub(crate) async fn block(&self, height: u64) -> Result<BlockView, ClientError> {
+        self.get(&["v1", "blocks", &height.to_string()]).await
+    }
+
+    /// `GET /v1/blocks/latest`.
+    pub(crate) async fn latest_block(&self) -> Result<BlockView, ClientError> {
+        self.get(&["v1", "blocks", "latest"]).await
+    }
+
+    /// `GET /v1/products/{code}`: the code is sent percent-encoded as one path segment.
+    pub(crate) async fn product(&self, code: &str) -> Result<ProductView, ClientError> {
+        self.get(&["v1", "products", code]).await
+    }
+
+    /// Polls `GET /v1/transactions/{id}` until the transaction is committed, the node reports it
+    /// rejected (`Rejected`), or `timeout` passes (`Timeout`). A transaction the node does not
+    /// know yet (404) is waited for: it may still be travelling from another node.
+    pub(crate) async fn wait_committed(
+        &self,
+        id: &TxId,
+        timeout: Duration,
+    ) -> Result<CommittedTx, ClientError> {
+        let start = Instant::now();
+        let mut pause = POLL_FIRST;
+        loop {
+            match self.transaction(id).await {
+                Ok(TransactionView::Committed(tx)) => return Ok(*tx),
+                Ok(TransactionView::Rejected { id, error }) => {
+                    return Err(ClientError::Rejected { id, body: error });
+                }
+                Ok(TransactionView::Pending { .. }) => {}
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(error),
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(ClientError::Timeout { id: *id, waited });
+            }
+            tokio::time::sleep(pause.min(timeout - waited)).await;
+            pause = (pause * 2).min(POLL_MAX);
+        }
+    }
+
+    /// The URL of `segments` under the base, each percent-encoded as one segment.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("new() accepts only http URLs, which have a path")
+            .pop_if_empty()
+            .extend(segments);
+        url
+    }
+
+    async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ClientError> {
+        let url = self.url(segments);
+        let response = self.http.get(url.clone()).send().await;
+        Self::read(url, response).await
+    }
+
+    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let url = self.url(segments);
+        let response = self.http.post(url.clone()).json(body).send().await;
+        Self::read(url, response).await
+    }
+
+    /// Reads a success body as `T`, an error status as `Refused`.
+    async fn read<T: DeserializeOwned>(
+        url: Url,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
+        let transport = |error| ClientError::Transport {
+            url: url.to_string(),
+            error,
+        };
+        let response = response.map_err(transport)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport)?;
+        let protocol = |detail: String| ClientError::Protocol {
+            url: url.to_string(),
+            status,
+            detail,
+        };
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|error| protocol(format!("not the expected JSON: {error}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(ClientError::Refused { status, body }),
+            Err(_) => Err(protocol(format!(
+                "not an API error body: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ))),
+        }
+    }
+}
+
+/// What went wrong under a reqwest error: its causes, innermost last ("client error
+/// (Connect): tcp connect error: Connection refused"), rather than reqwest's own wording, which
+/// repeats the URL.
+fn causes(error: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        causes.push(inner.to_string());
+        cause = inner.source();
+    }
+    if causes.is_empty() {
+        error.to_string()
+    } else {
+        causes.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use suyuan_api::types::{
+        MempoolStatus, NodeIdentity, PendingState, SyncState, TransactionView,
+    };
+    use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
+    use suyuan_ledger::block::{Block, Body, leader};
+    use suyuan_ledger::demo::Demo;
+    use suyuan_ledger::exec::{BlockContext, execute_block};
+    use suyuan_storage::Store;
+
+    use super::*;
+
+    const DAY_MS: u64 = 86_400_000;
+
+    /// A node that admits whatever verifies into a map, and refuses what it was told to.
+    struct MapNode {
+        chain_id: String,
+        status: NodeStatus,
+        pending: Mutex<BTreeMap<TxId, ()>>,
+        rejected: Mutex<BTreeMap<TxId, ErrorBody>>,
+    }
+
+    impl Node for MapNode {
+        fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
+            let results = envelopes
+                .into_iter()
+                .map(|envelope| {
+                    let tx = envelope
+                        .verify(&self.chain_id)
+                        .map_err(SubmitError::Envelope)?;
+                    let mut pending = self.pending.lock().unwrap();
+                    if pending.insert(tx.id, ()).is_some() {
+                        return Err(SubmitError::Duplicate(tx.id));
+                    }
+                    Ok(tx.id)
+                })
+                .collect();
+            Box::pin(async move { results })
+        }
+
+        fn pending(&self, id: &TxId) -> Option<PendingState> {
+            if let Some(error) = self.rejected.lock().unwrap().get(id) {
+                return Some(PendingState::Rejected {
+                    error: error.clone(),
+                });
+            }
+            self.pending
+                .lock()
+                .unwrap()
+                .contains_key(id)
+                .then_some(PendingState::Pending)
+        }
+
+        fn status(&self) -> NodeStatus {
+            self.status.clone()
+        }
+    }
+
+    /// A store with the demo's first `height` blocks, a node over it and a server on loopback.
+    struct Fixture {
+        demo: Demo,
+        story: Vec<Vec<Envelope>>,
+        store: Arc<Store>,
+        node: Arc<MapNode>,
+        client: ApiClient,
+        dir: std::path::PathBuf,
+    }
+
+    impl Fixture {
+        async fn new(name: &str, height: u64) -> Fixture {
+            let dir =
+                std::env::temp_dir().join(format!("suyuan-client-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let demo = Demo::new(4, 7100);
+            let story = demo.story();
+            let store = Arc::new(Store::open(&dir, &demo.genesis).unwrap());
+            let genesis = &demo.genesis;
+            let node = Arc::new(MapNode {
+                chain_id: genesis.chain_id.clone(),
+                status: NodeStatus {
+                    chain_id: genesis.chain_id.clone(),
+                    genesis_hash: genesis.hash(),
+                    node: NodeIdentity {
+                        index: 0,
+                        name: genesis.validators[0].name.to_string(),
+                        public_key: genesis.validators[0].public_key,
+                    },
+                    height: 0,
+                    head_hash: genesis.hash(),
+                    view: 1,
+                    validators: Vec::new(),
+                    sync: SyncState::Synced,
+                    mempool: MempoolStatus {
+                        transactions: 0,
+                        bytes: 0,
+                    },
+                    version: "test".into(),
+                },
+                pending: Mutex::new(BTreeMap::new()),
+                rejected: Mutex::new(BTreeMap::new()),
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}/", listener.local_addr().unwrap());
+            let state = ApiState {
+                store: store.clone(),
+                node: node.clone(),
+                limits: ApiLimits::default(),
+            };
+            tokio::spawn(suyuan_api::serve(listener, state, std::future::pending()));
+            let fixture = Fixture {
+                demo,
+                story,
+                store,
+                node,
+                client: ApiClient::new(&base).unwrap(),
+                dir,
+            };
+            for h in 1..=height {
+                fixture.commit(h);
+            }
+            fixture
+        }
+
+        /// Commits story block `height`.
+        fn commit(&self, height: u64) {
+            let genesis = &self.demo.genesis;
+            let envelopes = self.story[(height - 1) as usize].clone();
+            let txs: Vec<_> = envelopes
+                .iter()
+                .map(|e| e.clone().verify(&genesis.chain_id).unwrap())
+                .collect();
+            let block = Block::new(
+                &genesis.chain_id,
+                height,
+                height,
+                self.store.head().hash,
+                genesis.genesis_time_ms + height * DAY_MS,
+                *leader(genesis, height),
+                Body {
+                    transactions: envelopes,
+                },
+            )
+            .unwrap();
+            let context = BlockContext {
+                genesis,
+                height,
+                time_ms: block.header.time_ms,
+            };
+            let writes = execute_block(&*self.store, context, &txs).unwrap();
+            self.store
+                .commit_block(&block, &txs, b"certificate", &writes)
+                .unwrap();
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[tokio::test]
+    async fn submit_poll_and_wait_until_committed() {
+        let fixture = Fixture::new("wait", 3).await;
+        let client = &fixture.client;
+        assert_eq!(
+            client.status().await.unwrap().chain_id,
+            fixture.demo.genesis.chain_id
+        );
+        let envelope = &fixture.story[3][0];
+        let id = client.submit(envelope).await.unwrap();
+        assert_eq!(id, envelope.id(&fixture.demo.genesis.chain_id));
+        let again = client.submit(envelope).await.unwrap_err();
+        assert!(
+            matches!(&again, ClientError::Refused { status, body }
+                if *status == StatusCode::CONFLICT && body.code == "duplicate"),
+            "{again:?}"
+        );
+        assert_eq!(
+            client.transaction(&id).await.unwrap(),
+            TransactionView::Pending { id }
+        );
+        let waiting = {
+            let client = client.clone();
+            tokio::spawn(async move { client.wait_committed(&id, Duration::from_secs(10)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        fixture.commit(4);
+        let committed = waiting.await.unwrap().unwrap();
+        assert_eq!(
+            (committed.id, committed.height, committed.index),
+            (id, 4, 0)
+        );
+        assert_eq!(committed.envelope, *envelope);
+    }
+
+    #[tokio::test]
+    async fn batches_blocks_and_products_read_back() {
+        let fixture = Fixture::new("reads", 4).await;
+        let client = &fixture.client;
+        let mut forged = fixture.story[4][1].clone();
+        forged.signature = fixture.story[4][0].signature;
+        let results = client
+            .submit_batch(&[fixture.story[4][0].clone(), forged])
+            .await
+            .unwrap();
+        assert_eq!(
+            results[0],
+            Ok(fixture.story[4][0].id(&fixture.demo.genesis.chain_id))
+        );
+        assert_eq!(results[1].as_ref().unwrap_err().code, "bad_signature");
+
+        let latest = client.latest_block().await.unwrap();
+        assert_eq!(latest.height, 4);
+        assert_eq!(client.block(2).await.unwrap().header.height, 2);
+        let missing = client.block(9).await.unwrap_err();
+        assert!(missing.is_not_found(), "{missing:?}");
+        assert_eq!(missing.body().unwrap().code, "unknown_block");
+
+        // The canonical code has slashes: the client sends it as one encoded segment.
+        let lot = format!("01/{}/10/C2601A", Demo::cable_gtin());
+        let product = client.product(&lot).await.unwrap();
+        assert_eq!(product.code.to_string(), lot);
+        assert!(product.history.len() >= 3);
+        let invalid = client.product("01/123").await.unwrap_err();
+        assert_eq!(invalid.body().unwrap().code, "invalid_code");
+    }
+
+    #[tokio::test]
+    async fn rejections_timeouts_and_unreachable_nodes_are_told_apart() {
+        let fixture = Fixture::new("errors", 0).await;
+        let client = &fixture.client;
+        let rejected = TxId::default();
+        fixture.node.rejected.lock().unwrap().insert(
+            rejected,
+            ErrorBody::new("rule_violation", "under recall").with_detail("rule", "under_recall"),
+        );
+        let error = client
+            .wait_committed(&rejected, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ClientError::Rejected { body, .. } if body.rule() == Some("under_recall")),
+            "{error:?}"
+        );
+        let unknown = fixture.story[0][0].id(&fixture.demo.genesis.chain_id);
+        let error = client
+            .wait_committed(&unknown, Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ClientError::Timeout { .. }), "{error:?}");
+
+        // A port nobody listens on: bind one, then close it.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = closed.local_addr().unwrap();
+        drop(closed);
+        let nobody = ApiClient::new(&format!("http://{address}")).unwrap();
+        let error = nobody.status().await.unwrap_err();
+        assert!(matches!(error, ClientError::Transport { .. }), "{error:?}");
+        assert!(error.body().is_none());
+
+        assert!(ApiClient::new("not a url").is_err());
+        assert!(ApiClient::new("https://127.0.0.1:8100").is_err());
+    }
+}

@@ -1,0 +1,911 @@
+//! Drive consensus: feed the engine what the network, the clock and the application say, and
+//! carry out what it asks, in order.
+//!
+//! One task owns the [`Engine`], the [`Chain`] of pending blocks and the sync state, so none
+//! of them needs a lock. The rules it keeps:
+//!
+//! - an own vote is appended to the write-ahead log (synced) before anything after it is sent;
+//! - a leader sends its full block ([`Frame::Proposal`]) before the notarize vote naming it;
+//! - a block is voted for only after it executed over its ancestors ([`Chain::verify`]);
+//! - finalized blocks are committed in height order, each with its justification; one whose
+//!   contents this node lacks is fetched by block sync, as is any run of blocks it missed;
+//! - when block sync moved the store past what the engine knows, the engine is rebuilt from
+//!   the store's head and the write-ahead log, exactly as after a restart.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use suyuan_api::SubmitError;
+use suyuan_consensus::{
+    Action, Certificate, ChainId, Config as EngineConfig, Digest, Engine, Finalized, Input,
+    Message, SignedVote, Time, ValidatorIndex, ValidatorSet, View, VoteKind,
+};
+use suyuan_ledger::block::{Block, BlockHash};
+use suyuan_ledger::crypto::KeyPair;
+use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::hash::Hash32;
+use tokio::sync::{mpsc, watch};
+
+use crate::admission::{Admission, Source};
+use crate::chain::{Chain, CommitError, Undecided};
+use crate::clock::now_ms;
+use crate::config::{BlockSection, ConsensusSection};
+use crate::frames::{Frame, Justification, SyncedBlock, decode_batch};
+use crate::network::{
+    BlockReply, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES, NetworkEvent, NetworkHandle,
+    SyncRequestId, ValidatorPeer,
+};
+use crate::status::Shared;
+
+/// Proposals received and not yet asked about, kept per view.
+const MAX_HELD_PROPOSALS: usize = 64;
+
+/// Blocks asked for in one sync request.
+const SYNC_BATCH: u32 = 32;
+
+/// How often the driver checks whether it must sync.
+const SYNC_TICK: Duration = Duration::from_millis(500);
+
+/// How often the driver logs its progress.
+const PROGRESS_LOG: Duration = Duration::from_secs(10);
+
+/// The consensus driver of one validator.
+pub(crate) struct Driver {
+    engine: Engine,
+    engine_config: EngineConfig,
+    chain: Chain,
+    genesis: Arc<Genesis>,
+    key: KeyPair,
+    network: NetworkHandle,
+    admission: Arc<Admission>,
+    shared: Arc<Shared>,
+    block: BlockSection,
+    started: Instant,
+    timer: Option<Time>,
+    /// Full blocks received from leaders, by hash, and their views for eviction.
+    proposals: HashMap<BlockHash, Block>,
+    proposal_order: VecDeque<(u64, BlockHash)>,
+    /// Blocks consensus asked to verify whose contents (or parent) are not here yet.
+    awaiting: HashMap<BlockHash, suyuan_consensus::Block>,
+    /// The proposal consensus asked this node for, not yet built.
+    owed_proposal: Option<(View, suyuan_consensus::Block)>,
+    /// Finalized blocks not yet committed, by height.
+    finalized: BTreeMap<u64, Finalized>,
+    /// Sequence numbers and views of own votes in the write-ahead log, oldest first.
+    wal: VecDeque<(u64, View)>,
+    sync: SyncState,
+    /// Engine inputs waiting to be handled, in order.
+    inputs: VecDeque<Input>,
+    /// Frames to send, in order, after the inputs that produced them are handled: `None`
+    /// sends to every other validator.
+    outbox: Vec<(Option<usize>, Vec<u8>)>,
+}
+
+/// Block sync's progress.
+#[derive(Debug, Default)]
+struct SyncState {
+    /// The outstanding request.
+    in_flight: Option<(SyncRequestId, usize, Instant)>,
+    /// Peers asked so far, for round-robin.
+    next_peer: usize,
+    /// Whether sync should continue: set when this node is known to be behind.
+    wanted: bool,
+    /// The highest height known to exist.
+    target: u64,
+    /// Connected validators.
+    connected: Vec<usize>,
+}
+
+impl Driver {
+    /// Builds the driver and replays the write-ahead log into a fresh engine.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        genesis: Arc<Genesis>,
+        key: KeyPair,
+        chain: Chain,
+        network: NetworkHandle,
+        admission: Arc<Admission>,
+        shared: Arc<Shared>,
+        consensus: ConsensusSection,
+        block: BlockSection,
+    ) -> anyhow::Result<Driver> {
+        let validators = ValidatorSet::new(
+            genesis
+                .validators
+                .iter()
+                .map(|v| ed25519_dalek::VerifyingKey::from_bytes(v.public_key.as_bytes()))
+                .collect::<Result<_, _>>()
+                .context("a genesis validator key is not an ed25519 point")?,
+        )
+        .context("the genesis validator set")?;
+        let engine_config = EngineConfig {
+            chain: ChainId::from_name(&genesis.chain_id),
+            validators,
+            key: ed25519_dalek::SigningKey::from_bytes(&key.seed()),
+            timeouts: suyuan_consensus::Timeouts {
+                leader_ms: consensus.leader_timeout_ms,
+                view_ms: consensus.view_timeout_ms,
+                retry_ms: consensus.leader_timeout_ms,
+                fetch_retry_ms: consensus.leader_timeout_ms,
+            },
+        };
+        let engine = Engine::new(engine_config.clone()).context("starting consensus")?;
+        let mut driver = Driver {
+            engine,
+            engine_config,
+            chain,
+            genesis,
+            key,
+            network,
+            admission,
+            shared,
+            block,
+            started: Instant::now(),
+            timer: None,
+            proposals: HashMap::new(),
+            proposal_order: VecDeque::new(),
+            awaiting: HashMap::new(),
+            owed_proposal: None,
+            finalized: BTreeMap::new(),
+            wal: VecDeque::new(),
+            sync: SyncState {
+                wanted: true,
+                ..SyncState::default()
+            },
+            inputs: VecDeque::new(),
+            outbox: Vec::new(),
+        };
+        driver.recover()?;
+        Ok(driver)
+    }
+
+    /// Feeds the engine the store's head and the votes of the write-ahead log above it.
+    fn recover(&mut self) -> anyhow::Result<()> {
+        let finalized = self.chain.head_consensus_block()?;
+        let mut votes = Vec::new();
+        self.wal.clear();
+        for entry in self.chain.store().wal_entries()? {
+            let vote = SignedVote::decode(&entry.record).map_err(|error| {
+                anyhow::anyhow!("write-ahead log entry {} is corrupt: {error}", entry.seq)
+            })?;
+            self.wal.push_back((entry.seq, vote.vote.view()));
+            if vote.vote.view() > finalized.view() {
+                votes.push(vote);
+            }
+        }
+        tracing::info!(
+            height = finalized.height().0,
+            view = finalized.view().0,
+            votes = votes.len(),
+            "consensus recovered from storage"
+        );
+        self.inputs.push_back(Input::Recovered { finalized, votes });
+        self.drain_inputs()
+    }
+
+    fn now(&self) -> Time {
+        Time(u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn instant_of(&self, time: Time) -> Instant {
+        self.started + Duration::from_millis(time.0)
+    }
+
+    /// Runs until `shutdown` turns true or the network stops.
+    pub(crate) async fn run(
+        mut self,
+        mut events: mpsc::Receiver<NetworkEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let mut sync_tick = tokio::time::interval(SYNC_TICK);
+        let mut progress_tick = tokio::time::interval(PROGRESS_LOG);
+        let admission = Arc::clone(&self.admission);
+        loop {
+            let timer = self.timer.map(|time| self.instant_of(time));
+            let proposal_due = self.proposal_due();
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        tracing::info!("consensus driver stopping");
+                        return Ok(());
+                    }
+                }
+                event = events.recv() => {
+                    let Some(event) = event else {
+                        bail!("the network stopped");
+                    };
+                    self.on_network(event).await?;
+                }
+                () = sleep_until(timer) => {
+                    self.timer = None;
+                    self.inputs.push_back(Input::Timeout);
+                }
+                () = sleep_until(proposal_due) => {
+                    self.propose()?;
+                }
+                () = admission.arrived.notified(), if self.owed_proposal.is_some() => {}
+                _ = sync_tick.tick() => {
+                    self.sync_step().await?;
+                }
+                _ = progress_tick.tick() => self.log_progress(),
+            }
+            self.drain_inputs()?;
+            self.execute_pending_network().await;
+            self.publish_status();
+        }
+    }
+
+    /// When the owed proposal should be built: after the block interval since its parent if
+    /// transactions wait, after the idle interval if none do, at once when a block is full.
+    fn proposal_due(&self) -> Option<Instant> {
+        let (_, parent) = self.owed_proposal.as_ref()?;
+        let parent_time = self.parent_time(&Hash32(parent.digest().0))?;
+        let pending = self.admission.mempool().len();
+        let wait_ms = if pending >= self.block.max_transactions {
+            0
+        } else if pending > 0 {
+            self.block.interval_ms
+        } else {
+            self.block.idle_interval_ms
+        };
+        let due_ms = parent_time.saturating_add(wait_ms);
+        let now = now_ms();
+        Some(Instant::now() + Duration::from_millis(due_ms.saturating_sub(now)))
+    }
+
+    fn parent_time(&self, parent: &BlockHash) -> Option<u64> {
+        if let Some(pending) = self.chain.pending(parent) {
+            return Some(pending.block.header.time_ms);
+        }
+        match self.chain.head_header() {
+            Some(header) if header.hash() == *parent => Some(header.time_ms),
+            None if *parent == self.genesis.hash() => Some(0),
+            _ => None,
+        }
+    }
+
+    /// Builds and sends the owed proposal.
+    fn propose(&mut self) -> anyhow::Result<()> {
+        let Some((view, parent)) = self.owed_proposal.take() else {
+            return Ok(());
+        };
+        if self.engine.view() != view {
+            return Ok(());
+        }
+        let parent_hash = Hash32(parent.digest().0);
+        let built = {
+            let mut mempool = self.admission.mempool();
+            self.chain.propose(
+                view.0,
+                &parent_hash,
+                self.key.public(),
+                now_ms(),
+                &mut mempool,
+                self.block.max_transactions,
+                self.block.max_bytes,
+            )
+        };
+        let (block, refused) = match built {
+            Ok(built) => built,
+            Err(Undecided::UnknownParent) => {
+                tracing::warn!(
+                    view = view.0,
+                    "cannot propose: the parent block's contents are not here"
+                );
+                return Ok(());
+            }
+        };
+        for (id, error) in refused {
+            tracing::debug!(%id, %error, "dropped a pending transaction that no longer passes the rules");
+            self.admission
+                .remember_refusal(id, SubmitError::Rule(error));
+        }
+        let hash = block.hash();
+        let Some(proposal) = parent.child(view, Digest(*hash.as_bytes())) else {
+            bail!("proposal height overflows");
+        };
+        tracing::debug!(
+            view = view.0,
+            height = block.header.height,
+            txs = block.header.tx_count,
+            "proposing"
+        );
+        self.outbox.push((None, Frame::Proposal(block).encode()));
+        self.inputs.push_back(Input::Proposal(proposal));
+        Ok(())
+    }
+}
+
+impl Driver {
+    /// Handles queued engine inputs and carries out the actions, until none are left.
+    fn drain_inputs(&mut self) -> anyhow::Result<()> {
+        while let Some(input) = self.inputs.pop_front() {
+            let now = self.now();
+            let actions = match self.engine.handle(input, now) {
+                Ok(actions) => actions,
+                Err(rejection) => {
+                    if rejection.is_fault() {
+                        tracing::warn!(%rejection, "refused a faulty consensus input");
+                    } else {
+                        tracing::trace!(%rejection, "ignored a consensus input");
+                    }
+                    continue;
+                }
+            };
+            for action in actions {
+                self.act(action)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out one engine action.
+    fn act(&mut self, action: Action) -> anyhow::Result<()> {
+        match action {
+            Action::PersistVote(vote) => {
+                let seq = self
+                    .chain
+                    .store()
+                    .wal_append(&vote.encode())
+                    .context("writing an own vote to the write-ahead log")?;
+                self.wal.push_back((seq, vote.vote.view()));
+            }
+            Action::Broadcast(message) => {
+                self.outbox.push((None, Frame::Consensus(message).encode()));
+            }
+            Action::Send { to, message } => {
+                self.outbox
+                    .push((Some(usize::from(to.0)), Frame::Consensus(message).encode()));
+            }
+            Action::RequestProposal { view, parent } => {
+                self.owed_proposal = Some((view, parent));
+            }
+            Action::Verify(block) => self.verify(block),
+            Action::Finalized(finalized) => {
+                let height = finalized.block.height().0;
+                self.sync.target = self.sync.target.max(height);
+                self.finalized.insert(height, finalized);
+                self.commit_finalized()?;
+            }
+            Action::Evidence(evidence) => {
+                tracing::error!(
+                    validator = evidence.signer().0,
+                    view = evidence.view().0,
+                    first = %hex::encode(evidence.first().encode()),
+                    second = %hex::encode(evidence.second().encode()),
+                    "a validator signed two conflicting votes"
+                );
+                self.shared.evidence.fetch_add(1, Ordering::Relaxed);
+            }
+            Action::SetTimer(time) => self.timer = Some(time),
+            Action::Fetch(view) => {
+                self.outbox
+                    .push((None, Frame::Consensus(Message::Request(view)).encode()));
+                self.sync.wanted = true;
+            }
+            Action::Serve { to, view } => self.serve_certificates(to, view)?,
+        }
+        Ok(())
+    }
+
+    /// Checks a proposal consensus asks about, if its contents are here; parks it if not.
+    fn verify(&mut self, block: suyuan_consensus::Block) {
+        let hash = Hash32(block.digest().0);
+        let Some(contents) = self.proposals.get(&hash).cloned() else {
+            self.awaiting.insert(hash, block);
+            return;
+        };
+        let outcome = {
+            let mempool = self.admission.mempool();
+            self.chain.verify(contents, &block, now_ms(), &mempool)
+        };
+        let valid = match outcome {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(view = block.view().0, height = block.height().0, %error, "refusing an invalid proposal");
+                false
+            }
+            Err(Undecided::UnknownParent) => {
+                self.awaiting.insert(hash, block);
+                return;
+            }
+        };
+        self.awaiting.remove(&hash);
+        self.inputs.push_back(Input::Verdict {
+            view: block.view(),
+            digest: block.digest(),
+            valid,
+        });
+        if valid {
+            self.retry_awaiting();
+        }
+    }
+
+    /// Retries parked verifications whose contents or parent may have arrived.
+    fn retry_awaiting(&mut self) {
+        let ready: Vec<suyuan_consensus::Block> = self
+            .awaiting
+            .iter()
+            .filter(|(hash, block)| {
+                self.proposals.contains_key(*hash)
+                    && self.parent_time(&Hash32(block.parent().0)).is_some()
+            })
+            .map(|(_, block)| *block)
+            .collect();
+        for block in ready {
+            self.verify(block);
+        }
+    }
+
+    /// Commits finalized blocks in height order while their contents are here.
+    fn commit_finalized(&mut self) -> anyhow::Result<()> {
+        while let Some(entry) = self.finalized.first_entry() {
+            let height = *entry.key();
+            let head = self.chain.head();
+            let hash = Hash32(entry.get().block.digest().0);
+            if height <= head.height {
+                let stored = self
+                    .chain
+                    .store()
+                    .header(height)?
+                    .map(|header| header.hash());
+                if stored != Some(hash) {
+                    bail!(
+                        "consensus finalized block {hash} at height {height}, but this node stored {stored:?} there: \
+                         the chain has forked, which needs more than f faulty validators; stopping"
+                    );
+                }
+                entry.remove();
+                continue;
+            }
+            if height > head.height + 1 || self.chain.pending(&hash).is_none() {
+                self.sync.wanted = true;
+                return Ok(());
+            }
+            let finalized = entry.remove();
+            let justification =
+                Justification::new(finalized.certificate, finalized.nullifications).encode();
+            self.commit(&hash, &justification)?;
+        }
+        Ok(())
+    }
+
+    /// Commits one pending block and clears what it settles.
+    fn commit(&mut self, hash: &BlockHash, justification: &[u8]) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let ids = match self.chain.commit(hash, justification) {
+            Ok(ids) => ids,
+            Err(CommitError::NotPending) => bail!("committing block {hash} that is not pending"),
+            Err(CommitError::Storage(error)) => {
+                return Err(error).context("committing a finalized block");
+            }
+        };
+        self.admission.mempool().remove(ids.iter());
+        let head = self.chain.head();
+        let committed_view = self.chain.head_header().map_or(0, |header| header.view);
+        // Own votes at or below the committed view are no longer needed after a restart.
+        let keep_from = self
+            .wal
+            .iter()
+            .find(|(_, view)| view.0 > committed_view)
+            .map(|(seq, _)| *seq);
+        let below = keep_from.unwrap_or_else(|| self.wal.back().map_or(0, |(seq, _)| seq + 1));
+        if self.wal.front().is_some_and(|(seq, _)| *seq < below) {
+            self.chain.store().wal_truncate_below(below)?;
+            self.wal.retain(|(seq, _)| *seq >= below);
+        }
+        self.proposals
+            .retain(|_, block| block.header.height > head.height);
+        self.proposal_order
+            .retain(|(_, hash)| self.proposals.contains_key(hash));
+        self.shared
+            .record_commit(head.height, ids.len(), started.elapsed());
+        tracing::info!(height = head.height, hash = %head.hash, txs = ids.len(), "committed");
+        Ok(())
+    }
+
+    /// Answers a peer's request for certificates of a view this engine has pruned, from the
+    /// justifications in storage.
+    fn serve_certificates(&mut self, to: ValidatorIndex, view: View) -> anyhow::Result<()> {
+        let store = Arc::clone(self.chain.store());
+        let head = store.head().height;
+        // Views grow with height: find the first block at or after `view`.
+        let (mut low, mut high) = (1, head + 1);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let Some(header) = store.header(middle)? else {
+                break;
+            };
+            if header.view < view.0 {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        if low > head {
+            return Ok(());
+        }
+        let Some(bytes) = store.certificate(low)? else {
+            return Ok(());
+        };
+        let justification = Justification::decode(&bytes)
+            .with_context(|| format!("stored justification of block {low} is corrupt"))?;
+        let certificates: Vec<&Certificate> = std::iter::once(&justification.certificate)
+            .chain(&justification.nullifications)
+            .filter(|certificate| certificate.view() == view)
+            .collect();
+        for certificate in certificates {
+            if certificate.vote().kind() == VoteKind::Nullify || certificate.view() == view {
+                self.outbox.push((
+                    Some(usize::from(to.0)),
+                    Frame::Consensus(Message::Certificate(certificate.clone())).encode(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the frames the last inputs produced.
+    async fn execute_pending_network(&mut self) {
+        for (to, frame) in std::mem::take(&mut self.outbox) {
+            if let Err(error) = self.network.send_consensus(to, frame).await {
+                tracing::debug!(%error, ?to, "consensus send failed");
+            }
+        }
+    }
+
+    /// Handles one network event.
+    async fn on_network(&mut self, event: NetworkEvent) -> anyhow::Result<()> {
+        match event {
+            NetworkEvent::PeerConnected(peer) => {
+                self.sync.connected.push(peer.index);
+                self.sync.connected.sort_unstable();
+                self.sync.connected.dedup();
+                self.shared.set_connected(peer.index, true);
+            }
+            NetworkEvent::PeerDisconnected(peer) => {
+                self.sync.connected.retain(|index| *index != peer.index);
+                self.shared.set_connected(peer.index, false);
+            }
+            NetworkEvent::Transaction {
+                id,
+                author,
+                via,
+                data,
+            } => {
+                tracing::trace!(
+                    author = author.index,
+                    via = via.index,
+                    bytes = data.len(),
+                    "gossip"
+                );
+                let admission = Arc::clone(&self.admission);
+                let network = self.network.clone();
+                tokio::spawn(async move {
+                    let accept = match decode_batch(&data) {
+                        Err(_) => false,
+                        Ok(envelopes) => admission
+                            .admit(envelopes, Source::Peer)
+                            .await
+                            .iter()
+                            .all(|result| !matches!(result, Err(SubmitError::Envelope(_)))),
+                    };
+                    let _ = network.report_validation(id, via.peer_id, accept).await;
+                });
+            }
+            NetworkEvent::Consensus { from, data } => self.on_frame(from, &data),
+            NetworkEvent::BlockRequest {
+                from,
+                from_height,
+                max_blocks,
+                reply,
+            } => self.serve_blocks(from, from_height, max_blocks, reply),
+            NetworkEvent::BlockResponse {
+                from,
+                request_id,
+                blocks,
+            } => self.on_blocks(from, request_id, blocks).await?,
+            NetworkEvent::BlockRequestFailed {
+                from,
+                request_id,
+                reason,
+            } => {
+                if self
+                    .sync
+                    .in_flight
+                    .is_some_and(|(id, _, _)| id == request_id)
+                {
+                    tracing::debug!(peer = from.index, %reason, "block sync request failed");
+                    self.sync.in_flight = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one frame from a validator.
+    fn on_frame(&mut self, from: ValidatorPeer, data: &[u8]) {
+        let frame = match Frame::decode(data) {
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::warn!(peer = from.index, %error, "refused a malformed consensus frame");
+                return;
+            }
+        };
+        match frame {
+            Frame::Consensus(message) => self.inputs.push_back(Input::Message {
+                from: ValidatorIndex(from.index as u16),
+                message,
+            }),
+            Frame::Proposal(block) => self.on_proposal(from, block),
+        }
+    }
+
+    /// Keeps a leader's block until consensus asks about it.
+    fn on_proposal(&mut self, from: ValidatorPeer, block: Block) {
+        let view = block.header.view;
+        let leader = suyuan_ledger::block::leader(&self.genesis, view);
+        let from_leader = self
+            .genesis
+            .validators
+            .get(from.index)
+            .is_some_and(|validator| &validator.public_key == leader);
+        if !from_leader || block.header.proposer != *leader {
+            tracing::warn!(
+                peer = from.index,
+                view,
+                "refused a proposal from a validator that does not lead its view"
+            );
+            return;
+        }
+        if block.header.height <= self.chain.head().height {
+            return;
+        }
+        let hash = block.hash();
+        if self.proposals.insert(hash, block).is_none() {
+            self.proposal_order.push_back((view, hash));
+        }
+        while self.proposal_order.len() > MAX_HELD_PROPOSALS {
+            if let Some((_, old)) = self.proposal_order.pop_front() {
+                self.proposals.remove(&old);
+            }
+        }
+        if let Some(block) = self.awaiting.get(&hash).copied() {
+            self.verify(block);
+        }
+    }
+
+    /// Answers a peer's block sync request from storage, off the driver's task.
+    fn serve_blocks(
+        &self,
+        from: ValidatorPeer,
+        from_height: u64,
+        max_blocks: u32,
+        reply: BlockReply,
+    ) {
+        let store = Arc::clone(self.chain.store());
+        let network = self.network.clone();
+        tokio::spawn(async move {
+            let blobs = tokio::task::spawn_blocking(move || {
+                let mut blobs = Vec::new();
+                let mut bytes = 0;
+                let head = store.head().height;
+                let mut height = from_height.max(1);
+                while height <= head && blobs.len() < max_blocks.min(MAX_SYNC_BLOCKS) as usize {
+                    let (Ok(Some(block)), Ok(Some(justification))) =
+                        (store.block(height), store.certificate(height))
+                    else {
+                        break;
+                    };
+                    let blob = SyncedBlock::encode(&block, &justification);
+                    // Leave room for length prefixes.
+                    if !blobs.is_empty()
+                        && bytes + blob.len() + 64 * (blobs.len() + 1) > MAX_SYNC_RESPONSE_BYTES
+                    {
+                        break;
+                    }
+                    bytes += blob.len();
+                    blobs.push(blob);
+                    height += 1;
+                }
+                blobs
+            })
+            .await
+            .unwrap_or_default();
+            tracing::debug!(
+                peer = from.index,
+                from_height,
+                count = blobs.len(),
+                "serving blocks"
+            );
+            let _ = network.respond_blocks(reply, blobs).await;
+        });
+    }
+
+    /// Asks a peer for the next blocks when this node is behind.
+    async fn sync_step(&mut self) -> anyhow::Result<()> {
+        if let Some((_, _, sent)) = self.sync.in_flight {
+            if sent.elapsed() < crate::network::SYNC_REQUEST_TIMEOUT {
+                return Ok(());
+            }
+            self.sync.in_flight = None;
+        }
+        if !self.sync.wanted || self.sync.connected.is_empty() {
+            return Ok(());
+        }
+        let peer = self.sync.connected[self.sync.next_peer % self.sync.connected.len()];
+        self.sync.next_peer = self.sync.next_peer.wrapping_add(1);
+        let from = self.chain.head().height + 1;
+        match self.network.request_blocks(peer, from, SYNC_BATCH).await {
+            Ok(id) => self.sync.in_flight = Some((id, peer, Instant::now())),
+            Err(error) => tracing::debug!(%error, peer, "could not ask for blocks"),
+        }
+        Ok(())
+    }
+
+    /// Verifies and commits blocks a peer sent, then asks for more or stops syncing.
+    async fn on_blocks(
+        &mut self,
+        from: ValidatorPeer,
+        request_id: SyncRequestId,
+        blobs: Vec<Vec<u8>>,
+    ) -> anyhow::Result<()> {
+        if self
+            .sync
+            .in_flight
+            .is_none_or(|(id, _, _)| id != request_id)
+        {
+            return Ok(());
+        }
+        self.sync.in_flight = None;
+        let mut committed = 0;
+        let mut run: Vec<SyncedBlock> = Vec::new();
+        for blob in blobs {
+            let synced = match SyncedBlock::decode(&blob) {
+                Ok(synced) => synced,
+                Err(error) => {
+                    tracing::warn!(peer = from.index, %error, "refused a malformed synced block");
+                    break;
+                }
+            };
+            run.push(synced);
+            // A run is committed once its last block carries a finalization: the hash links
+            // make every earlier block of the run final too.
+            if self.finalizes(run.last().expect("just pushed")) {
+                match self.commit_run(std::mem::take(&mut run)) {
+                    Ok(count) => committed += count,
+                    Err(error) => {
+                        tracing::warn!(peer = from.index, %error, "refused synced blocks");
+                        break;
+                    }
+                }
+            }
+        }
+        if committed > 0 {
+            let head = self.chain.head();
+            tracing::info!(
+                peer = from.index,
+                committed,
+                height = head.height,
+                "caught up by block sync"
+            );
+            self.sync.target = self.sync.target.max(head.height);
+            self.commit_finalized()?;
+        }
+        if committed == 0 {
+            // The peer has nothing newer: this node is as far as that peer.
+            self.sync.wanted = !self.finalized.is_empty();
+            if self.engine.finalized().height().0 < self.chain.head().height {
+                self.rebuild_engine()?;
+            }
+        } else {
+            self.sync_step().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a synced block's justification is a valid finalization of it.
+    fn finalizes(&self, synced: &SyncedBlock) -> bool {
+        let certificate = &synced.justification.certificate;
+        let names_block = certificate
+            .vote()
+            .block()
+            .is_some_and(|block| block.digest().0 == *synced.block.hash().as_bytes());
+        names_block
+            && certificate.vote().kind() == VoteKind::Finalize
+            && certificate
+                .verify(&self.engine_config.chain, &self.engine_config.validators)
+                .is_ok()
+    }
+
+    /// Commits a run of synced blocks that extends the head and ends in a finalized block.
+    fn commit_run(&mut self, run: Vec<SyncedBlock>) -> anyhow::Result<usize> {
+        let mut expected_parent = self.chain.head().hash;
+        for synced in &run {
+            if synced.block.header.parent != expected_parent {
+                bail!(
+                    "synced block {} does not extend {expected_parent}",
+                    synced.block.header.height
+                );
+            }
+            expected_parent = synced.block.hash();
+        }
+        let mut count = 0;
+        for synced in run {
+            let hash = synced.block.hash();
+            {
+                let mempool = self.admission.mempool();
+                self.chain
+                    .adopt_synced(synced.block, &mempool)
+                    .map_err(|error| anyhow::anyhow!("synced block does not execute: {error}"))?;
+            }
+            self.commit(&hash, &synced.justification.encode())?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Restarts the engine from the store's head and the write-ahead log, after block sync
+    /// moved the store past the engine's finalized block.
+    fn rebuild_engine(&mut self) -> anyhow::Result<()> {
+        tracing::info!(
+            height = self.chain.head().height,
+            "restarting consensus at the synced head"
+        );
+        self.engine = Engine::new(self.engine_config.clone()).context("restarting consensus")?;
+        self.timer = None;
+        self.owed_proposal = None;
+        self.awaiting.clear();
+        self.finalized.clear();
+        self.chain.reload_head()?;
+        self.recover()
+    }
+
+    /// Logs where the node is and what the network dropped, for operators.
+    fn log_progress(&self) {
+        let head = self.chain.head();
+        let network = self.network.counters();
+        tracing::info!(
+            height = head.height,
+            hash = %head.hash,
+            view = self.engine.view().0,
+            peers = self.sync.connected.len(),
+            mempool = self.admission.mempool().len(),
+            sync_target = self.sync.target,
+            blocks_committed = self.shared.blocks_committed.load(Ordering::Relaxed),
+            transactions_committed = self.shared.transactions_committed.load(Ordering::Relaxed),
+            consensus_dropped = network.consensus_dropped,
+            consensus_send_failed = network.consensus_send_failed,
+            events_dropped = network.events_dropped,
+            connections_refused = network.connections_refused,
+            "progress"
+        );
+    }
+
+    /// Publishes what the API's status shows.
+    fn publish_status(&self) {
+        self.shared
+            .view
+            .store(self.engine.view().0, Ordering::Relaxed);
+        let head = self.chain.head().height;
+        let behind = self.sync.target > head || self.sync.in_flight.is_some();
+        self.shared.sync_target.store(
+            if behind {
+                self.sync.target.max(head + 1)
+            } else {
+                0
+            },
+            Ordering::Relaxed,
+        );
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}

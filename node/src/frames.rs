@@ -1,0 +1,282 @@
+//! Encode what the node puts on the wire and beside each block in storage.
+//!
+//! The network moves opaque bytes; this module gives them their shape:
+//!
+//! - [`Frame`]: one message on the direct consensus channel: a consensus [`Message`], or a
+//!   leader's full block proposal (header and body), sent before its notarize vote;
+//! - [`Justification`]: the bytes stored as a block's "certificate": the finalization (or the
+//!   notarization, when a descendant's finalization finalized it) and the nullifications of
+//!   the views it skipped, so that the chain justifies itself to an auditor;
+//! - [`SyncedBlock`]: one finalized block in a block-sync response: header, body and
+//!   justification;
+//! - [`encode_batch`]/[`decode_batch`]: a gossip message, a batch of transaction envelopes.
+//!
+//! Every decoder is bounded and refuses trailing bytes, so a peer's bytes either decode to
+//! exactly one value or to a typed [`DecodeError`].
+
+use suyuan_consensus::{Certificate, Message};
+use suyuan_ledger::block::{Block, Body, Header};
+use suyuan_ledger::codec::{DecodeError, Reader, Writer};
+use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_ENVELOPE_BYTES};
+use suyuan_ledger::tx::Envelope;
+
+/// Largest encoded header: the chain id is bounded to 64 bytes, the rest is fixed.
+const MAX_HEADER_BYTES: usize = 1024;
+
+/// Largest encoded consensus message or certificate inside a frame.
+const MAX_CONSENSUS_BYTES: usize = 1024 * 1024;
+
+/// Most nullifications a justification carries: one per skipped view. A longer run of skipped
+/// views is still justified, by the first and last [`MAX_NULLIFICATIONS`] / 2 of them.
+pub(crate) const MAX_NULLIFICATIONS: usize = 64;
+
+/// Most envelopes in one gossip batch.
+pub(crate) const MAX_BATCH_TRANSACTIONS: usize = 1024;
+
+const FRAME_CONSENSUS: u8 = 0;
+const FRAME_PROPOSAL: u8 = 1;
+
+/// One message on the direct consensus channel.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Frame {
+    /// A vote, certificate or request of the consensus protocol.
+    Consensus(Message),
+    /// A leader's block for its view, sent before the notarize vote that names it.
+    Proposal(Block),
+}
+
+impl Frame {
+    /// The frame's bytes: a tag, then the content.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::new();
+        match self {
+            Frame::Consensus(message) => {
+                writer.u8(FRAME_CONSENSUS).bytes(&message.encode());
+            }
+            Frame::Proposal(block) => {
+                writer.u8(FRAME_PROPOSAL);
+                write_block(&mut writer, block);
+            }
+        }
+        writer.finish()
+    }
+
+    /// Decodes a frame a peer sent.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        let frame = match reader.u8("frame tag")? {
+            FRAME_CONSENSUS => {
+                let message = reader.bytes(MAX_CONSENSUS_BYTES, "consensus message")?;
+                Frame::Consensus(Message::decode(message).map_err(|error| {
+                    DecodeError::Invalid {
+                        field: "consensus message",
+                        reason: error.to_string(),
+                    }
+                })?)
+            }
+            FRAME_PROPOSAL => Frame::Proposal(read_block(&mut reader)?),
+            tag => {
+                return Err(DecodeError::Invalid {
+                    field: "frame tag",
+                    reason: format!("unknown tag {tag}"),
+                });
+            }
+        };
+        reader.finish()?;
+        Ok(frame)
+    }
+}
+
+fn write_block(writer: &mut Writer, block: &Block) {
+    writer
+        .bytes(&block.header.to_bytes())
+        .bytes(&block.body.to_bytes());
+}
+
+fn read_block(reader: &mut Reader<'_>) -> Result<Block, DecodeError> {
+    let header = Header::from_bytes(reader.bytes(MAX_HEADER_BYTES, "header")?)?;
+    let body = Body::from_bytes(reader.bytes(MAX_BLOCK_BODY_BYTES, "body")?)?;
+    Ok(Block { header, body })
+}
+
+/// What is stored beside a finalized block and sent with it in block sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Justification {
+    /// The block's finalization, or its notarization when a descendant's finalization
+    /// finalized it.
+    pub(crate) certificate: Certificate,
+    /// Nullifications of the views between the parent's view and the block's.
+    pub(crate) nullifications: Vec<Certificate>,
+}
+
+impl Justification {
+    /// A justification from what consensus delivered, keeping at most
+    /// [`MAX_NULLIFICATIONS`] nullifications (the first and the last half).
+    pub(crate) fn new(certificate: Certificate, mut nullifications: Vec<Certificate>) -> Self {
+        if nullifications.len() > MAX_NULLIFICATIONS {
+            let tail = nullifications.split_off(nullifications.len() - MAX_NULLIFICATIONS / 2);
+            nullifications.truncate(MAX_NULLIFICATIONS / 2);
+            nullifications.extend(tail);
+        }
+        Justification {
+            certificate,
+            nullifications,
+        }
+    }
+
+    /// The stored bytes.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::new();
+        writer.bytes(&self.certificate.encode());
+        writer.u32(self.nullifications.len() as u32);
+        for nullification in &self.nullifications {
+            writer.bytes(&nullification.encode());
+        }
+        writer.finish()
+    }
+
+    /// Decodes stored or received bytes.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Justification, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        let certificate = read_certificate(&mut reader, "certificate")?;
+        let count = reader.u32("nullification count")? as usize;
+        if count > MAX_NULLIFICATIONS {
+            return Err(DecodeError::TooLong {
+                field: "nullifications",
+                max: MAX_NULLIFICATIONS,
+                found: count,
+            });
+        }
+        let nullifications = (0..count)
+            .map(|_| read_certificate(&mut reader, "nullification"))
+            .collect::<Result<_, _>>()?;
+        reader.finish()?;
+        Ok(Justification {
+            certificate,
+            nullifications,
+        })
+    }
+}
+
+fn read_certificate(
+    reader: &mut Reader<'_>,
+    field: &'static str,
+) -> Result<Certificate, DecodeError> {
+    let bytes = reader.bytes(MAX_CONSENSUS_BYTES, field)?;
+    Certificate::decode(bytes).map_err(|error| DecodeError::Invalid {
+        field,
+        reason: error.to_string(),
+    })
+}
+
+/// A finalized block as block sync carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SyncedBlock {
+    /// The block.
+    pub(crate) block: Block,
+    /// Its justification, as stored.
+    pub(crate) justification: Justification,
+}
+
+impl SyncedBlock {
+    /// The blob sent in a sync response.
+    pub(crate) fn encode(block: &Block, justification: &[u8]) -> Vec<u8> {
+        let mut writer = Writer::new();
+        write_block(&mut writer, block);
+        writer.bytes(justification);
+        writer.finish()
+    }
+
+    /// Decodes a blob a peer sent.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<SyncedBlock, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        let block = read_block(&mut reader)?;
+        let justification =
+            Justification::decode(reader.bytes(MAX_SYNC_JUSTIFICATION_BYTES, "justification")?)?;
+        reader.finish()?;
+        Ok(SyncedBlock {
+            block,
+            justification,
+        })
+    }
+}
+
+/// Largest justification: a certificate and [`MAX_NULLIFICATIONS`] nullifications.
+const MAX_SYNC_JUSTIFICATION_BYTES: usize = (MAX_NULLIFICATIONS + 1) * MAX_CONSENSUS_BYTES;
+
+/// A gossip message: a count, then each envelope.
+pub(crate) fn encode_batch(envelopes: &[Envelope]) -> Vec<u8> {
+    let mut writer = Writer::new();
+    writer.u32(envelopes.len() as u32);
+    for envelope in envelopes {
+        envelope.encode_into(&mut writer);
+    }
+    writer.finish()
+}
+
+/// Decodes a gossip message: 1 to [`MAX_BATCH_TRANSACTIONS`] envelopes.
+pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
+    let mut reader = Reader::new(bytes);
+    let count = reader.u32("batch count")? as usize;
+    if count == 0 || count > MAX_BATCH_TRANSACTIONS {
+        return Err(DecodeError::Invalid {
+            field: "batch count",
+            reason: format!("{count} envelopes; 1 to {MAX_BATCH_TRANSACTIONS} allowed"),
+        });
+    }
+    let mut envelopes = Vec::with_capacity(count.min(reader.remaining() / 100 + 1));
+    for _ in 0..count {
+        envelopes.push(Envelope::decode_from(&mut reader)?);
+    }
+    reader.finish()?;
+    Ok(envelopes)
+}
+
+/// Largest gossip batch in bytes: a full batch of the largest envelopes would not fit, so
+/// batches are cut at this size too.
+pub(crate) const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+// A single envelope of the largest size always fits one batch.
+const _: () = assert!(MAX_ENVELOPE_BYTES + 64 <= MAX_BATCH_BYTES);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suyuan_ledger::demo::Demo;
+
+    #[test]
+    fn frames_round_trip_and_refuse_garbage() {
+        let demo = Demo::new(4, 7100);
+        let envelopes: Vec<Envelope> = demo.story().into_iter().flatten().collect();
+        let block = Block::new(
+            &demo.genesis.chain_id,
+            1,
+            1,
+            demo.genesis.hash(),
+            demo.genesis.genesis_time_ms,
+            demo.validators[1].public(),
+            Body {
+                transactions: envelopes.clone(),
+            },
+        )
+        .unwrap();
+        let frame = Frame::Proposal(block.clone());
+        let bytes = frame.encode();
+        assert_eq!(Frame::decode(&bytes).unwrap(), frame);
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Frame::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(matches!(
+            Frame::decode(&trailing),
+            Err(DecodeError::TrailingBytes { .. })
+        ));
+        assert!(Frame::decode(&[9]).is_err());
+
+        let batch = encode_batch(&envelopes);
+        assert_eq!(decode_batch(&batch).unwrap(), envelopes);
+        assert!(decode_batch(&encode_batch(&[])).is_err());
+        assert!(decode_batch(&batch[..batch.len() - 1]).is_err());
+    }
+}

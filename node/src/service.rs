@@ -1,0 +1,256 @@
+//! Start and stop a whole validator: store, network, admission, consensus driver and API.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context as _, bail};
+use suyuan_api::{ApiLimits, ApiState};
+use suyuan_ledger::crypto::KeyPair;
+use suyuan_ledger::genesis::Genesis;
+use suyuan_storage::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admission::{Admission, gossip_batcher, gossip_queue};
+use crate::chain::Chain;
+use crate::config::{Config, LogFormat};
+use crate::driver::Driver;
+use crate::mempool::Mempool;
+use crate::network::{Network, NetworkConfig, NetworkHandle};
+use crate::status::{NodeApi, Shared};
+
+/// A running validator.
+pub(crate) struct RunningNode {
+    /// This validator's index in genesis.
+    pub(crate) index: usize,
+    /// Where its API listens.
+    pub(crate) api_address: std::net::SocketAddr,
+    /// Its store, shared with the API.
+    pub(crate) store: Arc<Store>,
+    /// The node as the API sees it (submit, status).
+    pub(crate) api: Arc<NodeApi>,
+    shared: Arc<Shared>,
+    network: NetworkHandle,
+    shutdown: watch::Sender<bool>,
+    driver: JoinHandle<anyhow::Result<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Reads and checks a genesis file.
+pub(crate) fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading genesis {}", path.display()))?;
+    Genesis::from_json(&bytes).with_context(|| format!("genesis {}", path.display()))
+}
+
+impl RunningNode {
+    /// Starts the validator `config` describes on the current tokio runtime.
+    pub(crate) async fn start(config: &Config) -> anyhow::Result<RunningNode> {
+        let genesis = read_genesis(&config.node.genesis)?;
+        let key = crate::keyfile::read(&config.node.key)?;
+        RunningNode::start_with(config, genesis, key).await
+    }
+
+    /// Starts a validator from an already-read genesis and key.
+    pub(crate) async fn start_with(
+        config: &Config,
+        genesis: Genesis,
+        key: KeyPair,
+    ) -> anyhow::Result<RunningNode> {
+        let Some((index, _)) = genesis.validator(&key.public()) else {
+            bail!(
+                "key {} is not a validator of chain {}",
+                key.public(),
+                genesis.chain_id
+            );
+        };
+        let genesis = Arc::new(genesis);
+        let data_dir = config.node.data_dir.clone();
+        let store = {
+            let genesis = Arc::clone(&genesis);
+            tokio::task::spawn_blocking(move || Store::open(&data_dir, &genesis))
+                .await?
+                .with_context(|| {
+                    format!("opening the store in {}", config.node.data_dir.display())
+                })?
+        };
+        let store = Arc::new(store);
+        let listen = config.p2p.listen.parse().with_context(|| {
+            format!("[p2p] listen {:?} is not a multiaddress", config.p2p.listen)
+        })?;
+        let network_config = NetworkConfig {
+            listen_address: Some(listen),
+            ..NetworkConfig::default()
+        };
+        let (network, events) =
+            Network::start(network_config, &genesis, &key).context("starting the network")?;
+        let (gossip_tx, gossip_rx) = gossip_queue();
+        let admission = Arc::new(Admission::new(
+            Arc::clone(&genesis),
+            Arc::clone(&store),
+            Mempool::new(config.mempool),
+            gossip_tx,
+        ));
+        tokio::spawn(gossip_batcher(gossip_rx, network.clone()));
+        let shared = Arc::new(Shared::new(genesis.validators.len()));
+        let chain = Chain::new(Arc::clone(&store), Arc::clone(&genesis))?;
+        let driver = Driver::new(
+            Arc::clone(&genesis),
+            key,
+            chain,
+            network.clone(),
+            Arc::clone(&admission),
+            Arc::clone(&shared),
+            config.consensus,
+            config.block,
+        )?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let driver = tokio::spawn(driver.run(events, shutdown_rx.clone()));
+        let api = Arc::new(NodeApi {
+            genesis: Arc::clone(&genesis),
+            index,
+            store: Arc::clone(&store),
+            admission,
+            shared: Arc::clone(&shared),
+        });
+        let listener = tokio::net::TcpListener::bind(&config.api.listen)
+            .await
+            .with_context(|| format!("[api] listen on {}", config.api.listen))?;
+        let api_address = listener.local_addr()?;
+        let state = ApiState {
+            store: Arc::clone(&store),
+            node: Arc::clone(&api) as Arc<dyn suyuan_api::Node>,
+            limits: ApiLimits::default(),
+        };
+        let mut stop_api = shutdown_rx;
+        let server = tokio::spawn(suyuan_api::serve(listener, state, async move {
+            let _ = stop_api.wait_for(|stop| *stop).await;
+        }));
+        tracing::info!(
+            validator = index,
+            chain = %genesis.chain_id,
+            api = %api_address,
+            p2p = %config.p2p.listen,
+            height = store.head().height,
+            "node started"
+        );
+        Ok(RunningNode {
+            index,
+            api_address,
+            store,
+            api,
+            shared,
+            network,
+            shutdown,
+            driver,
+            server,
+        })
+    }
+
+    /// Whether the consensus driver has stopped on its own (a fatal error).
+    pub(crate) fn driver_finished(&self) -> bool {
+        self.driver.is_finished()
+    }
+
+    /// Stops the node: refuses new submissions, stops consensus, lets in-flight API requests
+    /// finish, closes the network. Returns the driver's error if it had failed.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        let _ = self.shutdown.send(true);
+        let driver = self.driver.await.context("the consensus driver panicked")?;
+        if let Err(error) = self.server.await.context("the API server panicked")? {
+            tracing::warn!(%error, "the API server stopped with an error");
+        }
+        self.network.shutdown().await;
+        tracing::info!(validator = self.index, "node stopped");
+        driver
+    }
+}
+
+/// Sets up logging to stderr as `[log]` says; `RUST_LOG` overrides the level.
+pub(crate) fn init_logging(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs the node of `config` until SIGINT or SIGTERM, then stops it cleanly.
+pub(crate) fn run(config_path: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config_path, std::env::vars())?;
+    init_logging(&config.log.level, config.log.format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let node = RunningNode::start(&config).await?;
+        let outcome = wait_for_signal_or_failure(&node).await;
+        let stopped = node.stop().await;
+        outcome.and(stopped)
+    })
+}
+
+/// Waits for SIGINT or SIGTERM, or for the driver to stop on a fatal error.
+async fn wait_for_signal_or_failure(node: &RunningNode) -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let mut check = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("SIGINT: stopping");
+                return Ok(());
+            }
+            _ = terminate.recv() => {
+                tracing::info!("SIGTERM: stopping");
+                return Ok(());
+            }
+            _ = check.tick() => {
+                if node.driver_finished() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Writes a consistent checkpoint of a stopped node's database to `out`.
+pub(crate) fn backup(config_path: &Path, out: &Path) -> anyhow::Result<suyuan_storage::Head> {
+    let config = Config::load(config_path, std::env::vars())?;
+    let genesis = read_genesis(&config.node.genesis)?;
+    let store = Store::open(&config.node.data_dir, &genesis).with_context(|| {
+        format!(
+            "opening {} (stop the node first: one process at a time may open it)",
+            config.node.data_dir.display()
+        )
+    })?;
+    Ok(store.checkpoint(out)?)
+}
+
+/// Replaces a stopped node's database with the backup at `from`. An existing database is
+/// kept beside it under a `.before-restore-<time>` name, never deleted.
+pub(crate) fn restore(config_path: &Path, from: &Path) -> anyhow::Result<suyuan_storage::Head> {
+    let config = Config::load(config_path, std::env::vars())?;
+    let genesis = read_genesis(&config.node.genesis)?;
+    let data_dir = &config.node.data_dir;
+    if data_dir.exists() {
+        let mut aside = data_dir.clone().into_os_string();
+        aside.push(format!(".before-restore-{}", crate::clock::now_ms()));
+        std::fs::rename(data_dir, &aside)
+            .with_context(|| format!("moving {} aside", data_dir.display()))?;
+        eprintln!(
+            "the previous database is kept at {}",
+            Path::new(&aside).display()
+        );
+    }
+    let store = Store::restore(from, data_dir, &genesis)
+        .with_context(|| format!("restoring {} into {}", from.display(), data_dir.display()))?;
+    Ok(store.head())
+}

@@ -1,0 +1,151 @@
+//! Share what the driver knows with the API, and serve the API's calls into the node.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use suyuan_api::types::{
+    MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
+};
+use suyuan_api::{BoxFuture, SubmitError};
+use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::tx::{Envelope, TxId};
+use suyuan_storage::Store;
+
+use crate::admission::{Admission, Source};
+
+/// What the driver publishes for readers on other tasks; every field is a plain atomic.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The consensus view the node is in.
+    pub(crate) view: AtomicU64,
+    /// The height block sync is working towards; 0 when synced.
+    pub(crate) sync_target: AtomicU64,
+    /// Conflicting vote pairs seen.
+    pub(crate) evidence: AtomicU64,
+    /// Blocks committed since start.
+    pub(crate) blocks_committed: AtomicU64,
+    /// Transactions committed since start.
+    pub(crate) transactions_committed: AtomicU64,
+    /// Microseconds spent in the last commit.
+    pub(crate) last_commit_micros: AtomicU64,
+    /// Whether each validator is connected, by genesis index.
+    connected: Vec<AtomicBool>,
+    /// Set once the node is stopping: submissions are refused.
+    pub(crate) stopping: AtomicBool,
+}
+
+impl Shared {
+    /// Nothing known yet, for `validators` validators.
+    pub(crate) fn new(validators: usize) -> Shared {
+        Shared {
+            view: AtomicU64::new(0),
+            sync_target: AtomicU64::new(0),
+            evidence: AtomicU64::new(0),
+            blocks_committed: AtomicU64::new(0),
+            transactions_committed: AtomicU64::new(0),
+            last_commit_micros: AtomicU64::new(0),
+            connected: (0..validators).map(|_| AtomicBool::new(false)).collect(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// Records whether validator `index` is connected.
+    pub(crate) fn set_connected(&self, index: usize, connected: bool) {
+        if let Some(flag) = self.connected.get(index) {
+            flag.store(connected, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a commit.
+    pub(crate) fn record_commit(&self, _height: u64, transactions: usize, took: Duration) {
+        self.blocks_committed.fetch_add(1, Ordering::Relaxed);
+        self.transactions_committed
+            .fetch_add(transactions as u64, Ordering::Relaxed);
+        self.last_commit_micros.store(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}
+
+/// The node as the API sees it.
+pub(crate) struct NodeApi {
+    /// The consortium.
+    pub(crate) genesis: Arc<Genesis>,
+    /// This validator's index in genesis.
+    pub(crate) index: usize,
+    /// The store.
+    pub(crate) store: Arc<Store>,
+    /// Admission into the pool.
+    pub(crate) admission: Arc<Admission>,
+    /// What the driver publishes.
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl suyuan_api::Node for NodeApi {
+    fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
+        let count = envelopes.len();
+        if self.shared.stopping.load(Ordering::Relaxed) {
+            return Box::pin(
+                async move { (0..count).map(|_| Err(SubmitError::Unavailable)).collect() },
+            );
+        }
+        let admission = Arc::clone(&self.admission);
+        Box::pin(async move { admission.admit(envelopes, Source::Client).await })
+    }
+
+    fn pending(&self, id: &TxId) -> Option<PendingState> {
+        self.admission.pending_state(id)
+    }
+
+    fn status(&self) -> NodeStatus {
+        let head = self.store.head();
+        let me = &self.genesis.validators[self.index];
+        let target = self.shared.sync_target.load(Ordering::Relaxed);
+        let (transactions, bytes) = {
+            let mempool = self.admission.mempool();
+            (mempool.len(), mempool.bytes())
+        };
+        NodeStatus {
+            chain_id: self.genesis.chain_id.clone(),
+            genesis_hash: self.genesis.hash(),
+            node: NodeIdentity {
+                index: self.index,
+                name: me.name.to_string(),
+                public_key: me.public_key,
+            },
+            height: head.height,
+            head_hash: head.hash,
+            view: self.shared.view.load(Ordering::Relaxed),
+            validators: self
+                .genesis
+                .validators
+                .iter()
+                .enumerate()
+                .map(|(index, validator)| ValidatorStatus {
+                    index,
+                    name: validator.name.to_string(),
+                    public_key: validator.public_key,
+                    p2p_address: validator.p2p_address.to_string(),
+                    api_url: validator.api_url.as_ref().map(ToString::to_string),
+                    connected: index == self.index
+                        || self.shared.connected[index].load(Ordering::Relaxed),
+                    is_self: index == self.index,
+                })
+                .collect(),
+            sync: if target == 0 {
+                SyncState::Synced
+            } else {
+                SyncState::CatchingUp {
+                    target_height: target,
+                }
+            },
+            mempool: MempoolStatus {
+                transactions,
+                bytes,
+            },
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Usage: testnet/bench.sh [--validators N] [--rate R] [--duration S] [--warmup S] [--batch B]
+#                         [--submit-to all|first] [--p2p-port P] [--api-port A] [--json]
+#                         [--logs DIR]
+#
+# Benchmarks a fresh local testnet the way an operator would run one: writes an N-validator
+# testnet (default 4) into a new temporary directory on non-default ports (p2p from 17400, API
+# from 18400), starts it with testnet/start.sh, runs `suyuan bench` against it (R transactions
+# per second, default 5000, for S seconds, default 60, after a warmup, default 5), prints the
+# report (JSON with --json), and stops and deletes the testnet whatever happens (even on Ctrl-C).
+# Exits with the benchmark's status; when the benchmark fails, the end of each node's log is
+# printed first. With --logs DIR, the nodes' logs are copied to DIR (validator-<i>.log) before
+# the testnet is deleted. Build first: cargo build --release --workspace --bins.
+set -euo pipefail
+# shellcheck source=testnet/lib.sh source-path=SCRIPTDIR/..
+source "$(dirname "$0")/lib.sh"
+handle_help "$@"
+
+validators=4
+p2p_port=17400
+api_port=18400
+logs=
+bench_args=()
+while [[ $# -gt 0 ]]; do
+  option=$1
+  case "$option" in
+    --validators | --p2p-port | --api-port | --logs | --rate | --duration | --warmup | --batch | --submit-to)
+      [[ $# -ge 2 ]] || die "$option needs a value"
+      value=$2
+      shift 2
+      case "$option" in
+        --validators) validators=$value ;;
+        --p2p-port) p2p_port=$value ;;
+        --api-port) api_port=$value ;;
+        --logs) logs=$value ;;
+        *) bench_args+=("$option" "$value") ;;
+      esac
+      ;;
+    --json)
+      bench_args+=(--json)
+      shift
+      ;;
+    *)
+      usage >&2
+      die "unknown option $option"
+      ;;
+  esac
+done
+for number in "$validators" "$p2p_port" "$api_port"; do
+  [[ $number =~ ^[0-9]+$ ]] || die "$number is not a number"
+done
+
+bin=$(suyuan_bin)
+work=$(mktemp -d "${TMPDIR:-/tmp}/suyuan-bench.XXXXXX")
+dir=$work/testnet
+
+# Stops and deletes the testnet and the temporary directory; exits with the run's status.
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+teardown() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ -f $dir/genesis.json ]]; then
+    "$testnet_scripts/stop.sh" "$dir" >&2 || "$testnet_scripts/stop.sh" "$dir" --kill >&2 || true
+    if [[ -n $logs ]]; then
+      local index
+      mkdir -p -- "$logs"
+      for index in $(all_validators "$dir"); do
+        cp -- "$(log_file "$dir" "$index")" "$logs/validator-$index.log" || true
+      done
+      echo "$script_name: node logs copied to $logs" >&2
+    fi
+    "$testnet_scripts/down.sh" "$dir" >&2 || "$testnet_scripts/down.sh" "$dir" --kill >&2 || true
+  fi
+  rm -rf -- "$work"
+  exit "$status"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$bin" testnet init --validators "$validators" --dir "$dir" \
+  --p2p-port "$p2p_port" --api-port "$api_port" >&2
+"$testnet_scripts/start.sh" "$dir" >&2
+
+status=0
+"$bin" bench --testnet "$dir" ${bench_args[@]+"${bench_args[@]}"} || status=$?
+if [[ $status -ne 0 ]]; then
+  for index in $(all_validators "$dir"); do
+    log_tail "$dir" "$index" 20
+  done
+fi
+exit "$status"
