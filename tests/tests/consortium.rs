@@ -4,8 +4,9 @@
 //! What must hold: every node finalizes the same block at every height; with one validator
 //! crashed (SIGKILL) the other three go on, and the crashed one catches up on restart; with two
 //! crashed nothing is finalized, no two nodes disagree, and one restart resumes finalization;
-//! every record acknowledged as committed is on every node after all restarts. One testnet
-//! runs at a time: four nodes already keep a 2-core machine busy.
+//! every record acknowledged as committed is on every node after all restarts; a node whose
+//! disk is replaced by an old backup (`suyuan backup` / `suyuan restore`) catches up by block
+//! sync. One testnet runs at a time: four nodes already keep a 2-core machine busy.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -399,6 +400,77 @@ fn n4_f1_crash_keeps_finalizing_and_the_restarted_node_catches_up() {
     consortium.wait_for_height(&[3], target, CATCH_UP_TIMEOUT);
     // The restarted node takes part again: a record submitted through it commits.
     consortium.submit_and_wait(3);
+    consortium.wait_for_height(&ALL, consortium.highest_committed(), COMMIT_TIMEOUT);
+    consortium.assert_agreement(&ALL);
+    consortium.assert_committed_everywhere(&ALL);
+}
+
+/// Runs `suyuan backup` or `suyuan restore` for validator `node`, which must be stopped.
+fn backup_or_restore(
+    consortium: &Consortium,
+    command: &str,
+    node: usize,
+    flag: &str,
+    dir: &std::path::Path,
+) {
+    let config = consortium
+        .testnet
+        .dir()
+        .join(format!("validator-{node}/config.toml"));
+    let output = Command::new(suyuan_binary())
+        .arg(command)
+        .arg("--config")
+        .arg(&config)
+        .arg(flag)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "suyuan {command} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn n4_a_node_restored_from_an_old_backup_catches_up_by_block_sync() {
+    let _one = ONE_TESTNET_AT_A_TIME
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let mut consortium = Consortium::start("restore", 4);
+    consortium.submit_and_wait(0);
+    let backup = consortium.testnet.dir().join("backup-2");
+    consortium.testnet.stop(&[2]);
+    backup_or_restore(&consortium, "backup", 2, "--out", &backup);
+    // A running node's database is locked: the backup refuses rather than copy it.
+    consortium.testnet.start(&[2]);
+    let refused = Command::new(suyuan_binary())
+        .args(["backup", "--config"])
+        .arg(consortium.testnet.dir().join("validator-2/config.toml"))
+        .arg("--out")
+        .arg(consortium.testnet.dir().join("backup-refused"))
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a running node's store was backed up"
+    );
+    for node in [0, 1, 2, 3] {
+        consortium.submit_and_wait(node);
+    }
+    // The node loses its disk: restored from the old backup, it is behind, fetches the
+    // blocks finalized since from its peers, and agrees.
+    consortium.testnet.stop(&[2]);
+    backup_or_restore(&consortium, "restore", 2, "--from", &backup);
+    consortium.testnet.start(&[2]);
+    let target = *consortium.heights(&[0, 1, 3]).values().max().unwrap();
+    consortium.wait_for_height(&[2], target, CATCH_UP_TIMEOUT);
+    let log = std::fs::read_to_string(consortium.testnet.log_path(2)).unwrap();
+    assert!(
+        log.contains("caught up by block sync"),
+        "the restored node did not use block sync"
+    );
+    consortium.submit_and_wait(2);
     consortium.wait_for_height(&ALL, consortium.highest_committed(), COMMIT_TIMEOUT);
     consortium.assert_agreement(&ALL);
     consortium.assert_committed_everywhere(&ALL);
