@@ -774,7 +774,7 @@ impl Driver {
             run.push(synced);
             // A run is committed once its last block carries a finalization: the hash links
             // make every earlier block of the run final too.
-            if self.finalizes(run.last().expect("just pushed")) {
+            if Self::finalizes(run.last().expect("just pushed")) {
                 match self.commit_run(std::mem::take(&mut run)) {
                     Ok(count) => committed += count,
                     Err(error) => {
@@ -807,31 +807,28 @@ impl Driver {
         Ok(())
     }
 
-    /// Whether a synced block's justification is a valid finalization of it.
-    fn finalizes(&self, synced: &SyncedBlock) -> bool {
-        let certificate = &synced.justification.certificate;
-        let names_block = certificate
-            .vote()
-            .block()
-            .is_some_and(|block| block.digest().0 == *synced.block.hash().as_bytes());
-        names_block
-            && certificate.vote().kind() == VoteKind::Finalize
-            && certificate
-                .verify(&self.engine_config.chain, &self.engine_config.validators)
-                .is_ok()
+    /// Whether a synced block claims a finalization, which ends a run to commit.
+    fn finalizes(synced: &SyncedBlock) -> bool {
+        // Whether it is valid, and of this block, is checked with the rest of the run
+        // (`check_justification`) before anything is committed.
+        synced.justification.certificate.vote().kind() == VoteKind::Finalize
     }
 
     /// Commits a run of synced blocks that extends the head and ends in a finalized block.
     fn commit_run(&mut self, run: Vec<SyncedBlock>) -> anyhow::Result<usize> {
         let mut expected_parent = self.chain.head().hash;
+        let mut parent_view = self.chain.head_header().map_or(0, |header| header.view);
         for synced in &run {
-            if synced.block.header.parent != expected_parent {
+            let header = &synced.block.header;
+            if header.parent != expected_parent {
                 bail!(
                     "synced block {} does not extend {expected_parent}",
-                    synced.block.header.height
+                    header.height
                 );
             }
+            self.check_justification(synced, parent_view)?;
             expected_parent = synced.block.hash();
+            parent_view = header.view;
         }
         let mut count = 0;
         for synced in run {
@@ -846,6 +843,40 @@ impl Driver {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// Checks what a synced block carries to justify itself: a valid notarization or
+    /// finalization of exactly this block, and valid nullifications of views between its
+    /// parent's and its own, so that nothing unverified is stored for auditors.
+    fn check_justification(&self, synced: &SyncedBlock, parent_view: u64) -> anyhow::Result<()> {
+        let (chain, validators) = (&self.engine_config.chain, &self.engine_config.validators);
+        let height = synced.block.header.height;
+        let certificate = &synced.justification.certificate;
+        let names_block = certificate
+            .vote()
+            .block()
+            .is_some_and(|block| block.digest().0 == *synced.block.hash().as_bytes());
+        if !names_block || certificate.vote().kind() == VoteKind::Nullify {
+            bail!("synced block {height}'s certificate does not notarize or finalize it");
+        }
+        certificate
+            .verify(chain, validators)
+            .map_err(|error| anyhow::anyhow!("synced block {height}'s certificate: {error}"))?;
+        for nullification in &synced.justification.nullifications {
+            let view = nullification.view().0;
+            if nullification.vote().kind() != VoteKind::Nullify
+                || view <= parent_view
+                || view >= synced.block.header.view
+            {
+                bail!(
+                    "synced block {height} carries a certificate for view {view} that is not a nullification it skipped"
+                );
+            }
+            nullification.verify(chain, validators).map_err(|error| {
+                anyhow::anyhow!("synced block {height}'s nullification of view {view}: {error}")
+            })?;
+        }
+        Ok(())
     }
 
     /// Restarts the engine from the store's head and the write-ahead log, after block sync
