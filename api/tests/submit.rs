@@ -240,6 +240,16 @@ async fn empty_and_oversized_batches_are_refused_whole() {
     );
 }
 
+/// Waits (up to 2 s) until a request held at the test node's gate is inside the node.
+async fn wait_until_held(server: &Server) {
+    for _ in 0..200 {
+        if !server.node.pending_ids().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn requests_beyond_the_concurrency_limit_are_shed_with_503() {
     let gate = Arc::new(Semaphore::new(0));
@@ -254,13 +264,7 @@ async fn requests_beyond_the_concurrency_limit_are_shed_with_503() {
         let url = server.url("/v1/transactions");
         tokio::spawn(async move { http.post(url).json(&envelope).send().await })
     };
-    // Wait until the held request is inside the node.
-    for _ in 0..200 {
-        if !server.node.pending_ids().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_held(&server).await;
     assert_eq!(
         server.node.pending_ids().len(),
         1,
@@ -304,12 +308,7 @@ async fn shutdown_finishes_in_flight_requests() {
         let url = server.url("/v1/transactions");
         tokio::spawn(async move { http.post(url).json(&envelope).send().await })
     };
-    for _ in 0..200 {
-        if !server.node.pending_ids().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_held(&server).await;
     let base = server.base.clone();
     let stopping = tokio::spawn(server.stop());
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -24,7 +24,7 @@ use suyuan_storage::Store;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::frames::{MAX_BATCH_BYTES, MAX_BATCH_TRANSACTIONS, encode_batch};
-use crate::mempool::{AdmitError, Mempool};
+use crate::mempool::Mempool;
 use crate::network::NetworkHandle;
 use crate::verify::verify_all;
 
@@ -194,18 +194,11 @@ impl Admission {
             let mut mempool = self.mempool();
             for (index, tx) in passed {
                 let envelope = (source == Source::Client).then(|| tx.envelope.clone());
-                results[index] = Some(match mempool.admit_verified(tx) {
-                    Ok(id) => {
-                        admitted.extend(envelope);
-                        Ok(id)
-                    }
-                    Err(AdmitError::Duplicate(id)) => Err(SubmitError::Duplicate(id)),
-                    Err(AdmitError::Full { held, held_bytes }) => {
-                        Err(SubmitError::Full { held, held_bytes })
-                    }
-                    Err(AdmitError::Envelope(error)) => Err(SubmitError::Envelope(error)),
-                    Err(AdmitError::Rule(error)) => Err(SubmitError::Rule(error)),
-                });
+                let admitted_id = mempool.admit_verified(tx);
+                if admitted_id.is_ok() {
+                    admitted.extend(envelope);
+                }
+                results[index] = Some(admitted_id);
             }
         }
         let any_admitted = results.iter().any(|result| matches!(result, Some(Ok(_))));

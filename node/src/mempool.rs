@@ -1,7 +1,7 @@
 //! Hold transactions that passed admission until a block includes them.
 //!
 //! The pool is bounded in count and in bytes ([`MempoolLimits`]); a full pool refuses new
-//! transactions with [`AdmitError::Full`] rather than evicting ones already acknowledged to
+//! transactions with `SubmitError::Full` rather than evicting ones already acknowledged to
 //! their clients. Transactions leave in arrival order, which is also the order a leader
 //! proposes them in, so a client's dependent transactions (enrol, then report) stay in order.
 //!
@@ -11,10 +11,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use suyuan_api::SubmitError;
+#[cfg(test)]
 use suyuan_ledger::exec::ExecError;
 #[cfg(test)]
 use suyuan_ledger::tx::Envelope;
-use suyuan_ledger::tx::{TxError, TxId, VerifiedTx};
+#[cfg(test)]
+use suyuan_ledger::tx::TxError;
+use suyuan_ledger::tx::{TxId, VerifiedTx};
 
 /// Bounds on what the pool holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,28 +37,6 @@ impl Default for MempoolLimits {
             max_bytes: 64 * 1024 * 1024,
         }
     }
-}
-
-/// Why a transaction was not admitted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum AdmitError {
-    /// The envelope is malformed or badly signed.
-    #[error(transparent)]
-    Envelope(#[from] TxError),
-    /// It breaks a ledger rule against current state.
-    #[error(transparent)]
-    Rule(#[from] ExecError),
-    /// It is in the pool already.
-    #[error("transaction {0} is already pending")]
-    Duplicate(TxId),
-    /// The pool is at one of its bounds.
-    #[error("the mempool is full ({held} transactions, {held_bytes} bytes); retry later")]
-    Full {
-        /// Transactions held.
-        held: usize,
-        /// Bytes held.
-        held_bytes: usize,
-    },
 }
 
 /// Pending transactions in arrival order.
@@ -90,22 +72,22 @@ impl Mempool {
         envelope: Envelope,
         chain_id: &str,
         rules: impl FnOnce(&VerifiedTx) -> Result<(), ExecError>,
-    ) -> Result<TxId, AdmitError> {
+    ) -> Result<TxId, SubmitError> {
         let size = envelope.payload.len();
         if self.arrival_of.len() >= self.limits.max_transactions
             || self.bytes + size > self.limits.max_bytes
         {
-            return Err(AdmitError::Full {
+            return Err(SubmitError::Full {
                 held: self.arrival_of.len(),
                 held_bytes: self.bytes,
             });
         }
         let id = envelope.id(chain_id);
         if self.arrival_of.contains_key(&id) {
-            return Err(AdmitError::Duplicate(id));
+            return Err(SubmitError::Duplicate(id));
         }
-        let tx = envelope.verify(chain_id)?;
-        rules(&tx)?;
+        let tx = envelope.verify(chain_id).map_err(SubmitError::Envelope)?;
+        rules(&tx).map_err(SubmitError::Rule)?;
         self.insert(tx);
         Ok(id)
     }
@@ -113,18 +95,18 @@ impl Mempool {
     /// Adds a transaction whose envelope was verified already (in parallel, outside the
     /// pool's lock) and whose rules the caller checked: only the bounds and duplicates are
     /// checked here.
-    pub(crate) fn admit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, AdmitError> {
+    pub(crate) fn admit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, SubmitError> {
         let size = tx.envelope.payload.len();
         if self.arrival_of.len() >= self.limits.max_transactions
             || self.bytes + size > self.limits.max_bytes
         {
-            return Err(AdmitError::Full {
+            return Err(SubmitError::Full {
                 held: self.arrival_of.len(),
                 held_bytes: self.bytes,
             });
         }
         if self.arrival_of.contains_key(&tx.id) {
-            return Err(AdmitError::Duplicate(tx.id));
+            return Err(SubmitError::Duplicate(tx.id));
         }
         let id = tx.id;
         self.insert(tx);
@@ -240,7 +222,7 @@ mod tests {
         }
         assert_eq!(
             pool.admit(envelopes[0].clone(), &chain, |_| Ok(())),
-            Err(AdmitError::Full {
+            Err(SubmitError::Full {
                 held: 3,
                 held_bytes: pool.bytes()
             })
@@ -248,7 +230,7 @@ mod tests {
         pool.remove(&ids[2..]);
         assert_eq!(
             pool.admit(envelopes[0].clone(), &chain, |_| Ok(())),
-            Err(AdmitError::Duplicate(ids[0]))
+            Err(SubmitError::Duplicate(ids[0]))
         );
         let picked = pool.candidates(&HashSet::new(), 10, 1 << 20);
         assert_eq!(picked.iter().map(|tx| tx.id).collect::<Vec<_>>(), ids[..2]);
@@ -266,14 +248,14 @@ mod tests {
         forged.signer = KeyPair::insecure_from_label("forger").public();
         assert!(matches!(
             pool.admit(forged, &chain, |_| Ok(())),
-            Err(AdmitError::Envelope(TxError::BadSignature { .. }))
+            Err(SubmitError::Envelope(TxError::BadSignature { .. }))
         ));
         let refused = pool.admit(envelopes[0].clone(), &chain, |_| {
             Err(ExecError::State(suyuan_ledger::state::StateError::Backend(
                 "test".into(),
             )))
         });
-        assert!(matches!(refused, Err(AdmitError::Rule(_))));
+        assert!(matches!(refused, Err(SubmitError::Rule(_))));
         assert_eq!(pool.len(), 0);
     }
 }
