@@ -301,10 +301,10 @@ async fn publish(network: &NetworkHandle, batch: &mut Vec<Envelope>, bytes: &mut
     if batch.is_empty() {
         return;
     }
-    let data = encode_batch(batch);
+    let count = batch.len();
+    let data = encode_batch(std::mem::take(batch));
     if let Err(error) = network.publish_transaction(data).await {
-        tracing::debug!(%error, count = batch.len(), "gossip publish failed; the transactions stay in this node's pool");
+        tracing::debug!(%error, count, "gossip publish failed; the transactions stay in this node's pool");
     }
-    batch.clear();
     *bytes = 0;
 }

@@ -387,24 +387,6 @@ impl Chain {
         Ok(ids)
     }
 
-    /// Forgets every pending block (after the store moved on by sync, for instance).
-    pub(crate) fn drop_pending_at_or_below(&mut self, height: u64) {
-        self.pending
-            .retain(|_, other| other.block.header.height > height);
-    }
-
-    /// Re-reads the head header after the store moved without this chain.
-    pub(crate) fn reload_head(&mut self) -> Result<(), StorageError> {
-        let head = self.store.head();
-        self.head_header = if head.height == 0 {
-            None
-        } else {
-            self.store.header(head.height)?
-        };
-        self.drop_pending_at_or_below(head.height);
-        Ok(())
-    }
-
     /// The consensus block of the committed head (genesis at height 0).
     pub(crate) fn head_consensus_block(&self) -> Result<suyuan_consensus::Block, StorageError> {
         let head = self.store.head();

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use suyuan_api::SubmitError;
 use suyuan_consensus::{
-    Action, Certificate, ChainId, Config as EngineConfig, Digest, Engine, Finalized, Input,
-    Message, SignedVote, Time, ValidatorIndex, ValidatorSet, View, VoteKind,
+    Action, ChainId, Config as EngineConfig, Digest, Engine, Finalized, Input, Message, SignedVote,
+    Time, ValidatorIndex, ValidatorSet, View, VoteKind,
 };
 use suyuan_ledger::block::{Block, BlockHash};
 use suyuan_ledger::crypto::KeyPair;
@@ -475,7 +475,6 @@ impl Driver {
 
     /// Commits one pending block and clears what it settles.
     fn commit(&mut self, hash: &BlockHash, justification: &[u8]) -> anyhow::Result<()> {
-        let started = Instant::now();
         let ids = match self.chain.commit(hash, justification) {
             Ok(ids) => ids,
             Err(CommitError::NotPending) => bail!("committing block {hash} that is not pending"),
@@ -501,8 +500,7 @@ impl Driver {
             .retain(|_, block| block.header.height > head.height);
         self.proposal_order
             .retain(|(_, hash)| self.proposals.contains_key(hash));
-        self.shared
-            .record_commit(head.height, ids.len(), started.elapsed());
+        self.shared.record_commit(ids.len());
         tracing::info!(height = head.height, hash = %head.hash, txs = ids.len(), "committed");
         Ok(())
     }
@@ -533,17 +531,14 @@ impl Driver {
         };
         let justification = Justification::decode(&bytes)
             .with_context(|| format!("stored justification of block {low} is corrupt"))?;
-        let certificates: Vec<&Certificate> = std::iter::once(&justification.certificate)
+        for certificate in std::iter::once(&justification.certificate)
             .chain(&justification.nullifications)
             .filter(|certificate| certificate.view() == view)
-            .collect();
-        for certificate in certificates {
-            if certificate.vote().kind() == VoteKind::Nullify || certificate.view() == view {
-                self.outbox.push((
-                    Some(usize::from(to.0)),
-                    Frame::Consensus(Message::Certificate(certificate.clone())).encode(),
-                ));
-            }
+        {
+            self.outbox.push((
+                Some(usize::from(to.0)),
+                Frame::Consensus(Message::Certificate(certificate.clone())).encode(),
+            ));
         }
         Ok(())
     }
@@ -891,7 +886,6 @@ impl Driver {
         self.owed_proposal = None;
         self.awaiting.clear();
         self.finalized.clear();
-        self.chain.reload_head()?;
         self.recover()
     }
 

@@ -204,31 +204,21 @@ impl SyncedBlock {
 /// Largest justification: a certificate and [`MAX_NULLIFICATIONS`] nullifications.
 const MAX_SYNC_JUSTIFICATION_BYTES: usize = (MAX_NULLIFICATIONS + 1) * MAX_CONSENSUS_BYTES;
 
-/// A gossip message: a count, then each envelope.
-pub(crate) fn encode_batch(envelopes: &[Envelope]) -> Vec<u8> {
-    let mut writer = Writer::new();
-    writer.u32(envelopes.len() as u32);
-    for envelope in envelopes {
-        envelope.encode_into(&mut writer);
-    }
-    writer.finish()
+/// A gossip message: the same encoding as a block body (a count, then each envelope).
+pub(crate) fn encode_batch(transactions: Vec<Envelope>) -> Vec<u8> {
+    Body { transactions }.to_bytes()
 }
 
 /// Decodes a gossip message: 1 to [`MAX_BATCH_TRANSACTIONS`] envelopes.
 pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
-    let mut reader = Reader::new(bytes);
-    let count = reader.u32("batch count")? as usize;
+    let envelopes = Body::from_bytes(bytes)?.transactions;
+    let count = envelopes.len();
     if count == 0 || count > MAX_BATCH_TRANSACTIONS {
         return Err(DecodeError::Invalid {
             field: "batch count",
             reason: format!("{count} envelopes; 1 to {MAX_BATCH_TRANSACTIONS} allowed"),
         });
     }
-    let mut envelopes = Vec::with_capacity(count.min(reader.remaining() / 100 + 1));
-    for _ in 0..count {
-        envelopes.push(Envelope::decode_from(&mut reader)?);
-    }
-    reader.finish()?;
     Ok(envelopes)
 }
 
@@ -274,9 +264,9 @@ mod tests {
         ));
         assert!(Frame::decode(&[9]).is_err());
 
-        let batch = encode_batch(&envelopes);
+        let batch = encode_batch(envelopes.clone());
         assert_eq!(decode_batch(&batch).unwrap(), envelopes);
-        assert!(decode_batch(&encode_batch(&[])).is_err());
+        assert!(decode_batch(&encode_batch(Vec::new())).is_err());
         assert!(decode_batch(&batch[..batch.len() - 1]).is_err());
     }
 }

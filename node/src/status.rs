@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use suyuan_api::types::{
     MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
@@ -27,8 +26,6 @@ pub(crate) struct Shared {
     pub(crate) blocks_committed: AtomicU64,
     /// Transactions committed since start.
     pub(crate) transactions_committed: AtomicU64,
-    /// Microseconds spent in the last commit.
-    pub(crate) last_commit_micros: AtomicU64,
     /// Whether each validator is connected, by genesis index.
     connected: Vec<AtomicBool>,
     /// Set once the node is stopping: submissions are refused.
@@ -44,7 +41,6 @@ impl Shared {
             evidence: AtomicU64::new(0),
             blocks_committed: AtomicU64::new(0),
             transactions_committed: AtomicU64::new(0),
-            last_commit_micros: AtomicU64::new(0),
             connected: (0..validators).map(|_| AtomicBool::new(false)).collect(),
             stopping: AtomicBool::new(false),
         }
@@ -57,15 +53,11 @@ impl Shared {
         }
     }
 
-    /// Counts a commit.
-    pub(crate) fn record_commit(&self, _height: u64, transactions: usize, took: Duration) {
+    /// Counts a committed block of `transactions` transactions.
+    pub(crate) fn record_commit(&self, transactions: usize) {
         self.blocks_committed.fetch_add(1, Ordering::Relaxed);
         self.transactions_committed
             .fetch_add(transactions as u64, Ordering::Relaxed);
-        self.last_commit_micros.store(
-            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
     }
 }
 
