@@ -1,7 +1,8 @@
 //! Check many envelopes' signatures at once, on every core.
 //!
-//! Signature checks are what a node's CPU should spend its time on, so they run in parallel,
-//! in place, with no copies beyond the one each [`VerifiedTx`] keeps.
+//! Signature checks are what a node's CPU should spend its time on, so they run as batches
+//! ([`Envelope::verify_batch`]: one combined equation per batch, each signer's key counted once),
+//! one batch per thread, with no copies beyond the one each [`VerifiedTx`] keeps.
 
 use std::num::NonZeroUsize;
 use std::thread;
@@ -11,7 +12,7 @@ use suyuan_ledger::tx::{Envelope, TxError, VerifiedTx};
 /// Below this many envelopes one thread is faster than starting others.
 const PARALLEL_THRESHOLD: usize = 32;
 
-/// Verifies each envelope for `chain_id` ([`Envelope::verify`]), in order, spreading the work
+/// Verifies each envelope for `chain_id` ([`Envelope::verify_batch`]), in order, spreading the work
 /// over `threads` threads (at most the machine's cores).
 pub(crate) fn verify_all(
     envelopes: Vec<Envelope>,
@@ -21,10 +22,7 @@ pub(crate) fn verify_all(
     let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let threads = threads.clamp(1, cores);
     if envelopes.len() < PARALLEL_THRESHOLD || threads == 1 {
-        return envelopes
-            .into_iter()
-            .map(|envelope| envelope.verify(chain_id))
-            .collect();
+        return Envelope::verify_batch(envelopes, chain_id);
     }
     let chunk = envelopes.len().div_ceil(threads);
     let mut chunks: Vec<Vec<Envelope>> = Vec::with_capacity(threads);
@@ -39,13 +37,7 @@ pub(crate) fn verify_all(
     thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|part| {
-                scope.spawn(move || {
-                    part.into_iter()
-                        .map(|envelope| envelope.verify(chain_id))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || Envelope::verify_batch(part, chain_id)))
             .collect();
         handles
             .into_iter()

@@ -54,7 +54,9 @@
 //! **Corruption is detected, not served.** Every value carries a checksum over its column
 //! family, key and payload; headers are checked against their stored hash and bodies against
 //! the header's body hash on every read. Bad bytes give [`StorageError::Corrupt`], never a
-//! panic and never a wrong answer.
+//! panic and never a wrong answer. (Hot state entries, once read and checked, are kept decoded
+//! in memory; bytes that rot on disk after that are found by the next read from disk, after a
+//! restart, or by a full check.)
 //!
 //! # On-disk layout
 //!
@@ -62,6 +64,7 @@
 //! `README.md` and in [`schema`], so that auditors can read a database with any RocksDB tool.
 
 mod backup;
+mod cache;
 mod check;
 mod error;
 pub mod query;

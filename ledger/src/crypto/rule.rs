@@ -1,0 +1,444 @@
+//! The signature rule, applied to one signature or to many at once with the same verdicts.
+//!
+//! A signature `(R, s)` by key `A` over message `M` is valid when:
+//!
+//! 1. `A` and `R` are canonical encodings of curve points (the y coordinate below the field
+//!    prime) and neither point has small order;
+//! 2. `s` is a canonical scalar (below the group order ℓ);
+//! 3. the cofactored group equation of RFC 8032 §5.1.7 holds: `[8][s]B = [8]R + [8][k]A`,
+//!    with `k = SHA-512(R ‖ A ‖ M)` reduced modulo ℓ.
+//!
+//! The cofactored equation is what makes batches exact. A batch checks one random linear
+//! combination of the equations, `[8](Σ zᵢ(Rᵢ + [kᵢ]Aᵢ − [sᵢ]B)) = 0`. Multiplying by the
+//! cofactor removes every small-order component before the weights act, so a batch of valid
+//! signatures always passes, and a batch holding an invalid one fails unless its weights hit a
+//! 2⁻¹²⁷ chance. (Without the cofactor, a signature whose `R` carries a small-order part fails
+//! alone but passes a batch with probability up to one half: verdicts would depend on the
+//! batch, and nodes could disagree about a block.)
+//!
+//! The weights `zᵢ` are 128-bit numbers derived by BLAKE3 from every signature, key and `k` of
+//! the batch, so they are fixed only once the whole batch is, and the result is reproducible.
+//! A batch that fails is split in halves, each checked again, down to single signatures: each
+//! signature gets exactly the verdict it would get alone.
+//!
+//! Because `R` may carry a small-order component, a third party can turn one valid signature
+//! into another valid one over the same message. Nothing depends on signature bytes being
+//! unique: a transaction's id covers its signer and signed message, not its signature.
+
+use std::collections::HashMap;
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use sha2::{Digest, Sha512};
+
+use super::{CryptoError, PublicKey, Signature, decoded};
+
+/// Batches this small are checked one signature at a time: the combined equation costs about
+/// as much as a few single checks, and a failed one must then be split anyway.
+const SINGLE_BELOW: usize = 4;
+
+/// One signature to check: a key, a message and the signature claimed over it.
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureCheck<'a> {
+    /// The claimed signer.
+    pub key: &'a PublicKey,
+    /// The exact signed bytes.
+    pub message: &'a [u8],
+    /// The signature.
+    pub signature: &'a Signature,
+}
+
+/// A signature whose encodings passed the checks, ready for the group equation.
+struct Prepared {
+    key: EdwardsPoint,
+    key_bytes: [u8; 32],
+    r: EdwardsPoint,
+    r_bytes: [u8; 32],
+    s: Scalar,
+    k: Scalar,
+}
+
+/// Whether a 32-byte point encoding has its y coordinate at or above the field prime
+/// 2²⁵⁵ − 19 (the top bit is x's sign and is not part of y).
+fn non_canonical_y(bytes: &[u8; 32]) -> bool {
+    bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed
+}
+
+/// The point a canonical encoding names, or None.
+pub(super) fn decode_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    if non_canonical_y(bytes) {
+        return None;
+    }
+    CompressedEdwardsY(*bytes).decompress()
+}
+
+/// Checks everything but the group equation and computes `k`.
+fn prepare(check: &SignatureCheck<'_>) -> Result<Prepared, CryptoError> {
+    let key_bytes = *check.key.as_bytes();
+    let key = decoded::key(&key_bytes)?;
+    if key.small_order {
+        return Err(CryptoError::BadSignature);
+    }
+    let signature = check.signature.as_bytes();
+    let (r_bytes, s_bytes) = signature.split_at(32);
+    let r_bytes: [u8; 32] = r_bytes.try_into().expect("64 = 32 + 32");
+    let s_bytes: [u8; 32] = s_bytes.try_into().expect("64 = 32 + 32");
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
+        .ok_or(CryptoError::BadSignature)?;
+    let r = decode_point(&r_bytes).ok_or(CryptoError::BadSignature)?;
+    if r.is_small_order() {
+        return Err(CryptoError::BadSignature);
+    }
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r_bytes)
+            .chain_update(key_bytes)
+            .chain_update(check.message),
+    );
+    Ok(Prepared {
+        key: key.point,
+        key_bytes,
+        r,
+        r_bytes,
+        s,
+        k,
+    })
+}
+
+/// The cofactored equation for one signature: `[8]([s]B − [k]A − R) = 0`.
+fn holds(signature: &Prepared) -> bool {
+    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(
+        &signature.k,
+        &-signature.key,
+        &signature.s,
+    );
+    (sb_minus_ka - signature.r).mul_by_cofactor().is_identity()
+}
+
+/// The combined equation for a batch: `[8](Σ zᵢRᵢ + Σ_A (Σ_{i signed by A} zᵢkᵢ)A − (Σ zᵢsᵢ)B) = 0`.
+/// Signatures by one key share that key's term, so a batch from few signers costs little more
+/// than its `R` points.
+fn all_hold(batch: &[Prepared]) -> bool {
+    let mut transcript = blake3::Hasher::new_derive_key("suyuan ed25519 batch weights v1");
+    transcript.update(&(batch.len() as u64).to_le_bytes());
+    for signature in batch {
+        transcript.update(&signature.r_bytes);
+        transcript.update(&signature.key_bytes);
+        transcript.update(signature.s.as_bytes());
+        transcript.update(signature.k.as_bytes());
+    }
+    let mut weights = transcript.finalize_xof();
+
+    let mut basepoint_weight = Scalar::ZERO;
+    let mut r_weights = Vec::with_capacity(batch.len());
+    let mut key_slots: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut keys: Vec<EdwardsPoint> = Vec::new();
+    let mut key_weights: Vec<Scalar> = Vec::new();
+    for signature in batch {
+        let mut z = [0u8; 16];
+        weights.fill(&mut z);
+        // Odd, hence never zero: every signature takes part in the sum.
+        let z = Scalar::from(u128::from_le_bytes(z) | 1);
+        basepoint_weight -= z * signature.s;
+        r_weights.push(z);
+        let slot = *key_slots.entry(signature.key_bytes).or_insert_with(|| {
+            keys.push(signature.key);
+            key_weights.push(Scalar::ZERO);
+            keys.len() - 1
+        });
+        key_weights[slot] += z * signature.k;
+    }
+
+    let scalars = std::iter::once(&basepoint_weight)
+        .chain(&r_weights)
+        .chain(&key_weights);
+    let points = std::iter::once(&ED25519_BASEPOINT_POINT)
+        .chain(batch.iter().map(|signature| &signature.r))
+        .chain(&keys);
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        .mul_by_cofactor()
+        .is_identity()
+}
+
+/// Checks one signature.
+pub(super) fn verify_one(check: &SignatureCheck<'_>) -> Result<(), CryptoError> {
+    let prepared = prepare(check)?;
+    if holds(&prepared) {
+        Ok(())
+    } else {
+        Err(CryptoError::BadSignature)
+    }
+}
+
+/// Checks many signatures: for each, exactly the verdict [`verify_one`] gives.
+pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CryptoError>> {
+    let mut verdicts = vec![Ok(()); checks.len()];
+    let mut prepared = Vec::with_capacity(checks.len());
+    let mut positions = Vec::with_capacity(checks.len());
+    for (position, check) in checks.iter().enumerate() {
+        match prepare(check) {
+            Ok(signature) => {
+                prepared.push(signature);
+                positions.push(position);
+            }
+            Err(error) => verdicts[position] = Err(error),
+        }
+    }
+    settle(&prepared, &positions, &mut verdicts);
+    verdicts
+}
+
+/// Marks the invalid signatures of `batch` (at `positions` in `verdicts`): the whole batch at
+/// once when it holds, else each half in turn.
+fn settle(batch: &[Prepared], positions: &[usize], verdicts: &mut [Result<(), CryptoError>]) {
+    if batch.len() < SINGLE_BELOW {
+        for (signature, &position) in batch.iter().zip(positions) {
+            if !holds(signature) {
+                verdicts[position] = Err(CryptoError::BadSignature);
+            }
+        }
+        return;
+    }
+    if all_hold(batch) {
+        return;
+    }
+    let middle = batch.len() / 2;
+    settle(&batch[..middle], &positions[..middle], verdicts);
+    settle(&batch[middle..], &positions[middle..], verdicts);
+}
+
+#[cfg(test)]
+mod tests {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+
+    use super::*;
+    use crate::crypto::KeyPair;
+
+    /// A key with its secret scalar, to build signatures no honest signer makes.
+    struct RawKey {
+        secret: Scalar,
+        public: PublicKey,
+    }
+
+    impl RawKey {
+        fn new(label: &str) -> RawKey {
+            let secret = Scalar::from_bytes_mod_order(*blake3::hash(label.as_bytes()).as_bytes());
+            let public = PublicKey((secret * ED25519_BASEPOINT_POINT).compress().to_bytes());
+            RawKey { secret, public }
+        }
+
+        /// Signs with nonce `r`, adding `torsion` to R: a valid signature when it is zero.
+        fn sign_with(&self, message: &[u8], r: Scalar, torsion: EdwardsPoint) -> Signature {
+            let big_r = (r * ED25519_BASEPOINT_POINT + torsion)
+                .compress()
+                .to_bytes();
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(big_r)
+                    .chain_update(self.public.as_bytes())
+                    .chain_update(message),
+            );
+            let s = r + k * self.secret;
+            let mut bytes = [0u8; 64];
+            bytes[..32].copy_from_slice(&big_r);
+            bytes[32..].copy_from_slice(s.as_bytes());
+            Signature(bytes)
+        }
+    }
+
+    fn check<'a>(key: &'a PublicKey, message: &'a [u8], signature: &'a Signature) -> bool {
+        verify_one(&SignatureCheck {
+            key,
+            message,
+            signature,
+        })
+        .is_ok()
+    }
+
+    fn strict(key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
+        ed25519_dalek::VerifyingKey::from_bytes(key.as_bytes())
+            .and_then(|key| {
+                key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature.0))
+            })
+            .is_ok()
+    }
+
+    #[test]
+    fn honest_signatures_verify_alone_and_in_batches_as_rfc_8032_strict_does() {
+        let keys: Vec<KeyPair> = (0..5)
+            .map(|i| KeyPair::insecure_from_label(&format!("k{i}")))
+            .collect();
+        let messages: Vec<Vec<u8>> = (0..40)
+            .map(|i| format!("record {i}").into_bytes())
+            .collect();
+        let signed: Vec<(PublicKey, Signature)> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, message)| {
+                let key = &keys[i % keys.len()];
+                (key.public(), key.sign(message))
+            })
+            .collect();
+        for ((key, signature), message) in signed.iter().zip(&messages) {
+            assert!(check(key, message, signature));
+            assert!(strict(key, message, signature));
+        }
+        let checks: Vec<SignatureCheck<'_>> = signed
+            .iter()
+            .zip(&messages)
+            .map(|((key, signature), message)| SignatureCheck {
+                key,
+                message,
+                signature,
+            })
+            .collect();
+        assert!(verify_batch(&checks).iter().all(Result::is_ok));
+    }
+
+    #[test]
+    fn each_kind_of_forgery_is_refused_alone() {
+        let raw = RawKey::new("forger");
+        let message = b"inspection: conformant".as_slice();
+        let good = raw.sign_with(message, Scalar::from(7u64), EdwardsPoint::default());
+        assert!(check(&raw.public, message, &good));
+        assert!(strict(&raw.public, message, &good));
+
+        // Another message.
+        assert!(!check(&raw.public, b"inspection: non_conformant", &good));
+
+        // s + ℓ: the same scalar, not canonically encoded.
+        let mut s_plus_l = good;
+        let l = Scalar::ZERO - Scalar::ONE; // ℓ − 1
+        let s = Scalar::from_canonical_bytes(good.0[32..].try_into().unwrap()).unwrap();
+        let mut wide = [0u8; 32];
+        let mut carry = 1u16; // ℓ = (ℓ − 1) + 1, added byte by byte to s
+        for ((out, &a), &b) in wide.iter_mut().zip(s.as_bytes()).zip(l.as_bytes()) {
+            let sum = u16::from(a) + u16::from(b) + carry;
+            *out = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0, "s + ℓ fits in 256 bits for this s");
+        s_plus_l.0[32..].copy_from_slice(&wide);
+        assert!(!check(&raw.public, message, &s_plus_l));
+
+        // R not on the curve.
+        let mut not_a_point = good;
+        not_a_point.0[..32].copy_from_slice(&[2; 32]);
+        if CompressedEdwardsY([2; 32]).decompress().is_none() {
+            assert!(!check(&raw.public, message, &not_a_point));
+        }
+
+        // R of small order, with s chosen so that the equation holds.
+        for torsion in EIGHT_TORSION {
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(torsion.compress().as_bytes())
+                    .chain_update(raw.public.as_bytes())
+                    .chain_update(message),
+            );
+            let mut forged = [0u8; 64];
+            forged[..32].copy_from_slice(torsion.compress().as_bytes());
+            forged[32..].copy_from_slice((k * raw.secret).as_bytes());
+            assert!(!check(&raw.public, message, &Signature(forged)));
+        }
+
+        // A small-order key, which "signs" anything: R = [s]B satisfies the equation.
+        for torsion in EIGHT_TORSION {
+            let weak = PublicKey::from_bytes(torsion.compress().to_bytes()).unwrap();
+            let s = Scalar::from(99u64);
+            let mut forged = [0u8; 64];
+            forged[..32].copy_from_slice((s * ED25519_BASEPOINT_POINT).compress().as_bytes());
+            forged[32..].copy_from_slice(s.as_bytes());
+            assert!(!check(&weak, message, &Signature(forged)));
+        }
+    }
+
+    #[test]
+    fn non_canonical_point_encodings_are_not_points() {
+        // y = p + 1 names the identity's y non-canonically; the curve library would accept it.
+        let mut encoding = [0xff; 32];
+        encoding[0] = 0xee;
+        encoding[31] = 0x7f;
+        assert!(CompressedEdwardsY(encoding).decompress().is_some());
+        assert!(decode_point(&encoding).is_none());
+        assert_eq!(
+            PublicKey::from_bytes(encoding),
+            Err(CryptoError::BadPublicKey)
+        );
+        // The canonical encodings just below the prime still decode when they are points.
+        let mut below = [0xff; 32];
+        below[0] = 0xec;
+        below[31] = 0x7f;
+        assert!(!non_canonical_y(&below));
+    }
+
+    /// A signature whose R carries a small-order component fails RFC 8032's cofactorless check
+    /// but meets the cofactored one. The verdict must not depend on which batch it is in.
+    #[test]
+    fn a_torsioned_r_gets_one_verdict_alone_and_in_every_batch() {
+        let raw = RawKey::new("torsion");
+        let honest = KeyPair::insecure_from_label("honest");
+        let messages: Vec<Vec<u8>> = (0..64).map(|i| format!("m{i}").into_bytes()).collect();
+        for torsion in EIGHT_TORSION.iter().skip(1) {
+            let odd = raw.sign_with(&messages[0], Scalar::from(11u64), *torsion);
+            assert!(check(&raw.public, &messages[0], &odd));
+            assert!(!strict(&raw.public, &messages[0], &odd));
+            for size in [4, 5, 16, 63] {
+                let signatures: Vec<Signature> = messages[1..size]
+                    .iter()
+                    .map(|message| honest.sign(message))
+                    .collect();
+                let honest_key = honest.public();
+                let mut checks = vec![SignatureCheck {
+                    key: &raw.public,
+                    message: &messages[0],
+                    signature: &odd,
+                }];
+                checks.extend(signatures.iter().zip(&messages[1..size]).map(
+                    |(signature, message)| SignatureCheck {
+                        key: &honest_key,
+                        message,
+                        signature,
+                    },
+                ));
+                assert!(verify_batch(&checks).iter().all(Result::is_ok));
+            }
+        }
+    }
+
+    #[test]
+    fn batches_give_each_signature_its_own_verdict() {
+        let keys: Vec<RawKey> = (0..3).map(|i| RawKey::new(&format!("b{i}"))).collect();
+        let messages: Vec<Vec<u8>> = (0..97).map(|i| format!("b{i}").into_bytes()).collect();
+        // Every size up to 97, with forgeries at positions that depend on the size.
+        for size in 1..=messages.len() {
+            let signatures: Vec<Signature> = (0..size)
+                .map(|i| {
+                    let key = &keys[i % keys.len()];
+                    let mut signature = key.sign_with(
+                        &messages[i],
+                        Scalar::from(1000 + i as u64),
+                        EdwardsPoint::default(),
+                    );
+                    if (i * 7 + size) % 11 == 0 {
+                        signature.0[40] ^= 1;
+                    }
+                    signature
+                })
+                .collect();
+            let checks: Vec<SignatureCheck<'_>> = (0..size)
+                .map(|i| SignatureCheck {
+                    key: &keys[i % keys.len()].public,
+                    message: &messages[i],
+                    signature: &signatures[i],
+                })
+                .collect();
+            let alone: Vec<Result<(), CryptoError>> = checks.iter().map(verify_one).collect();
+            assert_eq!(verify_batch(&checks), alone, "size {size}");
+            let forged = (0..size).filter(|i| (i * 7 + size) % 11 == 0).count();
+            assert_eq!(alone.iter().filter(|v| v.is_err()).count(), forged);
+        }
+    }
+}
