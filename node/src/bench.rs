@@ -86,6 +86,10 @@ pub(crate) struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the lookup path (`/v1/products/<code>`) of every committed load record to
+    /// this file, one per line: the input of testnet/lookup-bench.sh.
+    #[arg(long)]
+    codes_out: Option<PathBuf>,
 }
 
 /// Runs the benchmark; progress goes to stderr, the report to stdout.
@@ -142,6 +146,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         duration: Duration::from_secs(args.duration),
     };
     let figures = stats::figures(&outcome.txs, &outcome.watched.blocks, window);
+    if let Some(path) = &args.codes_out {
+        write_lookup_paths(path, &workload, &outcome.txs)?;
+    }
     let report = Report {
         settings: RunSettings {
             validators: clients.len(),
@@ -181,6 +188,24 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.to_text());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `/v1/products/<code>` of each committed load transaction to `path`, one per line.
+fn write_lookup_paths(path: &Path, workload: &Workload, txs: &[TxRecord]) -> anyhow::Result<()> {
+    let mut out = String::new();
+    let mut url = reqwest::Url::parse("http://node/").expect("a valid URL");
+    for (number, tx) in txs.iter().enumerate() {
+        if tx.committed.is_some() {
+            let code = workload.load_code(number as u64).to_string();
+            url.path_segments_mut()
+                .expect("an http URL has a path")
+                .clear()
+                .extend(["v1", "products", &code]);
+            out.push_str(url.path());
+            out.push('\n');
+        }
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Checks the arguments; returns how many transactions the run needs.

@@ -157,15 +157,12 @@ impl Workload {
     /// Load transaction `number`: enterprise `number mod n` commissions lot `L<number>` of its
     /// model.
     pub(crate) fn load_transaction(&self, number: u64) -> Envelope {
-        let enterprise = &self.enterprises[(number % self.enterprises.len() as u64) as usize];
+        let enterprise = self.load_enterprise(number);
         let record = Record::Commission(Commissioning {
             uscc: enterprise.uscc.clone(),
             gtin: enterprise.gtin.clone(),
             items: Items::Batch {
-                code: TraceCode::Lot {
-                    gtin: enterprise.gtin.clone(),
-                    lot: text(&format!("L{number}")),
-                },
+                code: self.load_code(number),
                 quantity: LOT_QUANTITY,
             },
             production_date: self.production_date,
@@ -178,6 +175,18 @@ impl Workload {
             },
         });
         self.sign(&enterprise.key, number, record)
+    }
+
+    /// The lot that load transaction `number` commissions.
+    pub(crate) fn load_code(&self, number: u64) -> TraceCode {
+        TraceCode::Lot {
+            gtin: self.load_enterprise(number).gtin.clone(),
+            lot: text(&format!("L{number}")),
+        }
+    }
+
+    fn load_enterprise(&self, number: u64) -> &BenchEnterprise {
+        &self.enterprises[(number % self.enterprises.len() as u64) as usize]
     }
 
     /// Signs load transactions `0..count` on `threads` threads, in order, with their ids.
