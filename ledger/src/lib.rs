@@ -14,6 +14,7 @@ pub mod exec;
 pub mod genesis;
 pub mod hash;
 pub mod limits;
+pub mod merkle;
 pub mod record;
 pub mod state;
 pub mod text;
