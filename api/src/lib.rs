@@ -13,25 +13,46 @@
 //!   [`serve`] runs it on a listener until a shutdown future completes.
 //! - [`types`] holds every request and response body, shared with clients; [`error`] maps
 //!   every failure to a status and a JSON [`types::ErrorBody`] with a stable code.
+//! - [`metrics`] times and counts requests by route and exposes them, with the node's
+//!   [`Node::metrics`], at `/metrics`.
+//! - [`openapi`] describes every endpoint as an OpenAPI document, served at `/openapi.json`;
+//!   every route is added through one list that [`served_routes`] reads back, and the tests
+//!   check the document against it.
+//! - Enterprises: `profile` gathers what the chain says about one enterprise as of one block
+//!   (a storage snapshot); `report` and `html` shape the supplier verification report from it,
+//!   `measure` counts what its records show and `score` turns the counts into the weighted,
+//!   explainable traceability score; [`views`] holds those bodies.
 //!
 //! The endpoints and error codes are documented for integrators in `docs/api.md`.
 
+mod endpoints;
 pub mod error;
 mod extract;
+mod html;
+mod measure;
+pub mod metrics;
+pub mod openapi;
+mod profile;
+mod report;
 mod routes;
+mod score;
+mod server;
 pub mod types;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::{Extension, Router};
 use suyuan_ledger::tx::{Envelope, TxId};
 use tower::{BoxError, ServiceBuilder};
 
+use crate::endpoints::Endpoints;
+pub use crate::endpoints::ServedRoute;
 pub use crate::error::{ApiError, SubmitError};
+use crate::metrics::NodeMetrics;
 use crate::types::{NodeStatus, PendingState};
 
 /// What the API needs from the node that serves it. The node implements it; tests may
@@ -46,6 +67,9 @@ pub trait Node: Send + Sync + 'static {
     fn pending(&self, id: &TxId) -> Option<PendingState>;
     /// The node's current status.
     fn status(&self) -> NodeStatus;
+    /// What the node counts for `/metrics` beyond its status: commits and finalization
+    /// latency. Read at each scrape.
+    fn metrics(&self) -> NodeMetrics;
 }
 
 /// A boxed future that can be sent across threads, as [`Node::submit`] returns.
@@ -73,6 +97,11 @@ pub struct ApiLimits {
     pub max_concurrent_requests: usize,
     /// Most envelopes in one batch; more get 400 `batch_too_large`.
     pub max_batch: usize,
+    /// Connections open at once; one beyond is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's headers, on a new connection or between
+    /// requests on a kept-alive one; then the connection is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for ApiLimits {
@@ -82,6 +111,8 @@ impl Default for ApiLimits {
             request_timeout: Duration::from_secs(10),
             max_concurrent_requests: 1024,
             max_batch: 1000,
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -89,6 +120,7 @@ impl Default for ApiLimits {
 /// The router serving every endpoint of the API under its limits.
 pub fn router(state: ApiState) -> Router {
     let limits = state.limits;
+    let api_metrics = Arc::new(metrics::Metrics::new(Arc::clone(&state.node)));
     let middleware = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(move |error: BoxError| async move {
             middleware_error(&error, limits)
@@ -99,43 +131,65 @@ pub fn router(state: ApiState) -> Router {
             limits.max_concurrent_requests,
         ))
         .timeout(limits.request_timeout);
-    Router::new()
-        .route("/v1/transactions", post(routes::transactions::submit))
-        .route(
-            "/v1/transactions/batch",
-            post(routes::transactions::submit_batch),
-        )
-        .route(
-            "/v1/transactions/{id}",
-            get(routes::transactions::transaction),
-        )
-        .route("/v1/status", get(routes::status::status))
-        .route("/v1/blocks/latest", get(routes::blocks::latest))
-        .route("/v1/blocks/{height}", get(routes::blocks::block))
-        .route(
-            "/v1/blocks/{height}/transactions",
-            get(routes::blocks::transactions),
-        )
-        .route("/v1/products/{code}", get(routes::products::product))
-        .route("/healthz", get(routes::status::healthz))
-        .route("/readyz", get(routes::status::readyz))
+    let (endpoint_router, _) = endpoints().into_parts();
+    endpoint_router
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&api_metrics),
+            metrics::track,
+        ))
+        .layer(Extension(api_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Every endpoint, in one place: [`router`] serves them and [`served_routes`] lists them.
+fn endpoints() -> Endpoints {
+    Endpoints::new()
+        .post("/v1/transactions", routes::transactions::submit)
+        .post("/v1/transactions/batch", routes::transactions::submit_batch)
+        .get("/v1/transactions/{id}", routes::transactions::transaction)
+        .get("/v1/status", routes::status::status)
+        .get("/v1/blocks/latest", routes::blocks::latest)
+        .get("/v1/blocks/{height}", routes::blocks::block)
+        .get(
+            "/v1/blocks/{height}/transactions",
+            routes::blocks::transactions,
+        )
+        .get("/v1/products/{code}", routes::products::product)
+        .get("/v1/codes/{code}", routes::codes::code)
+        .get("/v1/enterprises/{uscc}", routes::enterprises::enterprise)
+        .get(
+            "/v1/enterprises/{uscc}/records",
+            routes::enterprises::records,
+        )
+        .get("/v1/enterprises/{uscc}/report", routes::enterprises::report)
+        .get("/v1/enterprises/{uscc}/score", routes::enterprises::score)
+        .get("/v1/scores", routes::enterprises::scores)
+        .get("/healthz", routes::status::healthz)
+        .get("/readyz", routes::status::readyz)
+        .get("/metrics", routes::status::metrics)
+        .get("/openapi.json", routes::status::openapi)
+}
+
+/// Every route [`router`] serves, as method and path template; the OpenAPI document must
+/// list exactly these.
+pub fn served_routes() -> Vec<ServedRoute> {
+    endpoints().into_parts().1
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests: HTTP/1.1, with the
+/// connection bounds of [`server`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.limits;
+    server::serve(listener, router(state), limits, shutdown).await
 }
 
 /// The response for a request the middleware stopped: shed, timed out.

@@ -5,12 +5,16 @@
 //! (payload in base64, signer and signature in hex); payloads and headers are the ledger's own
 //! JSON. Field names are snake_case.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::{BlockHash, Header};
+use suyuan_ledger::codes::inspect::{AiValue, CodeKind};
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::TraceCode;
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
+use utoipa::ToSchema;
 
 /// The body of every error response.
 ///
@@ -18,7 +22,7 @@ use suyuan_ledger::tx::{Envelope, Payload, TxId};
 /// names the part of the request at fault where known (`payload.record.uscc`, `height`, ...).
 /// Some codes carry more fields, kept in `details`: `rule` for `rule_violation`, `held` and
 /// `held_bytes` for `mempool_full`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// The stable machine code, snake_case.
     pub code: String,
@@ -71,7 +75,7 @@ impl std::fmt::Display for ErrorBody {
 }
 
 /// Where a transaction stands, as the API reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TxStatus {
     /// Admitted to a mempool, not yet in a block.
@@ -83,22 +87,24 @@ pub enum TxStatus {
 }
 
 /// The answer to `POST /v1/transactions`: 202 with the id of the admitted transaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitResponse {
     /// The transaction id.
+    #[schema(value_type = crate::openapi::Hash)]
     pub id: TxId,
     /// Always `pending`: admission is not commitment.
     pub status: TxStatus,
 }
 
 /// One entry of a batch answer: an id, or why that envelope was refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum BatchResult {
     /// Admitted.
     Accepted {
         /// The transaction id.
+        #[schema(value_type = crate::openapi::Hash)]
         id: TxId,
     },
     /// Refused; the others in the batch are unaffected.
@@ -109,7 +115,7 @@ pub enum BatchResult {
 }
 
 /// The answer to `POST /v1/transactions/batch`: one result per envelope, in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchResponse {
     /// The results, in the order of the request.
@@ -117,24 +123,28 @@ pub struct BatchResponse {
 }
 
 /// A committed transaction: where it is, what was signed and what it says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CommittedTx {
     /// Its id.
+    #[schema(value_type = crate::openapi::Hash)]
     pub id: TxId,
     /// The height of its block.
     pub height: u64,
     /// Its index in the block.
     pub index: u32,
     /// The hash of its block.
+    #[schema(value_type = crate::openapi::Hash)]
     pub block_hash: BlockHash,
     /// The envelope exactly as committed.
+    #[schema(value_type = crate::openapi::Envelope)]
     pub envelope: Envelope,
     /// The envelope's payload, parsed.
+    #[schema(value_type = crate::openapi::Payload)]
     pub payload: Payload,
 }
 
 /// The answer to `GET /v1/transactions/{id}`, tagged by `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TransactionView {
     /// In a finalized block (boxed: the other variants are small).
@@ -142,11 +152,13 @@ pub enum TransactionView {
     /// In the node's mempool.
     Pending {
         /// Its id.
+        #[schema(value_type = crate::openapi::Hash)]
         id: TxId,
     },
     /// Refused by the node after admission (or when it was submitted, if the node remembers).
     Rejected {
         /// Its id.
+        #[schema(value_type = crate::openapi::Hash)]
         id: TxId,
         /// Why.
         error: ErrorBody,
@@ -186,37 +198,43 @@ pub enum PendingState {
 }
 
 /// The answer to `GET /v1/blocks/{height}` and `GET /v1/blocks/latest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockView {
     /// Its height (1 for the first block after genesis).
     pub height: u64,
     /// Its hash.
+    #[schema(value_type = crate::openapi::Hash)]
     pub hash: BlockHash,
     /// The header the hash covers.
+    #[schema(value_type = crate::openapi::Header)]
     pub header: Header,
     /// Its transactions' ids, in block order.
+    #[schema(value_type = Vec<crate::openapi::Hash>)]
     pub transactions: Vec<TxId>,
     /// The finalization certificate exactly as stored, in hex.
     pub certificate: String,
 }
 
 /// One transaction of a block, in `GET /v1/blocks/{height}/transactions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockTransaction {
     /// Its id.
+    #[schema(value_type = crate::openapi::Hash)]
     pub id: TxId,
     /// Its index in the block.
     pub index: u32,
     /// The envelope exactly as committed.
+    #[schema(value_type = crate::openapi::Envelope)]
     pub envelope: Envelope,
     /// The payload, parsed.
+    #[schema(value_type = crate::openapi::Payload)]
     pub payload: Payload,
 }
 
 /// The answer to `GET /v1/blocks/{height}/transactions?offset=&limit=`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockTransactionsPage {
     /// The block's height.
@@ -228,10 +246,11 @@ pub struct BlockTransactionsPage {
 }
 
 /// The answer to `GET /v1/products/{code}`: a code's latest record and one page of its history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductView {
     /// The code in canonical form.
+    #[schema(value_type = crate::openapi::TraceCode)]
     pub code: TraceCode,
     /// The latest record naming it.
     pub latest: Option<CommittedTx>,
@@ -242,7 +261,7 @@ pub struct ProductView {
 }
 
 /// A validator's identity as the node knows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeIdentity {
     /// Its index in genesis.
@@ -250,11 +269,12 @@ pub struct NodeIdentity {
     /// Its name in genesis.
     pub name: String,
     /// Its consensus key.
+    #[schema(value_type = crate::openapi::PublicKey)]
     pub public_key: PublicKey,
 }
 
 /// One validator of the consortium, seen from the node answering.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidatorStatus {
     /// Its index in genesis.
@@ -262,6 +282,7 @@ pub struct ValidatorStatus {
     /// Its name in genesis.
     pub name: String,
     /// Its consensus key.
+    #[schema(value_type = crate::openapi::PublicKey)]
     pub public_key: PublicKey,
     /// Its p2p address.
     pub p2p_address: String,
@@ -274,7 +295,7 @@ pub struct ValidatorStatus {
 }
 
 /// Whether the node has caught up with the consortium.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncState {
     /// At the height the others are at.
@@ -287,7 +308,7 @@ pub enum SyncState {
 }
 
 /// What the mempool holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MempoolStatus {
     /// Transactions waiting.
@@ -297,18 +318,20 @@ pub struct MempoolStatus {
 }
 
 /// The answer to `GET /v1/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeStatus {
     /// The chain id transactions must be signed for.
     pub chain_id: String,
     /// The hash of the genesis file.
+    #[schema(value_type = crate::openapi::Hash)]
     pub genesis_hash: Hash32,
     /// The node answering.
     pub node: NodeIdentity,
     /// The height of the last committed block (0 before the first).
     pub height: u64,
     /// The hash of the last committed block (the genesis hash before the first).
+    #[schema(value_type = crate::openapi::Hash)]
     pub head_hash: Hash32,
     /// The consensus view the node is in.
     pub view: u64,
@@ -320,4 +343,53 @@ pub struct NodeStatus {
     pub mempool: MempoolStatus,
     /// The node's software version.
     pub version: String,
+}
+
+/// The answer to `GET /v1/codes/{code}`: what `suyuan code inspect` tells of a valid code, and
+/// where the ledger's latest record of it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeView {
+    /// The code as sent (after percent-decoding the path).
+    pub input: String,
+    /// Its kind.
+    #[schema(value_type = crate::openapi::CodeKind)]
+    pub kind: CodeKind,
+    /// The code in its kind's one canonical form (14 digits for a GTIN, the Digital Link URI
+    /// under `https://id.gs1.org`, ...).
+    pub normalized: String,
+    /// Whether its check digits or check character are right: always `true` here (a wrong one
+    /// is a 400), `null` when its kind carries none.
+    pub check_digit_valid: Option<bool>,
+    /// Its parts by name: `gtin14`, `lot`, `serial`, `sscc`, `region_code`, ...
+    pub fields: BTreeMap<String, String>,
+    /// The GS1 Application Identifiers it carries, in order; empty for other kinds.
+    #[schema(value_type = Vec<crate::openapi::AiValue>)]
+    pub ais: Vec<AiValue>,
+    /// The ledger's trace code for it, where it names a batch, an item or a logistic unit.
+    #[schema(value_type = Option<crate::openapi::TraceCode>)]
+    pub trace_code: Option<TraceCode>,
+    /// Other kinds the same text is valid as (13 digits are a GTIN and a GLN).
+    #[schema(value_type = Vec<crate::openapi::CodeKind>)]
+    pub also_valid_as: Vec<CodeKind>,
+    /// The latest committed record naming its trace code; `None` without a trace code or when
+    /// no record names it.
+    pub latest: Option<LatestRecord>,
+}
+
+/// Where a code's latest record is: enough to show it and to fetch the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatestRecord {
+    /// The transaction carrying it.
+    #[schema(value_type = crate::openapi::Hash)]
+    pub id: TxId,
+    /// The height of its block.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+    /// The record's type: `commission`, `inspect`, `ship`, `recall`, ...
+    pub record_type: String,
+    /// The path of the code's full record and history: `/v1/products/{trace code}`, encoded.
+    pub product: String,
 }

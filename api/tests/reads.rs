@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{COMMITTED_BLOCKS, Server, assert_error, certificate};
+use support::{COMMITTED_BLOCKS, Server, assert_error, certificate, encode};
 use suyuan_api::types::{BlockView, CommittedTx, NodeStatus, ProductView, TransactionView};
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::tx::Payload;
@@ -13,19 +13,6 @@ use suyuan_ledger::tx::Payload;
 /// The cable lot of the demo story: commissioned in block 3, inspected and shipped in block 4.
 fn cable_lot() -> String {
     format!("01/{}/10/C2601A", Demo::cable_gtin())
-}
-
-/// Percent-encodes a path segment (every byte but unreserved ones).
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! inspects; a distributor buys and resells; one batch of gas cookers fails inspection and is
 //! recalled.
 
+use crate::block::{Block, BlockHash, Body, leader};
 use crate::codes::gs1::check::check_digit;
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::uscc::{Uscc, check_character};
@@ -21,8 +22,8 @@ use crate::record::{
     Inspection, Items, LicenceEntry, Outcome, Party, PersonalData, ProductModel, Recall, Record,
     RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
 };
-use crate::state::MemState;
-use crate::tx::{Envelope, Payload};
+use crate::state::{MemState, StateRead, WriteSet};
+use crate::tx::{Envelope, Payload, VerifiedTx};
 
 /// Chain id of the demo consortium.
 pub const DEMO_CHAIN_ID: &str = "suyuan-demo";
@@ -51,6 +52,51 @@ pub fn gtin(body: &str) -> Gtin {
     format!("{body}{}", check as char)
         .parse()
         .expect("a computed check digit makes a valid GTIN")
+}
+
+/// A demo chain's block `height` comes this long after genesis.
+const DEMO_BLOCK_INTERVAL_MS: u64 = 86_400_000;
+
+/// Executes `envelopes` as block `height` of a demo chain of `genesis` on top of `parent`, over
+/// `state`: view `height`, proposed by that view's leader, timed `height` days after genesis (as
+/// [`Demo::story_state`] times the story). Returns the block, its verified transactions and the
+/// writes to commit with them.
+///
+/// # Panics
+/// If an envelope is not signed for `genesis`, the block exceeds a bound or a transaction breaks
+/// a rule: tests and tools build demo blocks to execute cleanly.
+pub fn execute_demo_block(
+    genesis: &Genesis,
+    state: &(impl StateRead + ?Sized),
+    height: u64,
+    parent: BlockHash,
+    envelopes: Vec<Envelope>,
+) -> (Block, Vec<VerifiedTx>, WriteSet) {
+    let txs: Vec<VerifiedTx> = envelopes
+        .iter()
+        .map(|envelope| envelope.clone().verify(&genesis.chain_id))
+        .collect::<Result<_, _>>()
+        .expect("demo transactions are signed for the demo chain");
+    let block = Block::new(
+        &genesis.chain_id,
+        height,
+        height,
+        parent,
+        genesis.genesis_time_ms + height * DEMO_BLOCK_INTERVAL_MS,
+        *leader(genesis, height),
+        Body {
+            transactions: envelopes,
+        },
+    )
+    .expect("demo blocks are within bounds");
+    let context = BlockContext {
+        genesis,
+        height,
+        time_ms: block.header.time_ms,
+    };
+    let writes = execute_block(state, context, &txs)
+        .unwrap_or_else(|error| panic!("demo block {height} executes cleanly: {error}"));
+    (block, txs, writes)
 }
 
 /// The keys and identities of the demo consortium.
@@ -141,6 +187,7 @@ impl Demo {
                 name: text("Hubei Administration for Market Regulation"),
                 public_key: bureau.public(),
             }],
+            score_weights: None,
         };
         Demo {
             genesis,
@@ -182,7 +229,7 @@ impl Demo {
             let context = BlockContext {
                 genesis: &self.genesis,
                 height,
-                time_ms: self.genesis.genesis_time_ms + height * 86_400_000,
+                time_ms: self.genesis.genesis_time_ms + height * DEMO_BLOCK_INTERVAL_MS,
             };
             let writes = execute_block(&state, context, &txs).expect("the demo story executes");
             state.apply(writes);

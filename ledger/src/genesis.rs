@@ -4,6 +4,9 @@
 //! its hash ([`Genesis::hash`]) is taken over a canonical re-encoding, so that formatting does
 //! not matter but every value does. Anyone holding it can check certificates and proofs without
 //! trusting a node.
+//!
+//! Optional sections keep their default when absent and are left out of the canonical JSON, so
+//! adding one to the format changes neither the encoding nor the hash of a file without it.
 
 use std::collections::BTreeSet;
 
@@ -29,7 +32,83 @@ pub struct Genesis {
     pub registrars: Vec<Member>,
     /// Regulators: they record inspections and recalls and may close any recall.
     pub regulators: Vec<Member>,
+    /// How the consortium weighs the components of an enterprise's traceability score;
+    /// [`ScoreWeights::DEFAULT`] when absent (see [`Genesis::score_weights`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_weights: Option<ScoreWeights>,
 }
+
+/// How much each component of an enterprise's traceability score counts, in relative units:
+/// a component's share of the score is its weight over the sum of the weights of the
+/// components that apply to the enterprise. Whole numbers, so that every node of the
+/// consortium computes the same score to the last digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreWeights {
+    /// Optional fields that the SAMR content asks for, filled in.
+    pub completeness: u32,
+    /// Records committed soon after the event they report.
+    pub timeliness: u32,
+    /// Commissioned batches and items with a sale or shipment record.
+    pub sale_coverage: u32,
+    /// Inspections of the enterprise's products that found them conformant.
+    pub inspection_outcomes: u32,
+    /// Commissioned batches and items never recalled.
+    pub recalls: u32,
+    /// The enterprise's keys never revoked (a rotation is not a revocation).
+    pub key_revocations: u32,
+}
+
+impl ScoreWeights {
+    /// The weights of a genesis that names none: they sum to 100.
+    pub const DEFAULT: ScoreWeights = ScoreWeights {
+        completeness: 20,
+        timeliness: 15,
+        sale_coverage: 15,
+        inspection_outcomes: 25,
+        recalls: 15,
+        key_revocations: 10,
+    };
+
+    /// Each weight by its component's name, in a fixed order.
+    pub fn by_name(&self) -> [(&'static str, u32); 6] {
+        [
+            ("completeness", self.completeness),
+            ("timeliness", self.timeliness),
+            ("sale_coverage", self.sale_coverage),
+            ("inspection_outcomes", self.inspection_outcomes),
+            ("recalls", self.recalls),
+            ("key_revocations", self.key_revocations),
+        ]
+    }
+
+    /// Checks that no weight is over [`MAX_SCORE_WEIGHT`] and that at least one is not zero.
+    pub fn check(&self) -> Result<(), GenesisError> {
+        for (component, weight) in self.by_name() {
+            if weight > MAX_SCORE_WEIGHT {
+                return Err(GenesisError::ScoreWeightTooLarge {
+                    component,
+                    max: MAX_SCORE_WEIGHT,
+                    found: weight,
+                });
+            }
+        }
+        if self.by_name().iter().all(|(_, weight)| *weight == 0) {
+            return Err(GenesisError::ScoreWeightsAllZero);
+        }
+        Ok(())
+    }
+}
+
+impl Default for ScoreWeights {
+    fn default() -> Self {
+        ScoreWeights::DEFAULT
+    }
+}
+
+/// The largest score weight: weights are relative, and a bound keeps every product of a weight
+/// and a score far inside `u64`.
+pub const MAX_SCORE_WEIGHT: u32 = 10_000;
 
 /// A validator node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +159,20 @@ pub enum GenesisError {
         /// How many were given.
         found: usize,
     },
+    /// A score weight is over [`MAX_SCORE_WEIGHT`]. (A negative or fractional weight does not
+    /// parse: weights are whole numbers.)
+    #[error("score weight {component} is {found}; at most {max} allowed")]
+    ScoreWeightTooLarge {
+        /// The component.
+        component: &'static str,
+        /// The bound.
+        max: u32,
+        /// The weight given.
+        found: u32,
+    },
+    /// Every score weight is zero, so no score could be computed.
+    #[error("score weights are all zero; at least one must be positive")]
+    ScoreWeightsAllZero,
     /// A key appears twice in one list.
     #[error("key {key} appears twice among the {role}")]
     DuplicateKey {
@@ -118,7 +211,16 @@ impl Genesis {
         let registrar_keys: Vec<PublicKey> = self.registrars.iter().map(|m| m.public_key).collect();
         check_keys("registrars", &registrar_keys)?;
         let regulator_keys: Vec<PublicKey> = self.regulators.iter().map(|m| m.public_key).collect();
-        check_keys("regulators", &regulator_keys)
+        check_keys("regulators", &regulator_keys)?;
+        match &self.score_weights {
+            Some(weights) => weights.check(),
+            None => Ok(()),
+        }
+    }
+
+    /// The consortium's score weights: the file's, else [`ScoreWeights::DEFAULT`].
+    pub fn score_weights(&self) -> ScoreWeights {
+        self.score_weights.unwrap_or_default()
     }
 
     /// The canonical JSON encoding: what [`Genesis::hash`] covers and what tools write.
@@ -175,4 +277,95 @@ fn check_keys(role: &'static str, keys: &[PublicKey]) -> Result<(), GenesisError
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::Demo;
+
+    #[test]
+    fn a_genesis_without_score_weights_keeps_its_encoding_and_hash() {
+        let genesis = Demo::new(4, 7100).genesis;
+        assert_eq!(genesis.score_weights, None);
+        let json = genesis.to_canonical_json();
+        assert!(!String::from_utf8_lossy(&json).contains("score_weights"));
+        let parsed = Genesis::from_json(&json).unwrap();
+        assert_eq!(parsed, genesis);
+        assert_eq!(parsed.hash(), genesis.hash());
+        assert_eq!(genesis.score_weights(), ScoreWeights::DEFAULT);
+    }
+
+    #[test]
+    fn score_weights_round_trip_and_change_the_hash() {
+        let plain = Demo::new(4, 7100).genesis;
+        let weights = ScoreWeights {
+            recalls: 40,
+            ..ScoreWeights::DEFAULT
+        };
+        let weighted = Genesis {
+            score_weights: Some(weights),
+            ..plain.clone()
+        };
+        let parsed = Genesis::from_json(&weighted.to_canonical_json()).unwrap();
+        assert_eq!(parsed.score_weights(), weights);
+        assert_ne!(weighted.hash(), plain.hash());
+        let defaults_named = Genesis {
+            score_weights: Some(ScoreWeights::DEFAULT),
+            ..plain.clone()
+        };
+        assert_ne!(
+            defaults_named.hash(),
+            plain.hash(),
+            "naming the weights is a different file, even with the default values"
+        );
+    }
+
+    #[test]
+    fn bad_score_weights_are_refused_with_typed_errors() {
+        let base = serde_json::to_value(Demo::new(4, 7100).genesis).unwrap();
+        let with = |weights: serde_json::Value| {
+            let mut json = base.clone();
+            json["score_weights"] = weights;
+            Genesis::from_json(json.to_string().as_bytes())
+        };
+        let all = |value: serde_json::Value| {
+            serde_json::json!({
+                "completeness": value, "timeliness": value, "sale_coverage": value,
+                "inspection_outcomes": value, "recalls": value, "key_revocations": value
+            })
+        };
+        assert_eq!(with(all(0.into())), Err(GenesisError::ScoreWeightsAllZero));
+        let mut too_large = all(1.into());
+        too_large["timeliness"] = (MAX_SCORE_WEIGHT + 1).into();
+        assert_eq!(
+            with(too_large),
+            Err(GenesisError::ScoreWeightTooLarge {
+                component: "timeliness",
+                max: MAX_SCORE_WEIGHT,
+                found: MAX_SCORE_WEIGHT + 1
+            })
+        );
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!(1.5),
+            serde_json::json!("1"),
+        ] {
+            let mut weights = all(1.into());
+            weights["recalls"] = bad.clone();
+            assert!(
+                matches!(with(weights), Err(GenesisError::Parse(_))),
+                "{bad} is not a weight"
+            );
+        }
+        let mut missing = all(1.into());
+        missing.as_object_mut().unwrap().remove("recalls");
+        assert!(matches!(with(missing), Err(GenesisError::Parse(_))));
+        let mut unknown = all(1.into());
+        unknown["popularity"] = 5.into();
+        assert!(matches!(with(unknown), Err(GenesisError::Parse(_))));
+        let mut one = all(0.into());
+        one["recalls"] = 1.into();
+        assert!(with(one).is_ok(), "one positive weight is enough");
+    }
 }

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A 32-byte BLAKE3 digest: a block hash, a transaction id, a content hash.
+/// A 32-byte digest: a block hash, a transaction id, a content hash (BLAKE3), or a Merkle tree
+/// hash under whichever hash function the tree was built with.
 ///
 /// Shown and serialised as 64 lower-case hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -28,7 +28,7 @@ use crate::codes::ecode::Ecode;
 use crate::codes::gs1::dictionary::Ai;
 use crate::codes::gs1::digital_link::{DigitalLinkError, percent_decode, percent_encode_into};
 use crate::codes::gs1::element::{ElementError, validate_value};
-use crate::codes::gs1::keys::{Gtin, Sscc};
+use crate::codes::gs1::keys::{Gtin, KeyError, Sscc};
 use crate::codes::handle::HandleId;
 use crate::codes::licence::ProductionLicence;
 use crate::codes::uscc::Uscc;
@@ -285,7 +285,7 @@ pub enum TraceCodeError {
     PercentEscape(#[from] DigitalLinkError),
     /// The GS1 key inside is invalid.
     #[error("invalid GS1 key: {0}")]
-    Gs1Key(String),
+    Gs1Key(KeyError),
     /// The Ecode inside is invalid.
     #[error("invalid Ecode: {0}")]
     Ecode(String),
@@ -381,11 +381,12 @@ impl FromStr for TraceCode {
                 .map_err(|e: <HandleId as FromStr>::Err| TraceCodeError::Handle(e.to_string()));
         }
         let segments: Vec<&str> = s.splitn(5, '/').collect();
-        let gs1_key = |e: &dyn fmt::Display| TraceCodeError::Gs1Key(e.to_string());
         match segments.as_slice() {
-            ["00", sscc] => Ok(TraceCode::Sscc(sscc.parse().map_err(|e| gs1_key(&e))?)),
+            ["00", sscc] => Ok(TraceCode::Sscc(
+                sscc.parse().map_err(TraceCodeError::Gs1Key)?,
+            )),
             ["01", gtin, qualifier @ ("10" | "21"), value] => {
-                let gtin: Gtin = gtin.parse().map_err(|e| gs1_key(&e))?;
+                let gtin: Gtin = gtin.parse().map_err(TraceCodeError::Gs1Key)?;
                 let value: Gs1Text = percent_decode(value, 0, false)?.parse()?;
                 Ok(if *qualifier == "10" {
                     TraceCode::Lot { gtin, lot: value }

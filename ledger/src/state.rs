@@ -194,6 +194,10 @@ mod tag {
 }
 
 impl StateKey {
+    /// The first byte of every [`StateKey::Enterprise`] key's [`StateKey::to_bytes`]: a scan of
+    /// the keys that start with it lists the enrolled enterprises, in USCC order.
+    pub const ENTERPRISE_PREFIX: u8 = tag::ENTERPRISE;
+
     /// The storage form: a tag byte, then the key's canonical text or bytes. Holding keys put a
     /// NUL between code and USCC; neither can contain one.
     pub fn to_bytes(&self) -> Vec<u8> {

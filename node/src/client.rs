@@ -1,4 +1,5 @@
-//! Talk to a node's HTTP API: submit envelopes, read status, transactions, blocks and products.
+//! Talk to a node's HTTP API: submit envelopes, read status, transactions, blocks, products and
+//! codes, and read enterprises: registration, records, supplier reports, scores and rankings.
 //!
 //! One [`ApiClient`] holds one `reqwest::Client`, so its connections are kept alive and reused:
 //! make one per node and share it (it is cheap to clone). Every call either returns the body the
@@ -8,13 +9,18 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use suyuan_api::types::{
-    BatchResponse, BatchResult, BlockView, CommittedTx, ErrorBody, NodeStatus, ProductView,
-    SubmitResponse, TransactionView,
+    BatchResponse, BatchResult, BlockView, CodeView, CommittedTx, ErrorBody, NodeStatus,
+    ProductView, SubmitResponse, TransactionView,
 };
+use suyuan_api::views::{
+    EnterpriseRecordsPage, EnterpriseView, RecordOrder, ScoreRanking, ScoreView, SupplierReport,
+};
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::tx::{Envelope, TxId};
 
 /// How long one request may take, connection included.
@@ -187,6 +193,125 @@ impl ApiClient {
         self.get(&["v1", "products", code]).await
     }
 
+    /// `GET /v1/codes/{code}`: what the code is and the ledger's latest record of it; an
+    /// invalid code is `Refused` with status 400 and code `invalid_code`.
+    pub(crate) async fn code(&self, code: &str) -> Result<CodeView, ClientError> {
+        self.get(&["v1", "codes", code]).await
+    }
+
+    /// `GET /v1/enterprises/{uscc}`: the registration as of the head; an enterprise that is not
+    /// enrolled is `Refused` with status 404 and code `unknown_enterprise`.
+    pub(crate) async fn enterprise(&self, uscc: &Uscc) -> Result<EnterpriseView, ClientError> {
+        self.get(&["v1", "enterprises", uscc.as_str()]).await
+    }
+
+    /// `GET /v1/enterprises/{uscc}/records`: one page in `order`, from the cursor `after` (a
+    /// previous page's `next`), of at most `limit` records (the node's default without it).
+    pub(crate) async fn enterprise_records(
+        &self,
+        uscc: &Uscc,
+        order: RecordOrder,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<EnterpriseRecordsPage, ClientError> {
+        let mut query = vec![("order", wire_name(&order))];
+        query.extend(after.map(|after| ("after", after.to_owned())));
+        query.extend(limit.map(|limit| ("limit", limit.to_string())));
+        self.get_query(&["v1", "enterprises", uscc.as_str(), "records"], &query)
+            .await
+    }
+
+    /// Every record naming `uscc` in `order` after the cursor `after` (from the start without
+    /// it), following the `next` cursors in pages of `page_limit`, but no more than
+    /// `max_records` of them: the answer is one page holding them all, whose `next` is `None`
+    /// when the history was read to its end, or else the cursor to go on from.
+    ///
+    /// # Panics
+    /// If `page_limit` or `max_records` is 0: there would be nothing to ask for.
+    pub(crate) async fn all_enterprise_records(
+        &self,
+        uscc: &Uscc,
+        order: RecordOrder,
+        after: Option<&str>,
+        page_limit: usize,
+        max_records: usize,
+    ) -> Result<EnterpriseRecordsPage, ClientError> {
+        assert!(
+            page_limit > 0 && max_records > 0,
+            "all_enterprise_records asks for at least one record a page and in all"
+        );
+        let mut all = EnterpriseRecordsPage {
+            uscc: uscc.clone(),
+            order,
+            records: Vec::new(),
+            next: after.map(str::to_owned),
+        };
+        loop {
+            let room = max_records - all.records.len();
+            let limit = page_limit.min(room);
+            let page = self
+                .enterprise_records(uscc, order, all.next.as_deref(), Some(limit))
+                .await?;
+            all.records.extend(page.records);
+            all.next = page.next;
+            if all.next.is_none() || all.records.len() >= max_records {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// `GET /v1/enterprises/{uscc}/report?format=json`: the supplier verification report.
+    pub(crate) async fn report(&self, uscc: &Uscc) -> Result<SupplierReport, ClientError> {
+        let query = [("format", "json".to_owned())];
+        self.get_query(&["v1", "enterprises", uscc.as_str(), "report"], &query)
+            .await
+    }
+
+    /// `GET /v1/enterprises/{uscc}/report?format=html`: the report as a self-contained page.
+    pub(crate) async fn report_html(&self, uscc: &Uscc) -> Result<String, ClientError> {
+        let mut url = self.url(&["v1", "enterprises", uscc.as_str(), "report"]);
+        url.query_pairs_mut().append_pair("format", "html");
+        let response = self.http.get(url.clone()).send().await;
+        let Success {
+            status,
+            content_type,
+            bytes,
+        } = Self::read_success(&url, response).await?;
+        let protocol = |detail: String| ClientError::Protocol {
+            url: url.to_string(),
+            status,
+            detail,
+        };
+        if !content_type.starts_with("text/html") {
+            return Err(protocol(format!("a {content_type:?} body, not text/html")));
+        }
+        String::from_utf8(bytes)
+            .map_err(|error| protocol(format!("the page is not UTF-8: {error}")))
+    }
+
+    /// `GET /v1/enterprises/{uscc}/score`: the traceability score and its components.
+    pub(crate) async fn score(&self, uscc: &Uscc) -> Result<ScoreView, ClientError> {
+        self.get(&["v1", "enterprises", uscc.as_str(), "score"])
+            .await
+    }
+
+    /// `GET /v1/scores`: the members of `registrar` (its public key in hex or its name in
+    /// genesis; every enrolled enterprise without it) ranked by score, ranks from `offset`, at
+    /// most `limit` of them. A registrar genesis does not name is `Refused` with status 404 and
+    /// code `unknown_registrar`.
+    pub(crate) async fn scores(
+        &self,
+        registrar: Option<&str>,
+        offset: Option<usize>,
+        limit: Option<usize>,
+    ) -> Result<ScoreRanking, ClientError> {
+        let mut query = Vec::new();
+        query.extend(registrar.map(|registrar| ("registrar", registrar.to_owned())));
+        query.extend(offset.map(|offset| ("offset", offset.to_string())));
+        query.extend(limit.map(|limit| ("limit", limit.to_string())));
+        self.get_query(&["v1", "scores"], &query).await
+    }
+
     /// Polls `GET /v1/transactions/{id}` until the transaction is committed, the node reports it
     /// rejected (`Rejected`), or `timeout` passes (`Timeout`). A transaction the node does not
     /// know yet (404) is waited for: it may still be travelling from another node.
@@ -227,7 +352,19 @@ impl ApiClient {
     }
 
     async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ClientError> {
-        let url = self.url(segments);
+        self.get_query(segments, &[]).await
+    }
+
+    /// GETs `segments` with the `query` parameters, encoded.
+    async fn get_query<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T, ClientError> {
+        let mut url = self.url(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let response = self.http.get(url.clone()).send().await;
         Self::read(url, response).await
     }
@@ -247,29 +384,73 @@ impl ApiClient {
         url: Url,
         response: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<T, ClientError> {
+        let success = Self::read_success(&url, response).await?;
+        serde_json::from_slice(&success.bytes).map_err(|error| ClientError::Protocol {
+            url: url.to_string(),
+            status: success.status,
+            detail: format!("not the expected JSON: {error}"),
+        })
+    }
+
+    /// Reads a success body and its content type, an error status as `Refused`.
+    async fn read_success(
+        url: &Url,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Success, ClientError> {
         let transport = |error| ClientError::Transport {
             url: url.to_string(),
             error,
         };
         let response = response.map_err(transport)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(transport)?;
-        let protocol = |detail: String| ClientError::Protocol {
-            url: url.to_string(),
-            status,
-            detail,
-        };
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.map_err(transport)?.to_vec();
         if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|error| protocol(format!("not the expected JSON: {error}")));
+            return Ok(Success {
+                status,
+                content_type,
+                bytes,
+            });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(ClientError::Refused { status, body }),
-            Err(_) => Err(protocol(format!(
-                "not an API error body: {}",
-                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-            ))),
+            Err(_) => Err(ClientError::Protocol {
+                url: url.to_string(),
+                status,
+                detail: format!(
+                    "not an API error body: {}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                ),
+            }),
         }
+    }
+}
+
+/// A success answer, read whole.
+struct Success {
+    /// Its status, 2xx.
+    status: StatusCode,
+    /// Its `Content-Type`, empty if it has none.
+    content_type: String,
+    /// Its body.
+    bytes: Vec<u8>,
+}
+
+/// The name serde gives a value of the API's, e.g. `newest` for [`RecordOrder::Newest`]: the
+/// one the API reads in a query and writes in its JSON.
+///
+/// # Panics
+/// On a value that does not serialise as a string: it is meant for the API's unit enums
+/// (`RecordOrder`, `Validity`, `KeyState`, ...), which all do.
+pub(crate) fn wire_name(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        other => panic!("wire_name takes a unit enum of the API's, not {other:?}"),
     }
 }
 
@@ -291,22 +472,19 @@ fn causes(error: &reqwest::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
+    use suyuan_api::metrics::{NodeMetrics, finalization_latency_histogram};
     use suyuan_api::types::{
         MempoolStatus, NodeIdentity, PendingState, SyncState, TransactionView,
     };
     use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
-    use suyuan_ledger::block::{Block, Body, leader};
-    use suyuan_ledger::demo::Demo;
-    use suyuan_ledger::exec::{BlockContext, execute_block};
+    use suyuan_ledger::demo::{Demo, execute_demo_block, who};
     use suyuan_storage::Store;
 
     use super::*;
-
-    const DAY_MS: u64 = 86_400_000;
 
     /// A node that admits whatever verifies into a map, and refuses what it was told to.
     struct MapNode {
@@ -350,20 +528,33 @@ mod tests {
         fn status(&self) -> NodeStatus {
             self.status.clone()
         }
+
+        /// Nothing: blocks reach the store from the fixture, not through this node.
+        fn metrics(&self) -> NodeMetrics {
+            NodeMetrics {
+                blocks_committed: 0,
+                transactions_committed: 0,
+                finalization_latency: finalization_latency_histogram(),
+            }
+        }
     }
 
-    /// A store with the demo's first `height` blocks, a node over it and a server on loopback.
-    struct Fixture {
-        demo: Demo,
-        story: Vec<Vec<Envelope>>,
+    /// A store with the demo's first `height` blocks, a node over it and a server on loopback;
+    /// `remote`'s tests run the commands against it too.
+    pub(crate) struct Fixture {
+        pub(crate) demo: Demo,
+        pub(crate) story: Vec<Vec<Envelope>>,
         store: Arc<Store>,
         node: Arc<MapNode>,
-        client: ApiClient,
-        dir: std::path::PathBuf,
+        pub(crate) client: ApiClient,
+        /// A directory of its own, removed with it.
+        pub(crate) dir: std::path::PathBuf,
     }
 
     impl Fixture {
-        async fn new(name: &str, height: u64) -> Fixture {
+        /// A fixture with the story's first `height` blocks (5 is the whole story), in a
+        /// directory named after `name`.
+        pub(crate) async fn new(name: &str, height: u64) -> Fixture {
             let dir =
                 std::env::temp_dir().join(format!("suyuan-client-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
@@ -419,30 +610,14 @@ mod tests {
 
         /// Commits story block `height`.
         fn commit(&self, height: u64) {
-            let genesis = &self.demo.genesis;
             let envelopes = self.story[(height - 1) as usize].clone();
-            let txs: Vec<_> = envelopes
-                .iter()
-                .map(|e| e.clone().verify(&genesis.chain_id).unwrap())
-                .collect();
-            let block = Block::new(
-                &genesis.chain_id,
-                height,
+            let (block, txs, writes) = execute_demo_block(
+                &self.demo.genesis,
+                &*self.store,
                 height,
                 self.store.head().hash,
-                genesis.genesis_time_ms + height * DAY_MS,
-                *leader(genesis, height),
-                Body {
-                    transactions: envelopes,
-                },
-            )
-            .unwrap();
-            let context = BlockContext {
-                genesis,
-                height,
-                time_ms: block.header.time_ms,
-            };
-            let writes = execute_block(&*self.store, context, &txs).unwrap();
+                envelopes,
+            );
             self.store
                 .commit_block(&block, &txs, b"certificate", &writes)
                 .unwrap();
@@ -557,5 +732,163 @@ mod tests {
 
         assert!(ApiClient::new("not a url").is_err());
         assert!(ApiClient::new("https://127.0.0.1:8100").is_err());
+    }
+
+    /// The USCC of demo enterprise `index` (see `demo::who`).
+    pub(crate) fn uscc_of(demo: &Demo, index: usize) -> Uscc {
+        demo.enterprises[index].profile.uscc.clone()
+    }
+
+    /// A well-formed USCC that no demo record names.
+    pub(crate) fn stranger() -> Uscc {
+        suyuan_ledger::demo::uscc("91110000MA01XYK12")
+    }
+
+    /// The positions of a page's records.
+    fn positions(page: &EnterpriseRecordsPage) -> Vec<(u64, u32)> {
+        page.records.iter().map(|r| (r.height, r.index)).collect()
+    }
+
+    #[tokio::test]
+    async fn enterprises_and_their_records_page_and_follow_cursors() {
+        let fixture = Fixture::new("enterprise", 5).await;
+        let client = &fixture.client;
+        let cable = uscc_of(&fixture.demo, who::CABLE_MAKER);
+        let view = client.enterprise(&cable).await.unwrap();
+        assert_eq!(view.uscc, cable);
+        assert_eq!(view.computed_at.height, 5);
+        assert_eq!(
+            view.registration.registered_by.public_key,
+            fixture.demo.bureau.public()
+        );
+        assert_eq!(view.keys.len(), 1);
+        let missing = client.enterprise(&stranger()).await.unwrap_err();
+        assert!(missing.is_not_found(), "{missing:?}");
+        assert_eq!(missing.body().unwrap().code, "unknown_enterprise");
+
+        // Enrolment (1:0), model (2:0), commissioning (3:0), sale (4:2), newest first.
+        let newest = [(4, 2), (3, 0), (2, 0), (1, 0)];
+        let first = client
+            .enterprise_records(&cable, RecordOrder::Newest, None, Some(3))
+            .await
+            .unwrap();
+        assert_eq!(positions(&first), newest[..3]);
+        assert_eq!(first.next.as_deref(), Some("2-0"));
+        let rest = client
+            .enterprise_records(&cable, RecordOrder::Newest, first.next.as_deref(), None)
+            .await
+            .unwrap();
+        assert_eq!(positions(&rest), newest[3..]);
+        assert_eq!(rest.next, None);
+        let oldest = client
+            .enterprise_records(&cable, RecordOrder::Oldest, None, None)
+            .await
+            .unwrap();
+        assert_eq!(oldest.order, RecordOrder::Oldest);
+        assert_eq!(positions(&oldest), [(1, 0), (2, 0), (3, 0), (4, 2)]);
+        let bad_cursor = client
+            .enterprise_records(&cable, RecordOrder::Newest, Some("yesterday"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(bad_cursor.body().unwrap().code, "invalid_query");
+
+        // Every record, in pages of 3: two requests, one answer.
+        let all = client
+            .all_enterprise_records(&cable, RecordOrder::Newest, None, 3, 100)
+            .await
+            .unwrap();
+        assert_eq!(positions(&all), newest);
+        assert_eq!(all.next, None);
+        // A bound of 3 stops after 3, in pages of 2, with the cursor to go on from...
+        let bounded = client
+            .all_enterprise_records(&cable, RecordOrder::Newest, None, 2, 3)
+            .await
+            .unwrap();
+        assert_eq!(positions(&bounded), newest[..3]);
+        assert_eq!(bounded.next.as_deref(), Some("2-0"));
+        // ...from which the rest follows.
+        let resumed = client
+            .all_enterprise_records(&cable, RecordOrder::Newest, Some("2-0"), 2, 3)
+            .await
+            .unwrap();
+        assert_eq!(positions(&resumed), newest[3..]);
+        assert_eq!(resumed.next, None);
+        let missing = client
+            .all_enterprise_records(&stranger(), RecordOrder::Oldest, None, 10, 10)
+            .await
+            .unwrap_err();
+        assert_eq!(missing.body().unwrap().code, "unknown_enterprise");
+    }
+
+    #[tokio::test]
+    async fn reports_scores_and_rankings_read_back() {
+        let fixture = Fixture::new("report", 5).await;
+        let client = &fixture.client;
+        let gas = uscc_of(&fixture.demo, who::GAS_APPLIANCE_MAKER);
+
+        let report = client.report(&gas).await.unwrap();
+        assert_eq!(
+            (report.uscc.clone(), report.computed_at.height),
+            (gas.clone(), 5)
+        );
+        assert_eq!(report.batches.len(), 6);
+        assert_eq!(report.recalls.len(), 1);
+        let page = client.report_html(&gas).await.unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..100]);
+        assert!(page.contains(report.name.as_str()));
+        let missing = client.report_html(&stranger()).await.unwrap_err();
+        assert_eq!(missing.body().unwrap().code, "unknown_enterprise");
+
+        let score = client.score(&gas).await.unwrap();
+        assert_eq!(score.total_bp, Some(4_999));
+        let contributions: Vec<u32> = score.components.iter().map(|c| c.contribution_bp).collect();
+        assert_eq!(contributions, [1_000, 1_500, 249, 0, 1_250, 1_000]);
+        let missing = client.score(&stranger()).await.unwrap_err();
+        assert_eq!(missing.body().unwrap().code, "unknown_enterprise");
+
+        let everyone = client.scores(None, None, None).await.unwrap();
+        assert_eq!(everyone.members, 4);
+        assert!(everyone.registrar.is_none());
+        assert_eq!(everyone.ranking[3].uscc, gas);
+        let association = client
+            .scores(
+                Some("China Electrical Equipment Industry Association"),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let members: Vec<Uscc> = association.ranking.iter().map(|r| r.uscc.clone()).collect();
+        assert_eq!(members, [uscc_of(&fixture.demo, who::DISTRIBUTOR)]);
+        let bureau = fixture.demo.bureau.public().to_string();
+        let page = client
+            .scores(Some(&bureau), Some(1), Some(1))
+            .await
+            .unwrap();
+        assert_eq!(page.ranking.len(), 1);
+        assert_eq!(page.next_offset, Some(2));
+        assert_eq!(page.ranking[0].registered_by, fixture.demo.bureau.public());
+        let unknown = client.scores(Some("Nobody"), None, None).await.unwrap_err();
+        assert!(unknown.is_not_found(), "{unknown:?}");
+        assert_eq!(unknown.body().unwrap().code, "unknown_registrar");
+        let bad_limit = client.scores(None, None, Some(0)).await.unwrap_err();
+        assert_eq!(bad_limit.body().unwrap().code, "invalid_query");
+    }
+
+    #[tokio::test]
+    async fn codes_read_back_with_their_latest_record() {
+        let fixture = Fixture::new("code", 4).await;
+        let client = &fixture.client;
+        // A Digital Link: slashes, a colon and a query, all inside one encoded segment.
+        let link = format!("https://id.gs1.org/01/{}/10/C2601A", Demo::cable_gtin());
+        let view = client.code(&link).await.unwrap();
+        assert_eq!(view.input, link);
+        assert_eq!(
+            view.trace_code.unwrap().to_string(),
+            format!("01/{}/10/C2601A", Demo::cable_gtin())
+        );
+        assert!(view.latest.is_some());
+        let wrong = client.code("09520123456789").await.unwrap_err();
+        assert_eq!(wrong.body().unwrap().code, "invalid_code");
     }
 }

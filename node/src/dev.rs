@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use suyuan_api::{Node as _, SubmitError};
-use suyuan_ledger::demo::Demo;
+use suyuan_ledger::demo::{Demo, who};
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 
 use crate::config::{
@@ -104,7 +104,7 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
             }
         };
         if loaded {
-            print_tour(&nodes[0], &story);
+            print_tour(&nodes[0], &demo, &story);
             println!("Ctrl-C stops the consortium.");
             let _ = tokio::signal::ctrl_c().await;
         }
@@ -225,7 +225,7 @@ async fn wait_committed(node: &RunningNode, ids: &[TxId]) -> anyhow::Result<()> 
 }
 
 /// Prints where to look first.
-fn print_tour(node: &RunningNode, story: &[Vec<Envelope>]) {
+fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>]) {
     let base = format!("http://{}", node.api_address);
     println!();
     println!("Try:");
@@ -247,6 +247,14 @@ fn print_tour(node: &RunningNode, story: &[Vec<Envelope>]) {
     for code in codes.iter().take(3) {
         println!("  curl -s {base}/v1/products/{}", code.replace('/', "%2F"));
     }
+    // The demo's gas appliance maker has the richest record: inspections, a sale, a recall.
+    let uscc = &demo.enterprises[who::GAS_APPLIANCE_MAKER].profile.uscc;
+    println!("  curl -s {base}/v1/enterprises/{uscc}/score");
+    println!("  suyuan query report {uscc} --api {base}");
+    println!("  a supplier report in a browser: {base}/v1/enterprises/{uscc}/report?format=html");
+    println!("  curl -s {base}/v1/scores");
+    println!("  curl -s {base}/metrics");
+    println!("  curl -s {base}/openapi.json");
     println!("  suyuan status --api {base}");
     println!();
 }

@@ -469,6 +469,8 @@ impl Driver {
             let justification =
                 Justification::new(finalized.certificate, finalized.nullifications).encode();
             self.commit(&hash, &justification)?;
+            self.shared
+                .record_finalized(self.chain.head_header().map(|header| header.time_ms));
         }
         Ok(())
     }

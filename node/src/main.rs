@@ -74,8 +74,9 @@ enum Command {
     /// Exit status 0 when accepted (and committed, with --wait), 1 when refused (the error
     /// JSON is printed), 2 on other failures.
     Submit(remote::SubmitArgs),
-    /// Read a transaction, a block or a product's history from a node, as JSON; exit status 1
-    /// when it has none.
+    /// Read what a node has committed: a transaction, a block or a product's history (as JSON),
+    /// a code, an enterprise's registration, records, supplier report or score, or a ranking of
+    /// members (for people, or JSON with --json); exit status 1 when it has none.
     #[command(subcommand)]
     Query(remote::QueryCommand),
     /// Run one validator until SIGINT or SIGTERM.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use suyuan_api::metrics::{Histogram, NodeMetrics, finalization_latency_histogram};
 use suyuan_api::types::{
     MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
 };
@@ -26,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) blocks_committed: AtomicU64,
     /// Transactions committed since start.
     pub(crate) transactions_committed: AtomicU64,
+    /// Seconds from block time to commit of blocks finalized by consensus.
+    finalization_latency: Histogram,
     /// Whether each validator is connected, by genesis index.
     connected: Vec<AtomicBool>,
     /// Set once the node is stopping: submissions are refused.
@@ -41,6 +44,7 @@ impl Shared {
             evidence: AtomicU64::new(0),
             blocks_committed: AtomicU64::new(0),
             transactions_committed: AtomicU64::new(0),
+            finalization_latency: finalization_latency_histogram(),
             connected: (0..validators).map(|_| AtomicBool::new(false)).collect(),
             stopping: AtomicBool::new(false),
         }
@@ -58,6 +62,26 @@ impl Shared {
         self.blocks_committed.fetch_add(1, Ordering::Relaxed);
         self.transactions_committed
             .fetch_add(transactions as u64, Ordering::Relaxed);
+    }
+
+    /// Records the latency of a block consensus finalized and this node committed: from its
+    /// block time (when its proposer built it) to now. `None` (no committed head) records
+    /// nothing. Clocks of proposer and node may differ; a block timed after now counts as 0.
+    pub(crate) fn record_finalized(&self, block_time_ms: Option<u64>) {
+        if let Some(block_time_ms) = block_time_ms {
+            let latency_ms = crate::clock::now_ms().saturating_sub(block_time_ms);
+            self.finalization_latency
+                .observe(latency_ms as f64 / 1000.0);
+        }
+    }
+
+    /// What `/metrics` shows beyond the status.
+    pub(crate) fn metrics(&self) -> NodeMetrics {
+        NodeMetrics {
+            blocks_committed: self.blocks_committed.load(Ordering::Relaxed),
+            transactions_committed: self.transactions_committed.load(Ordering::Relaxed),
+            finalization_latency: self.finalization_latency.clone(),
+        }
     }
 }
 
@@ -89,6 +113,10 @@ impl suyuan_api::Node for NodeApi {
 
     fn pending(&self, id: &TxId) -> Option<PendingState> {
         self.admission.pending_state(id)
+    }
+
+    fn metrics(&self) -> NodeMetrics {
+        self.shared.metrics()
     }
 
     fn status(&self) -> NodeStatus {

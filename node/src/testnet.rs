@@ -107,6 +107,7 @@ pub(crate) fn init(options: &InitOptions) -> anyhow::Result<Genesis> {
             },
         ],
         regulators: vec![bureau_member],
+        score_weights: None,
     };
     genesis.check()?;
     let mut text = serde_json::to_string_pretty(&genesis)?;

@@ -303,3 +303,98 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
     assert_eq!(chain.pending_count(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The samples of a `/metrics` exposition by series (`name` or `name{labels}`); the API's
+/// tests check the format strictly, this reads values.
+fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+async fn scrape(http: &reqwest::Client, url: &str) -> std::collections::BTreeMap<String, f64> {
+    let response = http.get(url).send().await.unwrap();
+    assert!(response.status().is_success());
+    samples(&response.text().await.unwrap())
+}
+
+/// A validator of a running consortium exposes its figures at `/metrics`: its peers, the
+/// transactions it commits, the finalization latency of each block, its API's requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_expose_metrics_that_follow_the_chain() {
+    let dir = temp_dir("metrics");
+    let p2p = base_port(1);
+    let api = p2p + 5;
+    let demo = Demo::new(4, p2p);
+    let mut nodes = Vec::new();
+    for (index, key) in demo.validators.iter().enumerate() {
+        let config = config(&dir, index, p2p, api);
+        nodes.push(
+            RunningNode::start_with(&config, demo.genesis.clone(), key.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", nodes[0].api_address);
+    let metrics_url = format!("{base}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let before = loop {
+        let metrics = scrape(&http, &metrics_url).await;
+        if metrics["suyuan_peers_connected"] == 3.0 && metrics["suyuan_chain_height"] >= 1.0 {
+            break metrics;
+        }
+        assert!(Instant::now() < deadline, "no peers or blocks: {metrics:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(before["suyuan_validators"], 4.0);
+    assert_eq!(before["suyuan_synced"], 1.0);
+    assert_eq!(before["suyuan_transactions_committed_total"], 0.0);
+
+    let enrolments = &demo.story()[0];
+    let response = http
+        .post(format!("{base}/v1/transactions/batch"))
+        .json(enrolments)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let ids: Vec<TxId> = enrolments
+        .iter()
+        .map(|e| e.id(&demo.genesis.chain_id))
+        .collect();
+    let store = Arc::clone(&nodes[0].store);
+    wait_until(
+        "the enrolments are committed",
+        Duration::from_secs(30),
+        || committed(&store, &ids),
+    )
+    .await;
+
+    let after = scrape(&http, &metrics_url).await;
+    assert_eq!(
+        after["suyuan_transactions_committed_total"],
+        enrolments.len() as f64
+    );
+    assert!(after["suyuan_chain_height"] > before["suyuan_chain_height"]);
+    assert!(after["suyuan_blocks_committed_total"] >= after["suyuan_chain_height"] - 1.0);
+    let finalized = after["suyuan_finalization_latency_seconds_count"];
+    assert!(finalized >= 2.0, "{after:?}");
+    let mean_seconds = after["suyuan_finalization_latency_seconds_sum"] / finalized;
+    assert!(
+        mean_seconds < 30.0,
+        "mean finalization latency {mean_seconds} s"
+    );
+    assert!(after["suyuan_consensus_view"] >= after["suyuan_chain_height"]);
+    let batch =
+        r#"suyuan_api_requests_total{method="POST",route="/v1/transactions/batch",status="2xx"}"#;
+    assert_eq!(after[batch], 1.0, "{after:?}");
+    for node in nodes {
+        node.stop().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

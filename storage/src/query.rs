@@ -1,12 +1,16 @@
 //! Answer the queries the API and audit need, in bounded pages, checking every value read.
 
-use rocksdb::{DB, DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions};
+use rocksdb::{
+    DB, DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode,
+};
 use suyuan_ledger::block::{Block, BlockHash, Body, Header};
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::TraceCode;
-use suyuan_ledger::state::{StateDigest, TxLocation};
+use suyuan_ledger::state::{
+    EnterpriseState, StateDigest, StateError, StateKey, StateRead, StateValue, TxLocation,
+};
 use suyuan_ledger::tx::{Envelope, TxId};
 
 use crate::error::StorageError;
@@ -14,7 +18,7 @@ use crate::schema::{
     self, cf, corrupt, decode_position, height_key, position_key, split_text_position,
     text_position_key, text_prefix, unseal,
 };
-use crate::store::Store;
+use crate::store::{Head, Store};
 
 /// Most records in one page of a code, model or enterprise history.
 pub const MAX_PAGE_RECORDS: usize = 1_000;
@@ -24,6 +28,9 @@ pub const MAX_HEADERS_PER_PAGE: usize = 1_000;
 
 /// Most blocks in one [`Store::blocks`] call: a block may hold up to 16 MiB.
 pub const MAX_BLOCKS_PER_PAGE: usize = 16;
+
+/// Most enterprises in one [`Snapshot::enterprises`] page.
+pub const MAX_ENTERPRISES_PER_PAGE: usize = 1_000;
 
 /// A committed transaction with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,6 +427,149 @@ impl Store {
             options.set_iterate_upper_bound(end);
         }
         self.db.iterator_cf_opt(self.cf(family), options, mode)
+    }
+}
+
+/// The committed state as of one head, however many blocks commit while it is read.
+///
+/// # Reading at one height
+///
+/// [`Store::snapshot`] takes it between two commits, so [`Snapshot::head`] is exactly the block
+/// whose state it reads. The store's indexes, blocks and transactions are only ever added to,
+/// so reading them through the [`Store`] with positions at or below `head().height` (for a
+/// history page, newest first from [`Snapshot::below_head`]) gives the same answers as a view
+/// of the whole database at that head would. State entries change from block to block, so
+/// read them through the snapshot ([`StateRead`], [`Snapshot::enterprises`]).
+///
+/// RocksDB keeps every value the snapshot can see until it is dropped: hold it for one
+/// request, not longer.
+pub struct Snapshot<'a> {
+    store: &'a Store,
+    view: SnapshotWithThreadMode<'a, DB>,
+    head: Head,
+}
+
+/// One page of [`Snapshot::enterprises`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterprisePage {
+    /// Enrolled enterprises in ascending USCC order.
+    pub items: Vec<EnterpriseState>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<Uscc>,
+}
+
+impl Store {
+    /// A consistent view of the committed state at the current head. Commits wait only while
+    /// it is taken, an instant.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        self.with_commits_paused(|head, _| Snapshot {
+            store: self,
+            view: self.db.snapshot(),
+            head,
+        })
+    }
+}
+
+impl std::fmt::Debug for Snapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Snapshot<'a> {
+    /// The block whose state this is: the head when the snapshot was taken.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// The store the snapshot was taken of, for reads of its append-only indexes.
+    pub fn store(&self) -> &'a Store {
+        self.store
+    }
+
+    /// The cursor that starts a newest-first history page at the head: every position it
+    /// yields is at or below `head().height`, whatever was committed since.
+    pub fn below_head(&self) -> TxLocation {
+        TxLocation {
+            height: self.head.height.saturating_add(1),
+            index: 0,
+        }
+    }
+
+    /// Up to `limit` enrolled enterprises (1 to [`MAX_ENTERPRISES_PER_PAGE`]) in ascending USCC
+    /// order, starting after `after`: a scan of the state entries under
+    /// [`StateKey::ENTERPRISE_PREFIX`].
+    pub fn enterprises(
+        &self,
+        after: Option<&Uscc>,
+        limit: usize,
+    ) -> Result<EnterprisePage, StorageError> {
+        check_limit("enterprises per page", limit, MAX_ENTERPRISES_PER_PAGE)?;
+        let prefix = [StateKey::ENTERPRISE_PREFIX];
+        let start = after.map(|uscc| StateKey::Enterprise(uscc.clone()).to_bytes());
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(end) = schema::prefix_end(&prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mode = match &start {
+            Some(start) => IteratorMode::From(start, Direction::Forward),
+            None => IteratorMode::Start,
+        };
+        let mut items: Vec<EnterpriseState> = Vec::with_capacity(limit.min(64));
+        let mut next = None;
+        for item in self
+            .view
+            .iterator_cf_opt(self.store.cf(cf::STATE), options, mode)
+        {
+            let (key, value) = item.map_err(StorageError::backend("scan enterprises"))?;
+            if start.as_deref() == Some(&key[..]) {
+                continue;
+            }
+            if items.len() == limit {
+                next = items.last().map(|state| state.profile.uscc.clone());
+                break;
+            }
+            items.push(decode_enterprise(&key, &value)?);
+        }
+        Ok(EnterprisePage { items, next })
+    }
+}
+
+impl StateRead for Snapshot<'_> {
+    /// Reads the state as of [`Snapshot::head`].
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
+        let key_bytes = key.to_bytes();
+        let Some(value) = self
+            .view
+            .get_pinned_cf_opt(self.store.cf(cf::STATE), &key_bytes, ReadOptions::default())
+            .map_err(StorageError::backend("read state"))?
+        else {
+            return Ok(None);
+        };
+        let payload = unseal(cf::STATE, &key_bytes, &value)?;
+        StateValue::from_bytes(key, payload).map(Some)
+    }
+}
+
+/// An enterprise state entry read by a scan: its key must name an enterprise, its value must be
+/// one, and the value's USCC must be the key's.
+fn decode_enterprise(key: &[u8], value: &[u8]) -> Result<EnterpriseState, StorageError> {
+    let bad = |reason: String| corrupt(cf::STATE, key, reason);
+    let payload = unseal(cf::STATE, key, value)?;
+    let state_key = StateKey::from_bytes(key).map_err(|error| bad(error.to_string()))?;
+    let StateKey::Enterprise(uscc) = &state_key else {
+        return Err(bad("an enterprise scan met another kind of key".into()));
+    };
+    match StateValue::from_bytes(&state_key, payload).map_err(|error| bad(error.to_string()))? {
+        StateValue::Enterprise(state) if &state.profile.uscc == uscc => Ok(state),
+        StateValue::Enterprise(state) => Err(bad(format!(
+            "the entry holds enterprise {}",
+            state.profile.uscc
+        ))),
+        _ => Err(bad("not an enterprise".into())),
     }
 }
 

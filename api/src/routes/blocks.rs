@@ -5,6 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::state::TxLocation;
 use suyuan_storage::Store;
+use utoipa::IntoParams;
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -13,6 +14,15 @@ use crate::routes::{committed_payload, page_limit, read_store, storage};
 use crate::types::{BlockTransaction, BlockTransactionsPage, BlockView};
 
 /// `GET /v1/blocks/latest`: the store's head; 404 `unknown_block` before the first block.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/latest",
+    tag = "chain",
+    responses(
+        (status = 200, description = "The node's head block", body = BlockView),
+        (status = 404, description = "`unknown_block`: no block yet", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn latest(State(state): State<ApiState>) -> Result<Json<BlockView>, ApiError> {
     read_store(&state, |store| block_view(store, store.head().height))
         .await
@@ -20,6 +30,17 @@ pub(crate) async fn latest(State(state): State<ApiState>) -> Result<Json<BlockVi
 }
 
 /// `GET /v1/blocks/{height}`.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    tag = "chain",
+    params(("height" = u64, Path, description = "1 for the first block")),
+    responses(
+        (status = 200, description = "The block's header, transaction ids and certificate", body = BlockView),
+        (status = 400, description = "`invalid_path`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_block`", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn block(
     State(state): State<ApiState>,
     PathParam(height): PathParam,
@@ -31,8 +52,9 @@ pub(crate) async fn block(
 }
 
 /// Which transactions of a block to list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
     /// Index of the first transaction; 0 if not given.
     offset: Option<u32>,
@@ -41,6 +63,17 @@ pub(crate) struct PageQuery {
 }
 
 /// `GET /v1/blocks/{height}/transactions?offset=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}/transactions",
+    tag = "chain",
+    params(("height" = u64, Path, description = "1 for the first block"), PageQuery),
+    responses(
+        (status = 200, description = "One page of the block's transactions", body = BlockTransactionsPage),
+        (status = 400, description = "`invalid_path` or `invalid_query`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_block`", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn transactions(
     State(state): State<ApiState>,
     PathParam(height): PathParam,

@@ -1,6 +1,8 @@
 //! Handle each endpoint: parse the request, ask the node or read the store, shape the answer.
 
 pub(crate) mod blocks;
+pub(crate) mod codes;
+pub(crate) mod enterprises;
 pub(crate) mod products;
 pub(crate) mod status;
 pub(crate) mod transactions;
@@ -43,24 +45,34 @@ pub(crate) fn storage(error: StorageError) -> ApiError {
     ApiError::storage(&error)
 }
 
-/// Block hashes by height, read once per request where many transactions share blocks.
+/// Block hashes and times by height, read once per request where many transactions share
+/// blocks.
 #[derive(Debug, Default)]
-pub(crate) struct BlockHashes(BTreeMap<u64, BlockHash>);
+pub(crate) struct BlockHashes(BTreeMap<u64, (BlockHash, u64)>);
 
 impl BlockHashes {
     /// The hash of committed block `height`.
     pub(crate) fn of(&mut self, store: &Store, height: u64) -> Result<BlockHash, ApiError> {
-        if let Some(hash) = self.0.get(&height) {
-            return Ok(*hash);
+        self.read(store, height).map(|(hash, _)| hash)
+    }
+
+    /// The time of committed block `height`, Unix milliseconds.
+    pub(crate) fn time_ms(&mut self, store: &Store, height: u64) -> Result<u64, ApiError> {
+        self.read(store, height).map(|(_, time_ms)| time_ms)
+    }
+
+    fn read(&mut self, store: &Store, height: u64) -> Result<(BlockHash, u64), ApiError> {
+        if let Some(known) = self.0.get(&height) {
+            return Ok(*known);
         }
         let header = store.header(height).map_err(storage)?.ok_or_else(|| {
             ApiError::internal(format!(
                 "a transaction is indexed at height {height}, which has no block"
             ))
         })?;
-        let hash = header.hash();
-        self.0.insert(height, hash);
-        Ok(hash)
+        let known = (header.hash(), header.time_ms);
+        self.0.insert(height, known);
+        Ok(known)
     }
 }
 

@@ -7,6 +7,7 @@ use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::record::TraceCode;
 use suyuan_ledger::state::TxLocation;
 use suyuan_storage::{Order, PageRequest, Store};
+use utoipa::IntoParams;
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -15,8 +16,9 @@ use crate::routes::{BlockHashes, committed_tx, page_limit, read_store, storage};
 use crate::types::ProductView;
 
 /// Which page of a code's history to read.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct HistoryQuery {
     /// The `next` cursor of the previous page.
     after: Option<String>,
@@ -25,6 +27,20 @@ pub(crate) struct HistoryQuery {
 }
 
 /// `GET /v1/products/{code}?after=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/products/{code}",
+    tag = "products",
+    params(
+        ("code" = String, Path, description = "A trace code, Digital Link URI or element string naming a batch, an item or a logistic unit; percent-encoded"),
+        HistoryQuery,
+    ),
+    responses(
+        (status = 200, description = "The latest record and one page of the history, oldest first", body = ProductView),
+        (status = 400, description = "`invalid_code` or `invalid_query`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_code`: no committed record names it", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn product(
     State(state): State<ApiState>,
     PathParam(code): PathParam,
@@ -74,9 +90,9 @@ fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
     };
     let report = inspect(text);
     if report.valid {
-        return match report.trace_code.as_deref().map(str::parse::<TraceCode>) {
-            Some(Ok(code)) => Ok(code),
-            _ => Err(ApiError::invalid_code(format!(
+        return match report.trace_code {
+            Some(code) => Ok(code),
+            None => Err(ApiError::invalid_code(format!(
                 "a {:?} names no batch, item or logistic unit",
                 report.kind
             ))),
@@ -89,12 +105,12 @@ fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
 }
 
 /// The cursor after a position: `{height}-{index}`.
-fn cursor(at: TxLocation) -> String {
+pub(crate) fn cursor(at: TxLocation) -> String {
     format!("{}-{}", at.height, at.index)
 }
 
 /// Parses a cursor made by [`cursor`].
-fn parse_cursor(text: &str) -> Result<TxLocation, ApiError> {
+pub(crate) fn parse_cursor(text: &str) -> Result<TxLocation, ApiError> {
     text.split_once('-')
         .and_then(|(height, index)| {
             Some(TxLocation {

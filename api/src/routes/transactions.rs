@@ -15,6 +15,20 @@ use crate::types::{
 };
 
 /// `POST /v1/transactions`: 202 with the id once the node admits the envelope.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions",
+    tag = "transactions",
+    request_body(content = crate::openapi::Envelope, description = "A signed envelope"),
+    responses(
+        (status = 202, description = "Admitted into the mempool, not yet committed", body = SubmitResponse),
+        (status = 400, description = "`malformed_json`, `invalid_body`, `payload_too_large`, `bad_signature` or `bad_payload`", body = crate::types::ErrorBody),
+        (status = 409, description = "`replay` or `duplicate`", body = crate::types::ErrorBody),
+        (status = 413, description = "`body_too_large`", body = crate::types::ErrorBody),
+        (status = 422, description = "`rule_violation`, naming the `rule`", body = crate::types::ErrorBody),
+        (status = 503, description = "`mempool_full`, `unavailable`, `busy`, `overloaded` or `timeout`", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn submit(
     State(state): State<ApiState>,
     JsonBody(envelope): JsonBody<Envelope>,
@@ -37,6 +51,18 @@ pub(crate) async fn submit(
 }
 
 /// `POST /v1/transactions/batch`: 200 with one result per envelope, in order.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions/batch",
+    tag = "transactions",
+    request_body(content = Vec<crate::openapi::Envelope>, description = "Up to 1000 signed envelopes"),
+    responses(
+        (status = 200, description = "One result per envelope, in order: an id or an error", body = BatchResponse),
+        (status = 400, description = "`malformed_json`, `invalid_body`, `empty_batch` or `batch_too_large`: nothing admitted", body = crate::types::ErrorBody),
+        (status = 413, description = "`body_too_large`", body = crate::types::ErrorBody),
+        (status = 503, description = "`busy`, `overloaded` or `timeout`", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn submit_batch(
     State(state): State<ApiState>,
     JsonBody(envelopes): JsonBody<Vec<Envelope>>,
@@ -70,6 +96,17 @@ pub(crate) async fn submit_batch(
 
 /// `GET /v1/transactions/{id}`: committed (from the store), else pending or rejected (from the
 /// node), else 404 `unknown_transaction`.
+#[utoipa::path(
+    get,
+    path = "/v1/transactions/{id}",
+    tag = "transactions",
+    params(("id" = crate::openapi::Hash, Path, description = "The transaction id")),
+    responses(
+        (status = 200, description = "Committed, pending or rejected, tagged by `status`", body = TransactionView),
+        (status = 400, description = "`invalid_path`: not 64 hex characters", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_transaction`", body = crate::types::ErrorBody),
+    )
+)]
 pub(crate) async fn transaction(
     State(state): State<ApiState>,
     PathParam(id): PathParam,

@@ -13,14 +13,15 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use suyuan_api::metrics::{Histogram, NodeMetrics, finalization_latency_histogram};
 use suyuan_api::types::{
     ErrorBody, MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
 };
 use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
-use suyuan_ledger::block::{Block, Body, leader};
-use suyuan_ledger::demo::Demo;
-use suyuan_ledger::exec::{BlockContext, Executor, execute_block};
-use suyuan_ledger::tx::{Envelope, TxId, VerifiedTx};
+use suyuan_ledger::block::Block;
+use suyuan_ledger::demo::{Demo, execute_demo_block};
+use suyuan_ledger::exec::{BlockContext, Executor};
+use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 use tokio::sync::{Semaphore, oneshot};
 
@@ -35,7 +36,17 @@ pub(crate) struct Chain {
     pub(crate) demo: Demo,
     pub(crate) story: Vec<Vec<Envelope>>,
     pub(crate) store: Arc<Store>,
+    commits: Arc<Commits>,
     dir: TempDir,
+}
+
+/// What [`Chain::commit`] counts, for the test node's metrics.
+struct Commits {
+    blocks: AtomicU64,
+    transactions: AtomicU64,
+    /// Seconds each commit took to execute and write: test blocks are not proposed, so there
+    /// is no proposal time to measure from.
+    latency: Histogram,
 }
 
 impl Chain {
@@ -49,6 +60,11 @@ impl Chain {
             demo,
             story,
             store: Arc::new(store),
+            commits: Arc::new(Commits {
+                blocks: AtomicU64::new(0),
+                transactions: AtomicU64::new(0),
+                latency: finalization_latency_histogram(),
+            }),
             dir,
         };
         for height in 1..=COMMITTED_BLOCKS {
@@ -64,32 +80,24 @@ impl Chain {
 
     /// Executes `envelopes` as block `height` over the store and commits it.
     pub(crate) fn commit(&self, height: u64, envelopes: Vec<Envelope>) -> Block {
-        let genesis = &self.demo.genesis;
-        let txs: Vec<VerifiedTx> = envelopes
-            .iter()
-            .map(|envelope| envelope.clone().verify(&genesis.chain_id).expect("signed"))
-            .collect();
-        let block = Block::new(
-            &genesis.chain_id,
-            height,
+        let started = std::time::Instant::now();
+        let (block, txs, writes) = execute_demo_block(
+            &self.demo.genesis,
+            &*self.store,
             height,
             self.store.head().hash,
-            genesis.genesis_time_ms + height * DAY_MS,
-            *leader(genesis, height),
-            Body {
-                transactions: envelopes,
-            },
-        )
-        .expect("test blocks are within bounds");
-        let context = BlockContext {
-            genesis,
-            height,
-            time_ms: block.header.time_ms,
-        };
-        let writes = execute_block(&*self.store, context, &txs).expect("the block executes");
+            envelopes,
+        );
         self.store
             .commit_block(&block, &txs, &certificate(height), &writes)
             .expect("the block commits");
+        self.commits.blocks.fetch_add(1, Ordering::Relaxed);
+        self.commits
+            .transactions
+            .fetch_add(txs.len() as u64, Ordering::Relaxed);
+        self.commits
+            .latency
+            .observe(started.elapsed().as_secs_f64());
         block
     }
 }
@@ -103,6 +111,7 @@ pub(crate) fn certificate(height: u64) -> Vec<u8> {
 /// committed state) into an in-memory map, and remembers refusals.
 pub(crate) struct TestNode {
     store: Arc<Store>,
+    commits: Arc<Commits>,
     demo: Demo,
     pending: Mutex<BTreeMap<TxId, Envelope>>,
     rejected: Mutex<BTreeMap<TxId, ErrorBody>>,
@@ -115,6 +124,7 @@ impl TestNode {
     pub(crate) fn new(chain: &Chain, gate: Option<Arc<Semaphore>>) -> TestNode {
         TestNode {
             store: chain.store.clone(),
+            commits: chain.commits.clone(),
             demo: chain.demo.clone(),
             pending: Mutex::new(BTreeMap::new()),
             rejected: Mutex::new(BTreeMap::new()),
@@ -174,6 +184,14 @@ impl Node for TestNode {
             .map(|error| PendingState::Rejected {
                 error: error.clone(),
             })
+    }
+
+    fn metrics(&self) -> NodeMetrics {
+        NodeMetrics {
+            blocks_committed: self.commits.blocks.load(Ordering::Relaxed),
+            transactions_committed: self.commits.transactions.load(Ordering::Relaxed),
+            finalization_latency: self.commits.latency.clone(),
+        }
     }
 
     fn status(&self) -> NodeStatus {
@@ -349,6 +367,19 @@ pub(crate) fn assert_error(response: &(StatusCode, Value), status: StatusCode, c
         "field is always present: {}",
         response.1
     );
+}
+
+/// Percent-encodes a path segment (every byte but unreserved ones).
+pub(crate) fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A fresh directory under the system temp dir, removed on drop.

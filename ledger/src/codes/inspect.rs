@@ -1,4 +1,5 @@
-//! Detect which kind of code a string is, and report its parts or what is wrong with it.
+//! Detect which kind of code a string is, and report its canonical form, whether its check
+//! digits are right and its parts, or what is wrong with it.
 //!
 //! Data-entry staff paste whatever is printed on a label or a certificate; [`inspect`] tries
 //! every kind whose shape fits, in a fixed order, and reports the first that is valid (with any
@@ -18,27 +19,29 @@
 //! | 16 digits | CCC certificate |
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::ccc::{CccCertificate, CertificationBody};
-use super::ecode::Ecode;
+use super::ccc::{CccCertificate, CccError, CertificationBody};
+use super::ecode::{Ecode, EcodeError};
 use super::gs1::dictionary::dictionary;
-use super::gs1::digital_link::{CANONICAL_STEM, DigitalLink};
-use super::gs1::element::ElementString;
-use super::gs1::epc::{Lgtin, Sgln, Sgtin, Sscc as EpcSscc};
-use super::gs1::keys::{Gln, Gtin, Sscc};
-use super::handle::HandleId;
-use super::licence::ProductionLicence;
-use super::uscc::Uscc;
-use crate::record::TraceCode;
+use super::gs1::digital_link::{CANONICAL_STEM, DigitalLink, DigitalLinkError};
+use super::gs1::element::{ElementError, ElementString};
+use super::gs1::epc::{EpcError, Lgtin, Sgln, Sgtin, Sscc as EpcSscc};
+use super::gs1::keys::{Gln, Gtin, KeyError, Sscc};
+use super::gs1::linters::{LintFailureKind, Linter};
+use super::handle::{HandleError, HandleId};
+use super::licence::{LicenceError, ProductionLicence};
+use super::uscc::{Uscc, UsccError};
+use crate::record::{TraceCode, TraceCodeError};
 
 /// Longest input inspected, in bytes; anything longer is refused unread.
 pub const MAX_INSPECT_BYTES: usize = 2_048;
 
 /// The kinds of code Suyuan recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CodeKind {
     /// Unified social credit code of an enterprise.
@@ -69,6 +72,44 @@ pub enum CodeKind {
     Unknown,
 }
 
+impl CodeKind {
+    /// The kind's name as in JSON: `gtin`, `gs1_digital_link`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeKind::Uscc => "uscc",
+            CodeKind::Gtin => "gtin",
+            CodeKind::Gln => "gln",
+            CodeKind::Sscc => "sscc",
+            CodeKind::Gs1ElementString => "gs1_element_string",
+            CodeKind::Gs1DigitalLink => "gs1_digital_link",
+            CodeKind::EpcUrn => "epc_urn",
+            CodeKind::CccCertificate => "ccc_certificate",
+            CodeKind::ProductionLicence => "production_licence",
+            CodeKind::Handle => "handle",
+            CodeKind::Ecode => "ecode",
+            CodeKind::TraceCode => "trace_code",
+            CodeKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for CodeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One GS1 Application Identifier and its value, as a code carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiValue {
+    /// The AI, `01`, `10`, `17`, ...
+    pub ai: String,
+    /// Its title in GS1's syntax dictionary, `GTIN`, `BATCH/LOT`, ...
+    pub title: String,
+    /// Its value.
+    pub value: String,
+}
+
 /// What [`inspect`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inspection {
@@ -78,12 +119,27 @@ pub struct Inspection {
     pub kind: CodeKind,
     /// Whether the input is a valid code of that kind.
     pub valid: bool,
-    /// The parsed parts, by name.
+    /// The code in its kind's one canonical form, when valid: 14 digits for any GTIN, the
+    /// bracketed element string, the Digital Link URI under `https://id.gs1.org` with its
+    /// qualifiers in order, a licence with full-width brackets, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<String>,
+    /// Whether its check digits (GS1 keys and every AI value with one) or its check character
+    /// (USCC) are right: `Some(true)` for a valid code that carries one, `Some(false)` for a
+    /// code refused because one is wrong, `None` when the kind carries none (CCC certificates,
+    /// licences, Handle ids, Ecodes, EPC URNs) or the input was refused before the check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_digit_valid: Option<bool>,
+    /// The parsed parts, by name (`gtin14`, `lot`, `serial`, `sscc`, `region_code`, ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// The GS1 Application Identifiers it carries, in order (element strings, Digital Link
+    /// URIs, EPC URNs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ais: Vec<AiValue>,
     /// The ledger's trace code for it, where it names a batch, an item or a logistic unit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_code: Option<String>,
+    pub trace_code: Option<TraceCode>,
     /// Other kinds the same string is valid as (a 13-digit string can be a GTIN and a GLN).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_valid_as: Vec<CodeKind>,
@@ -92,14 +148,35 @@ pub struct Inspection {
     pub error: Option<String>,
 }
 
-/// Parts of a valid code, and its trace code if it has one.
+/// A valid code, taken apart.
 #[derive(Default)]
 struct Parsed {
+    normalized: String,
+    /// Whether the code carries a check digit or character (which, since it parsed, is right).
+    carries_check: bool,
     fields: BTreeMap<String, String>,
+    ais: Vec<AiValue>,
     trace_code: Option<TraceCode>,
 }
 
-type Attempt = Result<Parsed, String>;
+impl Parsed {
+    /// The same parts, naming `code` as what the ledger records the code under.
+    fn naming(self, code: TraceCode) -> Parsed {
+        Parsed {
+            trace_code: Some(code),
+            ..self
+        }
+    }
+}
+
+/// Why a string is not a valid code of a kind.
+struct Refusal {
+    message: String,
+    /// Whether the fault is a wrong check digit or character.
+    check_failed: bool,
+}
+
+type Attempt = Result<Parsed, Refusal>;
 
 /// Inspects `input`.
 pub fn inspect(input: &str) -> Inspection {
@@ -107,7 +184,10 @@ pub fn inspect(input: &str) -> Inspection {
         input: input.to_owned(),
         kind: CodeKind::Unknown,
         valid: false,
+        normalized: None,
+        check_digit_valid: None,
         fields: BTreeMap::new(),
+        ais: Vec::new(),
         trace_code: None,
         also_valid_as: Vec::new(),
         error: None,
@@ -121,26 +201,30 @@ pub fn inspect(input: &str) -> Inspection {
     }
     let text = input.trim();
     let candidates = candidates(text);
-    let mut first_error: Option<(CodeKind, String)> = None;
+    let mut first_refusal: Option<(CodeKind, Refusal)> = None;
     for (kind, attempt) in candidates {
         match attempt {
             Ok(parsed) if !report.valid => {
                 report.kind = kind;
                 report.valid = true;
+                report.normalized = Some(parsed.normalized);
+                report.check_digit_valid = parsed.carries_check.then_some(true);
                 report.fields = parsed.fields;
-                report.trace_code = parsed.trace_code.map(|code| code.to_string());
+                report.ais = parsed.ais;
+                report.trace_code = parsed.trace_code;
             }
             Ok(_) => report.also_valid_as.push(kind),
-            Err(error) => {
-                first_error.get_or_insert((kind, error));
+            Err(refusal) => {
+                first_refusal.get_or_insert((kind, refusal));
             }
         }
     }
     if !report.valid {
-        match first_error {
-            Some((kind, error)) => {
+        match first_refusal {
+            Some((kind, refusal)) => {
                 report.kind = kind;
-                report.error = Some(error);
+                report.check_digit_valid = refusal.check_failed.then_some(false);
+                report.error = Some(refusal.message);
             }
             None => {
                 report.error = Some(
@@ -203,19 +287,105 @@ fn looks_like_handle(text: &str) -> bool {
     }
 }
 
-fn parse<T: FromStr>(text: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse::<T>().map_err(|error| error.to_string())
+/// A parse error, and whether it is a wrong check digit or check character: what
+/// [`Inspection::check_digit_valid`] reports for a refused code.
+trait CodeError: fmt::Display {
+    /// Whether the input was refused for a wrong check digit or character.
+    fn is_check_failure(&self) -> bool {
+        false
+    }
 }
 
-fn fields<const N: usize>(pairs: [(&'static str, String); N]) -> Parsed {
+impl CodeError for UsccError {
+    fn is_check_failure(&self) -> bool {
+        matches!(self, UsccError::CheckCharacter { .. })
+    }
+}
+
+impl CodeError for KeyError {
+    fn is_check_failure(&self) -> bool {
+        matches!(self, KeyError::CheckDigit { .. })
+    }
+}
+
+impl CodeError for ElementError {
+    fn is_check_failure(&self) -> bool {
+        matches!(
+            self,
+            ElementError::Lint {
+                kind: LintFailureKind::CheckDigit { .. } | LintFailureKind::CheckPair { .. },
+                ..
+            }
+        )
+    }
+}
+
+impl CodeError for DigitalLinkError {
+    fn is_check_failure(&self) -> bool {
+        match self {
+            DigitalLinkError::Gtin { source } => source.is_check_failure(),
+            DigitalLinkError::Element(error) => error.is_check_failure(),
+            _ => false,
+        }
+    }
+}
+
+impl CodeError for EpcError {
+    fn is_check_failure(&self) -> bool {
+        match self {
+            EpcError::Key(error) => error.is_check_failure(),
+            EpcError::Element(error) => error.is_check_failure(),
+            _ => false,
+        }
+    }
+}
+
+impl CodeError for TraceCodeError {
+    fn is_check_failure(&self) -> bool {
+        match self {
+            TraceCodeError::Gs1Key(error) => error.is_check_failure(),
+            TraceCodeError::Gs1Value(error) => error.is_check_failure(),
+            _ => false,
+        }
+    }
+}
+
+// These codes carry no check digit.
+impl CodeError for CccError {}
+impl CodeError for LicenceError {}
+impl CodeError for HandleError {}
+impl CodeError for EcodeError {}
+
+fn parse<T: FromStr>(text: &str) -> Result<T, Refusal>
+where
+    T::Err: CodeError,
+{
+    text.parse::<T>().map_err(|error| Refusal {
+        message: error.to_string(),
+        check_failed: error.is_check_failure(),
+    })
+}
+
+fn refusal(message: impl Into<String>) -> Refusal {
+    Refusal {
+        message: message.into(),
+        check_failed: false,
+    }
+}
+
+fn fields<const N: usize>(
+    normalized: String,
+    carries_check: bool,
+    pairs: [(&'static str, String); N],
+) -> Parsed {
     Parsed {
+        normalized,
+        carries_check,
         fields: pairs
             .into_iter()
             .map(|(name, value)| (name.to_owned(), value))
             .collect(),
+        ais: Vec::new(),
         trace_code: None,
     }
 }
@@ -223,57 +393,72 @@ fn fields<const N: usize>(pairs: [(&'static str, String); N]) -> Parsed {
 fn uscc_fields(text: &str) -> Attempt {
     let uscc: Uscc = parse(text)?;
     let category = uscc.category();
-    Ok(fields([
-        ("uscc", uscc.to_string()),
-        (
-            "registration_authority",
-            format!(
-                "{} ({})",
-                uscc.registration_authority().code(),
-                uscc.registration_authority().name_zh()
+    Ok(fields(
+        uscc.to_string(),
+        true,
+        [
+            ("uscc", uscc.to_string()),
+            (
+                "registration_authority",
+                format!(
+                    "{} ({})",
+                    uscc.registration_authority().code(),
+                    uscc.registration_authority().name_zh()
+                ),
             ),
-        ),
-        (
-            "category",
-            format!(
-                "{} ({}, {})",
-                category.code(),
-                category.name_zh(),
-                category.name_en()
+            (
+                "category",
+                format!(
+                    "{} ({}, {})",
+                    category.code(),
+                    category.name_zh(),
+                    category.name_en()
+                ),
             ),
-        ),
-        ("region_code", uscc.region_code().to_owned()),
-        ("organisation_code", uscc.organisation_code().to_owned()),
-    ]))
+            ("region_code", uscc.region_code().to_owned()),
+            ("organisation_code", uscc.organisation_code().to_owned()),
+        ],
+    ))
 }
 
 fn gtin_fields(text: &str) -> Attempt {
     let gtin: Gtin = parse(text)?;
-    Ok(fields([
-        ("gtin14", gtin.to_string()),
-        ("written_length", text.len().to_string()),
-        ("indicator_digit", gtin.indicator_digit().to_string()),
-        ("check_digit", gtin.check_digit().to_string()),
-    ]))
+    Ok(fields(
+        gtin.to_string(),
+        true,
+        [
+            ("gtin14", gtin.to_string()),
+            ("written_length", text.len().to_string()),
+            ("indicator_digit", gtin.indicator_digit().to_string()),
+            ("check_digit", gtin.check_digit().to_string()),
+        ],
+    ))
 }
 
 fn gln_fields(text: &str) -> Attempt {
     let gln: Gln = parse(text)?;
-    Ok(fields([
-        ("gln", gln.to_string()),
-        ("check_digit", gln.check_digit().to_string()),
-    ]))
+    Ok(fields(
+        gln.to_string(),
+        true,
+        [
+            ("gln", gln.to_string()),
+            ("check_digit", gln.check_digit().to_string()),
+        ],
+    ))
 }
 
 fn sscc_fields(text: &str) -> Attempt {
     let sscc: Sscc = parse(text)?;
-    let mut parsed = fields([
-        ("sscc", sscc.to_string()),
-        ("extension_digit", sscc.extension_digit().to_string()),
-        ("check_digit", sscc.check_digit().to_string()),
-    ]);
-    parsed.trace_code = Some(TraceCode::Sscc(sscc));
-    Ok(parsed)
+    Ok(fields(
+        sscc.to_string(),
+        true,
+        [
+            ("sscc", sscc.to_string()),
+            ("extension_digit", sscc.extension_digit().to_string()),
+            ("check_digit", sscc.check_digit().to_string()),
+        ],
+    )
+    .naming(TraceCode::Sscc(sscc)))
 }
 
 fn ccc_fields(text: &str) -> Attempt {
@@ -284,29 +469,37 @@ fn ccc_fields(text: &str) -> Attempt {
         }
         CertificationBody::Other { code } => format!("{code:02}"),
     };
-    Ok(fields([
-        ("certificate", certificate.to_string()),
-        (
-            "first_issue_year",
-            certificate.first_issue_year().to_string(),
-        ),
-        ("certification_body", body),
-        (
-            "product_category",
-            certificate.product_category().to_owned(),
-        ),
-        ("sequence", certificate.sequence().to_owned()),
-    ]))
+    Ok(fields(
+        certificate.to_string(),
+        false,
+        [
+            ("certificate", certificate.to_string()),
+            (
+                "first_issue_year",
+                certificate.first_issue_year().to_string(),
+            ),
+            ("certification_body", body),
+            (
+                "product_category",
+                certificate.product_category().to_owned(),
+            ),
+            ("sequence", certificate.sequence().to_owned()),
+        ],
+    ))
 }
 
 fn licence_fields(text: &str) -> Attempt {
     let licence: ProductionLicence = parse(text)?;
-    let mut parsed = fields([
-        ("licence", licence.to_string()),
-        ("industry", format!("{:02}", licence.industry())),
-        ("product", format!("{:03}", licence.product())),
-        ("enterprise", format!("{:05}", licence.enterprise())),
-    ]);
+    let mut parsed = fields(
+        licence.to_string(),
+        false,
+        [
+            ("licence", licence.to_string()),
+            ("industry", format!("{:02}", licence.industry())),
+            ("product", format!("{:03}", licence.product())),
+            ("enterprise", format!("{:05}", licence.enterprise())),
+        ],
+    );
     if let Some(province) = licence.province() {
         parsed
             .fields
@@ -317,39 +510,71 @@ fn licence_fields(text: &str) -> Attempt {
 
 fn handle_fields(text: &str) -> Attempt {
     let handle: HandleId = parse(text)?;
-    let mut parsed = fields([
-        ("handle", handle.to_string()),
-        ("prefix", handle.prefix().to_owned()),
-        ("suffix", handle.suffix().to_owned()),
-        ("under_china_root", handle.is_under_china_root().to_string()),
-    ]);
-    parsed.trace_code = Some(TraceCode::Handle(handle));
-    Ok(parsed)
+    Ok(fields(
+        handle.to_string(),
+        false,
+        [
+            ("handle", handle.to_string()),
+            ("prefix", handle.prefix().to_owned()),
+            ("suffix", handle.suffix().to_owned()),
+            ("under_china_root", handle.is_under_china_root().to_string()),
+        ],
+    )
+    .naming(TraceCode::Handle(handle)))
 }
 
 fn ecode_fields(text: &str) -> Attempt {
     let ecode: Ecode = parse(text)?;
-    let mut parsed = fields([
-        ("ecode", ecode.to_string()),
-        ("version", ecode.version().digit().to_string()),
-        (
-            "numbering_system_identifier",
-            ecode.numbering_system_identifier().to_owned(),
-        ),
-        ("master_data", ecode.master_data().to_owned()),
-    ]);
-    parsed.trace_code = Some(TraceCode::Ecode(ecode));
-    Ok(parsed)
+    Ok(fields(
+        format!("ecode:{ecode}"),
+        false,
+        [
+            ("ecode", ecode.to_string()),
+            ("version", ecode.version().digit().to_string()),
+            (
+                "numbering_system_identifier",
+                ecode.numbering_system_identifier().to_owned(),
+            ),
+            ("master_data", ecode.master_data().to_owned()),
+        ],
+    )
+    .naming(TraceCode::Ecode(ecode)))
 }
 
-/// Each AI as a field named `AI (title)`, and the trace code the AIs name, if any.
+/// The AIs that name a part of a code, and the field each is reported as.
+const NAMED_AIS: [(&str, &str); 5] = [
+    ("00", "sscc"),
+    ("01", "gtin14"),
+    ("10", "lot"),
+    ("21", "serial"),
+    ("414", "gln"),
+];
+
+/// Every AI with its title, the parts they name as fields, whether any value carries a check
+/// digit (per GS1's syntax dictionary), and the trace code the AIs name, if any.
 fn ai_fields(elements: &ElementString) -> Parsed {
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed {
+        normalized: elements.to_string(),
+        ..Parsed::default()
+    };
     for (ai, value) in elements.iter() {
-        let title = dictionary().get(*ai).map_or("", |spec| spec.title());
-        parsed
-            .fields
-            .insert(format!("{ai} ({title})"), value.to_owned());
+        let spec = dictionary().get(*ai);
+        parsed.ais.push(AiValue {
+            ai: ai.to_string(),
+            title: spec.map_or("", |spec| spec.title()).to_owned(),
+            value: value.to_owned(),
+        });
+        parsed.carries_check |= spec.is_some_and(|spec| {
+            spec.components().iter().any(|component| {
+                component
+                    .linters()
+                    .iter()
+                    .any(|linter| matches!(linter, Linter::Csum | Linter::Csumalpha))
+            })
+        });
+        if let Some((_, name)) = NAMED_AIS.iter().find(|(named, _)| *named == ai.as_str()) {
+            parsed.fields.insert((*name).to_owned(), value.to_owned());
+        }
     }
     parsed
         .fields
@@ -382,52 +607,71 @@ fn element_fields(text: &str) -> Attempt {
 fn digital_link_fields(text: &str) -> Attempt {
     let link: DigitalLink = parse(text)?;
     let mut parsed = ai_fields(link.element_string());
+    let canonical = link.to_uri(CANONICAL_STEM);
     parsed
         .fields
-        .insert("canonical_uri".into(), link.to_uri(CANONICAL_STEM));
+        .insert("canonical_uri".into(), canonical.clone());
+    parsed.normalized = canonical;
     Ok(parsed)
 }
 
+/// An EPC URN names its GS1 key without the check digit, which the AIs then show computed.
 fn epc_fields(text: &str) -> Attempt {
     let lower = text.to_ascii_lowercase();
-    let elements = if lower.starts_with("urn:epc:id:sgtin:") {
-        parse::<Sgtin>(text)?.element_string().clone()
+    let (urn, elements) = if lower.starts_with("urn:epc:id:sgtin:") {
+        let sgtin = parse::<Sgtin>(text)?;
+        (sgtin.to_string(), sgtin.element_string().clone())
     } else if lower.starts_with("urn:epc:class:lgtin:") {
-        parse::<Lgtin>(text)?.element_string().clone()
+        let lgtin = parse::<Lgtin>(text)?;
+        (lgtin.to_string(), lgtin.element_string().clone())
     } else if lower.starts_with("urn:epc:id:sscc:") {
-        parse::<EpcSscc>(text)?.element_string().clone()
+        let sscc = parse::<EpcSscc>(text)?;
+        (sscc.to_string(), sscc.element_string().clone())
     } else if lower.starts_with("urn:epc:id:sgln:") {
-        parse::<Sgln>(text)?.element_string().clone()
+        let sgln = parse::<Sgln>(text)?;
+        (sgln.to_string(), sgln.element_string().clone())
     } else {
-        return Err("Suyuan reads the EPC schemes sgtin, lgtin, sscc and sgln".into());
+        return Err(refusal(
+            "Suyuan reads the EPC schemes sgtin, lgtin, sscc and sgln",
+        ));
     };
-    Ok(ai_fields(&elements))
+    let mut parsed = ai_fields(&elements);
+    parsed.normalized = urn;
+    parsed.carries_check = false;
+    Ok(parsed)
 }
 
 fn trace_code_fields(text: &str) -> Attempt {
     let code: TraceCode = parse(text)?;
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed {
+        normalized: code.to_string(),
+        ..Parsed::default()
+    };
+    let mut insert = |name: &str, value: String| parsed.fields.insert(name.to_owned(), value);
     match &code {
         TraceCode::Lot { gtin, lot } => {
-            parsed.fields.insert("gtin14".into(), gtin.to_string());
-            parsed.fields.insert("lot".into(), lot.to_string());
+            insert("gtin14", gtin.to_string());
+            insert("lot", lot.to_string());
         }
         TraceCode::Item { gtin, serial } => {
-            parsed.fields.insert("gtin14".into(), gtin.to_string());
-            parsed.fields.insert("serial".into(), serial.to_string());
+            insert("gtin14", gtin.to_string());
+            insert("serial", serial.to_string());
         }
         TraceCode::Sscc(sscc) => {
-            parsed.fields.insert("sscc".into(), sscc.to_string());
+            insert("sscc", sscc.to_string());
         }
         TraceCode::Ecode(ecode) => {
-            parsed.fields.insert("ecode".into(), ecode.to_string());
+            insert("ecode", ecode.to_string());
         }
         TraceCode::Handle(handle) => {
-            parsed.fields.insert("handle".into(), handle.to_string());
+            insert("handle", handle.to_string());
         }
     }
-    parsed.trace_code = Some(code);
-    Ok(parsed)
+    parsed.carries_check = matches!(
+        code,
+        TraceCode::Lot { .. } | TraceCode::Item { .. } | TraceCode::Sscc(_)
+    );
+    Ok(parsed.naming(code))
 }
 
 #[cfg(test)]
@@ -485,7 +729,15 @@ mod tests {
         ] {
             let report = inspect(input);
             assert!(report.valid, "{input}: {report:?}");
-            assert_eq!(report.trace_code.as_deref(), Some(trace_code), "{input}");
+            assert_eq!(
+                report
+                    .trace_code
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .as_deref(),
+                Some(trace_code),
+                "{input}"
+            );
         }
     }
 
@@ -493,6 +745,112 @@ mod tests {
     fn a_thirteen_digit_key_is_also_a_gln() {
         let report = inspect("1234567890128");
         assert_eq!(report.also_valid_as, vec![CodeKind::Gln]);
+    }
+
+    #[test]
+    fn valid_codes_give_their_normalised_form() {
+        for (input, normalized) in [
+            ("96385074", "00000096385074"),
+            (" 91350100M000100Y43 ", "91350100M000100Y43"),
+            (
+                "https://example.com/shop/01/9520123456788/10/ABC1?17=270101",
+                "https://id.gs1.org/01/09520123456788/10/ABC1?17=270101",
+            ),
+            (
+                "]C10109520123456788\u{1d}10ABC1",
+                "(01)09520123456788(10)ABC1",
+            ),
+            ("(鄂)XK12-001-00018", "（鄂）XK12-001-00018"),
+            ("ecode:10001123456789", "ecode:10001123456789"),
+            ("01/09520123456788/21/A%2f1", "01/09520123456788/21/A%2F1"),
+        ] {
+            let report = inspect(input);
+            assert!(report.valid, "{input}: {report:?}");
+            assert_eq!(report.normalized.as_deref(), Some(normalized), "{input}");
+        }
+    }
+
+    #[test]
+    fn check_digits_are_reported_where_the_kind_carries_them() {
+        for (input, check) in [
+            ("09520123456788", Some(true)),
+            ("09520123456789", Some(false)),
+            ("91350100M000100Y43", Some(true)),
+            ("91350100M000100Y4Z", Some(false)),
+            ("(01)09520123456788(10)ABC1", Some(true)),
+            ("(01)09520123456789(10)ABC1", Some(false)),
+            ("https://id.gs1.org/01/09520123456789", Some(false)),
+            ("https://id.gs1.org/01/9520123456789", Some(false)),
+            ("01/09520123456789/10/ABC1", Some(false)),
+            ("(10)ABC1(01)09520123456788", Some(true)),
+            ("(17)270101(10)A", None),
+            ("urn:epc:id:sgtin:0614141.812345.6789", None),
+            ("2016010903878416", None),
+            ("88.1000.2/mm", None),
+            ("0952012345678", Some(false)),
+            ("095201234567", Some(false)),
+            ("0952012345", None),
+        ] {
+            let report = inspect(input);
+            assert_eq!(report.check_digit_valid, check, "{input}: {report:?}");
+        }
+    }
+
+    #[test]
+    fn gs1_forms_list_their_ais_and_name_their_parts() {
+        let report = inspect("https://id.gs1.org/01/09520123456788/10/ABC1/21/S%2F9?17=270101");
+        assert!(report.valid, "{report:?}");
+        let ais: Vec<(&str, &str)> = report
+            .ais
+            .iter()
+            .map(|ai| (ai.ai.as_str(), ai.value.as_str()))
+            .collect();
+        assert_eq!(
+            ais,
+            [
+                ("01", "09520123456788"),
+                ("10", "ABC1"),
+                ("21", "S/9"),
+                ("17", "270101")
+            ]
+        );
+        assert_eq!(report.ais[0].title, "GTIN");
+        assert_eq!(report.fields["gtin14"], "09520123456788");
+        assert_eq!(report.fields["lot"], "ABC1");
+        assert_eq!(report.fields["serial"], "S/9");
+        assert_eq!(
+            report
+                .trace_code
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("01/09520123456788/21/S%2F9")
+        );
+    }
+
+    #[test]
+    fn kind_names_are_the_json_names() {
+        for kind in [
+            CodeKind::Uscc,
+            CodeKind::Gtin,
+            CodeKind::Gln,
+            CodeKind::Sscc,
+            CodeKind::Gs1ElementString,
+            CodeKind::Gs1DigitalLink,
+            CodeKind::EpcUrn,
+            CodeKind::CccCertificate,
+            CodeKind::ProductionLicence,
+            CodeKind::Handle,
+            CodeKind::Ecode,
+            CodeKind::TraceCode,
+            CodeKind::Unknown,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(
+                serde_json::from_value::<CodeKind>(kind.name().into()).unwrap(),
+                kind
+            );
+        }
     }
 
     #[test]

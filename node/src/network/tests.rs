@@ -53,6 +53,7 @@ fn consortium(label: &str, n: usize) -> (Genesis, Vec<KeyPair>) {
             .collect(),
         registrars: Vec::new(),
         regulators: Vec::new(),
+        score_weights: None,
     };
     genesis.check().expect("a valid genesis");
     (genesis, keys)

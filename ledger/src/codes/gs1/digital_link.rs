@@ -605,7 +605,7 @@ pub(crate) fn percent_decode(
 }
 
 /// Appends `value` with every byte outside RFC 3986's unreserved set as `%XX`.
-pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
+pub fn percent_encode_into(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

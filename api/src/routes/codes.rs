@@ -1,0 +1,89 @@
+//! Take any supported code apart, as `suyuan code inspect` does, and point at its latest record.
+
+use axum::Json;
+use axum::extract::State;
+use suyuan_ledger::codes::gs1::digital_link::percent_encode_into;
+use suyuan_ledger::codes::inspect::{Inspection, inspect};
+use suyuan_ledger::record::TraceCode;
+use suyuan_storage::Store;
+
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::extract::PathParam;
+use crate::routes::{committed_payload, read_store, storage};
+use crate::types::{CodeView, LatestRecord};
+
+/// `GET /v1/codes/{code}`: the code's kind, canonical form, parts and check digits, and its
+/// latest record if the ledger has one; 400 `invalid_code` (field `code`, with the `kind` it
+/// was read as and `check_digit_valid`) if it is not a valid code.
+#[utoipa::path(
+    get,
+    path = "/v1/codes/{code}",
+    tag = "products",
+    params(("code" = String, Path, description = "Any code Suyuan knows (docs/codes.md), percent-encoded")),
+    responses(
+        (status = 200, description = "The code taken apart, and its latest record", body = CodeView),
+        (status = 400, description = "`invalid_code`, with `kind` and `check_digit_valid`", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn code(
+    State(state): State<ApiState>,
+    PathParam(code): PathParam,
+) -> Result<Json<CodeView>, ApiError> {
+    let report = inspect(&code);
+    if !report.valid {
+        return Err(invalid(&report));
+    }
+    let trace_code = report.trace_code;
+    let latest = match trace_code.clone() {
+        Some(code) => read_store(&state, move |store| latest_record(store, &code)).await?,
+        None => None,
+    };
+    Ok(Json(CodeView {
+        input: report.input,
+        kind: report.kind,
+        normalized: report.normalized.ok_or_else(|| {
+            ApiError::internal("inspection found a valid code without its normalised form")
+        })?,
+        check_digit_valid: report.check_digit_valid,
+        fields: report.fields,
+        ais: report.ais,
+        trace_code,
+        also_valid_as: report.also_valid_as,
+        latest,
+    }))
+}
+
+/// 400 `invalid_code` with the inspector's reason, the kind it read the code as, and whether a
+/// check digit was at fault.
+fn invalid(report: &Inspection) -> ApiError {
+    let reason = report.error.as_deref().unwrap_or("not a valid code");
+    let mut error = ApiError::invalid_code(reason);
+    error.body = error
+        .body
+        .with_detail("kind", report.kind.name())
+        .with_detail("check_digit_valid", report.check_digit_valid);
+    error
+}
+
+/// The latest committed record naming `code`, and where to read all of them.
+fn latest_record(store: &Store, code: &TraceCode) -> Result<Option<LatestRecord>, ApiError> {
+    let Some(stored) = store.code_latest(code).map_err(storage)? else {
+        return Ok(None);
+    };
+    let record_type = committed_payload(&stored)?.record.type_name().to_owned();
+    Ok(Some(LatestRecord {
+        id: stored.id,
+        height: stored.location.height,
+        index: stored.location.index,
+        record_type,
+        product: product_path(code),
+    }))
+}
+
+/// `/v1/products/{code}` with the code percent-encoded as one path segment.
+fn product_path(code: &TraceCode) -> String {
+    let mut path = String::from("/v1/products/");
+    percent_encode_into(&mut path, &code.to_string());
+    path
+}

@@ -1,0 +1,609 @@
+//! Define the bodies of the enterprise endpoints: an enterprise's registration, its records, the
+//! supplier verification report, its traceability score and the ranking of an association's
+//! members, shared by the server and its clients.
+//!
+//! Every view that is computed rather than looked up names the block it was computed at
+//! ([`ComputedAt`]): all of it reads the chain as of that block. Scores and shares are whole
+//! basis points (`_bp`: 10,000 is 100 %), so that every node prints the same digits.
+
+use serde::{Deserialize, Serialize};
+use suyuan_ledger::block::BlockHash;
+use suyuan_ledger::codes::ccc::CccCertificate;
+use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::licence::ProductionLicence;
+use suyuan_ledger::codes::uscc::Uscc;
+use suyuan_ledger::crypto::PublicKey;
+use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::record::{EnterpriseKind, Outcome, ReportRef, Subject, TraceCode};
+use suyuan_ledger::text::{Date, LongText, ShortText};
+use suyuan_ledger::tx::TxId;
+
+use utoipa::ToSchema;
+
+use crate::types::CommittedTx;
+
+/// The block a view was computed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComputedAt {
+    /// Its height.
+    pub height: u64,
+    /// Its hash.
+    #[schema(value_type = crate::openapi::Hash)]
+    pub block_hash: BlockHash,
+    /// Its time, Unix milliseconds.
+    pub block_time_ms: u64,
+    /// Its date in China Standard Time: what validity and dates are judged against, as the
+    /// ledger's rules do.
+    #[schema(value_type = crate::openapi::Date)]
+    pub date: Date,
+}
+
+/// Who holds a key, as far as the consortium knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyHolder {
+    /// The key.
+    #[schema(value_type = crate::openapi::PublicKey)]
+    pub public_key: PublicKey,
+    /// The genesis member's name, or the enterprise's; `None` for a key nobody holds.
+    pub name: Option<String>,
+    /// The enterprise the key is bound to, for an enterprise key.
+    #[schema(value_type = Option<crate::openapi::Uscc>)]
+    pub uscc: Option<Uscc>,
+    /// Whether genesis names it a registrar.
+    pub registrar: bool,
+    /// Whether genesis names it a regulator.
+    pub regulator: bool,
+}
+
+/// Where a record is: its transaction and block, and the block's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRef {
+    /// The transaction id.
+    #[schema(value_type = crate::openapi::Hash)]
+    pub id: TxId,
+    /// The height of its block.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+    /// Its block's time, Unix milliseconds.
+    pub block_time_ms: u64,
+}
+
+/// Whether a licence or certificate holds on the date a view was computed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Validity {
+    /// In force.
+    Valid,
+    /// Past its last day.
+    Expired,
+    /// Issued for a later date.
+    NotYetValid,
+    /// A product names it, but the enterprise's registration no longer lists it.
+    NotHeld,
+}
+
+/// The business licence, with its validity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessLicenceView {
+    /// The issuing bureau.
+    #[schema(value_type = String)]
+    pub issued_by: ShortText,
+    /// Date of issue.
+    #[schema(value_type = crate::openapi::Date)]
+    pub issued_on: Date,
+    /// End of the business term; `None` for an unlimited term.
+    #[schema(value_type = Option<crate::openapi::Date>)]
+    pub valid_until: Option<Date>,
+    /// On the date of the view.
+    pub validity: Validity,
+}
+
+/// A production licence, with its validity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceView {
+    /// The licence number.
+    #[schema(value_type = String)]
+    pub number: ProductionLicence,
+    /// The product it covers.
+    #[schema(value_type = String)]
+    pub product: ShortText,
+    /// Last day of validity.
+    #[schema(value_type = crate::openapi::Date)]
+    pub valid_until: Date,
+    /// On the date of the view.
+    pub validity: Validity,
+}
+
+/// A CCC certificate, with its validity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateView {
+    /// The certificate number.
+    #[schema(value_type = String)]
+    pub number: CccCertificate,
+    /// The product it covers.
+    #[schema(value_type = String)]
+    pub product: ShortText,
+    /// Date of issue.
+    #[schema(value_type = crate::openapi::Date)]
+    pub issued_on: Date,
+    /// Last day of validity.
+    #[schema(value_type = crate::openapi::Date)]
+    pub valid_until: Date,
+    /// On the date of the view.
+    pub validity: Validity,
+}
+
+/// Who enrolled an enterprise, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The registrar.
+    pub registered_by: KeyHolder,
+    /// The height of the enrolment.
+    pub registered_at_height: u64,
+}
+
+/// Whether an enterprise key may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// It may sign.
+    Active,
+    /// It signs nothing more.
+    Revoked,
+}
+
+/// One of an enterprise's keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyView {
+    /// The key.
+    #[schema(value_type = crate::openapi::PublicKey)]
+    pub public_key: PublicKey,
+    /// The height it was bound at.
+    pub bound_at_height: u64,
+    /// Active or revoked.
+    pub status: KeyState,
+    /// The height it was revoked at (by a revocation or a rotation).
+    pub revoked_at_height: Option<u64>,
+}
+
+/// The answer to `GET /v1/enterprises/{uscc}`: the registration as of the head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseView {
+    /// Its USCC.
+    #[schema(value_type = crate::openapi::Uscc)]
+    pub uscc: Uscc,
+    /// The head it was read at.
+    pub computed_at: ComputedAt,
+    /// Registered name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
+    /// What it does.
+    #[schema(value_type = crate::openapi::EnterpriseKind)]
+    pub kind: EnterpriseKind,
+    /// Registered address.
+    #[schema(value_type = String)]
+    pub address: LongText,
+    /// Business contact.
+    #[schema(value_type = String)]
+    pub contact: ShortText,
+    /// Who enrolled it, when.
+    pub registration: Registration,
+    /// The business licence.
+    pub business_licence: BusinessLicenceView,
+    /// Production licences.
+    pub production_licences: Vec<LicenceView>,
+    /// CCC certificates.
+    pub ccc_certificates: Vec<CertificateView>,
+    /// Every key ever bound to it, in binding order.
+    pub keys: Vec<KeyView>,
+}
+
+/// Which end of a history a page starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordOrder {
+    /// Latest record first.
+    #[default]
+    Newest,
+    /// Chain order.
+    Oldest,
+}
+
+/// The answer to `GET /v1/enterprises/{uscc}/records`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseRecordsPage {
+    /// The enterprise.
+    #[schema(value_type = crate::openapi::Uscc)]
+    pub uscc: Uscc,
+    /// The order of `records`.
+    pub order: RecordOrder,
+    /// Records naming the enterprise: its enrolment and key changes, its models, production,
+    /// sales (as seller or enterprise buyer) and recalls of its products.
+    pub records: Vec<CommittedTx>,
+    /// Pass as `?after=` (with the same `order`) for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// How much of an enterprise's history a report or score read, and whether a bound cut it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reads {
+    /// Index entries read.
+    pub records_read: usize,
+    /// The bound on them.
+    pub max_records: usize,
+    /// Commissioned codes whose history was read.
+    pub codes_read: usize,
+    /// The bound on them.
+    pub max_codes: usize,
+    /// Whether a bound stopped the reading: counts below cover the newest part only.
+    pub truncated: bool,
+}
+
+/// A product model of the enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductModelView {
+    /// Its GTIN.
+    #[schema(value_type = crate::openapi::Gtin)]
+    pub gtin: Gtin,
+    /// Product name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
+    /// Type or category.
+    #[schema(value_type = String)]
+    pub product_type: ShortText,
+    /// Specification.
+    #[schema(value_type = String)]
+    pub specification: ShortText,
+    /// Model designation.
+    #[schema(value_type = String)]
+    pub model: ShortText,
+    /// Applicable standards.
+    #[schema(value_type = Vec<String>)]
+    pub standards: Vec<ShortText>,
+    /// The production licence that covers it, with its validity today.
+    pub production_licence: Option<CoveringDocument>,
+    /// The CCC certificate that covers it, with its validity today.
+    pub ccc_certificate: Option<CoveringDocument>,
+    /// The height of its latest registration.
+    pub registered_at_height: u64,
+}
+
+/// A licence or certificate a product names, and whether it holds today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoveringDocument {
+    /// Its number.
+    pub number: String,
+    /// Whether the enterprise holds it, valid, on the date of the view.
+    pub validity: Validity,
+}
+
+/// Whether a commissioned code is a batch or one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchKind {
+    /// A batch under one code, with a quantity.
+    Batch,
+    /// One serialised item.
+    Item,
+}
+
+/// Whether a recall is still in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecallStatus {
+    /// In force: the products may not be sold.
+    Open,
+    /// Its remedy is complete.
+    Closed,
+}
+
+/// A commissioned batch or item and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchView {
+    /// Its code.
+    #[schema(value_type = crate::openapi::TraceCode)]
+    pub code: TraceCode,
+    /// Batch or item.
+    pub kind: BatchKind,
+    /// Its model.
+    #[schema(value_type = crate::openapi::Gtin)]
+    pub gtin: Gtin,
+    /// Units commissioned.
+    pub quantity: u64,
+    /// Production date.
+    #[schema(value_type = crate::openapi::Date)]
+    pub production_date: Date,
+    /// The producer's own inspection report for it.
+    #[schema(value_type = crate::openapi::ReportRef)]
+    pub inspection_report: ReportRef,
+    /// The commissioning record.
+    pub commissioned: RecordRef,
+    /// Inspections of the code itself or of its model.
+    pub inspections: usize,
+    /// Non-conformant ones among them.
+    pub non_conformant_inspections: usize,
+    /// Sale or shipment records naming it, by any seller.
+    pub shipments: usize,
+    /// The most severe recall covering it (open before closed); `None` if never recalled.
+    pub recall: Option<RecallStatus>,
+}
+
+/// An inspection of one of the enterprise's codes or models.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionView {
+    /// What was inspected.
+    #[schema(value_type = crate::openapi::Subject)]
+    pub subject: Subject,
+    /// The result.
+    #[schema(value_type = crate::openapi::Outcome)]
+    pub outcome: Outcome,
+    /// Who signed it: a regulator or an inspection body.
+    pub inspector: KeyHolder,
+    /// Date of inspection.
+    #[schema(value_type = crate::openapi::Date)]
+    pub inspected_on: Date,
+    /// The report's number.
+    #[schema(value_type = String)]
+    pub report_number: ShortText,
+    /// SHA-256 of the report document.
+    #[schema(value_type = crate::openapi::Hash)]
+    pub document_sha256: Hash32,
+    /// Standards inspected against.
+    #[schema(value_type = Vec<String>)]
+    pub standards: Vec<ShortText>,
+    /// What was found.
+    #[schema(value_type = Option<String>)]
+    pub findings: Option<LongText>,
+    /// The record.
+    pub record: RecordRef,
+}
+
+/// A recall of the enterprise's products.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallView {
+    /// What is recalled.
+    #[schema(value_type = Vec<crate::openapi::Subject>)]
+    pub subjects: Vec<Subject>,
+    /// Why.
+    #[schema(value_type = String)]
+    pub reason: LongText,
+    /// Date announced.
+    #[schema(value_type = crate::openapi::Date)]
+    pub announced_on: Date,
+    /// Who issued it.
+    pub issued_by: KeyHolder,
+    /// The recall record; its id names the recall.
+    pub record: RecordRef,
+    /// Open or closed as of the view.
+    pub status: RecallStatus,
+    /// The closing record, once closed.
+    pub closed: Option<RecordRef>,
+    /// Who closed it.
+    pub closed_by: Option<KeyHolder>,
+    /// How it was resolved.
+    #[schema(value_type = Option<String>)]
+    pub resolution: Option<LongText>,
+}
+
+/// A share: how many of how many, and the share in basis points (`None` when there are none
+/// to count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Share {
+    /// How many meet the measure.
+    pub met: u64,
+    /// How many were measured.
+    pub out_of: u64,
+    /// `met` × 10,000 / `out_of`, rounded down.
+    pub bp: Option<u32>,
+}
+
+/// One optional field the SAMR content asks for, left empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MissingField {
+    /// The record.
+    pub record: RecordRef,
+    /// The field, as a path into the record (`record.factory_number`).
+    pub field: String,
+}
+
+/// How completely the enterprise reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Completeness {
+    /// Commissioned codes with an inspection of the code or its model.
+    pub codes_inspected: Share,
+    /// Commissioned codes with a sale or shipment record.
+    pub codes_sold: Share,
+    /// Optional fields the SAMR content asks for, filled in the enterprise's own records.
+    pub fields_filled: Share,
+    /// The enterprise's dated records committed within the timeliness bound of their event.
+    pub reported_on_time: Share,
+    /// The bound, in hours.
+    pub on_time_within_hours: u64,
+    /// The fields left empty, newest record first (at most 100).
+    pub missing_fields: Vec<MissingField>,
+}
+
+/// The answer to `GET /v1/enterprises/{uscc}/report`: what a procurement officer checks before
+/// awarding a bid to the enterprise, all as of one block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierReport {
+    /// The enterprise.
+    #[schema(value_type = crate::openapi::Uscc)]
+    pub uscc: Uscc,
+    /// The block the report was computed at.
+    pub computed_at: ComputedAt,
+    /// Registered name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
+    /// What it does.
+    #[schema(value_type = crate::openapi::EnterpriseKind)]
+    pub kind: EnterpriseKind,
+    /// Registered address.
+    #[schema(value_type = String)]
+    pub address: LongText,
+    /// Who enrolled it, when.
+    pub registration: Registration,
+    /// The business licence.
+    pub business_licence: BusinessLicenceView,
+    /// Production licences.
+    pub production_licences: Vec<LicenceView>,
+    /// CCC certificates.
+    pub ccc_certificates: Vec<CertificateView>,
+    /// Its keys.
+    pub keys: Vec<KeyView>,
+    /// Its product models.
+    pub products: Vec<ProductModelView>,
+    /// Codes it commissioned, newest first.
+    pub batches: Vec<BatchView>,
+    /// Inspections of its codes and models, newest first.
+    pub inspections: Vec<InspectionView>,
+    /// Recalls of its products, newest first.
+    pub recalls: Vec<RecallView>,
+    /// How completely it reports.
+    pub completeness: Completeness,
+    /// What was read, and whether a bound cut it.
+    pub reads: Reads,
+}
+
+/// A record a score component counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The record, where one stands behind the count.
+    pub record: Option<RecordRef>,
+    /// Whether it counted for the enterprise or against it.
+    pub met: bool,
+    /// What was counted, in words.
+    pub detail: String,
+}
+
+/// One component of a score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentView {
+    /// Its name: `completeness`, `timeliness`, `sale_coverage`, `inspection_outcomes`,
+    /// `recalls`, `key_revocations`.
+    pub component: String,
+    /// What it measures.
+    pub measures: String,
+    /// How many of how many met it; its value is `share.bp`, `None` when there is nothing to
+    /// measure (the component then does not count).
+    pub share: Share,
+    /// The consortium's weight for it.
+    pub weight: u32,
+    /// Its part of the total: `share.bp` × `weight` / (sum of the weights of the components
+    /// that count), rounded down.
+    pub contribution_bp: u32,
+    /// The records behind the count, those against first, at most 50.
+    pub evidence: Vec<Evidence>,
+    /// How many more were counted than `evidence` lists.
+    pub evidence_omitted: u64,
+}
+
+/// Where the weights came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightsSource {
+    /// The genesis file's `score_weights`.
+    Genesis,
+    /// The defaults, as the genesis file names none.
+    Default,
+}
+
+/// The answer to `GET /v1/enterprises/{uscc}/score`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreView {
+    /// The enterprise.
+    #[schema(value_type = crate::openapi::Uscc)]
+    pub uscc: Uscc,
+    /// Its name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
+    /// The block the score was computed at.
+    pub computed_at: ComputedAt,
+    /// The score, 0 to 10,000: the sum of the contributions. `None` when no component with a
+    /// positive weight has anything to measure.
+    pub total_bp: Option<u32>,
+    /// Where the weights came from.
+    pub weights: WeightsSource,
+    /// Each component, in a fixed order.
+    pub components: Vec<ComponentView>,
+    /// What was read, and whether a bound cut it.
+    pub reads: Reads,
+}
+
+/// One member in a ranking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RankedEnterprise {
+    /// 1 plus the number of members with a higher score; members without a score come last.
+    pub rank: usize,
+    /// The enterprise.
+    #[schema(value_type = crate::openapi::Uscc)]
+    pub uscc: Uscc,
+    /// Its name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
+    /// Its score, as `GET /v1/enterprises/{uscc}/score` gives it.
+    pub total_bp: Option<u32>,
+    /// The registrar that enrolled it.
+    #[schema(value_type = crate::openapi::PublicKey)]
+    pub registered_by: PublicKey,
+    /// Whether a bound cut the reading of its history.
+    pub truncated: bool,
+}
+
+/// A registrar as genesis names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarView {
+    /// Its name.
+    pub name: String,
+    /// Its keys (an organisation may hold more than one).
+    #[schema(value_type = Vec<crate::openapi::PublicKey>)]
+    pub public_keys: Vec<PublicKey>,
+}
+
+/// The answer to `GET /v1/scores`: members ranked by score, best first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRanking {
+    /// The block every score was computed at.
+    pub computed_at: ComputedAt,
+    /// The registrar whose members these are; `None` for every enrolled enterprise.
+    pub registrar: Option<RegistrarView>,
+    /// Members ranked (at most `max_ranked`).
+    pub members: usize,
+    /// The bound on members ranked.
+    pub max_ranked: usize,
+    /// Whether some members were left out: there were more than `max_ranked` (the first in
+    /// USCC order were ranked), or more enrolled enterprises than one request looks through
+    /// (50,000).
+    pub truncated: bool,
+    /// Ranks from `offset`, at most `limit` of them.
+    pub ranking: Vec<RankedEnterprise>,
+    /// The offset of the next page; `None` on the last page.
+    pub next_offset: Option<usize>,
+}
