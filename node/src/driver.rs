@@ -823,6 +823,14 @@ impl Driver {
                     header.height
                 );
             }
+            // The certificates sign the header; the body is bound to it only by its hash.
+            // Checked for the whole run first, so that a run is committed whole or not at all.
+            synced.block.check_body().map_err(|error| {
+                anyhow::anyhow!(
+                    "synced block {}'s body does not match its header: {error}",
+                    header.height
+                )
+            })?;
             self.check_justification(synced, parent_view)?;
             expected_parent = synced.block.hash();
             parent_view = header.view;
@@ -859,8 +867,19 @@ impl Driver {
         certificate
             .verify(chain, validators)
             .map_err(|error| anyhow::anyhow!("synced block {height}'s certificate: {error}"))?;
+        // In ascending view order, each view once: as consensus delivers them. Not every
+        // skipped view need be present: consensus delivers the nullifications it holds, and a
+        // node that learned of a finalization without seeing every nullification before it
+        // (after a restart, say) stores fewer; refusing those would stall honest catch-up.
+        let mut last_view = parent_view;
         for nullification in &synced.justification.nullifications {
             let view = nullification.view().0;
+            if view <= last_view && view > parent_view {
+                bail!(
+                    "synced block {height}'s nullifications repeat view {view} or are out of order"
+                );
+            }
+            last_view = view;
             if nullification.vote().kind() != VoteKind::Nullify
                 || view <= parent_view
                 || view >= synced.block.header.view
@@ -936,3 +955,7 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod sync_tests;
