@@ -97,6 +97,14 @@ pub enum StorageError {
         /// What differs.
         reason: String,
     },
+    /// The tree writes passed with a block are not what appending to the stored trees gives.
+    #[error("block {height}: the tree writes do not extend the stored trees: {reason}")]
+    TreesMismatch {
+        /// The block's height.
+        height: u64,
+        /// What differs.
+        reason: String,
+    },
     /// An input or a request is over a named bound.
     #[error("{what} is {found}; at most {max} allowed")]
     Limit {

@@ -10,6 +10,11 @@
 //!   returns.
 //! - `Store` implements [`suyuan_ledger::state::StateRead`] over the committed state, so that
 //!   execution of the next block reads RocksDB through the ledger's `Overlay`.
+//! - [`Store::commit_block_with_trees`] writes, in that same batch, the block's nodes of the
+//!   record log and the code map (`suyuan_ledger::merkle`, computed by the node), and `Store`
+//!   implements `merkle::log::LogStore` and `merkle::map::MapStore`, so that roots and proofs
+//!   are served at any committed height ([`Store::log_size_at`], [`Store::log_root_at`],
+//!   [`Store::map_root_at`]). See [`trees`].
 //! - [`Store::wal_append`], [`Store::wal_entries`], [`Store::wal_truncate_below`]: the
 //!   consensus write-ahead log of the node's own votes.
 //! - Queries in bounded pages ([`query`]): blocks by height, hash or range, transactions by id,
@@ -70,6 +75,7 @@ mod error;
 pub mod query;
 pub mod schema;
 mod store;
+pub mod trees;
 mod wal;
 
 pub use check::{CheckScope, IntegrityReport};
@@ -78,4 +84,5 @@ pub use query::{
     MAX_BLOCKS_PER_PAGE, MAX_HEADERS_PER_PAGE, MAX_PAGE_RECORDS, Order, Page, PageRequest, StoredTx,
 };
 pub use store::{Counts, Head, MAX_CERTIFICATE_BYTES, Store};
+pub use trees::TreeWrites;
 pub use wal::{MAX_WAL_ENTRIES, MAX_WAL_RECORD_BYTES, WalEntry};

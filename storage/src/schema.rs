@@ -12,13 +12,18 @@
 
 use suyuan_ledger::block::BlockHash;
 use suyuan_ledger::hash::{Hash32, hash_parts};
+use suyuan_ledger::merkle::log::NodeId;
+use suyuan_ledger::merkle::map::NodePosition;
 use suyuan_ledger::state::TxLocation;
 use suyuan_ledger::tx::TxId;
 
 use crate::error::StorageError;
 
 /// The on-disk format version; opening a database of another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// Version 2 added the Merkle tree families [`cf::LOG_NODES`], [`cf::MAP_NODES`] and
+/// [`cf::LOG_SIZES`].
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Column family names.
 pub mod cf {
@@ -46,10 +51,19 @@ pub mod cf {
     pub const STATE: &str = "state";
     /// Sequence number → opaque consensus record (the node's own votes).
     pub const WAL: &str = "wal";
+    /// `NodeId::to_bytes` (level u8, index u64 BE) → 32-byte hash: every perfect node of the
+    /// record log (`suyuan_ledger::merkle::log`), written once, never changed.
+    pub const LOG_NODES: &str = "log_nodes";
+    /// `NodePosition::storage_key` (depth u16 BE, prefix 32 bytes, version u64 BE) →
+    /// `MapNode::to_bytes` (65 bytes): every version's nodes of the code map
+    /// (`suyuan_ledger::merkle::map`); the version is the block height. Never overwritten.
+    pub const MAP_NODES: &str = "map_nodes";
+    /// Height → log size (u64 BE): leaves in the record log once that block is committed.
+    pub const LOG_SIZES: &str = "log_sizes";
 }
 
 /// Every column family, in the order they are opened.
-pub const COLUMN_FAMILIES: [&str; 12] = [
+pub const COLUMN_FAMILIES: [&str; 15] = [
     cf::META,
     cf::HEADERS,
     cf::BLOCK_TXS,
@@ -62,6 +76,9 @@ pub const COLUMN_FAMILIES: [&str; 12] = [
     cf::ENTERPRISE_RECORDS,
     cf::STATE,
     cf::WAL,
+    cf::LOG_NODES,
+    cf::MAP_NODES,
+    cf::LOG_SIZES,
 ];
 
 /// Keys of the `meta` column family.
@@ -145,7 +162,7 @@ pub(crate) fn describe_key(cf: &str, key: &[u8]) -> String {
         None => format!("0x{}", hex(key)),
     };
     match cf {
-        cf::HEADERS | cf::CERTIFICATES => match decode_u64(key) {
+        cf::HEADERS | cf::CERTIFICATES | cf::LOG_SIZES => match decode_u64(key) {
             Some(height) => format!("height {height}"),
             None => format!("0x{}", hex(key)),
         },
@@ -158,6 +175,14 @@ pub(crate) fn describe_key(cf: &str, key: &[u8]) -> String {
             None => format!("0x{}", hex(key)),
         },
         cf::BLOCK_HASHES | cf::TXS => hex(key),
+        cf::LOG_NODES => match NodeId::from_bytes(key) {
+            Ok(id) => id.to_string(),
+            Err(_) => format!("0x{}", hex(key)),
+        },
+        cf::MAP_NODES => match map_node_key(key) {
+            Some((position, version)) => format!("{position} version {version}"),
+            None => format!("0x{}", hex(key)),
+        },
         cf::META | cf::CODE_LATEST => String::from_utf8_lossy(key).into_owned(),
         cf::CODE_HISTORY | cf::MODEL_HISTORY | cf::ENTERPRISE_RECORDS => text_and_position(key),
         _ => format!("0x{}", hex(key)),
@@ -277,6 +302,21 @@ pub(crate) fn decode_head(bytes: &[u8]) -> Option<(u64, BlockHash)> {
     Some((decode_u64(&bytes[..8])?, decode_hash(&bytes[8..])?))
 }
 
+/// Splits a [`cf::MAP_NODES`] key into its position and version.
+pub(crate) fn map_node_key(key: &[u8]) -> Option<(NodePosition, u64)> {
+    if key.len() != MAP_POSITION_BYTES + 8 {
+        return None;
+    }
+    let (position, version) = key.split_at(MAP_POSITION_BYTES);
+    Some((
+        NodePosition::from_bytes(position).ok()?,
+        decode_u64(version)?,
+    ))
+}
+
+/// Bytes of `NodePosition::to_bytes`, the part of a [`cf::MAP_NODES`] key before the version.
+pub(crate) const MAP_POSITION_BYTES: usize = 34;
+
 /// The smallest key greater than every key that starts with `prefix`, if there is one.
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
@@ -314,6 +354,33 @@ mod tests {
             ]
             .concat()
         );
+    }
+
+    #[test]
+    fn tree_keys_are_pinned_and_described() {
+        let id = NodeId {
+            level: 3,
+            index: 0x0102,
+        };
+        assert_eq!(id.to_bytes(), [3, 0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(
+            describe_key(cf::LOG_NODES, &id.to_bytes()),
+            "log node (level 3, index 258)"
+        );
+        let key = suyuan_ledger::merkle::map::MapKey::new([0xff; 32]);
+        let position = NodePosition::of_key(&key, 9);
+        let stored = position.storage_key(5);
+        let mut expected = vec![0, 9, 0xff, 0x80];
+        expected.extend_from_slice(&[0; 30]);
+        expected.extend_from_slice(&5u64.to_be_bytes());
+        assert_eq!(stored.to_vec(), expected);
+        assert_eq!(map_node_key(&stored), Some((position, 5)));
+        assert_eq!(
+            describe_key(cf::MAP_NODES, &stored),
+            "map node (depth 9, prefix ff80) version 5"
+        );
+        assert_eq!(describe_key(cf::LOG_SIZES, &height_key(4)), "height 4");
+        assert_eq!(map_node_key(&stored[..41]), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::schema::{
     self, COLUMN_FAMILIES, SCHEMA_VERSION, cf, corrupt, head_value, height_key, latest_value, meta,
     position_key, seal, text_position_key, unseal,
 };
+use crate::trees::TreeWrites;
 use crate::wal::WalCursor;
 
 /// Largest finalization certificate accepted, in bytes: 2f + 1 signatures and a little framing
@@ -191,6 +192,22 @@ impl Store {
         certificate: &[u8],
         writes: &WriteSet,
     ) -> Result<(), StorageError> {
+        self.commit_block_with_trees(block, txs, certificate, writes, &TreeWrites::none())
+    }
+
+    /// [`Store::commit_block`], with the block's nodes of the record log and the code map
+    /// ([`TreeWrites`]) in the same synced, atomic write, and the log's size at this height.
+    ///
+    /// Checks as well that `trees.log_nodes` are exactly the nodes that appending their leaves
+    /// to the stored log completes; the map nodes are stored as given, as version `height`.
+    pub fn commit_block_with_trees(
+        &self,
+        block: &Block,
+        txs: &[VerifiedTx],
+        certificate: &[u8],
+        writes: &WriteSet,
+        trees: &TreeWrites,
+    ) -> Result<(), StorageError> {
         self.ensure_running()?;
         let mut tip = self.lock_tip();
         let height = block.header.height;
@@ -212,10 +229,14 @@ impl Store {
             });
         }
 
+        let log_size = self.stored_log_size(tip.head.height)?;
+        let log_size = self.check_tree_writes(height, log_size, trees)?;
+
         let hash = block.hash();
         let mut counts = tip.counts;
         let mut batch = WriteBatch::default();
         self.put_block(&mut batch, block, &hash, certificate);
+        self.put_trees(&mut batch, height, log_size, trees);
         self.put_indexes(&mut batch, height, txs, &mut counts)?;
         self.put_state(&mut batch, writes, &mut counts)?;
         counts.blocks = height;
