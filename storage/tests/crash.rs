@@ -15,11 +15,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{TempDir, Workload};
+use support::{TempDir, Workload, env_count, spawn_child};
 use suyuan_ledger::block::BlockHash;
 use suyuan_ledger::state::MemState;
 use suyuan_storage::{CheckScope, Store};
@@ -128,22 +127,6 @@ impl XorShift {
     }
 }
 
-fn spawn_child(dir: &Path) -> Child {
-    Command::new(std::env::current_exe().expect("the test binary knows its path"))
-        .args([
-            "--exact",
-            "child_process_entry_point",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the child")
-}
-
 /// The in-memory replay of the chain, extended as the database grows.
 struct Replay {
     state: MemState,
@@ -168,10 +151,7 @@ fn kill9_during_commits_loses_no_acknowledged_block() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let kills: u64 = std::env::var("SUYUAN_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let kills: u64 = env_count("SUYUAN_CRASH_KILLS", 100);
     let seed: u64 = std::env::var("SUYUAN_CRASH_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -195,7 +175,7 @@ fn kill9_during_commits_loses_no_acknowledged_block() {
     let started = Instant::now();
 
     for kill in 0..kills {
-        let mut child = spawn_child(dir.path());
+        let mut child = spawn_child("child_process_entry_point", CHILD_ENV, dir.path());
         let stdout = child.stdout.take().expect("piped");
         let (lines_tx, lines) = mpsc::channel();
         let reader = std::thread::spawn(move || {

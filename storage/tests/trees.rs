@@ -13,11 +13,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rocksdb::{DB, Direction, IteratorMode, Options};
-use support::{TempDir, Workload};
+use support::{TempDir, Workload, env_count, spawn_child};
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::merkle::log::{
     LogNode, LogReadError, LogStore, MemLog, NodeId, consistency_proof, inclusion_proof, leaf_hash,
@@ -439,22 +438,6 @@ fn trees_child_process_entry_point() {
     }
 }
 
-fn spawn_child(dir: &Path) -> Child {
-    Command::new(std::env::current_exe().expect("the test binary knows its path"))
-        .args([
-            "--exact",
-            "trees_child_process_entry_point",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the child")
-}
-
 /// Kills a child that commits blocks with their trees at varied moments, and checks after each
 /// kill that the head's tree nodes are all there (the roots equal a replay's) and that nothing
 /// of a block that is not visible was written. `SUYUAN_TREES_CRASH_KILLS` sets the number of
@@ -464,10 +447,7 @@ fn kill9_leaves_each_block_with_its_tree_nodes_or_neither() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let kills: u64 = std::env::var("SUYUAN_TREES_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let kills: u64 = env_count("SUYUAN_TREES_CRASH_KILLS", 20);
     let dir = TempDir::new("trees-crash");
     let workload = Workload::new(8);
     let mut state = MemState::new();
@@ -475,7 +455,7 @@ fn kill9_leaves_each_block_with_its_tree_nodes_or_neither() {
     let mut model = Model::new();
     let mut acked = 0;
     for kill in 0..kills {
-        let mut child = spawn_child(dir.path());
+        let mut child = spawn_child("trees_child_process_entry_point", CHILD_ENV, dir.path());
         let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
         // The test harness prints its own lines first.
         let ready = lines

@@ -12,6 +12,7 @@
 )]
 
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use suyuan_ledger::block::{Block, BlockHash, Body, leader};
@@ -276,4 +277,26 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Runs this test binary again as a child process that runs only the test `entry_point`, with
+/// the environment variable `env` naming `dir`; its stdout and stderr are piped. The crash tests
+/// kill such children mid-commit.
+pub(crate) fn spawn_child(entry_point: &str, env: &str, dir: &Path) -> Child {
+    Command::new(std::env::current_exe().expect("the test binary knows its path"))
+        .args(["--exact", entry_point, "--nocapture", "--test-threads=1"])
+        .env(env, dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the child")
+}
+
+/// The number in the environment variable `name`, or `default` when it is unset or not one.
+pub(crate) fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
