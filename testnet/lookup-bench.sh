@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: testnet/lookup-bench.sh [--records N] [--duration S] [--connections C] [--threads T]
 #                                [--background-rate R] [--p2p-port P] [--api-port A]
+#                                [--endpoint products|proofs]
 #
 # Measures product lookups on one node of a busy local testnet: writes a fresh 4-validator
 # testnet into a temporary directory (p2p from 17500, API from 18500), loads at least N
@@ -8,6 +9,7 @@
 # `suyuan bench` keeps submitting R transactions per second (default 500) so that blocks keep
 # being finalized, sends GET /v1/products/{code} for random committed codes to validator 0
 # with wrk for S seconds (default 30) over C connections (default 32) on T threads (default 2).
+# With --endpoint proofs it asks GET /v1/proofs/{code} (the proof bundle of each code) instead.
 # Prints lookups per second, latency percentiles, non-2xx answers and the blocks finalized
 # during the lookups; stops and deletes the testnet whatever happens. Needs wrk (Debian:
 # apt-get install wrk). Build first: cargo build --release --workspace --bins.
@@ -23,9 +25,16 @@ threads=2
 background_rate=500
 p2p_port=17500
 api_port=18500
+endpoint=products
 while [[ $# -gt 0 ]]; do
   option=$1
   case "$option" in
+    --endpoint)
+      [[ $# -ge 2 ]] || die "--endpoint needs a value"
+      [[ $2 == products || $2 == proofs ]] || die "--endpoint is products or proofs, not $2"
+      endpoint=$2
+      shift 2
+      ;;
     --records | --duration | --connections | --threads | --background-rate | --p2p-port | --api-port)
       [[ $# -ge 2 ]] || die "$option needs a value"
       value=$2
@@ -88,6 +97,9 @@ note "loading $records records: $fill_rate tx/s for $fill_seconds s"
 stored=$(wc -l <"$work/paths")
 grep -E '^committed:' "$work/fill.txt" >&2 || true
 [[ $stored -ge $records ]] || die "only $stored of $records records were committed"
+if [[ $endpoint == proofs ]]; then
+  sed -i 's#^/v1/products/#/v1/proofs/#' "$work/paths"
+fi
 
 note "background load: $background_rate tx/s while the lookups run"
 "$bin" bench --testnet "$dir" --rate "$background_rate" --duration $((duration + 20)) \
@@ -128,7 +140,7 @@ after=$(height)
 wait "$background" || note "the background load exited with status $?"
 background=
 
-echo "product lookups on validator 0 of a 4-validator testnet on this machine ($(nproc) cores)"
+echo "GET /v1/$endpoint/{code} on validator 0 of a 4-validator testnet on this machine ($(nproc) cores)"
 echo "records stored: $stored commission records (one lot code each), looked up at random"
 echo "wrk: $threads threads, $connections connections, ${duration} s"
 grep -E '^(lookups|latency):' "$work/wrk.txt"

@@ -13,6 +13,8 @@
 //!   [`serve`] runs it on a listener until a shutdown future completes.
 //! - [`types`] holds every request and response body, shared with clients; [`error`] maps
 //!   every failure to a status and a JSON [`types::ErrorBody`] with a stable code.
+//! - [`raw`] encodes committed blocks in bulk, as stored, for `GET /v1/blocks/raw`: what
+//!   `suyuan audit` reads from a running node.
 //! - [`metrics`] times and counts requests by route and exposes them, with the node's
 //!   [`Node::metrics`], at `/metrics`.
 //! - [`openapi`] describes every endpoint as an OpenAPI document, served at `/openapi.json`;
@@ -23,20 +25,30 @@
 //!   `measure` counts what its records show and `score` turns the counts into the weighted,
 //!   explainable traceability score; [`views`] holds those bodies.
 //!
+//! - Proofs: [`bundle`] defines the proof bundle and consistency proof and verifies them
+//!   offline against the genesis file alone (pure: `suyuan verify` runs it); the
+//!   `/v1/proofs` routes build them at the latest finalized height. [`signing`] signs
+//!   finalizations with in-memory validator keys, for demo chains, tests and benchmarks.
+//!
 //! The endpoints and error codes are documented for integrators in `docs/api.md`.
 
+pub mod bundle;
 mod endpoints;
 pub mod error;
 mod extract;
 mod html;
+pub mod justification;
 mod measure;
 pub mod metrics;
 pub mod openapi;
 mod profile;
+pub mod raw;
+pub mod read_only;
 mod report;
 mod routes;
 mod score;
 mod server;
+pub mod signing;
 pub mod types;
 pub mod views;
 
@@ -154,6 +166,7 @@ fn endpoints() -> Endpoints {
         .get("/v1/transactions/{id}", routes::transactions::transaction)
         .get("/v1/status", routes::status::status)
         .get("/v1/blocks/latest", routes::blocks::latest)
+        .get("/v1/blocks/raw", routes::blocks::raw)
         .get("/v1/blocks/{height}", routes::blocks::block)
         .get(
             "/v1/blocks/{height}/transactions",
@@ -161,6 +174,8 @@ fn endpoints() -> Endpoints {
         )
         .get("/v1/products/{code}", routes::products::product)
         .get("/v1/codes/{code}", routes::codes::code)
+        .get("/v1/proofs/consistency", routes::proofs::consistency)
+        .get("/v1/proofs/{code}", routes::proofs::proof)
         .get("/v1/enterprises/{uscc}", routes::enterprises::enterprise)
         .get(
             "/v1/enterprises/{uscc}/records",

@@ -42,10 +42,13 @@ use crate::routes;
         routes::transactions::transaction,
         routes::status::status,
         routes::blocks::latest,
+        routes::blocks::raw,
         routes::blocks::block,
         routes::blocks::transactions,
         routes::products::product,
         routes::codes::code,
+        routes::proofs::proof,
+        routes::proofs::consistency,
         routes::enterprises::enterprise,
         routes::enterprises::records,
         routes::enterprises::report,
@@ -60,6 +63,7 @@ use crate::routes;
         (name = "transactions", description = "Submit signed envelopes and follow them"),
         (name = "chain", description = "Blocks and the node's status"),
         (name = "products", description = "Product codes and their histories"),
+        (name = "proofs", description = "Proof bundles and consistency proofs, checkable against the genesis file alone (docs/proofs.md)"),
         (name = "enterprises", description = "Enterprises: registration, records, supplier reports, traceability scores and rankings"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
@@ -242,6 +246,52 @@ pub struct Header {
     tx_count: u32,
     /// The hash of the body.
     body_hash: Hash,
+    /// Records in the record log once the block is committed.
+    log_size: u64,
+    /// The record log's root at that size.
+    log_root: Hash,
+    /// The code map's root once the block is committed.
+    map_root: Hash,
+}
+
+/// A log inclusion proof (the ledger's `merkle::log::InclusionProof`; docs/proofs.md).
+#[derive(ToSchema)]
+pub struct InclusionProof {
+    /// The leaf's position in the log, from 0.
+    leaf_index: u64,
+    /// The size of the log the proof is for.
+    tree_size: u64,
+    /// The sibling hashes, lowest first (at most 64).
+    path: Vec<Hash>,
+}
+
+/// A log consistency proof (the ledger's `merkle::log::ConsistencyProof`; docs/proofs.md).
+#[derive(ToSchema)]
+pub struct ConsistencyProof {
+    /// The size of the older log.
+    old_size: u64,
+    /// The size of the newer log.
+    new_size: u64,
+    /// The hashes, lowest first (at most 64).
+    path: Vec<Hash>,
+}
+
+/// A code map proof (the ledger's `merkle::map::MapProof`; docs/proofs.md).
+#[derive(ToSchema)]
+pub struct MapProof {
+    /// Sibling hashes from the root's children down (at most 256).
+    siblings: Vec<Hash>,
+    /// The leaf the key's path ends at, or `null` for an empty subtree.
+    leaf: Option<MapLeaf>,
+}
+
+/// A code map leaf (the ledger's `merkle::map::MapLeaf`).
+#[derive(ToSchema)]
+pub struct MapLeaf {
+    /// The leaf's key.
+    key: Hash,
+    /// Its value: a record's log leaf hash.
+    value: Hash,
 }
 
 /// One GS1 Application Identifier and its value (the ledger's `codes::inspect::AiValue`).

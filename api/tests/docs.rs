@@ -137,6 +137,7 @@ async fn the_curl_examples_of_the_api_doc_run_against_a_real_server() {
         "code",
         "refused",
         "enterprises",
+        "proofs",
     ];
     assert_eq!(
         names, expected,
@@ -221,6 +222,22 @@ async fn the_curl_examples_of_the_api_doc_run_against_a_real_server() {
                 assert!(values[1]["records"].is_array(), "{}", values[1]);
                 let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
                 assert!(page.contains("<html"), "{page}");
+            }
+            "proofs" => {
+                assert_eq!(values.len(), 2, "{stdout}");
+                let bundle: suyuan_api::bundle::ProofBundle =
+                    serde_json::from_value(values[0].clone()).unwrap();
+                let proven = bundle
+                    .verify(&server.chain.demo.genesis)
+                    .unwrap_or_else(|error| panic!("the example's bundle: {error}"));
+                assert_eq!(proven.code.to_string(), lot);
+                assert!(proven.record.is_some());
+                let consistency: suyuan_api::bundle::ConsistencyBundle =
+                    serde_json::from_value(values[1].clone()).unwrap();
+                let old = server.chain.store.header(4).unwrap().unwrap();
+                consistency
+                    .verify(&server.chain.demo.genesis, &old)
+                    .unwrap_or_else(|error| panic!("the example's consistency proof: {error}"));
             }
             other => panic!("no check for block {other}"),
         }

@@ -326,6 +326,35 @@ async fn the_schemas_describe_what_the_server_sends() {
         ),
         ("/v1/scores", "/v1/scores".to_owned(), 200),
         ("/v1/scores", "/v1/scores?registrar=Nobody".to_owned(), 404),
+        ("/v1/proofs/{code}", format!("/v1/proofs/{lot}"), 200),
+        (
+            "/v1/proofs/{code}",
+            format!(
+                "/v1/proofs/{}",
+                encode(&format!("01/{}/10/NONE", Demo::cable_gtin()))
+            ),
+            200,
+        ),
+        (
+            "/v1/proofs/{code}",
+            "/v1/proofs/09520123456789".to_owned(),
+            400,
+        ),
+        (
+            "/v1/proofs/consistency",
+            "/v1/proofs/consistency?from=2".to_owned(),
+            200,
+        ),
+        (
+            "/v1/proofs/consistency",
+            "/v1/proofs/consistency?from=0".to_owned(),
+            400,
+        ),
+        (
+            "/v1/proofs/consistency",
+            "/v1/proofs/consistency?from=99".to_owned(),
+            404,
+        ),
     ];
     for (template, path, status) in reads {
         let (answer, body) = server.get(&path).await;

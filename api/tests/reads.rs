@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{COMMITTED_BLOCKS, Server, assert_error, certificate, encode};
+use support::{COMMITTED_BLOCKS, Server, assert_error, encode};
 use suyuan_api::types::{BlockView, CommittedTx, NodeStatus, ProductView, TransactionView};
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::tx::Payload;
@@ -70,7 +70,10 @@ async fn blocks_by_height_and_latest() {
         .map(|e| e.id(server.chain.chain_id()))
         .collect();
     assert_eq!(view.transactions, ids);
-    assert_eq!(view.certificate, hex_of(&certificate(2)));
+    assert_eq!(
+        view.certificate,
+        hex_of(&server.chain.justification(&stored.header))
+    );
     assert_eq!(body["header"]["height"], 2);
 
     let (status, latest) = server.get("/v1/blocks/latest").await;

@@ -1,9 +1,11 @@
 //! Build, encode and check blocks: a header that the block hash covers, and a body of signed
 //! transactions.
 //!
-//! The block hash is [`hash_parts`] in the domain `suyuan block header v1` over the header's
+//! The block hash is [`hash_parts`] in the domain `suyuan block header v2` over the header's
 //! canonical bytes ([`Header::to_bytes`]); the header commits to the body through
-//! `body_hash`, the hash of the body's canonical bytes. Block 1's parent is the genesis hash.
+//! `body_hash`, the hash of the body's canonical bytes, and to everything committed up to and
+//! including the block through the roots of the record log and the code map ([`TreeHeads`],
+//! computed by [`crate::trees`]). Block 1's parent is the genesis hash.
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::PublicKey;
@@ -16,7 +18,7 @@ use crate::tx::Envelope;
 pub type BlockHash = Hash32;
 
 /// Version byte at the start of every encoded header; a new header layout gets a new one.
-pub const HEADER_VERSION: u8 = 1;
+pub const HEADER_VERSION: u8 = 2;
 
 /// What a block hash covers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,6 +40,21 @@ pub struct Header {
     pub tx_count: u32,
     /// [`Body::hash`] of the body.
     pub body_hash: Hash32,
+    /// The record log and code map once this block is committed.
+    #[serde(flatten)]
+    pub trees: TreeHeads,
+}
+
+/// What a header says of the two proof trees once its block is committed: every proof of a
+/// record is checked against these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TreeHeads {
+    /// Records in the log: every transaction committed up to and including this block.
+    pub log_size: u64,
+    /// The log's root at that size.
+    pub log_root: Hash32,
+    /// The code map's root: each code to the log leaf of the latest record that names it.
+    pub map_root: Hash32,
 }
 
 /// A block's transactions, in execution order.
@@ -110,6 +127,16 @@ pub enum BlockError {
     /// The body does not match the header.
     #[error("body does not match the header's body hash or transaction count")]
     BodyMismatch,
+    /// The header's tree roots are not what committing the block over its parent gives.
+    #[error("header {field} is {found}, but committing the block gives {expected}")]
+    TreesMismatch {
+        /// `log_size`, `log_root` or `map_root`.
+        field: &'static str,
+        /// What the block's transactions give.
+        expected: String,
+        /// What the header says.
+        found: String,
+    },
     /// Too many transactions.
     #[error("block has {found} transactions; at most {max} allowed")]
     TooManyTransactions {
@@ -142,7 +169,10 @@ impl Header {
             .u64(self.time_ms)
             .fixed(self.proposer.as_bytes())
             .u32(self.tx_count)
-            .fixed(self.body_hash.as_bytes());
+            .fixed(self.body_hash.as_bytes())
+            .u64(self.trees.log_size)
+            .fixed(self.trees.log_root.as_bytes())
+            .fixed(self.trees.map_root.as_bytes());
         writer.finish()
     }
 
@@ -176,6 +206,11 @@ impl Header {
             })?,
             tx_count: reader.u32("tx_count")?,
             body_hash: Hash32(reader.array("body_hash")?),
+            trees: TreeHeads {
+                log_size: reader.u64("log_size")?,
+                log_root: Hash32(reader.array("log_root")?),
+                map_root: Hash32(reader.array("map_root")?),
+            },
         };
         reader.finish()?;
         Ok(header)
@@ -183,7 +218,7 @@ impl Header {
 
     /// The block hash.
     pub fn hash(&self) -> BlockHash {
-        hash_parts("suyuan block header v1", &[&self.to_bytes()])
+        hash_parts("suyuan block header v2", &[&self.to_bytes()])
     }
 
     /// Checks that this header may follow `parent` on `genesis`'s chain, with the leader of its
@@ -286,7 +321,9 @@ impl Body {
 }
 
 impl Block {
-    /// Assembles a block, computing the header's count and body hash.
+    /// Assembles a block, computing the header's count and body hash; `trees` are what
+    /// committing it gives ([`crate::trees::grow`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         chain_id: &str,
         height: u64,
@@ -295,6 +332,7 @@ impl Block {
         time_ms: u64,
         proposer: PublicKey,
         body: Body,
+        trees: TreeHeads,
     ) -> Result<Block, BlockError> {
         if body.transactions.len() > MAX_BLOCK_TRANSACTIONS {
             return Err(BlockError::TooManyTransactions {
@@ -311,6 +349,7 @@ impl Block {
             proposer,
             tx_count: body.transactions.len() as u32,
             body_hash: body.hash(),
+            trees,
         };
         Ok(Block { header, body })
     }
@@ -318,6 +357,38 @@ impl Block {
     /// The block hash.
     pub fn hash(&self) -> BlockHash {
         self.header.hash()
+    }
+
+    /// Checks that the header's tree roots are `computed`.
+    pub fn check_trees(&self, computed: &TreeHeads) -> Result<(), BlockError> {
+        let found = &self.header.trees;
+        let mismatch = |field, expected: String, found: String| BlockError::TreesMismatch {
+            field,
+            expected,
+            found,
+        };
+        if found.log_size != computed.log_size {
+            return Err(mismatch(
+                "log_size",
+                computed.log_size.to_string(),
+                found.log_size.to_string(),
+            ));
+        }
+        if found.log_root != computed.log_root {
+            return Err(mismatch(
+                "log_root",
+                computed.log_root.to_string(),
+                found.log_root.to_string(),
+            ));
+        }
+        if found.map_root != computed.map_root {
+            return Err(mismatch(
+                "map_root",
+                computed.map_root.to_string(),
+                found.map_root.to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks that the body is the one the header commits to.

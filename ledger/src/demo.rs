@@ -17,12 +17,15 @@ use crate::crypto::KeyPair;
 use crate::exec::{BlockContext, execute_block};
 use crate::genesis::{Genesis, Member, Validator};
 use crate::hash::Hash32;
+use crate::merkle::log::Frontier;
+use crate::merkle::map::MapStore;
 use crate::record::{
     BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind, EnterpriseProfile,
     Inspection, Items, LicenceEntry, Outcome, Party, PersonalData, ProductModel, Recall, Record,
     RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
 };
 use crate::state::{MemState, StateRead, WriteSet};
+use crate::trees::{BlockTrees, LedgerHash, grow};
 use crate::tx::{Envelope, Payload, VerifiedTx};
 
 /// Chain id of the demo consortium.
@@ -57,26 +60,42 @@ pub fn gtin(body: &str) -> Gtin {
 /// A demo chain's block `height` comes this long after genesis.
 const DEMO_BLOCK_INTERVAL_MS: u64 = 86_400_000;
 
+/// A demo block executed over its parent: what committing it needs.
+#[derive(Debug, Clone)]
+pub struct DemoBlock {
+    /// The block, its header's tree roots filled in.
+    pub block: Block,
+    /// Its transactions, verified.
+    pub txs: Vec<VerifiedTx>,
+    /// What executing it writes to the state.
+    pub writes: WriteSet,
+    /// What it does to the proof trees.
+    pub trees: BlockTrees,
+}
+
 /// Executes `envelopes` as block `height` of a demo chain of `genesis` on top of `parent`, over
-/// `state`: view `height`, proposed by that view's leader, timed `height` days after genesis (as
-/// [`Demo::story_state`] times the story). Returns the block, its verified transactions and the
-/// writes to commit with them.
+/// `state` and the proof trees as of the parent (`log`'s right edge, `map` at `height - 1`):
+/// view `height`, proposed by that view's leader, timed `height` days after genesis (as
+/// [`Demo::story_state`] times the story).
 ///
 /// # Panics
-/// If an envelope is not signed for `genesis`, the block exceeds a bound or a transaction breaks
-/// a rule: tests and tools build demo blocks to execute cleanly.
+/// If an envelope is not signed for `genesis`, the block exceeds a bound, a transaction breaks
+/// a rule or the map cannot be read: tests and tools build demo blocks to execute cleanly.
 pub fn execute_demo_block(
     genesis: &Genesis,
     state: &(impl StateRead + ?Sized),
+    (log, map): (&Frontier<LedgerHash>, &impl MapStore),
     height: u64,
     parent: BlockHash,
     envelopes: Vec<Envelope>,
-) -> (Block, Vec<VerifiedTx>, WriteSet) {
+) -> DemoBlock {
     let txs: Vec<VerifiedTx> = envelopes
         .iter()
         .map(|envelope| envelope.clone().verify(&genesis.chain_id))
         .collect::<Result<_, _>>()
         .expect("demo transactions are signed for the demo chain");
+    let trees = grow(log, map, height, &txs)
+        .unwrap_or_else(|error| panic!("demo block {height}'s trees: {error}"));
     let block = Block::new(
         &genesis.chain_id,
         height,
@@ -87,6 +106,7 @@ pub fn execute_demo_block(
         Body {
             transactions: envelopes,
         },
+        trees.heads,
     )
     .expect("demo blocks are within bounds");
     let context = BlockContext {
@@ -96,7 +116,12 @@ pub fn execute_demo_block(
     };
     let writes = execute_block(state, context, &txs)
         .unwrap_or_else(|error| panic!("demo block {height} executes cleanly: {error}"));
-    (block, txs, writes)
+    DemoBlock {
+        block,
+        txs,
+        writes,
+        trees,
+    }
 }
 
 /// The keys and identities of the demo consortium.

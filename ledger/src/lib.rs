@@ -18,4 +18,5 @@ pub mod merkle;
 pub mod record;
 pub mod state;
 pub mod text;
+pub mod trees;
 pub mod tx;

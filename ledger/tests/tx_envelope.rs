@@ -5,6 +5,9 @@ use suyuan_ledger::block::{Block, Body, Header, Parent};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::limits::MAX_PAYLOAD_BYTES;
+use suyuan_ledger::merkle::log::Frontier;
+use suyuan_ledger::merkle::map::MemMapStore;
+use suyuan_ledger::trees::grow;
 use suyuan_ledger::tx::{Envelope, TxError};
 
 fn demo_envelope() -> (Demo, Envelope) {
@@ -97,6 +100,12 @@ fn golden_block(demo: &Demo) -> Block {
     let body = Body {
         transactions: demo.story()[0].clone(),
     };
+    let txs: Vec<_> = body
+        .transactions
+        .iter()
+        .map(|envelope| envelope.clone().verify(&demo.genesis.chain_id).unwrap())
+        .collect();
+    let trees = grow(&Frontier::new(), &MemMapStore::new(), 1, &txs).unwrap();
     Block::new(
         &demo.genesis.chain_id,
         1,
@@ -105,6 +114,7 @@ fn golden_block(demo: &Demo) -> Block {
         demo.genesis.genesis_time_ms + 1_000,
         demo.validators[1].public(),
         body,
+        trees.heads,
     )
     .unwrap()
 }

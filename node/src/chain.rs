@@ -6,6 +6,11 @@
 //! the store until consensus finalizes the block: then [`Chain::commit`] writes block,
 //! justification and write set in one synced batch. Blocks that lose (their view was
 //! nullified, a sibling was finalized) are dropped when their height is committed.
+//!
+//! Executing a block also grows the proof trees ([`suyuan_ledger::trees::grow`]) from its
+//! parent's: the log's right edge ([`Frontier`]) and the code map read through the pending
+//! ancestors' map updates ([`MapOverlay`]) over the committed map ([`MapCache`]). A proposal's
+//! header carries the roots this gives; a received block whose header says otherwise is refused.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -17,10 +22,14 @@ use suyuan_ledger::exec::{
     BlockContext, BlockExecError, ExecError, Executor, MAX_CLOCK_SKEW_MS, execute_block,
 };
 use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::merkle::log::Frontier;
+use suyuan_ledger::merkle::map::MapOverlay;
 use suyuan_ledger::state::{StateError, StateKey, StateRead, StateValue, WriteSet};
+use suyuan_ledger::trees::{self, BlockTrees, LedgerHash, TreesError};
 use suyuan_ledger::tx::{TxError, TxId, VerifiedTx};
-use suyuan_storage::{Head, StorageError, Store};
+use suyuan_storage::{Head, StorageError, Store, TreeWrites};
 
+use crate::map_cache::MapCache;
 use crate::mempool::Mempool;
 use crate::verify::verify_all;
 
@@ -33,6 +42,8 @@ pub(crate) struct Pending {
     pub(crate) txs: Vec<VerifiedTx>,
     /// What executing it over its parent's state writes.
     pub(crate) writes: WriteSet,
+    /// What it does to the proof trees.
+    pub(crate) trees: BlockTrees,
 }
 
 /// Why a proposed block is refused.
@@ -72,13 +83,19 @@ pub(crate) enum InvalidBlock {
     /// A transaction breaks a ledger rule.
     #[error(transparent)]
     Execution(#[from] BlockExecError),
+    /// The proof trees could not be grown from the stored ones.
+    #[error("the block's proof trees cannot be computed: {0}")]
+    Trees(#[from] TreesError),
 }
 
 /// Why a block cannot be judged yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Undecided {
     /// Its parent is neither committed nor pending here: wait, or sync.
     UnknownParent,
+    /// The stored proof trees could not be read (a storage failure, reported, not a verdict on
+    /// the block).
+    Trees(TreesError),
 }
 
 /// Reads the committed state through the write sets of pending ancestors, newest first.
@@ -104,6 +121,10 @@ pub(crate) struct Chain {
     genesis: Arc<Genesis>,
     /// The committed head's header; `None` at height 0.
     head_header: Option<Header>,
+    /// The log's right edge at the committed head.
+    frontier: Frontier<LedgerHash>,
+    /// The committed map, its upper levels in memory.
+    map: MapCache,
     pending: HashMap<BlockHash, Pending>,
 }
 
@@ -116,10 +137,14 @@ impl Chain {
         } else {
             store.header(head.height)?
         };
+        let frontier = store.log_frontier()?;
+        let map = MapCache::new(store.head().height);
         Ok(Chain {
             store,
             genesis,
             head_header,
+            frontier,
+            map,
             pending: HashMap::new(),
         })
     }
@@ -174,6 +199,29 @@ impl Chain {
         Ok((parent, chain))
     }
 
+    /// Grows the proof trees of `ancestors` (newest first; the committed trees when empty) by
+    /// block `height`'s transactions.
+    fn grow_trees(
+        &self,
+        ancestors: &[&Pending],
+        height: u64,
+        txs: &[VerifiedTx],
+    ) -> Result<BlockTrees, TreesError> {
+        let frontier = ancestors
+            .first()
+            .map_or(&self.frontier, |parent| &parent.trees.frontier);
+        let committed = self.store.map_reader();
+        let map = MapOverlay {
+            pending: ancestors
+                .iter()
+                .rev()
+                .map(|pending| &pending.trees.map)
+                .collect(),
+            base: &self.map.over(&committed),
+        };
+        trees::grow(frontier, &map, height, txs)
+    }
+
     /// Builds this node's proposal for `view` on `parent` from the oldest pending
     /// transactions that still execute, and keeps it pending. Transactions that no longer
     /// pass the rules are removed from the pool and returned with their error.
@@ -219,6 +267,9 @@ impl Chain {
         }
         let writes = executor.finish();
         mempool.remove(refused.iter().map(|(id, _)| id));
+        let trees = self
+            .grow_trees(&ancestors, height, &txs)
+            .map_err(Undecided::Trees)?;
         let body = Body {
             transactions: txs.iter().map(|tx| tx.envelope.clone()).collect(),
         };
@@ -230,6 +281,7 @@ impl Chain {
             time_ms,
             proposer,
             body,
+            trees.heads,
         )
         .expect("candidates are bounded below the block limit");
         self.pending.insert(
@@ -238,6 +290,7 @@ impl Chain {
                 block: block.clone(),
                 txs,
                 writes,
+                trees,
             },
         );
         Ok((block, refused))
@@ -299,7 +352,21 @@ impl Chain {
             Ok(writes) => writes,
             Err(error) => return Ok(Err(error.into())),
         };
-        self.pending.insert(hash, Pending { block, txs, writes });
+        let trees = self
+            .grow_trees(&ancestors, header.height, &txs)
+            .map_err(Undecided::Trees)?;
+        if let Err(error) = block.check_trees(&trees.heads) {
+            return Ok(Err(error.into()));
+        }
+        self.pending.insert(
+            hash,
+            Pending {
+                block,
+                txs,
+                writes,
+                trees,
+            },
+        );
         Ok(Ok(()))
     }
 
@@ -363,7 +430,17 @@ impl Chain {
             time_ms: block.header.time_ms,
         };
         let writes = execute_block(&*self.store, context, &txs)?;
-        self.pending.insert(hash, Pending { block, txs, writes });
+        let trees = self.grow_trees(&[], block.header.height, &txs)?;
+        block.check_trees(&trees.heads)?;
+        self.pending.insert(
+            hash,
+            Pending {
+                block,
+                txs,
+                writes,
+                trees,
+            },
+        );
         Ok(())
     }
 
@@ -376,9 +453,16 @@ impl Chain {
         justification: &[u8],
     ) -> Result<Vec<TxId>, CommitError> {
         let pending = self.pending.get(hash).ok_or(CommitError::NotPending)?;
-        self.store
-            .commit_block(&pending.block, &pending.txs, justification, &pending.writes)?;
+        self.store.commit_block_with_trees(
+            &pending.block,
+            &pending.txs,
+            justification,
+            &pending.writes,
+            &TreeWrites::from(&pending.trees),
+        )?;
         let pending = self.pending.remove(hash).expect("checked above");
+        self.map.committed(&pending.trees.map);
+        self.frontier = pending.trees.frontier.clone();
         let height = pending.block.header.height;
         self.pending
             .retain(|_, other| other.block.header.height > height);

@@ -13,6 +13,8 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use suyuan_api::bundle::{ConsistencyBundle, ProofBundle};
+use suyuan_api::raw::{MAX_RAW_RESPONSE_BYTES, RAW_BLOCKS_CONTENT_TYPE, RawBlock, decode_blocks};
 use suyuan_api::types::{
     BatchResponse, BatchResult, BlockView, CodeView, CommittedTx, ErrorBody, NodeStatus,
     ProductView, SubmitResponse, TransactionView,
@@ -188,6 +190,56 @@ impl ApiClient {
         self.get(&["v1", "blocks", "latest"]).await
     }
 
+    /// `GET /v1/blocks/raw?from=&limit=`: up to `limit` committed blocks from `from` with their
+    /// stored justifications, as bytes (`suyuan_api::raw`); no more than
+    /// [`MAX_RAW_RESPONSE_BYTES`] are read, whatever the server sends.
+    pub(crate) async fn raw_blocks(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<RawBlock>, ClientError> {
+        let mut url = self.url(&["v1", "blocks", "raw"]);
+        url.query_pairs_mut()
+            .append_pair("from", &from.to_string())
+            .append_pair("limit", &limit.to_string());
+        let protocol = |status, detail: String| ClientError::Protocol {
+            url: url.to_string(),
+            status,
+            detail,
+        };
+        let transport = |error| ClientError::Transport {
+            url: url.to_string(),
+            error,
+        };
+        let mut response = self.http.get(url.clone()).send().await.map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            // An error status is always `Refused` (or `Protocol`, for a body not the API's).
+            Self::read_success(&url, Ok(response)).await?;
+            return Err(protocol(status, "an error status read as a success".into()));
+        }
+        let content_type = response.headers().get(CONTENT_TYPE).cloned();
+        if content_type.as_ref().and_then(|value| value.to_str().ok())
+            != Some(RAW_BLOCKS_CONTENT_TYPE)
+        {
+            return Err(protocol(
+                status,
+                format!("a {content_type:?} body, not {RAW_BLOCKS_CONTENT_TYPE}"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > MAX_RAW_RESPONSE_BYTES {
+                return Err(protocol(
+                    status,
+                    format!("more than {MAX_RAW_RESPONSE_BYTES} bytes of blocks"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        decode_blocks(&bytes).map_err(|error| protocol(status, format!("not raw blocks: {error}")))
+    }
+
     /// `GET /v1/products/{code}`: the code is sent percent-encoded as one path segment.
     pub(crate) async fn product(&self, code: &str) -> Result<ProductView, ClientError> {
         self.get(&["v1", "products", code]).await
@@ -197,6 +249,21 @@ impl ApiClient {
     /// invalid code is `Refused` with status 400 and code `invalid_code`.
     pub(crate) async fn code(&self, code: &str) -> Result<CodeView, ClientError> {
         self.get(&["v1", "codes", code]).await
+    }
+
+    /// `GET /v1/proofs/{code}`: the proof bundle of the code's latest record (or of its
+    /// absence) as of the node's latest finalized block; an invalid code is `Refused` with
+    /// status 400 and code `invalid_code`.
+    pub(crate) async fn proof(&self, code: &str) -> Result<ProofBundle, ClientError> {
+        self.get(&["v1", "proofs", code]).await
+    }
+
+    /// `GET /v1/proofs/consistency?from=`: the latest finalized header and the proof that its
+    /// record log extends the log at height `from`.
+    pub(crate) async fn consistency(&self, from: u64) -> Result<ConsistencyBundle, ClientError> {
+        let query = [("from", from.to_string())];
+        self.get_query(&["v1", "proofs", "consistency"], &query)
+            .await
     }
 
     /// `GET /v1/enterprises/{uscc}`: the registration as of the head; an enterprise that is not
@@ -482,7 +549,7 @@ pub(crate) mod tests {
     };
     use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
     use suyuan_ledger::demo::{Demo, execute_demo_block, who};
-    use suyuan_storage::Store;
+    use suyuan_storage::{Store, TreeWrites};
 
     use super::*;
 
@@ -611,15 +678,29 @@ pub(crate) mod tests {
         /// Commits story block `height`.
         fn commit(&self, height: u64) {
             let envelopes = self.story[(height - 1) as usize].clone();
-            let (block, txs, writes) = execute_demo_block(
+            let frontier = self.store.log_frontier().unwrap();
+            let demo_block = execute_demo_block(
                 &self.demo.genesis,
                 &*self.store,
+                (&frontier, &*self.store),
                 height,
                 self.store.head().hash,
                 envelopes,
             );
             self.store
-                .commit_block(&block, &txs, b"certificate", &writes)
+                .commit_block_with_trees(
+                    &demo_block.block,
+                    &demo_block.txs,
+                    &suyuan_api::signing::finalization(
+                        &demo_block.block.header,
+                        height - 1,
+                        &self.demo.validators,
+                        &[0, 1, 2],
+                    )
+                    .encode(),
+                    &demo_block.writes,
+                    &TreeWrites::from(&demo_block.trees),
+                )
                 .unwrap();
         }
     }

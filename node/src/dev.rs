@@ -7,7 +7,7 @@
 //! its prerequisites to commit. A second run reuses the data and skips the loading.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -104,7 +104,7 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
             }
         };
         if loaded {
-            print_tour(&nodes[0], &demo, &story);
+            print_tour(&nodes[0], &demo, &story, &genesis_path);
             println!("Ctrl-C stops the consortium.");
             let _ = tokio::signal::ctrl_c().await;
         }
@@ -225,7 +225,7 @@ async fn wait_committed(node: &RunningNode, ids: &[TxId]) -> anyhow::Result<()> 
 }
 
 /// Prints where to look first.
-fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>]) {
+fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>], genesis: &Path) {
     let base = format!("http://{}", node.api_address);
     println!();
     println!("Try:");
@@ -246,6 +246,13 @@ fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>]) {
         .collect();
     for code in codes.iter().take(3) {
         println!("  curl -s {base}/v1/products/{}", code.replace('/', "%2F"));
+    }
+    if let Some(code) = codes.iter().next() {
+        println!("  suyuan query proof {code} --api {base} --out bundle.json");
+        println!(
+            "  suyuan verify --genesis {} bundle.json",
+            genesis.display()
+        );
     }
     // The demo's gas appliance maker has the richest record: inspections, a sale, a recall.
     let uscc = &demo.enterprises[who::GAS_APPLIANCE_MAKER].profile.uscc;

@@ -33,12 +33,13 @@ use crate::admission::{Admission, Source};
 use crate::chain::{Chain, CommitError, Undecided};
 use crate::clock::now_ms;
 use crate::config::{BlockSection, ConsensusSection};
-use crate::frames::{Frame, Justification, SyncedBlock, decode_batch};
+use crate::frames::{Frame, SyncedBlock, decode_batch};
 use crate::network::{
     BlockReply, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES, NetworkEvent, NetworkHandle,
     SyncRequestId, ValidatorPeer,
 };
 use crate::status::Shared;
+use suyuan_api::justification::Justification;
 
 /// Proposals received and not yet asked about, kept per view.
 const MAX_HELD_PROPOSALS: usize = 64;
@@ -297,6 +298,9 @@ impl Driver {
                 );
                 return Ok(());
             }
+            Err(Undecided::Trees(error)) => {
+                bail!("cannot propose: the stored proof trees cannot be read: {error}");
+            }
         };
         for (id, error) in refused {
             tracing::debug!(%id, %error, "dropped a pending transaction that no longer passes the rules");
@@ -410,6 +414,12 @@ impl Driver {
             }
             Err(Undecided::UnknownParent) => {
                 self.awaiting.insert(hash, block);
+                return;
+            }
+            Err(Undecided::Trees(error)) => {
+                // Not a verdict on the block: this node's store failed. It casts no vote, and the
+                // view times out if others cannot decide without it.
+                tracing::error!(view = block.view().0, %error, "cannot judge a proposal: the stored proof trees cannot be read");
                 return;
             }
         };

@@ -4,9 +4,8 @@
 //!
 //! - [`Frame`]: one message on the direct consensus channel: a consensus [`Message`], or a
 //!   leader's full block proposal (header and body), sent before its notarize vote;
-//! - [`Justification`]: the bytes stored as a block's "certificate": the finalization (or the
-//!   notarization, when a descendant's finalization finalized it) and the nullifications of
-//!   the views it skipped, so that the chain justifies itself to an auditor;
+//! - [`Justification`] (defined in `suyuan_api::justification`, which serves it): the bytes
+//!   stored as a block's "certificate";
 //! - [`SyncedBlock`]: one finalized block in a block-sync response: header, body and
 //!   justification;
 //! - [`encode_batch`]/[`decode_batch`]: a gossip message, a batch of transaction envelopes.
@@ -14,7 +13,8 @@
 //! Every decoder is bounded and refuses trailing bytes, so a peer's bytes either decode to
 //! exactly one value or to a typed [`DecodeError`].
 
-use suyuan_consensus::{Certificate, Message};
+use suyuan_api::justification::{Justification, MAX_NULLIFICATIONS};
+use suyuan_consensus::Message;
 use suyuan_ledger::block::{Block, Body, Header};
 use suyuan_ledger::codec::{DecodeError, Reader, Writer};
 use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_ENVELOPE_BYTES};
@@ -25,10 +25,6 @@ const MAX_HEADER_BYTES: usize = 1024;
 
 /// Largest encoded consensus message or certificate inside a frame.
 const MAX_CONSENSUS_BYTES: usize = 1024 * 1024;
-
-/// Most nullifications a justification carries: one per skipped view. A longer run of skipped
-/// views is still justified, by the first and last [`MAX_NULLIFICATIONS`] / 2 of them.
-pub(crate) const MAX_NULLIFICATIONS: usize = 64;
 
 /// Most envelopes in one gossip batch.
 pub(crate) const MAX_BATCH_TRANSACTIONS: usize = 1024;
@@ -97,76 +93,6 @@ fn read_block(reader: &mut Reader<'_>) -> Result<Block, DecodeError> {
     let header = Header::from_bytes(reader.bytes(MAX_HEADER_BYTES, "header")?)?;
     let body = Body::from_bytes(reader.bytes(MAX_BLOCK_BODY_BYTES, "body")?)?;
     Ok(Block { header, body })
-}
-
-/// What is stored beside a finalized block and sent with it in block sync.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Justification {
-    /// The block's finalization, or its notarization when a descendant's finalization
-    /// finalized it.
-    pub(crate) certificate: Certificate,
-    /// Nullifications of the views between the parent's view and the block's.
-    pub(crate) nullifications: Vec<Certificate>,
-}
-
-impl Justification {
-    /// A justification from what consensus delivered, keeping at most
-    /// [`MAX_NULLIFICATIONS`] nullifications (the first and the last half).
-    pub(crate) fn new(certificate: Certificate, mut nullifications: Vec<Certificate>) -> Self {
-        if nullifications.len() > MAX_NULLIFICATIONS {
-            let tail = nullifications.split_off(nullifications.len() - MAX_NULLIFICATIONS / 2);
-            nullifications.truncate(MAX_NULLIFICATIONS / 2);
-            nullifications.extend(tail);
-        }
-        Justification {
-            certificate,
-            nullifications,
-        }
-    }
-
-    /// The stored bytes.
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::new();
-        writer.bytes(&self.certificate.encode());
-        writer.u32(self.nullifications.len() as u32);
-        for nullification in &self.nullifications {
-            writer.bytes(&nullification.encode());
-        }
-        writer.finish()
-    }
-
-    /// Decodes stored or received bytes.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Justification, DecodeError> {
-        let mut reader = Reader::new(bytes);
-        let certificate = read_certificate(&mut reader, "certificate")?;
-        let count = reader.u32("nullification count")? as usize;
-        if count > MAX_NULLIFICATIONS {
-            return Err(DecodeError::TooLong {
-                field: "nullifications",
-                max: MAX_NULLIFICATIONS,
-                found: count,
-            });
-        }
-        let nullifications = (0..count)
-            .map(|_| read_certificate(&mut reader, "nullification"))
-            .collect::<Result<_, _>>()?;
-        reader.finish()?;
-        Ok(Justification {
-            certificate,
-            nullifications,
-        })
-    }
-}
-
-fn read_certificate(
-    reader: &mut Reader<'_>,
-    field: &'static str,
-) -> Result<Certificate, DecodeError> {
-    let bytes = reader.bytes(MAX_CONSENSUS_BYTES, field)?;
-    Certificate::decode(bytes).map_err(|error| DecodeError::Invalid {
-        field,
-        reason: error.to_string(),
-    })
 }
 
 /// A finalized block as block sync carries it.
@@ -248,6 +174,9 @@ mod tests {
             Body {
                 transactions: envelopes.clone(),
             },
+            suyuan_ledger::trees::MemTrees::new()
+                .peek(&demo.genesis.chain_id, &envelopes)
+                .heads,
         )
         .unwrap();
         let frame = Frame::Proposal(block.clone());

@@ -4,6 +4,7 @@
 //! [`testnet`] writes the files of a local testnet, [`demo`] runs the demo story in memory.
 
 mod admission;
+mod audit;
 mod bench;
 mod chain;
 mod client;
@@ -14,8 +15,10 @@ mod dev;
 mod driver;
 mod frames;
 mod keyfile;
+mod map_cache;
 mod mempool;
 mod network;
+mod prove;
 mod remote;
 mod service;
 mod status;
@@ -75,10 +78,18 @@ enum Command {
     /// JSON is printed), 2 on other failures.
     Submit(remote::SubmitArgs),
     /// Read what a node has committed: a transaction, a block or a product's history (as JSON),
-    /// a code, an enterprise's registration, records, supplier report or score, or a ranking of
-    /// members (for people, or JSON with --json); exit status 1 when it has none.
+    /// a code, an enterprise's registration, records, supplier report or score, a ranking of
+    /// members (for people, or JSON with --json), or a proof bundle to check with `suyuan
+    /// verify`; exit status 1 when it has none.
     #[command(subcommand)]
     Query(remote::QueryCommand),
+    /// Check a proof bundle (`suyuan query proof`) offline against the genesis file alone,
+    /// or with --since a consistency proof against a bundle kept earlier; print what it
+    /// proves in plain words, or why it does not hold.
+    ///
+    /// Exit status 0 when it holds, 1 when it does not, 2 when a file cannot be read or is not
+    /// a genesis file, bundle or consistency proof.
+    Verify(prove::VerifyArgs),
     /// Run one validator until SIGINT or SIGTERM.
     Run {
         /// The node's TOML configuration (see docs/operators.md); `SUYUAN_<SECTION>_<KEY>`
@@ -110,6 +121,12 @@ enum Command {
     /// Load a running local testnet with pre-signed transactions at a fixed rate and report
     /// committed throughput, submit-to-commit latency, node memory and the ed25519 verify rate.
     Bench(bench::BenchArgs),
+    /// Replay a chain from genesis, for regulators: hash links, certificates, signatures,
+    /// execution, the record log and code map, the stored state, equivocating validators, and
+    /// with several sources whether they hold the same blocks (docs/audit.md).
+    ///
+    /// Exit status 0 when nothing is wrong, 1 on any finding, 2 when a source cannot be read.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -220,6 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => remote::status(args),
         Command::Submit(args) => remote::submit(args),
         Command::Query(command) => remote::query(command),
+        Command::Verify(args) => prove::verify(&args),
         Command::Run { config } => {
             service::run(&config)?;
             Ok(ExitCode::SUCCESS)
@@ -229,6 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Backup { config, out } => {
             let head = service::backup(&config, &out)?;
             println!(

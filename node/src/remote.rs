@@ -117,6 +117,12 @@ pub(crate) enum QueryCommand {
     Score(ScoreArgs),
     /// Rank an association's members (or every enrolled enterprise) by score, best first.
     Scores(ScoresArgs),
+    /// Fetch the proof bundle of a code's latest record (or of its absence) as of the node's
+    /// latest finalized block; check it offline with `suyuan verify`.
+    Proof(crate::prove::ProofArgs),
+    /// Fetch the proof that the node's latest finalized record log extends the log at an
+    /// older height (that of a bundle you kept); check it with `suyuan verify --since`.
+    Consistency(crate::prove::ConsistencyArgs),
 }
 
 impl QueryCommand {
@@ -132,6 +138,8 @@ impl QueryCommand {
             | QueryCommand::Report(ReportArgs { api, .. })
             | QueryCommand::Score(ScoreArgs { api, .. })
             | QueryCommand::Scores(ScoresArgs { api, .. }) => api,
+            QueryCommand::Proof(args) => &args.api,
+            QueryCommand::Consistency(args) => &args.api,
         }
     }
 }
@@ -424,6 +432,8 @@ async fn answer_query(command: &QueryCommand, out: &mut dyn Write) -> anyhow::Re
             .scores(args.registrar.as_deref(), args.offset, args.limit)
             .await
             .map(|ranking| render(&ranking, args.json, describe_ranking)),
+        QueryCommand::Proof(args) => crate::prove::fetch_bundle(&client, args).await,
+        QueryCommand::Consistency(args) => crate::prove::fetch_consistency(&client, args).await,
     };
     match answer {
         Ok(text) => {

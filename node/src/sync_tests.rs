@@ -17,6 +17,7 @@ use suyuan_ledger::exec::{BlockContext, execute_block};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::state::MemState;
+use suyuan_ledger::trees::MemTrees;
 use suyuan_ledger::tx::Envelope;
 use suyuan_storage::Store;
 use tokio::sync::mpsc;
@@ -25,10 +26,11 @@ use super::Driver;
 use crate::admission::Admission;
 use crate::chain::Chain;
 use crate::config::{BlockSection, ConsensusSection};
-use crate::frames::{Justification, SyncedBlock};
+use crate::frames::SyncedBlock;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::network::{Network, NetworkConfig, NetworkEvent};
 use crate::status::Shared;
+use suyuan_api::justification::Justification;
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -102,10 +104,12 @@ impl Lagging {
         SigningKey::from_bytes(&self.demo.validators[validator].seed())
     }
 
-    /// A block of `view` on `parent` (genesis when `None`), proposed by the view's leader.
+    /// A block of `view` on `parent` (genesis when `None`), proposed by the view's leader, its
+    /// tree roots grown from `trees` (the parent's), which it then grows.
     fn block(
         &self,
         parent: Option<&Header>,
+        trees: &mut MemTrees,
         view: u64,
         time_ms: u64,
         transactions: Vec<Envelope>,
@@ -114,6 +118,7 @@ impl Lagging {
             Some(header) => (header.height + 1, header.hash()),
             None => (1, self.genesis.hash()),
         };
+        let heads = trees.push(&self.genesis.chain_id, &transactions);
         Block::new(
             &self.genesis.chain_id,
             height,
@@ -122,6 +127,7 @@ impl Lagging {
             time_ms,
             *leader(&self.genesis, view),
             Body { transactions },
+            heads,
         )
         .unwrap()
     }
@@ -162,9 +168,16 @@ impl Lagging {
     fn honest_run(&self) -> Vec<SyncedBlock> {
         let story = self.demo.story();
         let start = self.genesis.genesis_time_ms;
-        let b1 = self.block(None, 1, start + DAY_MS, story[0].clone());
-        let b2 = self.block(Some(&b1.header), 2, start + 2 * DAY_MS, story[1].clone());
-        let b3 = self.block(Some(&b2.header), 4, start + 3 * DAY_MS, Vec::new());
+        let trees = &mut MemTrees::new();
+        let b1 = self.block(None, trees, 1, start + DAY_MS, story[0].clone());
+        let b2 = self.block(
+            Some(&b1.header),
+            trees,
+            2,
+            start + 2 * DAY_MS,
+            story[1].clone(),
+        );
+        let b3 = self.block(Some(&b2.header), trees, 4, start + 3 * DAY_MS, Vec::new());
         let quorum = [0, 1, 2];
         vec![
             SyncedBlock {
@@ -643,13 +656,22 @@ async fn sync_refuses_runs_that_do_not_join_the_head_then_catches_up() {
     // A fork: block 3 on a sibling of block 2, every certificate genuine.
     let run = node.honest_run();
     let start = node.genesis.genesis_time_ms;
+    let trees = &mut MemTrees::new();
+    trees.push(&node.genesis.chain_id, &run[0].block.body.transactions);
     let sibling = node.block(
         Some(&run[0].block.header),
+        trees,
         2,
         start + 2 * DAY_MS,
         Vec::new(),
     );
-    let on_sibling = node.block(Some(&sibling.header), 4, start + 3 * DAY_MS, Vec::new());
+    let on_sibling = node.block(
+        Some(&sibling.header),
+        trees,
+        4,
+        start + 3 * DAY_MS,
+        Vec::new(),
+    );
     let mut forked = run.clone();
     forked[2] = SyncedBlock {
         justification: Justification::new(

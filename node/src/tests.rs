@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use suyuan_api::{Node as _, SubmitError};
 use suyuan_consensus::{Digest, Height, View};
-use suyuan_ledger::block::{Block, Body};
+use suyuan_ledger::block::{Block, BlockError, Body};
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::exec::ExecError;
+use suyuan_ledger::trees::MemTrees;
 use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 
@@ -154,6 +155,14 @@ async fn four_validators_finalize_the_story_and_a_restarted_one_catches_up() {
             hashes.windows(2).all(|w| w[0] == w[1]),
             "height {height}: {hashes:?}"
         );
+        // Each header's tree roots are those of the tree nodes every node stored with it, the
+        // late validator's (committed through block sync) included.
+        for store in &stores {
+            let trees = store.header(height).unwrap().unwrap().trees;
+            assert_eq!(store.log_size_at(height).unwrap(), Some(trees.log_size));
+            assert_eq!(store.log_root_at(height).unwrap(), Some(trees.log_root));
+            assert_eq!(store.map_root_at(height).unwrap(), Some(trees.map_root));
+        }
     }
     let digests: Vec<_> = stores
         .iter()
@@ -187,6 +196,7 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
     let enrolments: Vec<Envelope> = demo.story()[0].clone();
     let block_time = crate::clock::now_ms();
     let make = |view: u64, transactions: Vec<Envelope>| {
+        let trees = MemTrees::new().peek(&genesis.chain_id, &transactions);
         Block::new(
             &genesis.chain_id,
             1,
@@ -195,6 +205,7 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
             block_time,
             leader(view),
             Body { transactions },
+            trees.heads,
         )
         .unwrap()
     };
@@ -253,6 +264,28 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
         "{verdict:?}"
     );
 
+    // Headers whose tree roots are not what the block gives: each root, and the log size.
+    for field in ["log_size", "log_root", "map_root"] {
+        let mut lying = block.clone();
+        let trees = &mut lying.header.trees;
+        match field {
+            "log_size" => trees.log_size += 1,
+            "log_root" => trees.log_root = trees.map_root,
+            _ => trees.map_root = trees.log_root,
+        }
+        let verdict = chain
+            .verify(lying.clone(), &named(&lying), now, &mempool)
+            .unwrap();
+        assert!(
+            matches!(
+                &verdict,
+                Err(InvalidBlock::Shape(BlockError::TreesMismatch { field: found, .. }))
+                    if *found == field
+            ),
+            "{field}: {verdict:?}"
+        );
+    }
+
     // From too far in the future.
     let verdict = chain
         .verify(
@@ -276,6 +309,9 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
         .verify(block.clone(), &expected, now, &mempool)
         .unwrap()
         .unwrap();
+    let mut trees = MemTrees::new();
+    trees.push(&genesis.chain_id, &block.body.transactions);
+    let child_trees = trees.peek(&genesis.chain_id, &demo.story()[1]);
     let child = Block::new(
         &genesis.chain_id,
         2,
@@ -286,6 +322,7 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
         Body {
             transactions: demo.story()[1].clone(),
         },
+        child_trees.heads,
     )
     .unwrap();
     let child_named = expected

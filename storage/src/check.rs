@@ -1,31 +1,39 @@
-//! Check a whole database: the hash chain, every block against its indexes, and the reverse.
+//! Check a whole database: the hash chain, every block against its indexes, and the reverse,
+//! and the stored proof trees against themselves.
 //!
-//! This is what the crash tests run after each kill and what an operator runs after a restore
-//! or a suspected disk fault. It holds the commit lock while it runs, so that it sees one head.
+//! This is what the crash tests run after each kill, what `suyuan audit` runs over a data
+//! directory, and what an operator runs after a restore or a suspected disk fault. It holds the
+//! commit lock while it runs, so that it sees one head. [`Store::scan_state`] hands every state
+//! entry to an auditor that compares it with a replay.
 
 use rocksdb::{Direction, IteratorMode};
 use suyuan_ledger::block::{Header, Parent};
 use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::merkle::Blake3;
+use suyuan_ledger::merkle::log::{LogStore, NodeId, node_hash};
+use suyuan_ledger::merkle::map::{self, MapNode, MapStore};
 use suyuan_ledger::record::Record;
 use suyuan_ledger::state::TxLocation;
 use suyuan_ledger::tx::Payload;
 
 use crate::error::StorageError;
 use crate::schema::{
-    cf, corrupt, decode_position, height_key, position_key, split_text_position, text_position_key,
-    text_prefix, unseal,
+    cf, corrupt, decode_hash, decode_position, height_key, map_node_key, position_key,
+    split_text_position, text_position_key, text_prefix, unseal,
 };
 use crate::store::{Counts, Head, Store};
+use crate::trees::from_tree_store_error;
 
 /// How much [`Store::check_integrity`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckScope {
-    /// Everything: every block with its transactions and index entries, and every index entry
-    /// back to its transaction.
+    /// Everything: every block with its transactions, index entries and log size, every index
+    /// entry back to its transaction, and every stored node of the record log and the code map
+    /// against its children.
     Full,
-    /// The hash chain of all headers, blocks from this height up with their transactions and
-    /// index entries, nothing stored above the head, and the state digest. For repeated checks
-    /// of a growing chain.
+    /// The hash chain of all headers, blocks from this height up with their transactions, index
+    /// entries and log sizes, nothing stored above the head, and the state digest. For repeated
+    /// checks of a growing chain.
     Since(u64),
 }
 
@@ -40,6 +48,8 @@ pub struct IntegrityReport {
     pub transactions_checked: u64,
     /// Index entries checked.
     pub index_entries_checked: u64,
+    /// Stored nodes of the record log and the code map checked against their children.
+    pub tree_nodes_checked: u64,
     /// State entries.
     pub state_entries: u64,
     /// [`Store::state_digest`].
@@ -57,6 +67,7 @@ impl Store {
                 blocks_checked: 0,
                 transactions_checked: 0,
                 index_entries_checked: 0,
+                tree_nodes_checked: 0,
                 state_entries: 0,
                 state_digest: Hash32::ZERO,
             };
@@ -71,6 +82,8 @@ impl Store {
             }
             if scope == CheckScope::Full {
                 self.check_indexes_point_back(head, counts, &mut report)?;
+                self.check_log_nodes(head, &mut report)?;
+                self.check_map_nodes(head, &mut report)?;
             }
             let mut entries = 0;
             for item in self.db.iterator_cf(self.cf(cf::STATE), IteratorMode::Start) {
@@ -128,10 +141,11 @@ impl Store {
         Ok(())
     }
 
-    /// No header, certificate or transaction above the head: a block is all there or not at all.
+    /// No header, certificate, transaction or log size above the head: a block is all there or
+    /// not at all.
     fn check_nothing_above(&self, head: Head) -> Result<(), StorageError> {
         let above = height_key(head.height + 1);
-        for family in [cf::HEADERS, cf::CERTIFICATES, cf::BLOCK_TXS] {
+        for family in [cf::HEADERS, cf::CERTIFICATES, cf::BLOCK_TXS, cf::LOG_SIZES] {
             let mut iter = self.db.iterator_cf(
                 self.cf(family),
                 IteratorMode::From(&above, Direction::Forward),
@@ -148,12 +162,13 @@ impl Store {
         Ok(())
     }
 
-    /// One block: its body, certificate, and every index entry its transactions need.
+    /// One block: its body, certificate, log size, and every index entry its transactions need.
     fn check_block(&self, height: u64, report: &mut IntegrityReport) -> Result<(), StorageError> {
         let key = height_key(height);
         let block = self
             .block(height)?
             .ok_or_else(|| corrupt(cf::HEADERS, &key, "missing".into()))?;
+        self.check_log_size(height, block.header.tx_count)?;
         if self.certificate(height)?.is_none() {
             return Err(corrupt(
                 cf::CERTIFICATES,
@@ -300,6 +315,181 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// One committed state entry as stored: its key's bytes and its payload, or why the stored
+/// value fails its checksum.
+pub type StoredStateEntry<'a> = (&'a [u8], Result<&'a [u8], StorageError>);
+
+impl Store {
+    /// Hands every committed state entry to `visit`, in ascending key-byte order (the order of
+    /// [`Store::state_digest`]), until `visit` returns `false`. An entry whose value fails its
+    /// checksum is handed over as an error and the scan goes on; only a failure of RocksDB
+    /// itself ends it with an error.
+    ///
+    /// Reads the state as of the head when it is called; commits may run meanwhile, so scan a
+    /// store that is not committing (an audit of a stopped node's data directory).
+    pub fn scan_state(
+        &self,
+        mut visit: impl FnMut(StoredStateEntry<'_>) -> bool,
+    ) -> Result<(), StorageError> {
+        for item in self.db.iterator_cf(self.cf(cf::STATE), IteratorMode::Start) {
+            let (key, value) = item.map_err(StorageError::backend("scan state"))?;
+            if !visit((&key, unseal(cf::STATE, &key, &value))) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The log size stored for block `height` is its parent's plus the block's transactions
+    /// (or its parent's, for a block committed without trees, as tools and tests do).
+    fn check_log_size(&self, height: u64, tx_count: u32) -> Result<(), StorageError> {
+        let before = self.stored_log_size(height - 1)?;
+        let after = self.stored_log_size(height)?;
+        if after != before && after != before + u64::from(tx_count) {
+            return Err(corrupt(
+                cf::LOG_SIZES,
+                &height_key(height),
+                format!(
+                    "says {after} records, but the parent's {before} and the block's {tx_count} \
+                     transactions give {}",
+                    before + u64::from(tx_count)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every stored log node: sealed, a 32-byte hash under a node id, inside the head's log,
+    /// and, above the leaves, the hash of its two stored children; and exactly as many as a log
+    /// of the head's size has perfect nodes.
+    fn check_log_nodes(
+        &self,
+        head: Head,
+        report: &mut IntegrityReport,
+    ) -> Result<(), StorageError> {
+        let size = self.stored_log_size(head.height)?;
+        let mut count = 0u64;
+        for item in self
+            .db
+            .iterator_cf(self.cf(cf::LOG_NODES), IteratorMode::Start)
+        {
+            let (key, value) = item.map_err(StorageError::backend("scan log nodes"))?;
+            let bad = |reason: String| corrupt(cf::LOG_NODES, &key, reason);
+            let hash = decode_hash(unseal(cf::LOG_NODES, &key, &value)?)
+                .ok_or_else(|| bad("not a 32-byte hash".into()))?;
+            let id = NodeId::from_bytes(&key).map_err(|error| bad(error.to_string()))?;
+            let end = id
+                .index
+                .checked_add(1)
+                .and_then(|next| next.checked_mul(1u64 << id.level));
+            if end.is_none_or(|end| end > size) {
+                return Err(bad(format!("lies beyond the log's {size} records")));
+            }
+            if id.level > 0 {
+                let child = |index| {
+                    self.stored_log_node(NodeId {
+                        level: id.level - 1,
+                        index,
+                    })
+                };
+                let (left, right) = (child(2 * id.index)?, child(2 * id.index + 1)?);
+                if node_hash::<Blake3>(&left, &right) != hash {
+                    return Err(bad("is not the hash of its two children".into()));
+                }
+            }
+            count += 1;
+        }
+        let expected = 2 * size - u64::from(size.count_ones());
+        if count != expected {
+            return Err(StorageError::Corrupt {
+                what: cf::LOG_NODES,
+                key: "all nodes".into(),
+                reason: format!("{count} nodes stored; a log of {size} records has {expected}"),
+            });
+        }
+        report.tree_nodes_checked += count;
+        Ok(())
+    }
+
+    /// A log node that must be stored.
+    fn stored_log_node(&self, id: NodeId) -> Result<Hash32, StorageError> {
+        self.log_node(id)
+            .map_err(|error| from_tree_store_error(cf::LOG_NODES, error))?
+            .ok_or_else(|| {
+                corrupt(
+                    cf::LOG_NODES,
+                    &id.to_bytes(),
+                    "missing under its parent".into(),
+                )
+            })
+    }
+
+    /// Every stored map node: sealed and decoding, under a position and a version from 1 to the
+    /// head; a leaf on its key's path; an interior node holding the hashes of its children as of
+    /// its version.
+    fn check_map_nodes(
+        &self,
+        head: Head,
+        report: &mut IntegrityReport,
+    ) -> Result<(), StorageError> {
+        let reader = self.map_reader();
+        for item in self
+            .db
+            .iterator_cf(self.cf(cf::MAP_NODES), IteratorMode::Start)
+        {
+            let (key, value) = item.map_err(StorageError::backend("scan map nodes"))?;
+            let bad = |reason: String| corrupt(cf::MAP_NODES, &key, reason);
+            let payload = unseal(cf::MAP_NODES, &key, &value)?;
+            let (position, version) =
+                map_node_key(&key).ok_or_else(|| bad("not a position and a version".into()))?;
+            if version == 0 || version > head.height {
+                return Err(bad(format!(
+                    "version {version} is not a height from 1 to the head"
+                )));
+            }
+            match MapNode::from_bytes(payload).map_err(|error| bad(error.to_string()))? {
+                MapNode::Leaf { key: leaf_key, .. } if !position.covers(&leaf_key) => {
+                    return Err(bad(format!("holds key {leaf_key}, which is not below it")));
+                }
+                MapNode::Leaf { .. } => {}
+                MapNode::Internal { left, right } => {
+                    for (side, stored) in [(false, left), (true, right)] {
+                        if map_child_hash(&reader, &position, side, version)? != stored {
+                            return Err(bad(format!(
+                                "does not hold the hash of its {} child",
+                                if side { "right" } else { "left" }
+                            )));
+                        }
+                    }
+                }
+            }
+            report.tree_nodes_checked += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The hash of the subtree on side `right` of `position` as of `version`, read through
+/// `reader` (one iterator for every read of a check).
+fn map_child_hash(
+    reader: &impl MapStore,
+    position: &map::NodePosition,
+    right: bool,
+    version: u64,
+) -> Result<Hash32, StorageError> {
+    let Some(child) = position.child(right) else {
+        return Err(corrupt(
+            cf::MAP_NODES,
+            &position.storage_key(version),
+            "an interior node at the deepest level".into(),
+        ));
+    };
+    let node = reader
+        .map_node(&child, version)
+        .map_err(|error| from_tree_store_error(cf::MAP_NODES, error))?;
+    Ok(node.map_or_else(map::empty_hash::<Blake3>, |node| node.hash::<Blake3>()))
 }
 
 fn parse_record(payload: &[u8], key: &[u8]) -> Result<Record, StorageError> {

@@ -78,11 +78,11 @@ mod store;
 pub mod trees;
 mod wal;
 
-pub use check::{CheckScope, IntegrityReport};
+pub use check::{CheckScope, IntegrityReport, StoredStateEntry};
 pub use error::StorageError;
 pub use query::{
     MAX_BLOCKS_PER_PAGE, MAX_HEADERS_PER_PAGE, MAX_PAGE_RECORDS, Order, Page, PageRequest, StoredTx,
 };
 pub use store::{Counts, Head, MAX_CERTIFICATE_BYTES, Store};
-pub use trees::TreeWrites;
+pub use trees::{MapReader, TreeWrites};
 pub use wal::{MAX_WAL_ENTRIES, MAX_WAL_RECORD_BYTES, WalEntry};

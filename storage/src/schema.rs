@@ -22,8 +22,8 @@ use crate::error::StorageError;
 /// The on-disk format version; opening a database of another version is refused.
 ///
 /// Version 2 added the Merkle tree families [`cf::LOG_NODES`], [`cf::MAP_NODES`] and
-/// [`cf::LOG_SIZES`].
-pub const SCHEMA_VERSION: u32 = 2;
+/// [`cf::LOG_SIZES`]; version 3 put the trees' roots in block headers (header version 2).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Column family names.
 pub mod cf {

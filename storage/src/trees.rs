@@ -33,13 +33,15 @@
 //! under another key, a value of the wrong length or a missing node the committed log needs is
 //! [`StorageError::Corrupt`] (through the traits, `merkle::StoreError::Corrupt`), never served.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use rocksdb::WriteBatch;
+use rocksdb::{DB, DBRawIteratorWithThreadMode, WriteBatch};
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::merkle::log::{Frontier, LogNode, LogReadError, LogStore, NodeId, root_at};
 use suyuan_ledger::merkle::map::{self, MapNode, MapReadError, MapStore, NodePosition};
 use suyuan_ledger::merkle::{Blake3, StoreError};
+use suyuan_ledger::trees::BlockTrees;
 
 use crate::error::StorageError;
 use crate::schema::{MAP_POSITION_BYTES, cf, corrupt, decode_hash, decode_u64, height_key, seal};
@@ -67,6 +69,15 @@ impl TreeWrites {
             .iter()
             .filter(|node| node.id.level == 0)
             .count() as u64
+    }
+}
+
+impl From<&BlockTrees> for TreeWrites {
+    fn from(trees: &BlockTrees) -> Self {
+        TreeWrites {
+            log_nodes: trees.log_nodes.clone(),
+            map_nodes: trees.map.nodes.clone(),
+        }
     }
 }
 
@@ -191,32 +202,66 @@ impl Store {
             .ok_or_else(|| corrupt(cf::LOG_NODES, &key, "not a 32-byte hash".into()))
     }
 
-    /// The node at `position` written by the latest version at or below `version`: the last key
-    /// at or before `position ‖ version` (RocksDB `seek_for_prev`), if it is at `position`.
+    /// A reader of the map that keeps one RocksDB iterator for all its reads: a proof or a
+    /// block's update reads one node per level, and opening an iterator per read costs more than
+    /// the seek. Hold it for one operation, not across commits: while it lives, the iterator
+    /// keeps the files it read from alive.
+    pub fn map_reader(&self) -> MapReader<'_> {
+        MapReader {
+            cursor: RefCell::new(self.db.raw_iterator_cf(self.cf(cf::MAP_NODES))),
+        }
+    }
+
+    /// The node at `position` written by the latest version at or below `version`.
     fn read_map_node(
         &self,
         position: &NodePosition,
         version: u64,
     ) -> Result<Option<MapNode>, StorageError> {
         let mut cursor = self.db.raw_iterator_cf(self.cf(cf::MAP_NODES));
-        cursor.seek_for_prev(position.storage_key(version));
-        let Some((key, value)) = cursor.item() else {
-            cursor
-                .status()
-                .map_err(StorageError::backend("read map node"))?;
-            return Ok(None);
-        };
-        if key.len() < MAP_POSITION_BYTES || key[..MAP_POSITION_BYTES] != position.to_bytes() {
-            return Ok(None);
-        }
-        if key.len() != MAP_POSITION_BYTES + 8 {
-            return Err(corrupt(cf::MAP_NODES, key, "key is not 42 bytes".into()));
-        }
-        let payload = crate::schema::unseal(cf::MAP_NODES, key, value)?;
-        MapNode::from_bytes(payload)
-            .map(Some)
-            .map_err(|error| corrupt(cf::MAP_NODES, key, error.to_string()))
+        map_node_at(&mut cursor, position, version)
     }
+}
+
+/// Reads map nodes through one iterator ([`Store::map_reader`]).
+pub struct MapReader<'a> {
+    cursor: RefCell<DBRawIteratorWithThreadMode<'a, DB>>,
+}
+
+impl MapStore for MapReader<'_> {
+    fn map_node(
+        &self,
+        position: &NodePosition,
+        version: u64,
+    ) -> Result<Option<MapNode>, StoreError> {
+        map_node_at(&mut self.cursor.borrow_mut(), position, version).map_err(tree_store_error)
+    }
+}
+
+/// The node at `position` written by the latest version at or below `version`: the last key at
+/// or before `position ‖ version` (RocksDB `seek_for_prev`), if it is at `position`.
+fn map_node_at(
+    cursor: &mut DBRawIteratorWithThreadMode<'_, DB>,
+    position: &NodePosition,
+    version: u64,
+) -> Result<Option<MapNode>, StorageError> {
+    cursor.seek_for_prev(position.storage_key(version));
+    let Some((key, value)) = cursor.item() else {
+        cursor
+            .status()
+            .map_err(StorageError::backend("read map node"))?;
+        return Ok(None);
+    };
+    if key.len() < MAP_POSITION_BYTES || key[..MAP_POSITION_BYTES] != position.to_bytes() {
+        return Ok(None);
+    }
+    if key.len() != MAP_POSITION_BYTES + 8 {
+        return Err(corrupt(cf::MAP_NODES, key, "key is not 42 bytes".into()));
+    }
+    let payload = crate::schema::unseal(cf::MAP_NODES, key, value)?;
+    MapNode::from_bytes(payload)
+        .map(Some)
+        .map_err(|error| corrupt(cf::MAP_NODES, key, error.to_string()))
 }
 
 impl LogStore for Store {
@@ -247,7 +292,7 @@ fn tree_store_error(error: StorageError) -> StoreError {
 }
 
 /// A tree store error back as a storage error.
-fn from_tree_store_error(what: &'static str, error: StoreError) -> StorageError {
+pub(crate) fn from_tree_store_error(what: &'static str, error: StoreError) -> StorageError {
     match error {
         StoreError::Corrupt { node, reason } => StorageError::Corrupt {
             what,

@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use suyuan_ledger::state::TxLocation;
 use suyuan_storage::Store;
@@ -10,6 +12,9 @@ use utoipa::IntoParams;
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
+use crate::raw::{
+    MAX_RAW_BLOCKS, RAW_BLOCKS_CONTENT_TYPE, RAW_RESPONSE_TARGET_BYTES, RawBlock, encode_blocks,
+};
 use crate::routes::{committed_payload, page_limit, read_store, storage};
 use crate::types::{BlockTransaction, BlockTransactionsPage, BlockView};
 
@@ -87,6 +92,91 @@ pub(crate) async fn transactions(
     })
     .await
     .map(Json)
+}
+
+/// Which blocks `GET /v1/blocks/raw` sends.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RawQuery {
+    /// Height of the first block, from 1.
+    from: u64,
+    /// Most blocks to send: 1 to 256; 64 if not given. An answer also stops after 8 MiB, and at
+    /// the head.
+    limit: Option<usize>,
+}
+
+/// Blocks in a raw answer when the request does not say.
+const DEFAULT_RAW_BLOCKS: usize = 64;
+
+/// `GET /v1/blocks/raw?from=&limit=`: consecutive committed blocks with their stored
+/// justifications, in the binary form of [`crate::raw`], for auditors.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/raw",
+    tag = "chain",
+    params(RawQuery),
+    responses(
+        (status = 200, description = "Blocks from `from`, each as header, body and justification bytes (docs/api.md); none when `from` is above the head", body = Vec<u8>, content_type = "application/vnd.suyuan.blocks"),
+        (status = 400, description = "`invalid_query`", body = crate::types::ErrorBody),
+        (status = 500, description = "`storage_error`: block `from` cannot be read from the node's store", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn raw(
+    State(state): State<ApiState>,
+    QueryParams(query): QueryParams<RawQuery>,
+) -> Result<Response, ApiError> {
+    if query.from == 0 {
+        return Err(ApiError::invalid_query(
+            Some("from".into()),
+            "from is 0; the first block is 1",
+        ));
+    }
+    let limit = match query.limit {
+        None => DEFAULT_RAW_BLOCKS,
+        Some(limit @ 1..=MAX_RAW_BLOCKS) => limit,
+        Some(limit) => {
+            return Err(ApiError::invalid_query(
+                Some("limit".into()),
+                format!("limit is {limit}; it must be 1 to {MAX_RAW_BLOCKS}"),
+            ));
+        }
+    };
+    let bytes = read_store(&state, move |store| raw_blocks(store, query.from, limit)).await?;
+    Ok(([(header::CONTENT_TYPE, RAW_BLOCKS_CONTENT_TYPE)], bytes).into_response())
+}
+
+/// Up to `limit` blocks from `from`, stopping at the head and after
+/// [`RAW_RESPONSE_TARGET_BYTES`]. A block that cannot be read ends the answer early, so that
+/// the request starting at it gets the store's error for exactly that block.
+fn raw_blocks(store: &Store, from: u64, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let head = store.head().height;
+    let last = from.saturating_add(limit as u64 - 1).min(head);
+    let mut blocks = Vec::new();
+    let mut size = 4;
+    for height in from..=last {
+        let read = store.block(height).and_then(|block| {
+            let justification = store.certificate(height)?;
+            Ok(block.zip(justification))
+        });
+        let (block, justification) = match read {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return Err(ApiError::internal(format!(
+                    "block {height} is at or below the head {head} but is not stored whole"
+                )));
+            }
+            Err(error) if blocks.is_empty() => return Err(storage(error)),
+            Err(_) => break,
+        };
+        let raw = RawBlock::of(&block, justification);
+        size += raw.encoded_len();
+        blocks.push(raw);
+        if size >= RAW_RESPONSE_TARGET_BYTES {
+            break;
+        }
+    }
+    Ok(encode_blocks(&blocks))
 }
 
 /// Block `height` as the API shows it.

@@ -459,6 +459,7 @@ mod tests {
     use suyuan_ledger::genesis::ScoreWeights;
     use suyuan_ledger::record::{Items, Record, TraceCode};
     use suyuan_ledger::tx::{Envelope, Payload};
+    use suyuan_storage::TreeWrites;
 
     use super::*;
 
@@ -498,9 +499,24 @@ mod tests {
     /// Executes `envelopes` as the next block, a day after the head, and commits it.
     fn commit(store: &Store, genesis: &Genesis, envelopes: Vec<Envelope>) {
         let height = store.head().height + 1;
-        let (block, txs, writes) =
-            execute_demo_block(genesis, store, height, store.head().hash, envelopes);
-        store.commit_block(&block, &txs, b"cert", &writes).unwrap();
+        let frontier = store.log_frontier().unwrap();
+        let demo_block = execute_demo_block(
+            genesis,
+            store,
+            (&frontier, store),
+            height,
+            store.head().hash,
+            envelopes,
+        );
+        store
+            .commit_block_with_trees(
+                &demo_block.block,
+                &demo_block.txs,
+                b"cert",
+                &demo_block.writes,
+                &TreeWrites::from(&demo_block.trees),
+            )
+            .unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub(crate) mod blocks;
 pub(crate) mod codes;
 pub(crate) mod enterprises;
 pub(crate) mod products;
+pub(crate) mod proofs;
 pub(crate) mod status;
 pub(crate) mod transactions;
 

@@ -83,7 +83,7 @@ fn product_view(
 
 /// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the
 /// ledger reads as one: a Digital Link URI, an element string.
-fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
+pub(crate) fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
     let canonical_error = match text.parse::<TraceCode>() {
         Ok(code) => return Ok(code),
         Err(error) => error,

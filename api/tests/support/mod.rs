@@ -18,11 +18,11 @@ use suyuan_api::types::{
     ErrorBody, MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
 };
 use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
-use suyuan_ledger::block::Block;
-use suyuan_ledger::demo::{Demo, execute_demo_block};
+use suyuan_ledger::block::{Block, Header};
+use suyuan_ledger::demo::{Demo, DemoBlock, execute_demo_block};
 use suyuan_ledger::exec::{BlockContext, Executor};
 use suyuan_ledger::tx::{Envelope, TxId};
-use suyuan_storage::Store;
+use suyuan_storage::{Store, TreeWrites};
 use tokio::sync::{Semaphore, oneshot};
 
 /// Milliseconds in a day: block `h` is timed `h` days after genesis, as the demo story is.
@@ -52,7 +52,12 @@ struct Commits {
 impl Chain {
     /// A new store in a fresh directory with story blocks 1..=`COMMITTED_BLOCKS` committed.
     pub(crate) fn new(label: &str) -> Chain {
-        let demo = Demo::new(4, 7100);
+        Self::with_validators(label, 4)
+    }
+
+    /// [`Chain::new`] for a demo consortium of `validators` validators.
+    pub(crate) fn with_validators(label: &str, validators: usize) -> Chain {
+        let demo = Demo::new(validators, 7100);
         let story = demo.story();
         let dir = TempDir::new(label);
         let store = Store::open(dir.path(), &demo.genesis).expect("a fresh store opens");
@@ -78,18 +83,50 @@ impl Chain {
         &self.demo.genesis.chain_id
     }
 
+    /// The genesis indices of the validators that sign each committed block's finalization:
+    /// the first quorum of them (0, 1 and 2 of four).
+    pub(crate) fn finalizers(&self) -> Vec<usize> {
+        (0..self.demo.genesis.quorum()).collect()
+    }
+
+    /// The justification stored with the block of `header`: a finalization signed by the
+    /// [`Chain::finalizers`]. Demo blocks are proposed in the view equal to their height, so
+    /// the parent's view is one less.
+    pub(crate) fn justification(&self, header: &Header) -> Vec<u8> {
+        suyuan_api::signing::finalization(
+            header,
+            header.height - 1,
+            &self.demo.validators,
+            &self.finalizers(),
+        )
+        .encode()
+    }
+
     /// Executes `envelopes` as block `height` over the store and commits it.
     pub(crate) fn commit(&self, height: u64, envelopes: Vec<Envelope>) -> Block {
         let started = std::time::Instant::now();
-        let (block, txs, writes) = execute_demo_block(
+        let frontier = self.store.log_frontier().expect("the log's edge reads");
+        let DemoBlock {
+            block,
+            txs,
+            writes,
+            trees,
+        } = execute_demo_block(
             &self.demo.genesis,
             &*self.store,
+            (&frontier, &*self.store),
             height,
             self.store.head().hash,
             envelopes,
         );
         self.store
-            .commit_block(&block, &txs, &certificate(height), &writes)
+            .commit_block_with_trees(
+                &block,
+                &txs,
+                &self.justification(&block.header),
+                &writes,
+                &TreeWrites::from(&trees),
+            )
             .expect("the block commits");
         self.commits.blocks.fetch_add(1, Ordering::Relaxed);
         self.commits
@@ -100,11 +137,6 @@ impl Chain {
             .observe(started.elapsed().as_secs_f64());
         block
     }
-}
-
-/// The certificate bytes stored with block `height` (consensus encodes real ones).
-pub(crate) fn certificate(height: u64) -> Vec<u8> {
-    format!("certificate of block {height}").into_bytes()
 }
 
 /// A node that admits envelopes as the real one does (signature, duplicates, rules over the
@@ -255,7 +287,15 @@ impl Server {
         limits: ApiLimits,
         gate: Option<Arc<Semaphore>>,
     ) -> Server {
-        let chain = Chain::new(label);
+        Self::serve(Chain::new(label), limits, gate).await
+    }
+
+    /// Serves `chain` with `limits`, its node's submissions held by `gate` if given.
+    pub(crate) async fn serve(
+        chain: Chain,
+        limits: ApiLimits,
+        gate: Option<Arc<Semaphore>>,
+    ) -> Server {
         let node = Arc::new(TestNode::new(&chain, gate));
         let state = ApiState {
             store: chain.store.clone(),

@@ -163,6 +163,8 @@ impl Workload {
     }
 
     /// Block `height` over `parent` holding `envelopes`; view = height, proposer its leader.
+    /// Its header carries the empty trees' roots: storage does not check a header's roots
+    /// (the node does), and the tree tests commit trees of their own.
     pub(crate) fn block(&self, height: u64, parent: BlockHash, envelopes: Vec<Envelope>) -> Block {
         let genesis = &self.demo.genesis;
         Block::new(
@@ -175,6 +177,7 @@ impl Workload {
             Body {
                 transactions: envelopes,
             },
+            suyuan_ledger::trees::genesis_heads(),
         )
         .expect("workload blocks are within bounds")
     }
