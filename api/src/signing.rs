@@ -11,6 +11,9 @@ use suyuan_consensus::{
 };
 use suyuan_ledger::block::Header;
 use suyuan_ledger::crypto::KeyPair;
+use suyuan_ledger::demo::{Demo, DemoBlock, execute_demo_block};
+use suyuan_ledger::tx::Envelope;
+use suyuan_storage::{StorageError, Store, TreeWrites};
 
 use crate::justification::Justification;
 
@@ -76,4 +79,43 @@ pub fn finalization(
     let certificate = certificate(&header.chain_id, Vote::Finalize(block), &keys)
         .unwrap_or_else(|error| panic!("signers are distinct and ascending: {error}"));
     Justification::new(certificate, Vec::new())
+}
+
+/// Executes `envelopes` as the next block of `demo`'s chain over `store` (proposed in the view
+/// equal to its height, as demo blocks are) and commits it with its tree nodes and a
+/// finalization signed by the first quorum of the demo's validators, as a node would store it.
+///
+/// # Panics
+/// As [`execute_demo_block`] does, if the envelopes do not make a valid demo block.
+pub fn commit_demo_block(
+    store: &Store,
+    demo: &Demo,
+    envelopes: Vec<Envelope>,
+) -> Result<DemoBlock, StorageError> {
+    let head = store.head();
+    let height = head.height + 1;
+    let frontier = store.log_frontier()?;
+    let committed = execute_demo_block(
+        &demo.genesis,
+        store,
+        (&frontier, store),
+        height,
+        head.hash,
+        envelopes,
+    );
+    let signers: Vec<usize> = (0..demo.genesis.quorum()).collect();
+    let justification = finalization(
+        &committed.block.header,
+        height - 1,
+        &demo.validators,
+        &signers,
+    );
+    store.commit_block_with_trees(
+        &committed.block,
+        &committed.txs,
+        &justification.encode(),
+        &committed.writes,
+        &TreeWrites::from(&committed.trees),
+    )?;
+    Ok(committed)
 }

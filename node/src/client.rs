@@ -548,8 +548,8 @@ pub(crate) mod tests {
         MempoolStatus, NodeIdentity, PendingState, SyncState, TransactionView,
     };
     use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
-    use suyuan_ledger::demo::{Demo, execute_demo_block, who};
-    use suyuan_storage::{Store, TreeWrites};
+    use suyuan_ledger::demo::{Demo, who};
+    use suyuan_storage::Store;
 
     use super::*;
 
@@ -678,30 +678,7 @@ pub(crate) mod tests {
         /// Commits story block `height`.
         fn commit(&self, height: u64) {
             let envelopes = self.story[(height - 1) as usize].clone();
-            let frontier = self.store.log_frontier().unwrap();
-            let demo_block = execute_demo_block(
-                &self.demo.genesis,
-                &*self.store,
-                (&frontier, &*self.store),
-                height,
-                self.store.head().hash,
-                envelopes,
-            );
-            self.store
-                .commit_block_with_trees(
-                    &demo_block.block,
-                    &demo_block.txs,
-                    &suyuan_api::signing::finalization(
-                        &demo_block.block.header,
-                        height - 1,
-                        &self.demo.validators,
-                        &[0, 1, 2],
-                    )
-                    .encode(),
-                    &demo_block.writes,
-                    &TreeWrites::from(&demo_block.trees),
-                )
-                .unwrap();
+            suyuan_api::signing::commit_demo_block(&self.store, &self.demo, envelopes).unwrap();
         }
     }
 

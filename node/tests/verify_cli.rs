@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use suyuan_api::read_only::ReadOnlyNode;
 use suyuan_api::{ApiLimits, ApiState};
-use suyuan_ledger::demo::{Demo, execute_demo_block};
-use suyuan_storage::{Store, TreeWrites};
+use suyuan_ledger::demo::Demo;
+use suyuan_storage::Store;
 
 /// The demo chain's store, an API server over it, and a directory holding `genesis.json`.
 struct Fixture {
@@ -53,30 +53,7 @@ impl Fixture {
     /// Commits demo story block `height`, finalized by validators 0, 1 and 2.
     fn commit(&self, height: u64) {
         let envelopes = self.demo.story()[(height - 1) as usize].clone();
-        let frontier = self.store.log_frontier().unwrap();
-        let block = execute_demo_block(
-            &self.demo.genesis,
-            &*self.store,
-            (&frontier, &*self.store),
-            height,
-            self.store.head().hash,
-            envelopes,
-        );
-        let justification = suyuan_api::signing::finalization(
-            &block.block.header,
-            height - 1,
-            &self.demo.validators,
-            &[0, 1, 2],
-        );
-        self.store
-            .commit_block_with_trees(
-                &block.block,
-                &block.txs,
-                &justification.encode(),
-                &block.writes,
-                &TreeWrites::from(&block.trees),
-            )
-            .unwrap();
+        suyuan_api::signing::commit_demo_block(&self.store, &self.demo, envelopes).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -19,10 +19,10 @@ use suyuan_api::types::{
 };
 use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
 use suyuan_ledger::block::{Block, Header};
-use suyuan_ledger::demo::{Demo, DemoBlock, execute_demo_block};
+use suyuan_ledger::demo::{Demo, DemoBlock};
 use suyuan_ledger::exec::{BlockContext, Executor};
 use suyuan_ledger::tx::{Envelope, TxId};
-use suyuan_storage::{Store, TreeWrites};
+use suyuan_storage::Store;
 use tokio::sync::{Semaphore, oneshot};
 
 /// Milliseconds in a day: block `h` is timed `h` days after genesis, as the demo story is.
@@ -105,29 +105,14 @@ impl Chain {
     /// Executes `envelopes` as block `height` over the store and commits it.
     pub(crate) fn commit(&self, height: u64, envelopes: Vec<Envelope>) -> Block {
         let started = std::time::Instant::now();
-        let frontier = self.store.log_frontier().expect("the log's edge reads");
-        let DemoBlock {
-            block,
-            txs,
-            writes,
-            trees,
-        } = execute_demo_block(
-            &self.demo.genesis,
-            &*self.store,
-            (&frontier, &*self.store),
+        assert_eq!(
             height,
-            self.store.head().hash,
-            envelopes,
+            self.store.head().height + 1,
+            "blocks commit in order"
         );
-        self.store
-            .commit_block_with_trees(
-                &block,
-                &txs,
-                &self.justification(&block.header),
-                &writes,
-                &TreeWrites::from(&trees),
-            )
-            .expect("the block commits");
+        let DemoBlock { block, txs, .. } =
+            suyuan_api::signing::commit_demo_block(&self.store, &self.demo, envelopes)
+                .expect("the block commits");
         self.commits.blocks.fetch_add(1, Ordering::Relaxed);
         self.commits
             .transactions
