@@ -11,7 +11,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 SUYUAN := $(or $(CARGO_TARGET_DIR),target)/release/suyuan
 
-.PHONY: dev test deps build fmt lint unit
+.PHONY: dev test deps build fmt lint unit install
 
 deps:
 	@scripts/ensure-deps.sh
@@ -34,3 +34,15 @@ unit: deps
 	$(CARGO) test --release --workspace
 
 test: fmt lint unit
+
+# The binary stripped of debug information (RocksDB's C++ line tables make it large), with the
+# debug information kept beside it and linked, so that debuggers and backtraces find it.
+PREFIX ?= /usr/local
+install: deps
+	$(CARGO) build --release --workspace --all-targets
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	objcopy --only-keep-debug "$(SUYUAN)" "$(DESTDIR)$(PREFIX)/bin/suyuan.debug"
+	objcopy --strip-debug --add-gnu-debuglink="$(DESTDIR)$(PREFIX)/bin/suyuan.debug" \
+		"$(SUYUAN)" "$(DESTDIR)$(PREFIX)/bin/suyuan"
+	chmod 0755 "$(DESTDIR)$(PREFIX)/bin/suyuan"
+	@ls -l "$(DESTDIR)$(PREFIX)/bin/suyuan" "$(DESTDIR)$(PREFIX)/bin/suyuan.debug"

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{get, post};
 
-use crate::ApiState;
+use crate::state::ApiState;
 
 /// A route the router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

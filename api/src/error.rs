@@ -5,41 +5,16 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::exec::{ExecError, RuleError};
+use suyuan_ledger::state::StateError;
+use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{TxError, TxId};
 use suyuan_storage::StorageError;
 
+use crate::committed::CommittedError;
+use crate::profile::ProfileError;
 pub use crate::types::ErrorBody;
-
-/// Why the node refused to admit an envelope (see [`crate::Node::submit`]).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SubmitError {
-    /// The envelope is malformed or its signature does not verify: 400.
-    #[error(transparent)]
-    Envelope(TxError),
-    /// Executing it against the node's state breaks a rule (422, or 409 for a replay), or the
-    /// state could not be read (500).
-    #[error(transparent)]
-    Rule(ExecError),
-    /// The same transaction is already pending on this node: 409.
-    #[error("transaction {0} is already pending")]
-    Duplicate(TxId),
-    /// The mempool is at its bound: 503 with `Retry-After`.
-    #[error("the mempool is full ({held} transactions, {held_bytes} bytes); retry later")]
-    Full {
-        /// Transactions held.
-        held: usize,
-        /// Their size.
-        held_bytes: usize,
-    },
-    /// The node is stopping or not ready: 503.
-    #[error("the node is not accepting transactions now")]
-    Unavailable,
-    /// The node's admission is saturated (it checks signatures as fast as it can): 503 with
-    /// `Retry-After`. Nothing of the batch was admitted.
-    #[error("the node is admitting transactions as fast as it can; retry later")]
-    Busy,
-}
 
 /// An error response: a status, a body and, for retryable refusals, a `Retry-After`.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +129,16 @@ impl ApiError {
         )
     }
 
+    /// 404 `unknown_enterprise` (field `uscc`): not enrolled.
+    pub fn unknown_enterprise(uscc: &Uscc) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_enterprise",
+            format!("no enterprise {uscc} is enrolled"),
+        )
+        .with_field("uscc")
+    }
+
     /// 400 `invalid_code`, with the parser's reason.
     pub fn invalid_code(reason: impl std::fmt::Display) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_code", reason.to_string()).with_field("code")
@@ -215,6 +200,16 @@ impl ApiError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "storage_error",
             format!("the node could not read its store: {error}"),
+        )
+    }
+
+    /// 500 `storage_error`: the node's state could not be read. Logged; the node's fault.
+    pub fn state_unreadable(error: &StateError) -> ApiError {
+        tracing::error!(%error, "API read of state failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage_error",
+            format!("the node could not read its state: {error}"),
         )
     }
 
@@ -282,11 +277,35 @@ impl From<&SubmitError> for ErrorBody {
     }
 }
 
-impl SubmitError {
-    /// The error body a client sees for this refusal; what the node remembers for a rejected
-    /// transaction ([`crate::types::PendingState::Rejected`]).
-    pub fn to_body(&self) -> ErrorBody {
-        ApiError::from(self).body
+/// 500: the store failed (`storage_error`) or holds what cannot be (`internal`).
+impl From<CommittedError> for ApiError {
+    fn from(error: CommittedError) -> ApiError {
+        match error {
+            CommittedError::Storage(error) => ApiError::storage(&error),
+            error @ (CommittedError::MissingBlock { .. } | CommittedError::Unparsable { .. }) => {
+                ApiError::internal(error.to_string())
+            }
+        }
+    }
+}
+
+/// 404 `unknown_enterprise` for an enterprise not enrolled; 500 when the node's store or state
+/// failed (`storage_error`) or disagree (`internal`).
+impl From<ProfileError> for ApiError {
+    fn from(error: ProfileError) -> ApiError {
+        match error {
+            ProfileError::UnknownEnterprise { uscc } => ApiError::unknown_enterprise(&uscc),
+            ProfileError::State(error) => ApiError::state_unreadable(&error),
+            ProfileError::Storage(error) => ApiError::storage(&error),
+            ProfileError::Committed(error) => ApiError::from(error),
+            error @ (ProfileError::UnboundKey { .. }
+            | ProfileError::MissingHeadBlock { .. }
+            | ProfileError::HeadHashMismatch { .. }
+            | ProfileError::MissingModel { .. }
+            | ProfileError::MissingRecall { .. }
+            | ProfileError::MissingClosing { .. }
+            | ProfileError::ClosedLater { .. }) => ApiError::internal(error.to_string()),
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 
-use crate::ApiState;
 use crate::error::ApiError;
+use crate::state::ApiState;
 
 /// A JSON body parsed as `T`: 400 `malformed_json` when it is not JSON, 400 `invalid_body`
 /// (naming the field) when it is JSON of the wrong shape, 413 `body_too_large` past the limit.

@@ -1,7 +1,7 @@
 //! Time and count the API's requests, and expose them with the node's own figures at
 //! `/metrics` in the Prometheus (OpenMetrics) text format.
 //!
-//! How it fits: [`crate::router`] builds one [`Metrics`] per router. Its [`track`] middleware
+//! How it fits: [`crate::router()`] builds one [`Metrics`] per router. Its [`track`] middleware
 //! wraps every route, outside the limits, so it also times requests that were shed or timed
 //! out; requests are labelled by method, route template (never the raw path: the label set
 //! stays bounded whatever clients send) and status class. At each scrape a collector reads the
@@ -28,7 +28,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 pub use prometheus_client::metrics::histogram::Histogram;
 
-use crate::Node;
+use crate::state::Node;
 use crate::types::SyncState;
 
 /// The content type of the exposition.

@@ -14,10 +14,13 @@
 //! At most [`MAX_PROFILE_RECORDS`] index entries and [`MAX_PROFILE_CODES`] code histories are
 //! read, newest first: own records, then the histories of the newest commissioned codes, then
 //! the records of its models. [`Reads::truncated`] says when a bound stopped the reading.
+//!
+//! # Errors
+//!
+//! No HTTP here: a failure is a [`ProfileError`], which [`crate::error`] maps to a response.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::http::StatusCode;
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
@@ -31,8 +34,7 @@ use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::Snapshot;
 use suyuan_storage::{MAX_PAGE_RECORDS, Order, Page, PageRequest, StorageError, Store, StoredTx};
 
-use crate::error::ApiError;
-use crate::routes::{BlockHashes, committed_payload, storage};
+use crate::committed::{BlockHashes, CommittedError, committed_payload};
 use crate::views::{ComputedAt, KeyHolder, Reads, RecordRef};
 
 /// Most index entries one enterprise's report or score reads.
@@ -40,6 +42,72 @@ pub(crate) const MAX_PROFILE_RECORDS: usize = 10_000;
 
 /// Most commissioned codes whose histories one report or score reads.
 pub(crate) const MAX_PROFILE_CODES: usize = 1_000;
+
+/// Why what the chain says about an enterprise could not be gathered.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProfileError {
+    /// The enterprise is not enrolled as of the block: the client's fault.
+    #[error("no enterprise {uscc} is enrolled")]
+    UnknownEnterprise {
+        /// The enterprise asked for.
+        uscc: Uscc,
+    },
+    /// State could not be read.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A committed record could not be read back with its block.
+    #[error(transparent)]
+    Committed(#[from] CommittedError),
+    /// State lists a key of the enterprise that it holds no binding for.
+    #[error("key {key} of {uscc} has no binding in state")]
+    UnboundKey {
+        /// The key.
+        key: PublicKey,
+        /// The enterprise whose keys list it.
+        uscc: Uscc,
+    },
+    /// The snapshot's head block is not in the store.
+    #[error("the head block {height} is not stored")]
+    MissingHeadBlock {
+        /// The head's height.
+        height: u64,
+    },
+    /// The stored head block does not hash to the snapshot's head hash.
+    #[error("block {height} does not hash to the head's hash")]
+    HeadHashMismatch {
+        /// The head's height.
+        height: u64,
+    },
+    /// A record names a product model that state does not hold.
+    #[error("model {gtin} is named by a record but not in state")]
+    MissingModel {
+        /// The model.
+        gtin: Gtin,
+    },
+    /// A committed recall that state does not hold.
+    #[error("recall {id} is committed but not in state")]
+    MissingRecall {
+        /// The recall's transaction.
+        id: TxId,
+    },
+    /// State says a recall was closed by a transaction the store does not hold.
+    #[error("recall {id} was closed by {closing}, which is not stored")]
+    MissingClosing {
+        /// The recall's transaction.
+        id: TxId,
+        /// The closing transaction state names.
+        closing: TxId,
+    },
+    /// The state as of the head names a recall closed by a later block.
+    #[error("the state of height {height} names a recall closed later")]
+    ClosedLater {
+        /// The head's height.
+        height: u64,
+    },
+}
 
 /// A committed record, with where and when it was committed and who signed it.
 #[derive(Debug, Clone)]
@@ -220,21 +288,20 @@ impl EnterpriseData {
     }
 }
 
-/// The enterprise's registration as of the snapshot's head; 404 `unknown_enterprise` if it is
-/// not enrolled then.
-pub(crate) fn registered(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<Registered, ApiError> {
+/// The enterprise's registration as of the snapshot's head;
+/// [`ProfileError::UnknownEnterprise`] if it is not enrolled then.
+pub(crate) fn registered(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<Registered, ProfileError> {
     let computed_at = computed_at(snapshot)?;
     let state = snapshot
-        .enterprise(uscc)
-        .map_err(state_error)?
-        .ok_or_else(|| unknown_enterprise(uscc))?;
+        .enterprise(uscc)?
+        .ok_or_else(|| ProfileError::UnknownEnterprise { uscc: uscc.clone() })?;
     let mut keys = Vec::with_capacity(state.keys.len());
     for key in &state.keys {
         let binding = snapshot
-            .key_binding(key)
-            .map_err(state_error)?
-            .ok_or_else(|| {
-                ApiError::internal(format!("key {key} of {uscc} has no binding in state"))
+            .key_binding(key)?
+            .ok_or_else(|| ProfileError::UnboundKey {
+                key: *key,
+                uscc: uscc.clone(),
             })?;
         keys.push((*key, binding));
     }
@@ -248,7 +315,7 @@ pub(crate) fn registered(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<Registe
 }
 
 /// Everything the report and the score need about `uscc`, as of the snapshot's head.
-pub(crate) fn gather(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<EnterpriseData, ApiError> {
+pub(crate) fn gather(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<EnterpriseData, ProfileError> {
     let registered = registered(snapshot, uscc)?;
     let mut reader = Reader::new(snapshot);
     let own = reader.history(|store, page| store.enterprise_records(uscc, page))?;
@@ -276,23 +343,20 @@ pub(crate) fn gather(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<EnterpriseD
 }
 
 /// The snapshot's head block, with its time.
-pub(crate) fn computed_at(snapshot: &Snapshot<'_>) -> Result<ComputedAt, ApiError> {
+pub(crate) fn computed_at(snapshot: &Snapshot<'_>) -> Result<ComputedAt, ProfileError> {
     let head = snapshot.head();
     let (block_hash, block_time_ms) = match head.height {
         0 => (head.hash, snapshot.store().genesis().genesis_time_ms),
         height => {
-            let header = snapshot.store().header(height).map_err(storage)?;
-            let header = header.ok_or_else(|| {
-                ApiError::internal(format!("the head block {height} is not stored"))
-            })?;
+            let header = snapshot.store().header(height)?;
+            let header = header.ok_or(ProfileError::MissingHeadBlock { height })?;
             (header.hash(), header.time_ms)
         }
     };
     if block_hash != head.hash {
-        return Err(ApiError::internal(format!(
-            "block {} does not hash to the head's hash",
-            head.height
-        )));
+        return Err(ProfileError::HeadHashMismatch {
+            height: head.height,
+        });
     }
     Ok(ComputedAt {
         height: head.height,
@@ -303,7 +367,10 @@ pub(crate) fn computed_at(snapshot: &Snapshot<'_>) -> Result<ComputedAt, ApiErro
 }
 
 /// Who holds `key`: a genesis member by name, or an enterprise by its binding.
-pub(crate) fn key_holder(snapshot: &Snapshot<'_>, key: &PublicKey) -> Result<KeyHolder, ApiError> {
+pub(crate) fn key_holder(
+    snapshot: &Snapshot<'_>,
+    key: &PublicKey,
+) -> Result<KeyHolder, ProfileError> {
     let genesis: &Genesis = snapshot.store().genesis();
     let registrar = genesis.registrar(key);
     let regulator = genesis.regulator(key);
@@ -316,34 +383,14 @@ pub(crate) fn key_holder(snapshot: &Snapshot<'_>, key: &PublicKey) -> Result<Key
         registrar: registrar.is_some(),
         regulator: regulator.is_some(),
     };
-    if let Some(binding) = snapshot.key_binding(key).map_err(state_error)? {
-        let enterprise = snapshot.enterprise(&binding.uscc).map_err(state_error)?;
+    if let Some(binding) = snapshot.key_binding(key)? {
+        let enterprise = snapshot.enterprise(&binding.uscc)?;
         if holder.name.is_none() {
             holder.name = enterprise.map(|state| state.profile.name.to_string());
         }
         holder.uscc = Some(binding.uscc);
     }
     Ok(holder)
-}
-
-/// 404 `unknown_enterprise`.
-pub(crate) fn unknown_enterprise(uscc: &Uscc) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_enterprise",
-        format!("no enterprise {uscc} is enrolled"),
-    )
-    .with_field("uscc")
-}
-
-/// 500 `storage_error` for state that could not be read.
-pub(crate) fn state_error(error: StateError) -> ApiError {
-    tracing::error!(%error, "API read of state failed");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "storage_error",
-        format!("the node could not read its state: {error}"),
-    )
 }
 
 /// Reads index pages within the budget, keeping every record read.
@@ -370,7 +417,7 @@ impl<'s, 'a> Reader<'s, 'a> {
     fn history(
         &mut self,
         read: impl Fn(&Store, PageRequest) -> Result<Page<StoredTx>, StorageError>,
-    ) -> Result<Vec<TxLocation>, ApiError> {
+    ) -> Result<Vec<TxLocation>, ProfileError> {
         let mut after = Some(self.snapshot.below_head());
         let mut locations = Vec::new();
         while let Some(start) = after {
@@ -384,7 +431,7 @@ impl<'s, 'a> Reader<'s, 'a> {
                 limit: room.min(MAX_PAGE_RECORDS),
                 order: Order::NewestFirst,
             };
-            let page = read(self.snapshot.store(), page).map_err(storage)?;
+            let page = read(self.snapshot.store(), page)?;
             self.records_read += page.items.len();
             for stored in page.items {
                 locations.push(stored.location);
@@ -396,7 +443,7 @@ impl<'s, 'a> Reader<'s, 'a> {
     }
 
     /// Keeps a record read, parsed, with its block's time.
-    fn keep(&mut self, stored: StoredTx) -> Result<(), ApiError> {
+    fn keep(&mut self, stored: StoredTx) -> Result<(), ProfileError> {
         let at = stored.location;
         if !self.facts.contains_key(&at) {
             let payload = committed_payload(&stored)?;
@@ -420,7 +467,7 @@ fn read_codes(
     reader: &mut Reader<'_, '_>,
     own: &[TxLocation],
     uscc: &Uscc,
-) -> Result<Vec<CodeFacts>, ApiError> {
+) -> Result<Vec<CodeFacts>, ProfileError> {
     let mut commissioned = Vec::new();
     for at in own {
         if let Record::Commission(record) = &reader.facts[at].record
@@ -454,7 +501,7 @@ fn read_models(
     reader: &mut Reader<'_, '_>,
     own: &[TxLocation],
     uscc: &Uscc,
-) -> Result<BTreeMap<Gtin, ModelState>, ApiError> {
+) -> Result<BTreeMap<Gtin, ModelState>, ProfileError> {
     let mut gtins = BTreeSet::new();
     for at in own {
         match &reader.facts[at].record {
@@ -467,12 +514,8 @@ fn read_models(
     }
     let mut models = BTreeMap::new();
     for gtin in gtins {
-        let model = reader.snapshot.model(&gtin).map_err(state_error)?;
-        let model = model.ok_or_else(|| {
-            ApiError::internal(format!(
-                "model {gtin} is named by a record but not in state"
-            ))
-        })?;
+        let model = reader.snapshot.model(&gtin)?;
+        let model = model.ok_or_else(|| ProfileError::MissingModel { gtin: gtin.clone() })?;
         reader.history(|store, page| store.model_records(&gtin, page))?;
         models.insert(gtin, model);
     }
@@ -484,7 +527,7 @@ fn read_models(
 fn read_closings(
     reader: &mut Reader<'_, '_>,
     uscc: &Uscc,
-) -> Result<BTreeMap<TxId, TxLocation>, ApiError> {
+) -> Result<BTreeMap<TxId, TxLocation>, ProfileError> {
     let recalls: Vec<TxId> = reader
         .facts
         .values()
@@ -495,29 +538,21 @@ fn read_closings(
     for id in recalls {
         let state: RecallState = reader
             .snapshot
-            .recall(&id)
-            .map_err(state_error)?
-            .ok_or_else(|| {
-                ApiError::internal(format!("recall {id} is committed but not in state"))
-            })?;
+            .recall(&id)?
+            .ok_or(ProfileError::MissingRecall { id })?;
         let Some(closing_id) = state.closed_by else {
             continue;
         };
-        let stored = reader
-            .snapshot
-            .store()
-            .transaction(&closing_id)
-            .map_err(storage)?
-            .ok_or_else(|| {
-                ApiError::internal(format!(
-                    "recall {id} was closed by {closing_id}, which is not stored"
-                ))
-            })?;
+        let stored = reader.snapshot.store().transaction(&closing_id)?.ok_or(
+            ProfileError::MissingClosing {
+                id,
+                closing: closing_id,
+            },
+        )?;
         if stored.location.height > reader.snapshot.head().height {
-            return Err(ApiError::internal(format!(
-                "the state of height {} names a recall closed later",
-                reader.snapshot.head().height
-            )));
+            return Err(ProfileError::ClosedLater {
+                height: reader.snapshot.head().height,
+            });
         }
         closings.insert(id, stored.location);
         reader.keep(stored)?;
@@ -529,7 +564,7 @@ fn read_closings(
 fn read_holders(
     snapshot: &Snapshot<'_>,
     facts: &BTreeMap<TxLocation, Fact>,
-) -> Result<BTreeMap<PublicKey, KeyHolder>, ApiError> {
+) -> Result<BTreeMap<PublicKey, KeyHolder>, ProfileError> {
     let signers: BTreeSet<PublicKey> = facts
         .values()
         .filter(|fact| {

@@ -9,7 +9,7 @@
 //! `Header` and `Body` are the ledger's canonical encodings (`Header::to_bytes`,
 //! `Body::to_bytes`: what the block hash and the header's body hash cover), and
 //! `Justification` is the certificate bytes the node stored with the block
-//! ([`crate::justification`]), passed on unchanged so that a reader checks exactly what the node
+//! ([`suyuan_proofs::justification`]), passed on unchanged so that a reader checks exactly what the node
 //! holds. One `RawBlock` is laid out as a block in the nodes' block sync. Integers are
 //! big-endian. Blocks are consecutive from the height asked for.
 //!
@@ -18,8 +18,8 @@
 
 use suyuan_ledger::block::Block;
 use suyuan_ledger::codec::{DecodeError, Reader, Writer};
-use suyuan_ledger::limits::MAX_BLOCK_BODY_BYTES;
-use suyuan_storage::MAX_CERTIFICATE_BYTES;
+use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_HEADER_BYTES};
+use suyuan_storage::MAX_JUSTIFICATION_BYTES;
 
 /// The `Content-Type` of a raw blocks answer.
 pub const RAW_BLOCKS_CONTENT_TYPE: &str = "application/vnd.suyuan.blocks";
@@ -31,14 +31,11 @@ pub const MAX_RAW_BLOCKS: usize = 256;
 /// sent, alone.
 pub const RAW_RESPONSE_TARGET_BYTES: usize = 8 * 1024 * 1024;
 
-/// Largest encoded header: the chain id is bounded to 64 bytes, the rest is fixed.
-pub const MAX_HEADER_BYTES: usize = 1024;
-
 /// Largest answer a reader need accept: the byte target plus one block of the largest size.
 pub const MAX_RAW_RESPONSE_BYTES: usize = RAW_RESPONSE_TARGET_BYTES
     + MAX_HEADER_BYTES
     + MAX_BLOCK_BODY_BYTES
-    + MAX_CERTIFICATE_BYTES
+    + MAX_JUSTIFICATION_BYTES
     + 64;
 
 /// One committed block's parts, as bytes.
@@ -79,7 +76,7 @@ impl RawBlock {
             header: reader.bytes(MAX_HEADER_BYTES, "header")?.to_vec(),
             body: reader.bytes(MAX_BLOCK_BODY_BYTES, "body")?.to_vec(),
             justification: reader
-                .bytes(MAX_CERTIFICATE_BYTES, "justification")?
+                .bytes(MAX_JUSTIFICATION_BYTES, "justification")?
                 .to_vec(),
         })
     }

@@ -9,7 +9,9 @@ use suyuan_storage::Store;
 
 use crate::metrics::{NodeMetrics, finalization_latency_histogram};
 use crate::types::{MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState};
-use crate::{BoxFuture, Node, SubmitError};
+use suyuan_ledger::submit::SubmitError;
+
+use crate::state::{BoxFuture, Node};
 
 /// Reads only: every submission is refused as `unavailable`, nothing is pending, and the status
 /// follows the store's head.

@@ -17,7 +17,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::ApiLimits;
+use crate::state::ApiLimits;
 
 /// How long shutdown waits for in-flight requests before it returns anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);

@@ -91,7 +91,7 @@ pub enum TxStatus {
 #[serde(deny_unknown_fields)]
 pub struct SubmitResponse {
     /// The transaction id.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub id: TxId,
     /// Always `pending`: admission is not commitment.
     pub status: TxStatus,
@@ -104,7 +104,7 @@ pub enum BatchResult {
     /// Admitted.
     Accepted {
         /// The transaction id.
-        #[schema(value_type = crate::openapi::Hash)]
+        #[schema(value_type = crate::schemas::Hash)]
         id: TxId,
     },
     /// Refused; the others in the batch are unaffected.
@@ -126,20 +126,20 @@ pub struct BatchResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CommittedTx {
     /// Its id.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub id: TxId,
     /// The height of its block.
     pub height: u64,
     /// Its index in the block.
     pub index: u32,
     /// The hash of its block.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub block_hash: BlockHash,
     /// The envelope exactly as committed.
-    #[schema(value_type = crate::openapi::Envelope)]
+    #[schema(value_type = crate::schemas::Envelope)]
     pub envelope: Envelope,
     /// The envelope's payload, parsed.
-    #[schema(value_type = crate::openapi::Payload)]
+    #[schema(value_type = crate::schemas::Payload)]
     pub payload: Payload,
 }
 
@@ -152,13 +152,13 @@ pub enum TransactionView {
     /// In the node's mempool.
     Pending {
         /// Its id.
-        #[schema(value_type = crate::openapi::Hash)]
+        #[schema(value_type = crate::schemas::Hash)]
         id: TxId,
     },
     /// Refused by the node after admission (or when it was submitted, if the node remembers).
     Rejected {
         /// Its id.
-        #[schema(value_type = crate::openapi::Hash)]
+        #[schema(value_type = crate::schemas::Hash)]
         id: TxId,
         /// Why.
         error: ErrorBody,
@@ -204,15 +204,16 @@ pub struct BlockView {
     /// Its height (1 for the first block after genesis).
     pub height: u64,
     /// Its hash.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub hash: BlockHash,
     /// The header the hash covers.
-    #[schema(value_type = crate::openapi::Header)]
+    #[schema(value_type = crate::schemas::Header)]
     pub header: Header,
     /// Its transactions' ids, in block order.
-    #[schema(value_type = Vec<crate::openapi::Hash>)]
+    #[schema(value_type = Vec<crate::schemas::Hash>)]
     pub transactions: Vec<TxId>,
-    /// The finalization certificate exactly as stored, in hex.
+    /// The block's justification (its certificate and the nullifications of the views it
+    /// skipped) exactly as stored, in hex.
     pub certificate: String,
 }
 
@@ -221,15 +222,15 @@ pub struct BlockView {
 #[serde(deny_unknown_fields)]
 pub struct BlockTransaction {
     /// Its id.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub id: TxId,
     /// Its index in the block.
     pub index: u32,
     /// The envelope exactly as committed.
-    #[schema(value_type = crate::openapi::Envelope)]
+    #[schema(value_type = crate::schemas::Envelope)]
     pub envelope: Envelope,
     /// The payload, parsed.
-    #[schema(value_type = crate::openapi::Payload)]
+    #[schema(value_type = crate::schemas::Payload)]
     pub payload: Payload,
 }
 
@@ -250,7 +251,7 @@ pub struct BlockTransactionsPage {
 #[serde(deny_unknown_fields)]
 pub struct ProductView {
     /// The code in canonical form.
-    #[schema(value_type = crate::openapi::TraceCode)]
+    #[schema(value_type = crate::schemas::TraceCode)]
     pub code: TraceCode,
     /// The latest record naming it.
     pub latest: Option<CommittedTx>,
@@ -269,7 +270,7 @@ pub struct NodeIdentity {
     /// Its name in genesis.
     pub name: String,
     /// Its consensus key.
-    #[schema(value_type = crate::openapi::PublicKey)]
+    #[schema(value_type = crate::schemas::PublicKey)]
     pub public_key: PublicKey,
 }
 
@@ -282,7 +283,7 @@ pub struct ValidatorStatus {
     /// Its name in genesis.
     pub name: String,
     /// Its consensus key.
-    #[schema(value_type = crate::openapi::PublicKey)]
+    #[schema(value_type = crate::schemas::PublicKey)]
     pub public_key: PublicKey,
     /// Its p2p address.
     pub p2p_address: String,
@@ -324,14 +325,14 @@ pub struct NodeStatus {
     /// The chain id transactions must be signed for.
     pub chain_id: String,
     /// The hash of the genesis file.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub genesis_hash: Hash32,
     /// The node answering.
     pub node: NodeIdentity,
     /// The height of the last committed block (0 before the first).
     pub height: u64,
     /// The hash of the last committed block (the genesis hash before the first).
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub head_hash: Hash32,
     /// The consensus view the node is in.
     pub view: u64,
@@ -353,7 +354,7 @@ pub struct CodeView {
     /// The code as sent (after percent-decoding the path).
     pub input: String,
     /// Its kind.
-    #[schema(value_type = crate::openapi::CodeKind)]
+    #[schema(value_type = crate::schemas::CodeKind)]
     pub kind: CodeKind,
     /// The code in its kind's one canonical form (14 digits for a GTIN, the Digital Link URI
     /// under `https://id.gs1.org`, ...).
@@ -364,13 +365,13 @@ pub struct CodeView {
     /// Its parts by name: `gtin14`, `lot`, `serial`, `sscc`, `region_code`, ...
     pub fields: BTreeMap<String, String>,
     /// The GS1 Application Identifiers it carries, in order; empty for other kinds.
-    #[schema(value_type = Vec<crate::openapi::AiValue>)]
+    #[schema(value_type = Vec<crate::schemas::AiValue>)]
     pub ais: Vec<AiValue>,
     /// The ledger's trace code for it, where it names a batch, an item or a logistic unit.
-    #[schema(value_type = Option<crate::openapi::TraceCode>)]
+    #[schema(value_type = Option<crate::schemas::TraceCode>)]
     pub trace_code: Option<TraceCode>,
     /// Other kinds the same text is valid as (13 digits are a GTIN and a GLN).
-    #[schema(value_type = Vec<crate::openapi::CodeKind>)]
+    #[schema(value_type = Vec<crate::schemas::CodeKind>)]
     pub also_valid_as: Vec<CodeKind>,
     /// The latest committed record naming its trace code; `None` without a trace code or when
     /// no record names it.
@@ -382,7 +383,7 @@ pub struct CodeView {
 #[serde(deny_unknown_fields)]
 pub struct LatestRecord {
     /// The transaction carrying it.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub id: TxId,
     /// The height of its block.
     pub height: u64,

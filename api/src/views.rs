@@ -29,13 +29,13 @@ pub struct ComputedAt {
     /// Its height.
     pub height: u64,
     /// Its hash.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub block_hash: BlockHash,
     /// Its time, Unix milliseconds.
     pub block_time_ms: u64,
     /// Its date in China Standard Time: what validity and dates are judged against, as the
     /// ledger's rules do.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub date: Date,
 }
 
@@ -44,12 +44,12 @@ pub struct ComputedAt {
 #[serde(deny_unknown_fields)]
 pub struct KeyHolder {
     /// The key.
-    #[schema(value_type = crate::openapi::PublicKey)]
+    #[schema(value_type = crate::schemas::PublicKey)]
     pub public_key: PublicKey,
     /// The genesis member's name, or the enterprise's; `None` for a key nobody holds.
     pub name: Option<String>,
     /// The enterprise the key is bound to, for an enterprise key.
-    #[schema(value_type = Option<crate::openapi::Uscc>)]
+    #[schema(value_type = Option<crate::schemas::Uscc>)]
     pub uscc: Option<Uscc>,
     /// Whether genesis names it a registrar.
     pub registrar: bool,
@@ -62,7 +62,7 @@ pub struct KeyHolder {
 #[serde(deny_unknown_fields)]
 pub struct RecordRef {
     /// The transaction id.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub id: TxId,
     /// The height of its block.
     pub height: u64,
@@ -94,10 +94,10 @@ pub struct BusinessLicenceView {
     #[schema(value_type = String)]
     pub issued_by: ShortText,
     /// Date of issue.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub issued_on: Date,
     /// End of the business term; `None` for an unlimited term.
-    #[schema(value_type = Option<crate::openapi::Date>)]
+    #[schema(value_type = Option<crate::schemas::Date>)]
     pub valid_until: Option<Date>,
     /// On the date of the view.
     pub validity: Validity,
@@ -114,7 +114,7 @@ pub struct LicenceView {
     #[schema(value_type = String)]
     pub product: ShortText,
     /// Last day of validity.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub valid_until: Date,
     /// On the date of the view.
     pub validity: Validity,
@@ -131,10 +131,10 @@ pub struct CertificateView {
     #[schema(value_type = String)]
     pub product: ShortText,
     /// Date of issue.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub issued_on: Date,
     /// Last day of validity.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub valid_until: Date,
     /// On the date of the view.
     pub validity: Validity,
@@ -165,7 +165,7 @@ pub enum KeyState {
 #[serde(deny_unknown_fields)]
 pub struct KeyView {
     /// The key.
-    #[schema(value_type = crate::openapi::PublicKey)]
+    #[schema(value_type = crate::schemas::PublicKey)]
     pub public_key: PublicKey,
     /// The height it was bound at.
     pub bound_at_height: u64,
@@ -180,7 +180,7 @@ pub struct KeyView {
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseView {
     /// Its USCC.
-    #[schema(value_type = crate::openapi::Uscc)]
+    #[schema(value_type = crate::schemas::Uscc)]
     pub uscc: Uscc,
     /// The head it was read at.
     pub computed_at: ComputedAt,
@@ -188,7 +188,7 @@ pub struct EnterpriseView {
     #[schema(value_type = String)]
     pub name: ShortText,
     /// What it does.
-    #[schema(value_type = crate::openapi::EnterpriseKind)]
+    #[schema(value_type = crate::schemas::EnterpriseKind)]
     pub kind: EnterpriseKind,
     /// Registered address.
     #[schema(value_type = String)]
@@ -224,7 +224,7 @@ pub enum RecordOrder {
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseRecordsPage {
     /// The enterprise.
-    #[schema(value_type = crate::openapi::Uscc)]
+    #[schema(value_type = crate::schemas::Uscc)]
     pub uscc: Uscc,
     /// The order of `records`.
     pub order: RecordOrder,
@@ -256,7 +256,7 @@ pub struct Reads {
 #[serde(deny_unknown_fields)]
 pub struct ProductModelView {
     /// Its GTIN.
-    #[schema(value_type = crate::openapi::Gtin)]
+    #[schema(value_type = crate::schemas::Gtin)]
     pub gtin: Gtin,
     /// Product name.
     #[schema(value_type = String)]
@@ -316,20 +316,20 @@ pub enum RecallStatus {
 #[serde(deny_unknown_fields)]
 pub struct BatchView {
     /// Its code.
-    #[schema(value_type = crate::openapi::TraceCode)]
+    #[schema(value_type = crate::schemas::TraceCode)]
     pub code: TraceCode,
     /// Batch or item.
     pub kind: BatchKind,
     /// Its model.
-    #[schema(value_type = crate::openapi::Gtin)]
+    #[schema(value_type = crate::schemas::Gtin)]
     pub gtin: Gtin,
     /// Units commissioned.
     pub quantity: u64,
     /// Production date.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub production_date: Date,
     /// The producer's own inspection report for it.
-    #[schema(value_type = crate::openapi::ReportRef)]
+    #[schema(value_type = crate::schemas::ReportRef)]
     pub inspection_report: ReportRef,
     /// The commissioning record.
     pub commissioned: RecordRef,
@@ -348,21 +348,21 @@ pub struct BatchView {
 #[serde(deny_unknown_fields)]
 pub struct InspectionView {
     /// What was inspected.
-    #[schema(value_type = crate::openapi::Subject)]
+    #[schema(value_type = crate::schemas::Subject)]
     pub subject: Subject,
     /// The result.
-    #[schema(value_type = crate::openapi::Outcome)]
+    #[schema(value_type = crate::schemas::Outcome)]
     pub outcome: Outcome,
     /// Who signed it: a regulator or an inspection body.
     pub inspector: KeyHolder,
     /// Date of inspection.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub inspected_on: Date,
     /// The report's number.
     #[schema(value_type = String)]
     pub report_number: ShortText,
     /// SHA-256 of the report document.
-    #[schema(value_type = crate::openapi::Hash)]
+    #[schema(value_type = crate::schemas::Hash)]
     pub document_sha256: Hash32,
     /// Standards inspected against.
     #[schema(value_type = Vec<String>)]
@@ -379,13 +379,13 @@ pub struct InspectionView {
 #[serde(deny_unknown_fields)]
 pub struct RecallView {
     /// What is recalled.
-    #[schema(value_type = Vec<crate::openapi::Subject>)]
+    #[schema(value_type = Vec<crate::schemas::Subject>)]
     pub subjects: Vec<Subject>,
     /// Why.
     #[schema(value_type = String)]
     pub reason: LongText,
     /// Date announced.
-    #[schema(value_type = crate::openapi::Date)]
+    #[schema(value_type = crate::schemas::Date)]
     pub announced_on: Date,
     /// Who issued it.
     pub issued_by: KeyHolder,
@@ -449,7 +449,7 @@ pub struct Completeness {
 #[serde(deny_unknown_fields)]
 pub struct SupplierReport {
     /// The enterprise.
-    #[schema(value_type = crate::openapi::Uscc)]
+    #[schema(value_type = crate::schemas::Uscc)]
     pub uscc: Uscc,
     /// The block the report was computed at.
     pub computed_at: ComputedAt,
@@ -457,7 +457,7 @@ pub struct SupplierReport {
     #[schema(value_type = String)]
     pub name: ShortText,
     /// What it does.
-    #[schema(value_type = crate::openapi::EnterpriseKind)]
+    #[schema(value_type = crate::schemas::EnterpriseKind)]
     pub kind: EnterpriseKind,
     /// Registered address.
     #[schema(value_type = String)]
@@ -536,7 +536,7 @@ pub enum WeightsSource {
 #[serde(deny_unknown_fields)]
 pub struct ScoreView {
     /// The enterprise.
-    #[schema(value_type = crate::openapi::Uscc)]
+    #[schema(value_type = crate::schemas::Uscc)]
     pub uscc: Uscc,
     /// Its name.
     #[schema(value_type = String)]
@@ -561,7 +561,7 @@ pub struct RankedEnterprise {
     /// 1 plus the number of members with a higher score; members without a score come last.
     pub rank: usize,
     /// The enterprise.
-    #[schema(value_type = crate::openapi::Uscc)]
+    #[schema(value_type = crate::schemas::Uscc)]
     pub uscc: Uscc,
     /// Its name.
     #[schema(value_type = String)]
@@ -569,7 +569,7 @@ pub struct RankedEnterprise {
     /// Its score, as `GET /v1/enterprises/{uscc}/score` gives it.
     pub total_bp: Option<u32>,
     /// The registrar that enrolled it.
-    #[schema(value_type = crate::openapi::PublicKey)]
+    #[schema(value_type = crate::schemas::PublicKey)]
     pub registered_by: PublicKey,
     /// Whether a bound cut the reading of its history.
     pub truncated: bool,
@@ -582,7 +582,7 @@ pub struct RegistrarView {
     /// Its name.
     pub name: String,
     /// Its keys (an organisation may hold more than one).
-    #[schema(value_type = Vec<crate::openapi::PublicKey>)]
+    #[schema(value_type = Vec<crate::schemas::PublicKey>)]
     pub public_keys: Vec<PublicKey>,
 }
 

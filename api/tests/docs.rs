@@ -225,14 +225,14 @@ async fn the_curl_examples_of_the_api_doc_run_against_a_real_server() {
             }
             "proofs" => {
                 assert_eq!(values.len(), 2, "{stdout}");
-                let bundle: suyuan_api::bundle::ProofBundle =
+                let bundle: suyuan_proofs::bundle::ProofBundle =
                     serde_json::from_value(values[0].clone()).unwrap();
                 let proven = bundle
                     .verify(&server.chain.demo.genesis)
                     .unwrap_or_else(|error| panic!("the example's bundle: {error}"));
                 assert_eq!(proven.code.to_string(), lot);
                 assert!(proven.record.is_some());
-                let consistency: suyuan_api::bundle::ConsistencyBundle =
+                let consistency: suyuan_proofs::bundle::ConsistencyBundle =
                     serde_json::from_value(values[1].clone()).unwrap();
                 let old = server.chain.store.header(4).unwrap().unwrap();
                 consistency

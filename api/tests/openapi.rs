@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{COMMITTED_BLOCKS, Server, encode};
-use suyuan_api::openapi::CODE_KINDS;
+use suyuan_api::schemas::CODE_KINDS;
 use suyuan_api::served_routes;
 use suyuan_ledger::codes::inspect::CodeKind;
 use suyuan_ledger::demo::Demo;
@@ -426,7 +426,7 @@ async fn the_ledger_stand_ins_match_the_ledgers_json() {
         serde_json::from_value::<CodeKind>(json!(kind)).unwrap_or_else(|e| panic!("{kind}: {e}"));
     }
     assert_eq!(schemas["CodeKind"]["enum"], json!(CODE_KINDS));
-    for kind in suyuan_api::openapi::ENTERPRISE_KINDS {
+    for kind in suyuan_api::schemas::ENTERPRISE_KINDS {
         serde_json::from_value::<suyuan_ledger::record::EnterpriseKind>(json!(kind))
             .unwrap_or_else(|e| panic!("{kind}: {e}"));
     }

@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use support::{Chain, Server, encode};
 use suyuan_api::ApiLimits;
-use suyuan_api::bundle::ProofBundle;
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{Commissioning, Items, Record, ReportKind, ReportRef, TraceCode};
 use suyuan_ledger::tx::{Envelope, Payload};
+use suyuan_proofs::bundle::ProofBundle;
 
 /// Records per committed block.
 const RECORDS_PER_BLOCK: usize = 1_000;

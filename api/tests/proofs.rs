@@ -6,9 +6,6 @@ mod support;
 
 use reqwest::StatusCode;
 use support::{COMMITTED_BLOCKS, Server, assert_error, encode};
-use suyuan_api::bundle::{BundleError, ConsistencyBundle, ProofBundle, Proven};
-use suyuan_api::justification::Justification;
-use suyuan_api::signing;
 use suyuan_consensus::Vote;
 use suyuan_ledger::block::Header;
 use suyuan_ledger::codec::Writer;
@@ -20,6 +17,10 @@ use suyuan_ledger::merkle::log::{LogProofError, inclusion_proof};
 use suyuan_ledger::merkle::map::MapProofError;
 use suyuan_ledger::trees::{LedgerHash, MemTrees};
 use suyuan_ledger::tx::TxError;
+use suyuan_proofs::bundle::{BundleError, ConsistencyBundle, ProofBundle, Proven};
+use suyuan_proofs::finality::JustificationError;
+use suyuan_proofs::justification::Justification;
+use suyuan_proofs::signing;
 
 /// The validators that finalize the demo blocks: a quorum of four.
 const FINALIZERS: [usize; 3] = [0, 1, 2];
@@ -163,7 +164,7 @@ fn justification_hex(certificate: &[u8]) -> String {
 /// The demo block's justification re-signed: `vote` of `header` (demo views equal heights)
 /// by `signers`, each an index and the key it signs with.
 fn resigned(header: &Header, signers: &[(u16, &KeyPair)], notarize: bool) -> String {
-    let block = signing::consensus_block(header, header.height - 1).unwrap();
+    let block = suyuan_proofs::finality::consensus_block(header, header.height - 1).unwrap();
     let vote = match notarize {
         true => Vote::Notarize(block),
         false => Vote::Finalize(block),
@@ -307,7 +308,10 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::CertificateForOtherBlock { field: "hash", .. }
+                    BundleError::Finality(JustificationError::CertificateForOtherBlock {
+                        field: "hash",
+                        ..
+                    })
                 )
             },
         ),
@@ -317,7 +321,10 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::CertificateForOtherBlock { field: "hash", .. }
+                    BundleError::Finality(JustificationError::CertificateForOtherBlock {
+                        field: "hash",
+                        ..
+                    })
                 )
             },
         ),
@@ -327,7 +334,10 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::CertificateForOtherBlock { field: "hash", .. }
+                    BundleError::Finality(JustificationError::CertificateForOtherBlock {
+                        field: "hash",
+                        ..
+                    })
                 )
             },
         ),
@@ -337,7 +347,10 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::CertificateForOtherBlock { field: "hash", .. }
+                    BundleError::Finality(JustificationError::CertificateForOtherBlock {
+                        field: "hash",
+                        ..
+                    })
                 )
             },
         ),
@@ -347,7 +360,10 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::CertificateForOtherBlock { field: "hash", .. }
+                    BundleError::Finality(JustificationError::CertificateForOtherBlock {
+                        field: "hash",
+                        ..
+                    })
                 )
             },
         ),
@@ -361,7 +377,15 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
                 bytes[at] ^= 0x01;
                 b.justification = hex::encode(bytes);
             },
-            |e| matches!(e, BundleError::BadCertificateSignature { signer: 2, .. }),
+            |e| {
+                matches!(
+                    e,
+                    BundleError::Finality(JustificationError::BadCertificateSignature {
+                        signer: 2,
+                        ..
+                    })
+                )
+            },
         ),
         tamper(
             "a certificate signer not in genesis",
@@ -369,17 +393,25 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::SignerNotInGenesis {
+                    BundleError::Finality(JustificationError::SignerNotInGenesis {
                         signer: 4,
                         validators: 4
-                    }
+                    })
                 )
             },
         ),
         tamper(
             "an outsider signing as a genesis validator",
             move |b| b.justification = impostor.clone(),
-            |e| matches!(e, BundleError::BadCertificateSignature { signer: 2, .. }),
+            |e| {
+                matches!(
+                    e,
+                    BundleError::Finality(JustificationError::BadCertificateSignature {
+                        signer: 2,
+                        ..
+                    })
+                )
+            },
         ),
         tamper(
             "a duplicated signer",
@@ -392,11 +424,11 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::TooFewSigners {
+                    BundleError::Finality(JustificationError::TooFewSigners {
                         signers: 2,
                         quorum: 3,
                         validators: 4
-                    }
+                    })
                 )
             },
         ),
@@ -406,9 +438,9 @@ async fn each_tampered_part_of_a_bundle_is_rejected_with_its_reason() {
             |e| {
                 matches!(
                     e,
-                    BundleError::NotFinalization {
+                    BundleError::Finality(JustificationError::NotFinalization {
                         found: "notarization"
-                    }
+                    })
                 )
             },
         ),
@@ -591,7 +623,7 @@ async fn a_client_that_kept_an_older_head_checks_the_newer_one_extends_it() {
         &server.chain.demo.validators,
         &FINALIZERS,
     );
-    suyuan_api::bundle::check_finalized(
+    suyuan_proofs::bundle::check_finalized(
         &genesis,
         &forked,
         &hex::encode(forked_justification.encode()),

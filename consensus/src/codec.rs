@@ -23,8 +23,9 @@
 
 use ed25519_dalek::Signature;
 
+use crate::error::DecodeError;
 use crate::limits::{MAX_MESSAGE_BYTES, MAX_VALIDATORS};
-use crate::types::{Block, ChainId, Digest, Height, InvalidBlock, ValidatorIndex, View};
+use crate::types::{Block, ChainId, Digest, Height, ValidatorIndex, View};
 use crate::vote::{Certificate, SignedVote, Vote};
 
 /// The wire format version this crate speaks.
@@ -121,49 +122,6 @@ impl Certificate {
         r.end()?;
         Ok(c)
     }
-}
-
-/// Why bytes did not decode.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// Longer than [`MAX_MESSAGE_BYTES`].
-    #[error("{len} bytes exceed the {max}-byte message bound")]
-    Oversize {
-        /// Length of the input.
-        len: usize,
-        /// The bound.
-        max: usize,
-    },
-    /// The input ended inside a field.
-    #[error("truncated at byte {at}")]
-    Truncated {
-        /// Offset where more bytes were needed.
-        at: usize,
-    },
-    /// Bytes left after a complete message.
-    #[error("{count} trailing bytes")]
-    Trailing {
-        /// How many.
-        count: usize,
-    },
-    /// A wire version this crate does not speak.
-    #[error("unknown wire version {0}")]
-    UnknownVersion(u8),
-    /// An unknown message tag.
-    #[error("unknown message tag {0}")]
-    UnknownTag(u8),
-    /// An unknown vote kind.
-    #[error("unknown vote kind {0}")]
-    UnknownKind(u8),
-    /// Block fields that break the chain rules.
-    #[error("invalid block: {0}")]
-    Block(#[from] InvalidBlock),
-    /// A certificate with zero or more than [`MAX_VALIDATORS`] signers.
-    #[error("certificate signer count {0} out of range")]
-    SignerCount(usize),
-    /// Certificate signers repeated or out of order.
-    #[error("certificate signers not strictly ascending")]
-    SignersNotAscending,
 }
 
 pub(crate) struct Writer {

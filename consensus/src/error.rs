@@ -1,7 +1,6 @@
 //! Type every reason an input is refused.
 
-use crate::codec::DecodeError;
-use crate::types::{ValidatorIndex, View};
+use crate::types::{InvalidBlock, ValidatorIndex, View};
 
 /// Why [`Engine::handle`](crate::Engine::handle) refused an input. Nothing about a refused input
 /// changes the engine's state.
@@ -104,4 +103,47 @@ impl Rejection {
             | Rejection::Unrequested { .. } => false,
         }
     }
+}
+
+/// Why bytes did not decode.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Longer than [`MAX_MESSAGE_BYTES`](crate::limits::MAX_MESSAGE_BYTES).
+    #[error("{len} bytes exceed the {max}-byte message bound")]
+    Oversize {
+        /// Length of the input.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The input ended inside a field.
+    #[error("truncated at byte {at}")]
+    Truncated {
+        /// Offset where more bytes were needed.
+        at: usize,
+    },
+    /// Bytes left after a complete message.
+    #[error("{count} trailing bytes")]
+    Trailing {
+        /// How many.
+        count: usize,
+    },
+    /// A wire version this crate does not speak.
+    #[error("unknown wire version {0}")]
+    UnknownVersion(u8),
+    /// An unknown message tag.
+    #[error("unknown message tag {0}")]
+    UnknownTag(u8),
+    /// An unknown vote kind.
+    #[error("unknown vote kind {0}")]
+    UnknownKind(u8),
+    /// Block fields that break the chain rules.
+    #[error("invalid block: {0}")]
+    Block(#[from] InvalidBlock),
+    /// A certificate with zero or more than [`MAX_VALIDATORS`](crate::limits::MAX_VALIDATORS) signers.
+    #[error("certificate signer count {0} out of range")]
+    SignerCount(usize),
+    /// Certificate signers repeated or out of order.
+    #[error("certificate signers not strictly ascending")]
+    SignersNotAscending,
 }

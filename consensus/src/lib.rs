@@ -96,9 +96,9 @@ pub mod sim;
 mod types;
 mod vote;
 
-pub use codec::{DecodeError, Message, WIRE_VERSION};
+pub use codec::{Message, WIRE_VERSION};
 pub use engine::{Action, Config, ConfigError, Engine, Finalized, Input, Timeouts};
-pub use error::Rejection;
+pub use error::{DecodeError, Rejection};
 pub use types::{Block, ChainId, Digest, Height, InvalidBlock, Time, ValidatorIndex, View};
 pub use vote::{
     Certificate, Evidence, SignedVote, ValidatorSet, ValidatorSetError, Vote, VoteKind,

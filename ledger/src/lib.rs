@@ -5,6 +5,17 @@
 //!
 //! - [`codes`]: the identifiers products and enterprises carry (USCC, GS1, CCC, licences, Handle,
 //!   Ecode), each a newtype that can only hold a valid value.
+//! - [`hash`], [`codec`], [`text`], [`limits`]: hashes, the canonical binary codec, bounded
+//!   text, and the bound on every size the ledger accepts.
+//! - [`crypto`], [`tx`], [`signatures`]: keys and the one signature rule, signed envelopes and
+//!   their payloads, and checking many signatures at once on every core.
+//! - [`record`], [`genesis`], [`state`], [`exec`]: what a record says, the consortium's
+//!   founding document, the state records build, and the rules that execute them.
+//! - [`submit`]: why a node refuses to admit a transaction, in one vocabulary for the node,
+//!   the API and clients.
+//! - [`block`], [`merkle`], [`trees`]: blocks and headers, the Merkle log and code map, and
+//!   how a block grows both.
+//! - [`demo`]: a small consortium and its story, for the demo, tests and benchmarks.
 pub mod block;
 pub mod codec;
 pub mod codes;
@@ -16,7 +27,9 @@ pub mod hash;
 pub mod limits;
 pub mod merkle;
 pub mod record;
+pub mod signatures;
 pub mod state;
+pub mod submit;
 pub mod text;
 pub mod trees;
 pub mod tx;

@@ -11,14 +11,37 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 /// length prefix.
 pub const MAX_ENVELOPE_BYTES: usize = MAX_PAYLOAD_BYTES + 4 + 32 + 64;
 
+/// Bytes an envelope's encoding adds to its payload: the payload's length prefix, the signer
+/// key and the signature.
+pub const ENVELOPE_OVERHEAD_BYTES: usize = MAX_ENVELOPE_BYTES - MAX_PAYLOAD_BYTES;
+
 /// Most transactions in one block.
 pub const MAX_BLOCK_TRANSACTIONS: usize = 10_000;
 
 /// Largest encoded block body, in bytes.
 pub const MAX_BLOCK_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// The largest encoded body of at most `transactions` envelopes carrying at most
+/// `payload_bytes` of payload in all: the count, then each envelope. A proposer whose block
+/// limits keep this within [`MAX_BLOCK_BODY_BYTES`] never builds a body its followers refuse.
+pub const fn body_bytes_bound(transactions: usize, payload_bytes: usize) -> usize {
+    4 + transactions * ENVELOPE_OVERHEAD_BYTES + payload_bytes
+}
+
+// A block of the most transactions, each of the largest payload, need not fit; a block of the
+// most transactions with small payloads must.
+const _: () = assert!(body_bytes_bound(MAX_BLOCK_TRANSACTIONS, 0) < MAX_BLOCK_BODY_BYTES);
+// One envelope of the largest size always fits a block.
+const _: () = assert!(body_bytes_bound(1, MAX_PAYLOAD_BYTES) <= MAX_BLOCK_BODY_BYTES);
+
 /// Longest chain id, in bytes.
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
+
+/// Largest encoded block header: the chain id is bounded, the rest is fixed.
+pub const MAX_HEADER_BYTES: usize = 1024;
+
+// Version, the chain id with its length prefix, three u64 and a u32, four hashes and a key.
+const _: () = assert!(1 + 4 + MAX_CHAIN_ID_BYTES + 3 * 8 + 8 + 4 + 5 * 32 <= MAX_HEADER_BYTES);
 
 /// Most items (codes) commissioned, shipped or recalled by one record.
 pub const MAX_ITEMS_PER_RECORD: usize = 1_000;

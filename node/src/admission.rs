@@ -10,23 +10,25 @@
 //! A transaction that depends on another one still pending (not committed) is refused by the
 //! rules here: clients submit a dependent record once its prerequisite is committed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use suyuan_api::SubmitError;
 use suyuan_api::types::PendingState;
-use suyuan_ledger::exec::{BlockContext, Executor, RuleError};
+use suyuan_ledger::exec::{BlockContext, ExecError, Executor, RuleError};
 use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::limits::ENVELOPE_OVERHEAD_BYTES;
 use suyuan_ledger::state::StateReadExt as _;
-use suyuan_ledger::tx::{Envelope, TxId};
+use suyuan_ledger::submit::SubmitError;
+use suyuan_ledger::tx::{Envelope, TxId, VerifiedTx};
 use suyuan_storage::Store;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
+use crate::chain::Preverified;
 use crate::frames::{MAX_BATCH_BYTES, MAX_BATCH_TRANSACTIONS, encode_batch};
 use crate::mempool::Mempool;
 use crate::network::NetworkHandle;
-use crate::verify::verify_all;
+use suyuan_ledger::signatures::verify_all;
 
 /// Refusals remembered for `GET /v1/transactions/{id}`.
 const REMEMBERED_REFUSALS: usize = 10_000;
@@ -43,7 +45,7 @@ const CLIENT_WAIT: Duration = Duration::from_secs(2);
 
 /// Where a batch came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     /// A client of this node's API: gossip what is admitted.
     Client,
     /// A peer's gossip: already spread.
@@ -51,7 +53,7 @@ pub(crate) enum Source {
 }
 
 /// The admission pipeline shared by the API, the gossip handler and the driver.
-pub(crate) struct Admission {
+pub struct Admission {
     genesis: Arc<Genesis>,
     store: Arc<Store>,
     mempool: Mutex<Mempool>,
@@ -64,12 +66,12 @@ pub(crate) struct Admission {
     /// Threads one batch's signature checks use: half the machine's cores.
     threads: usize,
     /// Woken whenever transactions enter the pool.
-    pub(crate) arrived: Notify,
+    pub arrived: Notify,
 }
 
 impl Admission {
     /// A pipeline over `store`; admitted client transactions go to `gossip`.
-    pub(crate) fn new(
+    pub fn new(
         genesis: Arc<Genesis>,
         store: Arc<Store>,
         mempool: Mempool,
@@ -91,7 +93,7 @@ impl Admission {
     /// Admits a batch when its turn in the admission lane comes: a client's batch waits at
     /// most [`CLIENT_WAIT`] (then every envelope is refused with [`SubmitError::Busy`]), a
     /// peer's as long as it takes.
-    pub(crate) async fn admit(
+    pub async fn admit(
         self: &Arc<Self>,
         envelopes: Vec<Envelope>,
         source: Source,
@@ -116,11 +118,60 @@ impl Admission {
         results.unwrap_or_else(|_| refuse_all(|| SubmitError::Unavailable))
     }
 
-    /// The pool, locked. Hold it briefly.
-    pub(crate) fn mempool(&self) -> MutexGuard<'_, Mempool> {
+    /// The pool, locked. Every use is one of the short methods of this type, so the lock is
+    /// never held across execution, I/O or signature checks, and the guard never leaves here.
+    fn mempool(&self) -> MutexGuard<'_, Mempool> {
         self.mempool
             .lock()
             .expect("the mempool lock is never poisoned")
+    }
+
+    /// Transactions pending and their payload bytes.
+    pub fn pool_size(&self) -> (usize, usize) {
+        let mempool = self.mempool();
+        (mempool.len(), mempool.bytes())
+    }
+
+    /// The oldest pending transactions not in `exclude`, up to `max_count` of them and
+    /// `max_bytes` of payload, copied out for a block proposal.
+    pub fn candidates(
+        &self,
+        exclude: &HashSet<TxId>,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Vec<VerifiedTx> {
+        self.mempool().candidates(exclude, max_count, max_bytes)
+    }
+
+    /// The pool's verified copies of `envelopes`, one slot each (empty where the pool does not
+    /// hold it), so that a block's checks need not verify them again. Ids are hashed before
+    /// the lock is taken.
+    pub fn preverified(&self, envelopes: &[Envelope]) -> Preverified {
+        let chain_id = &self.genesis.chain_id;
+        let ids: Vec<TxId> = envelopes
+            .iter()
+            .map(|envelope| envelope.id(chain_id))
+            .collect();
+        let mempool = self.mempool();
+        Preverified(ids.iter().map(|id| mempool.get(id).cloned()).collect())
+    }
+
+    /// Drops committed transactions from the pool.
+    pub fn remove_committed(&self, ids: &[TxId]) {
+        self.mempool().remove(ids);
+    }
+
+    /// Drops pending transactions that no longer pass the ledger's rules, and remembers why
+    /// for clients that ask later.
+    pub fn drop_refused(&self, refused: Vec<(TxId, ExecError)>) {
+        if refused.is_empty() {
+            return;
+        }
+        self.mempool().remove(refused.iter().map(|(id, _)| id));
+        for (id, error) in refused {
+            tracing::debug!(%id, %error, "dropped a pending transaction that no longer passes the rules");
+            self.remember_refusal(id, SubmitError::Rule(error));
+        }
     }
 
     /// Checks and admits `envelopes`, one result each, in order. Blocks on signature checks
@@ -217,7 +268,7 @@ impl Admission {
     }
 
     /// Remembers why a pending transaction was dropped, for clients that ask later.
-    pub(crate) fn remember_refusal(&self, id: TxId, error: SubmitError) {
+    pub fn remember_refusal(&self, id: TxId, error: SubmitError) {
         self.refusals
             .lock()
             .expect("the refusals lock is never poisoned")
@@ -225,7 +276,7 @@ impl Admission {
     }
 
     /// What this node knows of an uncommitted transaction.
-    pub(crate) fn pending_state(&self, id: &TxId) -> Option<PendingState> {
+    pub fn pending_state(&self, id: &TxId) -> Option<PendingState> {
         if self.mempool().contains(id) {
             return Some(PendingState::Pending);
         }
@@ -257,17 +308,14 @@ impl Refusals {
 }
 
 /// Creates the queue between admission and the gossip batcher.
-pub(crate) fn gossip_queue() -> (mpsc::Sender<Vec<Envelope>>, mpsc::Receiver<Vec<Envelope>>) {
+pub fn gossip_queue() -> (mpsc::Sender<Vec<Envelope>>, mpsc::Receiver<Vec<Envelope>>) {
     mpsc::channel(GOSSIP_QUEUE)
 }
 
 /// Publishes admitted client transactions to the other validators, in batches of up to
 /// [`MAX_BATCH_TRANSACTIONS`] envelopes and [`MAX_BATCH_BYTES`], waiting at most
 /// [`GOSSIP_BATCH_WAIT`] to fill one. Runs until the queue closes.
-pub(crate) async fn gossip_batcher(
-    mut queue: mpsc::Receiver<Vec<Envelope>>,
-    network: NetworkHandle,
-) {
+pub async fn gossip_batcher(mut queue: mpsc::Receiver<Vec<Envelope>>, network: NetworkHandle) {
     let mut batch: Vec<Envelope> = Vec::new();
     let mut bytes = 0;
     loop {
@@ -287,7 +335,7 @@ pub(crate) async fn gossip_batcher(
             return;
         };
         for envelope in envelopes {
-            let size = envelope.payload.len() + 200;
+            let size = envelope.payload.len() + ENVELOPE_OVERHEAD_BYTES;
             if batch.len() == MAX_BATCH_TRANSACTIONS || bytes + size > MAX_BATCH_BYTES {
                 publish(&network, &mut batch, &mut bytes).await;
             }

@@ -29,26 +29,33 @@ use suyuan_ledger::trees::{self, BlockTrees, LedgerHash, TreesError};
 use suyuan_ledger::tx::{TxError, TxId, VerifiedTx};
 use suyuan_storage::{Head, StorageError, Store, TreeWrites};
 
+use suyuan_ledger::signatures::verify_all;
+use suyuan_proofs::finality::consensus_block;
+
 use crate::map_cache::MapCache;
-use crate::mempool::Mempool;
-use crate::verify::verify_all;
+
+/// The transactions of a block body that this node verified already (its pool holds them), one
+/// slot per body transaction in order, copied out of the pool so that no lock is held while the
+/// block is checked and executed ([`crate::admission::Admission::preverified`]).
+#[derive(Debug, Default)]
+pub struct Preverified(pub Vec<Option<VerifiedTx>>);
 
 /// A block executed over its ancestors and waiting for finalization.
 #[derive(Debug)]
-pub(crate) struct Pending {
+pub struct Pending {
     /// The block.
-    pub(crate) block: Block,
+    pub block: Block,
     /// Its transactions, verified, in body order.
-    pub(crate) txs: Vec<VerifiedTx>,
+    pub txs: Vec<VerifiedTx>,
     /// What executing it over its parent's state writes.
-    pub(crate) writes: WriteSet,
+    pub writes: WriteSet,
     /// What it does to the proof trees.
-    pub(crate) trees: BlockTrees,
+    pub trees: BlockTrees,
 }
 
 /// Why a proposed block is refused.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum InvalidBlock {
+pub enum InvalidBlock {
     /// The header does not fit its parent, or the body its header.
     #[error(transparent)]
     Shape(#[from] BlockError),
@@ -90,7 +97,7 @@ pub(crate) enum InvalidBlock {
 
 /// Why a block cannot be judged yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Undecided {
+pub enum Undecided {
     /// Its parent is neither committed nor pending here: wait, or sync.
     UnknownParent,
     /// The stored proof trees could not be read (a storage failure, reported, not a verdict on
@@ -99,7 +106,7 @@ pub(crate) enum Undecided {
 }
 
 /// Reads the committed state through the write sets of pending ancestors, newest first.
-pub(crate) struct Layered<'a> {
+pub struct Layered<'a> {
     layers: Vec<&'a WriteSet>,
     base: &'a Store,
 }
@@ -116,7 +123,7 @@ impl StateRead for Layered<'_> {
 }
 
 /// The committed chain and the pending blocks above it.
-pub(crate) struct Chain {
+pub struct Chain {
     store: Arc<Store>,
     genesis: Arc<Genesis>,
     /// The committed head's header; `None` at height 0.
@@ -130,7 +137,7 @@ pub(crate) struct Chain {
 
 impl Chain {
     /// The chain over `store`, with nothing pending.
-    pub(crate) fn new(store: Arc<Store>, genesis: Arc<Genesis>) -> Result<Chain, StorageError> {
+    pub fn new(store: Arc<Store>, genesis: Arc<Genesis>) -> Result<Chain, StorageError> {
         let head = store.head();
         let head_header = if head.height == 0 {
             None
@@ -150,28 +157,27 @@ impl Chain {
     }
 
     /// The committed head.
-    pub(crate) fn head(&self) -> Head {
+    pub fn head(&self) -> Head {
         self.store.head()
     }
 
     /// The committed head's header; `None` at height 0.
-    pub(crate) fn head_header(&self) -> Option<&Header> {
+    pub fn head_header(&self) -> Option<&Header> {
         self.head_header.as_ref()
     }
 
     /// The store.
-    pub(crate) fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
 
     /// A pending block.
-    pub(crate) fn pending(&self, hash: &BlockHash) -> Option<&Pending> {
+    pub fn pending(&self, hash: &BlockHash) -> Option<&Pending> {
         self.pending.get(hash)
     }
 
     /// How many blocks are pending.
-    #[cfg(test)]
-    pub(crate) fn pending_count(&self) -> usize {
+    pub fn pending_count(&self) -> usize {
         self.pending.len()
     }
 
@@ -226,15 +232,13 @@ impl Chain {
     /// transactions that still execute, and keeps it pending. Transactions that no longer
     /// pass the rules are removed from the pool and returned with their error.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn propose(
+    pub fn propose(
         &mut self,
         view: u64,
         parent: &BlockHash,
         proposer: PublicKey,
         now_ms: u64,
-        mempool: &mut Mempool,
-        max_count: usize,
-        max_bytes: usize,
+        candidates: impl FnOnce(&HashSet<TxId>) -> Vec<VerifiedTx>,
     ) -> Result<(Block, Vec<(TxId, ExecError)>), Undecided> {
         let (parent_header, ancestors) = self.ancestry(parent)?;
         let (height, parent_time) = match parent_header {
@@ -246,7 +250,7 @@ impl Chain {
             .iter()
             .flat_map(|pending| pending.txs.iter().map(|tx| tx.id))
             .collect();
-        let candidates = mempool.candidates(&in_ancestors, max_count, max_bytes);
+        let candidates = candidates(&in_ancestors);
         let state = Layered {
             layers: ancestors.iter().map(|pending| &pending.writes).collect(),
             base: &self.store,
@@ -266,7 +270,6 @@ impl Chain {
             }
         }
         let writes = executor.finish();
-        mempool.remove(refused.iter().map(|(id, _)| id));
         let trees = self
             .grow_trees(&ancestors, height, &txs)
             .map_err(Undecided::Trees)?;
@@ -297,14 +300,14 @@ impl Chain {
     }
 
     /// Checks a block received for `expected` (the block consensus asks about) and, when it
-    /// is valid, executes it and keeps it pending. Transactions already in `mempool` are not
-    /// verified again.
-    pub(crate) fn verify(
+    /// is valid, executes it and keeps it pending. The transactions in `known` (this node's
+    /// pool already verified them) are not verified again.
+    pub fn check_proposal(
         &mut self,
         block: Block,
         expected: &suyuan_consensus::Block,
         now_ms: u64,
-        mempool: &Mempool,
+        known: Preverified,
     ) -> Result<Result<(), InvalidBlock>, Undecided> {
         let hash = block.hash();
         if self.pending.contains_key(&hash) {
@@ -335,7 +338,7 @@ impl Chain {
         if let Err(error) = block.check_body() {
             return Ok(Err(error.into()));
         }
-        let txs = match self.verified_txs(&block.body, mempool) {
+        let txs = match self.verified_txs(&block.body, known) {
             Ok(txs) => txs,
             Err(error) => return Ok(Err(error)),
         };
@@ -370,19 +373,20 @@ impl Chain {
         Ok(Ok(()))
     }
 
-    /// The body's transactions verified: from the pool when it holds them, checked here when
-    /// it does not.
+    /// The body's transactions verified: taken from `known` when it holds exactly that
+    /// envelope, checked here when it does not.
     fn verified_txs(
         &self,
         body: &Body,
-        mempool: &Mempool,
+        known: Preverified,
     ) -> Result<Vec<VerifiedTx>, InvalidBlock> {
         let chain_id = &self.genesis.chain_id;
         let mut slots: Vec<Option<VerifiedTx>> = Vec::with_capacity(body.transactions.len());
         let mut missing = Vec::new();
+        let mut known = known.0.into_iter();
         for (index, envelope) in body.transactions.iter().enumerate() {
-            match mempool.get(&envelope.id(chain_id)) {
-                Some(tx) if &tx.envelope == envelope => slots.push(Some(tx.clone())),
+            match known.next().flatten() {
+                Some(tx) if &tx.envelope == envelope => slots.push(Some(tx)),
                 _ => {
                     slots.push(None);
                     missing.push(index);
@@ -408,11 +412,7 @@ impl Chain {
 
     /// Executes a finalized block received by block sync over the committed head, verifying
     /// every signature, and keeps it pending for [`Chain::commit`].
-    pub(crate) fn adopt_synced(
-        &mut self,
-        block: Block,
-        mempool: &Mempool,
-    ) -> Result<(), InvalidBlock> {
+    pub fn adopt_synced(&mut self, block: Block, known: Preverified) -> Result<(), InvalidBlock> {
         let hash = block.hash();
         if self.pending.contains_key(&hash) {
             return Ok(());
@@ -423,7 +423,7 @@ impl Chain {
         };
         block.header.check_extends(parent, &self.genesis)?;
         block.check_body()?;
-        let txs = self.verified_txs(&block.body, mempool)?;
+        let txs = self.verified_txs(&block.body, known)?;
         let context = BlockContext {
             genesis: &self.genesis,
             height: block.header.height,
@@ -447,7 +447,7 @@ impl Chain {
     /// Commits the pending block `hash`, which must extend the committed head, with its
     /// justification bytes; drops pending blocks that can no longer be finalized. Returns the
     /// committed transactions' ids.
-    pub(crate) fn commit(
+    pub fn commit(
         &mut self,
         hash: &BlockHash,
         justification: &[u8],
@@ -472,7 +472,7 @@ impl Chain {
     }
 
     /// The consensus block of the committed head (genesis at height 0).
-    pub(crate) fn head_consensus_block(&self) -> Result<suyuan_consensus::Block, StorageError> {
+    pub fn head_consensus_block(&self) -> Result<suyuan_consensus::Block, StorageError> {
         let head = self.store.head();
         let Some(header) = &self.head_header else {
             return Ok(suyuan_consensus::Block::genesis(Digest(
@@ -486,20 +486,15 @@ impl Chain {
                 .header(header.height - 1)?
                 .map_or(0, |parent| parent.view)
         };
-        Ok(suyuan_consensus::Block::new(
-            suyuan_consensus::View(header.view),
-            suyuan_consensus::Height(header.height),
-            suyuan_consensus::View(parent_view),
-            Digest(*header.parent.as_bytes()),
-            Digest(*head.hash.as_bytes()),
-        )
-        .expect("stored blocks have views above their parents'"))
+        debug_assert_eq!(header.hash(), head.hash, "the head header is the head's");
+        Ok(consensus_block(header, parent_view)
+            .expect("stored blocks have views above their parents'"))
     }
 }
 
 /// Why a finalized block could not be committed.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum CommitError {
+pub enum CommitError {
     /// This node does not hold the block's contents.
     #[error("the block is not pending here")]
     NotPending,

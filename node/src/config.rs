@@ -12,71 +12,73 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
+use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_BLOCK_TRANSACTIONS, body_bytes_bound};
+
 use crate::mempool::MempoolLimits;
 
 /// Prefix of the environment variables that override configuration values.
-pub(crate) const ENV_PREFIX: &str = "SUYUAN_";
+pub const ENV_PREFIX: &str = "SUYUAN_";
 
 /// A node's configuration. Relative paths are relative to the configuration file's directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     /// Files the node reads and writes.
-    pub(crate) node: NodeSection,
+    pub node: NodeSection,
     /// The peer-to-peer network.
     pub p2p: P2pSection,
     /// The HTTP API.
-    pub(crate) api: ApiSection,
+    pub api: ApiSection,
     /// Consensus timing.
     #[serde(default)]
-    pub(crate) consensus: ConsensusSection,
+    pub consensus: ConsensusSection,
     /// Bounds on pending transactions.
     #[serde(default)]
-    pub(crate) mempool: MempoolLimits,
+    pub mempool: MempoolLimits,
     /// Bounds on proposed blocks.
     #[serde(default)]
-    pub(crate) block: BlockSection,
+    pub block: BlockSection,
     /// Logging.
     #[serde(default)]
-    pub(crate) log: LogSection,
+    pub log: LogSection,
 }
 
 /// `[node]`: where the node's files are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NodeSection {
+pub struct NodeSection {
     /// The database directory.
-    pub(crate) data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// The consortium's genesis file.
-    pub(crate) genesis: PathBuf,
+    pub genesis: PathBuf,
     /// This validator's key file (mode 0600).
-    pub(crate) key: PathBuf,
+    pub key: PathBuf,
 }
 
 /// `[p2p]`: the libp2p listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct P2pSection {
+pub struct P2pSection {
     /// The multiaddress to listen on, e.g. `/ip4/0.0.0.0/tcp/7100`.
-    pub(crate) listen: String,
+    pub listen: String,
 }
 
 /// `[api]`: the HTTP listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ApiSection {
+pub struct ApiSection {
     /// The socket address to listen on, e.g. `127.0.0.1:8100`.
-    pub(crate) listen: String,
+    pub listen: String,
 }
 
 /// `[consensus]`: timeouts, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct ConsensusSection {
+pub struct ConsensusSection {
     /// How long to wait for the leader's proposal before voting to skip the view.
-    pub(crate) leader_timeout_ms: u64,
+    pub leader_timeout_ms: u64,
     /// How long to wait for a view to be notarized before voting to skip it.
-    pub(crate) view_timeout_ms: u64,
+    pub view_timeout_ms: u64,
 }
 
 impl Default for ConsensusSection {
@@ -91,17 +93,17 @@ impl Default for ConsensusSection {
 /// `[block]`: what a leader puts in one block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct BlockSection {
+pub struct BlockSection {
     /// Most transactions per block (at most the ledger's own bound).
-    pub(crate) max_transactions: usize,
+    pub max_transactions: usize,
     /// Most payload bytes per block.
-    pub(crate) max_bytes: usize,
+    pub max_bytes: usize,
     /// While transactions wait, the leader proposes this long after the parent block's time
     /// (at once when a full block waits), so that busy blocks carry many transactions.
-    pub(crate) interval_ms: u64,
+    pub interval_ms: u64,
     /// With nothing to include, the leader proposes an empty block this long after the
     /// parent's time; it must stay well below the leader timeout.
-    pub(crate) idle_interval_ms: u64,
+    pub idle_interval_ms: u64,
 }
 
 impl Default for BlockSection {
@@ -118,11 +120,11 @@ impl Default for BlockSection {
 /// `[log]`: what is logged and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct LogSection {
+pub struct LogSection {
     /// A `tracing` filter, e.g. `info` or `suyuan=debug,libp2p=warn`.
-    pub(crate) level: String,
+    pub level: String,
     /// `json` for one JSON object per line, `text` for people.
-    pub(crate) format: LogFormat,
+    pub format: LogFormat,
 }
 
 impl Default for LogSection {
@@ -137,7 +139,7 @@ impl Default for LogSection {
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum LogFormat {
+pub enum LogFormat {
     /// One JSON object per line.
     Json,
     /// Human-readable lines.
@@ -148,7 +150,7 @@ impl Config {
     /// The configuration `suyuan testnet init` writes for one validator of a local testnet:
     /// files beside the configuration (`data`, `validator.key`, `../genesis.json`), listeners
     /// on 127.0.0.1 at the given ports, and defaults for everything else.
-    pub(crate) fn local(p2p_port: u16, api_port: u16) -> Config {
+    pub fn local(p2p_port: u16, api_port: u16) -> Config {
         Config {
             node: NodeSection {
                 data_dir: "data".into(),
@@ -170,7 +172,7 @@ impl Config {
 
     /// Reads `path`, applies overrides from `environment` (pairs of name and value; pass
     /// `std::env::vars()`), checks the result, and resolves relative paths.
-    pub(crate) fn load(
+    pub fn load(
         path: &Path,
         environment: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Config> {
@@ -190,9 +192,20 @@ impl Config {
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        let limit = suyuan_ledger::limits::MAX_BLOCK_TRANSACTIONS;
+        let limit = MAX_BLOCK_TRANSACTIONS;
         if self.block.max_transactions == 0 || self.block.max_transactions > limit {
             bail!("[block] max_transactions must be 1 to {limit}");
+        }
+        // Followers refuse a body above the ledger's bound: a leader must never build one.
+        let body = body_bytes_bound(self.block.max_transactions, self.block.max_bytes);
+        if self.block.max_bytes == 0 || body > MAX_BLOCK_BODY_BYTES {
+            let most = MAX_BLOCK_BODY_BYTES - body_bytes_bound(self.block.max_transactions, 0);
+            bail!(
+                "[block] max_bytes must be 1 to {most} with max_transactions = {}: with the \
+                 envelopes' framing a block could reach {body} bytes, above the {MAX_BLOCK_BODY_BYTES} \
+                 bytes every follower accepts",
+                self.block.max_transactions
+            );
         }
         if self.block.idle_interval_ms.saturating_mul(2) > self.consensus.leader_timeout_ms {
             bail!("[block] idle_interval_ms must be at most half of [consensus] leader_timeout_ms");
@@ -218,7 +231,7 @@ impl Config {
     }
 
     /// The configuration as TOML, as `suyuan testnet init` writes it.
-    pub(crate) fn to_toml(&self) -> String {
+    pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a configuration always serialises")
     }
 }
@@ -295,11 +308,13 @@ listen = "/ip4/127.0.0.1/tcp/7100"
 listen = "127.0.0.1:8100"
 "#;
 
+    /// Writes `text` to a configuration file of its own: tests run in parallel.
     fn write(text: &str) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "suyuan-config-{}-{}",
             std::process::id(),
-            text.len()
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("node.toml");
@@ -347,6 +362,21 @@ listen = "127.0.0.1:8100"
         let error =
             Config::load(&path, env(&[("SUYUAN_BLOCK_MAX_TRANSACTIONS", "0")])).unwrap_err();
         assert!(error.to_string().contains("max_transactions"), "{error}");
+    }
+
+    #[test]
+    fn a_leader_cannot_be_configured_to_build_blocks_followers_refuse() {
+        let path = write(SAMPLE);
+        // 16 MiB of payload in 10,000 envelopes is 1 MB over the body bound with their framing.
+        let over = env(&[("SUYUAN_BLOCK_MAX_BYTES", &(16 * 1024 * 1024).to_string())]);
+        let error = format!("{:#}", Config::load(&path, over).unwrap_err());
+        assert!(error.contains("max_bytes must be 1 to 15777212"), "{error}");
+        let most = env(&[("SUYUAN_BLOCK_MAX_BYTES", "15777212")]);
+        let config = Config::load(&path, most).unwrap();
+        assert_eq!(
+            body_bytes_bound(config.block.max_transactions, config.block.max_bytes),
+            MAX_BLOCK_BODY_BYTES
+        );
     }
 
     #[test]

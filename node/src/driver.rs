@@ -6,9 +6,10 @@
 //!
 //! - an own vote is appended to the write-ahead log (synced) before anything after it is sent;
 //! - a leader sends its full block ([`Frame::Proposal`]) before the notarize vote naming it;
-//! - a block is voted for only after it executed over its ancestors ([`Chain::verify`]);
+//! - a block is voted for only after it executed over its ancestors ([`Chain::check_proposal`]);
 //! - finalized blocks are committed in height order, each with its justification; one whose
-//!   contents this node lacks is fetched by block sync, as is any run of blocks it missed;
+//!   contents this node lacks is fetched by block sync ([`crate::sync`]), as is any run of
+//!   blocks it missed;
 //! - when block sync moved the store past what the engine knows, the engine is rebuilt from
 //!   the store's head and the write-ahead log, exactly as after a restart.
 
@@ -18,15 +19,15 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use suyuan_api::SubmitError;
 use suyuan_consensus::{
-    Action, ChainId, Config as EngineConfig, Digest, Engine, Finalized, Input, Message, SignedVote,
-    Time, ValidatorIndex, ValidatorSet, View, VoteKind,
+    Action, Config as EngineConfig, Digest, Engine, Finalized, Input, Message, SignedVote, Time,
+    ValidatorIndex, View,
 };
 use suyuan_ledger::block::{Block, BlockHash};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::submit::SubmitError;
 use tokio::sync::{mpsc, watch};
 
 use crate::admission::{Admission, Source};
@@ -34,27 +35,20 @@ use crate::chain::{Chain, CommitError, Undecided};
 use crate::clock::now_ms;
 use crate::config::{BlockSection, ConsensusSection};
 use crate::frames::{Frame, SyncedBlock, decode_batch};
-use crate::network::{
-    BlockReply, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES, NetworkEvent, NetworkHandle,
-    SyncRequestId, ValidatorPeer,
-};
-use crate::status::Shared;
-use suyuan_api::justification::Justification;
+use crate::network::{NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
+use crate::node_api::Shared;
+use crate::sync::{self, BlockSync, SYNC_BATCH, SYNC_TICK};
+use suyuan_proofs::finality::Consortium;
+use suyuan_proofs::justification::Justification;
 
 /// Proposals received and not yet asked about, kept per view.
 const MAX_HELD_PROPOSALS: usize = 64;
-
-/// Blocks asked for in one sync request.
-const SYNC_BATCH: u32 = 32;
-
-/// How often the driver checks whether it must sync.
-const SYNC_TICK: Duration = Duration::from_millis(500);
 
 /// How often the driver logs its progress.
 const PROGRESS_LOG: Duration = Duration::from_secs(10);
 
 /// The consensus driver of one validator.
-pub(crate) struct Driver {
+pub struct Driver {
     engine: Engine,
     engine_config: EngineConfig,
     chain: Chain,
@@ -77,7 +71,9 @@ pub(crate) struct Driver {
     finalized: BTreeMap<u64, Finalized>,
     /// Sequence numbers and views of own votes in the write-ahead log, oldest first.
     wal: VecDeque<(u64, View)>,
-    sync: SyncState,
+    sync: BlockSync,
+    /// The genesis validators, for checking synced blocks.
+    consortium: Consortium,
     /// Engine inputs waiting to be handled, in order.
     inputs: VecDeque<Input>,
     /// Frames to send, in order, after the inputs that produced them are handled: `None`
@@ -85,25 +81,10 @@ pub(crate) struct Driver {
     outbox: Vec<(Option<usize>, Vec<u8>)>,
 }
 
-/// Block sync's progress.
-#[derive(Debug, Default)]
-struct SyncState {
-    /// The outstanding request.
-    in_flight: Option<(SyncRequestId, usize, Instant)>,
-    /// Peers asked so far, for round-robin.
-    next_peer: usize,
-    /// Whether sync should continue: set when this node is known to be behind.
-    wanted: bool,
-    /// The highest height known to exist.
-    target: u64,
-    /// Connected validators.
-    connected: Vec<usize>,
-}
-
 impl Driver {
     /// Builds the driver and replays the write-ahead log into a fresh engine.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
+    pub fn new(
         genesis: Arc<Genesis>,
         key: KeyPair,
         chain: Chain,
@@ -113,18 +94,10 @@ impl Driver {
         consensus: ConsensusSection,
         block: BlockSection,
     ) -> anyhow::Result<Driver> {
-        let validators = ValidatorSet::new(
-            genesis
-                .validators
-                .iter()
-                .map(|v| ed25519_dalek::VerifyingKey::from_bytes(v.public_key.as_bytes()))
-                .collect::<Result<_, _>>()
-                .context("a genesis validator key is not an ed25519 point")?,
-        )
-        .context("the genesis validator set")?;
+        let consortium = Consortium::from_genesis(&genesis).context("the genesis validator set")?;
         let engine_config = EngineConfig {
-            chain: ChainId::from_name(&genesis.chain_id),
-            validators,
+            chain: consortium.chain,
+            validators: consortium.validators.clone(),
             key: ed25519_dalek::SigningKey::from_bytes(&key.seed()),
             timeouts: suyuan_consensus::Timeouts {
                 leader_ms: consensus.leader_timeout_ms,
@@ -152,10 +125,8 @@ impl Driver {
             owed_proposal: None,
             finalized: BTreeMap::new(),
             wal: VecDeque::new(),
-            sync: SyncState {
-                wanted: true,
-                ..SyncState::default()
-            },
+            sync: BlockSync::default(),
+            consortium,
             inputs: VecDeque::new(),
             outbox: Vec::new(),
         };
@@ -196,7 +167,7 @@ impl Driver {
     }
 
     /// Runs until `shutdown` turns true or the network stops.
-    pub(crate) async fn run(
+    pub async fn run(
         mut self,
         mut events: mpsc::Receiver<NetworkEvent>,
         mut shutdown: watch::Receiver<bool>,
@@ -225,7 +196,8 @@ impl Driver {
                     self.inputs.push_back(Input::Timeout);
                 }
                 () = sleep_until(proposal_due) => {
-                    self.propose()?;
+                    // Building a block executes it: off the runtime's worker (see below).
+                    tokio::task::block_in_place(|| self.propose())?;
                 }
                 () = admission.arrived.notified(), if self.owed_proposal.is_some() => {}
                 _ = sync_tick.tick() => {
@@ -233,7 +205,10 @@ impl Driver {
                 }
                 _ = progress_tick.tick() => self.log_progress(),
             }
-            self.drain_inputs()?;
+            // Handling inputs may check and execute a whole block and commit it with a synced
+            // write: the runtime hands this worker's other tasks to the others meanwhile, so
+            // the API and the network stay responsive while a large block executes.
+            tokio::task::block_in_place(|| self.drain_inputs())?;
             self.execute_pending_network().await;
             self.publish_status();
         }
@@ -244,7 +219,7 @@ impl Driver {
     fn proposal_due(&self) -> Option<Instant> {
         let (_, parent) = self.owed_proposal.as_ref()?;
         let parent_time = self.parent_time(&Hash32(parent.digest().0))?;
-        let pending = self.admission.mempool().len();
+        let (pending, _) = self.admission.pool_size();
         let wait_ms = if pending >= self.block.max_transactions {
             0
         } else if pending > 0 {
@@ -277,18 +252,15 @@ impl Driver {
             return Ok(());
         }
         let parent_hash = Hash32(parent.digest().0);
-        let built = {
-            let mut mempool = self.admission.mempool();
-            self.chain.propose(
-                view.0,
-                &parent_hash,
-                self.key.public(),
-                now_ms(),
-                &mut mempool,
-                self.block.max_transactions,
-                self.block.max_bytes,
-            )
-        };
+        let (max_count, max_bytes) = (self.block.max_transactions, self.block.max_bytes);
+        let admission = &self.admission;
+        let built = self.chain.propose(
+            view.0,
+            &parent_hash,
+            self.key.public(),
+            now_ms(),
+            |exclude| admission.candidates(exclude, max_count, max_bytes),
+        );
         let (block, refused) = match built {
             Ok(built) => built,
             Err(Undecided::UnknownParent) => {
@@ -302,11 +274,7 @@ impl Driver {
                 bail!("cannot propose: the stored proof trees cannot be read: {error}");
             }
         };
-        for (id, error) in refused {
-            tracing::debug!(%id, %error, "dropped a pending transaction that no longer passes the rules");
-            self.admission
-                .remember_refusal(id, SubmitError::Rule(error));
-        }
+        self.admission.drop_refused(refused);
         let hash = block.hash();
         let Some(proposal) = parent.child(view, Digest(*hash.as_bytes())) else {
             bail!("proposal height overflows");
@@ -402,10 +370,8 @@ impl Driver {
             self.awaiting.insert(hash, block);
             return;
         };
-        let outcome = {
-            let mempool = self.admission.mempool();
-            self.chain.verify(contents, &block, now_ms(), &mempool)
-        };
+        let known = self.admission.preverified(&contents.body.transactions);
+        let outcome = self.chain.check_proposal(contents, &block, now_ms(), known);
         let valid = match outcome {
             Ok(Ok(())) => true,
             Ok(Err(error)) => {
@@ -494,7 +460,7 @@ impl Driver {
                 return Err(error).context("committing a finalized block");
             }
         };
-        self.admission.mempool().remove(ids.iter());
+        self.admission.remove_committed(&ids);
         let head = self.chain.head();
         let committed_view = self.chain.head_header().map_or(0, |header| header.view);
         // Own votes at or below the committed view are no longer needed after a restart.
@@ -538,7 +504,7 @@ impl Driver {
         if low > head {
             return Ok(());
         }
-        let Some(bytes) = store.certificate(low)? else {
+        let Some(bytes) = store.justification(low)? else {
             return Ok(());
         };
         let justification = Justification::decode(&bytes)
@@ -568,13 +534,11 @@ impl Driver {
     async fn on_network(&mut self, event: NetworkEvent) -> anyhow::Result<()> {
         match event {
             NetworkEvent::PeerConnected(peer) => {
-                self.sync.connected.push(peer.index);
-                self.sync.connected.sort_unstable();
-                self.sync.connected.dedup();
+                self.sync.connected(peer.index);
                 self.shared.set_connected(peer.index, true);
             }
             NetworkEvent::PeerDisconnected(peer) => {
-                self.sync.connected.retain(|index| *index != peer.index);
+                self.sync.disconnected(peer.index);
                 self.shared.set_connected(peer.index, false);
             }
             NetworkEvent::Transaction {
@@ -609,7 +573,14 @@ impl Driver {
                 from_height,
                 max_blocks,
                 reply,
-            } => self.serve_blocks(from, from_height, max_blocks, reply),
+            } => sync::serve_blocks(
+                Arc::clone(self.chain.store()),
+                self.network.clone(),
+                from,
+                from_height,
+                max_blocks,
+                reply,
+            ),
             NetworkEvent::BlockResponse {
                 from,
                 request_id,
@@ -620,13 +591,8 @@ impl Driver {
                 request_id,
                 reason,
             } => {
-                if self
-                    .sync
-                    .in_flight
-                    .is_some_and(|(id, _, _)| id == request_id)
-                {
+                if self.sync.take_answer(request_id) {
                     tracing::debug!(peer = from.index, %reason, "block sync request failed");
-                    self.sync.in_flight = None;
                 }
             }
         }
@@ -685,69 +651,14 @@ impl Driver {
         }
     }
 
-    /// Answers a peer's block sync request from storage, off the driver's task.
-    fn serve_blocks(
-        &self,
-        from: ValidatorPeer,
-        from_height: u64,
-        max_blocks: u32,
-        reply: BlockReply,
-    ) {
-        let store = Arc::clone(self.chain.store());
-        let network = self.network.clone();
-        tokio::spawn(async move {
-            let blobs = tokio::task::spawn_blocking(move || {
-                let mut blobs = Vec::new();
-                let mut bytes = 0;
-                let head = store.head().height;
-                let mut height = from_height.max(1);
-                while height <= head && blobs.len() < max_blocks.min(MAX_SYNC_BLOCKS) as usize {
-                    let (Ok(Some(block)), Ok(Some(justification))) =
-                        (store.block(height), store.certificate(height))
-                    else {
-                        break;
-                    };
-                    let blob = SyncedBlock::encode(&block, &justification);
-                    // Leave room for length prefixes.
-                    if !blobs.is_empty()
-                        && bytes + blob.len() + 64 * (blobs.len() + 1) > MAX_SYNC_RESPONSE_BYTES
-                    {
-                        break;
-                    }
-                    bytes += blob.len();
-                    blobs.push(blob);
-                    height += 1;
-                }
-                blobs
-            })
-            .await
-            .unwrap_or_default();
-            tracing::debug!(
-                peer = from.index,
-                from_height,
-                count = blobs.len(),
-                "serving blocks"
-            );
-            let _ = network.respond_blocks(reply, blobs).await;
-        });
-    }
-
     /// Asks a peer for the next blocks when this node is behind.
     async fn sync_step(&mut self) -> anyhow::Result<()> {
-        if let Some((_, _, sent)) = self.sync.in_flight {
-            if sent.elapsed() < crate::network::SYNC_REQUEST_TIMEOUT {
-                return Ok(());
-            }
-            self.sync.in_flight = None;
-        }
-        if !self.sync.wanted || self.sync.connected.is_empty() {
+        let Some(peer) = self.sync.next_peer() else {
             return Ok(());
-        }
-        let peer = self.sync.connected[self.sync.next_peer % self.sync.connected.len()];
-        self.sync.next_peer = self.sync.next_peer.wrapping_add(1);
+        };
         let from = self.chain.head().height + 1;
         match self.network.request_blocks(peer, from, SYNC_BATCH).await {
-            Ok(id) => self.sync.in_flight = Some((id, peer, Instant::now())),
+            Ok(id) => self.sync.sent(id, peer),
             Err(error) => tracing::debug!(%error, peer, "could not ask for blocks"),
         }
         Ok(())
@@ -760,14 +671,9 @@ impl Driver {
         request_id: SyncRequestId,
         blobs: Vec<Vec<u8>>,
     ) -> anyhow::Result<()> {
-        if self
-            .sync
-            .in_flight
-            .is_none_or(|(id, _, _)| id != request_id)
-        {
+        if !self.sync.take_answer(request_id) {
             return Ok(());
         }
-        self.sync.in_flight = None;
         let mut committed = 0;
         let mut run: Vec<SyncedBlock> = Vec::new();
         for blob in blobs {
@@ -781,7 +687,7 @@ impl Driver {
             run.push(synced);
             // A run is committed once its last block carries a finalization: the hash links
             // make every earlier block of the run final too.
-            if Self::finalizes(run.last().expect("just pushed")) {
+            if sync::ends_run(run.last().expect("just pushed")) {
                 match self.commit_run(std::mem::take(&mut run)) {
                     Ok(count) => committed += count,
                     Err(error) => {
@@ -814,95 +720,27 @@ impl Driver {
         Ok(())
     }
 
-    /// Whether a synced block claims a finalization, which ends a run to commit.
-    fn finalizes(synced: &SyncedBlock) -> bool {
-        // Whether it is valid, and of this block, is checked with the rest of the run
-        // (`check_justification`) before anything is committed.
-        synced.justification.certificate.vote().kind() == VoteKind::Finalize
+    /// The chain of pending blocks over the store.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
     }
 
-    /// Commits a run of synced blocks that extends the head and ends in a finalized block.
-    fn commit_run(&mut self, run: Vec<SyncedBlock>) -> anyhow::Result<usize> {
-        let mut expected_parent = self.chain.head().hash;
-        let mut parent_view = self.chain.head_header().map_or(0, |header| header.view);
-        for synced in &run {
-            let header = &synced.block.header;
-            if header.parent != expected_parent {
-                bail!(
-                    "synced block {} does not extend {expected_parent}",
-                    header.height
-                );
-            }
-            // The certificates sign the header; the body is bound to it only by its hash.
-            // Checked for the whole run first, so that a run is committed whole or not at all.
-            synced.block.check_body().map_err(|error| {
-                anyhow::anyhow!(
-                    "synced block {}'s body does not match its header: {error}",
-                    header.height
-                )
-            })?;
-            self.check_justification(synced, parent_view)?;
-            expected_parent = synced.block.hash();
-            parent_view = header.view;
-        }
+    /// Commits a run of synced blocks that extends the head and ends in a finalized block,
+    /// after [`sync::check_run`] accepted all of it; how many blocks it committed.
+    pub fn commit_run(&mut self, run: Vec<SyncedBlock>) -> anyhow::Result<usize> {
+        let head_view = self.chain.head_header().map_or(0, |header| header.view);
+        sync::check_run(&self.consortium, self.chain.head().hash, head_view, &run)?;
         let mut count = 0;
         for synced in run {
             let hash = synced.block.hash();
-            {
-                let mempool = self.admission.mempool();
-                self.chain
-                    .adopt_synced(synced.block, &mempool)
-                    .map_err(|error| anyhow::anyhow!("synced block does not execute: {error}"))?;
-            }
+            let known = self.admission.preverified(&synced.block.body.transactions);
+            self.chain
+                .adopt_synced(synced.block, known)
+                .map_err(|error| anyhow::anyhow!("synced block does not execute: {error}"))?;
             self.commit(&hash, &synced.justification.encode())?;
             count += 1;
         }
         Ok(count)
-    }
-
-    /// Checks what a synced block carries to justify itself: a valid notarization or
-    /// finalization of exactly this block, and valid nullifications of views between its
-    /// parent's and its own, so that nothing unverified is stored for auditors.
-    fn check_justification(&self, synced: &SyncedBlock, parent_view: u64) -> anyhow::Result<()> {
-        let (chain, validators) = (&self.engine_config.chain, &self.engine_config.validators);
-        let height = synced.block.header.height;
-        let certificate = &synced.justification.certificate;
-        let names_block = certificate
-            .vote()
-            .block()
-            .is_some_and(|block| block.digest().0 == *synced.block.hash().as_bytes());
-        if !names_block || certificate.vote().kind() == VoteKind::Nullify {
-            bail!("synced block {height}'s certificate does not notarize or finalize it");
-        }
-        certificate
-            .verify(chain, validators)
-            .map_err(|error| anyhow::anyhow!("synced block {height}'s certificate: {error}"))?;
-        // In ascending view order, each view once: as consensus delivers them. Not every
-        // skipped view need be present: consensus delivers the nullifications it holds, and a
-        // node that learned of a finalization without seeing every nullification before it
-        // (after a restart, say) stores fewer; refusing those would stall honest catch-up.
-        let mut last_view = parent_view;
-        for nullification in &synced.justification.nullifications {
-            let view = nullification.view().0;
-            if view <= last_view && view > parent_view {
-                bail!(
-                    "synced block {height}'s nullifications repeat view {view} or are out of order"
-                );
-            }
-            last_view = view;
-            if nullification.vote().kind() != VoteKind::Nullify
-                || view <= parent_view
-                || view >= synced.block.header.view
-            {
-                bail!(
-                    "synced block {height} carries a certificate for view {view} that is not a nullification it skipped"
-                );
-            }
-            nullification.verify(chain, validators).map_err(|error| {
-                anyhow::anyhow!("synced block {height}'s nullification of view {view}: {error}")
-            })?;
-        }
-        Ok(())
     }
 
     /// Restarts the engine from the store's head and the write-ahead log, after block sync
@@ -928,8 +766,8 @@ impl Driver {
             height = head.height,
             hash = %head.hash,
             view = self.engine.view().0,
-            peers = self.sync.connected.len(),
-            mempool = self.admission.mempool().len(),
+            peers = self.sync.peers(),
+            mempool = self.admission.pool_size().0,
             sync_target = self.sync.target,
             blocks_committed = self.shared.blocks_committed.load(Ordering::Relaxed),
             transactions_committed = self.shared.transactions_committed.load(Ordering::Relaxed),
@@ -947,7 +785,7 @@ impl Driver {
             .view
             .store(self.engine.view().0, Ordering::Relaxed);
         let head = self.chain.head().height;
-        let behind = self.sync.target > head || self.sync.in_flight.is_some();
+        let behind = self.sync.target > head || self.sync.in_flight();
         self.shared.sync_target.store(
             if behind {
                 self.sync.target.max(head + 1)
@@ -965,7 +803,3 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
-
-#[cfg(test)]
-#[path = "sync_tests.rs"]
-mod sync_tests;

@@ -4,8 +4,8 @@
 //!
 //! - [`Frame`]: one message on the direct consensus channel: a consensus [`Message`], or a
 //!   leader's full block proposal (header and body), sent before its notarize vote;
-//! - [`Justification`] (defined in `suyuan_api::justification`, which serves it): the bytes
-//!   stored as a block's "certificate";
+//! - [`Justification`] (defined in [`suyuan_proofs::justification`]): the bytes stored beside
+//!   a block and sent with it in block sync;
 //! - [`SyncedBlock`]: one finalized block in a block-sync response: header, body and
 //!   justification;
 //! - [`encode_batch`]/[`decode_batch`]: a gossip message, a batch of transaction envelopes.
@@ -13,28 +13,39 @@
 //! Every decoder is bounded and refuses trailing bytes, so a peer's bytes either decode to
 //! exactly one value or to a typed [`DecodeError`].
 
-use suyuan_api::justification::{Justification, MAX_NULLIFICATIONS};
 use suyuan_consensus::Message;
+use suyuan_consensus::limits::MAX_MESSAGE_BYTES;
 use suyuan_ledger::block::{Block, Body, Header};
 use suyuan_ledger::codec::{DecodeError, Reader, Writer};
-use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_ENVELOPE_BYTES};
+use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_HEADER_BYTES};
 use suyuan_ledger::tx::Envelope;
+use suyuan_proofs::justification::{Justification, MAX_JUSTIFICATION_BYTES};
 
-/// Largest encoded header: the chain id is bounded to 64 bytes, the rest is fixed.
-const MAX_HEADER_BYTES: usize = 1024;
+/// Largest encoded consensus message inside a frame: consensus decodes none larger.
+const MAX_CONSENSUS_BYTES: usize = MAX_MESSAGE_BYTES;
 
-/// Largest encoded consensus message or certificate inside a frame.
-const MAX_CONSENSUS_BYTES: usize = 1024 * 1024;
+/// Largest encoded block: header and body with their length prefixes.
+pub const MAX_BLOCK_BYTES: usize = 4 + MAX_HEADER_BYTES + 4 + MAX_BLOCK_BODY_BYTES;
+
+/// Largest frame: a tag and the larger of a consensus message and a full block proposal.
+pub const MAX_FRAME_BYTES: usize = 1 + if MAX_BLOCK_BYTES > 4 + MAX_CONSENSUS_BYTES {
+    MAX_BLOCK_BYTES
+} else {
+    4 + MAX_CONSENSUS_BYTES
+};
+
+/// Largest synced block: the block and its justification with its length prefix.
+pub const MAX_SYNCED_BLOCK_BYTES: usize = MAX_BLOCK_BYTES + 4 + MAX_JUSTIFICATION_BYTES;
 
 /// Most envelopes in one gossip batch.
-pub(crate) const MAX_BATCH_TRANSACTIONS: usize = 1024;
+pub const MAX_BATCH_TRANSACTIONS: usize = 1024;
 
 const FRAME_CONSENSUS: u8 = 0;
 const FRAME_PROPOSAL: u8 = 1;
 
 /// One message on the direct consensus channel.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// A vote, certificate or request of the consensus protocol.
     Consensus(Message),
     /// A leader's block for its view, sent before the notarize vote that names it.
@@ -43,7 +54,7 @@ pub(crate) enum Frame {
 
 impl Frame {
     /// The frame's bytes: a tag, then the content.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut writer = Writer::new();
         match self {
             Frame::Consensus(message) => {
@@ -58,7 +69,7 @@ impl Frame {
     }
 
     /// Decodes a frame a peer sent.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
+    pub fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
         let mut reader = Reader::new(bytes);
         let frame = match reader.u8("frame tag")? {
             FRAME_CONSENSUS => {
@@ -97,16 +108,16 @@ fn read_block(reader: &mut Reader<'_>) -> Result<Block, DecodeError> {
 
 /// A finalized block as block sync carries it.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SyncedBlock {
+pub struct SyncedBlock {
     /// The block.
-    pub(crate) block: Block,
+    pub block: Block,
     /// Its justification, as stored.
-    pub(crate) justification: Justification,
+    pub justification: Justification,
 }
 
 impl SyncedBlock {
     /// The blob sent in a sync response.
-    pub(crate) fn encode(block: &Block, justification: &[u8]) -> Vec<u8> {
+    pub fn encode(block: &Block, justification: &[u8]) -> Vec<u8> {
         let mut writer = Writer::new();
         write_block(&mut writer, block);
         writer.bytes(justification);
@@ -114,11 +125,11 @@ impl SyncedBlock {
     }
 
     /// Decodes a blob a peer sent.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<SyncedBlock, DecodeError> {
+    pub fn decode(bytes: &[u8]) -> Result<SyncedBlock, DecodeError> {
         let mut reader = Reader::new(bytes);
         let block = read_block(&mut reader)?;
         let justification =
-            Justification::decode(reader.bytes(MAX_SYNC_JUSTIFICATION_BYTES, "justification")?)?;
+            Justification::decode(reader.bytes(MAX_JUSTIFICATION_BYTES, "justification")?)?;
         reader.finish()?;
         Ok(SyncedBlock {
             block,
@@ -127,16 +138,13 @@ impl SyncedBlock {
     }
 }
 
-/// Largest justification: a certificate and [`MAX_NULLIFICATIONS`] nullifications.
-const MAX_SYNC_JUSTIFICATION_BYTES: usize = (MAX_NULLIFICATIONS + 1) * MAX_CONSENSUS_BYTES;
-
 /// A gossip message: the same encoding as a block body (a count, then each envelope).
-pub(crate) fn encode_batch(transactions: Vec<Envelope>) -> Vec<u8> {
+pub fn encode_batch(transactions: Vec<Envelope>) -> Vec<u8> {
     Body { transactions }.to_bytes()
 }
 
 /// Decodes a gossip message: 1 to [`MAX_BATCH_TRANSACTIONS`] envelopes.
-pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
+pub fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
     let envelopes = Body::from_bytes(bytes)?.transactions;
     let count = envelopes.len();
     if count == 0 || count > MAX_BATCH_TRANSACTIONS {
@@ -150,7 +158,7 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Envelope>, DecodeError> {
 
 /// Largest gossip batch in bytes: a full batch of the largest envelopes would not fit, so
 /// batches are cut at this size too.
-pub(crate) const MAX_BATCH_BYTES: usize = 1024 * 1024;
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 
 // A single envelope of the largest size always fits one batch.
 const _: () = assert!(MAX_ENVELOPE_BYTES + 64 <= MAX_BATCH_BYTES);

@@ -23,7 +23,7 @@ struct KeyFile {
 }
 
 /// Writes `key` to a new file at `path` with mode 0600; refuses to overwrite.
-pub(crate) fn write(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
+pub fn write(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
     let file = KeyFile {
         r#type: "ed25519".into(),
         public_key: key.public(),
@@ -51,7 +51,7 @@ pub(crate) fn write(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
 }
 
 /// Reads a key file, checking its permissions and that its public key matches its secret.
-pub(crate) fn read(path: &Path) -> anyhow::Result<KeyPair> {
+pub fn read(path: &Path) -> anyhow::Result<KeyPair> {
     let mode = fs::metadata(path)
         .with_context(|| format!("reading key file {}", path.display()))?
         .permissions()

@@ -15,10 +15,10 @@ use suyuan_ledger::merkle::StoreError;
 use suyuan_ledger::merkle::map::{MapNode, MapStore, MapUpdate, NodePosition};
 
 /// Levels kept in memory: positions at depths `0..=CACHED_DEPTH`.
-pub(crate) const CACHED_DEPTH: u16 = 16;
+pub const CACHED_DEPTH: u16 = 16;
 
 /// The upper levels of the committed map.
-pub(crate) struct MapCache {
+pub struct MapCache {
     /// Positions at depths up to this are cached.
     depth: u16,
     /// The version (committed height) the cached nodes are as of.
@@ -29,7 +29,7 @@ pub(crate) struct MapCache {
 
 impl MapCache {
     /// An empty cache of the committed map as of `version`, the committed head's height.
-    pub(crate) fn new(version: u64) -> MapCache {
+    pub fn new(version: u64) -> MapCache {
         Self::with_depth(version, CACHED_DEPTH)
     }
 
@@ -44,12 +44,12 @@ impl MapCache {
 
     /// The committed map, read through this cache over `store` (the committed map itself, for
     /// the deeper levels, older versions and first reads).
-    pub(crate) fn over<'a, S: MapStore>(&'a self, store: &'a S) -> CachedMap<'a, S> {
+    pub fn over<'a, S: MapStore>(&'a self, store: &'a S) -> CachedMap<'a, S> {
         CachedMap { cache: self, store }
     }
 
     /// Records that `update` was committed as the new head's version.
-    pub(crate) fn committed(&mut self, update: &MapUpdate) {
+    pub fn committed(&mut self, update: &MapUpdate) {
         debug_assert!(
             update.version > self.version,
             "versions are committed in order"
@@ -65,7 +65,7 @@ impl MapCache {
 }
 
 /// The committed map read through a [`MapCache`].
-pub(crate) struct CachedMap<'a, S> {
+pub struct CachedMap<'a, S> {
     cache: &'a MapCache,
     store: &'a S,
 }

@@ -11,9 +11,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use suyuan_api::SubmitError;
 #[cfg(test)]
 use suyuan_ledger::exec::ExecError;
+use suyuan_ledger::submit::SubmitError;
 #[cfg(test)]
 use suyuan_ledger::tx::Envelope;
 #[cfg(test)]
@@ -23,11 +23,11 @@ use suyuan_ledger::tx::{TxId, VerifiedTx};
 /// Bounds on what the pool holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct MempoolLimits {
+pub struct MempoolLimits {
     /// Most transactions held.
-    pub(crate) max_transactions: usize,
+    pub max_transactions: usize,
     /// Most payload bytes held.
-    pub(crate) max_bytes: usize,
+    pub max_bytes: usize,
 }
 
 impl Default for MempoolLimits {
@@ -41,7 +41,7 @@ impl Default for MempoolLimits {
 
 /// Pending transactions in arrival order.
 #[derive(Debug)]
-pub(crate) struct Mempool {
+pub struct Mempool {
     limits: MempoolLimits,
     by_arrival: BTreeMap<u64, VerifiedTx>,
     arrival_of: HashMap<TxId, u64>,
@@ -51,7 +51,7 @@ pub(crate) struct Mempool {
 
 impl Mempool {
     /// An empty pool.
-    pub(crate) fn new(limits: MempoolLimits) -> Self {
+    pub fn new(limits: MempoolLimits) -> Self {
         Mempool {
             limits,
             by_arrival: BTreeMap::new(),
@@ -67,7 +67,7 @@ impl Mempool {
     /// the pool's earlier transactions, as the caller sees fit); it is not called for a
     /// duplicate or when the pool is full.
     #[cfg(test)]
-    pub(crate) fn admit(
+    pub fn admit(
         &mut self,
         envelope: Envelope,
         chain_id: &str,
@@ -95,7 +95,7 @@ impl Mempool {
     /// Adds a transaction whose envelope was verified already (in parallel, outside the
     /// pool's lock) and whose rules the caller checked: only the bounds and duplicates are
     /// checked here.
-    pub(crate) fn admit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, SubmitError> {
+    pub fn admit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, SubmitError> {
         let size = tx.envelope.payload.len();
         if self.arrival_of.len() >= self.limits.max_transactions
             || self.bytes + size > self.limits.max_bytes
@@ -115,7 +115,7 @@ impl Mempool {
 
     /// How many more transactions fit by count, and the bytes held: admission refuses what
     /// cannot fit before spending any signature check on it.
-    pub(crate) fn room(&self) -> (usize, usize) {
+    pub fn room(&self) -> (usize, usize) {
         (
             self.limits
                 .max_transactions
@@ -125,7 +125,7 @@ impl Mempool {
     }
 
     /// A pending transaction.
-    pub(crate) fn get(&self, id: &TxId) -> Option<&VerifiedTx> {
+    pub fn get(&self, id: &TxId) -> Option<&VerifiedTx> {
         let arrival = self.arrival_of.get(id)?;
         self.by_arrival.get(arrival)
     }
@@ -141,7 +141,7 @@ impl Mempool {
 
     /// The oldest transactions not in `exclude`, up to `max_count` of them and `max_bytes` of
     /// payload, for a block proposal.
-    pub(crate) fn candidates(
+    pub fn candidates(
         &self,
         exclude: &HashSet<TxId>,
         max_count: usize,
@@ -167,7 +167,7 @@ impl Mempool {
     }
 
     /// Removes transactions, typically those a finalized block included.
-    pub(crate) fn remove<'a>(&mut self, ids: impl IntoIterator<Item = &'a TxId>) {
+    pub fn remove<'a>(&mut self, ids: impl IntoIterator<Item = &'a TxId>) {
         for id in ids {
             if let Some(arrival) = self.arrival_of.remove(id) {
                 let tx = self
@@ -181,17 +181,22 @@ impl Mempool {
     }
 
     /// Whether a transaction is pending.
-    pub(crate) fn contains(&self, id: &TxId) -> bool {
+    pub fn contains(&self, id: &TxId) -> bool {
         self.arrival_of.contains_key(id)
     }
 
+    /// Whether no transaction is pending.
+    pub fn is_empty(&self) -> bool {
+        self.arrival_of.is_empty()
+    }
+
     /// How many transactions are pending.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.arrival_of.len()
     }
 
     /// Payload bytes pending.
-    pub(crate) fn bytes(&self) -> usize {
+    pub fn bytes(&self) -> usize {
         self.bytes
     }
 }

@@ -18,18 +18,18 @@ use crate::config::{Config, LogFormat};
 use crate::driver::Driver;
 use crate::mempool::Mempool;
 use crate::network::{Network, NetworkConfig, NetworkHandle};
-use crate::status::{NodeApi, Shared};
+use crate::node_api::{NodeApi, Shared};
 
 /// A running validator.
-pub(crate) struct RunningNode {
+pub struct RunningNode {
     /// This validator's index in genesis.
-    pub(crate) index: usize,
+    pub index: usize,
     /// Where its API listens.
-    pub(crate) api_address: std::net::SocketAddr,
+    pub api_address: std::net::SocketAddr,
     /// Its store, shared with the API.
-    pub(crate) store: Arc<Store>,
+    pub store: Arc<Store>,
     /// The node as the API sees it (submit, status).
-    pub(crate) api: Arc<NodeApi>,
+    pub api: Arc<NodeApi>,
     shared: Arc<Shared>,
     network: NetworkHandle,
     shutdown: watch::Sender<bool>,
@@ -38,7 +38,7 @@ pub(crate) struct RunningNode {
 }
 
 /// Reads and checks a genesis file.
-pub(crate) fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
     let bytes =
         std::fs::read(path).with_context(|| format!("reading genesis {}", path.display()))?;
     Genesis::from_json(&bytes).with_context(|| format!("genesis {}", path.display()))
@@ -46,14 +46,14 @@ pub(crate) fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
 
 impl RunningNode {
     /// Starts the validator `config` describes on the current tokio runtime.
-    pub(crate) async fn start(config: &Config) -> anyhow::Result<RunningNode> {
+    pub async fn start(config: &Config) -> anyhow::Result<RunningNode> {
         let genesis = read_genesis(&config.node.genesis)?;
         let key = crate::keyfile::read(&config.node.key)?;
         RunningNode::start_with(config, genesis, key).await
     }
 
     /// Starts a validator from an already-read genesis and key.
-    pub(crate) async fn start_with(
+    pub async fn start_with(
         config: &Config,
         genesis: Genesis,
         key: KeyPair,
@@ -149,13 +149,13 @@ impl RunningNode {
     }
 
     /// Whether the consensus driver has stopped on its own (a fatal error).
-    pub(crate) fn driver_finished(&self) -> bool {
+    pub fn driver_finished(&self) -> bool {
         self.driver.is_finished()
     }
 
     /// Stops the node: refuses new submissions, stops consensus, lets in-flight API requests
     /// finish, closes the network. Returns the driver's error if it had failed.
-    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+    pub async fn stop(self) -> anyhow::Result<()> {
         self.shared.stopping.store(true, Ordering::Relaxed);
         let _ = self.shutdown.send(true);
         let driver = self.driver.await.context("the consensus driver panicked")?;
@@ -169,7 +169,7 @@ impl RunningNode {
 }
 
 /// Sets up logging to stderr as `[log]` says; `RUST_LOG` overrides the level.
-pub(crate) fn init_logging(level: &str, format: LogFormat) {
+pub fn init_logging(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
@@ -182,7 +182,7 @@ pub(crate) fn init_logging(level: &str, format: LogFormat) {
 }
 
 /// Runs the node of `config` until SIGINT or SIGTERM, then stops it cleanly.
-pub(crate) fn run(config_path: &Path) -> anyhow::Result<()> {
+pub fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = Config::load(config_path, std::env::vars())?;
     init_logging(&config.log.level, config.log.format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -222,7 +222,7 @@ async fn wait_for_signal_or_failure(node: &RunningNode) -> anyhow::Result<()> {
 }
 
 /// Writes a consistent checkpoint of a stopped node's database to `out`.
-pub(crate) fn backup(config_path: &Path, out: &Path) -> anyhow::Result<suyuan_storage::Head> {
+pub fn backup(config_path: &Path, out: &Path) -> anyhow::Result<suyuan_storage::Head> {
     let config = Config::load(config_path, std::env::vars())?;
     let genesis = read_genesis(&config.node.genesis)?;
     let store = Store::open(&config.node.data_dir, &genesis).with_context(|| {
@@ -236,7 +236,7 @@ pub(crate) fn backup(config_path: &Path, out: &Path) -> anyhow::Result<suyuan_st
 
 /// Replaces a stopped node's database with the backup at `from`. An existing database is
 /// kept beside it under a `.before-restore-<time>` name, never deleted.
-pub(crate) fn restore(config_path: &Path, from: &Path) -> anyhow::Result<suyuan_storage::Head> {
+pub fn restore(config_path: &Path, from: &Path) -> anyhow::Result<suyuan_storage::Head> {
     let config = Config::load(config_path, std::env::vars())?;
     let genesis = read_genesis(&config.node.genesis)?;
     let data_dir = &config.node.data_dir;

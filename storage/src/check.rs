@@ -141,11 +141,16 @@ impl Store {
         Ok(())
     }
 
-    /// No header, certificate, transaction or log size above the head: a block is all there or
+    /// No header, justification, transaction or log size above the head: a block is all there or
     /// not at all.
     fn check_nothing_above(&self, head: Head) -> Result<(), StorageError> {
         let above = height_key(head.height + 1);
-        for family in [cf::HEADERS, cf::CERTIFICATES, cf::BLOCK_TXS, cf::LOG_SIZES] {
+        for family in [
+            cf::HEADERS,
+            cf::JUSTIFICATIONS,
+            cf::BLOCK_TXS,
+            cf::LOG_SIZES,
+        ] {
             let mut iter = self.db.iterator_cf(
                 self.cf(family),
                 IteratorMode::From(&above, Direction::Forward),
@@ -162,16 +167,16 @@ impl Store {
         Ok(())
     }
 
-    /// One block: its body, certificate, log size, and every index entry its transactions need.
+    /// One block: its body, justification, log size, and every index entry its transactions need.
     fn check_block(&self, height: u64, report: &mut IntegrityReport) -> Result<(), StorageError> {
         let key = height_key(height);
         let block = self
             .block(height)?
             .ok_or_else(|| corrupt(cf::HEADERS, &key, "missing".into()))?;
         self.check_log_size(height, block.header.tx_count)?;
-        if self.certificate(height)?.is_none() {
+        if self.justification(height)?.is_none() {
             return Err(corrupt(
-                cf::CERTIFICATES,
+                cf::JUSTIFICATIONS,
                 &key,
                 "missing for a stored block".into(),
             ));

@@ -1,11 +1,11 @@
-//! Store a Suyuan chain durably on RocksDB: blocks, certificates, indexes, state and the
+//! Store a Suyuan chain durably on RocksDB: blocks, justifications, indexes, state and the
 //! consensus write-ahead log.
 //!
 //! One [`Store`] holds one chain. Its parts:
 //!
 //! - [`Store::open`] creates or opens a database and refuses one of another schema version,
 //!   chain id or genesis file.
-//! - [`Store::commit_block`] writes a finalized block, its certificate, the state changes of its
+//! - [`Store::commit_block`] writes a finalized block, its justification, the state changes of its
 //!   execution and every index entry in one atomic `WriteBatch`, synced to disk before it
 //!   returns.
 //! - `Store` implements [`suyuan_ledger::state::StateRead`] over the committed state, so that
@@ -75,6 +75,7 @@ mod error;
 pub mod query;
 pub mod schema;
 mod store;
+mod tree_writes;
 pub mod trees;
 mod wal;
 
@@ -83,6 +84,7 @@ pub use error::StorageError;
 pub use query::{
     MAX_BLOCKS_PER_PAGE, MAX_HEADERS_PER_PAGE, MAX_PAGE_RECORDS, Order, Page, PageRequest, StoredTx,
 };
-pub use store::{Counts, Head, MAX_CERTIFICATE_BYTES, Store};
-pub use trees::{MapReader, TreeWrites};
+pub use store::{Counts, Head, MAX_JUSTIFICATION_BYTES, Store};
+pub use tree_writes::TreeWrites;
+pub use trees::MapReader;
 pub use wal::{MAX_WAL_ENTRIES, MAX_WAL_RECORD_BYTES, WalEntry};

@@ -200,9 +200,10 @@ impl Store {
         Ok(blocks)
     }
 
-    /// The finalization certificate of block `height`, exactly as committed.
-    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
-        self.read(cf::CERTIFICATES, &height_key(height))
+    /// The justification of block `height` (its certificate and the nullifications of the
+    /// views it skipped), exactly as committed.
+    pub fn justification(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(cf::JUSTIFICATIONS, &height_key(height))
     }
 
     /// A committed transaction by id, with its position.

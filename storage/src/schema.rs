@@ -35,8 +35,10 @@ pub mod cf {
     pub const BLOCK_TXS: &str = "block_txs";
     /// Block hash → height.
     pub const BLOCK_HASHES: &str = "block_hashes";
-    /// Height → finalization certificate, opaque bytes from consensus.
-    pub const CERTIFICATES: &str = "certificates";
+    /// Height → the block's justification (its certificate and the nullifications of the views
+    /// it skipped), opaque bytes. The family keeps its first name on disk: names are part of
+    /// the stored format and of every value's seal.
+    pub const JUSTIFICATIONS: &str = "certificates";
     /// Transaction id → height and index.
     pub const TXS: &str = "txs";
     /// Code → the latest record naming it: height, index, transaction id.
@@ -68,7 +70,7 @@ pub const COLUMN_FAMILIES: [&str; 15] = [
     cf::HEADERS,
     cf::BLOCK_TXS,
     cf::BLOCK_HASHES,
-    cf::CERTIFICATES,
+    cf::JUSTIFICATIONS,
     cf::TXS,
     cf::CODE_LATEST,
     cf::CODE_HISTORY,
@@ -162,7 +164,7 @@ pub(crate) fn describe_key(cf: &str, key: &[u8]) -> String {
         None => format!("0x{}", hex(key)),
     };
     match cf {
-        cf::HEADERS | cf::CERTIFICATES | cf::LOG_SIZES => match decode_u64(key) {
+        cf::HEADERS | cf::JUSTIFICATIONS | cf::LOG_SIZES => match decode_u64(key) {
             Some(height) => format!("height {height}"),
             None => format!("0x{}", hex(key)),
         },

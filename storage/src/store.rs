@@ -20,12 +20,13 @@ use crate::schema::{
     self, COLUMN_FAMILIES, SCHEMA_VERSION, cf, corrupt, head_value, height_key, latest_value, meta,
     position_key, seal, text_position_key, unseal,
 };
-use crate::trees::TreeWrites;
+use crate::tree_writes::TreeWrites;
 use crate::wal::WalCursor;
 
-/// Largest finalization certificate accepted, in bytes: 2f + 1 signatures and a little framing
-/// for the largest genesis (256 validators) fit many times over.
-pub const MAX_CERTIFICATE_BYTES: usize = 1024 * 1024;
+/// Largest justification accepted beside a block, in bytes: the largest one consensus may form
+/// (a certificate and every nullification a justification may carry, all signed by the largest
+/// validator set), so that no block consensus finalized is refused here.
+pub const MAX_JUSTIFICATION_BYTES: usize = suyuan_proofs::justification::MAX_JUSTIFICATION_BYTES;
 
 /// RocksDB block cache shared by all column families, in bytes.
 const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
@@ -68,7 +69,7 @@ struct Tip {
     counts: Counts,
 }
 
-/// The node's durable store on RocksDB: blocks, certificates, indexes, state and the consensus
+/// The node's durable store on RocksDB: blocks, justifications, indexes, state and the consensus
 /// write-ahead log of one chain.
 ///
 /// # Driving it
@@ -78,10 +79,10 @@ struct Tip {
 ///    [`Store::wal_append`] *before* sending it; prune with [`Store::wal_truncate_below`].
 /// 3. For each finalized block in height order: execute it over the store
 ///    (`execute_block(&store, ..)`: [`Store`] is a [`StateRead`] of the committed state), then
-///    [`Store::commit_block`] with its transactions, certificate and write set.
+///    [`Store::commit_block`] with its transactions, justification and write set.
 /// 4. Serve queries from any thread at any time: `Store` is `Sync`; commits are serialised inside.
 ///
-/// When `commit_block` returns `Ok`, the block, its certificate, every index entry and the state
+/// When `commit_block` returns `Ok`, the block, its justification, every index entry and the state
 /// changes are on disk (one `WriteBatch`, written with `fsync`), and they survive `kill -9` and
 /// power loss. Before it returns, none of them is visible to readers or after a restart. An
 /// error from a write is fatal: the store refuses all later writes ([`StorageError::Halted`])
@@ -91,7 +92,13 @@ pub struct Store {
     pub(crate) genesis: Genesis,
     pub(crate) genesis_hash: BlockHash,
     pub(crate) path: PathBuf,
+    /// The committed tip. A commit holds it from its checks through its synced write, so
+    /// commits are serialized and each checks against the tip it extends; readers of the head
+    /// never take it (they read `published`).
     tip: Mutex<Tip>,
+    /// The head and counts as of the last completed commit: a copy of the tip's, replaced
+    /// after each commit. Held only to copy in or out, never across I/O.
+    published: Mutex<(Head, Counts)>,
     state_cache: StateCache,
     pub(crate) wal: Mutex<WalCursor>,
     halted: AtomicBool,
@@ -131,12 +138,23 @@ impl Store {
                 header: None,
                 counts: Counts::default(),
             }),
+            published: Mutex::new((
+                Head {
+                    height: 0,
+                    hash: genesis_hash,
+                },
+                Counts::default(),
+            )),
             state_cache: StateCache::default(),
             wal: Mutex::new(WalCursor::default()),
             halted: AtomicBool::new(false),
         };
         store.initialise_or_check_identity()?;
         let tip = store.load_tip()?;
+        *store
+            .published
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = (tip.head, tip.counts);
         *store.tip.get_mut().unwrap_or_else(PoisonError::into_inner) = tip;
         let cursor = store.load_wal_cursor()?;
         *store.wal.get_mut().unwrap_or_else(PoisonError::into_inner) = cursor;
@@ -155,12 +173,12 @@ impl Store {
 
     /// The highest committed block.
     pub fn head(&self) -> Head {
-        self.lock_tip().head
+        self.published().0
     }
 
     /// Counts of blocks, transactions, codes and enrolled enterprises, as of the head.
     pub fn counts(&self) -> Counts {
-        self.lock_tip().counts
+        self.published().1
     }
 
     /// Flushes every memtable to disk and compacts every column family: maintenance, for
@@ -178,7 +196,7 @@ impl Store {
     }
 
     /// Commits a finalized block in one synced, atomic write: its header and body, its
-    /// certificate (stored and returned as given), `writes` (the state changes of executing
+    /// justification (stored and returned as given), `writes` (the state changes of executing
     /// `txs` at this height over the store) and every index entry.
     ///
     /// Checks first that `block` extends the head ([`Header::check_extends`]: chain, height,
@@ -189,10 +207,10 @@ impl Store {
         &self,
         block: &Block,
         txs: &[VerifiedTx],
-        certificate: &[u8],
+        justification: &[u8],
         writes: &WriteSet,
     ) -> Result<(), StorageError> {
-        self.commit_block_with_trees(block, txs, certificate, writes, &TreeWrites::none())
+        self.commit_block_with_trees(block, txs, justification, writes, &TreeWrites::none())
     }
 
     /// [`Store::commit_block`], with the block's nodes of the record log and the code map
@@ -204,7 +222,7 @@ impl Store {
         &self,
         block: &Block,
         txs: &[VerifiedTx],
-        certificate: &[u8],
+        justification: &[u8],
         writes: &WriteSet,
         trees: &TreeWrites,
     ) -> Result<(), StorageError> {
@@ -221,11 +239,11 @@ impl Store {
             .map_err(|source| StorageError::DoesNotExtend { height, source })?;
         check_txs_are_body(block, txs, &self.genesis.chain_id)?;
         check_writes_locate_txs(height, txs, writes)?;
-        if certificate.len() > MAX_CERTIFICATE_BYTES {
+        if justification.len() > MAX_JUSTIFICATION_BYTES {
             return Err(StorageError::Limit {
-                what: "certificate size in bytes",
-                max: MAX_CERTIFICATE_BYTES,
-                found: certificate.len(),
+                what: "justification size in bytes",
+                max: MAX_JUSTIFICATION_BYTES,
+                found: justification.len(),
             });
         }
 
@@ -235,7 +253,7 @@ impl Store {
         let hash = block.hash();
         let mut counts = tip.counts;
         let mut batch = WriteBatch::default();
-        self.put_block(&mut batch, block, &hash, certificate);
+        self.put_block(&mut batch, block, &hash, justification);
         self.put_trees(&mut batch, height, log_size, trees);
         self.put_indexes(&mut batch, height, txs, &mut counts)?;
         self.put_state(&mut batch, writes, &mut counts)?;
@@ -246,11 +264,16 @@ impl Store {
         self.state_cache.apply(writes);
         self.check_head_reads_back(height, &hash)?;
 
+        let head = Head { height, hash };
         *tip = Tip {
-            head: Head { height, hash },
+            head,
             header: Some(block.header.clone()),
             counts,
         };
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = (head, counts);
         Ok(())
     }
 
@@ -259,7 +282,7 @@ impl Store {
         batch: &mut WriteBatch,
         block: &Block,
         hash: &BlockHash,
-        certificate: &[u8],
+        justification: &[u8],
     ) {
         let height = block.header.height;
         let key = height_key(height);
@@ -271,9 +294,9 @@ impl Store {
             seal(cf::BLOCK_HASHES, hash.as_bytes(), &key),
         );
         batch.put_cf(
-            self.cf(cf::CERTIFICATES),
+            self.cf(cf::JUSTIFICATIONS),
             key,
-            seal(cf::CERTIFICATES, &key, certificate),
+            seal(cf::JUSTIFICATIONS, &key, justification),
         );
         for (index, envelope) in block.body.transactions.iter().enumerate() {
             // The body's length is bounded by MAX_BLOCK_TRANSACTIONS, far below u32::MAX.
@@ -429,6 +452,14 @@ impl Store {
     /// so a poisoned lock is still consistent.
     fn lock_tip(&self) -> MutexGuard<'_, Tip> {
         self.tip.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The head and counts of the last completed commit.
+    fn published(&self) -> (Head, Counts) {
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` while no block is being committed, with the head and counts it sees.

@@ -34,52 +34,17 @@
 //! [`StorageError::Corrupt`] (through the traits, `merkle::StoreError::Corrupt`), never served.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use rocksdb::{DB, DBRawIteratorWithThreadMode, WriteBatch};
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::merkle::log::{Frontier, LogNode, LogReadError, LogStore, NodeId, root_at};
+use suyuan_ledger::merkle::log::{Frontier, LogReadError, LogStore, NodeId, root_at};
 use suyuan_ledger::merkle::map::{self, MapNode, MapReadError, MapStore, NodePosition};
 use suyuan_ledger::merkle::{Blake3, StoreError};
-use suyuan_ledger::trees::BlockTrees;
 
 use crate::error::StorageError;
 use crate::schema::{MAP_POSITION_BYTES, cf, corrupt, decode_hash, decode_u64, height_key, seal};
 use crate::store::Store;
-
-/// One block's nodes of the two trees, as the node computed them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TreeWrites {
-    /// Every perfect log node the block's leaves complete, in the order
-    /// `Frontier::append` pushed them (each leaf, then the parents it completes).
-    pub log_nodes: Vec<LogNode>,
-    /// Every map node the block's version writes (`MapUpdate::nodes` of version = height).
-    pub map_nodes: BTreeMap<NodePosition, MapNode>,
-}
-
-impl TreeWrites {
-    /// A block that grows neither tree.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    /// Leaves appended to the log: the level-0 nodes.
-    pub fn leaves(&self) -> u64 {
-        self.log_nodes
-            .iter()
-            .filter(|node| node.id.level == 0)
-            .count() as u64
-    }
-}
-
-impl From<&BlockTrees> for TreeWrites {
-    fn from(trees: &BlockTrees) -> Self {
-        TreeWrites {
-            log_nodes: trees.log_nodes.clone(),
-            map_nodes: trees.map.nodes.clone(),
-        }
-    }
-}
+use crate::tree_writes::TreeWrites;
 
 impl Store {
     /// Leaves in the record log once block `height` was committed: 0 at height 0, `None` above

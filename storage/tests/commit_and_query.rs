@@ -63,10 +63,10 @@ fn demo_chain_commits_and_answers_queries() {
     assert_eq!(store.block(13).unwrap(), None);
     assert_eq!(store.block_by_hash(&Hash32([9; 32])).unwrap(), None);
     assert_eq!(
-        store.certificate(12).unwrap(),
+        store.justification(12).unwrap(),
         Some(Workload::certificate(12))
     );
-    assert_eq!(store.certificate(13).unwrap(), None);
+    assert_eq!(store.justification(13).unwrap(), None);
 
     assert_eq!(store.headers(0, 2).unwrap(), store.headers(1, 2).unwrap());
     assert_eq!(store.headers(13, 5).unwrap(), vec![]);
@@ -269,7 +269,7 @@ fn blocks_that_do_not_extend_the_head_are_refused_and_nothing_is_written() {
         store.commit_block(&next.block, &next.txs, &next.certificate, &wrong_writes),
         Err(StorageError::WriteSetMismatch { .. })
     ));
-    let oversized = vec![0u8; suyuan_storage::MAX_CERTIFICATE_BYTES + 1];
+    let oversized = vec![0u8; suyuan_storage::MAX_JUSTIFICATION_BYTES + 1];
     assert!(matches!(
         store.commit_block(&next.block, &next.txs, &oversized, &next.writes),
         Err(StorageError::Limit { .. })
@@ -356,7 +356,7 @@ fn readers_on_other_threads_see_whole_blocks_while_commits_run() {
                         .unwrap()
                         .expect("the head's block is readable");
                     assert_eq!(block.hash(), head.hash);
-                    assert!(store.certificate(head.height).unwrap().is_some());
+                    assert!(store.justification(head.height).unwrap().is_some());
                     for envelope in &block.body.transactions {
                         let id = envelope.id(&workload.genesis().chain_id);
                         assert!(store.transaction(&id).unwrap().is_some());

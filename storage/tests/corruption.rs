@@ -93,9 +93,9 @@ fn flipped_header_body_and_certificate_bytes_are_reported() {
     assert_corrupt(store.check_integrity(CheckScope::Since(6)), cf::BLOCK_TXS);
     drop(store);
 
-    flip(&dir, cf::CERTIFICATES, &5u64.to_be_bytes(), 0);
+    flip(&dir, cf::JUSTIFICATIONS, &5u64.to_be_bytes(), 0);
     let store = Store::open(dir.path(), workload.genesis()).unwrap();
-    assert_corrupt(store.certificate(5), cf::CERTIFICATES);
+    assert_corrupt(store.justification(5), cf::JUSTIFICATIONS);
 }
 
 #[test]
@@ -194,15 +194,15 @@ fn a_half_written_block_is_detected() {
         let db = raw(&dir);
         let key = (HEIGHT + 1).to_be_bytes();
         db.put_cf(
-            db.cf_handle(cf::CERTIFICATES).unwrap(),
+            db.cf_handle(cf::JUSTIFICATIONS).unwrap(),
             key,
-            seal(cf::CERTIFICATES, &key, b"x"),
+            seal(cf::JUSTIFICATIONS, &key, b"x"),
         )
         .unwrap();
     }
     let store = Store::open(dir.path(), workload.genesis()).unwrap();
     assert_corrupt(
         store.check_integrity(CheckScope::Since(HEIGHT)),
-        cf::CERTIFICATES,
+        cf::JUSTIFICATIONS,
     );
 }

@@ -2,8 +2,11 @@
 //!
 //! The tests live in `tests/tests/`; this library holds what they share: the path of the built
 //! `suyuan` binary and of the workspace, a blocking HTTP/1.1 client small enough to read in one
-//! sitting ([`http_get`]), and [`Testnet`], a local testnet run through the `testnet/*.sh`
-//! scripts exactly as an operator runs it, torn down when it is dropped.
+//! sitting ([`http_get`]), [`Testnet`], a local testnet run through the `testnet/*.sh`
+//! scripts exactly as an operator runs it, torn down when it is dropped, and [`imports`], which
+//! reads the module imports of a crate for the architecture rules.
+
+pub mod imports;
 
 use std::fmt::Write as _;
 use std::io::{self, Read as _, Write as _};

@@ -9,13 +9,14 @@ use suyuan_ledger::state::TxLocation;
 use suyuan_storage::Store;
 use utoipa::IntoParams;
 
-use crate::ApiState;
+use crate::committed::committed_payload;
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::raw::{
     MAX_RAW_BLOCKS, RAW_BLOCKS_CONTENT_TYPE, RAW_RESPONSE_TARGET_BYTES, RawBlock, encode_blocks,
 };
-use crate::routes::{committed_payload, page_limit, read_store, storage};
+use crate::routes::{page_limit, read_store, storage};
+use crate::state::ApiState;
 use crate::types::{BlockTransaction, BlockTransactionsPage, BlockView};
 
 /// `GET /v1/blocks/latest`: the store's head; 404 `unknown_block` before the first block.
@@ -156,7 +157,7 @@ fn raw_blocks(store: &Store, from: u64, limit: usize) -> Result<Vec<u8>, ApiErro
     let mut size = 4;
     for height in from..=last {
         let read = store.block(height).and_then(|block| {
-            let justification = store.certificate(height)?;
+            let justification = store.justification(height)?;
             Ok(block.zip(justification))
         });
         let (block, justification) = match read {
@@ -189,9 +190,12 @@ fn block_view(store: &Store, height: u64) -> Result<BlockView, ApiError> {
         .block(height)
         .map_err(storage)?
         .ok_or_else(|| ApiError::unknown_block(height))?;
-    let certificate = store.certificate(height).map_err(storage)?.ok_or_else(|| {
-        ApiError::internal(format!("block {height} is stored without its certificate"))
-    })?;
+    let certificate = store
+        .justification(height)
+        .map_err(storage)?
+        .ok_or_else(|| {
+            ApiError::internal(format!("block {height} is stored without its certificate"))
+        })?;
     let chain_id = &store.genesis().chain_id;
     Ok(BlockView {
         height,

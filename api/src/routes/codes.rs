@@ -7,10 +7,11 @@ use suyuan_ledger::codes::inspect::{Inspection, inspect};
 use suyuan_ledger::record::TraceCode;
 use suyuan_storage::Store;
 
-use crate::ApiState;
+use crate::committed::committed_payload;
 use crate::error::ApiError;
 use crate::extract::PathParam;
-use crate::routes::{committed_payload, read_store, storage};
+use crate::routes::{read_store, storage};
+use crate::state::ApiState;
 use crate::types::{CodeView, LatestRecord};
 
 /// `GET /v1/codes/{code}`: the code's kind, canonical form, parts and check digits, and its

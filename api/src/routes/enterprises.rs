@@ -17,12 +17,13 @@ use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
 use suyuan_storage::{Order, PageRequest, Store};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::ApiState;
+use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
-use crate::profile::{self, state_error, unknown_enterprise};
+use crate::profile;
 use crate::routes::products::{cursor, parse_cursor};
-use crate::routes::{BlockHashes, committed_tx, page_limit, read_store, storage};
+use crate::routes::{page_limit, read_store, storage};
+use crate::state::ApiState;
 use crate::views::{
     EnterpriseRecordsPage, EnterpriseView, RankedEnterprise, RecordOrder, RegistrarView,
     ScoreRanking, ScoreView, WeightsSource,
@@ -62,7 +63,8 @@ pub(crate) async fn enterprise(
     let uscc = parse_uscc(&uscc)?;
     read_store(&state, move |store| {
         let snapshot = store.snapshot();
-        profile::registered(&snapshot, &uscc).map(report::enterprise_view)
+        let registered = profile::registered(&snapshot, &uscc)?;
+        Ok(report::enterprise_view(registered))
     })
     .await
     .map(Json)
@@ -130,8 +132,8 @@ fn records_page(
             .map_err(storage)?
             .items
             .is_empty();
-        if !named && store.enterprise(&uscc).map_err(state_error)?.is_none() {
-            return Err(unknown_enterprise(&uscc));
+        if !named && !enrolled(store, &uscc)? {
+            return Err(ApiError::unknown_enterprise(&uscc));
         }
     }
     let mut hashes = BlockHashes::default();
@@ -145,6 +147,14 @@ fn records_page(
         uscc,
         order,
     })
+}
+
+/// Whether `uscc` is enrolled as of the store's head.
+fn enrolled(store: &Store, uscc: &Uscc) -> Result<bool, ApiError> {
+    let state = store
+        .enterprise(uscc)
+        .map_err(|error| ApiError::state_unreadable(&error))?;
+    Ok(state.is_some())
 }
 
 /// The form of the report asked for with `?format=`.
@@ -194,7 +204,8 @@ pub(crate) async fn report(
     let format = query.format.unwrap_or_else(|| negotiate(&headers));
     let report = read_store(&state, move |store| {
         let snapshot = store.snapshot();
-        profile::gather(&snapshot, &uscc).map(|data| report::supplier_report(&data))
+        let data = profile::gather(&snapshot, &uscc)?;
+        Ok(report::supplier_report(&data))
     })
     .await?;
     let vary = (header::VARY, HeaderValue::from_static("accept"));

@@ -8,16 +8,11 @@ pub(crate) mod proofs;
 pub(crate) mod status;
 pub(crate) mod transactions;
 
-use std::collections::BTreeMap;
-
 use axum::http::Uri;
-use suyuan_ledger::block::BlockHash;
-use suyuan_ledger::tx::Payload;
-use suyuan_storage::{StorageError, Store, StoredTx};
+use suyuan_storage::{StorageError, Store};
 
-use crate::ApiState;
 use crate::error::ApiError;
-use crate::types::CommittedTx;
+use crate::state::ApiState;
 
 /// 404 `not_found` for any path that is no endpoint.
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
@@ -44,63 +39,6 @@ where
 /// Maps a storage failure to 500 `storage_error`.
 pub(crate) fn storage(error: StorageError) -> ApiError {
     ApiError::storage(&error)
-}
-
-/// Block hashes and times by height, read once per request where many transactions share
-/// blocks.
-#[derive(Debug, Default)]
-pub(crate) struct BlockHashes(BTreeMap<u64, (BlockHash, u64)>);
-
-impl BlockHashes {
-    /// The hash of committed block `height`.
-    pub(crate) fn of(&mut self, store: &Store, height: u64) -> Result<BlockHash, ApiError> {
-        self.read(store, height).map(|(hash, _)| hash)
-    }
-
-    /// The time of committed block `height`, Unix milliseconds.
-    pub(crate) fn time_ms(&mut self, store: &Store, height: u64) -> Result<u64, ApiError> {
-        self.read(store, height).map(|(_, time_ms)| time_ms)
-    }
-
-    fn read(&mut self, store: &Store, height: u64) -> Result<(BlockHash, u64), ApiError> {
-        if let Some(known) = self.0.get(&height) {
-            return Ok(*known);
-        }
-        let header = store.header(height).map_err(storage)?.ok_or_else(|| {
-            ApiError::internal(format!(
-                "a transaction is indexed at height {height}, which has no block"
-            ))
-        })?;
-        let known = (header.hash(), header.time_ms);
-        self.0.insert(height, known);
-        Ok(known)
-    }
-}
-
-/// The API's view of a committed transaction.
-pub(crate) fn committed_tx(
-    store: &Store,
-    hashes: &mut BlockHashes,
-    stored: StoredTx,
-) -> Result<CommittedTx, ApiError> {
-    Ok(CommittedTx {
-        id: stored.id,
-        height: stored.location.height,
-        index: stored.location.index,
-        block_hash: hashes.of(store, stored.location.height)?,
-        payload: committed_payload(&stored)?,
-        envelope: stored.envelope,
-    })
-}
-
-/// The parsed payload of a committed transaction: it parsed when it was committed.
-pub(crate) fn committed_payload(stored: &StoredTx) -> Result<Payload, ApiError> {
-    Payload::parse(&stored.envelope.payload).map_err(|error| {
-        ApiError::internal(format!(
-            "committed transaction {} does not parse: {error}",
-            stored.id
-        ))
-    })
 }
 
 /// Items in a page when the request does not say.

@@ -9,10 +9,11 @@ use suyuan_ledger::state::TxLocation;
 use suyuan_storage::{Order, PageRequest, Store};
 use utoipa::IntoParams;
 
-use crate::ApiState;
+use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
-use crate::routes::{BlockHashes, committed_tx, page_limit, read_store, storage};
+use crate::routes::{page_limit, read_store, storage};
+use crate::state::ApiState;
 use crate::types::ProductView;
 
 /// Which page of a code's history to read.

@@ -1,4 +1,4 @@
-//! Serve proof bundles and consistency proofs (see [`crate::bundle`]), each built at one
+//! Serve proof bundles and consistency proofs (see [`suyuan_proofs::bundle`]), each built at one
 //! finalized height of the store.
 //!
 //! The height is the highest committed block whose stored justification is a finalization: a
@@ -24,15 +24,15 @@ use suyuan_ledger::trees::{LedgerHash, code_key, record_leaf};
 use suyuan_storage::{Order, PageRequest, Store, StoredTx};
 use utoipa::IntoParams;
 
-use crate::ApiState;
-use crate::bundle::{
-    BUNDLE_FORMAT, BundleRecord, CONSISTENCY_FORMAT, ConsistencyBundle, ProofBundle,
-};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
-use crate::justification::Justification;
 use crate::routes::products::parse_code;
 use crate::routes::{read_store, storage};
+use crate::state::ApiState;
+use suyuan_proofs::bundle::{
+    BUNDLE_FORMAT, BundleRecord, CONSISTENCY_FORMAT, ConsistencyBundle, ProofBundle,
+};
+use suyuan_proofs::justification::Justification;
 
 /// Most blocks the handlers walk down from the head to find a finalized one.
 pub(crate) const MAX_FINALITY_WALK: u64 = 64;
@@ -45,7 +45,7 @@ pub(crate) const MAX_FINALITY_WALK: u64 = 64;
     tag = "proofs",
     params(("code" = String, Path, description = "A trace code, Digital Link URI or element string naming a batch, an item or a logistic unit; percent-encoded")),
     responses(
-        (status = 200, description = "The bundle: the latest record naming the code with its proofs, or `record: null` and the proof that none names it", body = ProofBundle),
+        (status = 200, description = "The bundle: the latest record naming the code with its proofs, or `record: null` and the proof that none names it", body = crate::schemas::ProofBundle),
         (status = 400, description = "`invalid_code`", body = crate::types::ErrorBody),
         (status = 503, description = "`no_finalized_block`: the chain has not finalized a block yet", body = crate::types::ErrorBody),
     )
@@ -77,7 +77,7 @@ pub(crate) struct ConsistencyQuery {
     tag = "proofs",
     params(ConsistencyQuery),
     responses(
-        (status = 200, description = "The latest finalized header, its justification, and the log consistency proof from the older height", body = ConsistencyBundle),
+        (status = 200, description = "The latest finalized header, its justification, and the log consistency proof from the older height", body = crate::schemas::ConsistencyBundle),
         (status = 400, description = "`invalid_query`: `from` missing, not a number or 0", body = crate::types::ErrorBody),
         (status = 404, description = "`unknown_block`: `from` is above this node's latest finalized block", body = crate::types::ErrorBody),
         (status = 503, description = "`no_finalized_block`: the chain has not finalized a block yet", body = crate::types::ErrorBody),
@@ -117,11 +117,14 @@ fn finalized_head(store: &Store) -> Result<Finalized, ApiError> {
     }
     let lowest = head.saturating_sub(MAX_FINALITY_WALK - 1).max(1);
     for height in (lowest..=head).rev() {
-        let bytes = store.certificate(height).map_err(storage)?.ok_or_else(|| {
-            ApiError::internal(format!(
-                "committed block {height} has no stored justification"
-            ))
-        })?;
+        let bytes = store
+            .justification(height)
+            .map_err(storage)?
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "committed block {height} has no stored justification"
+                ))
+            })?;
         let justification = Justification::decode(&bytes).map_err(|error| {
             ApiError::internal(format!(
                 "the stored justification of block {height} does not decode: {error}"

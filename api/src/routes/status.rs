@@ -7,9 +7,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 
-use crate::ApiState;
 use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE, Metrics};
+use crate::state::ApiState;
 use crate::types::{NodeStatus, SyncState};
 
 /// `GET /v1/status`.
@@ -70,15 +70,4 @@ pub(crate) async fn metrics(
         .encode()
         .map_err(|error| ApiError::internal(format!("encoding the metrics failed: {error}")))?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
-}
-
-/// `GET /openapi.json`: this API's OpenAPI 3.1 document, generated from the code.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"))
-)]
-pub(crate) async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
 }

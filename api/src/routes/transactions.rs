@@ -6,10 +6,13 @@ use axum::http::StatusCode;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
 
-use crate::ApiState;
-use crate::error::{ApiError, SubmitError};
+use crate::state::ApiState;
+use suyuan_ledger::submit::SubmitError;
+
+use crate::committed::{BlockHashes, committed_tx};
+use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, json_error_path};
-use crate::routes::{BlockHashes, committed_tx, read_store, storage};
+use crate::routes::{read_store, storage};
 use crate::types::{
     BatchResponse, BatchResult, PendingState, SubmitResponse, TransactionView, TxStatus,
 };
@@ -19,7 +22,7 @@ use crate::types::{
     post,
     path = "/v1/transactions",
     tag = "transactions",
-    request_body(content = crate::openapi::Envelope, description = "A signed envelope"),
+    request_body(content = crate::schemas::Envelope, description = "A signed envelope"),
     responses(
         (status = 202, description = "Admitted into the mempool, not yet committed", body = SubmitResponse),
         (status = 400, description = "`malformed_json`, `invalid_body`, `payload_too_large`, `bad_signature` or `bad_payload`", body = crate::types::ErrorBody),
@@ -55,7 +58,7 @@ pub(crate) async fn submit(
     post,
     path = "/v1/transactions/batch",
     tag = "transactions",
-    request_body(content = Vec<crate::openapi::Envelope>, description = "Up to 1000 signed envelopes"),
+    request_body(content = Vec<crate::schemas::Envelope>, description = "Up to 1000 signed envelopes"),
     responses(
         (status = 200, description = "One result per envelope, in order: an id or an error", body = BatchResponse),
         (status = 400, description = "`malformed_json`, `invalid_body`, `empty_batch` or `batch_too_large`: nothing admitted", body = crate::types::ErrorBody),
@@ -100,7 +103,7 @@ pub(crate) async fn submit_batch(
     get,
     path = "/v1/transactions/{id}",
     tag = "transactions",
-    params(("id" = crate::openapi::Hash, Path, description = "The transaction id")),
+    params(("id" = crate::schemas::Hash, Path, description = "The transaction id")),
     responses(
         (status = 200, description = "Committed, pending or rejected, tagged by `status`", body = TransactionView),
         (status = 400, description = "`invalid_path`: not 64 hex characters", body = crate::types::ErrorBody),
@@ -116,7 +119,8 @@ pub(crate) async fn transaction(
         let Some(stored) = store.transaction(&id).map_err(storage)? else {
             return Ok(None);
         };
-        committed_tx(store, &mut BlockHashes::default(), stored).map(|tx| Some(Box::new(tx)))
+        let tx = committed_tx(store, &mut BlockHashes::default(), stored)?;
+        Ok(Some(Box::new(tx)))
     })
     .await?;
     if let Some(tx) = committed {

@@ -17,10 +17,11 @@ use suyuan_api::metrics::{Histogram, NodeMetrics, finalization_latency_histogram
 use suyuan_api::types::{
     ErrorBody, MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
 };
-use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node, SubmitError};
+use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node};
 use suyuan_ledger::block::{Block, Header};
 use suyuan_ledger::demo::{Demo, DemoBlock};
 use suyuan_ledger::exec::{BlockContext, Executor};
+use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 use tokio::sync::{Semaphore, oneshot};
@@ -93,7 +94,7 @@ impl Chain {
     /// [`Chain::finalizers`]. Demo blocks are proposed in the view equal to their height, so
     /// the parent's view is one less.
     pub(crate) fn justification(&self, header: &Header) -> Vec<u8> {
-        suyuan_api::signing::finalization(
+        suyuan_proofs::signing::finalization(
             header,
             header.height - 1,
             &self.demo.validators,
@@ -111,7 +112,7 @@ impl Chain {
             "blocks commit in order"
         );
         let DemoBlock { block, txs, .. } =
-            suyuan_api::signing::commit_demo_block(&self.store, &self.demo, envelopes)
+            suyuan_testkit::commit_demo_block(&self.store, &self.demo, envelopes)
                 .expect("the block commits");
         self.commits.blocks.fetch_add(1, Ordering::Relaxed);
         self.commits
@@ -170,7 +171,10 @@ impl TestNode {
         };
         if let Err(error) = Executor::new(&*self.store, context).apply(&tx) {
             let error = SubmitError::Rule(error);
-            self.rejected.lock().unwrap().insert(tx.id, error.to_body());
+            self.rejected
+                .lock()
+                .unwrap()
+                .insert(tx.id, suyuan_api::types::ErrorBody::from(&error));
             return Err(error);
         }
         self.pending.lock().unwrap().insert(tx.id, tx.envelope);

@@ -13,31 +13,33 @@ use libp2p::{Swarm, SwarmBuilder, allow_block_list, connection_limits, noise, pi
 use suyuan_ledger::genesis::Genesis;
 
 use super::codec::{CONSENSUS_PROTOCOL, ConsensusCodec, SYNC_PROTOCOL, SyncCodec};
-use super::peers::Validators;
-use super::{
+use super::error::NetworkError;
+use super::identity::{gossip_message_id, transaction_topic};
+use super::limits::{
     CONSENSUS_SEND_TIMEOUT, GOSSIP_FRAMING_BYTES, IDLE_CONNECTION_TIMEOUT,
     MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, MAX_STREAMS_PER_CONNECTION,
-    MAX_STREAMS_PER_PROTOCOL, MAX_TRANSACTION_BYTES, NetworkError, PING_INTERVAL, PING_TIMEOUT,
-    SYNC_REQUEST_TIMEOUT, gossip_message_id, transaction_topic,
+    MAX_STREAMS_PER_PROTOCOL, MAX_TRANSACTION_BYTES, PING_INTERVAL, PING_TIMEOUT,
+    SYNC_REQUEST_TIMEOUT,
 };
+use super::peers::Validators;
 
 /// Transaction gossip, accepting subscriptions to this chain's topic only.
-pub(crate) type Gossip = gossipsub::Behaviour<IdentityTransform, WhitelistSubscriptionFilter>;
+pub(super) type Gossip = gossipsub::Behaviour<IdentityTransform, WhitelistSubscriptionFilter>;
 
 /// The composed libp2p behaviour. The allow-list comes first, so a stranger's connection is
 /// denied before any other part sees it.
 #[derive(NetworkBehaviour)]
-pub(crate) struct Behaviour {
-    pub(crate) allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
-    pub(crate) limits: connection_limits::Behaviour,
-    pub(crate) ping: ping::Behaviour,
-    pub(crate) gossip: Gossip,
-    pub(crate) consensus: request_response::Behaviour<ConsensusCodec>,
-    pub(crate) sync: request_response::Behaviour<SyncCodec>,
+pub(super) struct Behaviour {
+    pub allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    pub limits: connection_limits::Behaviour,
+    pub ping: ping::Behaviour,
+    pub gossip: Gossip,
+    pub consensus: request_response::Behaviour<ConsensusCodec>,
+    pub sync: request_response::Behaviour<SyncCodec>,
 }
 
 /// Builds the swarm of the validator holding `keypair`, not yet listening or dialing.
-pub(crate) fn build_swarm(
+pub(super) fn build_swarm(
     keypair: Keypair,
     genesis: &Genesis,
     validators: &Validators,

@@ -20,18 +20,18 @@ use libp2p::StreamProtocol;
 use libp2p::futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use libp2p::request_response::{self, Codec};
 
-use super::{
+use super::limits::{
     MAX_CONSENSUS_MESSAGE_BYTES, MAX_SYNC_BLOB_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES,
 };
 
 /// The direct consensus protocol.
-pub(crate) const CONSENSUS_PROTOCOL: StreamProtocol = StreamProtocol::new("/suyuan/consensus/1");
+pub(super) const CONSENSUS_PROTOCOL: StreamProtocol = StreamProtocol::new("/suyuan/consensus/1");
 
 /// The block sync protocol.
-pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/suyuan/sync/1");
+pub(super) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/suyuan/sync/1");
 
 /// The consensus protocol's acknowledgement.
-pub(crate) const CONSENSUS_ACK: u8 = 1;
+pub(super) const CONSENSUS_ACK: u8 = 1;
 
 /// Size of an encoded sync request.
 const SYNC_REQUEST_BYTES: usize = 12;
@@ -40,11 +40,11 @@ const SYNC_REQUEST_BYTES: usize = 12;
 const LENGTH_PREFIX_BYTES: usize = 4;
 
 /// Names one outbound sync request; its response or failure event carries the same id.
-pub(crate) type SyncRequestId = request_response::OutboundRequestId;
+pub type SyncRequestId = request_response::OutboundRequestId;
 
 /// Why bytes from the wire, or a response about to go on it, break a bound.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum WireError {
+pub enum WireError {
     /// More bytes than the message may have.
     #[error("{what} exceeds {max} bytes")]
     TooLarge {
@@ -88,9 +88,9 @@ impl From<WireError> for io::Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BlocksRequest {
     /// The first height wanted.
-    pub(crate) from_height: u64,
+    pub from_height: u64,
     /// The most blocks wanted: 1 to [`MAX_SYNC_BLOCKS`].
-    pub(crate) max_blocks: u32,
+    pub max_blocks: u32,
 }
 
 impl BlocksRequest {
@@ -129,7 +129,7 @@ impl BlocksRequest {
 /// The bounds one sync response must fit: at most `max_blocks` blobs, each at most
 /// [`MAX_SYNC_BLOB_BYTES`], at most [`MAX_SYNC_RESPONSE_BYTES`] in all with length prefixes.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SyncBudget {
+pub(super) struct SyncBudget {
     max_blocks: u32,
     blocks: u32,
     bytes: usize,
@@ -137,7 +137,7 @@ pub(crate) struct SyncBudget {
 
 impl SyncBudget {
     /// The budget of a response to a request for `max_blocks`.
-    pub(crate) fn new(max_blocks: u32) -> Self {
+    pub(super) fn new(max_blocks: u32) -> Self {
         SyncBudget {
             max_blocks: max_blocks.min(MAX_SYNC_BLOCKS),
             blocks: 0,
@@ -146,7 +146,7 @@ impl SyncBudget {
     }
 
     /// Checks that `count` blocks may follow.
-    pub(crate) fn check_count(&self, count: u64) -> Result<(), WireError> {
+    pub(super) fn check_count(&self, count: u64) -> Result<(), WireError> {
         if count > u64::from(self.max_blocks) {
             return Err(WireError::TooManyBlocks {
                 found: count,
@@ -157,7 +157,7 @@ impl SyncBudget {
     }
 
     /// Takes one blob of `len` bytes out of the budget.
-    pub(crate) fn admit(&mut self, len: usize) -> Result<(), WireError> {
+    pub(super) fn admit(&mut self, len: usize) -> Result<(), WireError> {
         self.check_count(u64::from(self.blocks) + 1)?;
         if len > MAX_SYNC_BLOB_BYTES {
             return Err(WireError::TooLarge {
@@ -177,7 +177,7 @@ impl SyncBudget {
     }
 
     /// Checks a whole response before it is sent.
-    pub(crate) fn check_all(max_blocks: u32, blobs: &[Vec<u8>]) -> Result<(), WireError> {
+    pub(super) fn check_all(max_blocks: u32, blobs: &[Vec<u8>]) -> Result<(), WireError> {
         let mut budget = SyncBudget::new(max_blocks);
         budget.check_count(blobs.len() as u64)?;
         blobs.iter().try_for_each(|blob| budget.admit(blob.len()))
@@ -186,7 +186,7 @@ impl SyncBudget {
 
 /// The consensus protocol's codec: opaque bytes in, a one-byte acknowledgement back.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ConsensusCodec;
+pub(super) struct ConsensusCodec;
 
 impl Codec for ConsensusCodec {
     type Protocol = StreamProtocol;
@@ -239,7 +239,7 @@ impl Codec for ConsensusCodec {
 /// The response reader checks the protocol-wide bounds; the swarm task checks the count against
 /// the `max_blocks` it asked for.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SyncCodec;
+pub(super) struct SyncCodec;
 
 impl Codec for SyncCodec {
     type Protocol = StreamProtocol;

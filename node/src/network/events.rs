@@ -14,12 +14,14 @@ use libp2p::gossipsub::MessageId;
 use libp2p::request_response::ResponseChannel;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+use super::codec::SyncRequestId;
 use super::handle::Counters;
-use super::{CONTROL_BACKLOG_CAPACITY, SyncRequestId, ValidatorPeer};
+use super::limits::CONTROL_BACKLOG_CAPACITY;
+use super::peers::ValidatorPeer;
 
 /// What the network tells the node. Drain the receiver [`super::Network::start`] returns.
 #[derive(Debug)]
-pub(crate) enum NetworkEvent {
+pub enum NetworkEvent {
     /// The first connection to a validator is up.
     PeerConnected(ValidatorPeer),
     /// The last connection to a validator closed; the network redials it with backoff.
@@ -93,14 +95,14 @@ impl NetworkEvent {
 /// The way back to a peer that asked for blocks. Give it to
 /// [`super::NetworkHandle::respond_blocks`]; dropping it tells the peer no.
 #[derive(Debug)]
-pub(crate) struct BlockReply {
+pub struct BlockReply {
     pub(super) channel: ResponseChannel<Vec<Vec<u8>>>,
     pub(super) max_blocks: u32,
 }
 
 /// The sending end of the event queue, with the control backlog.
 #[derive(Debug)]
-pub(crate) struct EventSink {
+pub(super) struct EventSink {
     tx: mpsc::Sender<NetworkEvent>,
     backlog: VecDeque<NetworkEvent>,
     counters: Arc<Counters>,
@@ -109,7 +111,7 @@ pub(crate) struct EventSink {
 
 impl EventSink {
     /// A sink over `tx` that counts what it drops in `counters`.
-    pub(crate) fn new(tx: mpsc::Sender<NetworkEvent>, counters: Arc<Counters>) -> Self {
+    pub(super) fn new(tx: mpsc::Sender<NetworkEvent>, counters: Arc<Counters>) -> Self {
         EventSink {
             tx,
             backlog: VecDeque::new(),
@@ -120,7 +122,7 @@ impl EventSink {
 
     /// Queues `event` for the node. A data event that does not fit is dropped, counted and
     /// handed back, so that the caller can release what it holds for it.
-    pub(crate) fn emit(&mut self, event: NetworkEvent) -> Option<NetworkEvent> {
+    pub(super) fn emit(&mut self, event: NetworkEvent) -> Option<NetworkEvent> {
         if !self.backlog.is_empty() {
             return self.hold_back(event);
         }
@@ -135,17 +137,17 @@ impl EventSink {
     }
 
     /// Whether the node dropped its receiver.
-    pub(crate) fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         self.closed
     }
 
     /// Whether control events wait for room.
-    pub(crate) fn has_backlog(&self) -> bool {
+    pub(super) fn has_backlog(&self) -> bool {
         !self.backlog.is_empty()
     }
 
     /// Waits for room and sends the oldest held-back event. Cancel-safe.
-    pub(crate) async fn flush_one(&mut self) {
+    pub(super) async fn flush_one(&mut self) {
         match self.tx.reserve().await {
             Ok(permit) => {
                 if let Some(event) = self.backlog.pop_front() {

@@ -7,11 +7,12 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use tokio::sync::{mpsc, oneshot};
 
+use super::codec::SyncRequestId;
 use super::codec::{BlocksRequest, SyncBudget};
-use super::{
-    BlockReply, MAX_CONSENSUS_MESSAGE_BYTES, MAX_TRANSACTION_BYTES, NetworkError, SyncRequestId,
-    ValidatorPeer,
-};
+use super::error::NetworkError;
+use super::events::BlockReply;
+use super::limits::{MAX_CONSENSUS_MESSAGE_BYTES, MAX_TRANSACTION_BYTES};
+use super::peers::ValidatorPeer;
 
 /// What a [`NetworkHandle`] asks of the swarm task.
 #[derive(Debug)]
@@ -50,28 +51,28 @@ pub(crate) enum Command {
 /// The network's running counts, shared by the task and every handle.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) consensus_dropped: AtomicU64,
-    pub(crate) consensus_send_failed: AtomicU64,
-    pub(crate) events_dropped: AtomicU64,
-    pub(crate) connections_refused: AtomicU64,
-    pub(crate) strangers_ignored: AtomicU64,
+    pub consensus_dropped: AtomicU64,
+    pub consensus_send_failed: AtomicU64,
+    pub events_dropped: AtomicU64,
+    pub connections_refused: AtomicU64,
+    pub strangers_ignored: AtomicU64,
 }
 
 /// A snapshot of the network's counts since start; all only grow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct NetworkCounters {
+pub struct NetworkCounters {
     /// Consensus messages dropped unsent: the peer's queue was full (oldest dropped), or the
     /// peer was not connected.
-    pub(crate) consensus_dropped: u64,
+    pub consensus_dropped: u64,
     /// Consensus messages sent but not acknowledged (timeout, disconnect).
-    pub(crate) consensus_send_failed: u64,
+    pub consensus_send_failed: u64,
     /// Events the node's full queue could not take.
-    pub(crate) events_dropped: u64,
+    pub events_dropped: u64,
     /// Connections refused because the peer is not a genesis validator (or a bound was hit).
-    pub(crate) connections_refused: u64,
+    pub connections_refused: u64,
     /// Messages ignored because their source is not a genesis validator; stays 0 unless a
     /// refusal failed.
-    pub(crate) strangers_ignored: u64,
+    pub strangers_ignored: u64,
 }
 
 /// Drives one validator's network; cheap to clone, usable from any task.
@@ -81,7 +82,7 @@ pub(crate) struct NetworkCounters {
 /// [`super::COMMAND_QUEUE_CAPACITY`]; a method waits while it is full. Once the network has
 /// stopped, every method returns [`NetworkError::Stopped`].
 #[derive(Debug, Clone)]
-pub(crate) struct NetworkHandle {
+pub struct NetworkHandle {
     commands: mpsc::Sender<Command>,
     counters: Arc<Counters>,
     local: ValidatorPeer,
@@ -89,6 +90,7 @@ pub(crate) struct NetworkHandle {
 }
 
 impl NetworkHandle {
+    /// A handle sending `commands` to the network task.
     pub(crate) fn new(
         commands: mpsc::Sender<Command>,
         counters: Arc<Counters>,
@@ -105,16 +107,13 @@ impl NetworkHandle {
 
     /// This node as a validator.
     #[cfg(test)]
-    pub(crate) fn local(&self) -> ValidatorPeer {
+    pub fn local(&self) -> ValidatorPeer {
         self.local
     }
 
     /// Gossips a transaction to every validator; returns its content id. Fails on a
     /// duplicate of a recent one, or before any peer has subscribed.
-    pub(crate) async fn publish_transaction(
-        &self,
-        data: Vec<u8>,
-    ) -> Result<MessageId, NetworkError> {
+    pub async fn publish_transaction(&self, data: Vec<u8>) -> Result<MessageId, NetworkError> {
         check_size("a transaction", data.len(), MAX_TRANSACTION_BYTES)?;
         let (done, result) = oneshot::channel();
         self.send(Command::Publish { data, done }).await?;
@@ -123,7 +122,7 @@ impl NetworkHandle {
 
     /// Tells gossip whether a received transaction is valid: accepted ones are forwarded,
     /// rejected ones are dropped and count against `via`.
-    pub(crate) async fn report_validation(
+    pub async fn report_validation(
         &self,
         id: MessageId,
         via: PeerId,
@@ -137,7 +136,7 @@ impl NetworkHandle {
     /// when `None`. Delivery is best effort: a peer that is not connected, or whose queue is
     /// full, loses the message (counted in [`NetworkCounters::consensus_dropped`]); consensus
     /// retransmits.
-    pub(crate) async fn send_consensus(
+    pub async fn send_consensus(
         &self,
         to: Option<usize>,
         data: impl Into<Arc<[u8]>>,
@@ -157,7 +156,7 @@ impl NetworkHandle {
     /// Asks validator `peer` for up to `max_blocks` finalized blocks from `from_height`. The
     /// answer comes as [`super::NetworkEvent::BlockResponse`] or
     /// [`super::NetworkEvent::BlockRequestFailed`] with the returned id.
-    pub(crate) async fn request_blocks(
+    pub async fn request_blocks(
         &self,
         peer: usize,
         from_height: u64,
@@ -177,7 +176,7 @@ impl NetworkHandle {
     /// Answers a [`super::NetworkEvent::BlockRequest`] with block blobs: at most the
     /// `max_blocks` asked for and within [`super::MAX_SYNC_RESPONSE_BYTES`]; send fewer blocks
     /// when they do not fit, the peer asks again from where they end.
-    pub(crate) async fn respond_blocks(
+    pub async fn respond_blocks(
         &self,
         reply: BlockReply,
         blocks: Vec<Vec<u8>>,
@@ -188,14 +187,14 @@ impl NetworkHandle {
 
     /// The validators connected now, in index order.
     #[cfg(test)]
-    pub(crate) async fn connected_peers(&self) -> Result<Vec<ValidatorPeer>, NetworkError> {
+    pub async fn connected_peers(&self) -> Result<Vec<ValidatorPeer>, NetworkError> {
         let (done, result) = oneshot::channel();
         self.send(Command::ConnectedPeers { done }).await?;
         result.await.map_err(|_| NetworkError::Stopped)
     }
 
     /// The counts so far.
-    pub(crate) fn counters(&self) -> NetworkCounters {
+    pub fn counters(&self) -> NetworkCounters {
         let c = &self.counters;
         NetworkCounters {
             consensus_dropped: c.consensus_dropped.load(Ordering::Relaxed),
@@ -208,7 +207,7 @@ impl NetworkHandle {
 
     /// Stops the network and waits until its listener and swarm are dropped, so that the port
     /// can be bound again. Returns at once if it had stopped already.
-    pub(crate) async fn shutdown(&self) {
+    pub async fn shutdown(&self) {
         let (done, stopped) = oneshot::channel();
         if self.send(Command::Shutdown { done }).await.is_ok() {
             let _ = stopped.await;
@@ -218,7 +217,7 @@ impl NetworkHandle {
     /// Sends a consensus message without the size check, so that tests can show that the
     /// receiving end refuses it too.
     #[cfg(test)]
-    pub(crate) async fn send_consensus_unchecked(&self, to: usize, data: Vec<u8>) {
+    pub async fn send_consensus_unchecked(&self, to: usize, data: Vec<u8>) {
         let command = Command::SendConsensus {
             to: Some(to),
             data: data.into(),

@@ -13,13 +13,13 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{
+use super::limits::{
     CONSENSUS_IN_FLIGHT_PER_PEER, CONSENSUS_QUEUE_BYTES_PER_PEER, CONSENSUS_QUEUE_MESSAGES_PER_PEER,
 };
 
 /// One peer's consensus messages waiting to be sent.
 #[derive(Debug, Default)]
-pub(crate) struct Outbox {
+pub(super) struct Outbox {
     queued: VecDeque<Arc<[u8]>>,
     queued_bytes: usize,
     in_flight: usize,
@@ -27,7 +27,7 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     /// Queues `message`; returns how many older messages were dropped to make room.
-    pub(crate) fn push(&mut self, message: Arc<[u8]>) -> u64 {
+    pub(super) fn push(&mut self, message: Arc<[u8]>) -> u64 {
         let mut dropped = 0;
         while !self.queued.is_empty()
             && (self.queued.len() + 1 > CONSENSUS_QUEUE_MESSAGES_PER_PEER
@@ -42,7 +42,7 @@ impl Outbox {
     }
 
     /// The next message to hand to libp2p, if the in-flight bound allows one.
-    pub(crate) fn next_to_send(&mut self) -> Option<Arc<[u8]>> {
+    pub(super) fn next_to_send(&mut self) -> Option<Arc<[u8]>> {
         if self.in_flight >= CONSENSUS_IN_FLIGHT_PER_PEER {
             return None;
         }
@@ -52,13 +52,13 @@ impl Outbox {
     }
 
     /// A sent message was acknowledged or failed.
-    pub(crate) fn on_done(&mut self) {
+    pub(super) fn on_done(&mut self) {
         assert!(self.in_flight > 0, "every completion matches one send");
         self.in_flight -= 1;
     }
 
     /// Drops every queued message (the peer went away); returns how many.
-    pub(crate) fn clear(&mut self) -> u64 {
+    pub(super) fn clear(&mut self) -> u64 {
         let dropped = self.queued.len() as u64;
         self.queued.clear();
         self.queued_bytes = 0;

@@ -13,20 +13,21 @@ use rand::Rng;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
 
-use super::{NetworkError, peer_id_of};
+use super::error::NetworkError;
+use super::identity::peer_id_of;
 
 /// A genesis validator as the network knows it: its index in genesis order and its peer id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ValidatorPeer {
+pub struct ValidatorPeer {
     /// Index in the genesis validator list (leader-rotation order).
-    pub(crate) index: usize,
+    pub index: usize,
     /// Its libp2p peer id, derived from its validator key.
-    pub(crate) peer_id: PeerId,
+    pub peer_id: PeerId,
 }
 
 /// The genesis validators' peer ids and dial addresses, and which one this node is.
 #[derive(Debug, Clone)]
-pub(crate) struct Validators {
+pub(super) struct Validators {
     peer_ids: Vec<PeerId>,
     addresses: Vec<Multiaddr>,
     by_peer_id: HashMap<PeerId, usize>,
@@ -35,7 +36,7 @@ pub(crate) struct Validators {
 
 impl Validators {
     /// Derives every validator's peer id and full dial address (`…/p2p/<peer id>`).
-    pub(crate) fn from_genesis(
+    pub(super) fn from_genesis(
         genesis: &Genesis,
         local_key: &PublicKey,
     ) -> Result<Self, NetworkError> {
@@ -64,24 +65,24 @@ impl Validators {
     }
 
     /// How many validators genesis names, this node included.
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.peer_ids.len()
     }
 
     /// This node.
-    pub(crate) fn local(&self) -> ValidatorPeer {
+    pub(super) fn local(&self) -> ValidatorPeer {
         self.at(self.local)
             .expect("the local index came from the genesis list")
     }
 
     /// The validator at `index`, if any.
-    pub(crate) fn at(&self, index: usize) -> Option<ValidatorPeer> {
+    pub(super) fn at(&self, index: usize) -> Option<ValidatorPeer> {
         let peer_id = *self.peer_ids.get(index)?;
         Some(ValidatorPeer { index, peer_id })
     }
 
     /// The validator with this peer id; `None` means a stranger.
-    pub(crate) fn lookup(&self, peer_id: &PeerId) -> Option<ValidatorPeer> {
+    pub(super) fn lookup(&self, peer_id: &PeerId) -> Option<ValidatorPeer> {
         let index = *self.by_peer_id.get(peer_id)?;
         Some(ValidatorPeer {
             index,
@@ -90,19 +91,19 @@ impl Validators {
     }
 
     /// Every validator but this node.
-    pub(crate) fn others(&self) -> impl Iterator<Item = ValidatorPeer> + '_ {
+    pub(super) fn others(&self) -> impl Iterator<Item = ValidatorPeer> + '_ {
         (0..self.len())
             .filter(|i| *i != self.local)
             .filter_map(|i| self.at(i))
     }
 
     /// Every validator's peer id, this node's included.
-    pub(crate) fn peer_ids(&self) -> &[PeerId] {
+    pub(super) fn peer_ids(&self) -> &[PeerId] {
         &self.peer_ids
     }
 
     /// The validator's genesis address with `/p2p/<peer id>` appended.
-    pub(crate) fn address(&self, index: usize) -> &Multiaddr {
+    pub(super) fn address(&self, index: usize) -> &Multiaddr {
         &self.addresses[index]
     }
 }
@@ -124,7 +125,7 @@ fn dial_address(index: usize, text: &str, peer_id: PeerId) -> Result<Multiaddr, 
 /// Exponential backoff with jitter: each delay is drawn from [d/2, d], and d doubles from
 /// `initial` up to `max`.
 #[derive(Debug, Clone)]
-pub(crate) struct Backoff {
+pub(super) struct Backoff {
     initial: Duration,
     max: Duration,
     next: Duration,
@@ -132,7 +133,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// A backoff starting at `initial` and bounded by `max`.
-    pub(crate) fn new(initial: Duration, max: Duration) -> Self {
+    pub(super) fn new(initial: Duration, max: Duration) -> Self {
         assert!(
             initial <= max,
             "a backoff's first delay must not exceed its bound"
@@ -145,7 +146,7 @@ impl Backoff {
     }
 
     /// The next delay, jittered; the one after it doubles.
-    pub(crate) fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
+    pub(super) fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
         let base = self.next;
         self.next = (self.next * 2).min(self.max);
         let half = base / 2;
@@ -153,7 +154,7 @@ impl Backoff {
     }
 
     /// Back to the first delay, after a connection succeeded.
-    pub(crate) fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.next = self.initial;
     }
 }
@@ -169,13 +170,13 @@ enum Link {
 /// When to dial each other validator: at once at start, then after a jittered backoff whenever a
 /// link drops or a dial fails, never while connected or already dialing.
 #[derive(Debug)]
-pub(crate) struct DialSchedule {
+pub(super) struct DialSchedule {
     links: HashMap<usize, (Link, Backoff)>,
 }
 
 impl DialSchedule {
     /// Every peer in `peers` is due at `now`.
-    pub(crate) fn new(peers: impl Iterator<Item = usize>, now: Instant, backoff: &Backoff) -> Self {
+    pub(super) fn new(peers: impl Iterator<Item = usize>, now: Instant, backoff: &Backoff) -> Self {
         let links = peers
             .map(|i| (i, (Link::WaitingUntil(now), backoff.clone())))
             .collect();
@@ -183,7 +184,7 @@ impl DialSchedule {
     }
 
     /// The peers due for a dial at `now`, in index order; they count as dialing from here on.
-    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<usize> {
+    pub(super) fn take_due(&mut self, now: Instant) -> Vec<usize> {
         let mut due: Vec<usize> = self
             .links
             .iter_mut()
@@ -198,7 +199,7 @@ impl DialSchedule {
     }
 
     /// A connection to `peer` is up, inbound or outbound.
-    pub(crate) fn on_connected(&mut self, peer: usize) {
+    pub(super) fn on_connected(&mut self, peer: usize) {
         if let Some((link, backoff)) = self.links.get_mut(&peer) {
             *link = Link::Connected;
             backoff.reset();
@@ -206,12 +207,12 @@ impl DialSchedule {
     }
 
     /// The last connection to `peer` closed: dial again after the next backoff delay.
-    pub(crate) fn on_disconnected(&mut self, peer: usize, now: Instant, rng: &mut impl Rng) {
+    pub(super) fn on_disconnected(&mut self, peer: usize, now: Instant, rng: &mut impl Rng) {
         self.wait(peer, now, rng);
     }
 
     /// A dial of `peer` failed; ignored if another connection is up meanwhile.
-    pub(crate) fn on_dial_failed(&mut self, peer: usize, now: Instant, rng: &mut impl Rng) {
+    pub(super) fn on_dial_failed(&mut self, peer: usize, now: Instant, rng: &mut impl Rng) {
         if self
             .links
             .get(&peer)
@@ -222,7 +223,7 @@ impl DialSchedule {
     }
 
     /// Whether `peer` has a connection up.
-    pub(crate) fn is_connected(&self, peer: usize) -> bool {
+    pub(super) fn is_connected(&self, peer: usize) -> bool {
         self.links
             .get(&peer)
             .is_some_and(|(l, _)| *l == Link::Connected)

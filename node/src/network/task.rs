@@ -21,16 +21,19 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::behaviour::{Behaviour, BehaviourEvent};
+use super::codec::SyncRequestId;
 use super::codec::{BlocksRequest, SyncBudget};
+use super::config::NetworkConfig;
+use super::error::NetworkError;
 use super::events::{BlockReply, EventSink, NetworkEvent};
 use super::handle::{Command, Counters};
+use super::limits::{MAX_SYNC_REQUESTS_IN_FLIGHT, REDIAL_TICK};
 use super::outbox::Outbox;
 use super::peers::{Backoff, DialSchedule, ValidatorPeer, Validators};
-use super::{MAX_SYNC_REQUESTS_IN_FLIGHT, NetworkConfig, NetworkError, REDIAL_TICK, SyncRequestId};
 
 /// The swarm and all state around it. Build it, [`SwarmTask::listen`], then spawn
 /// [`SwarmTask::run`].
-pub(crate) struct SwarmTask {
+pub(super) struct SwarmTask {
     swarm: Swarm<Behaviour>,
     validators: Validators,
     schedule: DialSchedule,
@@ -45,7 +48,7 @@ pub(crate) struct SwarmTask {
 }
 
 impl SwarmTask {
-    pub(crate) fn new(
+    pub(super) fn new(
         swarm: Swarm<Behaviour>,
         config: &NetworkConfig,
         validators: Validators,
@@ -77,7 +80,7 @@ impl SwarmTask {
     }
 
     /// Binds the listener now, so that a taken port is an error of `start`.
-    pub(crate) fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
+    pub(super) fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
         self.swarm
             .listen_on(address)
             .map_err(|e| NetworkError::Transport(format!("listening: {e}")))?;
@@ -85,7 +88,7 @@ impl SwarmTask {
     }
 
     /// Runs until shutdown, until every handle is dropped, or until the event receiver is.
-    pub(crate) async fn run(mut self) {
+    pub(super) async fn run(mut self) {
         let mut redial = tokio::time::interval(REDIAL_TICK);
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {

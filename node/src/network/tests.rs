@@ -9,6 +9,9 @@ use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::{Genesis, Validator};
 use tokio::sync::mpsc;
 
+use libp2p::gossipsub::MessageId;
+
+use super::identity::libp2p_keypair;
 use super::*;
 
 /// Longest wait for anything the network should do promptly on loopback.

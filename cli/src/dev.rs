@@ -1,0 +1,268 @@
+//! `suyuan dev`: a complete local consortium in one process, with the demo records loaded.
+//!
+//! It runs the demo consortium of `ledger::demo` (deterministic keys: never for real use):
+//! each validator is a full node with its own RocksDB under `--dir`, its own libp2p listener
+//! and its own HTTP API on loopback, exactly as `suyuan run` would start it. The demo story
+//! is submitted through the first node's admission path, block by block, each waiting for
+//! its prerequisites to commit. A second run reuses the data and skips the loading.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use suyuan_api::Node as _;
+use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::submit::SubmitError;
+use suyuan_ledger::tx::{Envelope, Payload, TxId};
+
+use suyuan_node::config::{
+    ApiSection, BlockSection, Config, ConsensusSection, LogFormat, LogSection, NodeSection,
+    P2pSection,
+};
+use suyuan_node::mempool::MempoolLimits;
+use suyuan_node::service::{RunningNode, init_logging};
+
+/// How long loading one step of the story may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `suyuan dev`'s options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DevArgs {
+    /// Where the validators keep their databases; created if missing, reused if present.
+    #[arg(long, default_value = ".suyuan-dev")]
+    dir: PathBuf,
+    /// How many validators (4 tolerates one fault).
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// The first validator's p2p port on 127.0.0.1; the others count up from it.
+    #[arg(long, default_value_t = 7100)]
+    p2p_port: u16,
+    /// The first validator's HTTP API port on 127.0.0.1; the others count up from it.
+    #[arg(long, default_value_t = 8100)]
+    api_port: u16,
+    /// Delete the databases under `--dir` first and start a new chain.
+    #[arg(long)]
+    fresh: bool,
+    /// Log level for the nodes (a tracing filter such as `info` or `suyuan=debug`).
+    #[arg(long, env = "SUYUAN_LOG_LEVEL", default_value = "warn")]
+    log_level: String,
+}
+
+/// Runs the dev consortium until Ctrl-C.
+pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
+    if !(1..=16).contains(&args.validators) {
+        bail!("--validators must be 1 to 16 for a consortium in one process");
+    }
+    init_logging(&args.log_level, LogFormat::Text);
+    let demo = Demo::new(args.validators, args.p2p_port);
+    if args.fresh && args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .with_context(|| format!("deleting {}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
+    let genesis_path = args.dir.join("genesis.json");
+    std::fs::write(
+        &genesis_path,
+        serde_json::to_string_pretty(&demo.genesis)? + "\n",
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let mut nodes = Vec::new();
+        for (index, key) in demo.validators.iter().enumerate() {
+            let config = dev_config(&args, index);
+            let node = RunningNode::start_with(&config, demo.genesis.clone(), key.clone())
+                .await
+                .with_context(|| format!("starting validator {index}"))?;
+            nodes.push(node);
+        }
+        println!(
+            "suyuan dev: chain {} with {} validators, data in {}",
+            demo.genesis.chain_id,
+            nodes.len(),
+            args.dir.display()
+        );
+        for node in &nodes {
+            println!(
+                "  validator {}: http://{}/v1/status",
+                node.index, node.api_address
+            );
+        }
+        let story = demo.story();
+        let outcome = tokio::select! {
+            loaded = load_story(&nodes[0], &story) => loaded.map(|()| true),
+            _ = tokio::signal::ctrl_c() => Ok(false),
+        };
+        let loaded = match outcome {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                stop_all(nodes).await;
+                return Err(error);
+            }
+        };
+        if loaded {
+            print_tour(&nodes[0], &demo, &story, &genesis_path);
+            println!("Ctrl-C stops the consortium.");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        println!("stopping ...");
+        stop_all(nodes).await;
+        Ok(())
+    })
+}
+
+async fn stop_all(nodes: Vec<RunningNode>) {
+    for node in nodes {
+        let index = node.index;
+        if let Err(error) = node.stop().await {
+            eprintln!("validator {index} stopped with an error: {error:#}");
+        }
+    }
+}
+
+/// The configuration of dev validator `index`.
+fn dev_config(args: &DevArgs, index: usize) -> Config {
+    let node_dir = args.dir.join(format!("validator-{index}"));
+    Config {
+        node: NodeSection {
+            data_dir: node_dir.join("data"),
+            genesis: args.dir.join("genesis.json"),
+            key: node_dir.join("validator.key"),
+        },
+        p2p: P2pSection {
+            listen: format!("/ip4/127.0.0.1/tcp/{}", usize::from(args.p2p_port) + index),
+        },
+        api: ApiSection {
+            listen: format!("127.0.0.1:{}", usize::from(args.api_port) + index),
+        },
+        consensus: ConsensusSection::default(),
+        mempool: MempoolLimits::default(),
+        block: BlockSection::default(),
+        log: LogSection {
+            level: args.log_level.clone(),
+            format: LogFormat::Text,
+        },
+    }
+}
+
+/// Submits the demo story step by step through `node`, each step once the previous one is
+/// committed; a second run finds the story committed already.
+async fn load_story(node: &RunningNode, story: &[Vec<Envelope>]) -> anyhow::Result<()> {
+    let chain_id = &node.api.genesis.chain_id;
+    let first = story
+        .first()
+        .and_then(|step| step.first())
+        .map(|envelope| envelope.id(chain_id));
+    if let Some(first) = first
+        && node.store.transaction(&first)?.is_some()
+    {
+        println!(
+            "the demo records are loaded already (height {})",
+            node.store.head().height
+        );
+        return Ok(());
+    }
+    let started = Instant::now();
+    for (step, envelopes) in story.iter().enumerate() {
+        let ids = submit_step(node, envelopes.clone()).await?;
+        wait_committed(node, &ids)
+            .await
+            .with_context(|| format!("loading step {} of the demo story", step + 1))?;
+    }
+    println!(
+        "loaded the demo story in {:.1} s: height {}, {} transactions",
+        started.elapsed().as_secs_f64(),
+        node.store.head().height,
+        node.store.counts().transactions
+    );
+    Ok(())
+}
+
+async fn submit_step(node: &RunningNode, envelopes: Vec<Envelope>) -> anyhow::Result<Vec<TxId>> {
+    let chain_id = node.api.genesis.chain_id.clone();
+    let ids: Vec<TxId> = envelopes
+        .iter()
+        .map(|envelope| envelope.id(&chain_id))
+        .collect();
+    for (result, id) in node.api.submit(envelopes).await.into_iter().zip(&ids) {
+        match result {
+            Ok(_) | Err(SubmitError::Duplicate(_)) => {}
+            Err(SubmitError::Rule(error)) if node.store.transaction(id)?.is_some() => {
+                tracing::debug!(%id, %error, "already committed");
+            }
+            Err(error) => bail!("the demo transaction {id} was refused: {error}"),
+        }
+    }
+    Ok(ids)
+}
+
+async fn wait_committed(node: &RunningNode, ids: &[TxId]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let mut waiting: BTreeSet<TxId> = ids.iter().copied().collect();
+    while !waiting.is_empty() {
+        let mut still = BTreeSet::new();
+        for id in waiting {
+            if node.store.transaction(&id)?.is_none() {
+                still.insert(id);
+            }
+        }
+        waiting = still;
+        if waiting.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} transactions not committed after {STEP_TIMEOUT:?}; is a quorum of validators running?",
+                waiting.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Prints where to look first.
+fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>], genesis: &Path) {
+    let base = format!("http://{}", node.api_address);
+    println!();
+    println!("Try:");
+    println!("  curl -s {base}/v1/status");
+    println!("  curl -s {base}/v1/blocks/latest");
+    let codes: BTreeSet<String> = story
+        .iter()
+        .flatten()
+        .filter_map(|envelope| Payload::parse(&envelope.payload).ok())
+        .flat_map(|payload| {
+            payload
+                .record
+                .codes()
+                .into_iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for code in codes.iter().take(3) {
+        println!("  curl -s {base}/v1/products/{}", code.replace('/', "%2F"));
+    }
+    if let Some(code) = codes.iter().next() {
+        println!("  suyuan query proof {code} --api {base} --out bundle.json");
+        println!(
+            "  suyuan verify --genesis {} bundle.json",
+            genesis.display()
+        );
+    }
+    // The demo's gas appliance maker has the richest record: inspections, a sale, a recall.
+    let uscc = &demo.enterprises[who::GAS_APPLIANCE_MAKER].profile.uscc;
+    println!("  curl -s {base}/v1/enterprises/{uscc}/score");
+    println!("  suyuan query report {uscc} --api {base}");
+    println!("  a supplier report in a browser: {base}/v1/enterprises/{uscc}/report?format=html");
+    println!("  curl -s {base}/v1/scores");
+    println!("  curl -s {base}/metrics");
+    println!("  curl -s {base}/openapi.json");
+    println!("  suyuan status --api {base}");
+    println!();
+}
