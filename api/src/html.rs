@@ -6,9 +6,10 @@
 
 use std::fmt::Display;
 
-use crate::views::{KeyHolder, KeyState, RecallStatus, RecordRef, Share, SupplierReport, Validity};
 use suyuan_ledger::record::{EnterpriseKind, Outcome, Subject};
 use suyuan_ledger::text::Date;
+
+use crate::views::{KeyHolder, KeyState, RecallStatus, RecordRef, Share, SupplierReport, Validity};
 
 /// The `Content-Security-Policy` the page is served with: nothing loads, inline style only.
 pub(crate) const CONTENT_SECURITY_POLICY: &str =

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use suyuan_ledger::genesis::Genesis;
+use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 
 use crate::metrics::{NodeMetrics, finalization_latency_histogram};
-use crate::types::{MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState};
-use suyuan_ledger::submit::SubmitError;
-
 use crate::state::{BoxFuture, Node};
+use crate::types::{MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState};
 
 /// Reads only: every submission is refused as `unavailable`, nothing is pending, and the status
 /// follows the store's head.

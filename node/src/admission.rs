@@ -18,6 +18,7 @@ use suyuan_api::types::PendingState;
 use suyuan_ledger::exec::{BlockContext, ExecError, Executor, RuleError};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::limits::ENVELOPE_OVERHEAD_BYTES;
+use suyuan_ledger::signatures::verify_all;
 use suyuan_ledger::state::StateReadExt as _;
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxId, VerifiedTx};
@@ -28,7 +29,6 @@ use crate::chain::Preverified;
 use crate::frames::{MAX_BATCH_BYTES, MAX_BATCH_TRANSACTIONS, encode_batch};
 use crate::mempool::Mempool;
 use crate::network::NetworkHandle;
-use suyuan_ledger::signatures::verify_all;
 
 /// Refusals remembered for `GET /v1/transactions/{id}`.
 const REMEMBERED_REFUSALS: usize = 10_000;

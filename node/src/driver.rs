@@ -28,6 +28,8 @@ use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::submit::SubmitError;
+use suyuan_proofs::finality::Consortium;
+use suyuan_proofs::justification::Justification;
 use tokio::sync::{mpsc, watch};
 
 use crate::admission::{Admission, Source};
@@ -38,8 +40,6 @@ use crate::frames::{Frame, SyncedBlock, decode_batch};
 use crate::network::{NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
 use crate::node_api::Shared;
 use crate::sync::{self, BlockSync, SYNC_BATCH, SYNC_TICK};
-use suyuan_proofs::finality::Consortium;
-use suyuan_proofs::justification::Justification;
 
 /// Proposals received and not yet asked about, kept per view.
 const MAX_HELD_PROPOSALS: usize = 64;

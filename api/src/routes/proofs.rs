@@ -21,6 +21,10 @@ use suyuan_ledger::merkle::map::prove;
 use suyuan_ledger::record::TraceCode;
 use suyuan_ledger::state::TxLocation;
 use suyuan_ledger::trees::{LedgerHash, code_key, record_leaf};
+use suyuan_proofs::bundle::{
+    BUNDLE_FORMAT, BundleRecord, CONSISTENCY_FORMAT, ConsistencyBundle, ProofBundle,
+};
+use suyuan_proofs::justification::Justification;
 use suyuan_storage::{Order, PageRequest, Store, StoredTx};
 use utoipa::IntoParams;
 
@@ -29,10 +33,6 @@ use crate::extract::{PathParam, QueryParams};
 use crate::routes::products::parse_code;
 use crate::routes::{read_store, storage};
 use crate::state::ApiState;
-use suyuan_proofs::bundle::{
-    BUNDLE_FORMAT, BundleRecord, CONSISTENCY_FORMAT, ConsistencyBundle, ProofBundle,
-};
-use suyuan_proofs::justification::Justification;
 
 /// Most blocks the handlers walk down from the head to find a finalized one.
 pub(crate) const MAX_FINALITY_WALK: u64 = 64;

@@ -4,15 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
-
-use crate::state::ApiState;
 use suyuan_ledger::submit::SubmitError;
+use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
 
 use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, json_error_path};
 use crate::routes::{read_store, storage};
+use crate::state::ApiState;
 use crate::types::{
     BatchResponse, BatchResult, PendingState, SubmitResponse, TransactionView, TxStatus,
 };

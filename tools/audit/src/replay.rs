@@ -22,18 +22,17 @@ use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::merkle::StoreError;
 use suyuan_ledger::merkle::log::{Frontier, LogStore};
 use suyuan_ledger::merkle::map::{MapNode, MapStore, MapUpdate, NodePosition};
+use suyuan_ledger::signatures::verify_all;
 use suyuan_ledger::trees::{self, BlockTrees, LedgerHash};
 use suyuan_ledger::tx::{Envelope, VerifiedTx};
-use suyuan_storage::{CheckScope, Store};
-
 use suyuan_proofs::finality::Consortium;
+use suyuan_storage::{CheckScope, Store};
 
 use super::justify;
 use super::report::{Finding, FindingKind, Note, NoteKind, SourceSummary};
 use super::source::Delivered;
 use super::state::ReplayState;
 use super::votes::{Seen, VoteBook};
-use suyuan_ledger::signatures::verify_all;
 
 /// Whether the walk over a source goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

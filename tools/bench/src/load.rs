@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use suyuan_api::types::ErrorBody;
+use suyuan_client::{ApiClient, ClientError};
 use suyuan_ledger::tx::{Envelope, TxId};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::schedule::{Punctuality, Schedule};
 use super::stats::BlockSeen;
-use suyuan_client::{ApiClient, ClientError};
 
 /// How often the watcher asks for the height.
 pub(crate) const WATCH_INTERVAL: Duration = Duration::from_millis(20);

@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
+use suyuan_client::ApiClient;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::tx::Envelope;
 
 use super::workload::Workload;
-use suyuan_client::ApiClient;
 
 /// How long setup waits for the nodes to answer, and for each setup step to be committed.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
