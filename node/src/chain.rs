@@ -453,7 +453,7 @@ impl Chain {
         justification: &[u8],
     ) -> Result<Vec<TxId>, CommitError> {
         let pending = self.pending.get(hash).ok_or(CommitError::NotPending)?;
-        self.store.commit_block_with_trees(
+        self.store.commit_block(
             &pending.block,
             &pending.txs,
             justification,

@@ -136,7 +136,7 @@ mod tests {
                 assert_eq!(through_cache.trees.heads, direct.heads);
                 drop(reader);
                 store
-                    .commit_block_with_trees(
+                    .commit_block(
                         &through_cache.block,
                         &through_cache.txs,
                         b"certificate",

@@ -104,7 +104,7 @@ fn n256_block_after_100_skipped_views_with_the_largest_justification_commits() {
     let dir = temp_dir("bounds");
     let store = Store::open(&dir, genesis).unwrap();
     store
-        .commit_block_with_trees(
+        .commit_block(
             &block,
             &[],
             &bytes,

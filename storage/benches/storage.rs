@@ -38,9 +38,7 @@ fn main() {
     let store = Store::open(dir.path(), workload.genesis()).expect("open");
     for height in 1..=STORY_BLOCKS {
         let p = workload.prepare(&store, height, store.head().hash);
-        store
-            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-            .expect("commit");
+        p.commit_to(&store).expect("commit");
     }
 
     let first = STORY_BLOCKS + 1;
@@ -60,9 +58,7 @@ fn main() {
         let p = workload.prepare_signed(&store, height, store.head().hash, envelopes);
         records += p.txs.len();
         let started = Instant::now();
-        store
-            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-            .expect("commit");
+        p.commit_to(&store).expect("commit");
         commits.push(started.elapsed());
     }
     report_commits(&mut commits, records);

@@ -6,12 +6,11 @@
 //! - [`Store::open`] creates or opens a database and refuses one of another schema version,
 //!   chain id or genesis file.
 //! - [`Store::commit_block`] writes a finalized block, its justification, the state changes of its
-//!   execution and every index entry in one atomic `WriteBatch`, synced to disk before it
-//!   returns.
+//!   execution, every index entry and the block's nodes of the record log and the code map
+//!   (`suyuan_ledger::merkle`, computed by the node, one log leaf per transaction) in one
+//!   atomic `WriteBatch`, synced to disk before it returns.
 //! - `Store` implements [`suyuan_ledger::state::StateRead`] over the committed state, so that
-//!   execution of the next block reads RocksDB through the ledger's `Overlay`.
-//! - [`Store::commit_block_with_trees`] writes, in that same batch, the block's nodes of the
-//!   record log and the code map (`suyuan_ledger::merkle`, computed by the node), and `Store`
+//!   execution of the next block reads RocksDB through the ledger's `Overlay`, and
 //!   implements `merkle::log::LogStore` and `merkle::map::MapStore`, so that roots and proofs
 //!   are served at any committed height ([`Store::log_size_at`], [`Store::log_root_at`],
 //!   [`Store::map_root_at`]). See [`trees`].
@@ -30,12 +29,13 @@
 //! #        finalized: Vec<(suyuan_ledger::block::Block, Vec<u8>)>)
 //! #        -> Result<(), Box<dyn std::error::Error>> {
 //! use suyuan_ledger::exec::{BlockContext, execute_block};
-//! use suyuan_storage::Store;
+//! use suyuan_ledger::trees::grow;
+//! use suyuan_storage::{Store, TreeWrites};
 //!
 //! let store = Store::open("/var/lib/suyuan/db", genesis)?;
 //! let votes = store.wal_entries()?; // hand these to consensus before it starts
 //! # let _ = votes;
-//! for (block, certificate) in finalized {
+//! for (block, justification) in finalized {
 //!     let txs = block
 //!         .body
 //!         .transactions
@@ -44,7 +44,10 @@
 //!         .collect::<Result<Vec<_>, _>>()?;
 //!     let context = BlockContext { genesis, height: block.header.height, time_ms: block.header.time_ms };
 //!     let writes = execute_block(&store, context, &txs)?; // reads RocksDB, writes nothing
-//!     store.commit_block(&block, &txs, &certificate, &writes)?; // durable when it returns
+//!     let height = block.header.height;
+//!     let trees = grow(&store.log_frontier()?, &store, height, &txs)?; // the proof trees
+//!     let trees = TreeWrites::from(&trees);
+//!     store.commit_block(&block, &txs, &justification, &writes, &trees)?; // durable on return
 //! }
 //! # Ok(()) }
 //! ```
@@ -52,7 +55,7 @@
 //! **What is durable when.** When `commit_block` or `wal_append` returns `Ok`, what it wrote is
 //! in RocksDB's write-ahead log and `fsync`ed: it survives `kill -9` and power loss, and a
 //! restart sees it. A commit is all or nothing: after any crash, a block is visible with its
-//! certificate, state changes and index entries, or not at all. A failed write halts the store
+//! justification, state changes, index entries and tree nodes, or not at all. A failed write halts the store
 //! ([`StorageError::Halted`] for every later write): the node must stop and restart, and then
 //! resumes from the last durable head (`Store::head`).
 //!

@@ -197,28 +197,17 @@ impl Store {
 
     /// Commits a finalized block in one synced, atomic write: its header and body, its
     /// justification (stored and returned as given), `writes` (the state changes of executing
-    /// `txs` at this height over the store) and every index entry.
+    /// `txs` at this height over the store), every index entry, the block's nodes of the record
+    /// log and the code map (`trees`) and the log's size at this height.
     ///
     /// Checks first that `block` extends the head ([`Header::check_extends`]: chain, height,
     /// parent hash, view, time, proposer), that its body matches its header, that `txs` are its
-    /// body in order, and that `writes` records each of them at its position. Nothing is written
-    /// if a check fails. A failed write halts the store: see [`Store`].
+    /// body in order, that `writes` records each of them at its position, that
+    /// `trees.log_nodes` are exactly the nodes that appending their leaves to the stored log
+    /// completes, and that they append one leaf per transaction: a block whose records are not
+    /// in the log cannot be committed. The map nodes are stored as given, as version `height`.
+    /// Nothing is written if a check fails. A failed write halts the store: see [`Store`].
     pub fn commit_block(
-        &self,
-        block: &Block,
-        txs: &[VerifiedTx],
-        justification: &[u8],
-        writes: &WriteSet,
-    ) -> Result<(), StorageError> {
-        self.commit_block_with_trees(block, txs, justification, writes, &TreeWrites::none())
-    }
-
-    /// [`Store::commit_block`], with the block's nodes of the record log and the code map
-    /// ([`TreeWrites`]) in the same synced, atomic write, and the log's size at this height.
-    ///
-    /// Checks as well that `trees.log_nodes` are exactly the nodes that appending their leaves
-    /// to the stored log completes; the map nodes are stored as given, as version `height`.
-    pub fn commit_block_with_trees(
         &self,
         block: &Block,
         txs: &[VerifiedTx],
@@ -247,8 +236,19 @@ impl Store {
             });
         }
 
-        let log_size = self.stored_log_size(tip.head.height)?;
-        let log_size = self.check_tree_writes(height, log_size, trees)?;
+        let parent_log_size = self.stored_log_size(tip.head.height)?;
+        let log_size = self.check_tree_writes(height, parent_log_size, trees)?;
+        if log_size - parent_log_size != txs.len() as u64 {
+            return Err(StorageError::TreesMismatch {
+                height,
+                reason: format!(
+                    "the block commits {} transactions but appends {} leaves to the record log: \
+                     one leaf each",
+                    txs.len(),
+                    log_size - parent_log_size
+                ),
+            });
+        }
 
         let hash = block.hash();
         let mut counts = tip.counts;

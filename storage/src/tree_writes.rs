@@ -1,5 +1,5 @@
 //! Say which nodes of the two proof trees a block adds: what the node computes and
-//! [`Store::commit_block_with_trees`](crate::Store::commit_block_with_trees) writes in the
+//! [`Store::commit_block`](crate::Store::commit_block) writes in the
 //! block's own batch.
 
 use std::collections::BTreeMap;

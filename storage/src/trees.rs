@@ -6,7 +6,7 @@
 //!
 //! - [`TreeWrites`] is one block's share: the perfect log nodes its leaves complete
 //!   (`Frontier::append`) and the map nodes its version writes (`MapUpdate::nodes`, the version
-//!   being the block's height). [`Store::commit_block_with_trees`] writes them in the block's own
+//!   being the block's height). [`Store::commit_block`] writes them in the block's own
 //!   `WriteBatch`, so after any crash a block is visible with its tree nodes or not at all.
 //! - [`Store`] implements [`LogStore`] and [`MapStore`]: the node loads the log's frontier, runs
 //!   `map::update` for the next block, and builds proofs at any committed height straight from

@@ -11,6 +11,7 @@ use suyuan_ledger::state::{MemState, StateKey, StateRead, StateReadExt, TxLocati
 use suyuan_ledger::tx::Payload;
 use suyuan_storage::{
     CheckScope, MAX_BLOCKS_PER_PAGE, MAX_PAGE_RECORDS, Order, PageRequest, StorageError, Store,
+    TreeWrites,
 };
 
 /// Commits blocks 1..=`height` of `workload`, each executed over the store itself, and returns
@@ -24,14 +25,7 @@ fn commit_chain(store: &Store, workload: &Workload, height: u64) -> MemState {
             prepared.writes, in_memory.writes,
             "block {h}: RocksDB and memory state differ"
         );
-        store
-            .commit_block(
-                &prepared.block,
-                &prepared.txs,
-                &prepared.certificate,
-                &prepared.writes,
-            )
-            .unwrap();
+        prepared.commit_to(store).unwrap();
         replay.apply(in_memory.writes);
     }
     replay
@@ -210,12 +204,21 @@ fn blocks_that_do_not_extend_the_head_are_refused_and_nothing_is_written() {
     let head = store.head();
     let digest = store.state_digest().unwrap();
     let next = workload.prepare(&store, head.height + 1, head.hash);
+    let trees = suyuan_ledger::trees::grow(
+        &store.log_frontier().unwrap(),
+        &store,
+        head.height + 1,
+        &next.txs,
+    )
+    .unwrap();
+    let trees = TreeWrites::from(&trees);
     let commit = |block: &Block, prepared: &support::Prepared| {
         store.commit_block(
             block,
             &prepared.txs,
             &prepared.certificate,
             &prepared.writes,
+            &trees,
         )
     };
 
@@ -248,30 +251,48 @@ fn blocks_that_do_not_extend_the_head_are_refused_and_nothing_is_written() {
     let mut fewer = next.txs.clone();
     fewer.pop();
     assert!(matches!(
-        store.commit_block(&next.block, &fewer, &next.certificate, &next.writes),
+        store.commit_block(&next.block, &fewer, &next.certificate, &next.writes, &trees),
         Err(StorageError::TxsMismatch { .. })
     ));
     let mut swapped = next.txs.clone();
     swapped.swap(0, 1);
     assert!(matches!(
-        store.commit_block(&next.block, &swapped, &next.certificate, &next.writes),
+        store.commit_block(
+            &next.block,
+            &swapped,
+            &next.certificate,
+            &next.writes,
+            &trees
+        ),
         Err(StorageError::TxsMismatch { .. })
     ));
     let mut tampered = next.block.clone();
     tampered.body.transactions.pop();
     assert!(matches!(
-        store.commit_block(&tampered, &next.txs, &next.certificate, &next.writes),
+        store.commit_block(
+            &tampered,
+            &next.txs,
+            &next.certificate,
+            &next.writes,
+            &trees
+        ),
         Err(StorageError::TxsMismatch { .. })
     ));
     let mut wrong_writes = next.writes.clone();
     wrong_writes.retain(|key, _| !matches!(key, StateKey::Tx(_)));
     assert!(matches!(
-        store.commit_block(&next.block, &next.txs, &next.certificate, &wrong_writes),
+        store.commit_block(
+            &next.block,
+            &next.txs,
+            &next.certificate,
+            &wrong_writes,
+            &trees
+        ),
         Err(StorageError::WriteSetMismatch { .. })
     ));
     let oversized = vec![0u8; suyuan_storage::MAX_JUSTIFICATION_BYTES + 1];
     assert!(matches!(
-        store.commit_block(&next.block, &next.txs, &oversized, &next.writes),
+        store.commit_block(&next.block, &next.txs, &oversized, &next.writes, &trees),
         Err(StorageError::Limit { .. })
     ));
 

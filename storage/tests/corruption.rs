@@ -18,9 +18,7 @@ fn populated(label: &str) -> (TempDir, Workload) {
     let store = Store::open(dir.path(), workload.genesis()).unwrap();
     for height in 1..=HEIGHT {
         let p = workload.prepare(&store, height, store.head().hash);
-        store
-            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-            .unwrap();
+        p.commit_to(&store).unwrap();
     }
     store.wal_append(b"vote one").unwrap();
     store.wal_append(b"vote two").unwrap();

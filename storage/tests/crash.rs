@@ -55,14 +55,7 @@ fn child_process_entry_point() {
         writeln!(out, "wal {seq} {height}")
             .and_then(|()| out.flush())
             .expect("stdout");
-        store
-            .commit_block(
-                &prepared.block,
-                &prepared.txs,
-                &prepared.certificate,
-                &prepared.writes,
-            )
-            .expect("commit");
+        prepared.commit_to(&store).expect("commit");
         writeln!(out, "ack {height}")
             .and_then(|()| out.flush())
             .expect("stdout");

@@ -18,9 +18,7 @@ use suyuan_storage::{PageRequest, StorageError, Store};
 fn commit_to(store: &Store, workload: &Workload, height: u64) {
     for h in store.head().height + 1..=height {
         let p = workload.prepare(store, h, store.head().hash);
-        store
-            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-            .unwrap();
+        p.commit_to(store).unwrap();
     }
 }
 
@@ -47,9 +45,7 @@ fn enrol(store: &Store, workload: &Workload, body: &str) -> Uscc {
     let envelope = Envelope::sign(&demo.genesis.chain_id, &payload, &demo.bureau);
     let height = store.head().height + 1;
     let p = workload.prepare_signed(store, height, store.head().hash, vec![envelope]);
-    store
-        .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-        .unwrap();
+    p.commit_to(store).unwrap();
     profile.uscc
 }
 

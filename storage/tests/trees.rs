@@ -128,7 +128,7 @@ fn commit_with_trees(store: &Store, workload: &Workload, model: &mut Model, to: 
         let p = workload.prepare(store, height, head.hash);
         let (writes, log_root, map_root) = tree_writes(store, height, &p.txs);
         store
-            .commit_block_with_trees(&p.block, &p.txs, &p.certificate, &p.writes, &writes)
+            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes)
             .unwrap();
         model.push_block(&p.txs);
         assert_eq!(
@@ -260,8 +260,7 @@ fn tree_writes_that_do_not_extend_the_stored_log_are_refused() {
         ("missing parent", missing_parent),
         ("misplaced leaf", misplaced),
     ] {
-        let result =
-            store.commit_block_with_trees(&p.block, &p.txs, &p.certificate, &p.writes, &writes);
+        let result = store.commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes);
         assert!(
             matches!(result, Err(StorageError::TreesMismatch { height: 3, .. })),
             "{what}: {result:?}"
@@ -270,26 +269,50 @@ fn tree_writes_that_do_not_extend_the_stored_log_are_refused() {
         assert_eq!(store.log_size_at(3).unwrap(), None);
     }
     store
-        .commit_block_with_trees(&p.block, &p.txs, &p.certificate, &p.writes, &good)
+        .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &good)
         .unwrap();
     model.push_block(&p.txs);
     assert_eq!(store.log_root_at(3).unwrap(), Some(model.log_root(3)));
 }
 
+/// A block whose records are not appended to the log (no tree nodes, or fewer leaves than
+/// transactions) is refused, and nothing is written: every committed record is provable.
 #[test]
-fn blocks_committed_without_trees_keep_the_log_size() {
+fn a_block_whose_records_are_not_in_the_log_is_refused() {
     let dir = TempDir::new("trees-none");
     let workload = Workload::new(3);
     let store = Store::open(dir.path(), workload.genesis()).unwrap();
     let mut model = Model::new();
     commit_with_trees(&store, &workload, &mut model, 2);
-    let p = workload.prepare(&store, 3, store.head().hash);
-    store
-        .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
+    let head = store.head();
+    let p = workload.prepare(&store, 3, head.hash);
+    let (good, _, _) = tree_writes(&store, 3, &p.txs);
+    let mut one_leaf_short = good.clone();
+    let last_leaf = one_leaf_short
+        .log_nodes
+        .iter()
+        .rposition(|node| node.id.level == 0)
         .unwrap();
-    assert_eq!(store.log_size_at(3).unwrap(), store.log_size_at(2).unwrap());
-    assert_eq!(store.log_root_at(3).unwrap(), store.log_root_at(2).unwrap());
-    assert_eq!(store.map_root_at(3).unwrap(), store.map_root_at(2).unwrap());
+    one_leaf_short.log_nodes.truncate(last_leaf);
+    for (what, writes) in [
+        ("no tree nodes", TreeWrites::none()),
+        ("one leaf short", one_leaf_short),
+    ] {
+        let result = store.commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes);
+        assert!(
+            matches!(result, Err(StorageError::TreesMismatch { height: 3, .. })),
+            "{what}: {result:?}"
+        );
+        assert_eq!(store.head(), head, "{what}: nothing is written");
+        assert_eq!(store.log_size_at(3).unwrap(), None);
+    }
+    store
+        .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &good)
+        .unwrap();
+    assert_eq!(
+        store.log_size_at(3).unwrap(),
+        Some(store.log_size_at(2).unwrap().unwrap() + p.txs.len() as u64)
+    );
 }
 
 /// Opens the database with plain RocksDB, as a failing disk would see it.
@@ -359,7 +382,7 @@ fn a_corrupt_or_missing_log_node_is_reported_not_served() {
             map_nodes: BTreeMap::new(),
         };
         let error = store
-            .commit_block_with_trees(&p.block, &p.txs, &p.certificate, &p.writes, &writes)
+            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes)
             .unwrap_err();
         assert!(is_corrupt(&error, cf::LOG_NODES), "{error}");
         assert_eq!(store.head(), head);
@@ -430,7 +453,7 @@ fn trees_child_process_entry_point() {
         let p = workload.prepare(&store, height, head.hash);
         let (writes, _, _) = tree_writes(&store, height, &p.txs);
         store
-            .commit_block_with_trees(&p.block, &p.txs, &p.certificate, &p.writes, &writes)
+            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes)
             .expect("commit");
         writeln!(out, "ack {height}")
             .and_then(|()| out.flush())

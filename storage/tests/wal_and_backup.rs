@@ -54,9 +54,7 @@ fn checkpoint_restores_to_the_same_head_and_state() {
     let store = Store::open(dir.join("live"), workload.genesis()).unwrap();
     for height in 1..=8 {
         let p = workload.prepare(&store, height, store.head().hash);
-        store
-            .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-            .unwrap();
+        p.commit_to(&store).unwrap();
     }
     store.wal_append(b"vote").unwrap();
     let head = store.head();
@@ -70,9 +68,7 @@ fn checkpoint_restores_to_the_same_head_and_state() {
     ));
     // The live database moves on; the checkpoint does not.
     let p = workload.prepare(&store, 9, head.hash);
-    store
-        .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-        .unwrap();
+    p.commit_to(&store).unwrap();
 
     let restored = Store::restore(
         dir.join("checkpoint"),
@@ -88,9 +84,7 @@ fn checkpoint_restores_to_the_same_head_and_state() {
     assert_eq!(report.state_digest, digest);
     // The restored database carries on from its head.
     let p = workload.prepare(&restored, 9, head.hash);
-    restored
-        .commit_block(&p.block, &p.txs, &p.certificate, &p.writes)
-        .unwrap();
+    p.commit_to(&restored).unwrap();
     assert_eq!(restored.head(), store.head());
     assert_eq!(
         restored.state_digest().unwrap(),

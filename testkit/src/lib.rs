@@ -43,7 +43,7 @@ pub fn commit_demo_block(
         &demo.validators,
         &signers,
     );
-    store.commit_block_with_trees(
+    store.commit_block(
         &committed.block,
         &committed.txs,
         &justification.encode(),

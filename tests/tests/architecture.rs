@@ -119,28 +119,35 @@ const SOURCE_DIRS: &[&str] = &[
 /// The largest import circle allowed inside a crate, in files.
 const MAX_IMPORT_CIRCLE_FILES: usize = 2;
 
-/// Normal (non-dev, non-build) dependencies of every package, by package id.
-fn dependency_graph() -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
-    // Only this platform's dependencies: they are the ones built here, so no download is needed.
-    let host = host_triple();
+/// What `cargo ARGS` prints, run in the workspace; it must succeed.
+fn cargo(args: &[&str]) -> Vec<u8> {
     let output = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--filter-platform",
-            &host,
-        ])
+        .args(args)
         .current_dir(suyuan_tests::workspace_root())
         .output()
         .expect("cargo runs");
     assert!(
         output.status.success(),
-        "{}",
+        "cargo {}: {}",
+        args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    output.stdout
+}
+
+/// Normal (non-dev, non-build) dependencies of every package, by package id.
+fn dependency_graph() -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
+    // Only this platform's dependencies: they are the ones built here, so no download is needed.
+    let host = host_triple();
+    let output = cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--offline",
+        "--filter-platform",
+        &host,
+    ]);
+    let metadata: Value = serde_json::from_slice(&output).unwrap();
     let names: BTreeMap<String, String> = metadata["packages"]
         .as_array()
         .unwrap()
@@ -302,19 +309,19 @@ fn no_import_circle_spans_more_than_two_files() {
 /// them below `librocksdb-sys` when building `selection`: one line per package, with its
 /// features and depth, in tree order.
 fn rocksdb_build(selection: &[&str]) -> Vec<String> {
-    let output = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal,build", "--no-dedupe"])
-        .args(["--prefix", "depth", "-f", "{p} {f}"])
-        .args(selection)
-        .current_dir(suyuan_tests::workspace_root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("cargo tree prints UTF-8");
+    let tree = [
+        "tree",
+        "--offline",
+        "-e",
+        "normal,build",
+        "--no-dedupe",
+        "--prefix",
+        "depth",
+        "-f",
+        "{p} {f}",
+    ];
+    let args: Vec<&str> = tree.iter().chain(selection).copied().collect();
+    let text = String::from_utf8(cargo(&args)).expect("cargo tree prints UTF-8");
     let depth = |line: &str| -> usize {
         let digits = line.chars().take_while(char::is_ascii_digit).count();
         line[..digits]

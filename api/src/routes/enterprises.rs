@@ -520,7 +520,7 @@ mod tests {
             envelopes,
         );
         store
-            .commit_block_with_trees(
+            .commit_block(
                 &demo_block.block,
                 &demo_block.txs,
                 b"cert",

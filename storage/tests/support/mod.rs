@@ -26,6 +26,7 @@ use suyuan_ledger::record::{
 };
 use suyuan_ledger::state::{StateRead, WriteSet};
 use suyuan_ledger::tx::{Envelope, Payload, VerifiedTx};
+use suyuan_storage::{StorageError, Store, TreeWrites};
 
 /// Milliseconds in a day.
 pub(crate) const DAY_MS: u64 = 86_400_000;
@@ -52,6 +53,24 @@ pub(crate) struct Prepared {
     pub(crate) certificate: Vec<u8>,
     /// The state changes of executing it.
     pub(crate) writes: WriteSet,
+}
+
+impl Prepared {
+    /// Commits the block to `store` with the tree nodes it adds, grown over the store as a
+    /// node grows them (one log leaf per transaction).
+    pub(crate) fn commit_to(&self, store: &Store) -> Result<(), StorageError> {
+        let frontier = store.log_frontier()?;
+        let trees =
+            suyuan_ledger::trees::grow(&frontier, store, self.block.header.height, &self.txs)
+                .expect("the store's trees grow");
+        store.commit_block(
+            &self.block,
+            &self.txs,
+            &self.certificate,
+            &self.writes,
+            &TreeWrites::from(&trees),
+        )
+    }
 }
 
 impl Workload {

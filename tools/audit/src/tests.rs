@@ -175,7 +175,7 @@ impl Consortium {
             Justification::new(self.certificate(vote, &seal.signers), nullifications).encode();
         let keys = writes.keys().map(StateKey::to_bytes).collect();
         store
-            .commit_block_with_trees(
+            .commit_block(
                 &block,
                 &txs,
                 &justification,
