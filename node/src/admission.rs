@@ -132,8 +132,7 @@ impl Admission {
         (mempool.len(), mempool.bytes())
     }
 
-    /// The oldest pending transactions not in `exclude`, up to `max_count` of them and
-    /// `max_bytes` of payload, copied out for a block proposal.
+    /// [`Mempool::candidates`] for a block proposal, copied out under a brief lock.
     pub fn candidates(
         &self,
         exclude: &HashSet<TxId>,

@@ -3,8 +3,6 @@
 //! views, is accepted by the one finality rule, stored by RocksDB, carried by block sync and
 //! served raw by the API.
 
-use std::path::PathBuf;
-
 use suyuan_api::raw::{RawBlock, decode_blocks, encode_blocks};
 use suyuan_consensus::{View, Vote};
 use suyuan_ledger::block::{Block, Body, leader};
@@ -19,11 +17,8 @@ use suyuan_proofs::justification::{Justification, MAX_JUSTIFICATION_BYTES, MAX_N
 use suyuan_proofs::signing::certificate;
 use suyuan_storage::{Store, TreeWrites};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("suyuan-node-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+mod common;
+use common::temp_dir;
 
 #[test]
 fn n256_block_after_100_skipped_views_with_the_largest_justification_commits() {

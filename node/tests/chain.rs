@@ -1,7 +1,6 @@
 //! Whole-node tests in one process: real RocksDB stores in temporary directories, real libp2p
 //! on loopback, real HTTP listeners. The multi-process tests are in `tests/tests/consortium.rs`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,49 +15,14 @@ use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 
 use suyuan_node::chain::{Chain, InvalidBlock, Preverified};
-use suyuan_node::config::{
-    ApiSection, BlockSection, Config, ConsensusSection, LogSection, NodeSection, P2pSection,
-};
-use suyuan_node::mempool::MempoolLimits;
 use suyuan_node::service::RunningNode;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("suyuan-node-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{config, temp_dir};
 
 /// Ports for a test: distinct per test name and process, away from the defaults.
 fn base_port(salt: u16) -> u16 {
     20_000 + (std::process::id() % 400) as u16 * 50 + salt * 10
-}
-
-fn config(dir: &std::path::Path, index: usize, p2p: u16, api: u16) -> Config {
-    Config {
-        node: NodeSection {
-            data_dir: dir.join(format!("validator-{index}")),
-            genesis: dir.join("unused-genesis.json"),
-            key: dir.join("unused.key"),
-        },
-        p2p: P2pSection {
-            listen: format!("/ip4/127.0.0.1/tcp/{}", usize::from(p2p) + index),
-        },
-        api: ApiSection {
-            listen: format!("127.0.0.1:{}", usize::from(api) + index),
-        },
-        consensus: ConsensusSection {
-            leader_timeout_ms: 1_000,
-            view_timeout_ms: 1_500,
-        },
-        mempool: MempoolLimits::default(),
-        block: BlockSection {
-            interval_ms: 50,
-            idle_interval_ms: 300,
-            ..BlockSection::default()
-        },
-        log: LogSection::default(),
-    }
 }
 
 async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {

@@ -6,7 +6,6 @@
 //! full blocks of commissioning records while a client polls `GET /v1/status` and
 //! `GET /v1/transactions/{id}` over HTTP; the slowest answer must stay under the bound.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,52 +14,19 @@ use suyuan_api::Node as _;
 use suyuan_ledger::demo::{Demo, who};
 use suyuan_ledger::record::{Items, Record, TraceCode};
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
-use suyuan_node::config::{
-    ApiSection, BlockSection, Config, ConsensusSection, LogSection, NodeSection, P2pSection,
-};
+use suyuan_node::config::Config;
 use suyuan_node::mempool::MempoolLimits;
 use suyuan_node::service::RunningNode;
 use suyuan_storage::Store;
+
+mod common;
+use common::{config, temp_dir};
 
 /// The slowest status answer allowed while blocks execute.
 const MAX_STATUS_LATENCY: Duration = Duration::from_millis(50);
 
 /// Transactions loaded: several full blocks of the largest size the node builds.
 const LOAD: usize = 20_000;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("suyuan-node-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn config(dir: &std::path::Path, p2p: u16, api: u16) -> Config {
-    Config {
-        node: NodeSection {
-            data_dir: dir.join("validator-0"),
-            genesis: dir.join("unused-genesis.json"),
-            key: dir.join("unused.key"),
-        },
-        p2p: P2pSection {
-            listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-        },
-        api: ApiSection {
-            listen: format!("127.0.0.1:{api}"),
-        },
-        consensus: ConsensusSection::default(),
-        mempool: MempoolLimits {
-            max_transactions: LOAD * 2,
-            ..MempoolLimits::default()
-        },
-        block: BlockSection {
-            interval_ms: 50,
-            idle_interval_ms: 300,
-            ..BlockSection::default()
-        },
-        log: LogSection::default(),
-    }
-}
 
 /// `count` commissioning records by the demo's cable maker, each of its own lot, signed.
 fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
@@ -127,7 +93,13 @@ async fn n1_status_answers_within_50ms_while_full_blocks_execute() {
     let api = p2p + 1;
     let demo = Demo::new(1, p2p);
     let node = RunningNode::start_with(
-        &config(&dir, p2p, api),
+        &Config {
+            mempool: MempoolLimits {
+                max_transactions: LOAD * 2,
+                ..MempoolLimits::default()
+            },
+            ..config(&dir, 0, p2p, api)
+        },
         demo.genesis.clone(),
         demo.validators[0].clone(),
     )

@@ -260,19 +260,26 @@ fn tree_writes_that_do_not_extend_the_stored_log_are_refused() {
         ("missing parent", missing_parent),
         ("misplaced leaf", misplaced),
     ] {
-        let result = store.commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes);
-        assert!(
-            matches!(result, Err(StorageError::TreesMismatch { height: 3, .. })),
-            "{what}: {result:?}"
-        );
-        assert_eq!(store.head(), head, "{what}: nothing is written");
-        assert_eq!(store.log_size_at(3).unwrap(), None);
+        assert_trees_refused(&store, &p, &writes, what);
     }
     store
         .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &good)
         .unwrap();
     model.push_block(&p.txs);
     assert_eq!(store.log_root_at(3).unwrap(), Some(model.log_root(3)));
+}
+
+/// Committing block 3 (`p`) with `writes` is refused as a trees mismatch, and nothing is
+/// written.
+fn assert_trees_refused(store: &Store, p: &support::Prepared, writes: &TreeWrites, what: &str) {
+    let head = store.head();
+    let result = store.commit_block(&p.block, &p.txs, &p.certificate, &p.writes, writes);
+    assert!(
+        matches!(result, Err(StorageError::TreesMismatch { height: 3, .. })),
+        "{what}: {result:?}"
+    );
+    assert_eq!(store.head(), head, "{what}: nothing is written");
+    assert_eq!(store.log_size_at(3).unwrap(), None);
 }
 
 /// A block whose records are not appended to the log (no tree nodes, or fewer leaves than
@@ -298,13 +305,7 @@ fn a_block_whose_records_are_not_in_the_log_is_refused() {
         ("no tree nodes", TreeWrites::none()),
         ("one leaf short", one_leaf_short),
     ] {
-        let result = store.commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &writes);
-        assert!(
-            matches!(result, Err(StorageError::TreesMismatch { height: 3, .. })),
-            "{what}: {result:?}"
-        );
-        assert_eq!(store.head(), head, "{what}: nothing is written");
-        assert_eq!(store.log_size_at(3).unwrap(), None);
+        assert_trees_refused(&store, &p, &writes, what);
     }
     store
         .commit_block(&p.block, &p.txs, &p.certificate, &p.writes, &good)
