@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: testnet/bench.sh [--validators N] [--rate R] [--duration S] [--warmup S] [--batch B]
 #                         [--submit-to all|first] [--p2p-port P] [--api-port A] [--json]
-#                         [--logs DIR]
+#                         [--logs DIR] [--byzantine I]
 #
 # Benchmarks a fresh local testnet the way an operator would run one: writes an N-validator
 # testnet (default 4) into a new temporary directory on non-default ports (p2p from 17400, API
@@ -10,7 +10,10 @@
 # report (JSON with --json), and stops and deletes the testnet whatever happens (even on Ctrl-C).
 # Exits with the benchmark's status; when the benchmark fails, the end of each node's log is
 # printed first. With --logs DIR, the nodes' logs are copied to DIR (validator-<i>.log) before
-# the testnet is deleted. Build first: cargo build --release --workspace --bins.
+# the testnet is deleted. With --byzantine I, validator I runs as suyuan-byzantine (built beside
+# suyuan), misbehaving as the BYZANTINE_* variables in the environment say (see
+# tools/byzantine), for the figures of honest throughput under one faulty validator. Build
+# first: cargo build --release --workspace --bins.
 set -euo pipefail
 # shellcheck source=testnet/lib.sh source-path=SCRIPTDIR/..
 source "$(dirname "$0")/lib.sh"
@@ -20,11 +23,12 @@ validators=4
 p2p_port=17400
 api_port=18400
 logs=
+byzantine=
 bench_args=()
 while [[ $# -gt 0 ]]; do
   option=$1
   case "$option" in
-    --validators | --p2p-port | --api-port | --logs | --rate | --duration | --warmup | --batch | --submit-to)
+    --validators | --p2p-port | --api-port | --logs | --byzantine | --rate | --duration | --warmup | --batch | --submit-to)
       [[ $# -ge 2 ]] || die "$option needs a value"
       value=$2
       shift 2
@@ -33,6 +37,7 @@ while [[ $# -gt 0 ]]; do
         --p2p-port) p2p_port=$value ;;
         --api-port) api_port=$value ;;
         --logs) logs=$value ;;
+        --byzantine) byzantine=$value ;;
         *) bench_args+=("$option" "$value") ;;
       esac
       ;;
@@ -46,7 +51,7 @@ while [[ $# -gt 0 ]]; do
       ;;
   esac
 done
-for number in "$validators" "$p2p_port" "$api_port"; do
+for number in "$validators" "$p2p_port" "$api_port" ${byzantine:+"$byzantine"}; do
   [[ $number =~ ^[0-9]+$ ]] || die "$number is not a number"
 done
 
@@ -80,7 +85,19 @@ trap 'exit 143' TERM
 
 "$bin" testnet init --validators "$validators" --dir "$dir" \
   --p2p-port "$p2p_port" --api-port "$api_port" >&2
-"$testnet_scripts/start.sh" "$dir" >&2
+if [[ -n $byzantine ]]; then
+  ((byzantine < validators)) || die "--byzantine $byzantine: there are $validators validators"
+  byzantine_bin=$(dirname "$bin")/suyuan-byzantine
+  [[ -x $byzantine_bin ]] || die "$byzantine_bin is missing: cargo build --release --workspace --bins"
+  honest=()
+  for index in $(all_validators "$dir"); do
+    [[ $index == "$byzantine" ]] || honest+=("$index")
+  done
+  "$testnet_scripts/start.sh" "$dir" "${honest[@]}" >&2
+  SUYUAN_BIN=$byzantine_bin "$testnet_scripts/start.sh" "$dir" "$byzantine" >&2
+else
+  "$testnet_scripts/start.sh" "$dir" >&2
+fi
 
 status=0
 "$bin" bench --testnet "$dir" ${bench_args[@]+"${bench_args[@]}"} || status=$?

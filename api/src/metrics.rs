@@ -20,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -48,6 +49,13 @@ pub struct NodeMetrics {
     /// committing it, for blocks finalized by consensus (not block sync); see
     /// [`finalization_latency_histogram`].
     pub finalization_latency: Histogram,
+    /// Pairs of conflicting votes seen signed by one validator (evidence of a Byzantine
+    /// validator), since the node started.
+    pub evidence: u64,
+    /// Faults counted against each validator peer (malformed frames, proposals out of turn or
+    /// from the future), by genesis index, since the node started; empty for a node without
+    /// peers.
+    pub peer_faults: Vec<u64>,
 }
 
 /// The histogram a node records finalization latency in: buckets from 50 ms doubling to
@@ -246,6 +254,11 @@ impl Collector for NodeCollector {
                 "Transactions committed since the node started",
                 node.transactions_committed,
             ),
+            (
+                "consensus_evidence",
+                "Pairs of conflicting votes one validator signed, seen since the node started",
+                node.evidence,
+            ),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
@@ -255,6 +268,19 @@ impl Collector for NodeCollector {
                 None,
                 counter.metric_type(),
             )?)?;
+        }
+        if !node.peer_faults.is_empty() {
+            let mut family = encoder.encode_descriptor(
+                "peer_faults",
+                "Faulty inputs refused from each validator peer (malformed frames, proposals out \
+                 of turn, out of range or from the future), since the node started",
+                None,
+                MetricType::Counter,
+            )?;
+            for (index, faults) in node.peer_faults.iter().enumerate() {
+                let labels = [("validator", index.to_string())];
+                ConstCounter::new(*faults).encode(family.encode_family(&labels)?)?;
+            }
         }
         let latency = &node.finalization_latency;
         latency.encode(encoder.encode_descriptor(

@@ -79,6 +79,8 @@ impl Node for ReadOnlyNode {
             blocks_committed: 0,
             transactions_committed: 0,
             finalization_latency: finalization_latency_histogram(),
+            evidence: 0,
+            peer_faults: Vec::new(),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::codec::Message;
 use crate::error::Rejection;
 use crate::limits::{
     MAX_FETCHES_IN_FLIGHT, MAX_RECOVERED_VOTES, MAX_VIEWS_AHEAD, VOTE_RETENTION_VIEWS,
+    VOTE_WINDOW_VIEWS,
 };
 use crate::types::{Block, ChainId, Digest, Time, ValidatorIndex, View};
 use crate::vote::{Certificate, Evidence, SignedVote, ValidatorSet, Vote, VoteKind};
@@ -822,8 +823,13 @@ impl Engine {
         self.try_deliver();
     }
 
-    /// Rule 3: on a notarization, vote finalize unless we nullified the view.
+    /// Rule 3: on a notarization, vote finalize unless we nullified the view, and never more
+    /// than [`VOTE_WINDOW_VIEWS`] below the current view (the write-ahead log keeps only that
+    /// window of own votes; the block is then finalized through a descendant).
     fn finalize_if_allowed(&mut self, block: Block) {
+        if block.view().0.saturating_add(VOTE_WINDOW_VIEWS) < self.view.0 {
+            return;
+        }
         let round = self.rounds.entry(block.view()).or_default();
         if round.my_nullify.is_none() && round.my_finalize.is_none() {
             let sv = self.vote(Vote::Finalize(block));

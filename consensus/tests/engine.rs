@@ -368,6 +368,41 @@ fn recovered_votes_are_never_contradicted() {
     assert_eq!(engine.view(), View(2));
 }
 
+/// A validator restarted from a write-ahead log that kept only the newest views' votes never
+/// votes in the older views: a late notarization of a view below the window draws no finalize,
+/// even though the log no longer says whether it nullified that view.
+#[test]
+fn never_votes_below_the_window_the_write_ahead_log_keeps() {
+    let net = Net::new(4);
+    let window = suyuan_consensus::limits::VOTE_WINDOW_VIEWS;
+    let latest = View(window + 10);
+    // The log's newest vote: a nullify of view `latest`; everything older was dropped.
+    let (mut engine, _) = net.started(0, vec![net.vote(0, Vote::Nullify(latest))]);
+    assert_eq!(engine.view(), latest);
+    let old = block(5, 1, &net.genesis, 1);
+    let cert = net.certificate(Vote::Notarize(old), &[1, 2, 3]);
+    let actions = engine
+        .handle(msg(1, Message::Certificate(cert)), Time(1))
+        .unwrap();
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::PersistVote(_))),
+        "voted in view 5, {} views below the newest logged vote: {actions:?}",
+        latest.0 - 5
+    );
+    // A view inside the window still gets its finalize vote.
+    let recent = block(latest.0 - 3, 1, &net.genesis, 2);
+    let cert = net.certificate(Vote::Notarize(recent), &[1, 2, 3]);
+    let actions = engine
+        .handle(msg(1, Message::Certificate(cert)), Time(2))
+        .unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::PersistVote(sv) if sv.vote == Vote::Finalize(recent))),
+        "{actions:?}"
+    );
+}
+
 #[test]
 fn jumps_ahead_on_a_certificate_and_fetches_missing_history() {
     let net = Net::new(4);

@@ -14,13 +14,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use suyuan_consensus::Digest;
 use suyuan_ledger::block::{Block, BlockError, BlockHash, Body, Header, Parent};
 use suyuan_ledger::crypto::PublicKey;
-use suyuan_ledger::exec::{
-    BlockContext, BlockExecError, ExecError, Executor, MAX_CLOCK_SKEW_MS, execute_block,
-};
+use suyuan_ledger::exec::{BlockContext, BlockExecError, ExecError, Executor, execute_block};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::merkle::log::Frontier;
 use suyuan_ledger::merkle::map::MapOverlay;
@@ -51,6 +50,9 @@ pub struct Pending {
     pub writes: WriteSet,
     /// What it does to the proof trees.
     pub trees: BlockTrees,
+    /// When this node built or received it: a leader times its child from here, never from a
+    /// block time that may be ahead of its own clock.
+    pub learned: Instant,
 }
 
 /// Why a proposed block is refused.
@@ -70,14 +72,6 @@ pub enum InvalidBlock {
     Mismatch {
         /// Which field.
         field: &'static str,
-    },
-    /// The proposer's clock is too far ahead of this node's.
-    #[error(
-        "block time {time_ms} ms is more than {MAX_CLOCK_SKEW_MS} ms ahead of this node's clock"
-    )]
-    FromTheFuture {
-        /// The header's time.
-        time_ms: u64,
     },
     /// A transaction's envelope does not verify.
     #[error("transaction {index} of the block does not verify: {error}")]
@@ -103,6 +97,9 @@ pub enum Undecided {
     /// The stored proof trees could not be read (a storage failure, reported, not a verdict on
     /// the block).
     Trees(TreesError),
+    /// Committed state could not be read while executing the block (a storage failure,
+    /// reported, not a verdict on the block or on any of its transactions).
+    State(StateError),
 }
 
 /// Reads the committed state through the write sets of pending ancestors, newest first.
@@ -133,6 +130,8 @@ pub struct Chain {
     /// The committed map, its upper levels in memory.
     map: MapCache,
     pending: HashMap<BlockHash, Pending>,
+    /// When the committed head was committed (or the chain opened).
+    head_learned: Instant,
 }
 
 impl Chain {
@@ -153,6 +152,7 @@ impl Chain {
             frontier,
             map,
             pending: HashMap::new(),
+            head_learned: Instant::now(),
         })
     }
 
@@ -174,6 +174,15 @@ impl Chain {
     /// A pending block.
     pub fn pending(&self, hash: &BlockHash) -> Option<&Pending> {
         self.pending.get(hash)
+    }
+
+    /// When this node learned block `hash`, the committed head or a pending block: when it
+    /// was built, received, or committed.
+    pub fn learned(&self, hash: &BlockHash) -> Option<Instant> {
+        if let Some(pending) = self.pending.get(hash) {
+            return Some(pending.learned);
+        }
+        (*hash == self.store.head().hash).then_some(self.head_learned)
     }
 
     /// How many blocks are pending.
@@ -230,7 +239,10 @@ impl Chain {
 
     /// Builds this node's proposal for `view` on `parent` from the oldest pending
     /// transactions that still execute, and keeps it pending. Transactions that no longer
-    /// pass the rules are removed from the pool and returned with their error.
+    /// pass the rules are returned with their error, for the pool to drop.
+    ///
+    /// The block's time is `max(now_ms, parent's time + 1)`: block times strictly increase,
+    /// and a leader whose clock is behind its parent's time still proposes at once.
     #[allow(clippy::too_many_arguments)]
     pub fn propose(
         &mut self,
@@ -245,7 +257,7 @@ impl Chain {
             Parent::Genesis(genesis) => (1, genesis.genesis_time_ms),
             Parent::Block(header) => (header.height + 1, header.time_ms),
         };
-        let time_ms = now_ms.max(parent_time);
+        let time_ms = now_ms.max(parent_time.saturating_add(1));
         let in_ancestors: HashSet<TxId> = ancestors
             .iter()
             .flat_map(|pending| pending.txs.iter().map(|tx| tx.id))
@@ -266,6 +278,8 @@ impl Chain {
         for tx in candidates {
             match executor.apply(&tx) {
                 Ok(()) => txs.push(tx),
+                // The store failed, not the transaction: give up the proposal, drop nothing.
+                Err(ExecError::State(error)) => return Err(Undecided::State(error)),
                 Err(error) => refused.push((tx.id, error)),
             }
         }
@@ -294,6 +308,7 @@ impl Chain {
                 txs,
                 writes,
                 trees,
+                learned: Instant::now(),
             },
         );
         Ok((block, refused))
@@ -302,11 +317,14 @@ impl Chain {
     /// Checks a block received for `expected` (the block consensus asks about) and, when it
     /// is valid, executes it and keeps it pending. The transactions in `known` (this node's
     /// pool already verified them) are not verified again.
+    ///
+    /// The block's time is not judged against this node's clock here: whether to vote for a
+    /// block from the future is the driver's decision, and such a block is still kept, so that
+    /// a node whose own clock is behind can commit it and build on it once others finalize it.
     pub fn check_proposal(
         &mut self,
         block: Block,
         expected: &suyuan_consensus::Block,
-        now_ms: u64,
         known: Preverified,
     ) -> Result<Result<(), InvalidBlock>, Undecided> {
         let hash = block.hash();
@@ -325,11 +343,6 @@ impl Chain {
         }
         if header.parent.as_bytes() != &expected.parent().0 {
             return Ok(Err(InvalidBlock::Mismatch { field: "parent" }));
-        }
-        if header.time_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
-            return Ok(Err(InvalidBlock::FromTheFuture {
-                time_ms: header.time_ms,
-            }));
         }
         let (parent, ancestors) = self.ancestry(&header.parent)?;
         if let Err(error) = header.check_extends(parent, &self.genesis) {
@@ -353,6 +366,10 @@ impl Chain {
         };
         let writes = match execute_block(&state, context, &txs) {
             Ok(writes) => writes,
+            Err(BlockExecError {
+                error: ExecError::State(error),
+                ..
+            }) => return Err(Undecided::State(error)),
             Err(error) => return Ok(Err(error.into())),
         };
         let trees = self
@@ -368,6 +385,7 @@ impl Chain {
                 txs,
                 writes,
                 trees,
+                learned: Instant::now(),
             },
         );
         Ok(Ok(()))
@@ -439,6 +457,7 @@ impl Chain {
                 txs,
                 writes,
                 trees,
+                learned: Instant::now(),
             },
         );
         Ok(())
@@ -468,6 +487,7 @@ impl Chain {
             .retain(|_, other| other.block.header.height > height);
         let ids = pending.txs.iter().map(|tx| tx.id).collect();
         self.head_header = Some(pending.block.header);
+        self.head_learned = Instant::now();
         Ok(ids)
     }
 

@@ -11,7 +11,17 @@
 //!   contents this node lacks is fetched by block sync ([`crate::sync`]), as is any run of
 //!   blocks it missed;
 //! - when block sync moved the store past what the engine knows, the engine is rebuilt from
-//!   the store's head and the write-ahead log, exactly as after a restart.
+//!   the store's head and the write-ahead log, exactly as after a restart;
+//! - block times (see [`crate::clock`]): a leader stamps its block `max(now, parent + 1 ms)`
+//!   and proposes a block interval after it learned the parent, never waiting on a parent time
+//!   in its future; a follower votes only for blocks at most the clock tolerance (the leader
+//!   timeout) ahead of its own clock, and nullifies the view otherwise, keeping the block;
+//! - the write-ahead log keeps own votes of the newest [`VOTE_WINDOW_VIEWS`] views at most,
+//!   which is all safety needs (the engine never votes further back);
+//! - a leader's proposals are held only for views near the current one, at most
+//!   [`MAX_PROPOSALS_PER_VIEW`] per view and [`MAX_HELD_BYTES_PER_PROPOSER`] per proposer, so a
+//!   leader cannot fill memory with proposals for its future views;
+//! - peers' faults are counted and logged at a bounded rate ([`PeerFaults`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -19,30 +29,47 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use suyuan_consensus::limits::VOTE_WINDOW_VIEWS;
 use suyuan_consensus::{
     Action, Config as EngineConfig, Digest, Engine, Finalized, Input, Message, SignedVote, Time,
-    ValidatorIndex, View,
+    ValidatorIndex, View, Vote,
 };
 use suyuan_ledger::block::{Block, BlockHash};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::limits::{ENVELOPE_OVERHEAD_BYTES, MAX_HEADER_BYTES};
 use suyuan_ledger::submit::SubmitError;
 use suyuan_proofs::finality::Consortium;
 use suyuan_proofs::justification::Justification;
 use tokio::sync::{mpsc, watch};
 
 use crate::admission::{Admission, Source};
+use crate::byzantine::Misbehaviour;
 use crate::chain::{Chain, CommitError, Undecided};
-use crate::clock::now_ms;
+use crate::clock::{Clock, clock_tolerance_ms, judge_block_time, proposal_due};
 use crate::config::{BlockSection, ConsensusSection};
 use crate::frames::{Frame, SyncedBlock, decode_batch};
 use crate::network::{NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
 use crate::node_api::Shared;
+use crate::peer_faults::PeerFaults;
 use crate::sync::{self, BlockSync, SYNC_BATCH, SYNC_TICK};
 
-/// Proposals received and not yet asked about, kept per view.
-const MAX_HELD_PROPOSALS: usize = 64;
+/// Proposals held for one view: its leader's block, and one more so that a leader that
+/// equivocates cannot make this node miss the block the others vote for. A third is refused.
+pub const MAX_PROPOSALS_PER_VIEW: usize = 2;
+
+/// Proposals are held for views at most this far ahead of this node's view: a node a few views
+/// behind (its certificates still in flight) keeps the proposals it will be asked about.
+pub const MAX_PROPOSAL_VIEWS_AHEAD: u64 = 16;
+
+/// Proposals for views this far behind this node's view are still taken (consensus may still
+/// ask about a view it has just left while its certificates settle); older ones are ignored.
+const PROPOSAL_VIEWS_BEHIND: u64 = 2;
+
+/// Bytes of proposals held for one proposer, oldest evicted first: four of the largest
+/// blocks, so that each leader has room for its next proposals whatever the others send.
+pub const MAX_HELD_BYTES_PER_PROPOSER: usize = 4 * crate::frames::MAX_BLOCK_BYTES;
 
 /// How often the driver logs its progress.
 const PROGRESS_LOG: Duration = Duration::from_secs(10);
@@ -60,9 +87,10 @@ pub struct Driver {
     block: BlockSection,
     started: Instant,
     timer: Option<Time>,
-    /// Full blocks received from leaders, by hash, and their views for eviction.
+    /// Full blocks received from leaders, by hash.
     proposals: HashMap<BlockHash, Block>,
-    proposal_order: VecDeque<(u64, BlockHash)>,
+    /// The proposals held for each proposer (by genesis index), oldest first.
+    held: Vec<HeldProposals>,
     /// Blocks consensus asked to verify whose contents (or parent) are not here yet.
     awaiting: HashMap<BlockHash, suyuan_consensus::Block>,
     /// The proposal consensus asked this node for, not yet built.
@@ -79,6 +107,21 @@ pub struct Driver {
     /// Frames to send, in order, after the inputs that produced them are handled: `None`
     /// sends to every other validator.
     outbox: Vec<(Option<usize>, Vec<u8>)>,
+    /// The wall clock block times are stamped and judged with.
+    clock: Clock,
+    /// How far ahead of `clock` a block may be for this node to vote for it.
+    tolerance_ms: u64,
+    /// Faults of each validator peer.
+    faults: PeerFaults,
+    /// How this validator misbehaves: honest except in tests ([`crate::byzantine`]).
+    misbehaviour: Misbehaviour,
+}
+
+/// The proposals held for one proposer, oldest first, and their size.
+#[derive(Debug, Default)]
+struct HeldProposals {
+    blocks: VecDeque<(u64, BlockHash, usize)>,
+    bytes: usize,
 }
 
 impl Driver {
@@ -107,6 +150,7 @@ impl Driver {
             },
         };
         let engine = Engine::new(engine_config.clone()).context("starting consensus")?;
+        let genesis_validators = genesis.validators.len();
         let mut driver = Driver {
             engine,
             engine_config,
@@ -120,7 +164,9 @@ impl Driver {
             started: Instant::now(),
             timer: None,
             proposals: HashMap::new(),
-            proposal_order: VecDeque::new(),
+            held: (0..genesis_validators)
+                .map(|_| HeldProposals::default())
+                .collect(),
             awaiting: HashMap::new(),
             owed_proposal: None,
             finalized: BTreeMap::new(),
@@ -129,9 +175,20 @@ impl Driver {
             consortium,
             inputs: VecDeque::new(),
             outbox: Vec::new(),
+            clock: Clock::default(),
+            tolerance_ms: clock_tolerance_ms(consensus.leader_timeout_ms),
+            faults: PeerFaults::new(genesis_validators),
+            misbehaviour: Misbehaviour::default(),
         };
         driver.recover()?;
         Ok(driver)
+    }
+
+    /// Makes this driver misbehave: for tests only ([`crate::byzantine`]).
+    pub fn misbehave(mut self, misbehaviour: Misbehaviour) -> Driver {
+        self.clock = misbehaviour.clock();
+        self.misbehaviour = misbehaviour;
+        self
     }
 
     /// Feeds the engine the store's head and the votes of the write-ahead log above it.
@@ -155,6 +212,9 @@ impl Driver {
             "consensus recovered from storage"
         );
         self.inputs.push_back(Input::Recovered { finalized, votes });
+        // A log written before the window rule, or by a node that went long without
+        // finalizing, shrinks to the window now rather than at the next vote.
+        self.forget_votes_outside_window()?;
         self.drain_inputs()
     }
 
@@ -215,10 +275,14 @@ impl Driver {
     }
 
     /// When the owed proposal should be built: after the block interval since its parent if
-    /// transactions wait, after the idle interval if none do, at once when a block is full.
+    /// transactions wait, after the idle interval if none do, at once when a block is full;
+    /// counted from the parent's time, or from when this node learned the parent if that is
+    /// sooner ([`proposal_due`]).
     fn proposal_due(&self) -> Option<Instant> {
         let (_, parent) = self.owed_proposal.as_ref()?;
-        let parent_time = self.parent_time(&Hash32(parent.digest().0))?;
+        let parent_hash = Hash32(parent.digest().0);
+        let parent_time = self.parent_time(&parent_hash)?;
+        let learned = self.chain.learned(&parent_hash).unwrap_or(self.started);
         let (pending, _) = self.admission.pool_size();
         let wait_ms = if pending >= self.block.max_transactions {
             0
@@ -227,9 +291,13 @@ impl Driver {
         } else {
             self.block.idle_interval_ms
         };
-        let due_ms = parent_time.saturating_add(wait_ms);
-        let now = now_ms();
-        Some(Instant::now() + Duration::from_millis(due_ms.saturating_sub(now)))
+        Some(proposal_due(
+            parent_time,
+            learned,
+            wait_ms,
+            self.clock.now_ms(),
+            Instant::now(),
+        ))
     }
 
     fn parent_time(&self, parent: &BlockHash) -> Option<u64> {
@@ -258,7 +326,7 @@ impl Driver {
             view.0,
             &parent_hash,
             self.key.public(),
-            now_ms(),
+            self.clock.now_ms(),
             |exclude| admission.candidates(exclude, max_count, max_bytes),
         );
         let (block, refused) = match built {
@@ -272,6 +340,12 @@ impl Driver {
             }
             Err(Undecided::Trees(error)) => {
                 bail!("cannot propose: the stored proof trees cannot be read: {error}");
+            }
+            Err(Undecided::State(error)) => {
+                // The store failed, not the transactions: propose nothing, drop nothing; the
+                // view times out if this node cannot lead it.
+                tracing::error!(view = view.0, %error, "cannot propose: committed state cannot be read");
+                return Ok(());
             }
         };
         self.admission.drop_refused(refused);
@@ -324,11 +398,19 @@ impl Driver {
                     .wal_append(&vote.encode())
                     .context("writing an own vote to the write-ahead log")?;
                 self.wal.push_back((seq, vote.vote.view()));
+                self.forget_votes_outside_window()?;
             }
             Action::Broadcast(message) => {
+                if self.withholds(&message) {
+                    return Ok(());
+                }
+                self.equivocate(&message);
                 self.outbox.push((None, Frame::Consensus(message).encode()));
             }
             Action::Send { to, message } => {
+                if self.withholds(&message) {
+                    return Ok(());
+                }
                 self.outbox
                     .push((Some(usize::from(to.0)), Frame::Consensus(message).encode()));
             }
@@ -363,6 +445,70 @@ impl Driver {
         Ok(())
     }
 
+    /// Drops own votes of views more than [`VOTE_WINDOW_VIEWS`] below the newest one from the
+    /// write-ahead log: the engine never votes that far back, so they cannot matter to safety,
+    /// and the log stays bounded however long the consortium goes without finalizing.
+    fn forget_votes_outside_window(&mut self) -> anyhow::Result<()> {
+        let Some(newest) = self.wal.iter().map(|(_, view)| view.0).max() else {
+            return Ok(());
+        };
+        let floor = newest.saturating_sub(VOTE_WINDOW_VIEWS);
+        let Some(below) = self
+            .wal
+            .iter()
+            .find(|(_, view)| view.0 >= floor)
+            .map(|(seq, _)| *seq)
+        else {
+            return Ok(());
+        };
+        if self.wal.front().is_some_and(|(seq, _)| *seq < below) {
+            self.chain.store().wal_truncate_below(below)?;
+            self.wal.retain(|(seq, _)| *seq >= below);
+        }
+        Ok(())
+    }
+
+    /// Counts and (at a bounded rate) logs a fault of validator `peer`.
+    fn peer_fault(&mut self, peer: usize, what: &'static str, why: impl std::fmt::Display) {
+        self.faults.record(peer, what, why);
+        self.shared.record_peer_fault(peer);
+    }
+
+    /// Whether this (misbehaving) validator keeps `message` to itself.
+    fn withholds(&self, message: &Message) -> bool {
+        self.misbehaviour.withhold_votes && matches!(message, Message::Vote(_))
+    }
+
+    /// A misbehaving validator's second, conflicting notarize after each of its own.
+    fn equivocate(&mut self, message: &Message) {
+        if !self.misbehaviour.equivocate {
+            return;
+        }
+        let Message::Vote(vote) = message else { return };
+        let Vote::Notarize(block) = vote.vote else {
+            return;
+        };
+        let mut digest = block.digest();
+        digest.0[0] ^= 0xFF;
+        let Ok(other) = suyuan_consensus::Block::new(
+            block.view(),
+            block.height(),
+            block.parent_view(),
+            block.parent(),
+            digest,
+        ) else {
+            return;
+        };
+        let conflicting = SignedVote::sign(
+            self.engine_config.chain,
+            Vote::Notarize(other),
+            vote.signer,
+            &self.engine_config.key,
+        );
+        self.outbox
+            .push((None, Frame::Consensus(Message::Vote(conflicting)).encode()));
+    }
+
     /// Checks a proposal consensus asks about, if its contents are here; parks it if not.
     fn verify(&mut self, block: suyuan_consensus::Block) {
         let hash = Hash32(block.digest().0);
@@ -371,9 +517,25 @@ impl Driver {
             return;
         };
         let known = self.admission.preverified(&contents.body.transactions);
-        let outcome = self.chain.check_proposal(contents, &block, now_ms(), known);
+        let time_ms = contents.header.time_ms;
+        let proposer = usize::from(self.engine_config.validators.leader(block.view()).0);
+        let outcome = self.chain.check_proposal(contents, &block, known);
         let valid = match outcome {
-            Ok(Ok(())) => true,
+            Ok(Ok(())) => match judge_block_time(time_ms, self.clock.now_ms(), self.tolerance_ms) {
+                Ok(()) => true,
+                Err(beyond_ms) => {
+                    // Kept pending (others may finalize it), but not voted for.
+                    let tolerance_ms = self.tolerance_ms;
+                    self.peer_fault(
+                        proposer,
+                        "proposal from the future",
+                        format_args!(
+                            "block time {time_ms} ms is {beyond_ms} ms beyond the {tolerance_ms} ms this node's clock allows; check both clocks (NTP)"
+                        ),
+                    );
+                    false
+                }
+            },
             Ok(Err(error)) => {
                 tracing::warn!(view = block.view().0, height = block.height().0, %error, "refusing an invalid proposal");
                 false
@@ -386,6 +548,10 @@ impl Driver {
                 // Not a verdict on the block: this node's store failed. It casts no vote, and the
                 // view times out if others cannot decide without it.
                 tracing::error!(view = block.view().0, %error, "cannot judge a proposal: the stored proof trees cannot be read");
+                return;
+            }
+            Err(Undecided::State(error)) => {
+                tracing::error!(view = block.view().0, %error, "cannot judge a proposal: committed state cannot be read");
                 return;
             }
         };
@@ -476,8 +642,9 @@ impl Driver {
         }
         self.proposals
             .retain(|_, block| block.header.height > head.height);
-        self.proposal_order
-            .retain(|(_, hash)| self.proposals.contains_key(hash));
+        for held in &mut self.held {
+            held.retain(&self.proposals);
+        }
         self.shared.record_commit(ids.len());
         tracing::info!(height = head.height, hash = %head.hash, txs = ids.len(), "committed");
         Ok(())
@@ -604,7 +771,7 @@ impl Driver {
         let frame = match Frame::decode(data) {
             Ok(frame) => frame,
             Err(error) => {
-                tracing::warn!(peer = from.index, %error, "refused a malformed consensus frame");
+                self.peer_fault(from.index, "malformed consensus frame", error);
                 return;
             }
         };
@@ -627,25 +794,50 @@ impl Driver {
             .get(from.index)
             .is_some_and(|validator| &validator.public_key == leader);
         if !from_leader || block.header.proposer != *leader {
-            tracing::warn!(
-                peer = from.index,
-                view,
-                "refused a proposal from a validator that does not lead its view"
+            self.peer_fault(
+                from.index,
+                "proposal",
+                format_args!("view {view} is not its to lead"),
             );
             return;
         }
         if block.header.height <= self.chain.head().height {
             return;
         }
+        let current = self.engine.view().0;
+        if view.saturating_add(PROPOSAL_VIEWS_BEHIND) < current {
+            return; // over: consensus will not ask about it
+        }
+        if view > current.saturating_add(MAX_PROPOSAL_VIEWS_AHEAD) {
+            self.peer_fault(
+                from.index,
+                "proposal",
+                format_args!(
+                    "view {view} is more than {MAX_PROPOSAL_VIEWS_AHEAD} views ahead of {current}"
+                ),
+            );
+            return;
+        }
         let hash = block.hash();
-        if self.proposals.insert(hash, block).is_none() {
-            self.proposal_order.push_back((view, hash));
+        if self.proposals.contains_key(&hash) {
+            return;
         }
-        while self.proposal_order.len() > MAX_HELD_PROPOSALS {
-            if let Some((_, old)) = self.proposal_order.pop_front() {
-                self.proposals.remove(&old);
-            }
+        let Some(held) = self.held.get_mut(from.index) else {
+            return;
+        };
+        if held.in_view(view) >= MAX_PROPOSALS_PER_VIEW {
+            self.peer_fault(
+                from.index,
+                "proposal",
+                format_args!("more than {MAX_PROPOSALS_PER_VIEW} blocks for view {view}"),
+            );
+            return;
         }
+        let bytes = proposal_bytes(&block);
+        for evicted in held.push(view, hash, bytes) {
+            self.proposals.remove(&evicted);
+        }
+        self.proposals.insert(hash, block);
         if let Some(block) = self.awaiting.get(&hash).copied() {
             self.verify(block);
         }
@@ -775,6 +967,7 @@ impl Driver {
             consensus_send_failed = network.consensus_send_failed,
             events_dropped = network.events_dropped,
             connections_refused = network.connections_refused,
+            peer_faults = ?self.faults.totals(),
             "progress"
         );
     }
@@ -795,6 +988,49 @@ impl Driver {
             Ordering::Relaxed,
         );
     }
+}
+
+impl HeldProposals {
+    /// How many proposals are held for `view`.
+    fn in_view(&self, view: u64) -> usize {
+        self.blocks
+            .iter()
+            .filter(|(held, _, _)| *held == view)
+            .count()
+    }
+
+    /// Holds a proposal of `bytes`, evicting the oldest while over
+    /// [`MAX_HELD_BYTES_PER_PROPOSER`] (never the new one); the evicted hashes.
+    fn push(&mut self, view: u64, hash: BlockHash, bytes: usize) -> Vec<BlockHash> {
+        self.blocks.push_back((view, hash, bytes));
+        self.bytes += bytes;
+        let mut evicted = Vec::new();
+        while self.bytes > MAX_HELD_BYTES_PER_PROPOSER && self.blocks.len() > 1 {
+            if let Some((_, old, size)) = self.blocks.pop_front() {
+                self.bytes -= size;
+                evicted.push(old);
+            }
+        }
+        evicted
+    }
+
+    /// Forgets proposals no longer held.
+    fn retain(&mut self, proposals: &HashMap<BlockHash, Block>) {
+        self.blocks
+            .retain(|(_, hash, _)| proposals.contains_key(hash));
+        self.bytes = self.blocks.iter().map(|(_, _, size)| size).sum();
+    }
+}
+
+/// About how many bytes a proposal holds in memory.
+fn proposal_bytes(block: &Block) -> usize {
+    MAX_HEADER_BYTES
+        + block
+            .body
+            .transactions
+            .iter()
+            .map(|envelope| envelope.payload.len() + ENVELOPE_OVERHEAD_BYTES)
+            .sum::<usize>()
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

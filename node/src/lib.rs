@@ -17,9 +17,14 @@
 //!   justifications to RocksDB ([`suyuan_storage`]).
 //! - [`sync`] fetches and checks the blocks a node missed, from its peers.
 //! - [`network`] is the permissioned libp2p network: gossip, direct consensus sends, block sync.
-//! - [`clock`] is the wall clock the node reads for block times.
+//! - [`clock`] is the wall clock the node reads for block times, with the rules that bound
+//!   them: how far ahead of a follower's clock a block may be, and when a leader proposes.
+//! - [`peer_faults`] counts each validator peer's faults and logs them without flooding the log.
+//! - [`byzantine`] is a validator that misbehaves on purpose, for tests; production nodes are
+//!   always honest.
 
 pub mod admission;
+pub mod byzantine;
 pub mod chain;
 pub mod clock;
 pub mod config;
@@ -30,5 +35,6 @@ pub mod map_cache;
 pub mod mempool;
 pub mod network;
 pub mod node_api;
+pub mod peer_faults;
 pub mod service;
 pub mod sync;

@@ -34,6 +34,9 @@ pub struct Shared {
     connected: Vec<AtomicBool>,
     /// Set once the node is stopping: submissions are refused.
     pub stopping: AtomicBool,
+    /// Faults counted against each validator peer, by genesis index
+    /// ([`crate::peer_faults`]).
+    peer_faults: Vec<AtomicU64>,
 }
 
 impl Shared {
@@ -48,6 +51,7 @@ impl Shared {
             finalization_latency: finalization_latency_histogram(),
             connected: (0..validators).map(|_| AtomicBool::new(false)).collect(),
             stopping: AtomicBool::new(false),
+            peer_faults: (0..validators).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -56,6 +60,21 @@ impl Shared {
         if let Some(flag) = self.connected.get(index) {
             flag.store(connected, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a fault of validator `index`.
+    pub fn record_peer_fault(&self, index: usize) {
+        if let Some(count) = self.peer_faults.get(index) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Faults counted against each validator peer, by genesis index.
+    pub fn peer_faults(&self) -> Vec<u64> {
+        self.peer_faults
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// Counts a committed block of `transactions` transactions.
@@ -82,6 +101,8 @@ impl Shared {
             blocks_committed: self.blocks_committed.load(Ordering::Relaxed),
             transactions_committed: self.transactions_committed.load(Ordering::Relaxed),
             finalization_latency: self.finalization_latency.clone(),
+            evidence: self.evidence.load(Ordering::Relaxed),
+            peer_faults: self.peer_faults(),
         }
     }
 }

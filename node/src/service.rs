@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admission::{Admission, gossip_batcher, gossip_queue};
+use crate::byzantine::Misbehaviour;
 use crate::chain::Chain;
 use crate::config::{Config, LogFormat};
 use crate::driver::Driver;
@@ -57,6 +58,18 @@ impl RunningNode {
         config: &Config,
         genesis: Genesis,
         key: KeyPair,
+    ) -> anyhow::Result<RunningNode> {
+        RunningNode::start_misbehaving(config, genesis, key, Misbehaviour::default()).await
+    }
+
+    /// Starts a validator that misbehaves as `misbehaviour` says: for tests of what honest
+    /// validators survive ([`crate::byzantine`]); production nodes start with
+    /// [`RunningNode::start`] or [`RunningNode::start_with`], always honest.
+    pub async fn start_misbehaving(
+        config: &Config,
+        genesis: Genesis,
+        key: KeyPair,
+        misbehaviour: Misbehaviour,
     ) -> anyhow::Result<RunningNode> {
         let Some((index, _)) = genesis.validator(&key.public()) else {
             bail!(
@@ -104,7 +117,15 @@ impl RunningNode {
             Arc::clone(&shared),
             config.consensus,
             config.block,
-        )?;
+        )?
+        .misbehave(misbehaviour.clone());
+        if !misbehaviour.is_honest() {
+            tracing::warn!(
+                ?misbehaviour,
+                "this validator misbehaves on purpose (a test)"
+            );
+            misbehaviour.spawn(&genesis.chain_id, &network);
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let driver = tokio::spawn(driver.run(events, shutdown_rx.clone()));
         let api = Arc::new(NodeApi {
@@ -183,6 +204,11 @@ pub fn init_logging(level: &str, format: LogFormat) {
 
 /// Runs the node of `config` until SIGINT or SIGTERM, then stops it cleanly.
 pub fn run(config_path: &Path) -> anyhow::Result<()> {
+    run_misbehaving(config_path, Misbehaviour::default())
+}
+
+/// [`run`], misbehaving as `misbehaviour` says: for the test binary `suyuan-byzantine` only.
+pub fn run_misbehaving(config_path: &Path, misbehaviour: Misbehaviour) -> anyhow::Result<()> {
     let config = Config::load(config_path, std::env::vars())?;
     init_logging(&config.log.level, config.log.format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -190,7 +216,9 @@ pub fn run(config_path: &Path) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let node = RunningNode::start(&config).await?;
+        let genesis = read_genesis(&config.node.genesis)?;
+        let key = crate::keyfile::read(&config.node.key)?;
+        let node = RunningNode::start_misbehaving(&config, genesis, key, misbehaviour).await?;
         let outcome = wait_for_signal_or_failure(&node).await;
         let stopped = node.stop().await;
         outcome.and(stopped)

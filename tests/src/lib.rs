@@ -42,6 +42,17 @@ pub fn suyuan_binary() -> PathBuf {
     binary
 }
 
+/// The `suyuan-byzantine` test binary (tools/byzantine), built beside [`suyuan_binary`].
+pub fn byzantine_binary() -> PathBuf {
+    let binary = suyuan_binary().with_file_name("suyuan-byzantine");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` so the binary is built",
+        binary.display()
+    );
+    binary
+}
+
 /// Largest HTTP response [`http_get`] reads: the API's pages are bounded well below it.
 pub const MAX_HTTP_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -241,6 +252,46 @@ impl Testnet {
         self.script_on_nodes("start.sh", &[], indexes);
     }
 
+    /// Starts validator `index` as `suyuan-byzantine`, misbehaving as the `BYZANTINE_*`
+    /// variables in `misbehaviour` say (see tools/byzantine), through `testnet/start.sh`.
+    pub fn start_byzantine(&self, index: usize, misbehaviour: &[(&str, &str)]) {
+        let index = index.to_string();
+        let mut command = self.script_command("start.sh", &[self.dir_arg(), &index]);
+        command.env("SUYUAN_BIN", byzantine_binary());
+        for (name, value) in misbehaviour {
+            assert!(
+                name.starts_with("BYZANTINE_"),
+                "{name} is not a misbehaviour"
+            );
+            command.env(name, value);
+        }
+        let output = command.output().expect("running testnet/start.sh");
+        assert!(
+            output.status.success(),
+            "starting validator {index} as suyuan-byzantine failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// The pid of validator `index` if it runs.
+    pub fn pid(&self, index: usize) -> Option<u32> {
+        let pid = std::fs::read_to_string(self.dir.join(format!("validator-{index}/node.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    }
+
+    /// Validator `index`'s resident memory, in bytes, from `/proc`.
+    pub fn resident_bytes(&self, index: usize) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid(index)?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
     /// `testnet/stop.sh`: SIGTERM, and waits until they have exited.
     pub fn stop(&self, indexes: &[usize]) {
         self.script_on_nodes("stop.sh", &[], indexes);
@@ -311,13 +362,20 @@ impl Testnet {
     /// Runs `testnet/<script> args…` with this build's binary and generous timeouts, and
     /// returns what it did, for tests of the scripts' refusals.
     pub fn run_script(&self, script: &str, args: &[&str]) -> Output {
-        Command::new(workspace_root().join("testnet").join(script))
+        self.script_command(script, args)
+            .output()
+            .unwrap_or_else(|e| panic!("running testnet/{script}: {e}"))
+    }
+
+    /// `testnet/<script> args…` with this build's binary and generous timeouts, to run.
+    fn script_command(&self, script: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(workspace_root().join("testnet").join(script));
+        command
             .args(args)
             .env("SUYUAN_BIN", suyuan_binary())
             .env("SUYUAN_TESTNET_START_TIMEOUT", "90")
-            .env("SUYUAN_TESTNET_STOP_TIMEOUT", "60")
-            .output()
-            .unwrap_or_else(|e| panic!("running testnet/{script}: {e}"))
+            .env("SUYUAN_TESTNET_STOP_TIMEOUT", "60");
+        command
     }
 
     /// SIGKILLs every node whose pid file names a live process running this testnet's

@@ -73,6 +73,7 @@ const ROOMS: &[(&str, &[&str])] = &[
             "suyuan-node",
         ],
     ),
+    ("suyuan-byzantine", &["suyuan-node"]),
     (
         "suyuan-cli",
         &[
@@ -111,6 +112,7 @@ const SOURCE_DIRS: &[&str] = &[
     "client/src",
     "tools/audit/src",
     "tools/bench/src",
+    "tools/byzantine/src",
     "cli/src",
     "testkit/src",
     "tests/src",
@@ -274,6 +276,7 @@ fn every_crate_depends_only_on_the_rooms_it_may() {
                 "suyuan-client",
                 "suyuan-audit",
                 "suyuan-bench",
+                "suyuan-byzantine",
                 "suyuan-cli",
                 "suyuan-testkit"
             ]
