@@ -1,5 +1,5 @@
-//! Simulate a network of validators deterministically from a seed, with faults, checking safety
-//! after every step and liveness once the network heals.
+//! Simulate a network of validators deterministically from a seed, with faults and skewed
+//! clocks, checking safety after every step and liveness once the network heals.
 //!
 //! Compiled for this crate's tests and, with the `sim` feature, for other crates (the node's
 //! tests can reuse [`run`] and [`Scenario`]). Everything random comes from one seeded
@@ -8,19 +8,45 @@
 //! Set `SUYUAN_SIM_TRACE=1` when replaying a seed to print every refused input and, on a
 //! liveness failure, each node's view and finalized tip.
 //!
-//! A run has two phases. Until `chaos_ms` (the global stabilisation time) the network delays,
-//! drops, duplicates and reorders messages and partitions form and heal; honest validators
-//! crash (sometimes between persisting a vote and sending it) and restart from their
-//! write-ahead log. After it the network is partition-free and honest validators are up;
-//! every honest validator must then finalize `liveness_blocks` new blocks within
-//! `liveness_bound_ms`. Byzantine validators misbehave throughout (see [`Behavior`]).
+//! A run has two phases. Until `chaos_ms` (the global stabilisation time, GST) the network
+//! delays, drops, duplicates and reorders messages and partitions form and heal; honest
+//! validators crash (sometimes between persisting a vote and sending it) and restart from their
+//! write-ahead log. From GST on, for `window_ms`, the network is synchronous: no partition, no
+//! loss, every message delivered within `healed_max_latency_ms`, and honest validators are up.
+//! Byzantine validators misbehave throughout (see [`Behavior`]).
 //!
-//! Checked after every step: no two honest validators finalize different blocks at one height;
-//! each honest chain extends its previous block (so chains are prefixes of one another); every
-//! finalized block carries a valid certificate and the nullifications of the views it skips;
-//! no finalized block is invalid; no honest validator signs two conflicting votes; evidence
-//! never convicts an honest validator.
+//! Each validator's wall clock runs at simulated time plus its own fixed offset, and the
+//! simulated application gives every block a time by the node's rule (the `clock` module):
+//! leaders stamp `max(own clock, parent + 1 ms)` and never wait on a parent time in their
+//! future; followers refuse a block timed before its parent or more than the tolerance
+//! τ = `Timeouts::leader_ms` ahead of their own clock.
+//!
+//! Checked after every step:
+//! - no two honest validators finalize different blocks at one height; each honest chain
+//!   extends its previous block (so chains are prefixes of one another); every finalized block
+//!   carries a valid certificate and the nullifications of the views it skips; no finalized
+//!   block has contents the application judged invalid; no honest validator signs two
+//!   conflicting votes; evidence never convicts an honest validator;
+//! - block times never go back along a finalized chain (each block's time is at least its
+//!   parent's), and when an honest validator finalizes a block at simulated time t, the
+//!   block's time is at most τ ahead of the k-th fastest honest wall clock at t, where
+//!   k = q − b (q the quorum, b the Byzantine validators): a majority of the honest
+//!   validators' clocks. Why this holds: the notarization every finalized block has contains
+//!   at least k honest signers. An honest follower signs only after checking the time against
+//!   its own clock; an honest leader stamps either its own clock, or its parent's time + 1 ms
+//!   read at least 1 ms after it knew the parent notarized, when by induction k honest clocks
+//!   were already within τ of the parent's time (genesis is behind every clock).
+//!
+//! Checked after GST ([`Scenario::leader_bound_ms`] is the bound B, derived from the timeouts):
+//! - every *punctual* honest validator (see [`Scenario`]) gets a block it led finalized within
+//!   B of GST, and never again goes B without one;
+//! - every honest validator has finalized every block that any honest validator had finalized
+//!   B before the end.
+//!
+//! The tests also compare how many blocks a run finalizes over the window with the same seed
+//! on a network that never failed, and, for skewed clocks, with every clock exact.
 
+mod clock;
 mod rng;
 #[cfg(test)]
 mod tests;
@@ -38,6 +64,10 @@ use crate::engine::{Action, Config, Engine, Finalized, Input, Timeouts};
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::vote::{Certificate, Evidence, SignedVote, ValidatorSet, Vote, VoteKind};
 use crate::{Block, ChainId, Digest, Height, Message, Time, ValidatorIndex, View};
+#[cfg(test)]
+pub(crate) use clock::ClockMutation;
+pub use clock::MAX_CLOCK_OFFSET_MS;
+use clock::{Clocks, GENESIS_TIME_MS};
 use rng::Rng;
 
 /// How a Byzantine validator misbehaves.
@@ -49,8 +79,9 @@ pub enum Behavior {
     EquivocatingLeader,
     /// Besides each honest vote, signs a conflicting one and sends it to some validators.
     DoubleVoter,
-    /// Approves every block it is asked about; as leader proposes invalid blocks or blocks
-    /// forking from genesis.
+    /// Approves every block it is asked about; as leader proposes, in turn, blocks with invalid
+    /// contents, blocks forking from genesis, blocks timed before their parent or beyond every
+    /// honest clock's tolerance, and blocks timed at the very edge of what a quorum accepts.
     InvalidBlocks,
     /// Sends malformed, forged, foreign-chain, oversize and far-future messages.
     Garbage,
@@ -76,10 +107,8 @@ pub struct NetworkFaults {
     pub partitions: bool,
     /// Longest a partition lasts.
     pub max_partition_ms: u64,
-    /// Largest one-way delay after stabilisation.
+    /// Largest one-way delay after stabilisation (Δ); nothing is lost then.
     pub healed_max_latency_ms: u64,
-    /// Message loss after stabilisation, per mille.
-    pub healed_loss_per_mille: u32,
 }
 
 impl NetworkFaults {
@@ -91,6 +120,17 @@ impl NetworkFaults {
             loss_per_mille: rng.range(0, self.loss_per_mille.into()) as u32,
             duplicate_per_mille: rng.range(0, self.duplicate_per_mille.into()) as u32,
             healed_max_latency_ms: max_latency_ms.min(self.healed_max_latency_ms),
+            ..*self
+        }
+    }
+
+    /// A network that never fails: the latency of a healed one from the start.
+    pub fn stable(&self) -> NetworkFaults {
+        NetworkFaults {
+            max_latency_ms: self.healed_max_latency_ms.max(self.min_latency_ms),
+            loss_per_mille: 0,
+            duplicate_per_mille: 0,
+            partitions: false,
             ..*self
         }
     }
@@ -106,12 +146,17 @@ impl Default for NetworkFaults {
             partitions: true,
             max_partition_ms: 900,
             healed_max_latency_ms: 40,
-            healed_loss_per_mille: 20,
         }
     }
 }
 
 /// One simulated setting; [`run`] plays it for one seed.
+///
+/// An honest validator is *punctual* when at least a quorum of honest validators (itself
+/// included) have clocks no more than τ = `timeouts.leader_ms` behind its own: those
+/// followers accept the time it stamps on its blocks, so liveness requires its blocks to be
+/// finalized. A validator whose clock runs further ahead is not required to lead (the
+/// simulator checks instead, in the tests, that its blocks are refused).
 #[derive(Clone, Debug)]
 pub struct Scenario {
     /// Number of validators.
@@ -124,39 +169,135 @@ pub struct Scenario {
     pub crashes: u32,
     /// The global stabilisation time.
     pub chaos_ms: u64,
-    /// Blocks each honest validator must finalize after stabilisation.
-    pub liveness_blocks: u64,
-    /// Simulated time allowed for that.
-    pub liveness_bound_ms: u64,
-    /// The validators' timers.
+    /// How long the run goes on after stabilisation; liveness and the finalized rate are
+    /// judged over it. At least [`Scenario::leader_bound_ms`].
+    pub window_ms: u64,
+    /// The validators' timers; `leader_ms` is also the block-time tolerance τ.
     pub timeouts: Timeouts,
+    /// How long after its parent's time a leader proposes (the node's `[block]` interval).
+    pub block_interval_ms: u64,
+    /// Each validator's wall-clock offset from simulated time, by validator index (missing
+    /// entries are 0); at most [`MAX_CLOCK_OFFSET_MS`] either way.
+    pub clock_offsets_ms: Vec<i64>,
+    /// Each validator's offset also gets a per-seed draw, uniform in ± this.
+    pub clock_jitter_ms: u64,
     /// Check finalized blocks' certificates (turned off to show the fork check alone works).
     pub check_certificates: bool,
     #[cfg(test)]
     pub(crate) mutation: Option<Mutation>,
+    #[cfg(test)]
+    pub(crate) clock_mutation: Option<ClockMutation>,
 }
 
+/// Longest a leader takes to build its block once it is due, and shortest: at least 1 ms, as
+/// the block-time invariant's proof needs (see the module documentation).
+const BUILD_MS: (u64, u64) = (1, 5);
+/// Shortest and longest an application takes to judge a proposal.
+const VERIFY_MS: (u64, u64) = (1, 10);
+/// Certificate fetch rounds the leader bound allows for right after stabilisation: a fetch
+/// asks two random peers, and both may be Byzantine or lacking the certificate.
+const FETCH_ROUNDS: u64 = 2;
+
 impl Scenario {
-    /// `n` validators, the given Byzantine ones, and default faults and timings.
+    /// `n` validators, the given Byzantine ones, and default faults and timings: clocks
+    /// within ±50 ms of each other, Δ = 40 ms after stabilisation.
     pub fn new(n: usize, byzantine: Vec<Behavior>) -> Scenario {
-        Scenario {
+        let mut scenario = Scenario {
             n,
             byzantine,
             network: NetworkFaults::default(),
             crashes: 3,
             chaos_ms: 4_000,
-            liveness_blocks: 3,
-            liveness_bound_ms: 20_000,
+            window_ms: 0,
             timeouts: Timeouts {
                 leader_ms: 250,
                 view_ms: 400,
                 retry_ms: 250,
                 fetch_retry_ms: 250,
             },
+            block_interval_ms: 100,
+            clock_offsets_ms: Vec::new(),
+            clock_jitter_ms: 50,
             check_certificates: true,
             #[cfg(test)]
             mutation: None,
+            #[cfg(test)]
+            clock_mutation: None,
+        };
+        scenario.window_ms = scenario.leader_bound_ms(n - scenario.byzantine.len());
+        scenario
+    }
+
+    /// The same setting on a network that never fails: no partition, loss, duplication or
+    /// crash, the healed latency from the start, and the window beginning at once.
+    pub fn stable(&self) -> Scenario {
+        Scenario {
+            network: self.network.stable(),
+            crashes: 0,
+            chaos_ms: 0,
+            ..self.clone()
         }
+    }
+
+    /// The bound B within which, after stabilisation, every punctual honest leader gets a
+    /// block finalized, and again after each one; also how far any honest validator may lag
+    /// behind the finalized chain. `punctual` is how many validators are punctual and honest;
+    /// [`Scenario::new`] sets the window to the bound with every honest validator punctual.
+    ///
+    /// With Δ the healed latency, λ, ν, ρ, φ the leader, view, retry and fetch-retry timeouts,
+    /// I the block interval, and b, v the longest build and verification:
+    ///
+    /// 1. Views align within S = ν + ρ + 2Δ: an honest validator that has not nullified its
+    ///    view does so within ν, then resends its nullify vote and the certificate that
+    ///    brought it there every ρ; within Δ every honest validator holds the highest such
+    ///    certificate and the nullify votes to leave that view.
+    /// 2. Certificates a validator lacks (a parent to propose on, skipped views to check a
+    ///    proposal or deliver a finalization) arrive within F = `FETCH_ROUNDS`·(φ + 2Δ).
+    /// 3. From then on honest validators enter each view within Δ of the first of them. A
+    ///    punctual leader's view lasts at most G = I + b + v + 3Δ and is notarized: its
+    ///    proposal comes at most I + b after it entered, reaches every follower within Δ
+    ///    (before their leader timeout: I + b + 2Δ < λ), is judged within v, and the votes take
+    ///    Δ more (before the view timeout: G < ν); [`run`] asserts both. Any other view lasts
+    ///    at most N = ν + 2Δ: nullified ν after entry, the votes Δ later.
+    /// 4. Every leader's turn comes within one rotation of n views, and a punctual leader's
+    ///    block is finalized Δ after its notarization (no honest validator nullified its view).
+    ///
+    /// So B = S + F + (n − p)·N + p·G + Δ, with p punctual leaders.
+    pub fn leader_bound_ms(&self, punctual: usize) -> u64 {
+        let t = self.timeouts;
+        let delta = self.network.healed_max_latency_ms;
+        let align = t.view_ms + t.retry_ms + 2 * delta;
+        let fetch = FETCH_ROUNDS * (t.fetch_retry_ms + 2 * delta);
+        let good = self.good_view_ms();
+        let bad = t.view_ms + 2 * delta;
+        let punctual = punctual.min(self.n) as u64;
+        align + fetch + (self.n as u64 - punctual) * bad + punctual * good + delta
+    }
+
+    /// The longest a punctual leader's view lasts after stabilisation (G above).
+    fn good_view_ms(&self) -> u64 {
+        let delta = self.network.healed_max_latency_ms;
+        self.block_interval_ms + BUILD_MS.1 + VERIFY_MS.1 + 3 * delta
+    }
+
+    /// Panic unless the timings let a punctual leader's view succeed after stabilisation (the
+    /// leader bound's step 3) and the window is long enough to judge the bound.
+    fn check(&self, leader_bound_ms: u64) {
+        let t = self.timeouts;
+        let delta = self.network.healed_max_latency_ms;
+        assert!(
+            self.block_interval_ms + BUILD_MS.1 + 2 * delta < t.leader_ms,
+            "a proposal must reach followers within the leader timeout"
+        );
+        assert!(
+            self.good_view_ms() < t.view_ms,
+            "a punctual leader's view must be notarized within the view timeout"
+        );
+        assert!(
+            self.window_ms >= leader_bound_ms,
+            "the window ({} ms) must be at least the leader bound ({leader_bound_ms} ms)",
+            self.window_ms
+        );
     }
 }
 
@@ -205,7 +346,35 @@ pub enum Violation {
         /// The convicted validator.
         validator: ValidatorIndex,
     },
-    /// An honest validator did not finalize enough blocks in time after stabilisation.
+    /// A finalized block's time is below its parent's.
+    TimeWentBack {
+        /// The block.
+        block: Box<Block>,
+        /// Its time.
+        time_ms: u64,
+        /// Its parent's time.
+        parent_time_ms: u64,
+    },
+    /// When an honest validator finalized a block, its time was more than τ ahead of the
+    /// k-th fastest honest clock (see the module documentation).
+    TimeAhead {
+        /// The block.
+        block: Box<Block>,
+        /// Its time.
+        time_ms: u64,
+        /// The k-th fastest honest clock plus τ at that moment.
+        bound_ms: u64,
+    },
+    /// After stabilisation a punctual honest leader went longer than the leader bound without
+    /// a block it led being finalized.
+    LeaderStarved {
+        /// The leader.
+        leader: ValidatorIndex,
+        /// Since when (stabilisation, or its last finalized block).
+        since: Time,
+    },
+    /// At the end an honest validator lagged more than the leader bound behind the finalized
+    /// chain.
     Liveness {
         /// The validator.
         validator: ValidatorIndex,
@@ -221,7 +390,10 @@ pub enum Violation {
 impl Violation {
     /// Whether this is a safety violation (anything but liveness or a runaway run).
     pub fn is_safety(&self) -> bool {
-        !matches!(self, Violation::Liveness { .. } | Violation::Runaway)
+        !matches!(
+            self,
+            Violation::Liveness { .. } | Violation::LeaderStarved { .. } | Violation::Runaway
+        )
     }
 }
 
@@ -246,8 +418,25 @@ impl fmt::Display for Failure {
     }
 }
 
+/// One block of the finalized chain, as honest validators first finalized it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainBlock {
+    /// The block.
+    pub block: Block,
+    /// The leader of its view.
+    pub leader: ValidatorIndex,
+    /// Its time, as the application stamped it.
+    pub time_ms: u64,
+    /// Its parent's time.
+    pub parent_time_ms: u64,
+    /// When its leader built it.
+    pub built_at: Time,
+    /// When an honest validator first finalized it.
+    pub finalized_at: Time,
+}
+
 /// What a passing run did.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Report {
     /// The highest view an honest validator reached.
     pub views: u64,
@@ -267,9 +456,34 @@ pub struct Report {
     pub fetches: u64,
     /// Partitions that formed.
     pub partitions: u64,
-    /// Simulated milliseconds from stabilisation until every honest validator had finalized
-    /// its `liveness_blocks`.
+    /// Stabilisation (GST).
+    pub stabilised_at: Time,
+    /// The leader bound the run was held to ([`Scenario::leader_bound_ms`] for its punctual
+    /// validators).
+    pub leader_bound_ms: u64,
+    /// Simulated milliseconds from stabilisation until every punctual honest leader had a
+    /// block finalized.
     pub recovery_ms: u64,
+    /// The longest a punctual honest leader went without a finalized block after
+    /// stabilisation (counting from stabilisation, up to the end).
+    pub longest_leader_gap_ms: u64,
+    /// The finalized chain, height 1 upward.
+    pub chain: Vec<ChainBlock>,
+    /// The punctual honest validators (see [`Scenario`]).
+    pub punctual: Vec<ValidatorIndex>,
+}
+
+impl Report {
+    /// Finalized blocks built from stabilisation on: the throughput of the healed network.
+    pub fn window_blocks(&self) -> u64 {
+        let after = |b: &&ChainBlock| b.built_at >= self.stabilised_at;
+        self.chain.iter().filter(after).count() as u64
+    }
+
+    /// Blocks led by `leader` in the finalized chain.
+    pub fn led_by(&self, leader: ValidatorIndex) -> impl Iterator<Item = &ChainBlock> {
+        self.chain.iter().filter(move |b| b.leader == leader)
+    }
 }
 
 /// Play `scenario` with `seed`.
@@ -302,10 +516,12 @@ enum Event {
         incarnation: u32,
         at: Time,
     },
-    Proposal {
+    /// A leader's block is built: stamp its time and hand it to the engine.
+    Build {
         node: NodeId,
         incarnation: u32,
-        block: Block,
+        view: View,
+        parent: Block,
     },
     Verdict {
         node: NodeId,
@@ -385,12 +601,32 @@ struct Sim<'a> {
     nodes: Vec<Node>,
     partitioned: bool,
     crashes_left: u32,
-    /// The application's view of every block ever proposed: digest -> valid.
-    blocks: BTreeMap<Digest, bool>,
+    /// The application's view of every block ever proposed.
+    blocks: BTreeMap<Digest, AppBlock>,
+    clocks: Clocks,
+    /// The k-th fastest honest clock's offset, k = q − b: see the module documentation.
+    /// None when the Byzantine validators alone could form a quorum.
+    majority_offset_ms: Option<i64>,
+    /// Which validators are punctual and honest (see [`Scenario`]).
+    punctual: Vec<bool>,
+    /// [`Scenario::leader_bound_ms`] for this run's punctual validators.
+    leader_bound_ms: u64,
+    /// For each validator, when a block it led was last first finalized at or after
+    /// stabilisation.
+    last_led: Vec<Option<Time>>,
     checker: Checker,
-    /// Honest heights at stabilisation, once reached.
-    heights_at_gst: Option<Vec<u64>>,
     report: Report,
+}
+
+/// What the simulated application knows of a block.
+#[derive(Clone, Copy, Debug)]
+struct AppBlock {
+    /// Whether its contents are valid.
+    contents_valid: bool,
+    /// Its time, in Unix milliseconds.
+    time_ms: u64,
+    /// When it was built, in simulated time.
+    built_at: Time,
 }
 
 impl<'a> Sim<'a> {
@@ -443,7 +679,40 @@ impl<'a> Sim<'a> {
             scenario.check_certificates,
         );
         let mut blocks = BTreeMap::new();
-        blocks.insert(genesis.digest(), true);
+        let genesis_app = AppBlock {
+            contents_valid: true,
+            time_ms: GENESIS_TIME_MS,
+            built_at: Time(0),
+        };
+        blocks.insert(genesis.digest(), genesis_app);
+        let offsets: Vec<i64> = (0..scenario.n)
+            .map(|i| {
+                let jitter = scenario.clock_jitter_ms;
+                let drawn = rng.range(0, 2 * jitter) as i64 - jitter as i64;
+                scenario.clock_offsets_ms.get(i).copied().unwrap_or(0) + drawn
+            })
+            .collect();
+        let clocks = Clocks::new(
+            offsets,
+            scenario.timeouts.leader_ms,
+            scenario.block_interval_ms,
+        );
+        #[cfg(test)]
+        let clocks = clocks.with_mutation(scenario.clock_mutation);
+        let honest_offsets: Vec<i64> = (0..scenario.n)
+            .filter(|&i| behaviors[i].is_none())
+            .map(|i| clocks.offset_ms(ValidatorIndex(i as u16)))
+            .collect();
+        let majority_offset_ms =
+            kth_fastest_offset(&honest_offsets, validators.quorum(), scenario.n);
+        let tolerance = scenario.timeouts.leader_ms as i64;
+        let punctual: Vec<bool> = (0..scenario.n)
+            .map(|i| {
+                let own = clocks.offset_ms(ValidatorIndex(i as u16));
+                let near = honest_offsets.iter().filter(|&&o| o >= own - tolerance);
+                behaviors[i].is_none() && near.count() >= validators.quorum()
+            })
+            .collect();
         Sim {
             scenario,
             trace: std::env::var_os("SUYUAN_SIM_TRACE").is_some(),
@@ -460,37 +729,41 @@ impl<'a> Sim<'a> {
             partitioned: false,
             crashes_left: scenario.crashes,
             blocks,
+            clocks,
+            majority_offset_ms,
+            leader_bound_ms: scenario.leader_bound_ms(punctual.iter().filter(|&&p| p).count()),
+            punctual,
+            last_led: vec![None; scenario.n],
             checker,
-            heights_at_gst: None,
             report: Report::default(),
         }
     }
 
     fn run(&mut self) -> Result<(), Violation> {
+        self.scenario.check(self.leader_bound_ms);
         for id in 0..self.nodes.len() {
             self.start_node(id)?;
         }
         self.schedule_faults();
-        let deadline = Time(self.scenario.chaos_ms + self.scenario.liveness_bound_ms);
+        let end = self.stabilised().plus_ms(self.scenario.window_ms);
         let mut events = 0u64;
         while let Some(Reverse(next)) = self.queue.pop() {
             events += 1;
             if events > MAX_EVENTS {
                 return Err(Violation::Runaway);
             }
-            if next.at > deadline {
-                return Err(self.liveness_violation());
+            if next.at > end {
+                break;
             }
             self.now = next.at;
-            if self.heights_at_gst.is_none() && self.now.0 >= self.scenario.chaos_ms {
-                self.heights_at_gst = Some(self.honest_heights());
-            }
             self.dispatch(next.event)?;
-            if self.live() {
-                return Ok(());
-            }
         }
-        Err(self.liveness_violation())
+        self.now = end;
+        self.check_liveness()
+    }
+
+    fn stabilised(&self) -> Time {
+        Time(self.scenario.chaos_ms)
     }
 
     fn schedule_faults(&mut self) {
@@ -569,13 +842,14 @@ impl<'a> Sim<'a> {
                 }
                 Ok(())
             }
-            Event::Proposal {
+            Event::Build {
                 node,
                 incarnation,
-                block,
+                view,
+                parent,
             } => {
                 if self.nodes[node].incarnation == incarnation {
-                    self.input(node, Input::Proposal(block))?;
+                    self.build(node, view, parent)?;
                 }
                 Ok(())
             }
@@ -733,8 +1007,8 @@ impl<'a> Sim<'a> {
                 Action::RequestProposal { view, parent } => self.propose(id, view, parent),
                 Action::Verify(block) => {
                     let approves_all = self.nodes[id].behavior == Some(Behavior::InvalidBlocks);
-                    let valid = approves_all || self.blocks.get(&block.digest()) == Some(&true);
-                    let at = self.now.plus_ms(self.rng.range(1, 10));
+                    let valid = approves_all || self.judge(index, &block);
+                    let at = self.now.plus_ms(self.rng.range(VERIFY_MS.0, VERIFY_MS.1));
                     let incarnation = self.nodes[id].incarnation;
                     self.schedule(
                         at,
@@ -784,12 +1058,40 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
+    /// The honest application's verdict on a proposal: valid contents, and a time the block-time
+    /// rule accepts on this follower's clock now.
+    fn judge(&self, follower: ValidatorIndex, block: &Block) -> bool {
+        let (Some(app), Some(parent)) = (
+            self.blocks.get(&block.digest()),
+            self.blocks.get(&block.parent()),
+        ) else {
+            return false;
+        };
+        app.contents_valid
+            && self
+                .clocks
+                .acceptable(follower, self.now, app.time_ms, parent.time_ms)
+    }
+
     fn finalized(&mut self, id: NodeId, finalized: Finalized) -> Result<(), Violation> {
-        let node = &mut self.nodes[id];
+        let node = &self.nodes[id];
         if node.honest() {
-            self.checker
-                .finalized(node.index, &node.tip, &finalized, &self.blocks)?;
+            let bound_ms = self.majority_offset_ms.map(|offset| {
+                Clocks::wall_at_offset_ms(offset, self.now) + self.scenario.timeouts.leader_ms
+            });
+            let first = self.checker.finalized(
+                node.index,
+                &node.tip,
+                &finalized,
+                &self.blocks,
+                bound_ms,
+                self.now,
+            )?;
+            if let Some(first) = first {
+                self.first_finalized(first)?;
+            }
         }
+        let node = &mut self.nodes[id];
         node.tip = finalized.block;
         node.store
             .entry(finalized.block.view())
@@ -801,35 +1103,120 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
+    /// A block honest validators finalize for the first time: hold its leader to the bound.
+    fn first_finalized(&mut self, block: ChainBlock) -> Result<(), Violation> {
+        let gst = self.stabilised();
+        let leader = usize::from(block.leader.0);
+        if block.finalized_at >= gst {
+            let since = self.last_led[leader].unwrap_or(gst);
+            self.leader_gap(block.leader, since, block.finalized_at)?;
+            self.last_led[leader] = Some(block.finalized_at);
+        }
+        self.report.chain.push(block);
+        Ok(())
+    }
+
+    /// Record a punctual leader's gap without a finalized block; fail if it exceeds the bound.
+    fn leader_gap(
+        &mut self,
+        leader: ValidatorIndex,
+        since: Time,
+        until: Time,
+    ) -> Result<(), Violation> {
+        if !self.punctual[usize::from(leader.0)] {
+            return Ok(());
+        }
+        let gap = until.0 - since.0;
+        self.report.longest_leader_gap_ms = self.report.longest_leader_gap_ms.max(gap);
+        if since == self.stabilised() {
+            self.report.recovery_ms = self.report.recovery_ms.max(gap);
+        }
+        if gap > self.leader_bound_ms {
+            return Err(Violation::LeaderStarved { leader, since });
+        }
+        Ok(())
+    }
+
+    /// The application is asked for a block: build it once the leader's wait is over.
     fn propose(&mut self, id: NodeId, view: View, parent: Block) {
-        let behavior = self.nodes[id].behavior;
+        let Some(parent_app) = self.blocks.get(&parent.digest()) else {
+            return; // engines only build on notarized blocks, which the application has
+        };
+        let wait = self
+            .clocks
+            .proposal_wait_ms(self.nodes[id].index, self.now, parent_app.time_ms);
+        let at = self
+            .now
+            .plus_ms(wait + self.rng.range(BUILD_MS.0, BUILD_MS.1));
+        let incarnation = self.nodes[id].incarnation;
+        self.schedule(
+            at,
+            Event::Build {
+                node: id,
+                incarnation,
+                view,
+                parent,
+            },
+        );
+    }
+
+    /// Build a leader's block now: an honest one stamped by the rule; an `InvalidBlocks` one,
+    /// turn by turn, invalid, forking from genesis, badly timed or timed at the edge.
+    fn build(&mut self, id: NodeId, view: View, parent: Block) -> Result<(), Violation> {
+        let index = self.nodes[id].index;
+        let parent_ms = self.blocks.get(&parent.digest()).map_or(0, |p| p.time_ms);
+        let honest_time = self.clocks.block_time_ms(index, self.now, parent_ms);
         let digest = Digest(self.rng.bytes32());
-        if behavior == Some(Behavior::InvalidBlocks) {
-            if view.0 % 2 == 1 {
-                // Fork from genesis: a valid-looking block whose parent link skips history.
-                self.blocks.insert(digest, true);
-                if let Some(block) = self.genesis.child(view, digest) {
-                    let sv = self.sign(id, Vote::Notarize(block));
-                    self.broadcast_from(id, Message::Vote(sv));
+        let mut app = AppBlock {
+            contents_valid: true,
+            time_ms: honest_time,
+            built_at: self.now,
+        };
+        if self.nodes[id].behavior == Some(Behavior::InvalidBlocks) {
+            let turn = view.0 / self.scenario.n as u64;
+            match turn % 5 {
+                0 => app.contents_valid = false,
+                1 => {
+                    // Fork from genesis: a valid-looking block whose parent link skips history.
+                    self.blocks.insert(digest, app);
+                    if let Some(block) = self.genesis.child(view, digest) {
+                        let sv = self.sign(id, Vote::Notarize(block));
+                        self.broadcast_from(id, Message::Vote(sv));
+                    }
+                    return Ok(());
                 }
-                return;
+                2 => app.time_ms = parent_ms.saturating_sub(1),
+                3 => app.time_ms = self.fastest_honest_wall_ms() + self.clocks.tolerance_ms() + 1,
+                _ => app.time_ms = self.edge_time_ms().max(parent_ms),
             }
-            self.blocks.insert(digest, false);
-        } else {
-            self.blocks.insert(digest, true);
         }
-        if let Some(block) = parent.child(view, digest) {
-            let at = self.now.plus_ms(self.rng.range(1, 5));
-            let incarnation = self.nodes[id].incarnation;
-            self.schedule(
-                at,
-                Event::Proposal {
-                    node: id,
-                    incarnation,
-                    block,
-                },
-            );
+        self.blocks.insert(digest, app);
+        match parent.child(view, digest) {
+            Some(block) => self.input(id, Input::Proposal(block)),
+            None => Ok(()),
         }
+    }
+
+    /// The fastest honest clock now.
+    fn fastest_honest_wall_ms(&self) -> u64 {
+        (0..self.scenario.n)
+            .filter(|&i| self.checker.honest[i])
+            .map(|i| self.clocks.wall_ms(ValidatorIndex(i as u16), self.now))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The latest time a quorum can accept now: τ past the (q − 1)-th fastest honest clock, so
+    /// that with the Byzantine leader's own vote exactly a quorum approves.
+    fn edge_time_ms(&self) -> u64 {
+        let mut walls: Vec<u64> = (0..self.scenario.n)
+            .filter(|&i| self.checker.honest[i])
+            .map(|i| self.clocks.wall_ms(ValidatorIndex(i as u16), self.now))
+            .collect();
+        walls.sort_unstable_by(|a, b| b.cmp(a));
+        let k = self.validators.quorum().saturating_sub(2);
+        let wall = walls.get(k).or(walls.last()).copied().unwrap_or(0);
+        wall + self.clocks.tolerance_ms()
     }
 
     fn sign(&self, id: NodeId, vote: Vote) -> SignedVote {
@@ -864,8 +1251,11 @@ impl<'a> Sim<'a> {
     /// Send one proposal to half the validators and a different valid block to the rest.
     fn equivocate(&mut self, id: NodeId, sv: &SignedVote) {
         let Some(block) = sv.vote.block() else { return };
+        let Some(&app) = self.blocks.get(&block.digest()) else {
+            return;
+        };
         let digest = Digest(self.rng.bytes32());
-        self.blocks.insert(digest, true);
+        self.blocks.insert(digest, app);
         let Ok(other) = Block::new(
             block.view(),
             block.height(),
@@ -1011,7 +1401,7 @@ impl<'a> Sim<'a> {
         let stable = self.now.0 >= self.scenario.chaos_ms;
         let net = self.network;
         let (max_latency, loss) = if stable {
-            (net.healed_max_latency_ms, net.healed_loss_per_mille)
+            (net.healed_max_latency_ms, 0)
         } else {
             (net.max_latency_ms, net.loss_per_mille)
         };
@@ -1047,58 +1437,61 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn honest_heights(&self) -> Vec<u64> {
-        self.nodes
-            .iter()
-            .filter(|n| n.honest())
-            .map(|n| n.tip.height().0)
-            .collect()
-    }
-
-    fn live(&self) -> bool {
-        let Some(start) = &self.heights_at_gst else {
-            return false;
-        };
-        let want = self.scenario.liveness_blocks;
-        self.honest_heights()
-            .iter()
-            .zip(start)
-            .all(|(now, then)| *now >= then + want)
-    }
-
-    fn liveness_violation(&self) -> Violation {
-        if self.trace {
-            for n in &self.nodes {
-                eprintln!(
-                    "node {} {:?} view {:?} tip {:?} timer {:?} now {:?}",
-                    n.index.0,
-                    n.behavior,
-                    n.engine.as_ref().map(|e| e.view()),
-                    n.tip,
-                    n.timer,
-                    self.now
-                );
+    /// At the end: every punctual leader's last gap, and every honest validator's lag.
+    fn check_liveness(&mut self) -> Result<(), Violation> {
+        let gst = self.stabilised();
+        for leader in 0..self.scenario.n {
+            let since = self.last_led[leader].unwrap_or(gst);
+            if let Err(violation) = self.leader_gap(ValidatorIndex(leader as u16), since, self.now)
+            {
+                self.trace_nodes();
+                return Err(violation);
             }
         }
-        let start = self
-            .heights_at_gst
-            .clone()
-            .unwrap_or_else(|| self.honest_heights());
-        let honest = self.nodes.iter().filter(|n| n.honest());
-        for (node, then) in honest.zip(start) {
-            let wanted = then + self.scenario.liveness_blocks;
-            if node.tip.height().0 < wanted {
-                return Violation::Liveness {
-                    validator: node.index,
-                    height: node.tip.height(),
-                    wanted: Height(wanted),
-                };
-            }
+        let settled = Time(self.now.0.saturating_sub(self.leader_bound_ms));
+        let wanted = self
+            .report
+            .chain
+            .iter()
+            .filter(|b| b.finalized_at <= settled)
+            .map(|b| b.block.height())
+            .max()
+            .unwrap_or_default();
+        let lagging = self
+            .nodes
+            .iter()
+            .find(|n| n.honest() && n.tip.height() < wanted);
+        if let Some(node) = lagging {
+            let violation = Violation::Liveness {
+                validator: node.index,
+                height: node.tip.height(),
+                wanted,
+            };
+            self.trace_nodes();
+            return Err(violation);
         }
-        Violation::Runaway
+        Ok(())
     }
 
-    fn report(&self) -> Report {
+    fn trace_nodes(&self) {
+        if !self.trace {
+            return;
+        }
+        for n in &self.nodes {
+            eprintln!(
+                "node {} {:?} clock {:+} ms view {:?} tip {:?} timer {:?} now {:?}",
+                n.index.0,
+                n.behavior,
+                self.clocks.offset_ms(n.index),
+                n.engine.as_ref().map(|e| e.view()),
+                n.tip,
+                n.timer,
+                self.now
+            );
+        }
+    }
+
+    fn report(&mut self) -> Report {
         let honest = self.nodes.iter().filter(|n| n.honest());
         Report {
             views: honest
@@ -1109,10 +1502,26 @@ impl<'a> Sim<'a> {
                 .unwrap_or(0),
             min_height: honest.map(|n| n.tip.height().0).min().unwrap_or(0),
             simulated_ms: self.now.0,
-            recovery_ms: self.now.0.saturating_sub(self.scenario.chaos_ms),
+            stabilised_at: self.stabilised(),
+            leader_bound_ms: self.leader_bound_ms,
+            chain: std::mem::take(&mut self.report.chain),
+            punctual: (0..self.scenario.n)
+                .filter(|&i| self.punctual[i])
+                .map(|i| ValidatorIndex(i as u16))
+                .collect(),
             ..self.report
         }
     }
+}
+
+/// The offset of the k-th fastest honest clock, k = q − b with b = n − (honest validators):
+/// the honest signers every quorum contains. None when the Byzantine validators alone could
+/// form a quorum.
+fn kth_fastest_offset(honest: &[i64], quorum: usize, n: usize) -> Option<i64> {
+    let k = quorum.checked_sub(n - honest.len())?;
+    let mut fastest_first = honest.to_vec();
+    fastest_first.sort_unstable_by(|a, b| b.cmp(a));
+    fastest_first.get(k.checked_sub(1)?).copied()
 }
 
 /// The invariants, checked incrementally as honest validators act.
@@ -1175,13 +1584,18 @@ impl Checker {
         Ok(())
     }
 
+    /// Check a block an honest validator finalized at `now`, given the application's blocks and
+    /// the time bound of the moment (None: no bound applies); return it when it is the first
+    /// finalization at its height.
     fn finalized(
         &mut self,
         validator: ValidatorIndex,
         tip: &Block,
         finalized: &Finalized,
-        blocks: &BTreeMap<Digest, bool>,
-    ) -> Result<(), Violation> {
+        blocks: &BTreeMap<Digest, AppBlock>,
+        bound_ms: Option<u64>,
+        now: Time,
+    ) -> Result<Option<ChainBlock>, Violation> {
         let block = finalized.block;
         let extends = block.parent() == tip.digest()
             && block.parent_view() == tip.view()
@@ -1192,6 +1606,7 @@ impl Checker {
                 block: Box::new(block),
             });
         }
+        let is_first = !self.heights.contains_key(&block.height().0);
         let first = *self
             .heights
             .entry(block.height().0)
@@ -1203,16 +1618,43 @@ impl Checker {
                 second: block.digest(),
             });
         }
-        if blocks.get(&block.digest()) != Some(&true) {
+        let (Some(app), Some(parent)) = (blocks.get(&block.digest()), blocks.get(&tip.digest()))
+        else {
             return Err(Violation::InvalidBlockFinalized {
                 block: Box::new(block),
+            });
+        };
+        if !app.contents_valid {
+            return Err(Violation::InvalidBlockFinalized {
+                block: Box::new(block),
+            });
+        }
+        if app.time_ms < parent.time_ms {
+            return Err(Violation::TimeWentBack {
+                block: Box::new(block),
+                time_ms: app.time_ms,
+                parent_time_ms: parent.time_ms,
+            });
+        }
+        if let Some(bound_ms) = bound_ms.filter(|&b| app.time_ms > b) {
+            return Err(Violation::TimeAhead {
+                block: Box::new(block),
+                time_ms: app.time_ms,
+                bound_ms,
             });
         }
         if self.check_certificates {
             self.check_justification(finalized)
                 .map_err(|reason| Violation::BadCertificate { validator, reason })?;
         }
-        Ok(())
+        Ok(is_first.then(|| ChainBlock {
+            block,
+            leader: self.validators.leader(block.view()),
+            time_ms: app.time_ms,
+            parent_time_ms: parent.time_ms,
+            built_at: app.built_at,
+            finalized_at: now,
+        }))
     }
 
     fn check_justification(&mut self, finalized: &Finalized) -> Result<(), String> {
