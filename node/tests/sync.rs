@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, SigningKey};
-use suyuan_consensus::{
-    Certificate, ChainId, Digest, Height, SignedVote, ValidatorIndex, View, Vote,
-};
+use suyuan_consensus::{Certificate, ChainId, Digest, SignedVote, ValidatorIndex, View, Vote};
 use suyuan_ledger::block::{Block, Body, Header, leader};
+use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::exec::{BlockContext, execute_block};
 use suyuan_ledger::genesis::Genesis;
@@ -41,8 +40,9 @@ use suyuan_node::sync::{
     BlockSync, Outcome, SYNC_BATCH, SYNC_SERVE_BURST_BYTES, SYNC_SERVE_BYTES_PER_SECOND, SyncError,
     SyncLimits, Tip,
 };
-use suyuan_proofs::finality::Consortium;
+use suyuan_proofs::finality::{self, Consortium};
 use suyuan_proofs::justification::Justification;
+use suyuan_proofs::signing;
 
 mod common;
 use common::{commissions, config, temp_dir};
@@ -106,14 +106,7 @@ impl Signers {
 
     /// What consensus signs for `block`, whose parent was proposed in `parent_view`.
     fn consensus_block(block: &Block, parent_view: u64) -> suyuan_consensus::Block {
-        suyuan_consensus::Block::new(
-            View(block.header.view),
-            Height(block.header.height),
-            View(parent_view),
-            Digest(*block.header.parent.as_bytes()),
-            Digest(*block.hash().as_bytes()),
-        )
-        .unwrap()
+        finality::consensus_block(&block.header, parent_view).unwrap()
     }
 
     /// `vote` signed by each of `validators` with their genesis keys.
@@ -131,7 +124,11 @@ impl Signers {
 
     /// A certificate of `vote` by `validators`, every signature genuine.
     fn certificate(&self, vote: Vote, validators: &[usize]) -> Certificate {
-        Certificate::new(self.chain_id(), vote, self.signatures(vote, validators)).unwrap()
+        let keys: Vec<(u16, &KeyPair)> = validators
+            .iter()
+            .map(|&index| (index as u16, &self.demo.validators[index]))
+            .collect();
+        signing::certificate(&self.genesis.chain_id, vote, &keys).unwrap()
     }
 
     /// `block`, whose parent was proposed in `parent_view` and which skipped no view, with a

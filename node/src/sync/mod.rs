@@ -7,9 +7,9 @@
 //!   final. A run of notarized blocks longer than one response is carried across responses, so
 //!   catch-up always advances while one honest peer holds a finalized block above the head (the
 //!   argument is in [`catchup`]'s docs).
-//! - Serving ([`serve`]): a peer gets at most one request served at a time and at most
-//!   [`SYNC_SERVE_BYTES_PER_SECOND`] of blocks read for it, and a read stops as soon as the
-//!   response is as large as the peer's budget allows.
+//! - Serving ([`serve`]): a peer's requests are served one at a time (one more may wait; the
+//!   rest are refused at once), at most [`SYNC_SERVE_BYTES_PER_SECOND`] of blocks are read for
+//!   it, and a read stops as soon as the response is as large as the peer's budget allows.
 //!
 //! # Driving it
 //!
@@ -53,7 +53,8 @@ pub use catchup::{
 };
 pub use serve::{
     SYNC_BLOCK_READ_COST_BYTES, SYNC_RESPONSE_FRAMING_BYTES, SYNC_RESPONSE_TARGET_BYTES,
-    SYNC_SERVE_BURST_BYTES, SYNC_SERVE_BYTES_PER_SECOND, ServeBudget, ServeRefusal,
+    SYNC_SERVE_BURST_BYTES, SYNC_SERVE_BYTES_PER_SECOND, SYNC_SERVE_REQUESTS_PER_PEER, ServeBudget,
+    ServeRefusal,
 };
 
 /// Blocks asked for in one sync request.
@@ -356,8 +357,9 @@ impl BlockSync {
     }
 
     /// Answers validator `from`'s request for up to `max_blocks` blocks from `from_height`,
-    /// off the driver's task, within `from`'s serving budget ([`serve`]); a second request
-    /// while one of the same peer's is being served is refused at once (its `reply` dropped).
+    /// off the driver's task, after `from`'s earlier request and within its serving budget
+    /// ([`serve`]); refused at once (its `reply` dropped) while [`SYNC_SERVE_REQUESTS_PER_PEER`]
+    /// of `from`'s requests are admitted.
     pub fn serve(
         &self,
         store: Arc<Store>,

@@ -2,9 +2,9 @@
 //!
 //! A request is 12 bytes; its answer may be tens of MiB read from RocksDB. So each peer gets:
 //!
-//! - **one request at a time**: a request that arrives while the same peer's last one is still
-//!   being read (or waiting for budget) is refused at once, by dropping its reply; an honest
-//!   node has one request outstanding in all;
+//! - **one request at a time**: a peer's requests are served one after the other, and at most
+//!   [`SYNC_SERVE_REQUESTS_PER_PEER`] are admitted (one served, one waiting); a further one is
+//!   refused at once, by dropping its reply. An honest node has one request outstanding in all;
 //! - **a byte budget** ([`ServeBudget`]), a token bucket of [`SYNC_SERVE_BURST_BYTES`] refilled
 //!   at [`SYNC_SERVE_BYTES_PER_SECOND`]: every block read is charged its encoded size plus
 //!   [`SYNC_BLOCK_READ_COST_BYTES`], and every request at least that. A request that finds the
@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use suyuan_storage::{StorageError, Store};
+use tokio::sync::Semaphore;
 
 use crate::frames::SyncedBlock;
 use crate::network::{
@@ -62,28 +63,31 @@ const _: () = assert!(
         <= MAX_SYNC_RESPONSE_BYTES
 );
 
+/// Requests of one peer admitted at once: the one being served and one waiting for it. A peer
+/// that has one request outstanding (as an honest node has) and sends the next as soon as the
+/// last answer arrived is never refused, even while that answer's stream is still being
+/// closed here; a third request is refused at once, its reply dropped.
+pub const SYNC_SERVE_REQUESTS_PER_PEER: usize = 2;
+
 /// Why a peer's request was refused without reading anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ServeRefusal {
-    /// The peer's previous request is still being served.
-    #[error("the peer's previous block request is still being served")]
+    /// The peer already has [`SYNC_SERVE_REQUESTS_PER_PEER`] requests being served or waiting.
+    #[error("the peer's earlier block requests are still being served")]
     Busy,
 }
 
-/// One peer's serving slot and byte budget: a token bucket that may go into debt by the one
-/// block a read overshoots with. Pure: the caller passes the time.
+/// One peer's byte budget: a token bucket that may go into debt by the one block a read
+/// overshoots with. Pure: the caller passes the time.
 ///
-/// Call [`ServeBudget::begin`] when a request arrives, wait as long as it says, call
-/// [`ServeBudget::allowance`] to learn how much the read may charge, then
-/// [`ServeBudget::finish`] with what it charged.
+/// For each read, in turn: wait [`ServeBudget::wait`], then ask [`ServeBudget::allowance`] how
+/// much the read may charge, then [`ServeBudget::charge`] what it charged.
 #[derive(Debug, Clone)]
 pub struct ServeBudget {
     /// Bytes the peer may still have read; negative after an overshoot.
     tokens: i64,
     /// When `tokens` was last refilled.
     refilled: Instant,
-    /// Whether a request of the peer is being served.
-    busy: bool,
 }
 
 impl ServeBudget {
@@ -92,22 +96,16 @@ impl ServeBudget {
         ServeBudget {
             tokens: SYNC_SERVE_BURST_BYTES as i64,
             refilled: now,
-            busy: false,
         }
     }
 
-    /// Takes the peer's serving slot at `now`: how long to wait before reading, until the
-    /// budget is positive again; refused if the slot is taken.
-    pub fn begin(&mut self, now: Instant) -> Result<Duration, ServeRefusal> {
-        if self.busy {
-            return Err(ServeRefusal::Busy);
-        }
-        self.busy = true;
+    /// How long from `now` until the budget is positive again: zero unless the last read
+    /// overshot it, and at most the time the rate takes to refill one block of the largest
+    /// size.
+    pub fn wait(&mut self, now: Instant) -> Duration {
         self.refill(now);
         let missing = u64::try_from(1 - self.tokens).unwrap_or(0);
-        Ok(Duration::from_nanos(
-            (missing * 1_000_000_000).div_ceil(SYNC_SERVE_BYTES_PER_SECOND),
-        ))
+        Duration::from_nanos((missing * 1_000_000_000).div_ceil(SYNC_SERVE_BYTES_PER_SECOND))
     }
 
     /// The most the read about to start may charge before it stops: the budget at `now`, at
@@ -117,18 +115,12 @@ impl ServeBudget {
         (self.tokens.max(1) as u64).min(SYNC_RESPONSE_TARGET_BYTES as u64)
     }
 
-    /// The read charged `charged` bytes; the slot is free again.
-    pub fn finish(&mut self, charged: u64, now: Instant) {
+    /// The read charged `charged` bytes.
+    pub fn charge(&mut self, charged: u64, now: Instant) {
         self.refill(now);
         self.tokens = self
             .tokens
             .saturating_sub(i64::try_from(charged).unwrap_or(i64::MAX));
-        self.busy = false;
-    }
-
-    /// Whether a request of the peer is being served.
-    pub fn busy(&self) -> bool {
-        self.busy
     }
 
     fn refill(&mut self, now: Instant) {
@@ -143,19 +135,55 @@ impl ServeBudget {
     }
 }
 
-/// The budgets of the peers served so far, by genesis index (only genesis validators reach
-/// here, so it holds at most one entry per validator).
+/// What serving one peer holds: its budget, its admitted requests, and the slot they take in
+/// turn.
+#[derive(Debug)]
+struct PeerServing {
+    budget: ServeBudget,
+    /// Requests being served or waiting for the slot.
+    admitted: usize,
+    /// One permit: the request being served holds it.
+    slot: Arc<Semaphore>,
+}
+
+impl PeerServing {
+    fn new(now: Instant) -> Self {
+        PeerServing {
+            budget: ServeBudget::new(now),
+            admitted: 0,
+            slot: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// Admits one more request, unless [`SYNC_SERVE_REQUESTS_PER_PEER`] are admitted already:
+    /// the slot to wait for.
+    fn admit(&mut self) -> Result<Arc<Semaphore>, ServeRefusal> {
+        if self.admitted >= SYNC_SERVE_REQUESTS_PER_PEER {
+            return Err(ServeRefusal::Busy);
+        }
+        self.admitted += 1;
+        Ok(Arc::clone(&self.slot))
+    }
+
+    /// An admitted request is done.
+    fn release(&mut self) {
+        self.admitted = self.admitted.saturating_sub(1);
+    }
+}
+
+/// The peers served so far, by genesis index (only genesis validators reach here, so it holds
+/// at most one entry per validator).
 ///
-/// The lock guards only the arithmetic of one budget: it is taken to start, size and settle a
-/// read, never across the wait, the read or the send.
+/// The lock guards only bookkeeping: it is taken to admit a request, size a read, charge it
+/// and release the request, never across a wait, the read or the send.
 #[derive(Debug, Clone, Default)]
 pub(super) struct BlockServer {
-    budgets: Arc<Mutex<BTreeMap<usize, ServeBudget>>>,
+    peers: Arc<Mutex<BTreeMap<usize, PeerServing>>>,
 }
 
 impl BlockServer {
-    /// Answers `from`'s request off the caller's task, or refuses it at once if `from`'s
-    /// previous request is still being served.
+    /// Answers `from`'s request off the caller's task, after its earlier one, or refuses it at
+    /// once if `from` has [`SYNC_SERVE_REQUESTS_PER_PEER`] admitted.
     pub(super) fn serve(
         &self,
         store: Arc<Store>,
@@ -166,8 +194,8 @@ impl BlockServer {
         reply: BlockReply,
     ) {
         let peer = from.index;
-        let wait = match self.with_budget(peer, |budget, now| budget.begin(now)) {
-            Ok(wait) => wait,
+        let slot = match self.with_peer(peer, |serving, _| serving.admit()) {
+            Ok(slot) => slot,
             Err(refusal) => {
                 tracing::debug!(peer, from_height, %refusal, "refused a block request");
                 return;
@@ -175,23 +203,30 @@ impl BlockServer {
         };
         let server = self.clone();
         tokio::spawn(async move {
-            // Frees the slot however this task ends; charges the whole allowance unless the
-            // read reports less.
-            let mut slot = Slot {
+            // Each guard settles its part however this task ends, in reverse order: the
+            // charge, then the slot, then the admission.
+            let _admitted = Admitted {
                 server: server.clone(),
                 peer,
-                charged: 0,
             };
+            let Ok(_permit) = slot.acquire_owned().await else {
+                return; // never closed
+            };
+            let wait = server.with_peer(peer, |serving, now| serving.budget.wait(now));
             tokio::time::sleep(wait).await;
-            let allowance = server.with_budget(peer, |budget, now| budget.allowance(now));
-            slot.charged = allowance;
+            let allowance = server.with_peer(peer, |serving, now| serving.budget.allowance(now));
+            let mut charge = Charge {
+                server: server.clone(),
+                peer,
+                charged: allowance,
+            };
             let read = tokio::task::spawn_blocking(move || {
                 read_run(&store, from_height, max_blocks, allowance)
             })
             .await;
             let blobs = match read {
                 Ok((blobs, charged)) => {
-                    slot.charged = charged;
+                    charge.charged = charged;
                     blobs
                 }
                 Err(error) => {
@@ -203,34 +238,49 @@ impl BlockServer {
                 peer,
                 from_height,
                 count = blobs.len(),
-                charged = slot.charged,
+                charged = charge.charged,
                 "serving blocks"
             );
-            drop(slot);
+            // The slot stays taken until the network has the response (and, where the network
+            // reports it, until it is written), so one peer has one response in hand at most.
             let _ = network.respond_blocks(reply, blobs).await;
         });
     }
 
-    fn with_budget<T>(&self, peer: usize, act: impl FnOnce(&mut ServeBudget, Instant) -> T) -> T {
+    fn with_peer<T>(&self, peer: usize, act: impl FnOnce(&mut PeerServing, Instant) -> T) -> T {
         let now = Instant::now();
-        let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let budget = budgets.entry(peer).or_insert_with(|| ServeBudget::new(now));
-        act(budget, now)
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        let serving = peers.entry(peer).or_insert_with(|| PeerServing::new(now));
+        act(serving, now)
     }
 }
 
-/// A peer's taken serving slot; settles the budget when dropped.
-struct Slot {
+/// A request admitted for a peer; released when dropped.
+struct Admitted {
+    server: BlockServer,
+    peer: usize,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.server
+            .with_peer(self.peer, |serving, _| serving.release());
+    }
+}
+
+/// A read's charge to its peer's budget; charged when dropped.
+struct Charge {
     server: BlockServer,
     peer: usize,
     charged: u64,
 }
 
-impl Drop for Slot {
+impl Drop for Charge {
     fn drop(&mut self) {
         let charged = self.charged;
-        self.server
-            .with_budget(self.peer, |budget, now| budget.finish(charged, now));
+        self.server.with_peer(self.peer, |serving, now| {
+            serving.budget.charge(charged, now)
+        });
     }
 }
 
@@ -279,28 +329,28 @@ mod tests {
     use super::*;
 
     /// A peer asking in a loop, each read taking the largest overshoot, is read for at most
-    /// the burst, the rate over the time, and one block.
+    /// the burst, the rate over the time, and one block; and it waits at most the time the
+    /// rate takes to refill one block.
     #[test]
     fn a_looping_peer_is_read_for_at_most_its_budget() {
         let start = Instant::now();
         let mut budget = ServeBudget::new(start);
+        let longest_wait = Duration::from_secs_f64(
+            (MAX_SYNC_BLOB_BYTES + 1) as f64 / SYNC_SERVE_BYTES_PER_SECOND as f64,
+        ) + Duration::from_millis(1);
         let mut now = start;
         let mut read = 0u64;
-        let seconds = 30;
-        while now < start + Duration::from_secs(seconds) {
-            let wait = budget.begin(now).unwrap();
-            assert!(
-                wait <= Duration::from_millis(1_200),
-                "an honest request waits at most about a second: {wait:?}"
-            );
+        while now < start + Duration::from_secs(30) {
+            let wait = budget.wait(now);
+            assert!(wait <= longest_wait, "{wait:?}");
             now += wait;
             let allowance = budget.allowance(now);
-            assert!(allowance >= 1 && allowance <= SYNC_RESPONSE_TARGET_BYTES as u64);
+            assert!((1..=SYNC_RESPONSE_TARGET_BYTES as u64).contains(&allowance));
             // The worst read: the allowance, then one more block of the largest size.
             let charged = allowance + MAX_SYNC_BLOB_BYTES as u64;
             read += charged;
             now += Duration::from_millis(1);
-            budget.finish(charged, now);
+            budget.charge(charged, now);
         }
         let elapsed = now.duration_since(start).as_secs_f64();
         let bound = SYNC_SERVE_BURST_BYTES as f64
@@ -312,24 +362,23 @@ mod tests {
     }
 
     #[test]
-    fn a_second_request_while_one_is_served_is_refused() {
-        let now = Instant::now();
-        let mut budget = ServeBudget::new(now);
-        assert_eq!(budget.begin(now), Ok(Duration::ZERO));
-        assert_eq!(budget.begin(now), Err(ServeRefusal::Busy));
-        budget.finish(SYNC_BLOCK_READ_COST_BYTES, now);
-        assert!(!budget.busy());
-        assert_eq!(budget.begin(now), Ok(Duration::ZERO));
+    fn a_third_request_while_two_are_admitted_is_refused() {
+        let mut serving = PeerServing::new(Instant::now());
+        let first = serving.admit().unwrap();
+        let second = serving.admit().unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "they take one slot in turn");
+        assert_eq!(serving.admit().unwrap_err(), ServeRefusal::Busy);
+        serving.release();
+        assert!(serving.admit().is_ok());
     }
 
     #[test]
     fn an_idle_peer_gets_at_most_a_full_burst() {
         let now = Instant::now();
         let mut budget = ServeBudget::new(now);
-        budget.begin(now).unwrap();
-        budget.finish(SYNC_SERVE_BURST_BYTES, now);
+        budget.charge(SYNC_SERVE_BURST_BYTES, now);
         let later = now + Duration::from_secs(3600);
-        budget.begin(later).unwrap();
+        assert_eq!(budget.wait(later), Duration::ZERO);
         assert_eq!(
             budget.allowance(later),
             SYNC_RESPONSE_TARGET_BYTES as u64,
