@@ -740,7 +740,7 @@ impl Driver {
                 from_height,
                 max_blocks,
                 reply,
-            } => sync::serve_blocks(
+            } => self.sync.serve(
                 Arc::clone(self.chain.store()),
                 self.network.clone(),
                 from,
@@ -845,50 +845,42 @@ impl Driver {
 
     /// Asks a peer for the next blocks when this node is behind.
     async fn sync_step(&mut self) -> anyhow::Result<()> {
-        let Some(peer) = self.sync.next_peer() else {
+        let Some(request) = self.sync.next_request(sync::Tip::head_of(&self.chain)) else {
             return Ok(());
         };
-        let from = self.chain.head().height + 1;
+        let (peer, from) = (request.peer, request.from_height);
         match self.network.request_blocks(peer, from, SYNC_BATCH).await {
-            Ok(id) => self.sync.sent(id, peer),
+            Ok(id) => self.sync.sent(id, request),
             Err(error) => tracing::debug!(%error, peer, "could not ask for blocks"),
         }
         Ok(())
     }
 
-    /// Verifies and commits blocks a peer sent, then asks for more or stops syncing.
+    /// Checks blocks a peer sent, commits those proven final, then asks for more or stops
+    /// syncing.
     async fn on_blocks(
         &mut self,
         from: ValidatorPeer,
         request_id: SyncRequestId,
         blobs: Vec<Vec<u8>>,
     ) -> anyhow::Result<()> {
-        if !self.sync.take_answer(request_id) {
+        let Some(request) = self.sync.answered(request_id) else {
             return Ok(());
-        }
-        let mut committed = 0;
-        let mut run: Vec<SyncedBlock> = Vec::new();
-        for blob in blobs {
-            let synced = match SyncedBlock::decode(&blob) {
-                Ok(synced) => synced,
-                Err(error) => {
-                    tracing::warn!(peer = from.index, %error, "refused a malformed synced block");
-                    break;
+        };
+        let head = sync::Tip::head_of(&self.chain);
+        // Checking certificates and executing blocks: off the runtime's worker, as in `run`.
+        let (outcome, committed) = tokio::task::block_in_place(|| {
+            let answer = self.sync.on_blocks(&self.consortium, head, request, blobs);
+            let committed = match self.commit_checked(answer.commit)? {
+                Ok(count) => count,
+                Err((count, error)) => {
+                    tracing::error!(peer = from.index, %error, "cannot execute a synced block proven final");
+                    self.sync.forget_run();
+                    count
                 }
             };
-            run.push(synced);
-            // A run is committed once its last block carries a finalization: the hash links
-            // make every earlier block of the run final too.
-            if sync::ends_run(run.last().expect("just pushed")) {
-                match self.commit_run(std::mem::take(&mut run)) {
-                    Ok(count) => committed += count,
-                    Err(error) => {
-                        tracing::warn!(peer = from.index, %error, "refused synced blocks");
-                        break;
-                    }
-                }
-            }
-        }
+            anyhow::Ok((answer.outcome, committed))
+        })?;
         if committed > 0 {
             let head = self.chain.head();
             tracing::info!(
@@ -900,14 +892,24 @@ impl Driver {
             self.sync.target = self.sync.target.max(head.height);
             self.commit_finalized()?;
         }
-        if committed == 0 {
-            // The peer has nothing newer: this node is as far as that peer.
-            self.sync.wanted = !self.finalized.is_empty();
-            if self.engine.finalized().height().0 < self.chain.head().height {
-                self.rebuild_engine()?;
+        match outcome {
+            sync::Outcome::Progress | sync::Outcome::Stale => self.sync_step().await?,
+            sync::Outcome::CaughtUp => {
+                // This node is as far as its peers: consensus takes it from here.
+                self.sync.wanted = !self.finalized.is_empty();
+                if self.engine.finalized().height().0 < self.chain.head().height {
+                    self.rebuild_engine()?;
+                }
             }
-        } else {
-            self.sync_step().await?;
+            sync::Outcome::Unfinished => {
+                tracing::debug!(
+                    peer = from.index,
+                    "the peer's blocks end before a finalization"
+                );
+            }
+            sync::Outcome::Refused(error) => {
+                tracing::warn!(peer = from.index, %error, "refused synced blocks");
+            }
         }
         Ok(())
     }
@@ -920,19 +922,31 @@ impl Driver {
     /// Commits a run of synced blocks that extends the head and ends in a finalized block,
     /// after [`sync::check_run`] accepted all of it; how many blocks it committed.
     pub fn commit_run(&mut self, run: Vec<SyncedBlock>) -> anyhow::Result<usize> {
-        let head_view = self.chain.head_header().map_or(0, |header| header.view);
-        sync::check_run(&self.consortium, self.chain.head().hash, head_view, &run)?;
+        sync::check_run(&self.consortium, sync::Tip::head_of(&self.chain), &run)?;
+        match self.commit_checked(run)? {
+            Ok(count) => Ok(count),
+            Err((_, error)) => bail!("synced block does not execute: {error}"),
+        }
+    }
+
+    /// Executes and commits synced blocks that were checked and are known final, in order;
+    /// how many it committed, or how many before the first that does not execute, and why.
+    /// A storage fault is the outer error: it stops the node.
+    fn commit_checked(
+        &mut self,
+        run: Vec<SyncedBlock>,
+    ) -> anyhow::Result<Result<usize, (usize, crate::chain::InvalidBlock)>> {
         let mut count = 0;
         for synced in run {
             let hash = synced.block.hash();
             let known = self.admission.preverified(&synced.block.body.transactions);
-            self.chain
-                .adopt_synced(synced.block, known)
-                .map_err(|error| anyhow::anyhow!("synced block does not execute: {error}"))?;
+            if let Err(error) = self.chain.adopt_synced(synced.block, known) {
+                return Ok(Err((count, error)));
+            }
             self.commit(&hash, &synced.justification.encode())?;
             count += 1;
         }
-        Ok(count)
+        Ok(Ok(count))
     }
 
     /// Restarts the engine from the store's head and the write-ahead log, after block sync

@@ -11,58 +11,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use suyuan_api::Node as _;
-use suyuan_ledger::demo::{Demo, who};
-use suyuan_ledger::record::{Items, Record, TraceCode};
-use suyuan_ledger::tx::{Envelope, Payload, TxId};
+use suyuan_ledger::demo::Demo;
+use suyuan_ledger::tx::TxId;
 use suyuan_node::config::Config;
 use suyuan_node::mempool::MempoolLimits;
 use suyuan_node::service::RunningNode;
 use suyuan_storage::Store;
 
 mod common;
-use common::{config, temp_dir};
+use common::{commissions, config, temp_dir};
 
 /// The slowest status answer allowed while blocks execute.
 const MAX_STATUS_LATENCY: Duration = Duration::from_millis(50);
 
 /// Transactions loaded: several full blocks of the largest size the node builds.
 const LOAD: usize = 20_000;
-
-/// `count` commissioning records by the demo's cable maker, each of its own lot, signed.
-fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
-    let chain_id = &demo.genesis.chain_id;
-    let template = demo
-        .story()
-        .concat()
-        .into_iter()
-        .find_map(
-            |envelope| match Payload::parse(&envelope.payload).unwrap().record {
-                Record::Commission(commission) if commission.gtin == Demo::cable_gtin() => {
-                    Some(commission)
-                }
-                _ => None,
-            },
-        )
-        .expect("the story commissions a cable lot");
-    let key = &demo.enterprises[who::CABLE_MAKER].key;
-    (0..count)
-        .map(|index| {
-            let mut commission = template.clone();
-            commission.items = Items::Batch {
-                code: TraceCode::Lot {
-                    gtin: Demo::cable_gtin(),
-                    lot: format!("R{index}").parse().unwrap(),
-                },
-                quantity: 10,
-            };
-            let payload = Payload {
-                nonce: 1_000_000 + index as u64,
-                record: Record::Commission(commission),
-            };
-            Envelope::sign(chain_id, &payload, key)
-        })
-        .collect()
-}
 
 /// One blocking HTTP/1.1 GET on a new connection; how long until the whole answer was read.
 /// The answer must be a 200, or a 404 for a transaction the node does not know yet.

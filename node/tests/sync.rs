@@ -1,17 +1,19 @@
 //! Block sync against a lying peer: forged or inconsistent justifications fed to
 //! [`Driver::commit_run`] are refused and change nothing; the honest run still commits after.
+//! Catch-up over runs of notarized blocks longer than a response, or than it can hold, and a
+//! peer that asks for blocks in a loop, with real nodes over real libp2p and RocksDB.
 //!
 //! Every certificate here is built from real ed25519 votes of the demo validators, so a
 //! refusal is the check under test and never a malformed fixture.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, SigningKey};
-use suyuan_consensus::{
-    Certificate, ChainId, Digest, Height, SignedVote, ValidatorIndex, View, Vote,
-};
+use suyuan_consensus::{Certificate, ChainId, Digest, SignedVote, ValidatorIndex, View, Vote};
 use suyuan_ledger::block::{Block, Body, Header, leader};
+use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::exec::{BlockContext, execute_block};
 use suyuan_ledger::genesis::Genesis;
@@ -23,77 +25,47 @@ use suyuan_storage::Store;
 use tokio::sync::mpsc;
 
 use suyuan_node::admission::Admission;
-use suyuan_node::chain::Chain;
+use suyuan_node::chain::{Chain, Preverified};
 use suyuan_node::config::{BlockSection, ConsensusSection};
 use suyuan_node::driver::Driver;
 use suyuan_node::frames::SyncedBlock;
 use suyuan_node::mempool::{Mempool, MempoolLimits};
-use suyuan_node::network::{Network, NetworkConfig, NetworkEvent};
+use suyuan_node::network::{
+    MAX_SYNC_BLOB_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_REQUESTS_IN_FLIGHT, Network, NetworkConfig,
+    NetworkEvent,
+};
 use suyuan_node::node_api::Shared;
+use suyuan_node::service::RunningNode;
+use suyuan_node::sync::{
+    BlockSync, Outcome, SYNC_BATCH, SYNC_SERVE_BURST_BYTES, SYNC_SERVE_BYTES_PER_SECOND, SyncError,
+    SyncLimits, Tip,
+};
+use suyuan_proofs::finality::{self, Consortium};
 use suyuan_proofs::justification::Justification;
+use suyuan_proofs::signing;
+
+mod common;
+use common::{commissions, config, temp_dir};
 
 const DAY_MS: u64 = 86_400_000;
 
 /// A named edit of a header field.
 type HeaderChange = fn(&mut Header);
 
-/// A validator at genesis that has not synced anything, and the demo consortium around it.
-struct Lagging {
+/// The demo consortium of four validators, to build blocks and sign their certificates with
+/// the genesis keys.
+struct Signers {
     demo: Demo,
     genesis: Arc<Genesis>,
-    store: Arc<Store>,
-    driver: Driver,
-    dir: PathBuf,
-    _events: mpsc::Receiver<NetworkEvent>,
-    _gossip: mpsc::Receiver<Vec<Envelope>>,
 }
 
-impl Lagging {
-    /// Validator 3 of a four-validator demo chain, on a fresh store. Its network listens on
-    /// an ephemeral loopback port; the other validators' genesis addresses (ports 1 to 4)
-    /// have nobody behind them, so no peer ever connects.
-    fn start(name: &str) -> Lagging {
-        let dir =
-            std::env::temp_dir().join(format!("suyuan-node-sync-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let demo = Demo::new(4, 1);
+impl Signers {
+    /// The demo consortium whose validators' genesis addresses are loopback ports from `p2p`
+    /// (nobody listens there unless a test starts a node).
+    fn new(p2p: u16) -> Signers {
+        let demo = Demo::new(4, p2p);
         let genesis = Arc::new(demo.genesis.clone());
-        let store = Arc::new(Store::open(dir.join("db"), &genesis).unwrap());
-        let key = demo.validators[3].clone();
-        let network_config = NetworkConfig {
-            listen_address: Some("/ip4/127.0.0.1/tcp/0".parse().unwrap()),
-            ..NetworkConfig::default()
-        };
-        let (network, events) = Network::start(network_config, &genesis, &key).unwrap();
-        let (gossip_tx, gossip_rx) = mpsc::channel(16);
-        let admission = Arc::new(Admission::new(
-            Arc::clone(&genesis),
-            Arc::clone(&store),
-            Mempool::new(MempoolLimits::default()),
-            gossip_tx,
-        ));
-        let chain = Chain::new(Arc::clone(&store), Arc::clone(&genesis)).unwrap();
-        let driver = Driver::new(
-            Arc::clone(&genesis),
-            key,
-            chain,
-            network,
-            admission,
-            Arc::new(Shared::new(genesis.validators.len())),
-            ConsensusSection::default(),
-            BlockSection::default(),
-        )
-        .unwrap();
-        Lagging {
-            demo,
-            genesis,
-            store,
-            driver,
-            dir,
-            _events: events,
-            _gossip: gossip_rx,
-        }
+        Signers { demo, genesis }
     }
 
     fn chain_id(&self) -> ChainId {
@@ -134,14 +106,7 @@ impl Lagging {
 
     /// What consensus signs for `block`, whose parent was proposed in `parent_view`.
     fn consensus_block(block: &Block, parent_view: u64) -> suyuan_consensus::Block {
-        suyuan_consensus::Block::new(
-            View(block.header.view),
-            Height(block.header.height),
-            View(parent_view),
-            Digest(*block.header.parent.as_bytes()),
-            Digest(*block.hash().as_bytes()),
-        )
-        .unwrap()
+        finality::consensus_block(&block.header, parent_view).unwrap()
     }
 
     /// `vote` signed by each of `validators` with their genesis keys.
@@ -159,7 +124,131 @@ impl Lagging {
 
     /// A certificate of `vote` by `validators`, every signature genuine.
     fn certificate(&self, vote: Vote, validators: &[usize]) -> Certificate {
-        Certificate::new(self.chain_id(), vote, self.signatures(vote, validators)).unwrap()
+        let keys: Vec<(u16, &KeyPair)> = validators
+            .iter()
+            .map(|&index| (index as u16, &self.demo.validators[index]))
+            .collect();
+        signing::certificate(&self.genesis.chain_id, vote, &keys).unwrap()
+    }
+
+    /// `block`, whose parent was proposed in `parent_view` and which skipped no view, with a
+    /// genuine notarization, or finalization if `finalized`, by validators 0 to 2.
+    fn justified(&self, block: Block, parent_view: u64, finalized: bool) -> SyncedBlock {
+        let signed = Self::consensus_block(&block, parent_view);
+        let vote = if finalized {
+            Vote::Finalize(signed)
+        } else {
+            Vote::Notarize(signed)
+        };
+        SyncedBlock {
+            justification: Justification::new(self.certificate(vote, &[0, 1, 2]), Vec::new()),
+            block,
+        }
+    }
+
+    /// A chain on genesis with one block per body, block `h` proposed in view `h` a day after
+    /// the one before (as the demo story dates its records); finalized where `finalized(h)`,
+    /// notarized elsewhere.
+    fn chain(
+        &self,
+        bodies: Vec<Vec<Envelope>>,
+        finalized: impl Fn(u64) -> bool,
+    ) -> Vec<SyncedBlock> {
+        let trees = &mut MemTrees::new();
+        let start = self.genesis.genesis_time_ms;
+        let mut chain: Vec<SyncedBlock> = Vec::new();
+        for (index, body) in bodies.into_iter().enumerate() {
+            let height = index as u64 + 1;
+            let parent = chain.last().map(|synced| &synced.block.header);
+            let parent_view = parent.map_or(0, |header| header.view);
+            let block = self.block(parent, trees, height, start + height * DAY_MS, body);
+            chain.push(self.justified(block, parent_view, finalized(height)));
+        }
+        chain
+    }
+
+    /// A chain of `length` empty blocks, finalized where `finalized(h)`.
+    fn empty_chain(&self, length: u64, finalized: impl Fn(u64) -> bool) -> Vec<SyncedBlock> {
+        self.chain(vec![Vec::new(); length as usize], finalized)
+    }
+}
+
+/// Commits `chain` into a new store at `path`, as a validator that finalized it would have.
+fn store_chain(path: &Path, genesis: &Arc<Genesis>, chain: &[SyncedBlock]) {
+    let store = Arc::new(Store::open(path, genesis).unwrap());
+    let mut pending = Chain::new(Arc::clone(&store), Arc::clone(genesis)).unwrap();
+    for synced in chain {
+        let hash = synced.block.hash();
+        pending
+            .adopt_synced(synced.block.clone(), Preverified::default())
+            .unwrap();
+        pending
+            .commit(&hash, &synced.justification.encode())
+            .unwrap();
+    }
+    assert_eq!(store.head().height, chain.len() as u64);
+}
+
+/// A validator at genesis that has not synced anything, and the demo consortium around it.
+struct Lagging {
+    signers: Signers,
+    store: Arc<Store>,
+    driver: Driver,
+    dir: PathBuf,
+    _events: mpsc::Receiver<NetworkEvent>,
+    _gossip: mpsc::Receiver<Vec<Envelope>>,
+}
+
+impl std::ops::Deref for Lagging {
+    type Target = Signers;
+
+    fn deref(&self) -> &Signers {
+        &self.signers
+    }
+}
+
+impl Lagging {
+    /// Validator 3 of a four-validator demo chain, on a fresh store. Its network listens on
+    /// an ephemeral loopback port; the other validators' genesis addresses (ports 1 to 4)
+    /// have nobody behind them, so no peer ever connects.
+    fn start(name: &str) -> Lagging {
+        let dir = temp_dir(&format!("sync-{name}"));
+        let signers = Signers::new(1);
+        let genesis = Arc::clone(&signers.genesis);
+        let store = Arc::new(Store::open(dir.join("db"), &genesis).unwrap());
+        let key = signers.demo.validators[3].clone();
+        let network_config = NetworkConfig {
+            listen_address: Some("/ip4/127.0.0.1/tcp/0".parse().unwrap()),
+            ..NetworkConfig::default()
+        };
+        let (network, events) = Network::start(network_config, &genesis, &key).unwrap();
+        let (gossip_tx, gossip_rx) = mpsc::channel(16);
+        let admission = Arc::new(Admission::new(
+            Arc::clone(&genesis),
+            Arc::clone(&store),
+            Mempool::new(MempoolLimits::default()),
+            gossip_tx,
+        ));
+        let chain = Chain::new(Arc::clone(&store), Arc::clone(&genesis)).unwrap();
+        let driver = Driver::new(
+            Arc::clone(&genesis),
+            key,
+            chain,
+            network,
+            admission,
+            Arc::new(Shared::new(genesis.validators.len())),
+            ConsensusSection::default(),
+            BlockSection::default(),
+        )
+        .unwrap();
+        Lagging {
+            signers,
+            store,
+            driver,
+            dir,
+            _events: events,
+            _gossip: gossip_rx,
+        }
     }
 
     /// The honest run from genesis: block 1 (view 1, the story's enrolments) and block 2
@@ -182,21 +271,21 @@ impl Lagging {
         vec![
             SyncedBlock {
                 justification: Justification::new(
-                    self.certificate(Vote::Notarize(Self::consensus_block(&b1, 0)), &quorum),
+                    self.certificate(Vote::Notarize(Signers::consensus_block(&b1, 0)), &quorum),
                     Vec::new(),
                 ),
                 block: b1,
             },
             SyncedBlock {
                 justification: Justification::new(
-                    self.certificate(Vote::Notarize(Self::consensus_block(&b2, 1)), &[1, 2, 3]),
+                    self.certificate(Vote::Notarize(Signers::consensus_block(&b2, 1)), &[1, 2, 3]),
                     Vec::new(),
                 ),
                 block: b2,
             },
             SyncedBlock {
                 justification: Justification::new(
-                    self.certificate(Vote::Finalize(Self::consensus_block(&b3, 2)), &quorum),
+                    self.certificate(Vote::Finalize(Signers::consensus_block(&b3, 2)), &quorum),
                     vec![self.certificate(Vote::Nullify(View(3)), &[0, 2, 3])],
                 ),
                 block: b3,
@@ -533,7 +622,7 @@ async fn sync_refuses_a_certified_block_whose_contents_changed_then_catches_up()
     run.truncate(1);
     let b1 = run[0].block.clone();
     run[0].justification.certificate =
-        node.certificate(Vote::Finalize(Lagging::consensus_block(&b1, 0)), &[0, 1, 2]);
+        node.certificate(Vote::Finalize(Signers::consensus_block(&b1, 0)), &[0, 1, 2]);
     let mut dropped = run.clone();
     dropped[0].block.body.transactions.pop();
     node.refuses("block 1 with a transaction dropped", dropped, body);
@@ -582,7 +671,7 @@ async fn sync_refuses_nullifications_of_views_the_block_did_not_skip_then_catche
         let mut block = b3.clone();
         block.header.view = 3;
         block.header.proposer = *leader(&node.genesis, 3);
-        Lagging::consensus_block(&block, 2)
+        Signers::consensus_block(&block, 2)
     };
     run[2].justification.nullifications[0] =
         node.certificate(Vote::Notarize(skipped_view), &quorum);
@@ -676,7 +765,7 @@ async fn sync_refuses_runs_that_do_not_join_the_head_then_catches_up() {
     forked[2] = SyncedBlock {
         justification: Justification::new(
             node.certificate(
-                Vote::Finalize(Lagging::consensus_block(&on_sibling, 2)),
+                Vote::Finalize(Signers::consensus_block(&on_sibling, 2)),
                 &quorum,
             ),
             vec![node.certificate(Vote::Nullify(View(3)), &quorum)],
@@ -692,7 +781,7 @@ async fn sync_refuses_runs_that_do_not_join_the_head_then_catches_up() {
     stray.header.parent = Hash32([3; 32]);
     run[0] = SyncedBlock {
         justification: Justification::new(
-            node.certificate(Vote::Finalize(Lagging::consensus_block(&stray, 0)), &quorum),
+            node.certificate(Vote::Finalize(Signers::consensus_block(&stray, 0)), &quorum),
             Vec::new(),
         ),
         block: stray,
@@ -737,7 +826,7 @@ async fn sync_commits_a_run_only_at_a_finalization() {
     let mut notarized_end = node.honest_run();
     let b3 = notarized_end[2].block.clone();
     notarized_end[2].justification.certificate =
-        node.certificate(Vote::Notarize(Lagging::consensus_block(&b3, 2)), &[0, 1, 2]);
+        node.certificate(Vote::Notarize(Signers::consensus_block(&b3, 2)), &[0, 1, 2]);
     assert!(!suyuan_node::sync::ends_run(&notarized_end[2]));
 
     node.catches_up();
@@ -758,4 +847,375 @@ async fn sync_refuses_whole_a_run_whose_last_body_changed() {
         "synced block 3's body does not match its header",
     );
     node.catches_up();
+}
+
+/// Ports for a test: distinct per test and process, away from other test binaries' ranges.
+fn base_port(salt: u16) -> u16 {
+    30_000 + (std::process::id() % 400) as u16 * 20 + salt * 5
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Asserts that `store` holds exactly the blocks of `chain` up to `height`, and nothing above.
+fn holds_chain_to(store: &Store, chain: &[SyncedBlock], height: u64) {
+    assert_eq!(store.head().height, height);
+    for synced in &chain[..height as usize] {
+        let stored = store.header(synced.block.header.height).unwrap().unwrap();
+        assert_eq!(stored.hash(), synced.block.hash());
+    }
+}
+
+/// Validator 0 stores a run of notarized-only blocks three responses long, ended by a
+/// finalization, and above it a notarized tail that nothing finalizes. Validator 3 starts on
+/// an empty store (the other two are down, so consensus cannot move): it catches up to the
+/// finalized block over several responses, and never commits the tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n2_catches_up_over_a_notarized_run_longer_than_a_response() {
+    let dir = temp_dir("sync-long-run");
+    let p2p = base_port(0);
+    let api = p2p + 4;
+    let signers = Signers::new(p2p);
+    let finalized = 3 * u64::from(SYNC_BATCH) + 5;
+    let chain = signers.empty_chain(finalized + 3, |height| height == finalized);
+    let server_config = config(&dir, 0, p2p, api);
+    store_chain(&server_config.node.data_dir, &signers.genesis, &chain);
+
+    let server = RunningNode::start_with(
+        &server_config,
+        signers.demo.genesis.clone(),
+        signers.demo.validators[0].clone(),
+    )
+    .await
+    .unwrap();
+    let late = RunningNode::start_with(
+        &config(&dir, 3, p2p, api),
+        signers.demo.genesis.clone(),
+        signers.demo.validators[3].clone(),
+    )
+    .await
+    .unwrap();
+    let store = Arc::clone(&late.store);
+    wait_until("validator 3 catches up", Duration::from_secs(90), || {
+        store.head().height >= finalized
+    })
+    .await;
+    // A few sync ticks more: the notarized tail stays uncommitted.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    holds_chain_to(&store, &chain, finalized);
+    assert_eq!(server.store.head().height, finalized + 3);
+    late.stop().await.unwrap();
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Peers as catch-up sees them: each answers a request with up to [`SYNC_BATCH`] blocks of
+/// its own chain from the height asked for, as a server would.
+struct Peers {
+    chains: Vec<Vec<SyncedBlock>>,
+}
+
+impl Peers {
+    fn answer(&self, peer: usize, from_height: u64) -> Vec<Vec<u8>> {
+        let chain = &self.chains[peer];
+        let from = (from_height.max(1) - 1) as usize;
+        chain
+            .iter()
+            .skip(from)
+            .take(SYNC_BATCH as usize)
+            .map(|synced| SyncedBlock::encode(&synced.block, &synced.justification.encode()))
+            .collect()
+    }
+}
+
+/// What one catch-up left: blocks downloaded, and the refusals met.
+struct Walked {
+    downloaded: usize,
+    refusals: Vec<SyncError>,
+}
+
+/// Drives `sync` against `peers` (connected in index order) until it is caught up, committing
+/// what it hands out through `node`'s driver (which checks every block again).
+fn catch_up(node: &mut Lagging, sync: &mut BlockSync, peers: &Peers) -> Walked {
+    let consortium = Consortium::from_genesis(&node.genesis).unwrap();
+    for peer in 0..peers.chains.len() {
+        sync.connected(peer);
+    }
+    sync.wanted = true;
+    let mut walked = Walked {
+        downloaded: 0,
+        refusals: Vec::new(),
+    };
+    for _ in 0..1_000 {
+        let head = Tip::head_of(node.driver.chain());
+        let Some(request) = sync.next_request(head) else {
+            return walked;
+        };
+        let blobs = peers.answer(request.peer, request.from_height);
+        walked.downloaded += blobs.len();
+        let answer = sync.on_blocks(&consortium, head, request, blobs);
+        node.driver.commit_run(answer.commit).unwrap();
+        match answer.outcome {
+            Outcome::CaughtUp => return walked,
+            Outcome::Refused(error) => walked.refusals.push(error),
+            Outcome::Progress | Outcome::Stale | Outcome::Unfinished => {}
+        }
+    }
+    panic!("catch-up did not settle in 1,000 requests");
+}
+
+/// Catch-up that can hold 4 blocks and track 8 crosses a run of 20 notarized blocks before a
+/// finalization: it commits what it held, fetches what it tracked again, and walks on to the
+/// finalized block it could not track, which it then knows by hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_commits_a_run_longer_than_it_can_hold_or_track() {
+    let mut node = Lagging::start("beyond-limits");
+    let chain = node.empty_chain(23, |height| height == 21);
+    let limits = SyncLimits {
+        held_bytes: usize::MAX,
+        held_blocks: 4,
+        tracked_blocks: 8,
+    };
+    let mut sync = BlockSync::with_limits(limits);
+    let walked = catch_up(
+        &mut node,
+        &mut sync,
+        &Peers {
+            chains: vec![chain.clone()],
+        },
+    );
+    assert!(walked.refusals.is_empty());
+    holds_chain_to(&node.store, &chain, 21);
+    // Each walk commits its 4 held blocks and confirms 4 more, so blocks were fetched again;
+    // never more than a walk to the finalized block for every 8 committed.
+    assert!(
+        walked.downloaded > 23 && walked.downloaded <= 4 * 23,
+        "downloaded {}",
+        walked.downloaded
+    );
+
+    // Held by bytes instead: one block at a time (the first block is always held).
+    let mut node = Lagging::start("beyond-held-bytes");
+    let limits = SyncLimits {
+        held_bytes: 1,
+        held_blocks: 1024,
+        tracked_blocks: 1024,
+    };
+    let mut sync = BlockSync::with_limits(limits);
+    let walked = catch_up(
+        &mut node,
+        &mut sync,
+        &Peers {
+            chains: vec![chain.clone()],
+        },
+    );
+    assert!(walked.refusals.is_empty());
+    holds_chain_to(&node.store, &chain, 21);
+}
+
+/// A peer that withholds finalizations (it sends its notarization instead) ends its walk
+/// unfinished; a peer serving a branch that conflicts with a block proven final is refused;
+/// catch-up still reaches the finalized block through the honest peer, and stores its blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_progresses_past_peers_that_withhold_or_serve_another_branch() {
+    let mut node = Lagging::start("faulty-peers");
+    let honest = node.empty_chain(23, |height| height == 21);
+    let withholding = node.empty_chain(23, |_| false);
+    // The same first 4 blocks, then a certified branch whose block 5 has another time.
+    let mut branch = honest[..4].to_vec();
+    let trees = &mut MemTrees::new();
+    for _ in 0..4 {
+        trees.push(&node.genesis.chain_id, &[]);
+    }
+    for height in 5..=23u64 {
+        let parent = &branch.last().unwrap().block.header;
+        let time = parent.time_ms + DAY_MS / 2;
+        let block = node.block(Some(parent), trees, height, time, Vec::new());
+        branch.push(node.justified(block, height - 1, false));
+    }
+    assert_ne!(branch[4].block.hash(), honest[4].block.hash());
+    let limits = SyncLimits {
+        held_bytes: usize::MAX,
+        held_blocks: 4,
+        tracked_blocks: 8,
+    };
+    let mut sync = BlockSync::with_limits(limits);
+    let walked = catch_up(
+        &mut node,
+        &mut sync,
+        &Peers {
+            chains: vec![withholding, honest.clone(), branch],
+        },
+    );
+    holds_chain_to(&node.store, &honest, 21);
+    assert!(
+        walked
+            .refusals
+            .iter()
+            .any(|error| matches!(error, SyncError::NotFinal { height: 5, .. })),
+        "the branch was not refused as conflicting with a final block: {:?}",
+        walked
+            .refusals
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// What a flooding peer got: bytes of blocks, answers, refusals, and over how long.
+struct Flood {
+    bytes: u64,
+    answered: usize,
+    failed: usize,
+    elapsed: Duration,
+}
+
+/// Validator 1's network alone asks validator 0 for every block from height 1, keeping as many
+/// requests outstanding as its network allows, for `duration`; then waits for the last answers.
+/// Requests other validators send it are dropped unanswered.
+async fn flood_requests(
+    network: &suyuan_node::network::NetworkHandle,
+    events: &mut mpsc::Receiver<NetworkEvent>,
+    duration: Duration,
+) -> Flood {
+    loop {
+        match events.recv().await.expect("the network runs") {
+            NetworkEvent::PeerConnected(peer) if peer.index == 0 => break,
+            _ => {}
+        }
+    }
+    let started = Instant::now();
+    let mut flood = Flood {
+        bytes: 0,
+        answered: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+    };
+    let mut outstanding = 0;
+    loop {
+        let flooding = started.elapsed() < duration;
+        while flooding && outstanding < MAX_SYNC_REQUESTS_IN_FLIGHT {
+            match network.request_blocks(0, 1, MAX_SYNC_BLOCKS).await {
+                Ok(_) => outstanding += 1,
+                Err(_) => break,
+            }
+        }
+        if !flooding && outstanding == 0 {
+            break;
+        }
+        let event = tokio::time::timeout(Duration::from_secs(90), events.recv())
+            .await
+            .expect("an answer within the request timeout")
+            .expect("the network runs");
+        match event {
+            NetworkEvent::BlockResponse { blocks, .. } => {
+                outstanding -= 1;
+                flood.answered += 1;
+                flood.bytes += blocks.iter().map(|blob| blob.len() as u64).sum::<u64>();
+            }
+            NetworkEvent::BlockRequestFailed { .. } => {
+                outstanding -= 1;
+                flood.failed += 1;
+            }
+            _ => {}
+        }
+    }
+    flood.elapsed = started.elapsed();
+    flood
+}
+
+/// Validator 0 stores 8 blocks of 2,500 commissioning records each (about 8 MB). Validator 1
+/// asks it for all of them in a loop for 15 s; meanwhile validator 3 starts empty and catches
+/// up from validator 0. Validator 1 is read for at most its budget (the burst, the rate over
+/// the time, and one block), its extra requests are refused, and validator 3 is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n3_a_peer_asking_in_a_loop_is_read_for_its_budget_while_another_catches_up() {
+    let dir = temp_dir("sync-flood");
+    let p2p = base_port(1);
+    let api = p2p + 4;
+    let signers = Signers::new(p2p);
+    let story = signers.demo.story();
+    let mut bodies = vec![story[0].clone(), story[1].clone()];
+    bodies.extend(
+        commissions(&signers.demo, 8 * 2_500)
+            .chunks(2_500)
+            .map(<[Envelope]>::to_vec),
+    );
+    let length = bodies.len() as u64;
+    let chain = signers.chain(bodies, |height| height == length);
+    let server_config = config(&dir, 0, p2p, api);
+    store_chain(&server_config.node.data_dir, &signers.genesis, &chain);
+    let chain_bytes: usize = chain
+        .iter()
+        .map(|synced| SyncedBlock::encode(&synced.block, &synced.justification.encode()).len())
+        .sum();
+
+    let server = RunningNode::start_with(
+        &server_config,
+        signers.demo.genesis.clone(),
+        signers.demo.validators[0].clone(),
+    )
+    .await
+    .unwrap();
+    let flooder_config = NetworkConfig {
+        listen_address: Some(format!("/ip4/127.0.0.1/tcp/{}", p2p + 1).parse().unwrap()),
+        ..NetworkConfig::default()
+    };
+    let (flooder, mut flooder_events) = Network::start(
+        flooder_config,
+        &signers.genesis,
+        &signers.demo.validators[1],
+    )
+    .unwrap();
+    let flood = tokio::spawn(async move {
+        let flood = flood_requests(&flooder, &mut flooder_events, Duration::from_secs(15)).await;
+        flooder.shutdown().await;
+        flood
+    });
+    let late = RunningNode::start_with(
+        &config(&dir, 3, p2p, api),
+        signers.demo.genesis.clone(),
+        signers.demo.validators[3].clone(),
+    )
+    .await
+    .unwrap();
+    let store = Arc::clone(&late.store);
+    let catching_up = Instant::now();
+    wait_until("validator 3 catches up", Duration::from_secs(120), || {
+        store.head().height >= length
+    })
+    .await;
+    let caught_up_in = catching_up.elapsed();
+    let flood = flood.await.unwrap();
+    holds_chain_to(&store, &chain, length);
+
+    let budget = SYNC_SERVE_BURST_BYTES as f64
+        + flood.elapsed.as_secs_f64() * SYNC_SERVE_BYTES_PER_SECOND as f64
+        + MAX_SYNC_BLOB_BYTES as f64;
+    eprintln!(
+        "flooder: {} answers ({:.1} MiB), {} refused in {:.1} s; budget {:.1} MiB; \
+         chain {:.1} MiB; validator 3 caught up in {:.1} s",
+        flood.answered,
+        flood.bytes as f64 / 1048576.0,
+        flood.failed,
+        flood.elapsed.as_secs_f64(),
+        budget / 1048576.0,
+        chain_bytes as f64 / 1048576.0,
+        caught_up_in.as_secs_f64(),
+    );
+    assert!(flood.answered >= 2, "the flooder was served nothing");
+    assert!(
+        flood.bytes as f64 <= budget,
+        "the flooder got {} bytes; its budget is {budget}",
+        flood.bytes
+    );
+    assert!(flood.failed > 0, "no request of the flooder was refused");
+    late.stop().await.unwrap();
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

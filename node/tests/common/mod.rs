@@ -1,10 +1,13 @@
-//! What the node's integration tests share: temporary directories and a validator's
-//! configuration on loopback ports.
+//! What the node's integration tests share: temporary directories, a validator's
+//! configuration on loopback ports, and signed transactions to fill blocks with.
 
 #![allow(dead_code, reason = "each test binary uses what it needs of these")]
 
 use std::path::{Path, PathBuf};
 
+use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::record::{Items, Record, TraceCode};
+use suyuan_ledger::tx::{Envelope, Payload};
 use suyuan_node::config::{
     ApiSection, BlockSection, Config, ConsensusSection, LogSection, NodeSection, P2pSection,
 };
@@ -45,4 +48,40 @@ pub(crate) fn config(dir: &Path, index: usize, p2p: u16, api: u16) -> Config {
         },
         log: LogSection::default(),
     }
+}
+
+/// `count` commissioning records by the demo's cable maker, each of its own lot, signed.
+pub(crate) fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
+    let chain_id = &demo.genesis.chain_id;
+    let template = demo
+        .story()
+        .concat()
+        .into_iter()
+        .find_map(
+            |envelope| match Payload::parse(&envelope.payload).unwrap().record {
+                Record::Commission(commission) if commission.gtin == Demo::cable_gtin() => {
+                    Some(commission)
+                }
+                _ => None,
+            },
+        )
+        .expect("the story commissions a cable lot");
+    let key = &demo.enterprises[who::CABLE_MAKER].key;
+    (0..count)
+        .map(|index| {
+            let mut commission = template.clone();
+            commission.items = Items::Batch {
+                code: TraceCode::Lot {
+                    gtin: Demo::cable_gtin(),
+                    lot: format!("R{index}").parse().unwrap(),
+                },
+                quantity: 10,
+            };
+            let payload = Payload {
+                nonce: 1_000_000 + index as u64,
+                record: Record::Commission(commission),
+            };
+            Envelope::sign(chain_id, &payload, key)
+        })
+        .collect()
 }
