@@ -210,6 +210,9 @@ impl Config {
         if self.block.idle_interval_ms.saturating_mul(2) > self.consensus.leader_timeout_ms {
             bail!("[block] idle_interval_ms must be at most half of [consensus] leader_timeout_ms");
         }
+        if self.mempool.max_per_signer == 0 {
+            bail!("[mempool] max_per_signer must be at least 1");
+        }
         if self.consensus.leader_timeout_ms == 0
             || self.consensus.view_timeout_ms < self.consensus.leader_timeout_ms
         {

@@ -27,17 +27,16 @@ use suyuan_ledger::block::{Block, BlockHash};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::submit::SubmitError;
 use suyuan_proofs::finality::Consortium;
 use suyuan_proofs::justification::Justification;
 use tokio::sync::{mpsc, watch};
 
-use crate::admission::{Admission, Source};
+use crate::admission::{Admission, GossipMessage};
 use crate::chain::{Chain, CommitError, Undecided};
 use crate::clock::now_ms;
 use crate::config::{BlockSection, ConsensusSection};
-use crate::frames::{Frame, SyncedBlock, decode_batch};
-use crate::network::{NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
+use crate::frames::{Frame, SyncedBlock};
+use crate::network::{GossipVerdict, NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
 use crate::node_api::Shared;
 use crate::sync::{self, BlockSync, SYNC_BATCH, SYNC_TICK};
 
@@ -553,19 +552,24 @@ impl Driver {
                     bytes = data.len(),
                     "gossip"
                 );
-                let admission = Arc::clone(&self.admission);
-                let network = self.network.clone();
-                tokio::spawn(async move {
-                    let accept = match decode_batch(&data) {
-                        Err(_) => false,
-                        Ok(envelopes) => admission
-                            .admit(envelopes, Source::Peer)
-                            .await
-                            .iter()
-                            .all(|result| !matches!(result, Err(SubmitError::Envelope(_)))),
-                    };
-                    let _ = network.report_validation(id, via.peer_id, accept).await;
-                });
+                // Queued for the admission worker without waiting; what its author's queue has
+                // no room for is dropped and counted there.
+                let message = GossipMessage {
+                    id,
+                    author: author.index,
+                    via: via.peer_id,
+                    data,
+                };
+                if let Some(dropped) = self.admission.queue_gossip(message) {
+                    let ignored = self.network.report_validation(
+                        dropped.id,
+                        dropped.via,
+                        GossipVerdict::Ignore,
+                    );
+                    if let Err(error) = ignored.await {
+                        tracing::debug!(%error, "could not report dropped gossip");
+                    }
+                }
             }
             NetworkEvent::Consensus { from, data } => self.on_frame(from, &data),
             NetworkEvent::BlockRequest {
