@@ -365,6 +365,9 @@ listen = "127.0.0.1:8100"
         let error =
             Config::load(&path, env(&[("SUYUAN_BLOCK_MAX_TRANSACTIONS", "0")])).unwrap_err();
         assert!(error.to_string().contains("max_transactions"), "{error}");
+        let error =
+            Config::load(&path, env(&[("SUYUAN_MEMPOOL_MAX_PER_SIGNER", "0")])).unwrap_err();
+        assert!(error.to_string().contains("max_per_signer"), "{error}");
     }
 
     #[test]
