@@ -261,6 +261,24 @@ impl From<&SubmitError> for ApiError {
                 api.retry_after_secs = Some(1);
                 api
             }
+            SubmitError::Throttled { retry_after_ms } => {
+                let mut api = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", message);
+                api.body = api.body.with_detail("retry_after_ms", *retry_after_ms);
+                let seconds = retry_after_ms.div_ceil(1000).max(1);
+                api.retry_after_secs = Some(u32::try_from(seconds).unwrap_or(u32::MAX));
+                api
+            }
+            SubmitError::SignerLimit { pending, .. } => {
+                let mut api = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "signer_limit", message)
+                    .with_field("signer");
+                api.body = api.body.with_detail("pending", *pending);
+                api.retry_after_secs = Some(1);
+                api
+            }
+            SubmitError::Unverified => {
+                ApiError::new(StatusCode::BAD_REQUEST, "unverified", message)
+                    .with_field("signature")
+            }
         }
     }
 }

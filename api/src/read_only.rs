@@ -42,7 +42,11 @@ impl ReadOnlyNode {
 }
 
 impl Node for ReadOnlyNode {
-    fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
+    fn submit(
+        &self,
+        envelopes: Vec<Envelope>,
+        _from: std::net::IpAddr,
+    ) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
         let refused = envelopes
             .iter()
             .map(|_| Err(SubmitError::Unavailable))

@@ -1,6 +1,7 @@
 //! Define what every handler reads: the [`Node`] serving the API, its store, and the
 //! [`ApiLimits`] the router enforces.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,9 +14,21 @@ use crate::types::{NodeStatus, PendingState};
 /// What the API needs from the node that serves it. The node implements it; tests may
 /// implement it over a real Store.
 pub trait Node: Send + Sync + 'static {
-    /// Admits envelopes (already decoded from JSON) into the mempool: one result per envelope,
-    /// in order.
-    fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>>;
+    /// Admits envelopes (already decoded from JSON), sent by a client at address `from`, into
+    /// the mempool: one result per envelope, in order. The node shares admission fairly
+    /// between client addresses and bounds what each may have waiting.
+    fn submit(
+        &self,
+        envelopes: Vec<Envelope>,
+        from: IpAddr,
+    ) -> BoxFuture<Vec<Result<TxId, SubmitError>>>;
+    /// Whether the node takes submissions from `from` at all now, asked before a submission's
+    /// body is read, so that a client refused for a while (after sending failing signatures)
+    /// costs no parsing: `Err` with the refusal. Takes them all unless the node says otherwise.
+    fn admits_from(&self, from: IpAddr) -> Result<(), SubmitError> {
+        let _ = from;
+        Ok(())
+    }
     /// A transaction this node holds but has not committed: pending in its mempool, or refused
     /// recently (the node keeps a bounded memory of refusals). None if it knows nothing of it
     /// (the API then looks in the store).

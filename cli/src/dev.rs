@@ -188,7 +188,13 @@ async fn submit_step(node: &RunningNode, envelopes: Vec<Envelope>) -> anyhow::Re
         .iter()
         .map(|envelope| envelope.id(&chain_id))
         .collect();
-    for (result, id) in node.api.submit(envelopes).await.into_iter().zip(&ids) {
+    for (result, id) in node
+        .api
+        .submit(envelopes, std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .into_iter()
+        .zip(&ids)
+    {
         match result {
             Ok(_) | Err(SubmitError::Duplicate(_)) => {}
             Err(SubmitError::Rule(error)) if node.store.transaction(id)?.is_some() => {

@@ -11,7 +11,7 @@ use ed25519_dalek::{Signer, SigningKey};
 
 mod rule;
 
-pub use rule::{SignatureCheck, verify_batch};
+pub use rule::{SignatureCheck, verify_batch, verify_batch_within};
 
 /// An ed25519 public key: a validator's, a registrar's, a regulator's or an enterprise's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

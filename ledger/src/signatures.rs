@@ -19,10 +19,38 @@ pub fn verify_all(
     chain_id: &str,
     threads: usize,
 ) -> Vec<Result<VerifiedTx, TxError>> {
+    spread(envelopes, threads, |part| {
+        Envelope::verify_batch(part, chain_id)
+    })
+}
+
+/// [`verify_all`] for batches from senders not trusted to sign correctly: once a thread's part
+/// fails its batch equation, finding the invalid signatures in it may cost at most
+/// `split_per_signature` signature checks per envelope of the part
+/// ([`Envelope::verify_batch_within`]); `None` for each envelope left unsettled.
+pub fn verify_all_within(
+    envelopes: Vec<Envelope>,
+    chain_id: &str,
+    threads: usize,
+    split_per_signature: usize,
+) -> Vec<Option<Result<VerifiedTx, TxError>>> {
+    spread(envelopes, threads, |part| {
+        let budget = part.len().saturating_mul(split_per_signature);
+        Envelope::verify_batch_within(part, chain_id, budget)
+    })
+}
+
+/// Runs `verify` over consecutive parts of `envelopes`, one part per thread, and joins the
+/// verdicts in order.
+fn spread<T: Send>(
+    envelopes: Vec<Envelope>,
+    threads: usize,
+    verify: impl Fn(Vec<Envelope>) -> Vec<T> + Sync,
+) -> Vec<T> {
     let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let threads = threads.clamp(1, cores);
     if envelopes.len() < PARALLEL_THRESHOLD || threads == 1 {
-        return Envelope::verify_batch(envelopes, chain_id);
+        return verify(envelopes);
     }
     let chunk = envelopes.len().div_ceil(threads);
     let mut chunks: Vec<Vec<Envelope>> = Vec::with_capacity(threads);
@@ -34,10 +62,11 @@ pub fn verify_all(
         }
         chunks.push(part);
     }
+    let verify = &verify;
     thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|part| scope.spawn(move || Envelope::verify_batch(part, chain_id)))
+            .map(|part| scope.spawn(move || verify(part)))
             .collect();
         handles
             .into_iter()

@@ -179,6 +179,21 @@ impl Envelope {
         envelopes: Vec<Envelope>,
         chain_id: &str,
     ) -> Vec<Result<VerifiedTx, TxError>> {
+        Self::verify_batch_within(envelopes, chain_id, usize::MAX)
+            .into_iter()
+            .map(|verdict| verdict.expect("an unbounded search settles every signature"))
+            .collect()
+    }
+
+    /// [`Envelope::verify_batch`] with at most `split_budget` signature checks spent finding
+    /// the invalid signatures once the batch's equation fails
+    /// ([`crypto::verify_batch_within`]): `None` for an envelope whose signature the budget
+    /// left unsettled. Admission uses it on batches from clients and peers it does not trust.
+    pub fn verify_batch_within(
+        envelopes: Vec<Envelope>,
+        chain_id: &str,
+        split_budget: usize,
+    ) -> Vec<Option<Result<VerifiedTx, TxError>>> {
         let messages: Vec<Result<Vec<u8>, TxError>> = envelopes
             .iter()
             .map(|envelope| {
@@ -198,19 +213,23 @@ impl Envelope {
                 })
             })
             .collect();
-        let mut verdicts = crypto::verify_batch(&checks).into_iter();
+        let mut verdicts = crypto::verify_batch_within(&checks, split_budget).into_iter();
         envelopes
             .into_iter()
             .zip(messages)
             .map(|(envelope, message)| {
-                let message = message?;
-                verdicts
-                    .next()
-                    .expect("one verdict per checked envelope")
-                    .map_err(|_: CryptoError| TxError::BadSignature {
-                        signer: envelope.signer,
-                    })?;
-                envelope.verified(&message)
+                let message = match message {
+                    Ok(message) => message,
+                    Err(error) => return Some(Err(error)),
+                };
+                let verdict = verdicts.next().expect("one verdict per checked envelope")?;
+                Some(
+                    verdict
+                        .map_err(|_: CryptoError| TxError::BadSignature {
+                            signer: envelope.signer,
+                        })
+                        .and_then(|()| envelope.verified(&message)),
+                )
             })
             .collect()
     }

@@ -210,6 +210,9 @@ impl Config {
         if self.block.idle_interval_ms.saturating_mul(2) > self.consensus.leader_timeout_ms {
             bail!("[block] idle_interval_ms must be at most half of [consensus] leader_timeout_ms");
         }
+        if self.mempool.max_per_signer == 0 {
+            bail!("[mempool] max_per_signer must be at least 1");
+        }
         if self.consensus.leader_timeout_ms == 0
             || self.consensus.view_timeout_ms < self.consensus.leader_timeout_ms
         {
@@ -362,6 +365,9 @@ listen = "127.0.0.1:8100"
         let error =
             Config::load(&path, env(&[("SUYUAN_BLOCK_MAX_TRANSACTIONS", "0")])).unwrap_err();
         assert!(error.to_string().contains("max_transactions"), "{error}");
+        let error =
+            Config::load(&path, env(&[("SUYUAN_MEMPOOL_MAX_PER_SIGNER", "0")])).unwrap_err();
+        assert!(error.to_string().contains("max_per_signer"), "{error}");
     }
 
     #[test]

@@ -39,18 +39,17 @@ use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::limits::{ENVELOPE_OVERHEAD_BYTES, MAX_HEADER_BYTES};
-use suyuan_ledger::submit::SubmitError;
 use suyuan_proofs::finality::Consortium;
 use suyuan_proofs::justification::Justification;
 use tokio::sync::{mpsc, watch};
 
-use crate::admission::{Admission, Source};
+use crate::admission::{Admission, GossipMessage};
 use crate::byzantine::Misbehaviour;
 use crate::chain::{Chain, CommitError, Undecided};
 use crate::clock::{Clock, clock_tolerance_ms, judge_block_time, proposal_due};
 use crate::config::{BlockSection, ConsensusSection};
-use crate::frames::{Frame, SyncedBlock, decode_batch};
-use crate::network::{NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
+use crate::frames::{Frame, SyncedBlock};
+use crate::network::{GossipVerdict, NetworkEvent, NetworkHandle, SyncRequestId, ValidatorPeer};
 use crate::node_api::Shared;
 use crate::peer_faults::PeerFaults;
 use crate::sync::{self, BlockSync, SYNC_BATCH, SYNC_TICK};
@@ -720,19 +719,24 @@ impl Driver {
                     bytes = data.len(),
                     "gossip"
                 );
-                let admission = Arc::clone(&self.admission);
-                let network = self.network.clone();
-                tokio::spawn(async move {
-                    let accept = match decode_batch(&data) {
-                        Err(_) => false,
-                        Ok(envelopes) => admission
-                            .admit(envelopes, Source::Peer)
-                            .await
-                            .iter()
-                            .all(|result| !matches!(result, Err(SubmitError::Envelope(_)))),
-                    };
-                    let _ = network.report_validation(id, via.peer_id, accept).await;
-                });
+                // Queued for the admission worker without waiting; what its author's queue has
+                // no room for is dropped and counted there.
+                let message = GossipMessage {
+                    id,
+                    author: author.index,
+                    via: via.peer_id,
+                    data,
+                };
+                if let Some(dropped) = self.admission.queue_gossip(message) {
+                    let ignored = self.network.report_validation(
+                        dropped.id,
+                        dropped.via,
+                        GossipVerdict::Ignore,
+                    );
+                    if let Err(error) = ignored.await {
+                        tracing::debug!(%error, "could not report dropped gossip");
+                    }
+                }
             }
             NetworkEvent::Consensus { from, data } => self.on_frame(from, &data),
             NetworkEvent::BlockRequest {
@@ -968,6 +972,7 @@ impl Driver {
     fn log_progress(&self) {
         let head = self.chain.head();
         let network = self.network.counters();
+        let gossip = self.admission.gossip_stats();
         tracing::info!(
             height = head.height,
             hash = %head.hash,
@@ -982,6 +987,8 @@ impl Driver {
             events_dropped = network.events_dropped,
             connections_refused = network.connections_refused,
             peer_faults = ?self.faults.totals(),
+            gossip_queued_bytes = gossip.queued_bytes,
+            gossip_dropped = gossip.dropped.iter().sum::<u64>(),
             "progress"
         );
     }

@@ -9,7 +9,8 @@
 //! - [`admission`] is the one way into the [`mempool`]: envelopes from the API and from peers'
 //!   gossip are decoded, their signatures checked in batches on every core and the ledger's rules
 //!   run against committed state, and what passes is held and gossiped ([`frames`] lays out the
-//!   batches and blocks peers exchange).
+//!   batches and blocks peers exchange). [`scheduler`] shares admission fairly between clients
+//!   and peers in bounded queues, and [`penalties`] remembers who sent failing signatures.
 //! - [`driver`] drives consensus ([`suyuan_consensus::Engine`]): it feeds it messages, timers
 //!   and verdicts and carries out its actions, building and checking blocks with the [`chain`]
 //!   of pending blocks (executed over their ancestors, with the proof trees grown; [`map_cache`]
@@ -36,5 +37,7 @@ pub mod mempool;
 pub mod network;
 pub mod node_api;
 pub mod peer_faults;
+pub mod penalties;
+pub mod scheduler;
 pub mod service;
 pub mod sync;

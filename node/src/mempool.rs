@@ -2,7 +2,9 @@
 //!
 //! The pool is bounded in count and in bytes ([`MempoolLimits`]); a full pool refuses new
 //! transactions with `SubmitError::Full` rather than evicting ones already acknowledged to
-//! their clients. Transactions leave in arrival order, which is also the order a leader
+//! their clients. It is bounded per signer too, so that one key (a compromised or runaway
+//! enterprise system) cannot fill it for everyone: a signer with
+//! [`MempoolLimits::max_per_signer`] transactions pending gets `SubmitError::SignerLimit`. Transactions leave in arrival order, which is also the order a leader
 //! proposes them in, so a client's dependent transactions (enrol, then report) stay in order.
 //!
 //! Admission itself (`crate::admission`) verifies envelopes in parallel and checks the ledger's
@@ -11,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use suyuan_ledger::crypto::PublicKey;
 #[cfg(test)]
 use suyuan_ledger::exec::ExecError;
 use suyuan_ledger::submit::SubmitError;
@@ -28,6 +31,8 @@ pub struct MempoolLimits {
     pub max_transactions: usize,
     /// Most payload bytes held.
     pub max_bytes: usize,
+    /// Most transactions held from one signer.
+    pub max_per_signer: usize,
 }
 
 impl Default for MempoolLimits {
@@ -35,6 +40,9 @@ impl Default for MempoolLimits {
         MempoolLimits {
             max_transactions: 20_000,
             max_bytes: 64 * 1024 * 1024,
+            // An eighth of the pool: it takes eight signers at their bound to fill it, and one
+            // signer still has a quarter of the largest block pending.
+            max_per_signer: 2_500,
         }
     }
 }
@@ -45,6 +53,8 @@ pub struct Mempool {
     limits: MempoolLimits,
     by_arrival: BTreeMap<u64, VerifiedTx>,
     arrival_of: HashMap<TxId, u64>,
+    /// Transactions pending per signer; a signer with none has no entry.
+    per_signer: HashMap<PublicKey, usize>,
     bytes: usize,
     next_arrival: u64,
 }
@@ -56,6 +66,7 @@ impl Mempool {
             limits,
             by_arrival: BTreeMap::new(),
             arrival_of: HashMap::new(),
+            per_signer: HashMap::new(),
             bytes: 0,
             next_arrival: 0,
         }
@@ -88,13 +99,12 @@ impl Mempool {
         }
         let tx = envelope.verify(chain_id).map_err(SubmitError::Envelope)?;
         rules(&tx).map_err(SubmitError::Rule)?;
-        self.insert(tx);
-        Ok(id)
+        self.admit_verified(tx)
     }
 
     /// Adds a transaction whose envelope was verified already (in parallel, outside the
-    /// pool's lock) and whose rules the caller checked: only the bounds and duplicates are
-    /// checked here.
+    /// pool's lock) and whose rules the caller checked: only the bounds (the pool's and the
+    /// signer's) and duplicates are checked here.
     pub fn admit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, SubmitError> {
         let size = tx.envelope.payload.len();
         if self.arrival_of.len() >= self.limits.max_transactions
@@ -107,6 +117,13 @@ impl Mempool {
         }
         if self.arrival_of.contains_key(&tx.id) {
             return Err(SubmitError::Duplicate(tx.id));
+        }
+        let pending = self.pending_of(&tx.envelope.signer);
+        if pending >= self.limits.max_per_signer {
+            return Err(SubmitError::SignerLimit {
+                signer: tx.envelope.signer,
+                pending,
+            });
         }
         let id = tx.id;
         self.insert(tx);
@@ -124,6 +141,16 @@ impl Mempool {
         )
     }
 
+    /// How many transactions `signer` has pending.
+    pub fn pending_of(&self, signer: &PublicKey) -> usize {
+        self.per_signer.get(signer).copied().unwrap_or(0)
+    }
+
+    /// The bound on one signer's pending transactions.
+    pub fn max_per_signer(&self) -> usize {
+        self.limits.max_per_signer
+    }
+
     /// A pending transaction.
     pub fn get(&self, id: &TxId) -> Option<&VerifiedTx> {
         let arrival = self.arrival_of.get(id)?;
@@ -134,6 +161,7 @@ impl Mempool {
         let arrival = self.next_arrival;
         self.next_arrival += 1;
         self.bytes += tx.envelope.payload.len();
+        *self.per_signer.entry(tx.envelope.signer).or_default() += 1;
         self.arrival_of.insert(tx.id, arrival);
         self.by_arrival.insert(arrival, tx);
         debug_assert_eq!(self.arrival_of.len(), self.by_arrival.len());
@@ -175,6 +203,15 @@ impl Mempool {
                     .remove(&arrival)
                     .expect("both maps hold the same transactions");
                 self.bytes -= tx.envelope.payload.len();
+                let signer = tx.envelope.signer;
+                let count = self
+                    .per_signer
+                    .get_mut(&signer)
+                    .expect("every pending transaction is counted for its signer");
+                *count -= 1;
+                if *count == 0 {
+                    self.per_signer.remove(&signer);
+                }
             }
         }
         debug_assert_eq!(self.arrival_of.len(), self.by_arrival.len());
@@ -220,6 +257,7 @@ mod tests {
         let mut pool = Mempool::new(MempoolLimits {
             max_transactions: 3,
             max_bytes: 1 << 20,
+            max_per_signer: 3,
         });
         let mut ids = Vec::new();
         for envelope in &envelopes[..3] {
@@ -262,5 +300,45 @@ mod tests {
         });
         assert!(matches!(refused, Err(SubmitError::Rule(_))));
         assert_eq!(pool.len(), 0);
+    }
+
+    #[test]
+    fn one_signer_holds_at_most_its_bound_and_gets_room_back_as_it_commits() {
+        let demo = Demo::new(4, 7100);
+        let chain = demo.genesis.chain_id.clone();
+        let story = demo.story();
+        let registrar = demo.bureau.public();
+        let enrolments: Vec<&Envelope> = story[0]
+            .iter()
+            .filter(|envelope| envelope.signer == registrar)
+            .collect();
+        assert_eq!(enrolments.len(), 3, "the bureau enrols three enterprises");
+        let mut pool = Mempool::new(MempoolLimits {
+            max_per_signer: 2,
+            ..MempoolLimits::default()
+        });
+        let first = pool
+            .admit(enrolments[0].clone(), &chain, |_| Ok(()))
+            .unwrap();
+        pool.admit(enrolments[1].clone(), &chain, |_| Ok(()))
+            .unwrap();
+        assert_eq!(
+            pool.admit(enrolments[2].clone(), &chain, |_| Ok(())),
+            Err(SubmitError::SignerLimit {
+                signer: registrar,
+                pending: 2
+            })
+        );
+        assert_eq!(pool.pending_of(&registrar), 2);
+        // Another signer is not held back by this one.
+        let other = story[0]
+            .iter()
+            .find(|envelope| envelope.signer != registrar)
+            .expect("the association enrols one");
+        pool.admit(other.clone(), &chain, |_| Ok(())).unwrap();
+        pool.remove(&[first]);
+        assert_eq!(pool.pending_of(&registrar), 1);
+        pool.admit(enrolments[2].clone(), &chain, |_| Ok(()))
+            .unwrap();
     }
 }

@@ -1,5 +1,6 @@
 //! Share what the driver knows with the API, and serve the API's calls into the node.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -13,7 +14,7 @@ use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 
-use crate::admission::{Admission, Source};
+use crate::admission::Admission;
 
 /// What the driver publishes for readers on other tasks; every field is a plain atomic.
 #[derive(Debug)]
@@ -122,7 +123,11 @@ pub struct NodeApi {
 }
 
 impl suyuan_api::Node for NodeApi {
-    fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
+    fn submit(
+        &self,
+        envelopes: Vec<Envelope>,
+        from: IpAddr,
+    ) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
         let count = envelopes.len();
         if self.shared.stopping.load(Ordering::Relaxed) {
             return Box::pin(
@@ -130,7 +135,11 @@ impl suyuan_api::Node for NodeApi {
             );
         }
         let admission = Arc::clone(&self.admission);
-        Box::pin(async move { admission.admit(envelopes, Source::Client).await })
+        Box::pin(async move { admission.admit(envelopes, from).await })
+    }
+
+    fn admits_from(&self, from: IpAddr) -> Result<(), SubmitError> {
+        self.admission.admits_from(from)
     }
 
     fn pending(&self, id: &TxId) -> Option<PendingState> {

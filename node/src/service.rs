@@ -35,6 +35,7 @@ pub struct RunningNode {
     network: NetworkHandle,
     shutdown: watch::Sender<bool>,
     driver: JoinHandle<anyhow::Result<()>>,
+    admission: JoinHandle<()>,
     server: JoinHandle<std::io::Result<()>>,
 }
 
@@ -128,6 +129,8 @@ impl RunningNode {
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let driver = tokio::spawn(driver.run(events, shutdown_rx.clone()));
+        let admission_worker =
+            tokio::spawn(Arc::clone(&admission).run_worker(network.clone(), shutdown_rx.clone()));
         let api = Arc::new(NodeApi {
             genesis: Arc::clone(&genesis),
             index,
@@ -165,6 +168,7 @@ impl RunningNode {
             network,
             shutdown,
             driver,
+            admission: admission_worker,
             server,
         })
     }
@@ -180,6 +184,9 @@ impl RunningNode {
         self.shared.stopping.store(true, Ordering::Relaxed);
         let _ = self.shutdown.send(true);
         let driver = self.driver.await.context("the consensus driver panicked")?;
+        self.admission
+            .await
+            .context("the admission worker panicked")?;
         if let Err(error) = self.server.await.context("the API server panicked")? {
             tracing::warn!(%error, "the API server stopped with an error");
         }

@@ -18,7 +18,7 @@ use suyuan_node::chain::{Chain, InvalidBlock, Preverified};
 use suyuan_node::service::RunningNode;
 
 mod common;
-use common::{config, temp_dir};
+use common::{LOCAL_CLIENT, config, temp_dir};
 
 /// Ports for a test: distinct per test name and process, away from the defaults.
 fn base_port(salt: u16) -> u16 {
@@ -67,11 +67,14 @@ async fn four_validators_finalize_the_story_and_a_restarted_one_catches_up() {
         let submitter = nodes[step % 3].as_ref().unwrap();
         let chain_id = &demo.genesis.chain_id;
         let ids: Vec<TxId> = envelopes.iter().map(|e| e.id(chain_id)).collect();
-        for result in submitter.api.submit(envelopes.clone()).await {
+        for result in submitter.api.submit(envelopes.clone(), LOCAL_CLIENT).await {
             result.unwrap();
         }
         // A resubmission while pending is a duplicate, and changes nothing.
-        let again = submitter.api.submit(envelopes[..1].to_vec()).await;
+        let again = submitter
+            .api
+            .submit(envelopes[..1].to_vec(), LOCAL_CLIENT)
+            .await;
         assert!(
             matches!(
                 again[0],
@@ -85,7 +88,10 @@ async fn four_validators_finalize_the_story_and_a_restarted_one_catches_up() {
         })
         .await;
         // Once committed, a replay is refused by the rules.
-        let replay = submitter.api.submit(envelopes[..1].to_vec()).await;
+        let replay = submitter
+            .api
+            .submit(envelopes[..1].to_vec(), LOCAL_CLIENT)
+            .await;
         assert!(
             matches!(&replay[0], Err(SubmitError::Rule(ExecError::Rule(rule))) if rule.code() == "replay"),
             "{replay:?}"

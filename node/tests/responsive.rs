@@ -19,7 +19,7 @@ use suyuan_node::service::RunningNode;
 use suyuan_storage::Store;
 
 mod common;
-use common::{commissions, config, temp_dir};
+use common::{LOCAL_CLIENT, commissions, config, temp_dir};
 
 /// The slowest status answer allowed while blocks execute.
 const MAX_STATUS_LATENCY: Duration = Duration::from_millis(50);
@@ -59,6 +59,8 @@ async fn n1_status_answers_within_50ms_while_full_blocks_execute() {
         &Config {
             mempool: MempoolLimits {
                 max_transactions: LOAD * 2,
+                // The whole load is one enterprise's.
+                max_per_signer: LOAD * 2,
                 ..MempoolLimits::default()
             },
             ..config(&dir, 0, p2p, api)
@@ -73,7 +75,7 @@ async fn n1_status_answers_within_50ms_while_full_blocks_execute() {
     // Enrolments and models first: the commissions need them committed.
     for envelopes in &demo.story()[..2] {
         let ids: Vec<TxId> = envelopes.iter().map(|e| e.id(&chain_id)).collect();
-        for result in node.api.submit(envelopes.clone()).await {
+        for result in node.api.submit(envelopes.clone(), LOCAL_CLIENT).await {
             result.unwrap();
         }
         wait_committed(&store, &ids, Duration::from_secs(30)).await;
@@ -99,7 +101,7 @@ async fn n1_status_answers_within_50ms_while_full_blocks_execute() {
     let heights_before = store.head().height;
     let started = Instant::now();
     for batch in load.chunks(1_000) {
-        for result in node.api.submit(batch.to_vec()).await {
+        for result in node.api.submit(batch.to_vec(), LOCAL_CLIENT).await {
             result.unwrap();
         }
     }

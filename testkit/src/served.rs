@@ -33,7 +33,11 @@ impl MapNode {
 }
 
 impl Node for MapNode {
-    fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
+    fn submit(
+        &self,
+        envelopes: Vec<Envelope>,
+        _from: std::net::IpAddr,
+    ) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
         let results = envelopes
             .into_iter()
             .map(|envelope| {

@@ -2,15 +2,15 @@
 //!
 //! The tests live in `tests/tests/`; this library holds what they share: the path of the built
 //! `suyuan` binary and of the workspace, a blocking HTTP/1.1 client small enough to read in one
-//! sitting ([`http_get`]), [`Testnet`], a local testnet run through the `testnet/*.sh`
-//! scripts exactly as an operator runs it, torn down when it is dropped, and [`imports`], which
-//! reads the module imports of a crate for the architecture rules.
+//! sitting ([`http_get`], [`http_post_from`]), [`Testnet`], a local testnet run through the
+//! `testnet/*.sh` scripts exactly as an operator runs it, torn down when it is dropped, and
+//! [`imports`], which reads the module imports of a crate for the architecture rules.
 
 pub mod imports;
 
 use std::fmt::Write as _;
 use std::io::{self, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs as _};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -91,6 +91,54 @@ pub fn http_get(base_url: &str, path: &str, timeout: Duration) -> io::Result<Htt
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream
+        .take(MAX_HTTP_RESPONSE_BYTES + 1)
+        .read_to_end(&mut raw)?;
+    if raw.len() as u64 > MAX_HTTP_RESPONSE_BYTES {
+        return Err(invalid(format!(
+            "the response is over {MAX_HTTP_RESPONSE_BYTES} bytes"
+        )));
+    }
+    parse_response(&raw)
+}
+
+/// POSTs `body` (JSON) to `path` on the server at `base_url` (`http://host:port`) from the
+/// local address `from` (any 127.x.y.z on loopback, so that one test can be many clients), with
+/// HTTP/1.1 and `Connection: close`; `timeout` bounds the connect and each read and write.
+pub fn http_post_from(
+    base_url: &str,
+    path: &str,
+    body: &[u8],
+    from: IpAddr,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let authority = base_url
+        .strip_prefix("http://")
+        .ok_or_else(|| invalid(format!("{base_url} is not an http:// URL")))?
+        .trim_end_matches('/');
+    let address = authority
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| invalid(format!("{authority} resolves to no address")))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.bind(&SocketAddr::new(from, 0).into())?;
+    socket.connect_timeout(&address.into(), timeout)?;
+    let mut stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request)?;
     let mut raw = Vec::new();
     stream
         .take(MAX_HTTP_RESPONSE_BYTES + 1)

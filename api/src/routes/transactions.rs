@@ -1,8 +1,11 @@
 //! Submit envelopes to the node and look transactions up.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
@@ -28,16 +31,18 @@ use crate::types::{
         (status = 409, description = "`replay` or `duplicate`", body = crate::types::ErrorBody),
         (status = 413, description = "`body_too_large`", body = crate::types::ErrorBody),
         (status = 422, description = "`rule_violation`, naming the `rule`", body = crate::types::ErrorBody),
+        (status = 429, description = "`throttled` or `signer_limit`", body = crate::types::ErrorBody),
         (status = 503, description = "`mempool_full`, `unavailable`, `busy`, `overloaded` or `timeout`", body = crate::types::ErrorBody),
     )
 )]
 pub(crate) async fn submit(
     State(state): State<ApiState>,
+    Submitter(from): Submitter,
     JsonBody(envelope): JsonBody<Envelope>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
     // Kept to point at the field of a payload the node refuses; cheap next to verifying.
     let payload = envelope.payload.clone();
-    let mut results = state.node.submit(vec![envelope]).await;
+    let mut results = state.node.submit(vec![envelope], from).await;
     let result = match (results.pop(), results.is_empty()) {
         (Some(result), true) => result,
         _ => return Err(wrong_result_count()),
@@ -62,11 +67,13 @@ pub(crate) async fn submit(
         (status = 200, description = "One result per envelope, in order: an id or an error", body = BatchResponse),
         (status = 400, description = "`malformed_json`, `invalid_body`, `empty_batch` or `batch_too_large`: nothing admitted", body = crate::types::ErrorBody),
         (status = 413, description = "`body_too_large`", body = crate::types::ErrorBody),
+        (status = 429, description = "`throttled`: this client is refused for a while after sending signatures that failed", body = crate::types::ErrorBody),
         (status = 503, description = "`busy`, `overloaded` or `timeout`", body = crate::types::ErrorBody),
     )
 )]
 pub(crate) async fn submit_batch(
     State(state): State<ApiState>,
+    Submitter(from): Submitter,
     JsonBody(envelopes): JsonBody<Vec<Envelope>>,
 ) -> Result<Json<BatchResponse>, ApiError> {
     if envelopes.is_empty() {
@@ -79,7 +86,7 @@ pub(crate) async fn submit_batch(
         ));
     }
     let payloads: Vec<Vec<u8>> = envelopes.iter().map(|e| e.payload.clone()).collect();
-    let results = state.node.submit(envelopes).await;
+    let results = state.node.submit(envelopes, from).await;
     if results.len() != payloads.len() {
         return Err(wrong_result_count());
     }
@@ -129,6 +136,31 @@ pub(crate) async fn transaction(
         Some(PendingState::Pending) => Ok(Json(TransactionView::Pending { id })),
         Some(PendingState::Rejected { error }) => Ok(Json(TransactionView::Rejected { id, error })),
         None => Err(ApiError::unknown_transaction(&id)),
+    }
+}
+
+/// The address a submission comes from, as the server recorded its connection's peer; taken
+/// only if the node admits submissions from it now ([`crate::Node::admits_from`]). An
+/// extractor of the request's head, so a refused client's body is never read.
+pub(crate) struct Submitter(IpAddr);
+
+/// The address of a request served without the server's connection info (a router driven
+/// directly, as in some tests): all such requests count as one client.
+const UNKNOWN_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+
+impl FromRequestParts<ApiState> for Submitter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let from = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(UNKNOWN_ADDRESS, |ConnectInfo(peer)| peer.ip());
+        state
+            .node
+            .admits_from(from)
+            .map_err(|refusal| ApiError::from(&refusal))?;
+        Ok(Submitter(from))
     }
 }
 

@@ -183,7 +183,11 @@ impl TestNode {
 }
 
 impl Node for TestNode {
-    fn submit(&self, envelopes: Vec<Envelope>) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
+    fn submit(
+        &self,
+        envelopes: Vec<Envelope>,
+        _from: std::net::IpAddr,
+    ) -> BoxFuture<Vec<Result<TxId, SubmitError>>> {
         let gate = self.gate.clone();
         let results: Vec<_> = envelopes.into_iter().map(|e| self.admit(e)).collect();
         Box::pin(async move {

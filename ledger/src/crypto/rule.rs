@@ -19,7 +19,8 @@
 //! The weights `zᵢ` are 128-bit numbers derived by BLAKE3 from every signature, key and `k` of
 //! the batch, so they are fixed only once the whole batch is, and the result is reproducible.
 //! A batch that fails is split in halves, each checked again, down to single signatures: each
-//! signature gets exactly the verdict it would get alone.
+//! signature gets exactly the verdict it would get alone. A caller may bound what that search
+//! costs ([`verify_batch_within`]); signatures it leaves unsettled get no verdict at all.
 //!
 //! Because `R` may carry a small-order component, a third party can turn one valid signature
 //! into another valid one over the same message. Nothing depends on signature bytes being
@@ -38,6 +39,11 @@ use super::{CryptoError, PublicKey, Signature, decoded};
 /// Batches this small are checked one signature at a time: the combined equation costs about
 /// as much as a few single checks, and a failed one must then be split anyway.
 const SINGLE_BELOW: usize = 4;
+
+/// What one single check costs against a split budget, in signatures of a batch equation: a
+/// single check is a double-base scalar multiplication, about twice one signature's share of
+/// a batch's multi-scalar multiplication.
+const SINGLE_CHECK_COST: usize = 2;
 
 /// One signature to check: a key, a message and the signature claimed over it.
 #[derive(Clone, Copy, Debug)]
@@ -174,7 +180,28 @@ pub(super) fn verify_one(check: &SignatureCheck<'_>) -> Result<(), CryptoError> 
 
 /// Checks many signatures: for each, exactly the verdict [`verify_one`] gives.
 pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CryptoError>> {
-    let mut verdicts = vec![Ok(()); checks.len()];
+    verify_batch_within(checks, usize::MAX)
+        .into_iter()
+        .map(|verdict| verdict.expect("an unbounded search settles every signature"))
+        .collect()
+}
+
+/// Checks many signatures, spending at most `split_budget` signature checks on finding the
+/// invalid ones once the whole batch's equation fails: each verdict is the one [`verify_one`]
+/// gives, or `None` where the budget ran out before that signature was settled.
+///
+/// The whole batch's equation costs about one check per signature whatever the budget. When
+/// it fails, halving down to the invalid signatures costs up to `n log₂ n` checks (every
+/// signature invalid); a node admitting strangers' batches bounds that with the budget and
+/// refuses what is left unsettled, so a batch crafted to fail costs it a bounded multiple of a
+/// valid one. Each sub-batch equation costs its size, each single check
+/// [`SINGLE_CHECK_COST`]; the search goes depth first, so what it settles is a prefix of each
+/// half it enters.
+pub fn verify_batch_within(
+    checks: &[SignatureCheck<'_>],
+    split_budget: usize,
+) -> Vec<Option<Result<(), CryptoError>>> {
+    let mut verdicts = vec![None; checks.len()];
     let mut prepared = Vec::with_capacity(checks.len());
     let mut positions = Vec::with_capacity(checks.len());
     for (position, check) in checks.iter().enumerate() {
@@ -183,30 +210,74 @@ pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CryptoError
                 prepared.push(signature);
                 positions.push(position);
             }
-            Err(error) => verdicts[position] = Err(error),
+            Err(error) => verdicts[position] = Some(Err(error)),
         }
     }
-    settle(&prepared, &positions, &mut verdicts);
+    if prepared.len() < SINGLE_BELOW {
+        // Single checks are this batch's own cost, not a search.
+        let mut unbounded = usize::MAX;
+        settle(&prepared, &positions, &mut verdicts, &mut unbounded);
+        return verdicts;
+    }
+    if all_hold(&prepared) {
+        for &position in &positions {
+            verdicts[position] = Some(Ok(()));
+        }
+        return verdicts;
+    }
+    let mut budget = split_budget;
+    let middle = prepared.len() / 2;
+    settle(
+        &prepared[..middle],
+        &positions[..middle],
+        &mut verdicts,
+        &mut budget,
+    );
+    settle(
+        &prepared[middle..],
+        &positions[middle..],
+        &mut verdicts,
+        &mut budget,
+    );
     verdicts
 }
 
-/// Marks the invalid signatures of `batch` (at `positions` in `verdicts`): the whole batch at
-/// once when it holds, else each half in turn.
-fn settle(batch: &[Prepared], positions: &[usize], verdicts: &mut [Result<(), CryptoError>]) {
+/// Settles the signatures of `batch` (at `positions` in `verdicts`) within `budget`: the
+/// whole batch at once when it holds, else each half in turn; what the budget cannot pay for
+/// stays `None`.
+fn settle(
+    batch: &[Prepared],
+    positions: &[usize],
+    verdicts: &mut [Option<Result<(), CryptoError>>],
+    budget: &mut usize,
+) {
     if batch.len() < SINGLE_BELOW {
         for (signature, &position) in batch.iter().zip(positions) {
-            if !holds(signature) {
-                verdicts[position] = Err(CryptoError::BadSignature);
+            if *budget < SINGLE_CHECK_COST {
+                return;
             }
+            *budget -= SINGLE_CHECK_COST;
+            verdicts[position] = Some(if holds(signature) {
+                Ok(())
+            } else {
+                Err(CryptoError::BadSignature)
+            });
         }
         return;
     }
+    if *budget < batch.len() {
+        return;
+    }
+    *budget -= batch.len();
     if all_hold(batch) {
+        for &position in positions {
+            verdicts[position] = Some(Ok(()));
+        }
         return;
     }
     let middle = batch.len() / 2;
-    settle(&batch[..middle], &positions[..middle], verdicts);
-    settle(&batch[middle..], &positions[middle..], verdicts);
+    settle(&batch[..middle], &positions[..middle], verdicts, budget);
+    settle(&batch[middle..], &positions[middle..], verdicts, budget);
 }
 
 #[cfg(test)]
@@ -440,5 +511,89 @@ mod tests {
             let forged = (0..size).filter(|i| (i * 7 + size) % 11 == 0).count();
             assert_eq!(alone.iter().filter(|v| v.is_err()).count(), forged);
         }
+    }
+
+    /// Signatures over other messages: well-formed, so only the group equations refuse them.
+    fn crafted(
+        count: usize,
+        bad: impl Fn(usize) -> bool,
+    ) -> (RawKey, Vec<Vec<u8>>, Vec<Signature>) {
+        let key = RawKey::new("crafted");
+        let messages: Vec<Vec<u8>> = (0..count).map(|i| format!("c{i}").into_bytes()).collect();
+        let signatures = (0..count)
+            .map(|i| {
+                let signed: &[u8] = if bad(i) {
+                    b"another message"
+                } else {
+                    &messages[i]
+                };
+                key.sign_with(
+                    signed,
+                    Scalar::from(5000 + i as u64),
+                    EdwardsPoint::default(),
+                )
+            })
+            .collect();
+        (key, messages, signatures)
+    }
+
+    #[test]
+    fn a_bounded_search_settles_what_it_can_pay_for_and_no_more() {
+        let every = |_| true;
+        let (key, messages, signatures) = crafted(64, every);
+        let checks: Vec<SignatureCheck<'_>> = messages
+            .iter()
+            .zip(&signatures)
+            .map(|(message, signature)| SignatureCheck {
+                key: &key.public,
+                message,
+                signature,
+            })
+            .collect();
+        // Nothing to spend: the failed whole-batch equation settles nothing.
+        assert!(verify_batch_within(&checks, 0).iter().all(Option::is_none));
+        // Some budget: whatever is settled is settled right, and the rest is left.
+        let some = verify_batch_within(&checks, 100);
+        let settled = some.iter().filter(|verdict| verdict.is_some()).count();
+        assert!(settled > 0 && settled < 64, "{settled}");
+        assert!(some.iter().flatten().all(Result::is_err));
+        // Unbounded: every verdict, as alone.
+        let all = verify_batch_within(&checks, usize::MAX);
+        assert!(
+            all.iter()
+                .all(|verdict| verdict == &Some(Err(CryptoError::BadSignature)))
+        );
+
+        // One forgery among 64 is found within three times the batch's size.
+        let (key, messages, signatures) = crafted(64, |i| i == 41);
+        let checks: Vec<SignatureCheck<'_>> = messages
+            .iter()
+            .zip(&signatures)
+            .map(|(message, signature)| SignatureCheck {
+                key: &key.public,
+                message,
+                signature,
+            })
+            .collect();
+        let verdicts = verify_batch_within(&checks, 3 * 64);
+        let alone: Vec<Option<Result<(), CryptoError>>> =
+            checks.iter().map(|check| Some(verify_one(check))).collect();
+        assert_eq!(verdicts, alone);
+        // A batch that holds needs no budget.
+        let (key, messages, signatures) = crafted(64, |_| false);
+        let checks: Vec<SignatureCheck<'_>> = messages
+            .iter()
+            .zip(&signatures)
+            .map(|(message, signature)| SignatureCheck {
+                key: &key.public,
+                message,
+                signature,
+            })
+            .collect();
+        assert!(
+            verify_batch_within(&checks, 0)
+                .iter()
+                .all(|v| v == &Some(Ok(())))
+        );
     }
 }

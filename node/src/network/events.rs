@@ -27,7 +27,7 @@ pub enum NetworkEvent {
     /// The last connection to a validator closed; the network redials it with backoff.
     PeerDisconnected(ValidatorPeer),
     /// A gossiped transaction, not yet forwarded: answer with
-    /// [`super::NetworkHandle::report_validation`]`(id, via.peer_id, accept)`. Each content id
+    /// [`super::NetworkHandle::report_validation`]`(id, via.peer_id, verdict)`. Each content id
     /// arrives at most once while gossipsub remembers it.
     Transaction {
         /// Content id: the hash of `data`.

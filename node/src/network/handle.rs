@@ -24,7 +24,7 @@ pub(crate) enum Command {
     ReportValidation {
         id: MessageId,
         via: PeerId,
-        accept: bool,
+        verdict: GossipVerdict,
     },
     SendConsensus {
         to: Option<usize>,
@@ -46,6 +46,18 @@ pub(crate) enum Command {
     Shutdown {
         done: oneshot::Sender<()>,
     },
+}
+
+/// What the node says of a gossiped transaction message ([`NetworkHandle::report_validation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GossipVerdict {
+    /// Valid: forward it.
+    Accept,
+    /// Invalid, which an honest validator never publishes: drop it and count it against the
+    /// peer that sent it.
+    Reject,
+    /// Not judged (the node had no room or no allowance for it): drop it, blaming no one.
+    Ignore,
 }
 
 /// The network's running counts, shared by the task and every handle.
@@ -120,15 +132,15 @@ impl NetworkHandle {
         result.await.map_err(|_| NetworkError::Stopped)?
     }
 
-    /// Tells gossip whether a received transaction is valid: accepted ones are forwarded,
-    /// rejected ones are dropped and count against `via`.
+    /// Tells gossip what the node made of a received transaction message: accepted ones are
+    /// forwarded, rejected ones are dropped and count against `via`, ignored ones are dropped.
     pub async fn report_validation(
         &self,
         id: MessageId,
         via: PeerId,
-        accept: bool,
+        verdict: GossipVerdict,
     ) -> Result<(), NetworkError> {
-        self.send(Command::ReportValidation { id, via, accept })
+        self.send(Command::ReportValidation { id, via, verdict })
             .await
     }
 

@@ -47,7 +47,7 @@ pub use error::NetworkError;
 pub use events::{BlockReply, NetworkEvent};
 #[cfg(test)]
 pub use handle::NetworkCounters;
-pub use handle::NetworkHandle;
+pub use handle::{GossipVerdict, NetworkHandle};
 pub use identity::{gossip_message_id, peer_id_of, transaction_topic};
 pub use limits::*;
 pub use peers::ValidatorPeer;

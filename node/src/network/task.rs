@@ -26,7 +26,7 @@ use super::codec::{BlocksRequest, SyncBudget};
 use super::config::NetworkConfig;
 use super::error::NetworkError;
 use super::events::{BlockReply, EventSink, NetworkEvent};
-use super::handle::{Command, Counters};
+use super::handle::{Command, Counters, GossipVerdict};
 use super::limits::{MAX_SYNC_REQUESTS_IN_FLIGHT, REDIAL_TICK};
 use super::outbox::Outbox;
 use super::peers::{Backoff, DialSchedule, ValidatorPeer, Validators};
@@ -117,10 +117,11 @@ impl SwarmTask {
             Command::Publish { data, done } => {
                 let _ = done.send(self.publish(data));
             }
-            Command::ReportValidation { id, via, accept } => {
-                let verdict = match accept {
-                    true => MessageAcceptance::Accept,
-                    false => MessageAcceptance::Reject,
+            Command::ReportValidation { id, via, verdict } => {
+                let verdict = match verdict {
+                    GossipVerdict::Accept => MessageAcceptance::Accept,
+                    GossipVerdict::Reject => MessageAcceptance::Reject,
+                    GossipVerdict::Ignore => MessageAcceptance::Ignore,
                 };
                 self.report(&id, &via, verdict);
             }

@@ -170,7 +170,7 @@ async fn n4_gossiped_transaction_reaches_every_validator_exactly_once() {
             (id.clone(), 0, data.len())
         );
         node.handle
-            .report_validation(got, via.peer_id, true)
+            .report_validation(got, via.peer_id, GossipVerdict::Accept)
             .await
             .unwrap();
     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses what it needs of these")]
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use suyuan_ledger::demo::{Demo, who};
@@ -12,6 +13,9 @@ use suyuan_node::config::{
     ApiSection, BlockSection, Config, ConsensusSection, LogSection, NodeSection, P2pSection,
 };
 use suyuan_node::mempool::MempoolLimits;
+
+/// The address in-process submissions come from, as if from a client on the same host.
+pub(crate) const LOCAL_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A new empty directory for the test `name`, removed first if an earlier run left it.
 pub(crate) fn temp_dir(name: &str) -> PathBuf {
