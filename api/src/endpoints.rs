@@ -5,7 +5,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{get, post};
 
-use crate::state::ApiState;
+use crate::state::RouterState;
 
 /// A route the router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,7 +19,7 @@ pub struct ServedRoute {
 /// A router being built, and the routes added so far. The only way to add a route to the
 /// API, so none escapes the list.
 pub(crate) struct Endpoints {
-    router: Router<ApiState>,
+    router: Router<RouterState>,
     served: Vec<ServedRoute>,
 }
 
@@ -35,7 +35,7 @@ impl Endpoints {
     /// Serves `GET path` with `handler`.
     pub(crate) fn get<H, T>(mut self, path: &'static str, handler: H) -> Endpoints
     where
-        H: Handler<T, ApiState>,
+        H: Handler<T, RouterState>,
         T: 'static,
     {
         self.router = self.router.route(path, get(handler));
@@ -49,7 +49,7 @@ impl Endpoints {
     /// Serves `POST path` with `handler`.
     pub(crate) fn post<H, T>(mut self, path: &'static str, handler: H) -> Endpoints
     where
-        H: Handler<T, ApiState>,
+        H: Handler<T, RouterState>,
         T: 'static,
     {
         self.router = self.router.route(path, post(handler));
@@ -61,7 +61,7 @@ impl Endpoints {
     }
 
     /// The router, and every route it serves.
-    pub(crate) fn into_parts(self) -> (Router<ApiState>, Vec<ServedRoute>) {
+    pub(crate) fn into_parts(self) -> (Router<RouterState>, Vec<ServedRoute>) {
         (self.router, self.served)
     }
 }

@@ -14,6 +14,7 @@ use suyuan_storage::StorageError;
 
 use crate::committed::CommittedError;
 use crate::profile::ProfileError;
+use crate::reads::{ReadRefused, ReadStopped};
 pub use crate::types::ErrorBody;
 
 /// An error response: a status, a body and, for retryable refusals, a `Retry-After`.
@@ -184,6 +185,37 @@ impl ApiError {
         error
     }
 
+    /// 503 `read_queue_full`: every read thread is busy and as many reads as may wait already
+    /// do.
+    pub fn read_queue_full(queued: usize, threads: usize) -> ApiError {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "read_queue_full",
+            format!(
+                "the node's {threads} read threads are busy and {queued} reads of this kind \
+                 already wait; retry shortly"
+            ),
+        );
+        error.retry_after_secs = Some(1);
+        error
+    }
+
+    /// 422 `read_limit_exceeded`: answering would read more stored entries than one request
+    /// may; the same request fails the same way until it is narrowed.
+    pub fn read_limit_exceeded(max_entries: u64) -> ApiError {
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "read_limit_exceeded",
+            format!(
+                "answering this request reads more than the {max_entries} stored entries one \
+                 request may read; narrow it (for /v1/scores, rank one registrar's members \
+                 with registrar=, or read members' scores one at a time)"
+            ),
+        );
+        error.body = error.body.with_detail("max_entries", max_entries);
+        error
+    }
+
     /// 503 `not_ready`: the node is catching up.
     pub fn not_ready() -> ApiError {
         Self::new(
@@ -307,12 +339,42 @@ impl From<CommittedError> for ApiError {
     }
 }
 
-/// 404 `unknown_enterprise` for an enterprise not enrolled; 500 when the node's store or state
-/// failed (`storage_error`) or disagree (`internal`).
+/// 503 `read_queue_full` for a read the pool refused; 500 `internal` for one whose answer was
+/// lost.
+impl From<ReadRefused> for ApiError {
+    fn from(error: ReadRefused) -> ApiError {
+        match error {
+            ReadRefused::QueueFull { queued, threads } => {
+                ApiError::read_queue_full(queued, threads)
+            }
+            ReadRefused::Lost => ApiError::internal(format!("a store read failed: {error}")),
+        }
+    }
+}
+
+/// 422 `read_limit_exceeded` for a scan over its budget. A cancelled scan's request is gone,
+/// so its answer (503 `cancelled`) is never sent.
+impl From<ReadStopped> for ApiError {
+    fn from(error: ReadStopped) -> ApiError {
+        match error {
+            ReadStopped::OverBudget { max_entries } => ApiError::read_limit_exceeded(max_entries),
+            ReadStopped::Cancelled => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cancelled",
+                "the request was cancelled",
+            ),
+        }
+    }
+}
+
+/// 404 `unknown_enterprise` for an enterprise not enrolled; 422 `read_limit_exceeded` past
+/// the request's read budget; 500 when the node's store or state failed (`storage_error`) or
+/// disagree (`internal`).
 impl From<ProfileError> for ApiError {
     fn from(error: ProfileError) -> ApiError {
         match error {
             ProfileError::UnknownEnterprise { uscc } => ApiError::unknown_enterprise(&uscc),
+            ProfileError::Stopped(stopped) => ApiError::from(stopped),
             ProfileError::State(error) => ApiError::state_unreadable(&error),
             ProfileError::Storage(error) => ApiError::storage(&error),
             ProfileError::Committed(error) => ApiError::from(error),

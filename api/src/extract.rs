@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -19,13 +19,19 @@ use crate::state::ApiState;
 #[derive(Debug)]
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
-impl<T: DeserializeOwned> FromRequest<ApiState> for JsonBody<T> {
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+    ApiState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &ApiState) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let max_body_bytes = ApiState::from_ref(state).limits.max_body_bytes;
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| body_rejection(&rejection, state.limits.max_body_bytes))?;
+            .map_err(|rejection| body_rejection(&rejection, max_body_bytes))?;
         parse_json(&bytes).map(JsonBody)
     }
 }

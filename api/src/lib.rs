@@ -11,7 +11,12 @@
 //! - `router` builds the axum router, [`router()`], with every endpoint and the limits: body
 //!   size, request timeout, in-flight requests (more are shed with 503 `overloaded`) and batch
 //!   size; [`serve`] runs it on a listener until a shutdown future completes, with the
-//!   connection bounds of `server`.
+//!   connection bounds of `server` and `connections` (connections in all and per client, the
+//!   time to send headers and to read a response).
+//! - `reads` runs the handlers' store reads on the API's own threads, never on tokio's blocking
+//!   pool that admission and sync use: a bounded queue (503 `read_queue_full` past it), scans
+//!   that leave a thread to point reads, and a budget that stops a scan when its request is
+//!   gone or it reads more than one request may (422 `read_limit_exceeded`).
 //! - `routes` holds a handler for each endpoint; `extract` reads their bodies, paths and
 //!   queries, refusing bad ones with the API's own codes; `committed` reads committed
 //!   transactions back from the store with their blocks, for the routes and `profile`.
@@ -39,6 +44,7 @@
 //! The endpoints and error codes are documented for integrators in `docs/api.md`.
 
 mod committed;
+mod connections;
 mod endpoints;
 pub mod error;
 mod extract;
@@ -49,6 +55,7 @@ pub mod openapi;
 mod profile;
 pub mod raw;
 pub mod read_only;
+mod reads;
 mod report;
 mod router;
 mod routes;
@@ -62,4 +69,4 @@ pub mod views;
 pub use endpoints::ServedRoute;
 pub use error::ApiError;
 pub use router::{router, serve, served_routes};
-pub use state::{ApiLimits, ApiState, BoxFuture, Node};
+pub use state::{ApiLimits, ApiState, BoxFuture, LimitsError, Node};

@@ -5,7 +5,8 @@
 //! wraps every route, outside the limits, so it also times requests that were shed or timed
 //! out; requests are labelled by method, route template (never the raw path: the label set
 //! stays bounded whatever clients send) and status class. At each scrape a collector reads the
-//! node's [`crate::Node::status`] and [`crate::Node::metrics`], so the figures are never stale.
+//! node's [`crate::Node::status`] and [`crate::Node::metrics`], and another the figures of the
+//! API's read pool, so the figures are never stale.
 //! The metrics are documented for operators in `docs/operators.md`.
 //!
 //! `prometheus-client` (the Prometheus project's Rust client, already in the build through
@@ -29,6 +30,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 pub use prometheus_client::metrics::histogram::Histogram;
 
+use crate::reads::ReadPool;
 use crate::state::Node;
 use crate::types::SyncState;
 
@@ -89,8 +91,8 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    /// Figures for a router serving `node`.
-    pub(crate) fn new(node: Arc<dyn Node>) -> Metrics {
+    /// Figures for a router serving `node`, its store read on `reads`.
+    pub(crate) fn new(node: Arc<dyn Node>, reads: ReadPool) -> Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let durations = Family::new_with_constructor(request_duration_histogram as fn() -> _);
         let mut registry = Registry::with_prefix(PREFIX);
@@ -107,6 +109,7 @@ impl Metrics {
             durations.clone(),
         );
         registry.register_collector(Box::new(NodeCollector(node)));
+        registry.register_collector(Box::new(ReadCollector(reads)));
         Metrics {
             registry,
             requests,
@@ -290,6 +293,65 @@ impl Collector for NodeCollector {
             Some(&Unit::Seconds),
             latency.metric_type(),
         )?)
+    }
+}
+
+/// Reads the read pool's figures at each scrape.
+#[derive(Debug)]
+struct ReadCollector(ReadPool);
+
+impl Collector for ReadCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let figures = self.0.figures();
+        let gauges = [
+            (
+                "api_reads_queued",
+                "Store reads waiting for one of the API's read threads",
+                figures.queued,
+            ),
+            (
+                "api_reads_running",
+                "Store reads running on the API's read threads",
+                figures.running,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let counters = [
+            (
+                "api_reads_refused",
+                "Store reads refused with 503 read_queue_full: the queue of their kind was full",
+                figures.refused,
+            ),
+            (
+                "api_reads_cancelled",
+                "Store reads stopped because their request timed out or its client went away",
+                figures.cancelled,
+            ),
+            (
+                "api_reads_over_budget",
+                "Scans stopped with 422 read_limit_exceeded: they read more entries than one \
+                 request may",
+                figures.over_budget,
+            ),
+            (
+                "api_read_entries",
+                "Stored entries the API's scans (reports, scores, rankings) have read",
+                figures.entries,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
     }
 }
 

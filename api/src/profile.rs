@@ -15,6 +15,10 @@
 //! read, newest first: own records, then the histories of the newest commissioned codes, then
 //! the records of its models. [`Reads::truncated`] says when a bound stopped the reading.
 //!
+//! Every entry read is also spent from the request's [`Budget`], at most
+//! [`MAX_PROFILE_ENTRIES`] per enterprise: a ranking gathers many enterprises under one
+//! budget, and a request that has gone stops between two pages ([`ProfileError::Stopped`]).
+//!
 //! # Errors
 //!
 //! No HTTP here: a failure is a [`ProfileError`], which [`crate::error`] maps to a response.
@@ -35,6 +39,7 @@ use suyuan_storage::query::Snapshot;
 use suyuan_storage::{MAX_PAGE_RECORDS, Order, Page, PageRequest, StorageError, Store, StoredTx};
 
 use crate::committed::{BlockHashes, CommittedError, committed_payload};
+use crate::reads::{Budget, ReadStopped};
 use crate::views::{ComputedAt, KeyHolder, Reads, RecordRef};
 
 /// Most index entries one enterprise's report or score reads.
@@ -42,6 +47,11 @@ pub(crate) const MAX_PROFILE_RECORDS: usize = 10_000;
 
 /// Most commissioned codes whose histories one report or score reads.
 pub(crate) const MAX_PROFILE_CODES: usize = 1_000;
+
+/// Most entries one [`gather`] spends from its budget: the index entries it reads (at most
+/// [`MAX_PROFILE_RECORDS`]) and the closing record of each recall among them (no more than
+/// the records read).
+pub(crate) const MAX_PROFILE_ENTRIES: u64 = 2 * MAX_PROFILE_RECORDS as u64;
 
 /// Why what the chain says about an enterprise could not be gathered.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +71,9 @@ pub(crate) enum ProfileError {
     /// A committed record could not be read back with its block.
     #[error(transparent)]
     Committed(#[from] CommittedError),
+    /// The request is gone, or read more than its budget.
+    #[error(transparent)]
+    Stopped(#[from] ReadStopped),
     /// State lists a key of the enterprise that it holds no binding for.
     #[error("key {key} of {uscc} has no binding in state")]
     UnboundKey {
@@ -314,10 +327,15 @@ pub(crate) fn registered(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<Registe
     })
 }
 
-/// Everything the report and the score need about `uscc`, as of the snapshot's head.
-pub(crate) fn gather(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<EnterpriseData, ProfileError> {
+/// Everything the report and the score need about `uscc`, as of the snapshot's head, each
+/// entry read spent from `budget`.
+pub(crate) fn gather(
+    snapshot: &Snapshot<'_>,
+    uscc: &Uscc,
+    budget: &Budget,
+) -> Result<EnterpriseData, ProfileError> {
     let registered = registered(snapshot, uscc)?;
-    let mut reader = Reader::new(snapshot);
+    let mut reader = Reader::new(snapshot, budget);
     let own = reader.history(|store, page| store.enterprise_records(uscc, page))?;
     let codes = read_codes(&mut reader, &own, uscc)?;
     let models = read_models(&mut reader, &own, uscc)?;
@@ -393,9 +411,10 @@ pub(crate) fn key_holder(
     Ok(holder)
 }
 
-/// Reads index pages within the budget, keeping every record read.
+/// Reads index pages within the bounds and the budget, keeping every record read.
 struct Reader<'s, 'a> {
     snapshot: &'s Snapshot<'a>,
+    budget: &'s Budget,
     blocks: BlockHashes,
     facts: BTreeMap<TxLocation, Fact>,
     records_read: usize,
@@ -403,9 +422,10 @@ struct Reader<'s, 'a> {
 }
 
 impl<'s, 'a> Reader<'s, 'a> {
-    fn new(snapshot: &'s Snapshot<'a>) -> Self {
+    fn new(snapshot: &'s Snapshot<'a>, budget: &'s Budget) -> Self {
         Reader {
             snapshot,
+            budget,
             blocks: BlockHashes::default(),
             facts: BTreeMap::new(),
             records_read: 0,
@@ -433,6 +453,7 @@ impl<'s, 'a> Reader<'s, 'a> {
             };
             let page = read(self.snapshot.store(), page)?;
             self.records_read += page.items.len();
+            self.budget.spend(page.items.len())?;
             for stored in page.items {
                 locations.push(stored.location);
                 self.keep(stored)?;
@@ -536,6 +557,7 @@ fn read_closings(
         .collect();
     let mut closings = BTreeMap::new();
     for id in recalls {
+        reader.budget.spend(1)?;
         let state: RecallState = reader
             .snapshot
             .recall(&id)?

@@ -12,14 +12,21 @@ use crate::endpoints::{Endpoints, ServedRoute};
 use crate::error::ApiError;
 use crate::metrics::{self, Metrics};
 use crate::openapi;
+use crate::reads::ReadPool;
 use crate::routes::{self, blocks, codes, enterprises, products, proofs, status, transactions};
 use crate::server;
-use crate::state::{ApiLimits, ApiState};
+use crate::state::{ApiLimits, ApiState, RouterState};
 
-/// The router serving every endpoint of the API under its limits.
-pub fn router(state: ApiState) -> Router {
+/// The router serving every endpoint of the API under its limits, with its own read threads
+/// ([`crate::reads`]); they end when the router is dropped. Fails if `state.limits` are out of
+/// range ([`ApiLimits::check`]) or the threads cannot be started.
+pub fn router(state: ApiState) -> std::io::Result<Router> {
     let limits = state.limits;
-    let api_metrics = Arc::new(Metrics::new(Arc::clone(&state.node)));
+    limits
+        .check()
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
+    let reads = ReadPool::new(limits.read_pool())?;
+    let api_metrics = Arc::new(Metrics::new(Arc::clone(&state.node), reads.clone()));
     let middleware = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(move |error: BoxError| async move {
             middleware_error(&error, limits)
@@ -31,7 +38,7 @@ pub fn router(state: ApiState) -> Router {
         ))
         .timeout(limits.request_timeout);
     let (endpoint_router, _) = endpoints().into_parts();
-    endpoint_router
+    Ok(endpoint_router
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -42,7 +49,7 @@ pub fn router(state: ApiState) -> Router {
         ))
         .layer(Extension(api_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(RouterState { api: state, reads }))
 }
 
 /// Every endpoint, in one place: [`router`] serves them and [`served_routes`] lists them.
@@ -78,14 +85,14 @@ pub fn served_routes() -> Vec<ServedRoute> {
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests: HTTP/1.1, with the
-/// connection bounds of [`server`].
+/// connection bounds of [`server`]. Fails at once if the router cannot be built ([`router`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits;
-    server::serve(listener, router(state), limits, shutdown).await
+    server::serve(listener, router(state)?, limits, shutdown).await
 }
 
 /// The response for a request the middleware stopped: shed, timed out.

@@ -1,11 +1,12 @@
 //! Accept connections and serve HTTP/1.1 on them, with bounds that a router cannot give: how
-//! many connections are open at once, and how long a client may take to send a request's
-//! headers.
+//! many connections are open at once, in all and per client, how long a client may take to
+//! send a request's headers, and how long a response may wait for its client to read it.
 //!
-//! Without the first, each idle or slow client holds a socket and a task forever; without the
-//! second, a client that sends one header byte a minute ties a connection up indefinitely
-//! (slowloris). The router's own limits (body size, request time, requests in flight) start
-//! only once the headers are in.
+//! Without the first, each idle or slow client holds a socket and a task forever, and one
+//! client can hold them all; without the second, a client that sends one header byte a minute
+//! ties a connection up indefinitely (slowloris); without the third, a client that never reads
+//! a large answer does (`crate::connections`). The router's own limits (body size, request
+//! time, requests in flight) start only once the headers are in.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+use crate::connections::{PerClient, WriteDeadline};
 use crate::state::ApiLimits;
 
 /// How long shutdown waits for in-flight requests before it returns anyway.
@@ -30,9 +32,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets every
 /// connection finish its request in flight (for at most [`DRAIN_TIMEOUT`]), and returns. At
-/// most `limits.max_connections` are open at once: a connection beyond that is closed as soon
-/// as it is accepted; a client slower than `limits.header_read_timeout` to send a request's
-/// headers is cut off.
+/// most `limits.max_connections` are open at once, and `limits.max_connections_per_ip` from
+/// one client: a connection beyond either is closed as soon as it is accepted. A client slower
+/// than `limits.header_read_timeout` to send a request's headers, or than
+/// `limits.write_timeout` to read any of a response, is cut off.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
@@ -41,10 +44,13 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let ApiLimits {
         max_connections,
+        max_connections_per_ip,
         header_read_timeout,
+        write_timeout,
         ..
     } = limits;
     let open = Arc::new(Semaphore::new(max_connections));
+    let per_client = PerClient::new(max_connections_per_ip);
     let (stop, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -64,6 +70,11 @@ pub(crate) async fn serve(
             drop(stream);
             continue;
         };
+        let Some(slot) = per_client.admit(peer.ip()) else {
+            tracing::debug!(%peer, max_connections_per_ip, "API connection refused: too many from its client");
+            drop(stream);
+            continue;
+        };
         // Handlers that need the client's address (submissions) read it from the request.
         let service = TowerToHyperService::new(app.clone().map_request(
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
@@ -77,16 +88,22 @@ pub(crate) async fn serve(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
+            let stream = WriteDeadline::new(stream, write_timeout);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
                 // The only change ever sent is the stop.
                 _ = stopping.changed() => {
                     connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                    connection.await
                 }
+            };
+            if let Err(error) = ended {
+                // A client that stopped reading, sent bad HTTP or was too slow: its own doing.
+                tracing::debug!(%peer, %error, "API connection closed on an error");
             }
+            drop(slot);
             drop(permit);
         });
     }

@@ -136,9 +136,7 @@ fn dev_config(args: &DevArgs, index: usize) -> Config {
         p2p: P2pSection {
             listen: format!("/ip4/127.0.0.1/tcp/{}", usize::from(args.p2p_port) + index),
         },
-        api: ApiSection {
-            listen: format!("127.0.0.1:{}", usize::from(args.api_port) + index),
-        },
+        api: ApiSection::listening_on(format!("127.0.0.1:{}", usize::from(args.api_port) + index)),
         consensus: ConsensusSection::default(),
         mempool: MempoolLimits::default(),
         block: BlockSection::default(),

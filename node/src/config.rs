@@ -8,9 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
+use suyuan_api::ApiLimits;
 
 use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_BLOCK_TRANSACTIONS, body_bytes_bound};
 
@@ -63,12 +65,88 @@ pub struct P2pSection {
     pub listen: String,
 }
 
-/// `[api]`: the HTTP listener.
+/// `[api]`: the HTTP listener and the limits an operator may tune (`suyuan_api::ApiLimits`
+/// documents each; the others keep their defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSection {
     /// The socket address to listen on, e.g. `127.0.0.1:8100`.
     pub listen: String,
+    /// Threads reading the store for API requests, and nothing else.
+    #[serde(default = "defaults::read_threads")]
+    pub read_threads: usize,
+    /// Reads of each kind (point reads, scans) that may wait for a read thread.
+    #[serde(default = "defaults::max_queued_reads")]
+    pub max_queued_reads: usize,
+    /// Most stored entries one request's scan (report, score, ranking) may read.
+    #[serde(default = "defaults::max_read_entries")]
+    pub max_read_entries: u64,
+    /// Connections open at once.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: usize,
+    /// Connections open at once from one client address (IPv4, or IPv6 /64).
+    #[serde(default = "defaults::max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// How long a response may wait for its client to read any of it, in milliseconds.
+    #[serde(default = "defaults::write_timeout_ms")]
+    pub write_timeout_ms: u64,
+}
+
+impl ApiSection {
+    /// The `[api]` section listening on `listen`, with every limit at its default.
+    pub fn listening_on(listen: String) -> ApiSection {
+        ApiSection {
+            listen,
+            read_threads: defaults::read_threads(),
+            max_queued_reads: defaults::max_queued_reads(),
+            max_read_entries: defaults::max_read_entries(),
+            max_connections: defaults::max_connections(),
+            max_connections_per_ip: defaults::max_connections_per_ip(),
+            write_timeout_ms: defaults::write_timeout_ms(),
+        }
+    }
+
+    /// The API's limits: the ones this section sets, the defaults for the rest.
+    pub fn limits(&self) -> ApiLimits {
+        ApiLimits {
+            read_threads: self.read_threads,
+            max_queued_reads: self.max_queued_reads,
+            max_read_entries: self.max_read_entries,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            write_timeout: Duration::from_millis(self.write_timeout_ms),
+            ..ApiLimits::default()
+        }
+    }
+}
+
+/// The defaults of `[api]`: the API's own.
+mod defaults {
+    use suyuan_api::ApiLimits;
+
+    pub(super) fn read_threads() -> usize {
+        ApiLimits::default().read_threads
+    }
+
+    pub(super) fn max_queued_reads() -> usize {
+        ApiLimits::default().max_queued_reads
+    }
+
+    pub(super) fn max_read_entries() -> u64 {
+        ApiLimits::default().max_read_entries
+    }
+
+    pub(super) fn max_connections() -> usize {
+        ApiLimits::default().max_connections
+    }
+
+    pub(super) fn max_connections_per_ip() -> usize {
+        ApiLimits::default().max_connections_per_ip
+    }
+
+    pub(super) fn write_timeout_ms() -> u64 {
+        ApiLimits::default().write_timeout.as_millis() as u64
+    }
 }
 
 /// `[consensus]`: timeouts, in milliseconds.
@@ -160,9 +238,7 @@ impl Config {
             p2p: P2pSection {
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
             },
-            api: ApiSection {
-                listen: format!("127.0.0.1:{api_port}"),
-            },
+            api: ApiSection::listening_on(format!("127.0.0.1:{api_port}")),
             consensus: ConsensusSection::default(),
             mempool: MempoolLimits::default(),
             block: BlockSection::default(),
@@ -217,6 +293,14 @@ impl Config {
             || self.consensus.view_timeout_ms < self.consensus.leader_timeout_ms
         {
             bail!("[consensus] needs 0 < leader_timeout_ms <= view_timeout_ms");
+        }
+        if let Err(error) = self.api.limits().check() {
+            // The limits' names are the section's keys, but for the timeout's unit.
+            let key = match error.limit {
+                "write_timeout" => "write_timeout_ms",
+                limit => limit,
+            };
+            bail!("[api] {key}: {}", error.problem);
         }
         Ok(())
     }
@@ -383,6 +467,49 @@ listen = "127.0.0.1:8100"
             body_bytes_bound(config.block.max_transactions, config.block.max_bytes),
             MAX_BLOCK_BODY_BYTES
         );
+    }
+
+    #[test]
+    fn api_limits_are_tuned_in_the_api_section_within_their_ranges() {
+        let path = write(SAMPLE);
+        let defaults = Config::load(&path, env(&[])).unwrap();
+        assert_eq!(defaults.api.limits(), ApiLimits::default());
+        let tuned = Config::load(
+            &path,
+            env(&[
+                ("SUYUAN_API_READ_THREADS", "4"),
+                ("SUYUAN_API_MAX_CONNECTIONS_PER_IP", "4096"),
+                ("SUYUAN_API_WRITE_TIMEOUT_MS", "2500"),
+            ]),
+        )
+        .unwrap();
+        let limits = tuned.api.limits();
+        assert_eq!(limits.read_threads, 4);
+        assert_eq!(limits.max_connections_per_ip, 4096);
+        assert_eq!(limits.write_timeout, Duration::from_millis(2500));
+        for (key, value, expected) in [
+            (
+                "READ_THREADS",
+                "1",
+                "[api] read_threads: is 1; it must be 2 to 256",
+            ),
+            ("MAX_QUEUED_READS", "0", "[api] max_queued_reads: is 0"),
+            (
+                "MAX_READ_ENTRIES",
+                "100",
+                "[api] max_read_entries: is 100; it must be 20000 to",
+            ),
+            (
+                "MAX_CONNECTIONS_PER_IP",
+                "0",
+                "[api] max_connections_per_ip: is 0; it must be 1 to",
+            ),
+            ("WRITE_TIMEOUT_MS", "0", "[api] write_timeout_ms: is 0"),
+        ] {
+            let name = format!("SUYUAN_API_{key}");
+            let error = Config::load(&path, env(&[(&name, value)])).unwrap_err();
+            assert!(error.to_string().contains(expected), "{name}: {error}");
+        }
     }
 
     #[test]

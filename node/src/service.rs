@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context as _, bail};
-use suyuan_api::{ApiLimits, ApiState};
+use suyuan_api::ApiState;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_storage::Store;
@@ -145,7 +145,7 @@ impl RunningNode {
         let state = ApiState {
             store: Arc::clone(&store),
             node: Arc::clone(&api) as Arc<dyn suyuan_api::Node>,
-            limits: ApiLimits::default(),
+            limits: config.api.limits(),
         };
         let mut stop_api = shutdown_rx;
         let server = tokio::spawn(suyuan_api::serve(listener, state, async move {

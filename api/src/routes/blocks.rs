@@ -15,8 +15,7 @@ use crate::extract::{PathParam, QueryParams};
 use crate::raw::{
     MAX_RAW_BLOCKS, RAW_BLOCKS_CONTENT_TYPE, RAW_RESPONSE_TARGET_BYTES, RawBlock, encode_blocks,
 };
-use crate::routes::{page_limit, read_store, storage};
-use crate::state::ApiState;
+use crate::routes::{StoreReads, page_limit, storage};
 use crate::types::{BlockTransaction, BlockTransactionsPage, BlockView};
 
 /// `GET /v1/blocks/latest`: the store's head; 404 `unknown_block` before the first block.
@@ -29,8 +28,9 @@ use crate::types::{BlockTransaction, BlockTransactionsPage, BlockView};
         (status = 404, description = "`unknown_block`: no block yet", body = crate::types::ErrorBody),
     )
 )]
-pub(crate) async fn latest(State(state): State<ApiState>) -> Result<Json<BlockView>, ApiError> {
-    read_store(&state, |store| block_view(store, store.head().height))
+pub(crate) async fn latest(State(reads): State<StoreReads>) -> Result<Json<BlockView>, ApiError> {
+    reads
+        .point(|store| block_view(store, store.head().height))
         .await
         .map(Json)
 }
@@ -48,11 +48,12 @@ pub(crate) async fn latest(State(state): State<ApiState>) -> Result<Json<BlockVi
     )
 )]
 pub(crate) async fn block(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(height): PathParam,
 ) -> Result<Json<BlockView>, ApiError> {
     let height = parse_height(&height)?;
-    read_store(&state, move |store| block_view(store, height))
+    reads
+        .point(move |store| block_view(store, height))
         .await
         .map(Json)
 }
@@ -81,18 +82,17 @@ pub(crate) struct PageQuery {
     )
 )]
 pub(crate) async fn transactions(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(height): PathParam,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Json<BlockTransactionsPage>, ApiError> {
     let height = parse_height(&height)?;
     let offset = query.offset.unwrap_or(0);
     let limit = page_limit(query.limit)?;
-    read_store(&state, move |store| {
-        transactions_page(store, height, offset, limit)
-    })
-    .await
-    .map(Json)
+    reads
+        .point(move |store| transactions_page(store, height, offset, limit))
+        .await
+        .map(Json)
 }
 
 /// Which blocks `GET /v1/blocks/raw` sends.
@@ -124,7 +124,7 @@ const DEFAULT_RAW_BLOCKS: usize = 64;
     )
 )]
 pub(crate) async fn raw(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     QueryParams(query): QueryParams<RawQuery>,
 ) -> Result<Response, ApiError> {
     if query.from == 0 {
@@ -143,7 +143,9 @@ pub(crate) async fn raw(
             ));
         }
     };
-    let bytes = read_store(&state, move |store| raw_blocks(store, query.from, limit)).await?;
+    let bytes = reads
+        .point(move |store| raw_blocks(store, query.from, limit))
+        .await?;
     Ok(([(header::CONTENT_TYPE, RAW_BLOCKS_CONTENT_TYPE)], bytes).into_response())
 }
 

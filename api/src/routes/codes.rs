@@ -10,8 +10,7 @@ use suyuan_storage::Store;
 use crate::committed::committed_payload;
 use crate::error::ApiError;
 use crate::extract::PathParam;
-use crate::routes::{read_store, storage};
-use crate::state::ApiState;
+use crate::routes::{StoreReads, storage};
 use crate::types::{CodeView, LatestRecord};
 
 /// `GET /v1/codes/{code}`: the code's kind, canonical form, parts and check digits, and its
@@ -28,7 +27,7 @@ use crate::types::{CodeView, LatestRecord};
     )
 )]
 pub(crate) async fn code(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(code): PathParam,
 ) -> Result<Json<CodeView>, ApiError> {
     let report = inspect(&code);
@@ -37,7 +36,11 @@ pub(crate) async fn code(
     }
     let trace_code = report.trace_code;
     let latest = match trace_code.clone() {
-        Some(code) => read_store(&state, move |store| latest_record(store, &code)).await?,
+        Some(code) => {
+            reads
+                .point(move |store| latest_record(store, &code))
+                .await?
+        }
         None => None,
     };
     Ok(Json(CodeView {

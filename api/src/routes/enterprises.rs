@@ -21,9 +21,9 @@ use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::profile;
+use crate::reads::Budget;
 use crate::routes::products::{cursor, parse_cursor};
-use crate::routes::{page_limit, read_store, storage};
-use crate::state::ApiState;
+use crate::routes::{StoreReads, page_limit, storage};
 use crate::views::{
     EnterpriseRecordsPage, EnterpriseView, RankedEnterprise, RecordOrder, RegistrarView,
     ScoreRanking, ScoreView, WeightsSource,
@@ -56,18 +56,19 @@ pub(crate) struct NoQuery {}
     )
 )]
 pub(crate) async fn enterprise(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(uscc): PathParam,
     QueryParams(NoQuery {}): QueryParams<NoQuery>,
 ) -> Result<Json<EnterpriseView>, ApiError> {
     let uscc = parse_uscc(&uscc)?;
-    read_store(&state, move |store| {
-        let snapshot = store.snapshot();
-        let registered = profile::registered(&snapshot, &uscc)?;
-        Ok(report::enterprise_view(registered))
-    })
-    .await
-    .map(Json)
+    reads
+        .point(move |store| {
+            let snapshot = store.snapshot();
+            let registered = profile::registered(&snapshot, &uscc)?;
+            Ok(report::enterprise_view(registered))
+        })
+        .await
+        .map(Json)
 }
 
 /// Which page of an enterprise's records to read.
@@ -99,7 +100,7 @@ pub(crate) struct RecordsQuery {
     )
 )]
 pub(crate) async fn records(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(uscc): PathParam,
     QueryParams(query): QueryParams<RecordsQuery>,
 ) -> Result<Json<EnterpriseRecordsPage>, ApiError> {
@@ -113,7 +114,8 @@ pub(crate) async fn records(
             RecordOrder::Oldest => Order::OldestFirst,
         },
     };
-    read_store(&state, move |store| records_page(store, uscc, order, page))
+    reads
+        .point(move |store| records_page(store, uscc, order, page))
         .await
         .map(Json)
 }
@@ -195,19 +197,20 @@ pub(crate) struct ReportQuery {
     )
 )]
 pub(crate) async fn report(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(uscc): PathParam,
     QueryParams(query): QueryParams<ReportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let uscc = parse_uscc(&uscc)?;
     let format = query.format.unwrap_or_else(|| negotiate(&headers));
-    let report = read_store(&state, move |store| {
-        let snapshot = store.snapshot();
-        let data = profile::gather(&snapshot, &uscc)?;
-        Ok(report::supplier_report(&data))
-    })
-    .await?;
+    let report = reads
+        .scan(move |store, budget| {
+            let snapshot = store.snapshot();
+            let data = profile::gather(&snapshot, &uscc, budget)?;
+            Ok(report::supplier_report(&data))
+        })
+        .await?;
     let vary = (header::VARY, HeaderValue::from_static("accept"));
     Ok(match format {
         Format::Json => ([vary], Json(report)).into_response(),
@@ -275,27 +278,25 @@ fn negotiate(headers: &HeaderMap) -> Format {
     )
 )]
 pub(crate) async fn score(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(uscc): PathParam,
     QueryParams(NoQuery {}): QueryParams<NoQuery>,
 ) -> Result<Json<ScoreView>, ApiError> {
     let uscc = parse_uscc(&uscc)?;
-    read_store(&state, move |store| {
-        let snapshot = store.snapshot();
-        score_of(&snapshot, &uscc)
-    })
-    .await
-    .map(Json)
+    reads
+        .scan(move |store, budget| score_of(&store.snapshot(), &uscc, budget))
+        .await
+        .map(Json)
 }
 
 /// The score of `uscc` as of the snapshot's head, under the consortium's weights.
-fn score_of(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<ScoreView, ApiError> {
+fn score_of(snapshot: &Snapshot<'_>, uscc: &Uscc, budget: &Budget) -> Result<ScoreView, ApiError> {
     let genesis = snapshot.store().genesis();
     let source = match genesis.score_weights {
         Some(_) => WeightsSource::Genesis,
         None => WeightsSource::Default,
     };
-    let data = profile::gather(snapshot, uscc)?;
+    let data = profile::gather(snapshot, uscc, budget)?;
     Ok(measure::score_view(&data, &genesis.score_weights(), source))
 }
 
@@ -322,24 +323,24 @@ pub(crate) struct ScoresQuery {
         (status = 200, description = "A registrar's members (or every enrolled enterprise) ranked by score as of the head, best first", body = ScoreRanking),
         (status = 400, description = "`invalid_query`", body = crate::types::ErrorBody),
         (status = 404, description = "`unknown_registrar` (field `registrar`)", body = crate::types::ErrorBody),
+        (status = 422, description = "`read_limit_exceeded`: ranking these members reads more stored entries than one request may; rank one registrar's members, or read scores one at a time", body = crate::types::ErrorBody),
     )
 )]
 pub(crate) async fn scores(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     QueryParams(query): QueryParams<ScoresQuery>,
 ) -> Result<Json<ScoreRanking>, ApiError> {
     let registrar = query
         .registrar
         .as_deref()
-        .map(|text| find_registrar(state.store.genesis(), text))
+        .map(|text| find_registrar(reads.store().genesis(), text))
         .transpose()?;
     let limit = page_limit(query.limit)?;
     let offset = query.offset.unwrap_or(0);
-    read_store(&state, move |store| {
-        ranking(&store.snapshot(), registrar, offset, limit)
-    })
-    .await
-    .map(Json)
+    reads
+        .scan(move |store, budget| ranking(&store.snapshot(), registrar, offset, limit, budget))
+        .await
+        .map(Json)
 }
 
 /// The registrars genesis names by this key or name; 404 `unknown_registrar` if none.
@@ -370,17 +371,19 @@ fn find_registrar(genesis: &Genesis, text: &str) -> Result<RegistrarView, ApiErr
     })
 }
 
-/// Ranks the members (every enrolled enterprise without a registrar), scored as of the head.
+/// Ranks the members (every enrolled enterprise without a registrar), scored as of the head;
+/// every entry read, listing and scoring them, is spent from `budget`.
 fn ranking(
     snapshot: &Snapshot<'_>,
     registrar: Option<RegistrarView>,
     offset: usize,
     limit: usize,
+    budget: &Budget,
 ) -> Result<ScoreRanking, ApiError> {
-    let (members, truncated) = members(snapshot, registrar.as_ref())?;
+    let (members, truncated) = members(snapshot, registrar.as_ref(), budget)?;
     let mut scored = Vec::with_capacity(members.len());
     for member in &members {
-        let score = score_of(snapshot, &member.profile.uscc)?;
+        let score = score_of(snapshot, &member.profile.uscc, budget)?;
         scored.push((member, score));
     }
     // Best first; without a score last; ties in USCC order (members come in USCC order and
@@ -423,6 +426,7 @@ fn ranking(
 fn members(
     snapshot: &Snapshot<'_>,
     registrar: Option<&RegistrarView>,
+    budget: &Budget,
 ) -> Result<(Vec<EnterpriseState>, bool), ApiError> {
     let mut members = Vec::new();
     let mut scanned = 0;
@@ -432,6 +436,7 @@ fn members(
             .enterprises(after.as_ref(), MAX_ENTERPRISES_PER_PAGE)
             .map_err(storage)?;
         scanned += page.items.len();
+        budget.spend(page.items.len())?;
         for enterprise in page.items {
             let member = registrar
                 .is_none_or(|registrar| registrar.public_keys.contains(&enterprise.registered_by));
@@ -558,11 +563,12 @@ mod tests {
             vec![Envelope::sign(&genesis.chain_id, &payload, &cable.key)],
         );
 
-        let old = profile::gather(&before, &cable.profile.uscc).unwrap();
+        let budget = Budget::standalone(u64::MAX);
+        let old = profile::gather(&before, &cable.profile.uscc, &budget).unwrap();
         assert_eq!(old.registered.computed_at.height, 5);
         assert_eq!(old.codes.len(), 1);
         assert!(old.own().all(|fact| fact.at.height <= 5));
-        let old_score = score_of(&before, &cable.profile.uscc).unwrap();
+        let old_score = score_of(&before, &cable.profile.uscc, &budget).unwrap();
         assert_eq!(old_score.total_bp, Some(10_000));
         assert_eq!(
             old_score.computed_at.block_hash,
@@ -570,10 +576,10 @@ mod tests {
         );
 
         let now = store.snapshot();
-        let new = profile::gather(&now, &cable.profile.uscc).unwrap();
+        let new = profile::gather(&now, &cable.profile.uscc, &budget).unwrap();
         assert_eq!(new.registered.computed_at.height, 6);
         assert_eq!(new.codes.len(), 2);
-        let new_score = score_of(&now, &cable.profile.uscc).unwrap();
+        let new_score = score_of(&now, &cable.profile.uscc, &budget).unwrap();
         assert!(new_score.total_bp < old_score.total_bp);
         drop(before);
         drop(now);
@@ -598,7 +604,7 @@ mod tests {
             (&weighted, "genesis-weights", WeightsSource::Genesis),
         ] {
             let (store, dir) = story_store(&demo, genesis, label);
-            let view = score_of(&store.snapshot(), gas).unwrap();
+            let view = score_of(&store.snapshot(), gas, &Budget::standalone(u64::MAX)).unwrap();
             assert_eq!(view.weights, source);
             let weights: Vec<u32> = view.components.iter().map(|c| c.weight).collect();
             let expected = genesis.score_weights();

@@ -8,11 +8,15 @@ pub(crate) mod proofs;
 pub(crate) mod status;
 pub(crate) mod transactions;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
 use axum::http::Uri;
 use suyuan_storage::{StorageError, Store};
 
 use crate::error::ApiError;
-use crate::state::ApiState;
+use crate::reads::{Budget, ReadKind, ReadPool};
+use crate::state::RouterState;
 
 /// 404 `not_found` for any path that is no endpoint.
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
@@ -24,16 +28,53 @@ pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
 }
 
-/// Runs `read` on the store off the async threads: RocksDB reads block.
-pub(crate) async fn read_store<T, F>(state: &ApiState, read: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
-{
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || read(&store))
-        .await
-        .map_err(|error| ApiError::internal(format!("a store read failed: {error}")))?
+/// The store and the pool its reads run on, as handlers extract them: RocksDB reads block, so
+/// they run on the API's read threads ([`crate::reads`]), never on the async threads nor on
+/// tokio's blocking pool that admission and sync use.
+#[derive(Clone)]
+pub(crate) struct StoreReads {
+    store: Arc<Store>,
+    pool: ReadPool,
+}
+
+impl FromRef<RouterState> for StoreReads {
+    fn from_ref(state: &RouterState) -> StoreReads {
+        StoreReads {
+            store: Arc::clone(&state.api.store),
+            pool: state.reads.clone(),
+        }
+    }
+}
+
+impl StoreReads {
+    /// The store, for what handlers check before they read (genesis).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs `read`, bounded by a page or one object, on a read thread.
+    pub(crate) async fn point<T, F>(&self, read: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        self.pool
+            .run(ReadKind::Point, move |_| read(&store))
+            .await?
+    }
+
+    /// Runs `read`, which loops over pages spending `budget` as it reads, on a read thread.
+    pub(crate) async fn scan<T, F>(&self, read: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Budget) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        self.pool
+            .run(ReadKind::Scan, move |budget| read(&store, budget))
+            .await?
+    }
 }
 
 /// Maps a storage failure to 500 `storage_error`.

@@ -12,8 +12,7 @@ use utoipa::IntoParams;
 use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
-use crate::routes::{page_limit, read_store, storage};
-use crate::state::ApiState;
+use crate::routes::{StoreReads, page_limit, storage};
 use crate::types::ProductView;
 
 /// Which page of a code's history to read.
@@ -43,7 +42,7 @@ pub(crate) struct HistoryQuery {
     )
 )]
 pub(crate) async fn product(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(code): PathParam,
     QueryParams(query): QueryParams<HistoryQuery>,
 ) -> Result<Json<ProductView>, ApiError> {
@@ -53,7 +52,8 @@ pub(crate) async fn product(
         limit: page_limit(query.limit)?,
         order: Order::OldestFirst,
     };
-    read_store(&state, move |store| product_view(store, code, page))
+    reads
+        .point(move |store| product_view(store, code, page))
         .await
         .map(Json)
 }

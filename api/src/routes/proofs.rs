@@ -31,8 +31,7 @@ use utoipa::IntoParams;
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::routes::products::parse_code;
-use crate::routes::{read_store, storage};
-use crate::state::ApiState;
+use crate::routes::{StoreReads, storage};
 
 /// Most blocks the handlers walk down from the head to find a finalized one.
 pub(crate) const MAX_FINALITY_WALK: u64 = 64;
@@ -51,11 +50,12 @@ pub(crate) const MAX_FINALITY_WALK: u64 = 64;
     )
 )]
 pub(crate) async fn proof(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(code): PathParam,
 ) -> Result<Json<ProofBundle>, ApiError> {
     let code = parse_code(&code)?;
-    read_store(&state, move |store| build_bundle(store, &code))
+    reads
+        .point(move |store| build_bundle(store, &code))
         .await
         .map(Json)
 }
@@ -84,7 +84,7 @@ pub(crate) struct ConsistencyQuery {
     )
 )]
 pub(crate) async fn consistency(
-    State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     QueryParams(query): QueryParams<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyBundle>, ApiError> {
     if query.from == 0 {
@@ -93,7 +93,8 @@ pub(crate) async fn consistency(
             "from is 0; pass the height of the header you kept (1 or more)",
         ));
     }
-    read_store(&state, move |store| build_consistency(store, query.from))
+    reads
+        .point(move |store| build_consistency(store, query.from))
         .await
         .map(Json)
 }

@@ -13,7 +13,7 @@ use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
 use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, json_error_path};
-use crate::routes::{read_store, storage};
+use crate::routes::{StoreReads, storage};
 use crate::state::ApiState;
 use crate::types::{
     BatchResponse, BatchResult, PendingState, SubmitResponse, TransactionView, TxStatus,
@@ -118,17 +118,19 @@ pub(crate) async fn submit_batch(
 )]
 pub(crate) async fn transaction(
     State(state): State<ApiState>,
+    State(reads): State<StoreReads>,
     PathParam(id): PathParam,
 ) -> Result<Json<TransactionView>, ApiError> {
     let id = parse_tx_id(&id)?;
-    let committed = read_store(&state, move |store| {
-        let Some(stored) = store.transaction(&id).map_err(storage)? else {
-            return Ok(None);
-        };
-        let tx = committed_tx(store, &mut BlockHashes::default(), stored)?;
-        Ok(Some(Box::new(tx)))
-    })
-    .await?;
+    let committed = reads
+        .point(move |store| {
+            let Some(stored) = store.transaction(&id).map_err(storage)? else {
+                return Ok(None);
+            };
+            let tx = committed_tx(store, &mut BlockHashes::default(), stored)?;
+            Ok(Some(Box::new(tx)))
+        })
+        .await?;
     if let Some(tx) = committed {
         return Ok(Json(TransactionView::Committed(tx)));
     }

@@ -37,9 +37,7 @@ pub(crate) fn config(dir: &Path, index: usize, p2p: u16, api: u16) -> Config {
         p2p: P2pSection {
             listen: format!("/ip4/127.0.0.1/tcp/{}", usize::from(p2p) + index),
         },
-        api: ApiSection {
-            listen: format!("127.0.0.1:{}", usize::from(api) + index),
-        },
+        api: ApiSection::listening_on(format!("127.0.0.1:{}", usize::from(api) + index)),
         consensus: ConsensusSection {
             leader_timeout_ms: 1_000,
             view_timeout_ms: 1_500,
