@@ -1,5 +1,6 @@
-//! Compose the libp2p stack: transport, the genesis allow-list, connection bounds, liveness
-//! pings, transaction gossip and the two direct protocols.
+//! Compose the libp2p stack: transport with its handshake deadline, the genesis allow-list,
+//! handshake slots, connection bounds, liveness pings, transaction gossip and the two direct
+//! protocols.
 
 use std::collections::HashSet;
 
@@ -14,12 +15,12 @@ use suyuan_ledger::genesis::Genesis;
 
 use super::codec::{CONSENSUS_PROTOCOL, ConsensusCodec, SYNC_PROTOCOL, SyncCodec};
 use super::error::NetworkError;
+use super::handshakes::HandshakeSlots;
 use super::identity::{gossip_message_id, transaction_topic};
 use super::limits::{
-    CONSENSUS_SEND_TIMEOUT, GOSSIP_FRAMING_BYTES, IDLE_CONNECTION_TIMEOUT,
-    MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, MAX_STREAMS_PER_CONNECTION,
-    MAX_STREAMS_PER_PROTOCOL, MAX_TRANSACTION_BYTES, PING_INTERVAL, PING_TIMEOUT,
-    SYNC_REQUEST_TIMEOUT,
+    CONSENSUS_SEND_TIMEOUT, GOSSIP_FRAMING_BYTES, HANDSHAKE_TIMEOUT, IDLE_CONNECTION_TIMEOUT,
+    MAX_CONNECTIONS_PER_PEER, MAX_STREAMS_PER_CONNECTION, MAX_STREAMS_PER_PROTOCOL,
+    MAX_TRANSACTION_BYTES, PING_INTERVAL, PING_TIMEOUT, SYNC_REQUEST_TIMEOUT,
 };
 use super::peers::Validators;
 
@@ -27,10 +28,12 @@ use super::peers::Validators;
 pub(super) type Gossip = gossipsub::Behaviour<IdentityTransform, WhitelistSubscriptionFilter>;
 
 /// The composed libp2p behaviour. The allow-list comes first, so a stranger's connection is
-/// denied before any other part sees it.
+/// denied before any other part sees it; the handshake slots next, so an incoming connection
+/// without one is refused before anything is spent on it.
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
     pub allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    pub handshakes: HandshakeSlots,
     pub limits: connection_limits::Behaviour,
     pub ping: ping::Behaviour,
     pub gossip: Gossip,
@@ -38,7 +41,8 @@ pub(super) struct Behaviour {
     pub sync: request_response::Behaviour<SyncCodec>,
 }
 
-/// Builds the swarm of the validator holding `keypair`, not yet listening or dialing.
+/// Builds the swarm of the validator holding `keypair`, not yet listening or dialing. Every
+/// connection, incoming or outgoing, has [`HANDSHAKE_TIMEOUT`] for its whole upgrade.
 pub(super) fn build_swarm(
     keypair: Keypair,
     genesis: &Genesis,
@@ -56,6 +60,7 @@ pub(super) fn build_swarm(
         .with_behaviour(|key| Behaviour::new(key, genesis, validators))
         .map_err(|e| transport_error(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        .with_connection_timeout(HANDSHAKE_TIMEOUT)
         .build();
     Ok(swarm)
 }
@@ -82,8 +87,10 @@ impl Behaviour {
             topic_filter(&genesis.chain_id),
         )?;
         gossip.subscribe(&transaction_topic(&genesis.chain_id))?;
+        let others = validators.others().map(|p| validators.address(p.index));
         Ok(Behaviour {
             allowed,
+            handshakes: HandshakeSlots::new(others),
             limits: connection_limits::Behaviour::new(connection_limits(validators.len())),
             ping: ping::Behaviour::new(
                 ping::Config::new()
@@ -113,12 +120,12 @@ fn topic_filter(chain_id: &str) -> WhitelistSubscriptionFilter {
     WhitelistSubscriptionFilter(HashSet::from([transaction_topic(chain_id).hash()]))
 }
 
-/// Connection bounds: a few per validator; strangers can only hold half-open handshakes.
+/// Connection bounds: a few per validator. Strangers can only hold handshakes, which
+/// [`HandshakeSlots`] bounds by address.
 fn connection_limits(validator_count: usize) -> connection_limits::ConnectionLimits {
     let per_peer = MAX_CONNECTIONS_PER_PEER;
     let total = per_peer * u32::try_from(validator_count).expect("genesis bounds the validators");
     connection_limits::ConnectionLimits::default()
-        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
         .with_max_pending_outgoing(Some(total))
         .with_max_established(Some(total))
         .with_max_established_per_peer(Some(per_peer))

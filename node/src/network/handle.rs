@@ -61,13 +61,43 @@ pub enum GossipVerdict {
 }
 
 /// The network's running counts, shared by the task and every handle.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Counters {
     pub consensus_dropped: AtomicU64,
     pub consensus_send_failed: AtomicU64,
     pub events_dropped: AtomicU64,
     pub connections_refused: AtomicU64,
+    pub handshakes_refused: AtomicU64,
+    pub handshakes_failed: AtomicU64,
     pub strangers_ignored: AtomicU64,
+    /// Data events dropped from each validator's queues, by genesis index.
+    pub peer_drops: Box<[PeerDropCounters]>,
+}
+
+impl Counters {
+    /// Zero counts for a genesis of `validators`.
+    pub(crate) fn new(validators: usize) -> Self {
+        Counters {
+            consensus_dropped: AtomicU64::new(0),
+            consensus_send_failed: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            connections_refused: AtomicU64::new(0),
+            handshakes_refused: AtomicU64::new(0),
+            handshakes_failed: AtomicU64::new(0),
+            strangers_ignored: AtomicU64::new(0),
+            peer_drops: (0..validators)
+                .map(|_| PeerDropCounters::default())
+                .collect(),
+        }
+    }
+}
+
+/// Data events one validator had dropped from its own queues, by kind.
+#[derive(Debug, Default)]
+pub(crate) struct PeerDropCounters {
+    pub consensus: AtomicU64,
+    pub block_requests: AtomicU64,
+    pub transactions: AtomicU64,
 }
 
 /// A snapshot of the network's counts since start; all only grow.
@@ -78,13 +108,35 @@ pub struct NetworkCounters {
     pub consensus_dropped: u64,
     /// Consensus messages sent but not acknowledged (timeout, disconnect).
     pub consensus_send_failed: u64,
-    /// Events the node's full queue could not take.
+    /// Events dropped before the node read them: data events beyond their sender's quota
+    /// (the sum of [`NetworkHandle::events_dropped_by_peer`]) and control events beyond the
+    /// backlog.
     pub events_dropped: u64,
-    /// Connections refused because the peer is not a genesis validator (or a bound was hit).
+    /// Connections refused because the peer is not a genesis validator or a bound was hit
+    /// (this includes [`NetworkCounters::handshakes_refused`]).
     pub connections_refused: u64,
+    /// Incoming connections refused before their handshake because their address had no
+    /// handshake slot left (see [`super::MAX_PENDING_INCOMING_PER_ADDRESS`]).
+    pub handshakes_refused: u64,
+    /// Incoming connections whose handshake failed: cut at [`super::HANDSHAKE_TIMEOUT`], or
+    /// broken off or garbled by the remote.
+    pub handshakes_failed: u64,
     /// Messages ignored because their source is not a genesis validator; stays 0 unless a
     /// refusal failed.
     pub strangers_ignored: u64,
+}
+
+/// Data events from one validator dropped because its own queue for them was full; the other
+/// validators' queues are separate, so these count only what this one sent (or, for
+/// transactions, authored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PeerEventDrops {
+    /// Consensus messages (oldest first dropped).
+    pub consensus: u64,
+    /// Block requests (the asker's request fails).
+    pub block_requests: u64,
+    /// Gossiped transaction batches (reported to gossip as ignored).
+    pub transactions: u64,
 }
 
 /// Drives one validator's network; cheap to clone, usable from any task.
@@ -213,8 +265,24 @@ impl NetworkHandle {
             consensus_send_failed: c.consensus_send_failed.load(Ordering::Relaxed),
             events_dropped: c.events_dropped.load(Ordering::Relaxed),
             connections_refused: c.connections_refused.load(Ordering::Relaxed),
+            handshakes_refused: c.handshakes_refused.load(Ordering::Relaxed),
+            handshakes_failed: c.handshakes_failed.load(Ordering::Relaxed),
             strangers_ignored: c.strangers_ignored.load(Ordering::Relaxed),
         }
+    }
+
+    /// Data events dropped from each validator's queues so far, by genesis index (this node's
+    /// own entry stays zero): who floods this node, and with what.
+    pub fn events_dropped_by_peer(&self) -> Vec<PeerEventDrops> {
+        self.counters
+            .peer_drops
+            .iter()
+            .map(|drops| PeerEventDrops {
+                consensus: drops.consensus.load(Ordering::Relaxed),
+                block_requests: drops.block_requests.load(Ordering::Relaxed),
+                transactions: drops.transactions.load(Ordering::Relaxed),
+            })
+            .collect()
     }
 
     /// Stops the network and waits until its listener and swarm are dropped, so that the port

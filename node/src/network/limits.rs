@@ -60,15 +60,74 @@ pub const MAX_STREAMS_PER_CONNECTION: usize = 256;
 /// restarted peer's new connection racing the old one's close, does not cut the link.
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 
-/// Incoming connections still in their handshake; strangers can hold at most these.
-pub const MAX_PENDING_INCOMING: u32 = 32;
+/// Time a connection has for its whole handshake, in either direction: the TCP connect (when
+/// dialing), multistream-select, the noise handshake, multistream-select again and yamux. That
+/// is about five round trips; at 500 ms each, a slow intercontinental path, 2.5 s. Twice that
+/// leaves room for a loaded host, and a silent or dribbling socket holds its slot no longer.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Events queued for the node before data events (transactions, consensus messages, block
-/// requests) are dropped and counted.
-pub const EVENT_QUEUE_CAPACITY: usize = 4096;
+/// Incoming handshakes reserved for each other genesis validator, counted by the IP address of
+/// its genesis `p2p_address`: a validator dials a peer once at a time, but a restart or a
+/// simultaneous dial can briefly add a second attempt per connection it may hold
+/// ([`MAX_CONNECTIONS_PER_PEER`]), so twice that. Nobody at another address can take them, so
+/// strangers never starve the validators' dials.
+pub const RESERVED_PENDING_INCOMING_PER_VALIDATOR: u32 = 2 * MAX_CONNECTIONS_PER_PEER;
+
+/// Incoming handshakes from one address that is no validator's (an IPv6 address counts by its
+/// /64, which one host usually holds whole), and from a validator's address beyond its reserved
+/// ones. A genesis validator that dials from another address than its genesis one (behind NAT,
+/// or on a host with several) lands here and needs as many as a reserved validator does; no
+/// honest peer needs more.
+pub const MAX_PENDING_INCOMING_PER_ADDRESS: u32 = RESERVED_PENDING_INCOMING_PER_VALIDATOR;
+
+/// Incoming handshakes from all addresses outside the reserved slots together. Each costs a
+/// socket, a task and one noise handshake; 64 are cheap, and leave room for a dozen validators
+/// that dial from unexpected addresses while strangers hold the rest. With the reserved slots
+/// this bounds every pending incoming connection: `64 + 4 × (validators − 1)`.
+pub const MAX_PENDING_INCOMING_UNRESERVED: u32 = 64;
+
+const _: () = assert!(MAX_PENDING_INCOMING_PER_ADDRESS <= MAX_PENDING_INCOMING_UNRESERVED);
+
+/// Events handed to the node ahead of its reading. Few: what goes next (consensus first,
+/// validators in turn) is chosen from the per-validator queues below when the node has room,
+/// not fixed by arrival order long before; and each may be a full proposal, held outside any
+/// validator's quota. Enough that a burst does not wake the swarm task for every event.
+pub const EVENT_CHANNEL_CAPACITY: usize = 16;
+
+/// Consensus messages from one validator waiting for the node: an honest validator sends a
+/// handful per view (a proposal when it leads, its votes, certificates), so this holds dozens
+/// of views of backlog while the node executes a large block. Beyond it the validator's oldest
+/// waiting message is dropped (a newer view supersedes it), and no other validator's.
+pub const CONSENSUS_EVENTS_PER_PEER: usize = 256;
+
+/// Bytes of consensus messages from one validator waiting for the node: two full proposals,
+/// the current view's and the next one's, with room for votes beside them.
+pub const CONSENSUS_EVENT_BYTES_PER_PEER: usize = 2 * MAX_CONSENSUS_MESSAGE_BYTES + 1024 * 1024;
+
+/// Block requests from one validator waiting for the node: an honest one has at most
+/// [`MAX_SYNC_REQUESTS_IN_FLIGHT`] outstanding; twice that absorbs a retry racing a timeout.
+pub const BLOCK_REQUEST_EVENTS_PER_PEER: usize = 2 * MAX_SYNC_REQUESTS_IN_FLIGHT;
+
+/// Gossiped transaction batches authored by one validator waiting for the node (counted by
+/// author, whoever forwarded them, so that relaying never spends a relay's share).
+pub const TRANSACTION_EVENTS_PER_PEER: usize = 1024;
+
+/// Bytes of gossiped transaction batches authored by one validator waiting for the node: eight
+/// full batches, a few seconds of a busy validator's gossip while the node executes a block.
+/// Beyond it that author's oldest waiting batch is dropped and reported as ignored to gossip.
+pub const TRANSACTION_EVENT_BYTES_PER_PEER: usize = 8 * MAX_TRANSACTION_BYTES;
+
+const _: () = assert!(CONSENSUS_EVENT_BYTES_PER_PEER >= MAX_CONSENSUS_MESSAGE_BYTES);
+const _: () = assert!(TRANSACTION_EVENT_BYTES_PER_PEER >= MAX_TRANSACTION_BYTES);
+
+/// Consensus messages and block requests handed to the node in a row while transactions wait,
+/// before one transaction batch goes. Consensus comes first, but a validator flooding
+/// consensus frames must not stop gossip altogether.
+pub const PRIORITY_EVENTS_BEFORE_GOSSIP: usize = 16;
 
 /// Control events (peer up or down, sync responses and failures) held back while the event
-/// queue is full; beyond it the oldest is dropped and counted.
+/// channel is full; beyond it the oldest is dropped and counted. They go to the node before
+/// any data event.
 pub const CONTROL_BACKLOG_CAPACITY: usize = 1024;
 
 /// Commands queued from `NetworkHandle`s to the swarm task; senders wait when it is full.

@@ -1,8 +1,8 @@
 //! Run the swarm: turn handle commands into libp2p calls and libp2p events into node events.
 //!
 //! One task owns the swarm and every piece of network state; nothing here blocks or awaits
-//! except the loop's `select!`, so a slow node never stalls connections (its events are
-//! dropped or held back by the [`EventSink`] instead).
+//! except the loop's `select!`, so a slow node never stalls connections (its events wait in the
+//! [`EventSink`]'s per-validator queues, or are dropped from them, instead).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use super::config::NetworkConfig;
 use super::error::NetworkError;
 use super::events::{BlockReply, EventSink, NetworkEvent};
 use super::handle::{Command, Counters, GossipVerdict};
+use super::handshakes::NoHandshakeSlot;
 use super::limits::{MAX_SYNC_REQUESTS_IN_FLIGHT, REDIAL_TICK};
 use super::outbox::Outbox;
 use super::peers::{Backoff, DialSchedule, ValidatorPeer, Validators};
@@ -274,7 +275,7 @@ impl SwarmTask {
         if connections == 1 {
             tracing::info!(validator = peer.index, %peer_id, "validator connected");
             self.schedule.on_connected(peer.index);
-            let _ = self.events.emit(NetworkEvent::PeerConnected(peer));
+            self.emit(NetworkEvent::PeerConnected(peer));
         }
     }
 
@@ -292,7 +293,7 @@ impl SwarmTask {
         self.counters
             .consensus_dropped
             .fetch_add(dropped, Ordering::Relaxed);
-        let _ = self.events.emit(NetworkEvent::PeerDisconnected(peer));
+        self.emit(NetworkEvent::PeerDisconnected(peer));
     }
 
     fn on_dial_error(&mut self, peer_id: Option<PeerId>, error: &DialError) {
@@ -310,10 +311,20 @@ impl SwarmTask {
     }
 
     fn on_incoming_error(&mut self, error: &ListenError) {
-        if let ListenError::Denied { cause } = error {
-            tracing::debug!(%cause, "incoming connection refused");
+        let ListenError::Denied { cause } = error else {
+            tracing::debug!(%error, "incoming handshake failed");
             self.counters
-                .connections_refused
+                .handshakes_failed
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        tracing::debug!(%cause, "incoming connection refused");
+        self.counters
+            .connections_refused
+            .fetch_add(1, Ordering::Relaxed);
+        if cause.downcast_ref::<NoHandshakeSlot>().is_some() {
+            self.counters
+                .handshakes_refused
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -325,6 +336,7 @@ impl SwarmTask {
             BehaviourEvent::Sync(event) => self.on_sync(event),
             BehaviourEvent::Ping(event) => self.on_ping(event),
             BehaviourEvent::Allowed(never) => match never {},
+            BehaviourEvent::Handshakes(never) => match never {},
             BehaviourEvent::Limits(never) => match never {},
         }
     }
@@ -349,9 +361,7 @@ impl SwarmTask {
             via,
             data: message.data,
         };
-        if let Some(NetworkEvent::Transaction { id, via, .. }) = self.events.emit(event) {
-            self.report(&id, &via.peer_id, MessageAcceptance::Ignore);
-        }
+        self.emit(event);
     }
 
     fn on_consensus(&mut self, event: request_response::Event<Arc<[u8]>, ()>) {
@@ -367,7 +377,7 @@ impl SwarmTask {
                         .send_response(channel, ());
                     if let Some(from) = self.known(&peer) {
                         let data = request;
-                        let _ = self.events.emit(NetworkEvent::Consensus { from, data });
+                        self.emit(NetworkEvent::Consensus { from, data });
                     }
                 }
                 Message::Response { request_id, .. } => self.consensus_done(request_id),
@@ -429,7 +439,7 @@ impl SwarmTask {
             channel,
             max_blocks: request.max_blocks,
         };
-        let _ = self.events.emit(NetworkEvent::BlockRequest {
+        self.emit(NetworkEvent::BlockRequest {
             from,
             from_height: request.from_height,
             max_blocks: request.max_blocks,
@@ -461,7 +471,17 @@ impl SwarmTask {
                 reason,
             },
         };
-        let _ = self.events.emit(event);
+        self.emit(event);
+    }
+
+    /// Queues `event` for the node. A transaction dropped on the way (its author over quota) is
+    /// reported to gossip as ignored: neither forwarded nor held for a verdict.
+    fn emit(&mut self, event: NetworkEvent) {
+        for dropped in self.events.emit(event) {
+            if let NetworkEvent::Transaction { id, via, .. } = dropped {
+                self.report(&id, &via.peer_id, MessageAcceptance::Ignore);
+            }
+        }
     }
 
     fn on_ping(&mut self, event: ping::Event) {
