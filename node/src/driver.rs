@@ -986,6 +986,7 @@ impl Driver {
             consensus_send_failed = network.consensus_send_failed,
             events_dropped = network.events_dropped,
             connections_refused = network.connections_refused,
+            handshakes_refused = network.handshakes_refused,
             peer_faults = ?self.faults.totals(),
             gossip_queued_bytes = gossip.queued_bytes,
             gossip_dropped = gossip.dropped.iter().sum::<u64>(),

@@ -52,8 +52,14 @@ async fn a_long_unfinalized_vote_log_shrinks_to_the_window_and_the_node_resumes(
     );
     assert_eq!(oldest, LOGGED_VIEWS - VOTE_WINDOW_VIEWS);
     // It resumed at the newest view it voted in, not below.
-    let status = suyuan_api::Node::status(node.api.as_ref());
-    assert!(status.view >= LOGGED_VIEWS, "view {}", status.view);
+    // The driver publishes its view after its first turn: poll for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut view = 0;
+    while view < LOGGED_VIEWS && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        view = suyuan_api::Node::status(node.api.as_ref()).view;
+    }
+    assert!(view >= LOGGED_VIEWS, "view {view}");
     assert!(!node.driver_finished(), "the node stopped");
     node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
