@@ -460,17 +460,22 @@ impl Driver {
         else {
             return Ok(());
         };
-        if self.wal.front().is_some_and(|(seq, _)| *seq < below) {
-            self.chain.store().wal_truncate_below(below)?;
-            self.wal.retain(|(seq, _)| *seq >= below);
-        }
-        Ok(())
+        self.forget_votes_below(below)
     }
 
     /// Counts and (at a bounded rate) logs a fault of validator `peer`.
     fn peer_fault(&mut self, peer: usize, what: &'static str, why: impl std::fmt::Display) {
         self.faults.record(peer, what, why);
         self.shared.record_peer_fault(peer);
+    }
+
+    /// Drops own votes of sequence numbers below `below` from the write-ahead log.
+    fn forget_votes_below(&mut self, below: u64) -> anyhow::Result<()> {
+        if self.wal.front().is_some_and(|(seq, _)| *seq < below) {
+            self.chain.store().wal_truncate_below(below)?;
+            self.wal.retain(|(seq, _)| *seq >= below);
+        }
+        Ok(())
     }
 
     /// Whether this (misbehaving) validator keeps `message` to itself.
@@ -635,10 +640,7 @@ impl Driver {
             .find(|(_, view)| view.0 > committed_view)
             .map(|(seq, _)| *seq);
         let below = keep_from.unwrap_or_else(|| self.wal.back().map_or(0, |(seq, _)| seq + 1));
-        if self.wal.front().is_some_and(|(seq, _)| *seq < below) {
-            self.chain.store().wal_truncate_below(below)?;
-            self.wal.retain(|(seq, _)| *seq >= below);
-        }
+        self.forget_votes_below(below)?;
         self.proposals
             .retain(|_, block| block.header.height > head.height);
         for held in &mut self.held {

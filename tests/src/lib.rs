@@ -91,16 +91,7 @@ pub fn http_get(base_url: &str, path: &str, timeout: Duration) -> io::Result<Htt
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream
-        .take(MAX_HTTP_RESPONSE_BYTES + 1)
-        .read_to_end(&mut raw)?;
-    if raw.len() as u64 > MAX_HTTP_RESPONSE_BYTES {
-        return Err(invalid(format!(
-            "the response is over {MAX_HTTP_RESPONSE_BYTES} bytes"
-        )));
-    }
-    parse_response(&raw)
+    read_response(stream)
 }
 
 /// POSTs `body` (JSON) to `path` on the server at `base_url` (`http://host:port`) from the
@@ -139,6 +130,11 @@ pub fn http_post_from(
     let mut request = head.into_bytes();
     request.extend_from_slice(body);
     stream.write_all(&request)?;
+    read_response(stream)
+}
+
+/// Reads a whole response, at most [`MAX_HTTP_RESPONSE_BYTES`], until the server closes.
+fn read_response(stream: TcpStream) -> io::Result<HttpResponse> {
     let mut raw = Vec::new();
     stream
         .take(MAX_HTTP_RESPONSE_BYTES + 1)
