@@ -58,6 +58,54 @@ pub struct NodeMetrics {
     /// from the future), by genesis index, since the node started; empty for a node without
     /// peers.
     pub peer_faults: Vec<u64>,
+    /// What the peer-to-peer network refused or dropped, since the node started; zero for a
+    /// node without a network.
+    pub network: NetworkFigures,
+}
+
+impl NodeMetrics {
+    /// The figures of a node that has committed nothing and has no network: a read-only
+    /// server, or a test fixture.
+    pub fn idle() -> NodeMetrics {
+        NodeMetrics {
+            blocks_committed: 0,
+            transactions_committed: 0,
+            finalization_latency: finalization_latency_histogram(),
+            evidence: 0,
+            peer_faults: Vec::new(),
+            network: NetworkFigures::default(),
+        }
+    }
+}
+
+/// What the network refused or dropped: the figures that show a flood or a siege.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkFigures {
+    /// Consensus messages dropped unsent (the peer's queue was full or it was not connected).
+    pub consensus_dropped: u64,
+    /// Consensus messages sent but never acknowledged (timeout, disconnect).
+    pub consensus_send_failed: u64,
+    /// Incoming connections refused: not a genesis validator, or a connection bound was hit.
+    pub connections_refused: u64,
+    /// Incoming connections refused before their handshake: their address had no handshake
+    /// slot left.
+    pub handshakes_refused: u64,
+    /// Incoming handshakes that failed: cut at the handshake deadline, broken off or garbled.
+    pub handshakes_failed: u64,
+    /// Events from each validator peer dropped because that peer's own queue was full, by
+    /// genesis index; empty for a node without peers.
+    pub events_dropped_by_peer: Vec<PeerDrops>,
+}
+
+/// One peer's dropped events, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerDrops {
+    /// Consensus messages.
+    pub consensus: u64,
+    /// Block requests.
+    pub block_requests: u64,
+    /// Gossiped transaction batches.
+    pub transactions: u64,
 }
 
 /// The histogram a node records finalization latency in: buckets from 50 ms doubling to
@@ -283,6 +331,66 @@ impl Collector for NodeCollector {
             for (index, faults) in node.peer_faults.iter().enumerate() {
                 let labels = [("validator", index.to_string())];
                 ConstCounter::new(*faults).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let network = &node.network;
+        let network_counters = [
+            (
+                "network_consensus_dropped",
+                "Consensus messages dropped unsent: the peer's queue was full or it was not \
+                 connected",
+                network.consensus_dropped,
+            ),
+            (
+                "network_consensus_send_failed",
+                "Consensus messages sent but never acknowledged (timeout, disconnect)",
+                network.consensus_send_failed,
+            ),
+            (
+                "network_connections_refused",
+                "Incoming connections refused: not a genesis validator, or a connection bound \
+                 was hit",
+                network.connections_refused,
+            ),
+            (
+                "network_handshakes_refused",
+                "Incoming connections refused before their handshake: their address had no \
+                 handshake slot left",
+                network.handshakes_refused,
+            ),
+            (
+                "network_handshakes_failed",
+                "Incoming handshakes cut at the deadline, broken off or garbled",
+                network.handshakes_failed,
+            ),
+        ];
+        for (name, help, value) in network_counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        if !network.events_dropped_by_peer.is_empty() {
+            let mut family = encoder.encode_descriptor(
+                "network_events_dropped",
+                "Events from each validator peer dropped because that peer's own queue was \
+                 full, by kind (consensus, block_request, transaction)",
+                None,
+                MetricType::Counter,
+            )?;
+            for (index, drops) in network.events_dropped_by_peer.iter().enumerate() {
+                let kinds = [
+                    ("consensus", drops.consensus),
+                    ("block_request", drops.block_requests),
+                    ("transaction", drops.transactions),
+                ];
+                for (kind, count) in kinds {
+                    let labels = [("validator", index.to_string()), ("kind", kind.to_owned())];
+                    ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
+                }
             }
         }
         let latency = &node.finalization_latency;

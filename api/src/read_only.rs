@@ -8,7 +8,7 @@ use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 
-use crate::metrics::{NodeMetrics, finalization_latency_histogram};
+use crate::metrics::NodeMetrics;
 use crate::state::{BoxFuture, Node};
 use crate::types::{MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState};
 
@@ -79,12 +79,6 @@ impl Node for ReadOnlyNode {
 
     /// Nothing: no block is committed through this node.
     fn metrics(&self) -> NodeMetrics {
-        NodeMetrics {
-            blocks_committed: 0,
-            transactions_committed: 0,
-            finalization_latency: finalization_latency_histogram(),
-            evidence: 0,
-            peer_faults: Vec::new(),
-        }
+        NodeMetrics::idle()
     }
 }

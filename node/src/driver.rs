@@ -21,7 +21,12 @@
 //! - a leader's proposals are held only for views near the current one, at most
 //!   [`MAX_PROPOSALS_PER_VIEW`] per view and [`MAX_HELD_BYTES_PER_PROPOSER`] per proposer, so a
 //!   leader cannot fill memory with proposals for its future views;
-//! - peers' faults are counted and logged at a bounded rate ([`PeerFaults`]).
+//! - peers' faults are counted and logged at a bounded rate ([`PeerFaults`]);
+//! - a proposal whose block has not arrived [`MISSING_CONTENTS_GRACE`] after consensus asked
+//!   about it is judged as not valid (the view is nullified at once): a leader sends its block
+//!   before its vote on the same ordered channel, so a vote without its block is a leader that
+//!   equivocates or lost its block, and waiting for the view timeout would only delay the next
+//!   leader.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -70,6 +75,13 @@ const PROPOSAL_VIEWS_BEHIND: u64 = 2;
 /// blocks, so that each leader has room for its next proposals whatever the others send.
 pub const MAX_HELD_BYTES_PER_PROPOSER: usize = 4 * crate::frames::MAX_BLOCK_BYTES;
 
+/// How long a verification consensus asked for waits for its block before the view is
+/// nullified. The leader's block precedes its vote on the one channel from the leader, so
+/// after this long it is not coming: the leader voted for a block it never sent (it
+/// equivocates), or its block was dropped. A tenth of the default leader timeout: long
+/// enough for the block frame still being decoded or queued behind others.
+pub const MISSING_CONTENTS_GRACE: Duration = Duration::from_millis(250);
+
 /// How often the driver logs its progress.
 const PROGRESS_LOG: Duration = Duration::from_secs(10);
 
@@ -92,6 +104,9 @@ pub struct Driver {
     held: Vec<HeldProposals>,
     /// Blocks consensus asked to verify whose contents (or parent) are not here yet.
     awaiting: HashMap<BlockHash, suyuan_consensus::Block>,
+    /// Of those, the ones whose own contents are missing, with when consensus asked: judged
+    /// not valid at [`MISSING_CONTENTS_GRACE`] after.
+    contents_due: HashMap<BlockHash, Instant>,
     /// The proposal consensus asked this node for, not yet built.
     owed_proposal: Option<(View, suyuan_consensus::Block)>,
     /// Finalized blocks not yet committed, by height.
@@ -167,6 +182,7 @@ impl Driver {
                 .map(|_| HeldProposals::default())
                 .collect(),
             awaiting: HashMap::new(),
+            contents_due: HashMap::new(),
             owed_proposal: None,
             finalized: BTreeMap::new(),
             wal: VecDeque::new(),
@@ -237,6 +253,7 @@ impl Driver {
         loop {
             let timer = self.timer.map(|time| self.instant_of(time));
             let proposal_due = self.proposal_due();
+            let contents_due = self.contents_due.values().min().copied();
             tokio::select! {
                 changed = shutdown.changed() => {
                     if changed.is_err() || *shutdown.borrow() {
@@ -258,6 +275,7 @@ impl Driver {
                     // Building a block executes it: off the runtime's worker (see below).
                     tokio::task::block_in_place(|| self.propose())?;
                 }
+                () = sleep_until(contents_due) => self.give_up_on_missing_contents(),
                 () = admission.arrived.notified(), if self.owed_proposal.is_some() => {}
                 _ = sync_tick.tick() => {
                     self.sync_step().await?;
@@ -518,8 +536,12 @@ impl Driver {
         let hash = Hash32(block.digest().0);
         let Some(contents) = self.proposals.get(&hash).cloned() else {
             self.awaiting.insert(hash, block);
+            self.contents_due
+                .entry(hash)
+                .or_insert_with(|| Instant::now() + MISSING_CONTENTS_GRACE);
             return;
         };
+        self.contents_due.remove(&hash);
         let known = self.admission.preverified(&contents.body.transactions);
         let time_ms = contents.header.time_ms;
         let proposer = usize::from(self.engine_config.validators.leader(block.view()).0);
@@ -560,6 +582,7 @@ impl Driver {
             }
         };
         self.awaiting.remove(&hash);
+        self.contents_due.remove(&hash);
         self.inputs.push_back(Input::Verdict {
             view: block.view(),
             digest: block.digest(),
@@ -567,6 +590,33 @@ impl Driver {
         });
         if valid {
             self.retry_awaiting();
+        }
+    }
+
+    /// Judges not valid every parked verification whose block is past its due time, so that
+    /// consensus nullifies the view now rather than at its timeout.
+    fn give_up_on_missing_contents(&mut self) {
+        let now = Instant::now();
+        let late: Vec<BlockHash> = self
+            .contents_due
+            .iter()
+            .filter(|(_, due)| **due <= now)
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in late {
+            self.contents_due.remove(&hash);
+            let Some(block) = self.awaiting.remove(&hash) else {
+                continue;
+            };
+            tracing::debug!(
+                view = block.view().0,
+                "nullifying: the leader's block never arrived"
+            );
+            self.inputs.push_back(Input::Verdict {
+                view: block.view(),
+                digest: block.digest(),
+                valid: false,
+            });
         }
     }
 
@@ -966,6 +1016,7 @@ impl Driver {
         self.timer = None;
         self.owed_proposal = None;
         self.awaiting.clear();
+        self.contents_due.clear();
         self.finalized.clear();
         self.recover()
     }

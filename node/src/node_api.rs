@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use suyuan_api::BoxFuture;
-use suyuan_api::metrics::{Histogram, NodeMetrics, finalization_latency_histogram};
+use suyuan_api::metrics::{
+    Histogram, NetworkFigures, NodeMetrics, PeerDrops, finalization_latency_histogram,
+};
 use suyuan_api::types::{
     MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState, ValidatorStatus,
 };
@@ -15,6 +17,7 @@ use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_storage::Store;
 
 use crate::admission::Admission;
+use crate::network::NetworkHandle;
 
 /// What the driver publishes for readers on other tasks; every field is a plain atomic.
 #[derive(Debug)]
@@ -104,6 +107,7 @@ impl Shared {
             finalization_latency: self.finalization_latency.clone(),
             evidence: self.evidence.load(Ordering::Relaxed),
             peer_faults: self.peer_faults(),
+            network: NetworkFigures::default(),
         }
     }
 }
@@ -120,6 +124,8 @@ pub struct NodeApi {
     pub admission: Arc<Admission>,
     /// What the driver publishes.
     pub shared: Arc<Shared>,
+    /// The peer-to-peer network, for its figures.
+    pub network: NetworkHandle,
 }
 
 impl suyuan_api::Node for NodeApi {
@@ -147,7 +153,9 @@ impl suyuan_api::Node for NodeApi {
     }
 
     fn metrics(&self) -> NodeMetrics {
-        self.shared.metrics()
+        let mut metrics = self.shared.metrics();
+        metrics.network = network_figures(&self.network);
+        metrics
     }
 
     fn status(&self) -> NodeStatus {
@@ -195,5 +203,26 @@ impl suyuan_api::Node for NodeApi {
             },
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }
+    }
+}
+
+/// The network's counters as `/metrics` shows them.
+fn network_figures(network: &NetworkHandle) -> NetworkFigures {
+    let counters = network.counters();
+    NetworkFigures {
+        consensus_dropped: counters.consensus_dropped,
+        consensus_send_failed: counters.consensus_send_failed,
+        connections_refused: counters.connections_refused,
+        handshakes_refused: counters.handshakes_refused,
+        handshakes_failed: counters.handshakes_failed,
+        events_dropped_by_peer: network
+            .events_dropped_by_peer()
+            .into_iter()
+            .map(|drops| PeerDrops {
+                consensus: drops.consensus,
+                block_requests: drops.block_requests,
+                transactions: drops.transactions,
+            })
+            .collect(),
     }
 }

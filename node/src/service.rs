@@ -137,6 +137,7 @@ impl RunningNode {
             store: Arc::clone(&store),
             admission,
             shared: Arc::clone(&shared),
+            network: network.clone(),
         });
         let listener = tokio::net::TcpListener::bind(&config.api.listen)
             .await

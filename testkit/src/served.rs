@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use suyuan_api::metrics::{NodeMetrics, finalization_latency_histogram};
+use suyuan_api::metrics::NodeMetrics;
 use suyuan_api::types::{
     ErrorBody, MempoolStatus, NodeIdentity, NodeStatus, PendingState, SyncState,
 };
@@ -73,13 +73,7 @@ impl Node for MapNode {
 
     /// Nothing: blocks reach the store from the fixture, not through this node.
     fn metrics(&self) -> NodeMetrics {
-        NodeMetrics {
-            blocks_committed: 0,
-            transactions_committed: 0,
-            finalization_latency: finalization_latency_histogram(),
-            evidence: 0,
-            peer_faults: Vec::new(),
-        }
+        NodeMetrics::idle()
     }
 }
 

@@ -328,6 +328,24 @@ impl Testnet {
         Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
     }
 
+    /// One series of validator `index`'s `/metrics`, named with its labels as the exposition
+    /// writes them (`suyuan_peer_faults_total{validator="1"}`); 0 when absent, `None` when
+    /// the node does not answer.
+    pub fn metric(&self, index: usize, series: &str) -> Option<f64> {
+        let response = http_get(&self.api_url(index), "/metrics", Duration::from_secs(10)).ok()?;
+        Some(
+            response
+                .text()
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .find_map(|line| {
+                    let (name, value) = line.rsplit_once(' ')?;
+                    (name == series).then(|| value.parse().ok())?
+                })
+                .unwrap_or(0.0),
+        )
+    }
+
     /// Validator `index`'s resident memory, in bytes, from `/proc`.
     pub fn resident_bytes(&self, index: usize) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid(index)?)).ok()?;

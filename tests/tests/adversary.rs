@@ -107,17 +107,7 @@ impl Run {
 
     /// A sample of `node`'s `/metrics`.
     fn metric(&self, node: usize, series: &str) -> f64 {
-        let url = self.testnet.api_url(node);
-        let response = http_get(&url, "/metrics", HTTP_TIMEOUT).expect("metrics");
-        response
-            .text()
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .find_map(|line| {
-                let (name, value) = line.rsplit_once(' ')?;
-                (name == series).then(|| value.parse().ok())?
-            })
-            .unwrap_or(0.0)
+        self.testnet.metric(node, series).expect("metrics")
     }
 
     /// Waits until `node` is at `height` or above.

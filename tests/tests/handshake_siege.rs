@@ -145,6 +145,20 @@ fn n4_stranger_holding_silent_and_slow_handshakes_cannot_keep_a_restarted_valida
         );
     }
 
+    // Operators see the siege in /metrics.
+    for node in 0..4 {
+        let cut = testnet
+            .metric(node, "suyuan_network_handshakes_failed_total")
+            .expect("metrics");
+        let refused = testnet
+            .metric(node, "suyuan_network_handshakes_refused_total")
+            .expect("metrics");
+        assert!(
+            cut > 0.0 && refused > 0.0,
+            "validator {node} shows the siege: {cut} handshakes cut, {refused} refused"
+        );
+    }
+
     let before = Instant::now();
     testnet.restart(&[2]);
     let restarted = Instant::now();

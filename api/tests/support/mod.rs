@@ -216,8 +216,7 @@ impl Node for TestNode {
             blocks_committed: self.commits.blocks.load(Ordering::Relaxed),
             transactions_committed: self.commits.transactions.load(Ordering::Relaxed),
             finalization_latency: self.commits.latency.clone(),
-            evidence: 0,
-            peer_faults: Vec::new(),
+            ..NodeMetrics::idle()
         }
     }
 

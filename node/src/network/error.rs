@@ -55,6 +55,10 @@ pub enum NetworkError {
     /// Gossipsub refused to publish (a duplicate, or no peer subscribed yet).
     #[error("gossip publish refused: {0}")]
     Publish(String),
+    /// A block response was not delivered: the request had timed out, or the connection
+    /// failed or closed before the response was written.
+    #[error("block response not delivered: {0}")]
+    ResponseNotDelivered(String),
     /// The swarm task has stopped.
     #[error("the network has stopped")]
     Stopped,

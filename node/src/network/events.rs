@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libp2p::gossipsub::MessageId;
-use libp2p::request_response::ResponseChannel;
+use libp2p::request_response::{InboundRequestId, ResponseChannel};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::codec::SyncRequestId;
@@ -119,6 +119,7 @@ impl NetworkEvent {
 /// [`super::NetworkHandle::respond_blocks`]; dropping it tells the peer no.
 #[derive(Debug)]
 pub struct BlockReply {
+    pub(super) request_id: InboundRequestId,
     pub(super) channel: ResponseChannel<Vec<Vec<u8>>>,
     pub(super) max_blocks: u32,
 }

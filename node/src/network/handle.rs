@@ -38,6 +38,7 @@ pub(crate) enum Command {
     RespondBlocks {
         reply: BlockReply,
         blocks: Vec<Vec<u8>>,
+        delivered: oneshot::Sender<Result<(), NetworkError>>,
     },
     #[cfg(test)]
     ConnectedPeers {
@@ -240,13 +241,25 @@ impl NetworkHandle {
     /// Answers a [`super::NetworkEvent::BlockRequest`] with block blobs: at most the
     /// `max_blocks` asked for and within [`super::MAX_SYNC_RESPONSE_BYTES`]; send fewer blocks
     /// when they do not fit, the peer asks again from where they end.
+    ///
+    /// Returns once the response is written to the peer's stream, or has failed: a peer that
+    /// does not read holds its response here (and the caller's slot for it) until the request
+    /// times out ([`super::SYNC_REQUEST_TIMEOUT`]), never longer, and cannot make this node
+    /// buffer more responses for it than the caller lets it have in hand.
     pub async fn respond_blocks(
         &self,
         reply: BlockReply,
         blocks: Vec<Vec<u8>>,
     ) -> Result<(), NetworkError> {
         SyncBudget::check_all(reply.max_blocks, &blocks)?;
-        self.send(Command::RespondBlocks { reply, blocks }).await
+        let (delivered, outcome) = oneshot::channel();
+        self.send(Command::RespondBlocks {
+            reply,
+            blocks,
+            delivered,
+        })
+        .await?;
+        outcome.await.map_err(|_| NetworkError::Stopped)?
     }
 
     /// The validators connected now, in index order.

@@ -11,13 +11,13 @@ use std::time::Instant;
 
 use libp2p::futures::StreamExt as _;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
-use libp2p::request_response::{self, Message, OutboundRequestId};
+use libp2p::request_response::{self, InboundRequestId, Message, OutboundRequestId};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{DialError, ListenError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, ping};
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
 use super::behaviour::{Behaviour, BehaviourEvent};
@@ -41,6 +41,8 @@ pub(super) struct SwarmTask {
     outboxes: Vec<Outbox>,
     consensus_in_flight: HashMap<OutboundRequestId, usize>,
     sync_in_flight: HashMap<OutboundRequestId, (usize, u32)>,
+    /// Block responses handed to libp2p and not yet written, each with whom to tell.
+    responses_in_flight: HashMap<InboundRequestId, oneshot::Sender<Result<(), NetworkError>>>,
     commands: mpsc::Receiver<Command>,
     events: EventSink,
     counters: Arc<Counters>,
@@ -72,6 +74,7 @@ impl SwarmTask {
             schedule,
             consensus_in_flight: HashMap::new(),
             sync_in_flight: HashMap::new(),
+            responses_in_flight: HashMap::new(),
             commands,
             events,
             counters,
@@ -134,7 +137,11 @@ impl SwarmTask {
             } => {
                 let _ = done.send(self.request_blocks(peer, request));
             }
-            Command::RespondBlocks { reply, blocks } => self.respond_blocks(reply, blocks),
+            Command::RespondBlocks {
+                reply,
+                blocks,
+                delivered,
+            } => self.respond_blocks(reply, blocks, delivered),
             #[cfg(test)]
             Command::ConnectedPeers { done } => {
                 let _ = done.send(self.connected_peers());
@@ -210,10 +217,28 @@ impl SwarmTask {
         Ok(id)
     }
 
-    fn respond_blocks(&mut self, reply: BlockReply, blocks: Vec<Vec<u8>>) {
+    /// Hands a response to libp2p; `delivered` hears when it is written or has failed.
+    fn respond_blocks(
+        &mut self,
+        reply: BlockReply,
+        blocks: Vec<Vec<u8>>,
+        delivered: oneshot::Sender<Result<(), NetworkError>>,
+    ) {
         let sync = &mut self.swarm.behaviour_mut().sync;
         if sync.send_response(reply.channel, blocks).is_err() {
             tracing::debug!("sync response too late: the request timed out or its peer left");
+            let _ = delivered.send(Err(NetworkError::ResponseNotDelivered(
+                "the request timed out or its peer left".to_owned(),
+            )));
+            return;
+        }
+        self.responses_in_flight.insert(reply.request_id, delivered);
+    }
+
+    /// A response handed over by [`SwarmTask::respond_blocks`] was written, or failed.
+    fn response_done(&mut self, request_id: InboundRequestId, outcome: Result<(), String>) {
+        if let Some(delivered) = self.responses_in_flight.remove(&request_id) {
+            let _ = delivered.send(outcome.map_err(NetworkError::ResponseNotDelivered));
         }
     }
 
@@ -409,8 +434,10 @@ impl SwarmTask {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 Message::Request {
-                    request, channel, ..
-                } => self.on_block_request(peer, request, channel),
+                    request_id,
+                    request,
+                    channel,
+                } => self.on_block_request(peer, request_id, request, channel),
                 Message::Response {
                     request_id,
                     response,
@@ -419,16 +446,25 @@ impl SwarmTask {
             request_response::Event::OutboundFailure {
                 request_id, error, ..
             } => self.on_blocks(request_id, Err(error.to_string())),
-            request_response::Event::InboundFailure { peer, error, .. } => {
+            request_response::Event::InboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
                 tracing::debug!(%peer, %error, "inbound sync request failed");
+                self.response_done(request_id, Err(error.to_string()));
             }
-            request_response::Event::ResponseSent { .. } => {}
+            request_response::Event::ResponseSent { request_id, .. } => {
+                self.response_done(request_id, Ok(()));
+            }
         }
     }
 
     fn on_block_request(
         &mut self,
         peer: PeerId,
+        request_id: InboundRequestId,
         request: BlocksRequest,
         channel: request_response::ResponseChannel<Vec<Vec<u8>>>,
     ) {
@@ -436,6 +472,7 @@ impl SwarmTask {
             return;
         };
         let reply = BlockReply {
+            request_id,
             channel,
             max_blocks: request.max_blocks,
         };

@@ -254,6 +254,32 @@ async fn n2_block_sync_request_and_response_round_trip() {
 }
 
 #[tokio::test]
+async fn n2_a_block_response_settles_when_written_or_when_its_asker_left() {
+    let (_, _, mut nodes) = full_mesh("sync delivery", 2).await;
+    nodes[0].handle.request_blocks(1, 1, 1).await.unwrap();
+    let reply = expect_event(&mut nodes[1], |e| match e {
+        NetworkEvent::BlockRequest { reply, .. } => Some(reply),
+        _ => None,
+    })
+    .await;
+    // The asker is gone before the answer: the answer settles as not delivered, at once
+    // rather than at the request timeout.
+    nodes[0].handle.shutdown().await;
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        nodes[1]
+            .handle
+            .respond_blocks(reply, vec![b"block 1".to_vec()]),
+    )
+    .await
+    .expect("settles long before the request timeout");
+    assert!(
+        matches!(answer, Err(NetworkError::ResponseNotDelivered(_))),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
 async fn n2_block_sync_bounds_are_enforced_on_both_ends() {
     let (_, _, mut nodes) = full_mesh("sync bounds", 2).await;
     let too_many = nodes[0]

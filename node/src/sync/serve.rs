@@ -14,6 +14,10 @@
 //!   so reading stops after the first block that brings the charge to what the budget allows
 //!   (at most [`SYNC_RESPONSE_TARGET_BYTES`]); every block read is sent.
 //!
+//! - **one response in hand**: a request keeps its peer's slot until its response is written
+//!   to the peer's stream or has failed, so a peer that asks and never reads holds one
+//!   response here, for at most [`SYNC_REQUEST_TIMEOUT`], not one per request it sends.
+//!
 //! Over any interval of `t` seconds, the blocks read for one peer therefore come to at most
 //! `SYNC_SERVE_BURST_BYTES + t × SYNC_SERVE_BYTES_PER_SECOND + MAX_SYNC_BLOB_BYTES` (the last
 //! block of a read may overshoot the budget by one block), and at most one blocking read per
@@ -29,7 +33,7 @@ use tokio::sync::Semaphore;
 use crate::frames::SyncedBlock;
 use crate::network::{
     BlockReply, MAX_SYNC_BLOB_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES, NetworkHandle,
-    ValidatorPeer,
+    SYNC_REQUEST_TIMEOUT, ValidatorPeer,
 };
 
 /// Bytes of blocks read per second for one peer, sustained: 16 MiB/s, about six times what the
@@ -68,6 +72,12 @@ const _: () = assert!(
 /// last answer arrived is never refused, even while that answer's stream is still being
 /// closed here; a third request is refused at once, its reply dropped.
 pub const SYNC_SERVE_REQUESTS_PER_PEER: usize = 2;
+
+/// The longest a served request keeps its peer's slot after its blocks are read: the network
+/// settles every response within [`SYNC_REQUEST_TIMEOUT`] (written, timed out or failed), so
+/// this is only a guard against a settlement lost.
+pub(super) const SYNC_RESPONSE_DELIVERY_BOUND: Duration =
+    SYNC_REQUEST_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// Why a peer's request was refused without reading anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -241,9 +251,15 @@ impl BlockServer {
                 charged = charge.charged,
                 "serving blocks"
             );
-            // The slot stays taken until the network has the response (and, where the network
-            // reports it, until it is written), so one peer has one response in hand at most.
-            let _ = network.respond_blocks(reply, blobs).await;
+            // The slot stays taken until the response is written to the peer (or failed), so
+            // a peer that does not read its answers has one response in hand here at most, and
+            // only until its request times out. The bound on the wait is a second guard.
+            let delivery = network.respond_blocks(reply, blobs);
+            match tokio::time::timeout(SYNC_RESPONSE_DELIVERY_BOUND, delivery).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::debug!(peer, from_height, %error, "block response"),
+                Err(_) => tracing::warn!(peer, from_height, "block response never settled"),
+            }
         });
     }
 
