@@ -381,10 +381,12 @@ impl From<ProfileError> for ApiError {
             error @ (ProfileError::UnboundKey { .. }
             | ProfileError::MissingHeadBlock { .. }
             | ProfileError::HeadHashMismatch { .. }
-            | ProfileError::MissingModel { .. }
-            | ProfileError::MissingRecall { .. }
-            | ProfileError::MissingClosing { .. }
-            | ProfileError::ClosedLater { .. }) => ApiError::internal(error.to_string()),
+            | ProfileError::MissingFacts { .. }
+            | ProfileError::MissingListed { .. }
+            | ProfileError::MissingEntry { .. }
+            | ProfileError::MissingTransaction { .. }
+            | ProfileError::WrongRecord { .. }
+            | ProfileError::MissingRecall { .. }) => ApiError::internal(error.to_string()),
         }
     }
 }

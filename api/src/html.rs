@@ -235,12 +235,12 @@ fn header(page: &mut Page, report: &SupplierReport) {
     page.text(&holder(&report.registration.registered_by));
     page.markup(".</p>");
     if report.reads.truncated {
-        page.markup("<p class=\"note\">This enterprise has more records than one report reads (");
+        page.markup("<p class=\"note\">This enterprise has more evidence than one report lists (");
         page.text(&format!(
             "{} records, {} codes",
             report.reads.max_records, report.reads.max_codes
         ));
-        page.markup("): the figures below cover its newest records only.</p>");
+        page.markup("): the lists below show the newest; the figures cover its whole history.</p>");
     }
 }
 

@@ -1,13 +1,15 @@
-//! Count what an enterprise's records show: the shares the supplier report prints under
-//! reporting completeness and the counts the score weighs, from one [`EnterpriseData`], so the
-//! two always agree.
+//! Explain an enterprise's figures: the shares the supplier report prints under reporting
+//! completeness and the counts the score weighs, each the figure execution keeps over the
+//! whole history ([`suyuan_ledger::facts`]), with the newest evidence behind it.
 //!
-//! Every count keeps the records behind it as [`Evidence`], those against the enterprise first.
+//! The counting rules live in the ledger, once; here each component only pairs its count with
+//! the records [`crate::profile`] read, judged by the same per-record rules, those against the
+//! enterprise first.
 
+use suyuan_ledger::facts::{self, Count as Figure, ON_TIME_WITHIN_HOURS};
 use suyuan_ledger::genesis::ScoreWeights;
 use suyuan_ledger::record::{Outcome, Record};
 use suyuan_ledger::state::KeyStatus;
-use suyuan_ledger::text::Date;
 
 use crate::profile::EnterpriseData;
 use crate::score::{self, Component, Count};
@@ -15,32 +17,35 @@ use crate::views::{
     Completeness, ComponentView, Evidence, MissingField, RecordRef, ScoreView, Share, WeightsSource,
 };
 
-/// A record committed this long after its event at most is on time.
-pub(crate) const ON_TIME_WITHIN_HOURS: u64 = 72;
-
 /// Most evidence listed per score component.
 pub(crate) const MAX_EVIDENCE_PER_COMPONENT: usize = 50;
 
 /// Most missing fields the report lists.
-pub(crate) const MAX_MISSING_FIELDS_LISTED: usize = 100;
+pub(crate) const MAX_MISSING_FIELDS_LISTED: usize = crate::profile::MAX_REGISTRATIONS_READ;
 
-const HOUR_MS: u64 = 3_600_000;
-const DAY_MS: u64 = 86_400_000;
-const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
+const HOUR_MS: u64 = facts::HOUR_MS;
 
-/// A count with the records behind it.
+/// A whole-history count with the newest evidence behind it.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
-    /// The count.
+    /// The count, over the whole history.
     pub(crate) count: Count,
-    /// What was counted, in order of counting.
+    /// What was read of it, newest first.
     pub(crate) evidence: Vec<Evidence>,
 }
 
 impl Tally {
+    fn of(figure: Figure) -> Tally {
+        Tally {
+            count: Count {
+                met: figure.met,
+                out_of: figure.out_of,
+            },
+            evidence: Vec::new(),
+        }
+    }
+
     fn add(&mut self, met: bool, record: Option<RecordRef>, detail: String) {
-        self.count.out_of += 1;
-        self.count.met += u64::from(met);
         self.evidence.push(Evidence {
             record,
             met,
@@ -56,81 +61,73 @@ impl Tally {
         }
     }
 
-    /// The evidence, those against first, at most `max`; and how many more there were.
+    /// The evidence, those against first, at most `max`; and how many more were counted.
     fn listed(&self, max: usize) -> (Vec<Evidence>, u64) {
         let (against, met): (Vec<&Evidence>, Vec<&Evidence>) =
             self.evidence.iter().partition(|evidence| !evidence.met);
         let listed: Vec<Evidence> = against.into_iter().chain(met).take(max).cloned().collect();
-        let omitted = (self.evidence.len() - listed.len()) as u64;
+        let omitted = self.count.out_of.saturating_sub(listed.len() as u64);
         (listed, omitted)
     }
 }
 
-/// One optional field checked in one record.
+/// One optional field checked in one record, by [`facts::field_check`].
 struct FieldCheck {
-    record: RecordRef,
+    record: Option<RecordRef>,
     record_type: &'static str,
     field: &'static str,
     filled: bool,
 }
 
-/// The optional fields the SAMR content asks for in the enterprise's own records: a model's
-/// executive standards, a commissioning's factory number, a sale's order or invoice number.
+/// The field checks behind [`EnterpriseFacts::fields_filled`]: each model's current
+/// registration, then each commissioning and own sale, newest first.
+///
+/// [`EnterpriseFacts::fields_filled`]: suyuan_ledger::facts::EnterpriseFacts::fields_filled
 fn field_checks(data: &EnterpriseData) -> Vec<FieldCheck> {
     let uscc = data.uscc();
-    let mut checks = Vec::new();
-    for fact in data.own() {
-        let (field, filled) = match &fact.record {
-            Record::RegisterProduct(model) if &model.uscc == uscc => {
-                ("standards", !model.standards.is_empty())
-            }
-            Record::Commission(record) if &record.uscc == uscc => {
-                ("factory_number", record.factory_number.is_some())
-            }
-            Record::Ship(sale) if &sale.seller == uscc => {
-                ("order_reference", sale.order_reference.is_some())
-            }
-            _ => continue,
-        };
-        checks.push(FieldCheck {
-            record: fact.reference(),
-            record_type: fact.record.type_name(),
+    // Commissionings may be large: they are checked in place, not copied.
+    let check = |record: Option<RecordRef>, checked: &Record| {
+        let (field, filled) = facts::field_check(checked, uscc)?;
+        Some(FieldCheck {
+            record,
+            record_type: checked.type_name(),
             field,
             filled,
-        });
-    }
-    checks
+        })
+    };
+    let models = data.models.iter().filter_map(|model| {
+        let reference = model.registration.as_ref().map(|fact| fact.reference());
+        check(
+            reference,
+            &Record::RegisterProduct(model.state.model.clone()),
+        )
+    });
+    let events =
+        (data.events.iter()).filter_map(|fact| check(Some(fact.reference()), &fact.record));
+    models.chain(events).collect()
 }
 
-/// [`field_checks`], counted.
+/// Optional fields filled: each model once, each commissioning and own sale.
 pub(crate) fn fields(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::default();
+    let mut tally = Tally::of(data.facts.fields_filled);
     for check in field_checks(data) {
         let state = if check.filled { "filled" } else { "missing" };
         let detail = format!("{} record: {} {state}", check.record_type, check.field);
-        tally.add(check.filled, Some(check.record), detail);
+        tally.add(check.filled, check.record, detail);
     }
     tally
 }
 
-/// The enterprise's dated records (commissionings by production date, its sales by time of
-/// sale) committed within [`ON_TIME_WITHIN_HOURS`] of their event. A date's event is taken at
-/// the end of that day in China Standard Time, so a record is never late for the hours of its
-/// own day.
+/// Commissionings and own sales committed within [`ON_TIME_WITHIN_HOURS`] of their event
+/// ([`facts::reporting_delay`]).
 pub(crate) fn timeliness(data: &EnterpriseData) -> Tally {
-    let uscc = data.uscc();
-    let mut tally = Tally::default();
-    for fact in data.own() {
-        let (what, event_ms) = match &fact.record {
-            Record::Commission(record) if &record.uscc == uscc => (
-                "commissioning, after its production date",
-                end_of_day_ms(record.production_date),
-            ),
-            Record::Ship(sale) if &sale.seller == uscc => ("sale, after its time", sale.sold_at_ms),
-            _ => continue,
+    let mut tally = Tally::of(data.facts.reported_on_time);
+    for fact in &data.events {
+        let Some((what, delay_ms, on_time)) =
+            facts::reporting_delay(&fact.record, data.uscc(), fact.block_time_ms)
+        else {
+            continue;
         };
-        let delay_ms = fact.block_time_ms.saturating_sub(event_ms);
-        let on_time = delay_ms <= ON_TIME_WITHIN_HOURS * HOUR_MS;
         let detail = format!("{what}: committed {} h later", delay_ms / HOUR_MS);
         tally.add(on_time, Some(fact.reference()), detail);
     }
@@ -139,38 +136,33 @@ pub(crate) fn timeliness(data: &EnterpriseData) -> Tally {
 
 /// Commissioned codes with a sale or shipment record, by any seller.
 pub(crate) fn sale_coverage(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::default();
+    let mut tally = Tally::of(data.facts.codes_sold);
     for code in &data.codes {
-        let sales = data
-            .code_history(code)
-            .filter(|fact| matches!(fact.record, Record::Ship(_)))
-            .count();
-        let detail = match sales {
+        let detail = match code.facts.shipments {
             0 => format!("{}: no sale or shipment recorded", code.code),
             n => format!("{}: {n} sale or shipment records", code.code),
         };
-        let commissioned = data.fact(&code.commissioned).reference();
-        tally.add(sales > 0, Some(commissioned), detail);
+        let sold = code.facts.shipments > 0;
+        tally.add(sold, Some(code.commissioned.reference()), detail);
     }
     tally
 }
 
 /// Commissioned codes with an inspection of the code itself or of its model.
 pub(crate) fn codes_inspected(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::default();
+    let mut tally = Tally::of(data.facts.codes_inspected);
     for code in &data.codes {
-        let inspections = data.inspections_of(code).count();
+        let inspections = code.inspections();
         let detail = format!("{}: {inspections} inspections", code.code);
-        let commissioned = data.fact(&code.commissioned).reference();
-        tally.add(inspections > 0, Some(commissioned), detail);
+        tally.add(inspections > 0, Some(code.commissioned.reference()), detail);
     }
     tally
 }
 
 /// Inspections of the enterprise's codes and models that found them conformant.
 pub(crate) fn inspection_outcomes(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::default();
-    for (fact, inspection) in data.inspections() {
+    let mut tally = Tally::of(data.facts.inspections_conformant);
+    for (fact, inspection) in &data.inspections {
         let conformant = inspection.outcome == Outcome::Conformant;
         let outcome = if conformant {
             "conformant"
@@ -185,27 +177,20 @@ pub(crate) fn inspection_outcomes(data: &EnterpriseData) -> Tally {
 
 /// Commissioned codes never covered by a recall, open or closed, of the code or its model.
 pub(crate) fn recalls(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::default();
+    let mut tally = Tally::of(data.facts.codes_never_recalled);
     for code in &data.codes {
-        match data.recalls_of(code).next() {
-            Some(recall) => {
-                let state = if recall.closing.is_some() {
-                    "closed"
-                } else {
-                    "open"
-                };
-                let detail = format!("{}: recalled ({state})", code.code);
-                tally.add(false, Some(recall.fact.reference()), detail);
-            }
-            None => {
-                let commissioned = data.fact(&code.commissioned).reference();
-                tally.add(
-                    true,
-                    Some(commissioned),
-                    format!("{}: never recalled", code.code),
-                );
-            }
+        if !code.recalled() {
+            let detail = format!("{}: never recalled", code.code);
+            tally.add(true, Some(code.commissioned.reference()), detail);
+            continue;
         }
+        let state = if code.open_recall { "open" } else { "closed" };
+        let detail = format!("{}: recalled ({state})", code.code);
+        let record = match data.recall_of(code) {
+            Some(recall) => recall.fact.reference(),
+            None => code.commissioned.reference(),
+        };
+        tally.add(false, Some(record), detail);
     }
     tally
 }
@@ -213,33 +198,21 @@ pub(crate) fn recalls(data: &EnterpriseData) -> Tally {
 /// The enterprise's keys never revoked by a `revoke_key` record; a key retired by a rotation
 /// counts as never revoked.
 pub(crate) fn key_revocations(data: &EnterpriseData) -> Tally {
-    let uscc = data.uscc();
-    let mut tally = Tally::default();
+    let mut tally = Tally::of(data.facts.keys_never_revoked);
     for (key, binding) in &data.registered.keys {
         let KeyStatus::Revoked { at_height } = binding.status else {
             tally.add(true, None, format!("key {key}: active"));
             continue;
         };
-        let retired_by = data.own().find(|fact| match &fact.record {
-            Record::RevokeKey(record) => &record.key == key && &record.uscc == uscc,
-            Record::RotateKey(record) => &record.old_key == key && &record.uscc == uscc,
-            _ => false,
-        });
-        match retired_by {
+        match data.retired.get(key) {
             Some(fact) if matches!(fact.record, Record::RotateKey(_)) => tally.add(
                 true,
                 Some(fact.reference()),
                 format!("key {key}: rotated at height {at_height}"),
             ),
-            Some(fact) => tally.add(
+            retired => tally.add(
                 false,
-                Some(fact.reference()),
-                format!("key {key}: revoked at height {at_height}"),
-            ),
-            // Its record lies beyond what was read (`reads.truncated`): count what state says.
-            None => tally.add(
-                false,
-                None,
+                retired.map(|fact| fact.reference()),
                 format!("key {key}: revoked at height {at_height}"),
             ),
         }
@@ -252,11 +225,13 @@ pub(crate) fn completeness(data: &EnterpriseData) -> Completeness {
     let missing_fields = field_checks(data)
         .into_iter()
         .filter(|check| !check.filled)
-        .take(MAX_MISSING_FIELDS_LISTED)
-        .map(|check| MissingField {
-            record: check.record,
-            field: format!("record.{}", check.field),
+        .filter_map(|check| {
+            Some(MissingField {
+                record: check.record?,
+                field: format!("record.{}", check.field),
+            })
         })
+        .take(MAX_MISSING_FIELDS_LISTED)
         .collect();
     Completeness {
         codes_inspected: codes_inspected(data).share(),
@@ -346,29 +321,5 @@ fn tally(data: &EnterpriseData, component: Component) -> Tally {
         Component::InspectionOutcomes => inspection_outcomes(data),
         Component::Recalls => recalls(data),
         Component::KeyRevocations => key_revocations(data),
-    }
-}
-
-/// The first millisecond after `date` ends in China Standard Time (0 before 1970).
-fn end_of_day_ms(date: Date) -> u64 {
-    let next_day_ms = (date.days_since_epoch() + 1).saturating_mul(DAY_MS as i64);
-    u64::try_from(next_day_ms - CHINA_OFFSET_MS).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_day_ends_at_midnight_china_time() {
-        let date: Date = "2026-01-02".parse().unwrap();
-        // 2026-01-03T00:00+08:00 is 2026-01-02T16:00Z.
-        assert_eq!(end_of_day_ms(date), 1_767_369_600_000);
-        assert_eq!(
-            Date::from_unix_ms_china(end_of_day_ms(date) - 1),
-            date,
-            "the last millisecond of the day is still that day"
-        );
-        assert_eq!(end_of_day_ms("1900-01-01".parse().unwrap()), 0);
     }
 }

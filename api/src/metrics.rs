@@ -290,10 +290,7 @@ impl Collector for NodeCollector {
                 sync_target,
             ),
         ];
-        for (name, help, value) in gauges {
-            let gauge = ConstGauge::new(value);
-            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
-        }
+        encode_gauges(&mut encoder, &gauges)?;
         let counters = [
             (
                 "blocks_committed",
@@ -311,15 +308,7 @@ impl Collector for NodeCollector {
                 node.evidence,
             ),
         ];
-        for (name, help, value) in counters {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
+        encode_counters(&mut encoder, &counters)?;
         if !node.peer_faults.is_empty() {
             let mut family = encoder.encode_descriptor(
                 "peer_faults",
@@ -364,15 +353,7 @@ impl Collector for NodeCollector {
                 network.handshakes_failed,
             ),
         ];
-        for (name, help, value) in network_counters {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
+        encode_counters(&mut encoder, &network_counters)?;
         if !network.events_dropped_by_peer.is_empty() {
             let mut family = encoder.encode_descriptor(
                 "network_events_dropped",
@@ -404,6 +385,30 @@ impl Collector for NodeCollector {
     }
 }
 
+/// One metric per named gauge: name, help, value.
+fn encode_gauges(
+    encoder: &mut DescriptorEncoder,
+    gauges: &[(&str, &str, u64)],
+) -> Result<(), std::fmt::Error> {
+    for &(name, help, value) in gauges {
+        let gauge = ConstGauge::new(value);
+        gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+    }
+    Ok(())
+}
+
+/// One metric per named counter: name, help, value.
+fn encode_counters(
+    encoder: &mut DescriptorEncoder,
+    counters: &[(&str, &str, u64)],
+) -> Result<(), std::fmt::Error> {
+    for &(name, help, value) in counters {
+        let counter = ConstCounter::new(value);
+        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+    }
+    Ok(())
+}
+
 /// Reads the read pool's figures at each scrape.
 #[derive(Debug)]
 struct ReadCollector(ReadPool);
@@ -423,10 +428,7 @@ impl Collector for ReadCollector {
                 figures.running,
             ),
         ];
-        for (name, help, value) in gauges {
-            let gauge = ConstGauge::new(value);
-            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
-        }
+        encode_gauges(&mut encoder, &gauges)?;
         let counters = [
             (
                 "api_reads_refused",
@@ -450,15 +452,7 @@ impl Collector for ReadCollector {
                 figures.entries,
             ),
         ];
-        for (name, help, value) in counters {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
+        encode_counters(&mut encoder, &counters)?;
         Ok(())
     }
 }

@@ -42,6 +42,7 @@ use crate::routes::{blocks, codes, enterprises, products, proofs, status, transa
         proofs::consistency,
         enterprises::enterprise,
         enterprises::records,
+        enterprises::amendments,
         enterprises::report,
         enterprises::score,
         enterprises::scores,

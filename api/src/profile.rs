@@ -1,57 +1,101 @@
 //! Gather what the chain says about one enterprise as of one block, for its registration view,
-//! its supplier report and its score: registration and keys from state, its own records, the
-//! histories of the codes it commissioned and the records of its product models.
+//! its supplier report and its score: registration and keys from state, the figures of its
+//! whole history that execution keeps ([`suyuan_ledger::facts`]), and the newest of the
+//! evidence behind them.
 //!
 //! # Reading at one block
 //!
-//! State is read through a [`Snapshot`], and every index page newest first from
-//! [`Snapshot::below_head`], so a block committed while a request runs changes nothing in the
-//! answer, and the report and the score of one enterprise at one height are the same on every
-//! node. Both are computed from one [`EnterpriseData`]: they cannot disagree.
+//! State is read through a [`Snapshot`], so a block committed while a request runs changes
+//! nothing in the answer, and the report and the score of one enterprise at one height are the
+//! same on every node. Both are computed from one [`EnterpriseData`]: they cannot disagree.
 //!
-//! # Bounds
+//! # Figures whole, evidence paged
 //!
-//! At most [`MAX_PROFILE_RECORDS`] index entries and [`MAX_PROFILE_CODES`] code histories are
-//! read, newest first: own records, then the histories of the newest commissioned codes, then
-//! the records of its models. [`Reads::truncated`] says when a bound stopped the reading.
+//! The figures ([`EnterpriseFacts`]) cover the whole history and cost one read. The evidence
+//! is read from the enterprise's numbered listings in state, newest first, at most
+//! [`MAX_LISTED_READ`] entries of each (and [`MAX_PROFILE_CODES`] codes): no flood of other
+//! records naming the enterprise can push an inspection or a recall out of them.
+//! [`Reads::truncated`] says when a listing held more than was read: the evidence lists the
+//! newest part, the figures still count all of it.
 //!
 //! Every entry read is also spent from the request's [`Budget`], at most
 //! [`MAX_PROFILE_ENTRIES`] per enterprise: a ranking gathers many enterprises under one
-//! budget, and a request that has gone stops between two pages ([`ProfileError::Stopped`]).
+//! budget, and a request that has gone stops between two reads ([`ProfileError::Stopped`]).
 //!
 //! # Errors
 //!
 //! No HTTP here: a failure is a [`ProfileError`], which [`crate::error`] maps to a response.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
+use suyuan_ledger::facts::{CodeFacts, EnterpriseFacts, FactsRead, Listed, Listing, ModelFacts};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::record::{Inspection, Recall, Record, Subject, TraceCode};
 use suyuan_ledger::state::{
-    EnterpriseState, KeyBinding, ModelState, RecallState, StateError, StateReadExt, TxLocation,
+    CodeState, EnterpriseState, KeyBinding, KeyStatus, ModelState, StateError, StateReadExt,
+    TxLocation,
 };
 use suyuan_ledger::text::Date;
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::Snapshot;
-use suyuan_storage::{MAX_PAGE_RECORDS, Order, Page, PageRequest, StorageError, Store, StoredTx};
+use suyuan_storage::{Order, PageRequest, StorageError, StoredTx};
 
 use crate::committed::{BlockHashes, CommittedError, committed_payload};
 use crate::reads::{Budget, ReadStopped};
 use crate::views::{ComputedAt, KeyHolder, Reads, RecordRef};
 
-/// Most index entries one enterprise's report or score reads.
-pub(crate) const MAX_PROFILE_RECORDS: usize = 10_000;
+/// Most entries of each of an enterprise's listings (models, inspections, recalls, dated
+/// records) one report or score reads, newest first.
+pub(crate) const MAX_LISTED_READ: usize = 1_000;
 
-/// Most commissioned codes whose histories one report or score reads.
+/// Most commissioned codes one report or score reads, newest first.
 pub(crate) const MAX_PROFILE_CODES: usize = 1_000;
 
-/// Most entries one [`gather`] spends from its budget: the index entries it reads (at most
-/// [`MAX_PROFILE_RECORDS`]) and the closing record of each recall among them (no more than
-/// the records read).
-pub(crate) const MAX_PROFILE_ENTRIES: u64 = 2 * MAX_PROFILE_RECORDS as u64;
+/// Listings read: models, codes, inspections, recalls, dated records.
+const LISTINGS: usize = 5;
+
+/// Most models without standards whose current registration record is looked for, to name it
+/// among the report's missing fields.
+pub(crate) const MAX_REGISTRATIONS_READ: usize = 100;
+
+/// Most records read, newest first from one height, to find the record of that height that
+/// registered a model as it stands or revoked a key.
+const MAX_HEIGHT_PAGE: usize = 16;
+
+/// A page of one listing's entries newest first, from the last entry at `height` down: the
+/// record committed at that height is among its first [`MAX_HEIGHT_PAGE`] entries.
+fn newest_at(height: u64) -> PageRequest {
+    PageRequest {
+        after: Some(TxLocation {
+            height: height.saturating_add(1),
+            index: 0,
+        }),
+        limit: MAX_HEIGHT_PAGE,
+        order: Order::NewestFirst,
+    }
+}
+
+/// Most entries one [`gather`] spends from its budget: its figures (1); per model read, the
+/// entry and the model (2); per code, the entry, its state and facts, its commissioning and its
+/// model's facts and open recall (6 at most); per inspection or dated record, the entry and
+/// the record (2); per recall, the entry, the record, its state and its closing (4); and a
+/// page from one height per revoked key and per model registration looked for.
+pub(crate) const MAX_PROFILE_ENTRIES: u64 =
+    (1 + (2 + 2 + 2 + 4) * MAX_LISTED_READ
+        + 6 * MAX_PROFILE_CODES
+        + (MAX_KEYS + MAX_REGISTRATIONS_READ) * MAX_HEIGHT_PAGE) as u64;
+
+/// Most keys whose revoking record is looked for: every key an enterprise may hold.
+const MAX_KEYS: usize = suyuan_ledger::limits::MAX_LIST_ENTRIES;
+
+/// One enterprise's report costs no more than it did when it read a window of 10,000 index
+/// entries and its recalls' closings: the least read budget a node may be configured with
+/// stays what it was.
+const _: () = assert!(MAX_PROFILE_ENTRIES <= 20_000);
 
 /// Why what the chain says about an enterprise could not be gathered.
 #[derive(Debug, thiserror::Error)]
@@ -94,31 +138,51 @@ pub(crate) enum ProfileError {
         /// The head's height.
         height: u64,
     },
-    /// A record names a product model that state does not hold.
-    #[error("model {gtin} is named by a record but not in state")]
-    MissingModel {
-        /// The model.
-        gtin: Gtin,
+    /// An enrolled enterprise has no figures in state.
+    #[error("enterprise {uscc} is enrolled but has no figures in state")]
+    MissingFacts {
+        /// The enterprise.
+        uscc: Uscc,
     },
-    /// A committed recall that state does not hold.
+    /// A listing's entry below its length is missing, or of the wrong kind.
+    #[error("entry {number} of {uscc}'s {listing:?} listing is missing or of another kind")]
+    MissingListed {
+        /// The enterprise.
+        uscc: Uscc,
+        /// The listing.
+        listing: Listing,
+        /// The entry's number.
+        number: u64,
+    },
+    /// A listed model or code that state does not hold.
+    #[error("{what} {name} is listed but not in state")]
+    MissingEntry {
+        /// "model" or "code".
+        what: &'static str,
+        /// It, printed.
+        name: String,
+    },
+    /// A listed transaction the store does not hold, or not by the head.
+    #[error("transaction {id} is listed but not committed by the head")]
+    MissingTransaction {
+        /// The transaction.
+        id: TxId,
+    },
+    /// A listed transaction holds another kind of record than its listing's.
+    #[error("transaction {id} is listed as {listing:?} but holds a {found} record")]
+    WrongRecord {
+        /// The transaction.
+        id: TxId,
+        /// The listing.
+        listing: Listing,
+        /// The record's type.
+        found: &'static str,
+    },
+    /// A listed recall that state does not hold.
     #[error("recall {id} is committed but not in state")]
     MissingRecall {
         /// The recall's transaction.
         id: TxId,
-    },
-    /// State says a recall was closed by a transaction the store does not hold.
-    #[error("recall {id} was closed by {closing}, which is not stored")]
-    MissingClosing {
-        /// The recall's transaction.
-        id: TxId,
-        /// The closing transaction state names.
-        closing: TxId,
-    },
-    /// The state as of the head names a recall closed by a later block.
-    #[error("the state of height {height} names a recall closed later")]
-    ClosedLater {
-        /// The head's height.
-        height: u64,
     },
 }
 
@@ -160,30 +224,72 @@ pub(crate) struct Registered {
     pub(crate) keys: Vec<(PublicKey, KeyBinding)>,
     /// Who enrolled it.
     pub(crate) registrar: KeyHolder,
+    /// Who answers for it now.
+    pub(crate) current_registrar: KeyHolder,
+    /// The transfer pending, from and to whom.
+    pub(crate) pending_transfer: Option<(KeyHolder, KeyHolder)>,
 }
 
-/// A commissioned code and the records naming it.
+/// A product model of the enterprise.
 #[derive(Debug)]
-pub(crate) struct CodeFacts {
+pub(crate) struct ModelEntry {
+    /// Its state: the model as last registered.
+    pub(crate) state: ModelState,
+    /// That registration's record, looked for only when the model names no standards.
+    pub(crate) registration: Option<Fact>,
+}
+
+/// A commissioned code and what the records naming it show.
+#[derive(Debug)]
+pub(crate) struct CodeEntry {
     /// The code.
     pub(crate) code: TraceCode,
-    /// Units commissioned under it.
-    pub(crate) quantity: u64,
-    /// Its commissioning record.
-    pub(crate) commissioned: TxLocation,
-    /// Every record naming it, newest first, the commissioning among them.
-    pub(crate) history: Vec<TxLocation>,
+    /// Its state: model, producer, quantity, commissioning.
+    pub(crate) state: CodeState,
+    /// What the records naming the code itself show.
+    pub(crate) facts: CodeFacts,
+    /// What the records naming its model show.
+    pub(crate) model: ModelFacts,
+    /// Whether a recall of the code or of its model is open.
+    pub(crate) open_recall: bool,
+    /// Its commissioning record, shared by every code it commissioned.
+    pub(crate) commissioned: Arc<Fact>,
+}
+
+impl CodeEntry {
+    /// Inspections of the code itself or of its model.
+    pub(crate) fn inspections(&self) -> u64 {
+        self.facts.inspections + self.model.inspections
+    }
+
+    /// Non-conformant ones among them.
+    pub(crate) fn failed_inspections(&self) -> u64 {
+        self.facts.failed_inspections + self.model.failed_inspections
+    }
+
+    /// Whether a recall of the code or of its model was ever issued.
+    pub(crate) fn recalled(&self) -> bool {
+        self.facts.recalls + self.model.recalls > 0
+    }
+
+    /// Whether `subject` covers it.
+    pub(crate) fn covered_by(&self, subject: &Subject) -> bool {
+        match subject {
+            Subject::Code(code) => code == &self.code,
+            Subject::Model(gtin) => gtin == &self.state.gtin,
+        }
+    }
 }
 
 /// A recall of the enterprise's products, as of the block.
 #[derive(Debug)]
-pub(crate) struct RecallFacts<'d> {
+pub(crate) struct RecallFacts {
     /// The recall record.
-    pub(crate) fact: &'d Fact,
+    pub(crate) fact: Fact,
     /// The recall.
-    pub(crate) recall: &'d Recall,
+    pub(crate) recall: Recall,
     /// The record that closed it, if it was closed by the block.
-    pub(crate) closing: Option<&'d Fact>,
+    pub(crate) closing: Option<Fact>,
 }
 
 /// What the chain says about one enterprise as of one block; see the module docs.
@@ -191,16 +297,20 @@ pub(crate) struct RecallFacts<'d> {
 pub(crate) struct EnterpriseData {
     /// Registration and keys.
     pub(crate) registered: Registered,
-    /// Its product models as of the block, by GTIN.
-    pub(crate) models: BTreeMap<Gtin, ModelState>,
-    /// Codes it commissioned, newest commissioning first.
-    pub(crate) codes: Vec<CodeFacts>,
-    /// The records naming the enterprise, newest first.
-    own: Vec<TxLocation>,
-    /// Every record read, by position.
-    facts: BTreeMap<TxLocation, Fact>,
-    /// The closing record of each closed recall, by recall id.
-    closings: BTreeMap<TxId, TxLocation>,
+    /// The figures of its whole history.
+    pub(crate) facts: EnterpriseFacts,
+    /// Its newest product models, in GTIN order.
+    pub(crate) models: Vec<ModelEntry>,
+    /// Codes it commissioned, newest first.
+    pub(crate) codes: Vec<CodeEntry>,
+    /// Inspections of its codes and models, newest first.
+    pub(crate) inspections: Vec<(Fact, Inspection)>,
+    /// Recalls of its products, newest first.
+    pub(crate) recalls: Vec<RecallFacts>,
+    /// Its commissionings and its sales as seller, newest first.
+    pub(crate) events: Vec<Fact>,
+    /// The record that revoked or rotated out each of its revoked keys, where found.
+    pub(crate) retired: BTreeMap<PublicKey, Fact>,
     /// Who holds each key that signed an inspection or a recall.
     holders: BTreeMap<PublicKey, KeyHolder>,
     /// What was read.
@@ -213,82 +323,6 @@ impl EnterpriseData {
         &self.registered.state.profile.uscc
     }
 
-    /// The record at `at`, which was read.
-    pub(crate) fn fact(&self, at: &TxLocation) -> &Fact {
-        // Every location kept in `own`, `codes` and `closings` was read into `facts`.
-        &self.facts[at]
-    }
-
-    /// The records naming the enterprise, newest first.
-    pub(crate) fn own(&self) -> impl Iterator<Item = &Fact> {
-        self.own.iter().map(|at| self.fact(at))
-    }
-
-    /// The records naming a commissioned code, newest first.
-    pub(crate) fn code_history<'d>(
-        &'d self,
-        code: &'d CodeFacts,
-    ) -> impl Iterator<Item = &'d Fact> {
-        code.history.iter().map(|at| self.fact(at))
-    }
-
-    /// Inspections of the enterprise's codes and models, newest first.
-    pub(crate) fn inspections(&self) -> impl Iterator<Item = (&Fact, &Inspection)> {
-        // Only the enterprise's own, code and model indexes were read, and inspections are in
-        // the latter two only: every inspection read is of its products.
-        self.facts
-            .values()
-            .rev()
-            .filter_map(|fact| match &fact.record {
-                Record::Inspect(inspection) => Some((fact, inspection)),
-                _ => None,
-            })
-    }
-
-    /// Inspections of `code` itself or of its model, newest first.
-    pub(crate) fn inspections_of<'d>(
-        &'d self,
-        code: &'d CodeFacts,
-    ) -> impl Iterator<Item = &'d Inspection> {
-        let gtin = code.code.gtin();
-        self.inspections().filter_map(move |(_, inspection)| {
-            let covers = match &inspection.subject {
-                Subject::Code(subject) => subject == &code.code,
-                Subject::Model(model) => Some(model) == gtin,
-            };
-            covers.then_some(inspection)
-        })
-    }
-
-    /// Recalls of the enterprise's products, newest first.
-    pub(crate) fn recalls(&self) -> impl Iterator<Item = RecallFacts<'_>> {
-        self.facts
-            .values()
-            .rev()
-            .filter_map(|fact| match &fact.record {
-                Record::Recall(recall) if &recall.producer == self.uscc() => Some(RecallFacts {
-                    fact,
-                    recall,
-                    closing: self.closings.get(&fact.id).map(|at| self.fact(at)),
-                }),
-                _ => None,
-            })
-    }
-
-    /// Recalls covering `code` itself or its whole model, newest first.
-    pub(crate) fn recalls_of<'d>(
-        &'d self,
-        code: &'d CodeFacts,
-    ) -> impl Iterator<Item = RecallFacts<'d>> {
-        let gtin = code.code.gtin();
-        self.recalls().filter(move |recall| {
-            recall.recall.subjects.iter().any(|subject| match subject {
-                Subject::Code(subject) => subject == &code.code,
-                Subject::Model(model) => Some(model) == gtin,
-            })
-        })
-    }
-
     /// Who holds `key`; keys that signed what the data holds were all resolved when read.
     pub(crate) fn holder(&self, key: &PublicKey) -> KeyHolder {
         self.holders.get(key).cloned().unwrap_or(KeyHolder {
@@ -298,6 +332,13 @@ impl EnterpriseData {
             registrar: false,
             regulator: false,
         })
+    }
+
+    /// The newest recall read that covers `code`.
+    pub(crate) fn recall_of(&self, code: &CodeEntry) -> Option<&RecallFacts> {
+        self.recalls
+            .iter()
+            .find(|recall| recall.recall.subjects.iter().any(|s| code.covered_by(s)))
     }
 }
 
@@ -319,11 +360,21 @@ pub(crate) fn registered(snapshot: &Snapshot<'_>, uscc: &Uscc) -> Result<Registe
         keys.push((*key, binding));
     }
     let registrar = key_holder(snapshot, &state.registered_by)?;
+    let current_registrar = key_holder(snapshot, &state.registrar())?;
+    let pending_transfer = match &state.pending_transfer {
+        Some(pending) => Some((
+            key_holder(snapshot, &pending.from)?,
+            key_holder(snapshot, &pending.to)?,
+        )),
+        None => None,
+    };
     Ok(Registered {
         computed_at,
         state,
         keys,
         registrar,
+        current_registrar,
+        pending_transfer,
     })
 }
 
@@ -335,26 +386,52 @@ pub(crate) fn gather(
     budget: &Budget,
 ) -> Result<EnterpriseData, ProfileError> {
     let registered = registered(snapshot, uscc)?;
-    let mut reader = Reader::new(snapshot, budget);
-    let own = reader.history(|store, page| store.enterprise_records(uscc, page))?;
-    let codes = read_codes(&mut reader, &own, uscc)?;
-    let models = read_models(&mut reader, &own, uscc)?;
-    let closings = read_closings(&mut reader, uscc)?;
-    let holders = read_holders(snapshot, &reader.facts)?;
+    budget.spend(1)?;
+    let facts = snapshot
+        .enterprise_facts(uscc)?
+        .ok_or_else(|| ProfileError::MissingFacts { uscc: uscc.clone() })?;
+    let mut reader = Reader {
+        snapshot,
+        budget,
+        uscc,
+        facts: &facts,
+        blocks: BlockHashes::default(),
+        entries_read: 0,
+        truncated: false,
+    };
+    let models = read_models(&mut reader)?;
+    let codes = read_codes(&mut reader)?;
+    let inspections = read_inspections(&mut reader)?;
+    let recalls = read_recalls(&mut reader)?;
+    let events = reader.records(Listing::Events, MAX_LISTED_READ)?;
+    let retired = read_retirements(&mut reader, &registered)?;
+    let signers: BTreeSet<PublicKey> = inspections
+        .iter()
+        .map(|(fact, _)| fact.signer)
+        .chain(recalls.iter().flat_map(|recall| {
+            std::iter::once(recall.fact.signer).chain(recall.closing.as_ref().map(|f| f.signer))
+        }))
+        .collect();
+    let holders = signers
+        .into_iter()
+        .map(|key| Ok((key, key_holder(snapshot, &key)?)))
+        .collect::<Result<_, ProfileError>>()?;
     let reads = Reads {
-        records_read: reader.records_read,
-        max_records: MAX_PROFILE_RECORDS,
+        records_read: reader.entries_read,
+        max_records: LISTINGS * MAX_LISTED_READ,
         codes_read: codes.len(),
         max_codes: MAX_PROFILE_CODES,
         truncated: reader.truncated,
     };
     Ok(EnterpriseData {
         registered,
+        facts,
         models,
         codes,
-        own,
-        facts: reader.facts,
-        closings,
+        inspections,
+        recalls,
+        events,
+        retired,
         holders,
         reads,
     })
@@ -411,194 +488,288 @@ pub(crate) fn key_holder(
     Ok(holder)
 }
 
-/// Reads index pages within the bounds and the budget, keeping every record read.
+/// Reads an enterprise's listings, newest first, within the bounds and the budget.
 struct Reader<'s, 'a> {
     snapshot: &'s Snapshot<'a>,
     budget: &'s Budget,
+    uscc: &'s Uscc,
+    facts: &'s EnterpriseFacts,
     blocks: BlockHashes,
-    facts: BTreeMap<TxLocation, Fact>,
-    records_read: usize,
+    entries_read: usize,
     truncated: bool,
 }
 
-impl<'s, 'a> Reader<'s, 'a> {
-    fn new(snapshot: &'s Snapshot<'a>, budget: &'s Budget) -> Self {
-        Reader {
-            snapshot,
-            budget,
-            blocks: BlockHashes::default(),
-            facts: BTreeMap::new(),
-            records_read: 0,
-            truncated: false,
+impl Reader<'_, '_> {
+    /// The newest `max` entries of `listing`, newest first.
+    fn listed(&mut self, listing: Listing, max: usize) -> Result<Vec<Listed>, ProfileError> {
+        let length = self.facts.listed(listing);
+        let read = length.min(max as u64);
+        self.truncated |= read < length;
+        let mut entries = Vec::with_capacity(read as usize);
+        for number in (length - read..length).rev() {
+            self.budget.spend(1)?;
+            self.entries_read += 1;
+            let entry = self.snapshot.listed(self.uscc, listing, number)?;
+            entries.push(entry.ok_or_else(|| ProfileError::MissingListed {
+                uscc: self.uscc.clone(),
+                listing,
+                number,
+            })?);
         }
+        Ok(entries)
     }
 
-    /// One history, newest first from the head, as far as the budget allows.
-    fn history(
-        &mut self,
-        read: impl Fn(&Store, PageRequest) -> Result<Page<StoredTx>, StorageError>,
-    ) -> Result<Vec<TxLocation>, ProfileError> {
-        let mut after = Some(self.snapshot.below_head());
-        let mut locations = Vec::new();
-        while let Some(start) = after {
-            let room = MAX_PROFILE_RECORDS.saturating_sub(self.records_read);
-            if room == 0 {
-                self.truncated = true;
-                break;
-            }
-            let page = PageRequest {
-                after: Some(start),
-                limit: room.min(MAX_PAGE_RECORDS),
-                order: Order::NewestFirst,
+    /// The records of the newest `max` entries of a listing of transactions, newest first.
+    fn records(&mut self, listing: Listing, max: usize) -> Result<Vec<Fact>, ProfileError> {
+        let mut facts = Vec::new();
+        for entry in self.listed(listing, max)? {
+            let Listed::Record(id) = entry else {
+                return Err(self.wrong_kind(listing));
             };
-            let page = read(self.snapshot.store(), page)?;
-            self.records_read += page.items.len();
-            self.budget.spend(page.items.len())?;
-            for stored in page.items {
-                locations.push(stored.location);
-                self.keep(stored)?;
-            }
-            after = page.next;
+            facts.push(self.transaction(&id)?);
         }
-        Ok(locations)
+        Ok(facts)
     }
 
-    /// Keeps a record read, parsed, with its block's time.
-    fn keep(&mut self, stored: StoredTx) -> Result<(), ProfileError> {
+    /// A committed transaction by id, parsed, with its block's time; refused if committed
+    /// after the head.
+    fn transaction(&mut self, id: &TxId) -> Result<Fact, ProfileError> {
+        self.budget.spend(1)?;
+        let stored = self.snapshot.store().transaction(id)?;
+        let stored = stored
+            .filter(|stored| stored.location.height <= self.snapshot.head().height)
+            .ok_or(ProfileError::MissingTransaction { id: *id })?;
+        self.fact(stored)
+    }
+
+    fn fact(&mut self, stored: StoredTx) -> Result<Fact, ProfileError> {
+        let payload = committed_payload(&stored)?;
         let at = stored.location;
-        if !self.facts.contains_key(&at) {
-            let payload = committed_payload(&stored)?;
-            let block_time_ms = self.blocks.time_ms(self.snapshot.store(), at.height)?;
-            let fact = Fact {
-                id: stored.id,
-                at,
-                block_time_ms,
-                signer: stored.envelope.signer,
-                record: payload.record,
-            };
-            self.facts.insert(at, fact);
+        Ok(Fact {
+            id: stored.id,
+            at,
+            block_time_ms: self.blocks.time_ms(self.snapshot.store(), at.height)?,
+            signer: stored.envelope.signer,
+            record: payload.record,
+        })
+    }
+
+    fn wrong_kind(&self, listing: Listing) -> ProfileError {
+        ProfileError::MissingListed {
+            uscc: self.uscc.clone(),
+            listing,
+            number: self.facts.listed(listing),
         }
-        Ok(())
     }
 }
 
-/// The histories of the codes `uscc` commissioned, newest commissioning first, up to
-/// [`MAX_PROFILE_CODES`].
-fn read_codes(
-    reader: &mut Reader<'_, '_>,
-    own: &[TxLocation],
-    uscc: &Uscc,
-) -> Result<Vec<CodeFacts>, ProfileError> {
-    let mut commissioned = Vec::new();
-    for at in own {
-        if let Record::Commission(record) = &reader.facts[at].record
-            && &record.uscc == uscc
+/// The enterprise's newest models, from state, in GTIN order, with the current registration of
+/// the newest [`MAX_REGISTRATIONS_READ`] that name no standards.
+fn read_models(reader: &mut Reader<'_, '_>) -> Result<Vec<ModelEntry>, ProfileError> {
+    let mut models = Vec::new();
+    let mut looked_up = 0;
+    for entry in reader.listed(Listing::Models, MAX_LISTED_READ)? {
+        let Listed::Model(gtin) = entry else {
+            return Err(reader.wrong_kind(Listing::Models));
+        };
+        reader.budget.spend(1)?;
+        let state = model(reader.snapshot, &gtin)?;
+        let registration = if state.model.standards.is_empty() && looked_up < MAX_REGISTRATIONS_READ
         {
-            for (code, quantity) in record.items.lines() {
-                commissioned.push((code.clone(), quantity, *at));
-            }
+            looked_up += 1;
+            registration(reader, &state)?
+        } else {
+            None
+        };
+        models.push(ModelEntry {
+            state,
+            registration,
+        });
+    }
+    models.sort_by(|a, b| a.state.model.gtin.cmp(&b.state.model.gtin));
+    Ok(models)
+}
+
+/// The record that registered `state` as it stands: the newest `register_product` of the
+/// model at the height state names.
+fn registration(
+    reader: &mut Reader<'_, '_>,
+    state: &ModelState,
+) -> Result<Option<Fact>, ProfileError> {
+    let height = state.registered_at_height;
+    let page = newest_at(height);
+    let page = reader
+        .snapshot
+        .store()
+        .model_records(&state.model.gtin, page)?;
+    reader.budget.spend(page.items.len())?;
+    for stored in page.items {
+        if stored.location.height != height {
+            break;
+        }
+        let fact = reader.fact(stored)?;
+        if matches!(&fact.record, Record::RegisterProduct(model) if model == &state.model) {
+            return Ok(Some(fact));
         }
     }
-    if commissioned.len() > MAX_PROFILE_CODES {
-        commissioned.truncate(MAX_PROFILE_CODES);
-        reader.truncated = true;
-    }
-    let mut codes = Vec::with_capacity(commissioned.len());
-    for (code, quantity, at) in commissioned {
-        let history = reader.history(|store, page| store.code_history(&code, page))?;
-        codes.push(CodeFacts {
+    Ok(None)
+}
+
+fn model(snapshot: &Snapshot<'_>, gtin: &Gtin) -> Result<ModelState, ProfileError> {
+    snapshot
+        .model(gtin)?
+        .ok_or_else(|| ProfileError::MissingEntry {
+            what: "model",
+            name: gtin.to_string(),
+        })
+}
+
+/// The enterprise's newest codes, with what the records naming each and its model show.
+fn read_codes(reader: &mut Reader<'_, '_>) -> Result<Vec<CodeEntry>, ProfileError> {
+    let mut codes = Vec::new();
+    let mut commissionings: BTreeMap<TxId, Arc<Fact>> = BTreeMap::new();
+    let mut models: BTreeMap<Gtin, (ModelFacts, bool)> = BTreeMap::new();
+    for entry in reader.listed(Listing::Codes, MAX_PROFILE_CODES)? {
+        let Listed::Code(code) = entry else {
+            return Err(reader.wrong_kind(Listing::Codes));
+        };
+        reader.budget.spend(2)?;
+        let snapshot = reader.snapshot;
+        let state = snapshot
+            .code(&code)?
+            .ok_or_else(|| ProfileError::MissingEntry {
+                what: "code",
+                name: code.to_string(),
+            })?;
+        let facts = snapshot.code_facts(&code)?;
+        let (model, model_open) = match models.get(&state.gtin) {
+            Some(known) => known.clone(),
+            None => {
+                reader.budget.spend(2)?;
+                let subject = Subject::Model(state.gtin.clone());
+                let known = (
+                    snapshot.model_facts(&state.gtin)?,
+                    snapshot.open_recall(&subject)?.is_some(),
+                );
+                models.insert(state.gtin.clone(), known.clone());
+                known
+            }
+        };
+        let open_recall = model_open
+            || snapshot
+                .open_recall(&Subject::Code(code.clone()))?
+                .is_some();
+        let commissioned = match commissionings.get(&state.commissioned_by) {
+            Some(fact) => Arc::clone(fact),
+            None => {
+                let fact = Arc::new(reader.transaction(&state.commissioned_by)?);
+                commissionings.insert(state.commissioned_by, Arc::clone(&fact));
+                fact
+            }
+        };
+        codes.push(CodeEntry {
             code,
-            quantity,
-            commissioned: at,
-            history,
+            state,
+            facts,
+            model,
+            open_recall,
+            commissioned,
         });
     }
     Ok(codes)
 }
 
-/// The models `uscc` registered or commissioned, from state as of the head; their records are
-/// read for the model-level inspections and recalls among them.
-fn read_models(
-    reader: &mut Reader<'_, '_>,
-    own: &[TxLocation],
-    uscc: &Uscc,
-) -> Result<BTreeMap<Gtin, ModelState>, ProfileError> {
-    let mut gtins = BTreeSet::new();
-    for at in own {
-        match &reader.facts[at].record {
-            Record::RegisterProduct(model) if &model.uscc == uscc => {
-                gtins.insert(model.gtin.clone())
-            }
-            Record::Commission(record) if &record.uscc == uscc => gtins.insert(record.gtin.clone()),
-            _ => false,
+/// The newest inspections of the enterprise's codes and models.
+fn read_inspections(reader: &mut Reader<'_, '_>) -> Result<Vec<(Fact, Inspection)>, ProfileError> {
+    let mut inspections = Vec::new();
+    for fact in reader.records(Listing::Inspections, MAX_LISTED_READ)? {
+        let Record::Inspect(inspection) = &fact.record else {
+            return Err(wrong_record(&fact, Listing::Inspections));
         };
+        let inspection = inspection.clone();
+        inspections.push((fact, inspection));
     }
-    let mut models = BTreeMap::new();
-    for gtin in gtins {
-        let model = reader.snapshot.model(&gtin)?;
-        let model = model.ok_or_else(|| ProfileError::MissingModel { gtin: gtin.clone() })?;
-        reader.history(|store, page| store.model_records(&gtin, page))?;
-        models.insert(gtin, model);
-    }
-    Ok(models)
+    Ok(inspections)
 }
 
-/// The closing record of each recall read that was closed by the head, by recall id. Closings
-/// are not indexed; each is one read by id, and there are no more of them than recalls read.
-fn read_closings(
-    reader: &mut Reader<'_, '_>,
-    uscc: &Uscc,
-) -> Result<BTreeMap<TxId, TxLocation>, ProfileError> {
-    let recalls: Vec<TxId> = reader
-        .facts
-        .values()
-        .filter(|fact| matches!(&fact.record, Record::Recall(recall) if &recall.producer == uscc))
-        .map(|fact| fact.id)
-        .collect();
-    let mut closings = BTreeMap::new();
-    for id in recalls {
+/// The newest recalls of the enterprise's products, each with its closing record if the head
+/// holds one.
+fn read_recalls(reader: &mut Reader<'_, '_>) -> Result<Vec<RecallFacts>, ProfileError> {
+    let mut recalls = Vec::new();
+    for fact in reader.records(Listing::Recalls, MAX_LISTED_READ)? {
+        let Record::Recall(recall) = &fact.record else {
+            return Err(wrong_record(&fact, Listing::Recalls));
+        };
+        let recall = recall.clone();
         reader.budget.spend(1)?;
-        let state: RecallState = reader
+        let state = reader
             .snapshot
-            .recall(&id)?
-            .ok_or(ProfileError::MissingRecall { id })?;
-        let Some(closing_id) = state.closed_by else {
+            .recall(&fact.id)?
+            .ok_or(ProfileError::MissingRecall { id: fact.id })?;
+        let closing = match state.closed_by {
+            Some(closing) => Some(reader.transaction(&closing)?),
+            None => None,
+        };
+        recalls.push(RecallFacts {
+            fact,
+            recall,
+            closing,
+        });
+    }
+    Ok(recalls)
+}
+
+fn wrong_record(fact: &Fact, listing: Listing) -> ProfileError {
+    ProfileError::WrongRecord {
+        id: fact.id,
+        listing,
+        found: fact.record.type_name(),
+    }
+}
+
+/// The record that revoked, or rotated out, each revoked key: one page of the enterprise's
+/// index at the height state says the key was revoked at.
+fn read_retirements(
+    reader: &mut Reader<'_, '_>,
+    registered: &Registered,
+) -> Result<BTreeMap<PublicKey, Fact>, ProfileError> {
+    let mut retired = BTreeMap::new();
+    for (key, binding) in &registered.keys {
+        let KeyStatus::Revoked { at_height } = binding.status else {
             continue;
         };
-        let stored = reader.snapshot.store().transaction(&closing_id)?.ok_or(
-            ProfileError::MissingClosing {
-                id,
-                closing: closing_id,
-            },
-        )?;
-        if stored.location.height > reader.snapshot.head().height {
-            return Err(ProfileError::ClosedLater {
-                height: reader.snapshot.head().height,
-            });
+        let page = newest_at(at_height);
+        let page = reader
+            .snapshot
+            .store()
+            .enterprise_records(reader.uscc, page)?;
+        reader.budget.spend(page.items.len())?;
+        for stored in page.items {
+            if stored.location.height != at_height {
+                break;
+            }
+            let fact = reader.fact(stored)?;
+            let retires = match &fact.record {
+                Record::RevokeKey(record) => &record.key == key,
+                Record::RotateKey(record) => &record.old_key == key,
+                _ => false,
+            };
+            if retires {
+                retired.insert(*key, fact);
+                break;
+            }
         }
-        closings.insert(id, stored.location);
-        reader.keep(stored)?;
     }
-    Ok(closings)
+    Ok(retired)
 }
 
-/// Who holds each key that signed an inspection, a recall or a recall's closing.
-fn read_holders(
-    snapshot: &Snapshot<'_>,
-    facts: &BTreeMap<TxLocation, Fact>,
-) -> Result<BTreeMap<PublicKey, KeyHolder>, ProfileError> {
-    let signers: BTreeSet<PublicKey> = facts
-        .values()
-        .filter(|fact| {
-            matches!(
-                fact.record,
-                Record::Inspect(_) | Record::Recall(_) | Record::CloseRecall(_)
-            )
-        })
-        .map(|fact| fact.signer)
-        .collect();
-    signers
-        .into_iter()
-        .map(|key| Ok((key, key_holder(snapshot, &key)?)))
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_read_budget_is_the_documented_one() {
+        // docs/operators.md names it: the least `max_read_entries` a node accepts.
+        assert_eq!(MAX_PROFILE_ENTRIES, 18_625);
+    }
 }

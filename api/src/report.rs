@@ -2,7 +2,7 @@
 //! [`crate::profile`] gathered, judging every licence and certificate against the date of the
 //! block the view was computed at.
 
-use suyuan_ledger::record::{EnterpriseProfile, Items, Outcome, Record};
+use suyuan_ledger::record::{EnterpriseProfile, Items, Record};
 use suyuan_ledger::state::KeyStatus;
 use suyuan_ledger::text::Date;
 
@@ -10,8 +10,8 @@ use crate::measure;
 use crate::profile::{EnterpriseData, Registered};
 use crate::views::{
     BatchKind, BatchView, BusinessLicenceView, CertificateView, CoveringDocument, EnterpriseView,
-    InspectionView, KeyState, KeyView, LicenceView, ProductModelView, RecallStatus, RecallView,
-    Registration, SupplierReport, Validity,
+    History, InspectionView, KeyState, KeyView, LicenceView, ProductModelView, RecallStatus,
+    RecallView, Registration, SupplierReport, TransferView, Validity,
 };
 
 /// The answer to `GET /v1/enterprises/{uscc}`.
@@ -55,6 +55,7 @@ pub(crate) fn supplier_report(data: &EnterpriseData) -> SupplierReport {
         batches: batches(data),
         inspections: inspections(data),
         recalls: recalls(data),
+        history: history(data),
         completeness: measure::completeness(data),
         reads: data.reads.clone(),
     }
@@ -75,6 +76,20 @@ fn registration(registered: &Registered) -> Registration {
     Registration {
         registered_by: registered.registrar.clone(),
         registered_at_height: registered.state.registered_at_height,
+        registrar: registered.current_registrar.clone(),
+        pending_transfer: registered
+            .state
+            .pending_transfer
+            .as_ref()
+            .and_then(|pending| {
+                let (from, to) = registered.pending_transfer.clone()?;
+                Some(TransferView {
+                    from,
+                    to,
+                    offered_at_height: pending.offered_at_height,
+                })
+            }),
+        amendments: registered.state.amendments,
     }
 }
 
@@ -160,8 +175,9 @@ fn products(data: &EnterpriseData, today: Date) -> Vec<ProductModelView> {
         )
     };
     data.models
-        .values()
-        .map(|state| {
+        .iter()
+        .map(|entry| {
+            let state = &entry.state;
             let model = &state.model;
             ProductModelView {
                 gtin: model.gtin.clone(),
@@ -205,46 +221,59 @@ fn batches(data: &EnterpriseData) -> Vec<BatchView> {
     data.codes
         .iter()
         .filter_map(|code| {
-            let fact = data.fact(&code.commissioned);
+            let fact = &code.commissioned;
             let Record::Commission(record) = &fact.record else {
                 return None;
             };
-            let inspections: Vec<_> = data.inspections_of(code).collect();
-            let recall = data
-                .recalls_of(code)
-                .map(|recall| match recall.closing {
-                    None => RecallStatus::Open,
-                    Some(_) => RecallStatus::Closed,
-                })
-                .min_by_key(|status| *status == RecallStatus::Closed);
             Some(BatchView {
                 code: code.code.clone(),
                 kind: match record.items {
                     Items::Batch { .. } => BatchKind::Batch,
                     Items::Serialised { .. } => BatchKind::Item,
                 },
-                gtin: record.gtin.clone(),
-                quantity: code.quantity,
+                gtin: code.state.gtin.clone(),
+                quantity: code.state.quantity,
                 production_date: record.production_date,
                 inspection_report: record.inspection_report.clone(),
                 commissioned: fact.reference(),
-                non_conformant_inspections: inspections
-                    .iter()
-                    .filter(|inspection| inspection.outcome == Outcome::NonConformant)
-                    .count(),
-                inspections: inspections.len(),
-                shipments: data
-                    .code_history(code)
-                    .filter(|fact| matches!(fact.record, Record::Ship(_)))
-                    .count(),
-                recall,
+                inspections: to_usize(code.inspections()),
+                non_conformant_inspections: to_usize(code.failed_inspections()),
+                shipments: to_usize(code.facts.shipments),
+                recall: code.recalled().then_some(if code.open_recall {
+                    RecallStatus::Open
+                } else {
+                    RecallStatus::Closed
+                }),
             })
         })
         .collect()
 }
 
+/// A count for a view; no history holds more records than a `usize` counts.
+fn to_usize(count: u64) -> usize {
+    usize::try_from(count).unwrap_or(usize::MAX)
+}
+
+/// The figures of the whole history.
+fn history(data: &EnterpriseData) -> History {
+    let facts = &data.facts;
+    History {
+        models: facts.models,
+        codes: facts.codes_sold.out_of,
+        inspections: facts.inspections_conformant.out_of,
+        failed_inspections: facts.failed_inspections(),
+        recalls: facts.recalls,
+        open_recalls: facts.open_recalls,
+        last_production_date: facts.last_production_date,
+        last_sold_at_ms: facts.last_sold_at_ms,
+        last_inspected_on: facts.last_inspected_on,
+        last_recall_on: facts.last_recall_on,
+    }
+}
+
 fn inspections(data: &EnterpriseData) -> Vec<InspectionView> {
-    data.inspections()
+    data.inspections
+        .iter()
         .map(|(fact, inspection)| InspectionView {
             subject: inspection.subject.clone(),
             outcome: inspection.outcome,
@@ -260,7 +289,8 @@ fn inspections(data: &EnterpriseData) -> Vec<InspectionView> {
 }
 
 fn recalls(data: &EnterpriseData) -> Vec<RecallView> {
-    data.recalls()
+    data.recalls
+        .iter()
         .map(|recall| RecallView {
             subjects: recall.recall.subjects.clone(),
             reason: recall.recall.reason.clone(),
@@ -271,9 +301,12 @@ fn recalls(data: &EnterpriseData) -> Vec<RecallView> {
                 None => RecallStatus::Open,
                 Some(_) => RecallStatus::Closed,
             },
-            closed: recall.closing.map(|fact| fact.reference()),
-            closed_by: recall.closing.map(|fact| data.holder(&fact.signer)),
-            resolution: recall.closing.and_then(|fact| match &fact.record {
+            closed: recall.closing.as_ref().map(|fact| fact.reference()),
+            closed_by: recall
+                .closing
+                .as_ref()
+                .map(|fact| data.holder(&fact.signer)),
+            resolution: recall.closing.as_ref().and_then(|fact| match &fact.record {
                 Record::CloseRecall(close) => Some(close.resolution.clone()),
                 _ => None,
             }),

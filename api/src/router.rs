@@ -69,6 +69,7 @@ fn endpoints() -> Endpoints {
         .get("/v1/proofs/{code}", proofs::proof)
         .get("/v1/enterprises/{uscc}", enterprises::enterprise)
         .get("/v1/enterprises/{uscc}/records", enterprises::records)
+        .get("/v1/enterprises/{uscc}/amendments", enterprises::amendments)
         .get("/v1/enterprises/{uscc}/report", enterprises::report)
         .get("/v1/enterprises/{uscc}/score", enterprises::score)
         .get("/v1/scores", enterprises::scores)

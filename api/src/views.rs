@@ -15,6 +15,7 @@ use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{EnterpriseKind, Outcome, ReportRef, Subject, TraceCode};
+use suyuan_ledger::state::AmendmentKind;
 use suyuan_ledger::text::{Date, LongText, ShortText};
 use suyuan_ledger::tx::TxId;
 
@@ -140,14 +141,70 @@ pub struct CertificateView {
     pub validity: Validity,
 }
 
-/// Who enrolled an enterprise, and when.
+/// Who enrolled an enterprise, and when; who answers for it now, and how often it was amended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
-    /// The registrar.
+    /// The registrar that enrolled it.
     pub registered_by: KeyHolder,
     /// The height of the enrolment.
     pub registered_at_height: u64,
+    /// The registrar that answers for it now: the one that enrolled it, or the one it was
+    /// last transferred to. Only this registrar or a regulator amends it.
+    pub registrar: KeyHolder,
+    /// A transfer to another registrar, offered and not yet accepted.
+    pub pending_transfer: Option<TransferView>,
+    /// How many amendments it has had, its enrolment included; listed by
+    /// `GET /v1/enterprises/{uscc}/amendments`.
+    pub amendments: u32,
+}
+
+/// A transfer between registrars, offered and not yet accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferView {
+    /// The registrar that offered it.
+    pub from: KeyHolder,
+    /// The registrar offered it.
+    pub to: KeyHolder,
+    /// The height of the offer.
+    pub offered_at_height: u64,
+}
+
+/// One amendment of an enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentView {
+    /// Its place in the enterprise's history, from 0 (the enrolment).
+    pub n: u32,
+    /// What it changed: `enrolment`, `profile`, `bind_key`, `rotate_key`, `revoke_key`,
+    /// `transfer_offered`, `transfer_accepted` or `transfer_withdrawn`.
+    #[schema(value_type = String)]
+    pub kind: AmendmentKind,
+    /// Who signed it.
+    pub by: KeyHolder,
+    /// Its transaction (`GET /v1/transactions/{id}` shows the record).
+    #[schema(value_type = crate::schemas::Hash)]
+    pub id: TxId,
+    /// The block it was committed in.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+}
+
+/// The answer to `GET /v1/enterprises/{uscc}/amendments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentsPage {
+    /// The enterprise.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// The head it was read at.
+    pub computed_at: ComputedAt,
+    /// Amendments in chain order, the enrolment first.
+    pub amendments: Vec<AmendmentView>,
+    /// Pass as `?after=` for the next page; `None` on the last page.
+    pub next: Option<u32>,
 }
 
 /// Whether an enterprise key may sign.
@@ -235,19 +292,22 @@ pub struct EnterpriseRecordsPage {
     pub next: Option<String>,
 }
 
-/// How much of an enterprise's history a report or score read, and whether a bound cut it.
+/// How much of an enterprise's evidence a report or score read, and whether a bound cut it.
+/// The figures (shares, counts, [`History`]) always cover the whole history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reads {
-    /// Index entries read.
+    /// Entries of the enterprise's evidence listings read (models, codes, inspections,
+    /// recalls, commissionings and sales).
     pub records_read: usize,
     /// The bound on them.
     pub max_records: usize,
-    /// Commissioned codes whose history was read.
+    /// Commissioned codes read.
     pub codes_read: usize,
     /// The bound on them.
     pub max_codes: usize,
-    /// Whether a bound stopped the reading: counts below cover the newest part only.
+    /// Whether a listing held more than was read: the lists of evidence show the newest part
+    /// only; the figures still count all of it.
     pub truncated: bool,
 }
 
@@ -443,6 +503,36 @@ pub struct Completeness {
     pub missing_fields: Vec<MissingField>,
 }
 
+/// What an enterprise's whole history shows, as execution counted it record by record: these
+/// figures never depend on how much of the history a report reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    /// Product models it registered.
+    pub models: u64,
+    /// Codes it commissioned.
+    pub codes: u64,
+    /// Inspections of its codes and models.
+    pub inspections: u64,
+    /// Non-conformant ones among them.
+    pub failed_inspections: u64,
+    /// Recalls of its products.
+    pub recalls: u64,
+    /// Recalls of its products not closed.
+    pub open_recalls: u64,
+    /// The latest production date it commissioned.
+    #[schema(value_type = Option<crate::schemas::Date>)]
+    pub last_production_date: Option<Date>,
+    /// The latest time of sale it recorded as seller, Unix ms.
+    pub last_sold_at_ms: Option<u64>,
+    /// The latest date one of its products was inspected on.
+    #[schema(value_type = Option<crate::schemas::Date>)]
+    pub last_inspected_on: Option<Date>,
+    /// The latest date a recall of its products was announced on.
+    #[schema(value_type = Option<crate::schemas::Date>)]
+    pub last_recall_on: Option<Date>,
+}
+
 /// The answer to `GET /v1/enterprises/{uscc}/report`: what a procurement officer checks before
 /// awarding a bid to the enterprise, all as of one block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -480,6 +570,8 @@ pub struct SupplierReport {
     pub inspections: Vec<InspectionView>,
     /// Recalls of its products, newest first.
     pub recalls: Vec<RecallView>,
+    /// What its whole history shows: the figures execution keeps, never cut by a bound.
+    pub history: History,
     /// How completely it reports.
     pub completeness: Completeness,
     /// What was read, and whether a bound cut it.
@@ -571,7 +663,8 @@ pub struct RankedEnterprise {
     /// The registrar that enrolled it.
     #[schema(value_type = crate::schemas::PublicKey)]
     pub registered_by: PublicKey,
-    /// Whether a bound cut the reading of its history.
+    /// Whether its score's evidence lists show the newest part of a listing only; its total
+    /// covers the whole history.
     pub truncated: bool,
 }
 

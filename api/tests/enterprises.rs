@@ -10,17 +10,17 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use support::{Server, assert_error};
 use suyuan_api::views::{
-    EnterpriseRecordsPage, EnterpriseView, KeyState, RecallStatus, ScoreRanking, ScoreView,
-    SupplierReport, Validity, WeightsSource,
+    AmendmentsPage, EnterpriseRecordsPage, EnterpriseView, KeyState, RecallStatus, ScoreRanking,
+    ScoreView, SupplierReport, Validity, WeightsSource,
 };
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, DemoEnterprise, uscc, who};
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{
-    BindKey, CertificateEntry, CloseRecall, Commissioning, Inspection, Items, Outcome,
-    ProductModel, Record, ReportKind, ReportRef, RevokeKey, RotateKey, Subject, TraceCode,
-    UpdateEnterprise,
+    AcceptTransfer, BindKey, CertificateEntry, CloseRecall, Commissioning, Inspection, Items,
+    OfferTransfer, Outcome, ProductModel, Record, ReportKind, ReportRef, RevokeKey, RotateKey,
+    Subject, TraceCode, UpdateEnterprise,
 };
 use suyuan_ledger::tx::{Envelope, Payload};
 
@@ -160,15 +160,15 @@ async fn documents_expire_and_keys_rotate_and_are_revoked() {
     let server = story_server("documents-keys").await;
     let demo = &server.chain.demo;
     let cable = enterprise(&server, who::CABLE_MAKER);
-    // Block 6: the bureau records an expired licence and a certificate valid from 2027, and
-    // binds a second key.
+    // Block 6: the bureau records an expired licence and a certificate issued that day, and
+    // binds a second key. (A certificate issued after the block's date is refused.)
     let mut profile = cable.profile.clone();
     profile.production_licences[0].valid_until = text("2025-12-31");
     profile.ccc_certificates.push(CertificateEntry {
         number: text("2024010105123457"),
         product: text("PVC-insulated cables, 6 mm²"),
-        issued_on: text("2027-01-01"),
-        valid_until: text("2032-01-01"),
+        issued_on: text("2026-01-07"),
+        valid_until: text("2031-01-06"),
     });
     let second = KeyPair::insecure_from_label("test cable second key");
     let third = KeyPair::insecure_from_label("test cable third key");
@@ -224,7 +224,7 @@ async fn documents_expire_and_keys_rotate_and_are_revoked() {
     assert_eq!(view.computed_at.height, 7);
     assert_eq!(view.production_licences[0].validity, Validity::Expired);
     let certificates: Vec<_> = view.ccc_certificates.iter().map(|c| c.validity).collect();
-    assert_eq!(certificates, vec![Validity::Valid, Validity::NotYetValid]);
+    assert_eq!(certificates, vec![Validity::Valid, Validity::Valid]);
     let keys: Vec<_> = view
         .keys
         .iter()
@@ -868,4 +868,118 @@ async fn scores_rank_an_associations_members() {
         let response = server.get(&format!("/v1/scores{query}")).await;
         assert_error(&response, StatusCode::BAD_REQUEST, "invalid_query");
     }
+}
+
+#[tokio::test]
+async fn a_transfer_between_registrars_shows_in_the_registration_and_the_amendments() {
+    let server = story_server("transfer").await;
+    let demo = &server.chain.demo;
+    let distributor = uscc_of(&server, who::DISTRIBUTOR);
+    // Block 6: the association, which enrolled the distributor, offers it to the bureau.
+    server.chain.commit(
+        6,
+        vec![sign(
+            &server,
+            &demo.association,
+            100,
+            Record::OfferTransfer(OfferTransfer {
+                uscc: distributor.clone(),
+                to: demo.bureau.public(),
+            }),
+        )],
+    );
+    let path = format!("/v1/enterprises/{distributor}");
+    let (view, _) = get_ok::<EnterpriseView>(&server, &path).await;
+    let pending = view.registration.pending_transfer.as_ref().unwrap();
+    assert_eq!(
+        (
+            pending.from.public_key,
+            pending.to.public_key,
+            pending.offered_at_height
+        ),
+        (demo.association.public(), demo.bureau.public(), 6)
+    );
+    assert_eq!(
+        view.registration.registrar.public_key,
+        demo.association.public()
+    );
+    // Block 7: the bureau accepts.
+    let acceptance = sign(
+        &server,
+        &demo.bureau,
+        100,
+        Record::AcceptTransfer(AcceptTransfer {
+            uscc: distributor.clone(),
+            from: demo.association.public(),
+        }),
+    );
+    server.chain.commit(7, vec![acceptance.clone()]);
+    let (view, _) = get_ok::<EnterpriseView>(&server, &path).await;
+    assert_eq!(view.registration.registrar.public_key, demo.bureau.public());
+    assert_eq!(
+        view.registration.registered_by.public_key,
+        demo.association.public()
+    );
+    assert_eq!(view.registration.pending_transfer, None);
+    assert_eq!(view.registration.amendments, 3);
+
+    // The history, two at a time.
+    let (first, _) = get_ok::<AmendmentsPage>(&server, &format!("{path}/amendments?limit=2")).await;
+    assert_eq!(first.next, Some(2));
+    let (second, _) =
+        get_ok::<AmendmentsPage>(&server, &format!("{path}/amendments?after=2&limit=2")).await;
+    assert_eq!(second.next, None);
+    let history: Vec<_> = first
+        .amendments
+        .iter()
+        .chain(&second.amendments)
+        .map(|a| {
+            (
+                a.n,
+                serde_json::to_value(a.kind).unwrap(),
+                a.by.public_key,
+                a.height,
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            (0, "enrolment".into(), demo.association.public(), 1),
+            (1, "transfer_offered".into(), demo.association.public(), 6),
+            (2, "transfer_accepted".into(), demo.bureau.public(), 7),
+        ]
+    );
+    assert_eq!(
+        second.amendments[0].id.to_hex(),
+        id_of(&server, &acceptance)
+    );
+
+    // The distributor now ranks among the bureau's members, not the association's.
+    let ranked = |ranking: &ScoreRanking| -> bool {
+        ranking
+            .ranking
+            .iter()
+            .any(|member| member.uscc == distributor)
+    };
+    let (bureau, _) = get_ok::<ScoreRanking>(
+        &server,
+        &format!("/v1/scores?registrar={}", demo.bureau.public()),
+    )
+    .await;
+    assert!(ranked(&bureau));
+    let (association, _) = get_ok::<ScoreRanking>(
+        &server,
+        &format!("/v1/scores?registrar={}", demo.association.public()),
+    )
+    .await;
+    assert!(!ranked(&association));
+
+    let stranger = uscc("91110000MA01XYK12");
+    let response = server
+        .get(&format!("/v1/enterprises/{stranger}/amendments"))
+        .await;
+    assert_error(&response, StatusCode::NOT_FOUND, "unknown_enterprise");
+    let response = server.get(&format!("{path}/amendments?limit=0")).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_query");
 }

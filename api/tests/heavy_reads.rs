@@ -186,9 +186,14 @@ async fn metric_until(
 }
 
 /// The entries a whole ranking of the heavy chain reads and how long it takes, on a server
-/// of its own with the default limits.
+/// of its own with the default limits but a request timeout long enough for a loaded machine:
+/// this measures the ranking's whole cost, which the tests then cut short.
 async fn full_ranking(chain: &Chain, node: &Arc<TestNode>) -> (f64, Duration) {
-    let base = serve(chain, node, ApiLimits::default()).await;
+    let limits = ApiLimits {
+        request_timeout: Duration::from_secs(120),
+        ..ApiLimits::default()
+    };
+    let base = serve(chain, node, limits).await;
     let http = reqwest::Client::new();
     let started = Instant::now();
     let response = http.get(format!("{base}{RANKING}")).send().await.unwrap();

@@ -499,11 +499,11 @@ pub(crate) fn more_listed(count: usize) -> String {
     }
 }
 
-/// Says that a bound cut the reading of the enterprise's history.
+/// Says that the lists of evidence show the newest part of the enterprise's history.
 pub(crate) fn truncated_note(reads: &Reads) -> String {
     format!(
-        "note: a bound cut the reading ({} of at most {} records, {} of at most {} codes): \
-         the figures cover the newest part of the history only\n",
+        "note: the lists show the newest evidence only ({} of at most {} entries, {} of at most \
+         {} codes); the figures cover the whole history\n",
         reads.records_read, reads.max_records, reads.codes_read, reads.max_codes
     )
 }

@@ -108,6 +108,7 @@ pub(crate) fn init(options: &InitOptions) -> anyhow::Result<Genesis> {
         ],
         regulators: vec![bureau_member],
         score_weights: None,
+        time_windows: None,
     };
     genesis.check()?;
     let mut text = serde_json::to_string_pretty(&genesis)?;

@@ -15,7 +15,7 @@ use crate::codes::gs1::keys::Gtin;
 use crate::codes::uscc::{Uscc, check_character};
 use crate::crypto::KeyPair;
 use crate::exec::{BlockContext, execute_block};
-use crate::genesis::{Genesis, Member, Validator};
+use crate::genesis::{Genesis, MAX_WINDOW_DAYS, Member, TimeWindows, Validator};
 use crate::hash::Hash32;
 use crate::merkle::log::Frontier;
 use crate::merkle::map::MapStore;
@@ -56,6 +56,17 @@ pub fn gtin(body: &str) -> Gtin {
         .parse()
         .expect("a computed check digit makes a valid GTIN")
 }
+
+/// The demo consortium's time windows: its story is dated January 2026 and is replayed on live
+/// chains at any later time (`suyuan dev`, the node's tests), so it accepts records as old as
+/// any genesis may. Its documents run to 2029, when the story will need new ones.
+pub const DEMO_TIME_WINDOWS: TimeWindows = TimeWindows {
+    production_max_age_days: MAX_WINDOW_DAYS,
+    inspection_max_age_days: MAX_WINDOW_DAYS,
+    sale_max_age_days: MAX_WINDOW_DAYS,
+    recall_max_age_days: MAX_WINDOW_DAYS,
+    ..TimeWindows::DEFAULT
+};
 
 /// A demo chain's block `height` comes this long after genesis.
 const DEMO_BLOCK_INTERVAL_MS: u64 = 86_400_000;
@@ -213,6 +224,7 @@ impl Demo {
                 public_key: bureau.public(),
             }],
             score_weights: None,
+            time_windows: Some(DEMO_TIME_WINDOWS),
         };
         Demo {
             genesis,

@@ -14,23 +14,24 @@ use std::collections::BTreeSet;
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
+use crate::facts::Keeper;
 use crate::genesis::Genesis;
 use crate::limits::{MAX_ITEMS_PER_RECORD, MAX_LIST_ENTRIES};
 use crate::record::{
-    BindKey, CloseRecall, Commissioning, EnterpriseKind, EnterpriseProfile, Inspection, Party,
-    ProductModel, Recall, Record, RegisterEnterprise, RevokeKey, RotateKey, Shipment, Subject,
-    TraceCode, UpdateEnterprise,
+    AcceptTransfer, BindKey, CloseRecall, Commissioning, EnterpriseKind, EnterpriseProfile,
+    Inspection, OfferTransfer, Party, ProductModel, Recall, Record, RegisterEnterprise, RevokeKey,
+    RotateKey, Shipment, Subject, TraceCode, UpdateEnterprise, WithdrawTransfer,
 };
 use crate::state::{
-    CodeState, EnterpriseState, Issuer, KeyBinding, KeyStatus, ModelState, Overlay, RecallState,
-    StateError, StateKey, StateRead, StateReadExt, StateValue, TxLocation, WriteSet,
+    Amendment, AmendmentKind, CodeState, EnterpriseState, Issuer, KeyBinding, KeyStatus,
+    ModelState, Overlay, PendingTransfer, RecallState, StateError, StateKey, StateRead,
+    StateReadExt, StateValue, TxLocation, WriteSet,
 };
 use crate::text::Date;
 use crate::tx::{TxId, VerifiedTx};
 
-/// How far in the future of the block's time a sale may be dated, in milliseconds: clocks of
-/// ERP systems and of the proposer differ a little.
-pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+/// A day, in milliseconds: the unit of the genesis's time windows.
+const DAY_MS: u64 = 86_400_000;
 
 /// What execution knows about the block it runs in.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +48,72 @@ impl BlockContext<'_> {
     /// The block's date in China Standard Time, which dates in records are compared with.
     fn date(&self) -> Date {
         Date::from_unix_ms_china(self.time_ms)
+    }
+
+    /// The latest time a record may name: the block's time plus the consortium's clock skew.
+    fn latest_ms(&self) -> u64 {
+        self.time_ms
+            .saturating_add(self.genesis.time_windows().clock_skew_ms)
+    }
+
+    /// Checks that `time_ms` lies within `max_age_days` before the block's time and the clock
+    /// skew after it.
+    fn check_time(
+        &self,
+        field: &'static str,
+        time_ms: u64,
+        max_age_days: u32,
+    ) -> Result<(), RuleError> {
+        let oldest_ms = self.oldest_ms(max_age_days);
+        if time_ms < oldest_ms {
+            return Err(RuleError::TooOld {
+                field,
+                value: time_ms.to_string(),
+                oldest: oldest_ms.to_string(),
+            });
+        }
+        if time_ms > self.latest_ms() {
+            return Err(RuleError::InTheFuture {
+                field,
+                value: time_ms.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that `date` lies between the dates (in China) of the oldest and the latest time
+    /// [`BlockContext::check_time`] allows.
+    fn check_date(
+        &self,
+        field: &'static str,
+        date: Date,
+        max_age_days: u32,
+    ) -> Result<(), RuleError> {
+        let oldest = Date::from_unix_ms_china(self.oldest_ms(max_age_days));
+        if date < oldest {
+            return Err(RuleError::TooOld {
+                field,
+                value: date.to_string(),
+                oldest: oldest.to_string(),
+            });
+        }
+        self.check_not_after(field, date)
+    }
+
+    /// Checks that `date` is not after the date of the latest time a record may name.
+    fn check_not_after(&self, field: &'static str, date: Date) -> Result<(), RuleError> {
+        if date > Date::from_unix_ms_china(self.latest_ms()) {
+            return Err(RuleError::InTheFuture {
+                field,
+                value: date.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn oldest_ms(&self, max_age_days: u32) -> u64 {
+        self.time_ms
+            .saturating_sub(u64::from(max_age_days) * DAY_MS)
     }
 }
 
@@ -251,6 +318,78 @@ pub enum RuleError {
         /// Its value.
         value: String,
     },
+    /// A date or time lies further before the block's than the consortium's window allows.
+    #[error("{field} ({value}) is older than the window allows: the oldest accepted is {oldest}")]
+    TooOld {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// The oldest value accepted in this block.
+        oldest: String,
+    },
+    /// A licence or certificate expires before it was issued.
+    #[error("{document} {number} expires on {valid_until}, before its issue on {issued_on}")]
+    ExpiresBeforeIssue {
+        /// "business licence" or "CCC certificate".
+        document: &'static str,
+        /// Its number.
+        number: String,
+        /// Date of issue.
+        issued_on: Date,
+        /// Last day of validity.
+        valid_until: Date,
+    },
+    /// A licence or certificate claims a validity beyond the consortium's longest term.
+    #[error("{document} {number} is valid until {valid_until}; no later than {latest} is accepted")]
+    ValidityTooLong {
+        /// "production licence" or "CCC certificate".
+        document: &'static str,
+        /// Its number.
+        number: String,
+        /// Last day of validity claimed.
+        valid_until: Date,
+        /// The latest accepted in this block.
+        latest: Date,
+    },
+    /// A registrar tried to amend an enterprise another registrar answers for.
+    #[error(
+        "{action} of enterprise {uscc} needs its registrar {registrar} or a regulator; {signer} is neither"
+    )]
+    NotEnterprisesRegistrar {
+        /// What was attempted.
+        action: &'static str,
+        /// The signer.
+        signer: PublicKey,
+        /// The enterprise.
+        uscc: Uscc,
+        /// Its registrar.
+        registrar: PublicKey,
+    },
+    /// A transfer names a key that is not a genesis registrar.
+    #[error("{key} is not a registrar named in genesis")]
+    UnknownRegistrar {
+        /// The key.
+        key: PublicKey,
+    },
+    /// A transfer offers an enterprise to the registrar it already has.
+    #[error("enterprise {uscc} already has registrar {registrar}")]
+    AlreadyRegistrar {
+        /// The enterprise.
+        uscc: Uscc,
+        /// Its registrar.
+        registrar: PublicKey,
+    },
+    /// No pending transfer matches: none was offered, or to another registrar, or by another.
+    #[error("no transfer of enterprise {uscc} from {from} to {to} is pending")]
+    NoTransferOffer {
+        /// The enterprise.
+        uscc: Uscc,
+        /// The registrar it would be transferred from.
+        from: PublicKey,
+        /// The registrar it would be transferred to.
+        to: PublicKey,
+    },
     /// Only regulators and enrolled inspection bodies record inspections.
     #[error("{signer} is neither a regulator nor an inspection body")]
     NotInspector {
@@ -332,6 +471,13 @@ impl RuleError {
             RuleError::SaleToSelf { .. } => "sale_to_self",
             RuleError::UnderRecall { .. } => "under_recall",
             RuleError::InTheFuture { .. } => "in_the_future",
+            RuleError::TooOld { .. } => "too_old",
+            RuleError::ExpiresBeforeIssue { .. } => "expires_before_issue",
+            RuleError::ValidityTooLong { .. } => "validity_too_long",
+            RuleError::NotEnterprisesRegistrar { .. } => "not_enterprises_registrar",
+            RuleError::UnknownRegistrar { .. } => "unknown_registrar",
+            RuleError::AlreadyRegistrar { .. } => "already_registrar",
+            RuleError::NoTransferOffer { .. } => "no_transfer_offer",
             RuleError::NotInspector { .. } => "not_inspector",
             RuleError::NotRecaller { .. } => "not_recaller",
             RuleError::NotProducersProduct { .. } => "not_producers_product",
@@ -461,10 +607,13 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             Record::BindKey(record) => self.bind_key(&signer, record)?,
             Record::RotateKey(record) => self.rotate_key(&signer, record)?,
             Record::RevokeKey(record) => self.revoke_key(&signer, record)?,
+            Record::OfferTransfer(record) => self.offer_transfer(&signer, record)?,
+            Record::AcceptTransfer(record) => self.accept_transfer(&signer, record)?,
+            Record::WithdrawTransfer(record) => self.withdraw_transfer(&signer, record)?,
             Record::RegisterProduct(record) => self.register_product(&signer, record)?,
             Record::Commission(record) => self.commission(&signer, record, tx.id)?,
-            Record::Inspect(record) => self.inspect(&signer, record)?,
-            Record::Ship(record) => self.ship(&signer, record)?,
+            Record::Inspect(record) => self.inspect(&signer, record, tx.id)?,
+            Record::Ship(record) => self.ship(&signer, record, tx.id)?,
             Record::Recall(record) => self.recall(&signer, record, tx.id)?,
             Record::CloseRecall(record) => self.close_recall(&signer, record, tx.id)?,
         }
@@ -472,8 +621,38 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             height: self.context.height,
             index: self.applied,
         };
+        if let Some((uscc, kind)) = amendment_of(&tx.payload.record) {
+            let amendment = Amendment {
+                kind,
+                by: signer.key,
+                tx: tx.id,
+                at: location,
+            };
+            self.log_amendment(uscc, amendment)?;
+        }
         self.overlay
             .put(StateKey::Tx(tx.id), StateValue::Tx(location));
+        Ok(())
+    }
+
+    /// Appends an amendment to the enterprise's history, after the record's own writes.
+    fn log_amendment(&mut self, uscc: &Uscc, amendment: Amendment) -> Result<(), ExecError> {
+        let mut state = self.existing_enterprise(uscc)?;
+        let n = state.amendments;
+        // Four billion amendments of one enterprise would take a registrar's whole key's life.
+        state.amendments = n.checked_add(1).ok_or(RuleError::TooMany {
+            field: "amendments",
+            max: u32::MAX as usize,
+            found: u32::MAX as usize,
+        })?;
+        self.overlay.put(
+            StateKey::Amendment(uscc.clone(), n),
+            StateValue::Amendment(amendment),
+        );
+        self.overlay.put(
+            StateKey::Enterprise(uscc.clone()),
+            StateValue::Enterprise(state),
+        );
         Ok(())
     }
 
@@ -533,6 +712,29 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         }
     }
 
+    /// The enterprise, if the signer may amend it: its registrar, or a regulator.
+    fn amendable_enterprise(
+        &self,
+        signer: &Signer,
+        uscc: &Uscc,
+        action: &'static str,
+    ) -> Result<EnterpriseState, ExecError> {
+        if !signer.is_regulator {
+            Self::require_registrar(signer, action)?;
+        }
+        let state = self.existing_enterprise(uscc)?;
+        if !signer.is_regulator && signer.key != state.registrar() {
+            return Err(RuleError::NotEnterprisesRegistrar {
+                action,
+                signer: signer.key,
+                uscc: uscc.clone(),
+                registrar: state.registrar(),
+            }
+            .into());
+        }
+        Ok(state)
+    }
+
     fn existing_enterprise(&self, uscc: &Uscc) -> Result<EnterpriseState, ExecError> {
         self.overlay
             .enterprise(uscc)?
@@ -546,7 +748,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     ) -> Result<(), ExecError> {
         Self::require_registrar(signer, "enrolling an enterprise")?;
         let uscc = &record.enterprise.uscc;
-        check_profile(&record.enterprise)?;
+        check_profile(&record.enterprise, &self.context)?;
         check_list("keys", &record.keys, 1, MAX_LIST_ENTRIES)?;
         if self.overlay.enterprise(uscc)?.is_some() {
             return Err(RuleError::EnterpriseExists { uscc: uscc.clone() }.into());
@@ -554,11 +756,15 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         for key in &record.keys {
             self.bind_new_key(uscc, key)?;
         }
+        Keeper::new(&mut self.overlay).enrolled(uscc, record.keys.len());
         let state = EnterpriseState {
             profile: record.enterprise.clone(),
             registered_by: signer.key,
             registered_at_height: self.context.height,
             keys: record.keys.clone(),
+            transferred_to: None,
+            pending_transfer: None,
+            amendments: 0,
         };
         self.overlay.put(
             StateKey::Enterprise(uscc.clone()),
@@ -572,9 +778,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         signer: &Signer,
         record: &UpdateEnterprise,
     ) -> Result<(), ExecError> {
-        Self::require_registrar(signer, "updating an enterprise")?;
-        check_profile(&record.enterprise)?;
-        let mut state = self.existing_enterprise(&record.enterprise.uscc)?;
+        let mut state =
+            self.amendable_enterprise(signer, &record.enterprise.uscc, "updating an enterprise")?;
+        check_profile(&record.enterprise, &self.context)?;
         state.profile = record.enterprise.clone();
         self.overlay.put(
             StateKey::Enterprise(record.enterprise.uscc.clone()),
@@ -584,8 +790,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     }
 
     fn bind_key(&mut self, signer: &Signer, record: &BindKey) -> Result<(), ExecError> {
-        Self::require_registrar(signer, "binding a key")?;
-        let state = self.existing_enterprise(&record.uscc)?;
+        let state = self.amendable_enterprise(signer, &record.uscc, "binding a key")?;
         self.add_key(state, &record.key)
     }
 
@@ -613,6 +818,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         }
         let uscc = state.profile.uscc.clone();
         self.bind_new_key(&uscc, key)?;
+        Keeper::new(&mut self.overlay).key_bound(&uscc)?;
         state.keys.push(*key);
         self.overlay
             .put(StateKey::Enterprise(uscc), StateValue::Enterprise(state));
@@ -620,11 +826,101 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     }
 
     fn revoke_key(&mut self, signer: &Signer, record: &RevokeKey) -> Result<(), ExecError> {
-        if !signer.is_registrar {
+        if signer.is_registrar || signer.is_regulator {
+            self.amendable_enterprise(signer, &record.uscc, "revoking a key")?;
+        } else {
             self.require_enterprise(signer, &record.uscc)?;
         }
-        self.existing_enterprise(&record.uscc)?;
-        self.revoke(&record.uscc, &record.key)
+        self.revoke(&record.uscc, &record.key)?;
+        Ok(Keeper::new(&mut self.overlay).key_revoked(&record.uscc)?)
+    }
+
+    fn offer_transfer(&mut self, signer: &Signer, record: &OfferTransfer) -> Result<(), ExecError> {
+        Self::require_registrar(signer, "offering an enterprise to another registrar")?;
+        let mut state = self.existing_enterprise(&record.uscc)?;
+        let registrar = state.registrar();
+        if signer.key != registrar {
+            return Err(RuleError::NotEnterprisesRegistrar {
+                action: "offering an enterprise to another registrar",
+                signer: signer.key,
+                uscc: record.uscc.clone(),
+                registrar,
+            }
+            .into());
+        }
+        if self.context.genesis.registrar(&record.to).is_none() {
+            return Err(RuleError::UnknownRegistrar { key: record.to }.into());
+        }
+        if record.to == registrar {
+            return Err(RuleError::AlreadyRegistrar {
+                uscc: record.uscc.clone(),
+                registrar,
+            }
+            .into());
+        }
+        state.pending_transfer = Some(PendingTransfer {
+            from: registrar,
+            to: record.to,
+            offered_at_height: self.context.height,
+        });
+        self.put_enterprise(state);
+        Ok(())
+    }
+
+    fn accept_transfer(
+        &mut self,
+        signer: &Signer,
+        record: &AcceptTransfer,
+    ) -> Result<(), ExecError> {
+        Self::require_registrar(signer, "taking over an enterprise")?;
+        let mut state = self.existing_enterprise(&record.uscc)?;
+        let offered = state.pending_transfer.as_ref().is_some_and(|pending| {
+            pending.to == signer.key
+                && pending.from == record.from
+                && pending.from == state.registrar()
+        });
+        if !offered {
+            return Err(RuleError::NoTransferOffer {
+                uscc: record.uscc.clone(),
+                from: record.from,
+                to: signer.key,
+            }
+            .into());
+        }
+        state.transferred_to = Some(signer.key);
+        state.pending_transfer = None;
+        self.put_enterprise(state);
+        Ok(())
+    }
+
+    fn withdraw_transfer(
+        &mut self,
+        signer: &Signer,
+        record: &WithdrawTransfer,
+    ) -> Result<(), ExecError> {
+        Self::require_registrar(signer, "withdrawing a transfer")?;
+        let mut state = self.existing_enterprise(&record.uscc)?;
+        match &state.pending_transfer {
+            Some(pending) if pending.from == signer.key || pending.to == signer.key => {}
+            _ => {
+                return Err(RuleError::NoTransferOffer {
+                    uscc: record.uscc.clone(),
+                    from: state.registrar(),
+                    to: signer.key,
+                }
+                .into());
+            }
+        }
+        state.pending_transfer = None;
+        self.put_enterprise(state);
+        Ok(())
+    }
+
+    fn put_enterprise(&mut self, state: EnterpriseState) {
+        self.overlay.put(
+            StateKey::Enterprise(state.profile.uscc.clone()),
+            StateValue::Enterprise(state),
+        );
     }
 
     fn bind_new_key(&mut self, uscc: &Uscc, key: &PublicKey) -> Result<(), ExecError> {
@@ -670,16 +966,26 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         let enterprise = self.require_enterprise(signer, &record.uscc)?;
         require_producer(&enterprise, "register product models")?;
         check_list("standards", &record.standards, 0, MAX_LIST_ENTRIES)?;
-        if let Some(existing) = self.overlay.model(&record.gtin)?
+        let previous = self.overlay.model(&record.gtin)?;
+        if let Some(existing) = &previous
             && existing.model.uscc != record.uscc
         {
             return Err(RuleError::ModelOfOtherEnterprise {
                 gtin: record.gtin.clone(),
-                owner: existing.model.uscc,
+                owner: existing.model.uscc.clone(),
             }
             .into());
         }
         check_documents_held(&enterprise.profile, record, self.context.date())?;
+        // Re-registering the model as it stands changes nothing, so a flood of them cannot move
+        // the producer's figures (or its model's registration height).
+        if previous
+            .as_ref()
+            .is_some_and(|existing| &existing.model == record)
+        {
+            return Ok(());
+        }
+        Keeper::new(&mut self.overlay).model_registered(previous.as_ref(), record)?;
         let state = ModelState {
             model: record.clone(),
             registered_at_height: self.context.height,
@@ -712,8 +1018,16 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
-        self.not_in_future("production_date", record.production_date)?;
+        let windows = self.context.genesis.time_windows();
+        self.context.check_date(
+            "production_date",
+            record.production_date,
+            windows.production_max_age_days,
+        )?;
+        // Valid when made, and still valid when reported: a backdated production date does
+        // not revive an expired licence.
         check_documents_held(&enterprise.profile, &model.model, record.production_date)?;
+        check_documents_held(&enterprise.profile, &model.model, self.context.date())?;
         let lines = record.items.lines();
         check_list("items", &lines, 1, MAX_ITEMS_PER_RECORD)?;
         let mut seen = BTreeSet::new();
@@ -735,7 +1049,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 StateValue::Holding(quantity),
             );
         }
-        Ok(())
+        Ok(Keeper::new(&mut self.overlay).commissioned(record, id, self.context.time_ms)?)
     }
 
     fn check_new_product_code(
@@ -763,7 +1077,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         Ok(())
     }
 
-    fn inspect(&mut self, signer: &Signer, record: &Inspection) -> Result<(), ExecError> {
+    fn inspect(&mut self, signer: &Signer, record: &Inspection, id: TxId) -> Result<(), ExecError> {
         let is_inspection_body = match &signer.enterprise {
             Some(uscc) => {
                 self.existing_enterprise(uscc)?.profile.kind == EnterpriseKind::InspectionBody
@@ -774,20 +1088,18 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             return Err(RuleError::NotInspector { signer: signer.key }.into());
         }
         check_list("standards", &record.standards, 1, MAX_LIST_ENTRIES)?;
-        self.not_in_future("inspected_on", record.inspected_on)?;
-        self.subject_producer(&record.subject)?;
-        Ok(())
+        let max_age_days = self.context.genesis.time_windows().inspection_max_age_days;
+        self.context
+            .check_date("inspected_on", record.inspected_on, max_age_days)?;
+        let producer = self.subject_producer(&record.subject)?;
+        Ok(Keeper::new(&mut self.overlay).inspected(record, &producer, id)?)
     }
 
-    fn ship(&mut self, signer: &Signer, record: &Shipment) -> Result<(), ExecError> {
+    fn ship(&mut self, signer: &Signer, record: &Shipment, id: TxId) -> Result<(), ExecError> {
         self.require_enterprise(signer, &record.seller)?;
-        if record.sold_at_ms > self.context.time_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
-            return Err(RuleError::InTheFuture {
-                field: "sold_at_ms",
-                value: record.sold_at_ms.to_string(),
-            }
-            .into());
-        }
+        let max_age_days = self.context.genesis.time_windows().sale_max_age_days;
+        self.context
+            .check_time("sold_at_ms", record.sold_at_ms, max_age_days)?;
         check_list("lines", &record.lines, 1, MAX_ITEMS_PER_RECORD)?;
         let receiver = match &record.buyer {
             Party::Enterprise { uscc, .. } if uscc == &record.seller => {
@@ -805,7 +1117,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             self.move_units(&line.code, line.quantity, &record.seller, receiver.as_ref())?;
         }
-        Ok(())
+        Ok(Keeper::new(&mut self.overlay).shipped(record, id, self.context.time_ms)?)
     }
 
     fn move_units(
@@ -873,7 +1185,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             .into());
         };
         self.existing_enterprise(&record.producer)?;
-        self.not_in_future("announced_on", record.announced_on)?;
+        let max_age_days = self.context.genesis.time_windows().recall_max_age_days;
+        self.context
+            .check_date("announced_on", record.announced_on, max_age_days)?;
         check_list("subjects", &record.subjects, 1, MAX_ITEMS_PER_RECORD)?;
         let mut seen = BTreeSet::new();
         for subject in &record.subjects {
@@ -901,7 +1215,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         };
         self.overlay
             .put(StateKey::Recall(id), StateValue::Recall(state));
-        Ok(())
+        Ok(Keeper::new(&mut self.overlay).recalled(record, id)?)
     }
 
     fn close_recall(
@@ -940,9 +1254,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
         }
         state.closed_by = Some(id);
+        let producer = state.producer.clone();
         self.overlay
             .put(StateKey::Recall(record.recall), StateValue::Recall(state));
-        Ok(())
+        Ok(Keeper::new(&mut self.overlay).recall_closed(&producer)?)
     }
 
     /// The producer of a commissioned code or a registered model.
@@ -961,15 +1276,25 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 .uscc),
         }
     }
+}
 
-    fn not_in_future(&self, field: &'static str, date: Date) -> Result<(), RuleError> {
-        if date > self.context.date() {
-            return Err(RuleError::InTheFuture {
-                field,
-                value: date.to_string(),
-            });
-        }
-        Ok(())
+/// The enterprise an administrative record amends, and how; `None` for the others.
+fn amendment_of(record: &Record) -> Option<(&Uscc, AmendmentKind)> {
+    match record {
+        Record::RegisterEnterprise(r) => Some((&r.enterprise.uscc, AmendmentKind::Enrolment)),
+        Record::UpdateEnterprise(r) => Some((&r.enterprise.uscc, AmendmentKind::Profile)),
+        Record::BindKey(r) => Some((&r.uscc, AmendmentKind::BindKey)),
+        Record::RotateKey(r) => Some((&r.uscc, AmendmentKind::RotateKey)),
+        Record::RevokeKey(r) => Some((&r.uscc, AmendmentKind::RevokeKey)),
+        Record::OfferTransfer(r) => Some((&r.uscc, AmendmentKind::TransferOffered)),
+        Record::AcceptTransfer(r) => Some((&r.uscc, AmendmentKind::TransferAccepted)),
+        Record::WithdrawTransfer(r) => Some((&r.uscc, AmendmentKind::TransferWithdrawn)),
+        Record::RegisterProduct(_)
+        | Record::Commission(_)
+        | Record::Inspect(_)
+        | Record::Ship(_)
+        | Record::Recall(_)
+        | Record::CloseRecall(_) => None,
     }
 }
 
@@ -986,7 +1311,7 @@ fn require_producer(enterprise: &EnterpriseState, action: &'static str) -> Resul
     }
 }
 
-fn check_profile(profile: &EnterpriseProfile) -> Result<(), RuleError> {
+fn check_profile(profile: &EnterpriseProfile, context: &BlockContext<'_>) -> Result<(), RuleError> {
     check_list(
         "production_licences",
         &profile.production_licences,
@@ -998,7 +1323,74 @@ fn check_profile(profile: &EnterpriseProfile) -> Result<(), RuleError> {
         &profile.ccc_certificates,
         0,
         MAX_LIST_ENTRIES,
-    )
+    )?;
+    check_document_dates(profile, context)
+}
+
+/// Licence and certificate dates must be plausible: issued no later than the block's date,
+/// expiring after issue, and valid no longer than the consortium's longest term from the
+/// block's date. Expired entries may stay in a profile as history; they cover nothing.
+fn check_document_dates(
+    profile: &EnterpriseProfile,
+    context: &BlockContext<'_>,
+) -> Result<(), RuleError> {
+    let term_days = context.genesis.time_windows().document_max_term_days;
+    let latest = Date::from_unix_ms_china(
+        context
+            .time_ms
+            .saturating_add(u64::from(term_days) * DAY_MS),
+    );
+    let not_too_long = |document: &'static str, number: String, valid_until: Date| {
+        if valid_until > latest {
+            return Err(RuleError::ValidityTooLong {
+                document,
+                number,
+                valid_until,
+                latest,
+            });
+        }
+        Ok(())
+    };
+    let issued_before_expiry = |document: &'static str, number: String, issued_on, valid_until| {
+        if valid_until < issued_on {
+            return Err(RuleError::ExpiresBeforeIssue {
+                document,
+                number,
+                issued_on,
+                valid_until,
+            });
+        }
+        Ok(())
+    };
+    let business = &profile.business_licence;
+    context.check_not_after("business_licence.issued_on", business.issued_on)?;
+    if let Some(valid_until) = business.valid_until {
+        issued_before_expiry(
+            "business licence",
+            profile.uscc.to_string(),
+            business.issued_on,
+            valid_until,
+        )?;
+    }
+    for licence in &profile.production_licences {
+        not_too_long(
+            "production licence",
+            licence.number.to_string(),
+            licence.valid_until,
+        )?;
+    }
+    for certificate in &profile.ccc_certificates {
+        let number = certificate.number.to_string();
+        context.check_not_after("ccc_certificates.issued_on", certificate.issued_on)?;
+        issued_before_expiry(
+            "CCC certificate",
+            number.clone(),
+            certificate.issued_on,
+            certificate.valid_until,
+        )?;
+        not_too_long("CCC certificate", number, certificate.valid_until)?;
+    }
+    Ok(())
 }
 
 /// The model's licence and CCC certificate must be among the enterprise's, valid on `on`.
@@ -1161,6 +1553,39 @@ mod rule_code_tests {
             RuleError::InTheFuture {
                 field: "f",
                 value: "v".into(),
+            },
+            RuleError::TooOld {
+                field: "f",
+                value: "v".into(),
+                oldest: "o".into(),
+            },
+            RuleError::ExpiresBeforeIssue {
+                document: "d",
+                number: "n".into(),
+                issued_on: Date::from_unix_ms_china(1),
+                valid_until: Date::from_unix_ms_china(0),
+            },
+            RuleError::ValidityTooLong {
+                document: "d",
+                number: "n".into(),
+                valid_until: Date::from_unix_ms_china(1),
+                latest: Date::from_unix_ms_china(0),
+            },
+            RuleError::NotEnterprisesRegistrar {
+                action: "a",
+                signer: key,
+                uscc: uscc.clone(),
+                registrar: key,
+            },
+            RuleError::UnknownRegistrar { key },
+            RuleError::AlreadyRegistrar {
+                uscc: uscc.clone(),
+                registrar: key,
+            },
+            RuleError::NoTransferOffer {
+                uscc: uscc.clone(),
+                from: key,
+                to: key,
             },
             RuleError::NotInspector { signer: key },
             RuleError::NotRecaller {

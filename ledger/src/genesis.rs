@@ -36,7 +36,115 @@ pub struct Genesis {
     /// [`ScoreWeights::DEFAULT`] when absent (see [`Genesis::score_weights`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_weights: Option<ScoreWeights>,
+    /// How far from the block's time the dates and times in records may lie;
+    /// [`TimeWindows::DEFAULT`] when absent (see [`Genesis::time_windows`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_windows: Option<TimeWindows>,
 }
+
+/// The plausible window around a block's time for each dated field of a record: a date or time
+/// is refused if it lies more than its `max_age_days` before the block's time, or more than
+/// `clock_skew_ms` after it. Dates (days in China Standard Time) are compared with the dates of
+/// those two instants.
+///
+/// The windows are the consortium's policy on late reporting: a record of an event older than
+/// its window is refused, which is what keeps a producer from backdating a production date to
+/// a time when an expired licence was still valid, and a seller from dating a sale 1970.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeWindows {
+    /// How far after the block's time a record's date or time may lie: the clocks of ERP
+    /// systems and of the proposer differ a little. At least [`MIN_CLOCK_SKEW_MS`], so that it
+    /// covers the block-time tolerance of every node (see that constant).
+    pub clock_skew_ms: u64,
+    /// `commission.production_date`: how old a batch may be when first put on the ledger.
+    pub production_max_age_days: u32,
+    /// `inspect.inspected_on`: how long a test report may take to be recorded.
+    pub inspection_max_age_days: u32,
+    /// `ship.sold_at_ms`: how late a sale may be reported.
+    pub sale_max_age_days: u32,
+    /// `recall.announced_on`: how late a recall may be recorded.
+    pub recall_max_age_days: u32,
+    /// The longest validity a production licence or CCC certificate may claim, counted from
+    /// the block's date: an expiry date further out is a typing error or a forgery.
+    pub document_max_term_days: u32,
+}
+
+impl TimeWindows {
+    /// The windows of a genesis that names none.
+    pub const DEFAULT: TimeWindows = TimeWindows {
+        clock_skew_ms: DEFAULT_CLOCK_SKEW_MS,
+        production_max_age_days: 90,
+        inspection_max_age_days: 180,
+        sale_max_age_days: 90,
+        recall_max_age_days: 30,
+        // Production licences and CCC certificates run five years; twice that, with leap days.
+        document_max_term_days: 3_653,
+    };
+
+    /// Each age window (in days) by its field's name, in a fixed order.
+    pub fn ages_by_name(&self) -> [(&'static str, u32); 5] {
+        [
+            ("production_max_age_days", self.production_max_age_days),
+            ("inspection_max_age_days", self.inspection_max_age_days),
+            ("sale_max_age_days", self.sale_max_age_days),
+            ("recall_max_age_days", self.recall_max_age_days),
+            ("document_max_term_days", self.document_max_term_days),
+        ]
+    }
+
+    /// Checks the skew against [`MIN_CLOCK_SKEW_MS`] and [`MAX_CLOCK_SKEW_MS`], and every
+    /// window in days against 1 and [`MAX_WINDOW_DAYS`].
+    pub fn check(&self) -> Result<(), GenesisError> {
+        let out_of_range = |window: &'static str, min: u64, max: u64, found: u64| {
+            GenesisError::TimeWindowOutOfRange {
+                window,
+                min,
+                max,
+                found,
+            }
+        };
+        if !(MIN_CLOCK_SKEW_MS..=MAX_CLOCK_SKEW_MS).contains(&self.clock_skew_ms) {
+            return Err(out_of_range(
+                "clock_skew_ms",
+                MIN_CLOCK_SKEW_MS,
+                MAX_CLOCK_SKEW_MS,
+                self.clock_skew_ms,
+            ));
+        }
+        for (window, days) in self.ages_by_name() {
+            if !(1..=MAX_WINDOW_DAYS).contains(&days) {
+                return Err(out_of_range(window, 1, MAX_WINDOW_DAYS.into(), days.into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for TimeWindows {
+    fn default() -> Self {
+        TimeWindows::DEFAULT
+    }
+}
+
+/// The clock skew of a genesis that names none: five minutes.
+pub const DEFAULT_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// The smallest clock skew a genesis may set. A node votes for a block timed up to its
+/// block-time tolerance ahead of its own clock, and a node's tolerance is at most this (its
+/// configuration is refused otherwise), so an honest client whose clock is as far ahead of the
+/// block's proposer as consensus tolerates between validators still has its records accepted.
+pub const MIN_CLOCK_SKEW_MS: u64 = 60 * 1000;
+
+/// The largest clock skew a genesis may set: one hour. More would let records be dated after
+/// events that have not happened yet.
+pub const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
+
+/// The widest window in days a genesis may set: ten years and leap days.
+pub const MAX_WINDOW_DAYS: u32 = 3_653;
+
+const _: () = assert!(MIN_CLOCK_SKEW_MS <= DEFAULT_CLOCK_SKEW_MS);
+const _: () = assert!(DEFAULT_CLOCK_SKEW_MS <= MAX_CLOCK_SKEW_MS);
 
 /// How much each component of an enterprise's traceability score counts, in relative units:
 /// a component's share of the score is its weight over the sum of the weights of the
@@ -170,6 +278,18 @@ pub enum GenesisError {
         /// The weight given.
         found: u32,
     },
+    /// A time window is outside the range a genesis may set.
+    #[error("time window {window} is {found}; it must be {min} to {max}")]
+    TimeWindowOutOfRange {
+        /// The window's field.
+        window: &'static str,
+        /// The least allowed.
+        min: u64,
+        /// The most allowed.
+        max: u64,
+        /// The value given.
+        found: u64,
+    },
     /// Every score weight is zero, so no score could be computed.
     #[error("score weights are all zero; at least one must be positive")]
     ScoreWeightsAllZero,
@@ -212,10 +332,18 @@ impl Genesis {
         check_keys("registrars", &registrar_keys)?;
         let regulator_keys: Vec<PublicKey> = self.regulators.iter().map(|m| m.public_key).collect();
         check_keys("regulators", &regulator_keys)?;
+        if let Some(windows) = &self.time_windows {
+            windows.check()?;
+        }
         match &self.score_weights {
             Some(weights) => weights.check(),
             None => Ok(()),
         }
+    }
+
+    /// The consortium's time windows: the file's, else [`TimeWindows::DEFAULT`].
+    pub fn time_windows(&self) -> TimeWindows {
+        self.time_windows.unwrap_or_default()
     }
 
     /// The consortium's score weights: the file's, else [`ScoreWeights::DEFAULT`].
@@ -367,5 +495,86 @@ mod tests {
         let mut one = all(0.into());
         one["recalls"] = 1.into();
         assert!(with(one).is_ok(), "one positive weight is enough");
+    }
+
+    #[test]
+    fn time_windows_default_when_absent_and_change_the_hash_when_named() {
+        let plain = Genesis {
+            time_windows: None,
+            ..Demo::new(4, 7100).genesis
+        };
+        assert_eq!(plain.time_windows(), TimeWindows::DEFAULT);
+        assert!(!String::from_utf8_lossy(&plain.to_canonical_json()).contains("time_windows"));
+        let windows = TimeWindows {
+            sale_max_age_days: 7,
+            ..TimeWindows::DEFAULT
+        };
+        let windowed = Genesis {
+            time_windows: Some(windows),
+            ..plain.clone()
+        };
+        let parsed = Genesis::from_json(&windowed.to_canonical_json()).unwrap();
+        assert_eq!(parsed.time_windows(), windows);
+        assert_ne!(parsed.hash(), plain.hash());
+        let other = Genesis {
+            time_windows: Some(TimeWindows {
+                sale_max_age_days: 8,
+                ..windows
+            }),
+            ..plain
+        };
+        assert_ne!(other.hash(), windowed.hash(), "every value is in the hash");
+    }
+
+    #[test]
+    fn time_windows_out_of_range_are_refused_with_typed_errors() {
+        let base = serde_json::to_value(Demo::new(4, 7100).genesis).unwrap();
+        let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut windows = serde_json::to_value(TimeWindows::DEFAULT).unwrap();
+            edit(&mut windows);
+            let mut json = base.clone();
+            json["time_windows"] = windows;
+            Genesis::from_json(json.to_string().as_bytes())
+        };
+        assert_eq!(
+            with(&|w| w["clock_skew_ms"] = (MIN_CLOCK_SKEW_MS - 1).into()),
+            Err(GenesisError::TimeWindowOutOfRange {
+                window: "clock_skew_ms",
+                min: MIN_CLOCK_SKEW_MS,
+                max: MAX_CLOCK_SKEW_MS,
+                found: MIN_CLOCK_SKEW_MS - 1,
+            })
+        );
+        assert!(matches!(
+            with(&|w| w["clock_skew_ms"] = (MAX_CLOCK_SKEW_MS + 1).into()),
+            Err(GenesisError::TimeWindowOutOfRange {
+                window: "clock_skew_ms",
+                ..
+            })
+        ));
+        for (window, _) in TimeWindows::DEFAULT.ages_by_name() {
+            for bad in [0, MAX_WINDOW_DAYS + 1] {
+                assert_eq!(
+                    with(&|w| w[window] = bad.into()),
+                    Err(GenesisError::TimeWindowOutOfRange {
+                        window,
+                        min: 1,
+                        max: MAX_WINDOW_DAYS.into(),
+                        found: bad.into(),
+                    })
+                );
+            }
+        }
+        assert!(matches!(
+            with(&|w| {
+                w.as_object_mut().unwrap().remove("sale_max_age_days");
+            }),
+            Err(GenesisError::Parse(_))
+        ));
+        assert!(matches!(
+            with(&|w| w["sale_max_age_days"] = (-1).into()),
+            Err(GenesisError::Parse(_))
+        ));
+        assert!(with(&|_| {}).is_ok());
     }
 }

@@ -9,8 +9,9 @@
 //!   text, and the bound on every size the ledger accepts.
 //! - [`crypto`], [`tx`], [`signatures`]: keys and the one signature rule, signed envelopes and
 //!   their payloads, and checking many signatures at once on every core.
-//! - [`record`], [`genesis`], [`state`], [`exec`]: what a record says, the consortium's
-//!   founding document, the state records build, and the rules that execute them.
+//! - [`record`], [`genesis`], [`state`], [`exec`], [`facts`]: what a record says, the
+//!   consortium's founding document, the state records build, the rules that execute them, and
+//!   the figures of each enterprise's whole history that execution keeps for its score.
 //! - [`submit`]: why a node refuses to admit a transaction, in one vocabulary for the node,
 //!   the API and clients.
 //! - [`block`], [`merkle`], [`trees`]: blocks and headers, the Merkle log and code map, and
@@ -22,6 +23,7 @@ pub mod codes;
 pub mod crypto;
 pub mod demo;
 pub mod exec;
+pub mod facts;
 pub mod genesis;
 pub mod hash;
 pub mod limits;

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`Record::RegisterEnterprise`], [`Record::UpdateEnterprise`] | a registrar | master data (party, `urn:epc:id:pgln`) |
 //! | [`Record::BindKey`], [`Record::RotateKey`], [`Record::RevokeKey`] | registrar or the enterprise | none: ledger administration |
+//! | [`Record::OfferTransfer`], [`Record::AcceptTransfer`], [`Record::WithdrawTransfer`] | the current and the new registrar | none: ledger administration |
 //! | [`Record::RegisterProduct`] | the enterprise | master data (product class, GTIN) |
 //! | [`Record::Commission`] | the producer | ObjectEvent, ADD, `commissioning`, `active` |
 //! | [`Record::Inspect`] | a regulator or an inspection body | ObjectEvent, OBSERVE, `inspecting`, `conformant` / `non_conformant` |
@@ -50,6 +51,12 @@ pub enum Record {
     RotateKey(RotateKey),
     /// A registrar or the enterprise itself revokes a key; it signs nothing more.
     RevokeKey(RevokeKey),
+    /// An enterprise's registrar offers to hand the enterprise over to another registrar.
+    OfferTransfer(OfferTransfer),
+    /// The registrar offered an enterprise takes it over.
+    AcceptTransfer(AcceptTransfer),
+    /// The offering or the offered registrar withdraws a pending transfer.
+    WithdrawTransfer(WithdrawTransfer),
     /// An enterprise registers a product model under its GTIN.
     RegisterProduct(ProductModel),
     /// A producer commissions a batch or serialised items of one of its models.
@@ -203,6 +210,37 @@ pub struct RevokeKey {
     pub key: PublicKey,
     /// Why, for the audit trail.
     pub reason: LongText,
+}
+
+/// Offer an enterprise to another registrar (signed by its current registrar). Nothing changes
+/// hands until the other registrar accepts with [`AcceptTransfer`]; a later offer replaces a
+/// pending one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferTransfer {
+    /// The enterprise.
+    pub uscc: Uscc,
+    /// The registrar offered it: a genesis registrar other than the current one.
+    pub to: PublicKey,
+}
+
+/// Take over an enterprise offered by its registrar (signed by the registrar offered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptTransfer {
+    /// The enterprise.
+    pub uscc: Uscc,
+    /// The registrar that offered it, which must still be its registrar: the acceptance names
+    /// both sides, as the offer does.
+    pub from: PublicKey,
+}
+
+/// Withdraw a pending transfer (signed by the offering or the offered registrar).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawTransfer {
+    /// The enterprise.
+    pub uscc: Uscc,
 }
 
 /// A product model: the SAMR "product" fields shared by every item of it.
@@ -678,7 +716,10 @@ impl Record {
             Record::UpdateEnterprise(record) => vec![&record.enterprise.uscc],
             Record::BindKey(BindKey { uscc, .. })
             | Record::RotateKey(RotateKey { uscc, .. })
-            | Record::RevokeKey(RevokeKey { uscc, .. }) => vec![uscc],
+            | Record::RevokeKey(RevokeKey { uscc, .. })
+            | Record::OfferTransfer(OfferTransfer { uscc, .. })
+            | Record::AcceptTransfer(AcceptTransfer { uscc, .. })
+            | Record::WithdrawTransfer(WithdrawTransfer { uscc }) => vec![uscc],
             Record::RegisterProduct(record) => vec![&record.uscc],
             Record::Commission(record) => vec![&record.uscc],
             Record::Inspect(_) | Record::CloseRecall(_) => Vec::new(),
@@ -698,6 +739,9 @@ impl Record {
             Record::BindKey(_) => "bind_key",
             Record::RotateKey(_) => "rotate_key",
             Record::RevokeKey(_) => "revoke_key",
+            Record::OfferTransfer(_) => "offer_transfer",
+            Record::AcceptTransfer(_) => "accept_transfer",
+            Record::WithdrawTransfer(_) => "withdraw_transfer",
             Record::RegisterProduct(_) => "register_product",
             Record::Commission(_) => "commission",
             Record::Inspect(_) => "inspect",

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
+use crate::facts::{CodeFacts, EnterpriseFacts, Listed, Listing, ModelFacts};
 use crate::hash::Hash32;
 use crate::record::{EnterpriseProfile, ProductModel, Subject, TraceCode};
 use crate::tx::TxId;
@@ -39,6 +40,16 @@ pub enum StateKey {
     OpenRecall(Subject),
     /// A transaction already on the chain (replay protection).
     Tx(TxId),
+    /// The `n`-th amendment of an enterprise (its enrolment is the first, `n` = 0).
+    Amendment(Uscc, u32),
+    /// What an enterprise's whole history shows ([`crate::facts`]).
+    EnterpriseFacts(Uscc),
+    /// What the records naming a model show, for its producer's figures.
+    ModelFacts(Gtin),
+    /// What the records naming a commissioned code show.
+    CodeFacts(TraceCode),
+    /// Entry `n` (from 0, in order of execution) of one of an enterprise's listings.
+    Listed(Uscc, Listing, u64),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -61,6 +72,16 @@ pub enum StateValue {
     OpenRecall(TxId),
     /// For [`StateKey::Tx`]: where it was committed.
     Tx(TxLocation),
+    /// For [`StateKey::Amendment`].
+    Amendment(Amendment),
+    /// For [`StateKey::EnterpriseFacts`].
+    EnterpriseFacts(EnterpriseFacts),
+    /// For [`StateKey::ModelFacts`].
+    ModelFacts(ModelFacts),
+    /// For [`StateKey::CodeFacts`].
+    CodeFacts(CodeFacts),
+    /// For [`StateKey::Listed`].
+    Listed(Listed),
 }
 
 /// An enrolled enterprise.
@@ -74,6 +95,72 @@ pub struct EnterpriseState {
     pub registered_at_height: u64,
     /// Every key ever bound to it, in binding order; [`KeyBinding`] says which are active.
     pub keys: Vec<PublicKey>,
+    /// The registrar it was transferred to, if a transfer moved it from `registered_by`; see
+    /// [`EnterpriseState::registrar`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_to: Option<PublicKey>,
+    /// A transfer its registrar offered and the other registrar has not yet accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_transfer: Option<PendingTransfer>,
+    /// How many amendments it has had, its enrolment included: entries
+    /// `StateKey::Amendment(uscc, 0 .. amendments)`.
+    #[serde(default)]
+    pub amendments: u32,
+}
+
+impl EnterpriseState {
+    /// The registrar that answers for it now: the one it was last transferred to, else the one
+    /// that enrolled it. Only this registrar (or a regulator) amends it.
+    pub fn registrar(&self) -> PublicKey {
+        self.transferred_to.unwrap_or(self.registered_by)
+    }
+}
+
+/// A transfer between registrars, offered and not yet accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingTransfer {
+    /// The registrar that offered it (the enterprise's registrar when it did).
+    pub from: PublicKey,
+    /// The registrar offered it.
+    pub to: PublicKey,
+    /// Height of the offer.
+    pub offered_at_height: u64,
+}
+
+/// What an amendment changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmendmentKind {
+    /// `register_enterprise`: the enrolment.
+    Enrolment,
+    /// `update_enterprise`: the profile replaced.
+    Profile,
+    /// `bind_key`.
+    BindKey,
+    /// `rotate_key`.
+    RotateKey,
+    /// `revoke_key`.
+    RevokeKey,
+    /// `offer_transfer`.
+    TransferOffered,
+    /// `accept_transfer`: the registrar changed.
+    TransferAccepted,
+    /// `withdraw_transfer`.
+    TransferWithdrawn,
+}
+
+/// One amendment of an enterprise: what, by whom, where. The record itself is the transaction
+/// at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amendment {
+    /// What it changed.
+    pub kind: AmendmentKind,
+    /// Who signed it: a registrar, a regulator or one of the enterprise's keys.
+    pub by: PublicKey,
+    /// The transaction.
+    pub tx: TxId,
+    /// Where the transaction was committed.
+    pub at: TxLocation,
 }
 
 /// Whether a bound key may still sign.
@@ -191,6 +278,11 @@ mod tag {
     pub(super) const RECALL: u8 = 6;
     pub(super) const OPEN_RECALL: u8 = 7;
     pub(super) const TX: u8 = 8;
+    pub(super) const AMENDMENT: u8 = 9;
+    pub(super) const ENTERPRISE_FACTS: u8 = 10;
+    pub(super) const MODEL_FACTS: u8 = 11;
+    pub(super) const CODE_FACTS: u8 = 12;
+    pub(super) const LISTED: u8 = 13;
 }
 
 impl StateKey {
@@ -199,7 +291,9 @@ impl StateKey {
     pub const ENTERPRISE_PREFIX: u8 = tag::ENTERPRISE;
 
     /// The storage form: a tag byte, then the key's canonical text or bytes. Holding keys put a
-    /// NUL between code and USCC; neither can contain one.
+    /// NUL between code and USCC; neither can contain one. Listed keys put the USCC, a NUL, the
+    /// listing's byte and the entry's number in 8 big-endian bytes, so that an enterprise's
+    /// entries of one listing sort by number.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(48);
         match self {
@@ -242,6 +336,32 @@ impl StateKey {
             StateKey::Tx(id) => {
                 out.push(tag::TX);
                 out.extend_from_slice(id.as_bytes());
+            }
+            StateKey::Amendment(uscc, n) => {
+                // A USCC is 18 ASCII characters, so the index's big-endian bytes follow at a
+                // fixed offset and an enterprise's amendments are stored in order.
+                out.push(tag::AMENDMENT);
+                out.extend_from_slice(uscc.to_string().as_bytes());
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+            StateKey::EnterpriseFacts(uscc) => {
+                out.push(tag::ENTERPRISE_FACTS);
+                out.extend_from_slice(uscc.to_string().as_bytes());
+            }
+            StateKey::ModelFacts(gtin) => {
+                out.push(tag::MODEL_FACTS);
+                out.extend_from_slice(gtin.to_string().as_bytes());
+            }
+            StateKey::CodeFacts(code) => {
+                out.push(tag::CODE_FACTS);
+                out.extend_from_slice(code.to_string().as_bytes());
+            }
+            StateKey::Listed(uscc, listing, number) => {
+                out.push(tag::LISTED);
+                out.extend_from_slice(uscc.to_string().as_bytes());
+                out.push(0);
+                out.push(listing.byte());
+                out.extend_from_slice(&number.to_be_bytes());
             }
         }
         out
@@ -309,6 +429,57 @@ impl StateKey {
                 parsed(subject.map(StateKey::OpenRecall))
             }
             tag::TX => Ok(StateKey::Tx(hash()?)),
+            tag::AMENDMENT => {
+                let split = rest
+                    .len()
+                    .checked_sub(4)
+                    .ok_or_else(|| corrupt("amendment key too short"))?;
+                let (uscc, n) = rest.split_at(split);
+                let uscc = std::str::from_utf8(uscc)
+                    .map_err(|_| corrupt("key text is not UTF-8"))?
+                    .parse()
+                    .map_err(|e| corrupt(&to_string(&e)))?;
+                let n = u32::from_be_bytes(n.try_into().expect("split four bytes from the end"));
+                Ok(StateKey::Amendment(uscc, n))
+            }
+            tag::ENTERPRISE_FACTS => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::EnterpriseFacts)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::MODEL_FACTS => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::ModelFacts)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::CODE_FACTS => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::CodeFacts)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::LISTED => {
+                let separator = rest
+                    .iter()
+                    .position(|&byte| byte == 0)
+                    .ok_or_else(|| corrupt("listed key without separator"))?;
+                let (uscc, tail) = (&rest[..separator], &rest[separator + 1..]);
+                let uscc = std::str::from_utf8(uscc)
+                    .map_err(|_| corrupt("key text is not UTF-8"))?
+                    .parse()
+                    .map_err(|e| corrupt(&to_string(&e)))?;
+                let (&listing, number) = tail
+                    .split_first()
+                    .ok_or_else(|| corrupt("listed key without listing"))?;
+                let listing =
+                    Listing::from_byte(listing).ok_or_else(|| corrupt("unknown listing"))?;
+                let number = <[u8; 8]>::try_from(number)
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| corrupt("expected an 8-byte entry number"))?;
+                Ok(StateKey::Listed(uscc, listing, number))
+            }
             _ => Err(corrupt("unknown key tag")),
         }
     }
@@ -325,6 +496,13 @@ impl std::fmt::Display for StateKey {
             StateKey::Recall(id) => write!(f, "recall {id}"),
             StateKey::OpenRecall(subject) => write!(f, "open recall of {subject:?}"),
             StateKey::Tx(id) => write!(f, "transaction {id}"),
+            StateKey::Amendment(uscc, n) => write!(f, "amendment {n} of enterprise {uscc}"),
+            StateKey::EnterpriseFacts(uscc) => write!(f, "facts of enterprise {uscc}"),
+            StateKey::ModelFacts(gtin) => write!(f, "facts of model {gtin}"),
+            StateKey::CodeFacts(code) => write!(f, "facts of code {code}"),
+            StateKey::Listed(uscc, listing, number) => {
+                write!(f, "entry {number} of {uscc}'s {listing:?} listing")
+            }
         }
     }
 }
@@ -360,6 +538,11 @@ impl StateValue {
                 | (StateKey::Recall(_), StateValue::Recall(_))
                 | (StateKey::OpenRecall(_), StateValue::OpenRecall(_))
                 | (StateKey::Tx(_), StateValue::Tx(_))
+                | (StateKey::Amendment(..), StateValue::Amendment(_))
+                | (StateKey::EnterpriseFacts(_), StateValue::EnterpriseFacts(_))
+                | (StateKey::ModelFacts(_), StateValue::ModelFacts(_))
+                | (StateKey::CodeFacts(_), StateValue::CodeFacts(_))
+                | (StateKey::Listed(..), StateValue::Listed(_))
         )
     }
 }
@@ -421,6 +604,15 @@ pub trait StateReadExt: StateRead {
         match self.get(&StateKey::OpenRecall(subject.clone()))? {
             Some(StateValue::OpenRecall(id)) => Ok(Some(id)),
             other => unexpected(&StateKey::OpenRecall(subject.clone()), other),
+        }
+    }
+
+    /// The `n`-th amendment of an enterprise.
+    fn amendment(&self, uscc: &Uscc, n: u32) -> Result<Option<Amendment>, StateError> {
+        let key = StateKey::Amendment(uscc.clone(), n);
+        match self.get(&key)? {
+            Some(StateValue::Amendment(amendment)) => Ok(Some(amendment)),
+            other => unexpected(&key, other),
         }
     }
 
@@ -606,8 +798,35 @@ mod tests {
                 value
             );
         }
-        assert_eq!(tags.len(), 8, "the demo state holds every kind of key");
+        assert_eq!(tags.len(), 13, "the demo state holds every kind of key");
+        assert!(
+            state.entries().any(|(key, _)| matches!(
+                key,
+                StateKey::Listed(_, crate::facts::Listing::Events, _)
+            )),
+            "the demo lists dated records"
+        );
         assert!(StateKey::from_bytes(&[]).is_err());
         assert!(StateKey::from_bytes(&[99, 1]).is_err());
+    }
+
+    #[test]
+    fn an_enterprises_listing_sorts_by_entry_number() {
+        use crate::facts::Listing;
+        let uscc = crate::demo::uscc("91420100MA4K7C8Q1");
+        let keys: Vec<Vec<u8>> = [0u64, 1, 255, 256, 70_000, u64::MAX]
+            .into_iter()
+            .map(|n| StateKey::Listed(uscc.clone(), Listing::Codes, n).to_bytes())
+            .collect();
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]));
+        let key = StateKey::Listed(uscc.clone(), Listing::Recalls, 7);
+        assert_eq!(StateKey::from_bytes(&key.to_bytes()).unwrap(), key);
+        // A truncated number, an unknown listing and a missing separator are refused.
+        let bytes = key.to_bytes();
+        assert!(StateKey::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let mut unknown = bytes.clone();
+        unknown[bytes.len() - 9] = 99;
+        assert!(StateKey::from_bytes(&unknown).is_err());
+        assert!(StateKey::from_bytes(&bytes[..19]).is_err());
     }
 }

@@ -111,7 +111,8 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
                 },
                 name: "buyer".parse().unwrap(),
             },
-            sold_at_ms: 0,
+            // Inside the sale window, so that the sale is refused, if it is, for who signs it.
+            sold_at_ms: demo.genesis.genesis_time_ms,
             lines: vec![ShipmentLine {
                 code: existing,
                 quantity: u64::from(amount % 3) + 1,

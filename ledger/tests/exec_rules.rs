@@ -4,11 +4,14 @@ use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, DemoEnterprise, who};
 use suyuan_ledger::exec::{BlockContext, Executor, RuleError, execute_block};
+use suyuan_ledger::genesis::{Genesis, Member, TimeWindows};
 use suyuan_ledger::record::{
-    Commissioning, Inspection, Items, Outcome, Party, Recall, Record, RegisterEnterprise,
-    ReportKind, ReportRef, RevokeKey, RotateKey, Shipment, ShipmentLine, Subject, TraceCode,
+    AcceptTransfer, BindKey, Commissioning, EnterpriseKind, Inspection, Items, OfferTransfer,
+    Outcome, Party, Recall, Record, RegisterEnterprise, ReportKind, ReportRef, RevokeKey,
+    RotateKey, Shipment, ShipmentLine, Subject, TraceCode, UpdateEnterprise, WithdrawTransfer,
 };
-use suyuan_ledger::state::{KeyStatus, MemState, StateReadExt};
+use suyuan_ledger::state::{AmendmentKind, KeyStatus, MemState, StateReadExt};
+use suyuan_ledger::text::Date;
 use suyuan_ledger::tx::{Envelope, Payload, VerifiedTx};
 
 const DAY_MS: u64 = 86_400_000;
@@ -22,8 +25,15 @@ struct World {
 }
 
 impl World {
+    /// The demo story under the rules' default time windows (the demo's own are wider).
     fn new() -> World {
-        let demo = Demo::new(4, 7100);
+        World::with_genesis(|genesis| genesis.time_windows = None)
+    }
+
+    /// The demo story over the demo genesis as `amend` changes it.
+    fn with_genesis(amend: impl FnOnce(&mut Genesis)) -> World {
+        let mut demo = Demo::new(4, 7100);
+        amend(&mut demo.genesis);
         let mut world = World {
             demo,
             state: MemState::new(),
@@ -437,7 +447,34 @@ fn commissioning_checks_model_code_and_dates() {
 fn commissioning_needs_a_licence_valid_on_the_production_date() {
     let mut world = World::new();
     let cable = world.enterprise(who::CABLE_MAKER);
-    // The demo licence is valid until 2029-06-30; a CCC certificate issued 2024-03-01.
+    // The demo licence is valid until 2029-06-30; a CCC certificate issued 2024-03-01. The
+    // default window refuses a production date that old; a consortium that accepts it still
+    // checks the documents on that date.
+    let outcome = world.submit(
+        &cable.key,
+        commission(
+            &cable,
+            Demo::cable_gtin(),
+            "01/06950123450012/10/OLD".parse().unwrap(),
+            "2023-12-31",
+        ),
+    );
+    assert!(
+        matches!(
+            outcome,
+            Err(RuleError::TooOld {
+                field: "production_date",
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    let mut world = World::with_genesis(|genesis| {
+        genesis.time_windows = Some(TimeWindows {
+            production_max_age_days: 3_000,
+            ..TimeWindows::DEFAULT
+        })
+    });
     let outcome = world.submit(
         &cable.key,
         commission(
@@ -480,14 +517,14 @@ fn revoked_and_rotated_keys_sign_nothing_more() {
         world.submit(&new_key, ship(&cable, &distributor, cable_lot(), 1)),
         Ok(())
     );
-    // The association revokes the new key too; it is then refused as well.
-    let association = world.demo.association.clone();
+    // Its registrar, the bureau, revokes the new key too; it is then refused as well.
+    let bureau = world.demo.bureau.clone();
     let revoke = Record::RevokeKey(RevokeKey {
         uscc: cable.profile.uscc.clone(),
         key: new_key.public(),
         reason: "Reported lost.".parse().unwrap(),
     });
-    assert_eq!(world.submit(&association, revoke), Ok(()));
+    assert_eq!(world.submit(&bureau, revoke), Ok(()));
     let binding = world.state.key_binding(&new_key.public()).unwrap().unwrap();
     assert!(matches!(binding.status, KeyStatus::Revoked { .. }));
     let outcome = world.submit(&new_key, ship(&cable, &distributor, cable_lot(), 1));
@@ -540,4 +577,539 @@ fn execution_is_deterministic() {
     let first = World::new();
     let second = World::new();
     assert_eq!(first.state.digest(), second.state.digest());
+}
+
+/// A third registrar that is no regulator, so that a transfer away from it leaves it nothing.
+fn chamber() -> KeyPair {
+    KeyPair::insecure_from_label("test chamber of commerce")
+}
+
+fn world_with_chamber() -> World {
+    World::with_genesis(|genesis| {
+        genesis.time_windows = None;
+        genesis.registrars.push(Member {
+            name: "Wuhan General Chamber of Commerce".parse().unwrap(),
+            public_key: chamber().public(),
+        })
+    })
+}
+
+fn bind(enterprise: &DemoEnterprise, label: &str) -> Record {
+    Record::BindKey(BindKey {
+        uscc: enterprise.profile.uscc.clone(),
+        key: KeyPair::insecure_from_label(label).public(),
+    })
+}
+
+fn offer(enterprise: &DemoEnterprise, to: &KeyPair) -> Record {
+    Record::OfferTransfer(OfferTransfer {
+        uscc: enterprise.profile.uscc.clone(),
+        to: to.public(),
+    })
+}
+
+fn accept(enterprise: &DemoEnterprise, from: &KeyPair) -> Record {
+    Record::AcceptTransfer(AcceptTransfer {
+        uscc: enterprise.profile.uscc.clone(),
+        from: from.public(),
+    })
+}
+
+macro_rules! assert_refused {
+    ($outcome:expr, $pattern:pat) => {
+        let outcome = $outcome;
+        assert!(matches!(outcome, Err($pattern)), "{outcome:?}");
+    };
+}
+
+#[test]
+fn a_registrar_amends_only_the_enterprises_it_answers_for() {
+    let mut world = World::new();
+    // The bureau enrolled the cable maker; the association is another registrar.
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let association = world.demo.association.clone();
+    let mut profile = cable.profile.clone();
+    profile.kind = EnterpriseKind::Distributor;
+    profile.production_licences.clear();
+    let squatter_key = KeyPair::insecure_from_label("the association's own key");
+    let cross_writes = [
+        Record::UpdateEnterprise(UpdateEnterprise {
+            enterprise: profile.clone(),
+        }),
+        bind(&cable, "the association's own key"),
+        Record::RevokeKey(RevokeKey {
+            uscc: cable.profile.uscc.clone(),
+            key: cable.key.public(),
+            reason: "Taken over.".parse().unwrap(),
+        }),
+    ];
+    for record in cross_writes {
+        // `submit` checks that each refusal leaves the state as it was.
+        assert_refused!(
+            world.submit(&association, record),
+            RuleError::NotEnterprisesRegistrar { .. }
+        );
+    }
+    // Nothing it tried took hold: the key it would have bound signs nothing.
+    assert_refused!(
+        world.submit(
+            &squatter_key,
+            ship(&cable, &world.enterprise(who::DISTRIBUTOR), cable_lot(), 1)
+        ),
+        RuleError::UnknownSigner { .. }
+    );
+    // An enterprise key is no registrar at all.
+    assert_refused!(
+        world.submit(
+            &cable.key,
+            Record::UpdateEnterprise(UpdateEnterprise {
+                enterprise: profile.clone()
+            })
+        ),
+        RuleError::NotRegistrar { .. }
+    );
+    // The association amends its own member; the bureau, a regulator, amends anyone's.
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    assert_eq!(
+        world.submit(&association, bind(&distributor, "distributor key 2")),
+        Ok(())
+    );
+    let bureau = world.demo.bureau.clone();
+    assert_eq!(
+        world.submit(&bureau, bind(&distributor, "distributor key 3")),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_transfer_needs_both_registrars_and_moves_the_right_to_amend() {
+    let mut world = world_with_chamber();
+    // The association enrolled the distributor.
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    let uscc = distributor.profile.uscc.clone();
+    let association = world.demo.association.clone();
+    let bureau = world.demo.bureau.clone();
+    let chamber = chamber();
+    let stranger = KeyPair::insecure_from_label("not a registrar");
+
+    assert_refused!(
+        world.submit(&chamber, accept(&distributor, &association)),
+        RuleError::NoTransferOffer { .. }
+    );
+    assert_refused!(
+        world.submit(&chamber, offer(&distributor, &chamber)),
+        RuleError::NotEnterprisesRegistrar { .. }
+    );
+    assert_refused!(
+        world.submit(&association, offer(&distributor, &stranger)),
+        RuleError::UnknownRegistrar { .. }
+    );
+    assert_refused!(
+        world.submit(&association, offer(&distributor, &association)),
+        RuleError::AlreadyRegistrar { .. }
+    );
+    assert_eq!(
+        world.submit(&association, offer(&distributor, &chamber)),
+        Ok(())
+    );
+    // The offer alone changes no registrar; only the registrar offered accepts, naming the
+    // registrar that offered.
+    let state = world.state.enterprise(&uscc).unwrap().unwrap();
+    assert_eq!(state.registrar(), association.public());
+    assert_refused!(
+        world.submit(&chamber, bind(&distributor, "too early")),
+        RuleError::NotEnterprisesRegistrar { .. }
+    );
+    assert_refused!(
+        world.submit(&bureau, accept(&distributor, &association)),
+        RuleError::NoTransferOffer { .. }
+    );
+    assert_refused!(
+        world.submit(&chamber, accept(&distributor, &bureau)),
+        RuleError::NoTransferOffer { .. }
+    );
+    assert_eq!(
+        world.submit(&chamber, accept(&distributor, &association)),
+        Ok(())
+    );
+    let state = world.state.enterprise(&uscc).unwrap().unwrap();
+    assert_eq!(state.registrar(), chamber.public());
+    assert_eq!(state.registered_by, association.public());
+    assert_eq!(state.pending_transfer, None);
+
+    // The new registrar amends; the old one no longer does.
+    assert_refused!(
+        world.submit(&association, bind(&distributor, "old registrar's")),
+        RuleError::NotEnterprisesRegistrar { .. }
+    );
+    assert_refused!(
+        world.submit(&association, offer(&distributor, &association)),
+        RuleError::NotEnterprisesRegistrar { .. }
+    );
+    assert_eq!(
+        world.submit(&chamber, bind(&distributor, "new registrar's")),
+        Ok(())
+    );
+
+    // Every amendment is in the enterprise's history, with its signer and height (refused
+    // transactions commit no block, so heights count the accepted ones).
+    let state = world.state.enterprise(&uscc).unwrap().unwrap();
+    let history: Vec<_> = (0..state.amendments)
+        .map(|n| world.state.amendment(&uscc, n).unwrap().unwrap())
+        .collect();
+    let summary: Vec<_> = history
+        .iter()
+        .map(|a| (a.kind, a.by, a.at.height))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (AmendmentKind::Enrolment, association.public(), 1),
+            (AmendmentKind::TransferOffered, association.public(), 6),
+            (AmendmentKind::TransferAccepted, chamber.public(), 7),
+            (AmendmentKind::BindKey, chamber.public(), 8),
+        ]
+    );
+    assert_eq!(
+        world.state.amendment(&uscc, state.amendments).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn a_withdrawn_transfer_cannot_be_accepted() {
+    let mut world = world_with_chamber();
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    let association = world.demo.association.clone();
+    let chamber = chamber();
+    let withdraw = Record::WithdrawTransfer(WithdrawTransfer {
+        uscc: distributor.profile.uscc.clone(),
+    });
+    assert_refused!(
+        world.submit(&association, withdraw.clone()),
+        RuleError::NoTransferOffer { .. }
+    );
+    assert_eq!(
+        world.submit(&association, offer(&distributor, &chamber)),
+        Ok(())
+    );
+    // Neither a third registrar withdraws it...
+    let bureau = world.demo.bureau.clone();
+    assert_refused!(
+        world.submit(&bureau, withdraw.clone()),
+        RuleError::NoTransferOffer { .. }
+    );
+    // ...but the registrar offered may decline it.
+    assert_eq!(world.submit(&chamber, withdraw), Ok(()));
+    assert_refused!(
+        world.submit(&chamber, accept(&distributor, &association)),
+        RuleError::NoTransferOffer { .. }
+    );
+    let state = world
+        .state
+        .enterprise(&distributor.profile.uscc)
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.registrar(), association.public());
+}
+
+/// The next block's time, as `World::context` sets it.
+fn next_block_ms(world: &World) -> u64 {
+    world.context().time_ms
+}
+
+fn days_before(world: &World, days: u64) -> Date {
+    Date::from_unix_ms_china(next_block_ms(world) - days * DAY_MS)
+}
+
+#[test]
+fn production_dates_must_lie_in_the_window() {
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let lot = |name: &str| -> TraceCode { format!("01/06950123450012/10/{name}").parse().unwrap() };
+    let window = TimeWindows::DEFAULT.production_max_age_days.into();
+    let too_old = days_before(&world, window + 1).to_string();
+    assert_refused!(
+        world.submit(
+            &cable.key,
+            commission(&cable, Demo::cable_gtin(), lot("W1"), &too_old)
+        ),
+        RuleError::TooOld {
+            field: "production_date",
+            ..
+        }
+    );
+    let tomorrow = Date::from_unix_ms_china(next_block_ms(&world) + DAY_MS).to_string();
+    assert_refused!(
+        world.submit(
+            &cable.key,
+            commission(&cable, Demo::cable_gtin(), lot("W2"), &tomorrow)
+        ),
+        RuleError::InTheFuture {
+            field: "production_date",
+            ..
+        }
+    );
+    let oldest = days_before(&world, window).to_string();
+    assert_eq!(
+        world.submit(
+            &cable.key,
+            commission(&cable, Demo::cable_gtin(), lot("W3"), &oldest)
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_backdated_production_date_does_not_revive_an_expired_licence() {
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let bureau = world.demo.bureau.clone();
+    // The registrar records that the production licence ran out yesterday.
+    let yesterday = days_before(&world, 1);
+    let mut profile = cable.profile.clone();
+    profile.production_licences[0].valid_until = yesterday;
+    assert_eq!(
+        world.submit(
+            &bureau,
+            Record::UpdateEnterprise(UpdateEnterprise {
+                enterprise: profile
+            })
+        ),
+        Ok(())
+    );
+    // Dated the day the licence was still valid, the batch is refused on the block's date.
+    let block_date = Date::from_unix_ms_china(next_block_ms(&world));
+    let outcome = world.submit(
+        &cable.key,
+        commission(
+            &cable,
+            Demo::cable_gtin(),
+            "01/06950123450012/10/BACK1".parse().unwrap(),
+            &days_before(&world, 2).to_string(),
+        ),
+    );
+    assert_eq!(
+        outcome,
+        Err(RuleError::DocumentNotHeld {
+            uscc: cable.profile.uscc.clone(),
+            document: "production licence",
+            number: cable.profile.production_licences[0].number.to_string(),
+            on: block_date,
+        })
+    );
+}
+
+#[test]
+fn sale_times_must_lie_in_the_window() {
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    let windows = TimeWindows::DEFAULT;
+    let block_ms = next_block_ms(&world);
+    let sale_at = |sold_at_ms: u64| {
+        let mut record = ship(&cable, &distributor, cable_lot(), 1);
+        if let Record::Ship(shipment) = &mut record {
+            shipment.sold_at_ms = sold_at_ms;
+        }
+        record
+    };
+    let oldest_ms = block_ms - u64::from(windows.sale_max_age_days) * DAY_MS;
+    for absurd in [0, 1, oldest_ms - 1] {
+        assert_refused!(
+            world.submit(&cable.key, sale_at(absurd)),
+            RuleError::TooOld {
+                field: "sold_at_ms",
+                ..
+            }
+        );
+    }
+    assert_refused!(
+        world.submit(
+            &cable.key,
+            sale_at(next_block_ms(&world) + windows.clock_skew_ms + 1)
+        ),
+        RuleError::InTheFuture {
+            field: "sold_at_ms",
+            ..
+        }
+    );
+    let block_ms = next_block_ms(&world);
+    assert_eq!(
+        world.submit(&cable.key, sale_at(block_ms + windows.clock_skew_ms)),
+        Ok(())
+    );
+    let oldest_ms = next_block_ms(&world) - u64::from(windows.sale_max_age_days) * DAY_MS;
+    assert_eq!(world.submit(&cable.key, sale_at(oldest_ms)), Ok(()));
+}
+
+#[test]
+fn inspection_and_recall_dates_must_lie_in_their_windows() {
+    let mut world = World::new();
+    let bureau = world.demo.bureau.clone();
+    let windows = TimeWindows::DEFAULT;
+    let inspection = |on: Date| {
+        Record::Inspect(Inspection {
+            subject: Subject::Code(cable_lot()),
+            outcome: Outcome::Conformant,
+            standards: vec!["GB/T 5023.3-2008".parse().unwrap()],
+            inspected_on: on,
+            report_number: "HBAMR-2026-1".parse().unwrap(),
+            document_sha256: Default::default(),
+            findings: None,
+        })
+    };
+    let producer = world.enterprise(who::CABLE_MAKER).profile.uscc;
+    let recall = |on: Date| {
+        Record::Recall(Recall {
+            producer: producer.clone(),
+            subjects: vec![Subject::Code(cable_lot())],
+            reason: "Insulation too thin.".parse().unwrap(),
+            announced_on: on,
+        })
+    };
+    let old_inspection = inspection(days_before(
+        &world,
+        u64::from(windows.inspection_max_age_days) + 1,
+    ));
+    assert_refused!(
+        world.submit(&bureau, old_inspection),
+        RuleError::TooOld {
+            field: "inspected_on",
+            ..
+        }
+    );
+    let future = Date::from_unix_ms_china(next_block_ms(&world) + DAY_MS);
+    assert_refused!(
+        world.submit(&bureau, inspection(future)),
+        RuleError::InTheFuture {
+            field: "inspected_on",
+            ..
+        }
+    );
+    let old_recall = recall(days_before(
+        &world,
+        u64::from(windows.recall_max_age_days) + 1,
+    ));
+    assert_refused!(
+        world.submit(&bureau, old_recall),
+        RuleError::TooOld {
+            field: "announced_on",
+            ..
+        }
+    );
+    let future = Date::from_unix_ms_china(next_block_ms(&world) + DAY_MS);
+    assert_refused!(
+        world.submit(&bureau, recall(future)),
+        RuleError::InTheFuture {
+            field: "announced_on",
+            ..
+        }
+    );
+    let oldest = days_before(&world, windows.inspection_max_age_days.into());
+    assert_eq!(world.submit(&bureau, inspection(oldest)), Ok(()));
+    let oldest = days_before(&world, windows.recall_max_age_days.into());
+    assert_eq!(world.submit(&bureau, recall(oldest)), Ok(()));
+}
+
+#[test]
+fn licence_and_certificate_dates_must_be_plausible() {
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let bureau = world.demo.bureau.clone();
+    let tomorrow = Date::from_unix_ms_china(next_block_ms(&world) + DAY_MS);
+    let update = |edit: &dyn Fn(&mut suyuan_ledger::record::EnterpriseProfile)| {
+        let mut profile = cable.profile.clone();
+        edit(&mut profile);
+        Record::UpdateEnterprise(UpdateEnterprise {
+            enterprise: profile,
+        })
+    };
+    assert_refused!(
+        world.submit(
+            &bureau,
+            update(&|p| p.ccc_certificates[0].issued_on = tomorrow)
+        ),
+        RuleError::InTheFuture {
+            field: "ccc_certificates.issued_on",
+            ..
+        }
+    );
+    assert_refused!(
+        world.submit(
+            &bureau,
+            update(&|p| p.business_licence.issued_on = tomorrow)
+        ),
+        RuleError::InTheFuture {
+            field: "business_licence.issued_on",
+            ..
+        }
+    );
+    assert_refused!(
+        world.submit(
+            &bureau,
+            update(&|p| p.ccc_certificates[0].valid_until = "2024-02-29".parse().unwrap())
+        ),
+        RuleError::ExpiresBeforeIssue {
+            document: "CCC certificate",
+            ..
+        }
+    );
+    assert_refused!(
+        world.submit(
+            &bureau,
+            update(&|p| p.business_licence.valid_until = Some("2015-05-31".parse().unwrap()))
+        ),
+        RuleError::ExpiresBeforeIssue {
+            document: "business licence",
+            ..
+        }
+    );
+    assert_refused!(
+        world.submit(
+            &bureau,
+            update(&|p| p.production_licences[0].valid_until = "2099-12-31".parse().unwrap())
+        ),
+        RuleError::ValidityTooLong {
+            document: "production licence",
+            ..
+        }
+    );
+    // Enrolment checks the same dates.
+    let mut profile = cable.profile.clone();
+    profile.uscc = suyuan_ledger::demo::uscc("91420100MA4K9E2F5");
+    profile.ccc_certificates[0].valid_until = "2099-12-31".parse().unwrap();
+    assert_refused!(
+        world.submit(
+            &bureau,
+            Record::RegisterEnterprise(RegisterEnterprise {
+                enterprise: profile,
+                keys: vec![KeyPair::insecure_from_label("new").public()],
+            })
+        ),
+        RuleError::ValidityTooLong {
+            document: "CCC certificate",
+            ..
+        }
+    );
+}
+
+#[test]
+fn a_consortium_sets_its_own_windows_in_genesis() {
+    let windows = TimeWindows {
+        // The story reports its sales two days late.
+        sale_max_age_days: 2,
+        ..TimeWindows::DEFAULT
+    };
+    let mut world = World::with_genesis(|genesis| genesis.time_windows = Some(windows));
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    // The demo's sale helper dates the sale at genesis, six days before the next block.
+    assert_refused!(
+        world.submit(&cable.key, ship(&cable, &distributor, cable_lot(), 1)),
+        RuleError::TooOld {
+            field: "sold_at_ms",
+            ..
+        }
+    );
 }

@@ -14,6 +14,7 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use suyuan_api::ApiLimits;
 
+use suyuan_ledger::genesis::MIN_CLOCK_SKEW_MS;
 use suyuan_ledger::limits::{MAX_BLOCK_BODY_BYTES, MAX_BLOCK_TRANSACTIONS, body_bytes_bound};
 
 use crate::mempool::MempoolLimits;
@@ -294,6 +295,16 @@ impl Config {
         {
             bail!("[consensus] needs 0 < leader_timeout_ms <= view_timeout_ms");
         }
+        // The block-time tolerance is the leader timeout; every genesis accepts records dated
+        // at least MIN_CLOCK_SKEW_MS after the block's time, so a client clock as far ahead
+        // as this node tolerates a leader's to be is never refused for it.
+        let tolerance_ms = crate::clock::clock_tolerance_ms(self.consensus.leader_timeout_ms);
+        if tolerance_ms > MIN_CLOCK_SKEW_MS {
+            bail!(
+                "[consensus] leader_timeout_ms is also the block-time tolerance: at most \
+                 {MIN_CLOCK_SKEW_MS}, the smallest clock skew a genesis may allow records"
+            );
+        }
         if let Err(error) = self.api.limits().check() {
             // The limits' names are the section's keys, but for the timeout's unit.
             let key = match error.limit {
@@ -467,6 +478,27 @@ listen = "127.0.0.1:8100"
             body_bytes_bound(config.block.max_transactions, config.block.max_bytes),
             MAX_BLOCK_BODY_BYTES
         );
+    }
+
+    #[test]
+    fn the_block_time_tolerance_stays_within_every_genesis_clock_skew() {
+        let path = write(SAMPLE);
+        let over = (MIN_CLOCK_SKEW_MS + 1).to_string();
+        let vars = env(&[
+            ("SUYUAN_CONSENSUS_LEADER_TIMEOUT_MS", &over),
+            ("SUYUAN_CONSENSUS_VIEW_TIMEOUT_MS", &over),
+        ]);
+        let error = format!("{:#}", Config::load(&path, vars).unwrap_err());
+        assert!(
+            error.contains("block-time tolerance: at most 60000"),
+            "{error}"
+        );
+        let most = MIN_CLOCK_SKEW_MS.to_string();
+        let vars = env(&[
+            ("SUYUAN_CONSENSUS_LEADER_TIMEOUT_MS", &most),
+            ("SUYUAN_CONSENSUS_VIEW_TIMEOUT_MS", &most),
+        ]);
+        assert!(Config::load(&path, vars).is_ok());
     }
 
     #[test]

@@ -82,9 +82,15 @@ async fn four_validators_finalize_the_story_and_a_restarted_one_catches_up() {
             ),
             "{again:?}"
         );
-        let store = Arc::clone(&submitter.store);
+        // The next step goes to another validator and may depend on this one (an enterprise
+        // registered here signs there): wait until every running validator has committed it.
+        let running: Vec<Arc<Store>> = nodes
+            .iter()
+            .flatten()
+            .map(|node| Arc::clone(&node.store))
+            .collect();
         wait_until("the step is committed", Duration::from_secs(30), || {
-            committed(&store, &ids)
+            running.iter().all(|store| committed(store, &ids))
         })
         .await;
         // Once committed, a replay is refused by the rules.

@@ -15,7 +15,7 @@ use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxId};
-use suyuan_storage::Store;
+use suyuan_storage::{StorageError, Store};
 
 /// A node that admits whatever verifies into a map, and refuses what it was told to.
 pub struct MapNode {
@@ -159,6 +159,14 @@ impl Fixture {
     pub fn commit(&self, height: u64) {
         let envelopes = self.story[(height - 1) as usize].clone();
         crate::commit_demo_block(&self.store, &self.demo, envelopes).expect("story blocks commit");
+    }
+
+    /// Commits `envelopes` as the next block, for benchmarks that grow the chain past the story.
+    ///
+    /// # Panics
+    /// As [`crate::commit_demo_block`] does, if the envelopes do not make a valid block.
+    pub fn commit_envelopes(&self, envelopes: Vec<Envelope>) -> Result<(), StorageError> {
+        crate::commit_demo_block(&self.store, &self.demo, envelopes).map(|_| ())
     }
 }
 

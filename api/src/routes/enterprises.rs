@@ -12,7 +12,7 @@ use serde::Deserialize;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
-use suyuan_ledger::state::{EnterpriseState, StateReadExt};
+use suyuan_ledger::state::{EnterpriseState, StateError, StateReadExt};
 use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
 use suyuan_storage::{Order, PageRequest, Store};
 use utoipa::{IntoParams, ToSchema};
@@ -25,8 +25,8 @@ use crate::reads::Budget;
 use crate::routes::products::{cursor, parse_cursor};
 use crate::routes::{StoreReads, page_limit, storage};
 use crate::views::{
-    EnterpriseRecordsPage, EnterpriseView, RankedEnterprise, RecordOrder, RegistrarView,
-    ScoreRanking, ScoreView, WeightsSource,
+    AmendmentView, AmendmentsPage, EnterpriseRecordsPage, EnterpriseView, RankedEnterprise,
+    RecordOrder, RegistrarView, ScoreRanking, ScoreView, WeightsSource,
 };
 use crate::{html, measure, report};
 
@@ -148,6 +148,85 @@ fn records_page(
         next: records.next.map(cursor),
         uscc,
         order,
+    })
+}
+
+/// Which page of an enterprise's amendments to read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AmendmentsQuery {
+    /// The `next` of the previous page: the first amendment to return.
+    after: Option<u32>,
+    /// Most amendments to return.
+    limit: Option<usize>,
+}
+
+/// `GET /v1/enterprises/{uscc}/amendments?after=&limit=`: who changed the enterprise, when.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/amendments",
+    tag = "enterprises",
+    params(
+        ("uscc" = String, Path, description = "The enterprise's unified social credit code (18 characters; lower case is accepted)"),
+        AmendmentsQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of the enterprise's amendments in chain order, its enrolment first: what each changed, who signed it and where it was committed", body = AmendmentsPage),
+        (status = 400, description = "`invalid_uscc` or `invalid_query`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_enterprise`: not enrolled", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn amendments(
+    State(reads): State<StoreReads>,
+    PathParam(uscc): PathParam,
+    QueryParams(query): QueryParams<AmendmentsQuery>,
+) -> Result<Json<AmendmentsPage>, ApiError> {
+    let uscc = parse_uscc(&uscc)?;
+    let limit = page_limit(query.limit)?;
+    let first = query.after.unwrap_or(0);
+    reads
+        .point(move |store| amendments_page(&store.snapshot(), uscc, first, limit))
+        .await
+        .map(Json)
+}
+
+/// Amendments `first ..` of `uscc`, at most `limit`, as of the snapshot's head.
+fn amendments_page(
+    snapshot: &Snapshot<'_>,
+    uscc: Uscc,
+    first: u32,
+    limit: usize,
+) -> Result<AmendmentsPage, ApiError> {
+    let registered = profile::registered(snapshot, &uscc)?;
+    let total = registered.state.amendments;
+    let state_error = |error: StateError| ApiError::state_unreadable(&error);
+    let mut amendments = Vec::new();
+    let mut n = first;
+    while n < total && amendments.len() < limit {
+        let amendment = snapshot
+            .amendment(&uscc, n)
+            .map_err(state_error)?
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "enterprise {uscc} counts {total} amendments but has no entry {n}"
+                ))
+            })?;
+        amendments.push(AmendmentView {
+            n,
+            kind: amendment.kind,
+            by: profile::key_holder(snapshot, &amendment.by)?,
+            id: amendment.tx,
+            height: amendment.at.height,
+            index: amendment.at.index,
+        });
+        n += 1;
+    }
+    Ok(AmendmentsPage {
+        uscc,
+        computed_at: registered.computed_at,
+        amendments,
+        next: (n < total).then_some(n),
     })
 }
 
@@ -438,8 +517,9 @@ fn members(
         scanned += page.items.len();
         budget.spend(page.items.len())?;
         for enterprise in page.items {
+            // Members of the registrar that answers for the enterprise now.
             let member = registrar
-                .is_none_or(|registrar| registrar.public_keys.contains(&enterprise.registered_by));
+                .is_none_or(|registrar| registrar.public_keys.contains(&enterprise.registrar()));
             if !member {
                 continue;
             }
@@ -567,7 +647,7 @@ mod tests {
         let old = profile::gather(&before, &cable.profile.uscc, &budget).unwrap();
         assert_eq!(old.registered.computed_at.height, 5);
         assert_eq!(old.codes.len(), 1);
-        assert!(old.own().all(|fact| fact.at.height <= 5));
+        assert!(old.events.iter().all(|fact| fact.at.height <= 5));
         let old_score = score_of(&before, &cable.profile.uscc, &budget).unwrap();
         assert_eq!(old_score.total_bp, Some(10_000));
         assert_eq!(

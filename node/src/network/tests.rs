@@ -61,6 +61,7 @@ fn consortium(label: &str, n: usize) -> (Genesis, Vec<KeyPair>) {
         registrars: Vec::new(),
         regulators: Vec::new(),
         score_weights: None,
+        time_windows: None,
     };
     genesis.check().expect("a valid genesis");
     (genesis, keys)
