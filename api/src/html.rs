@@ -234,6 +234,17 @@ fn header(page: &mut Page, report: &SupplierReport) {
     page.markup(" by ");
     page.text(&holder(&report.registration.registered_by));
     page.markup(".</p>");
+    if !report.registration.prefixes.is_empty() {
+        page.markup("<p>Identifier prefixes attested by its registrar: <span class=\"mono\">");
+        let prefixes: Vec<String> = report
+            .registration
+            .prefixes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        page.text(&prefixes.join(", "));
+        page.markup("</span>.</p>");
+    }
     if report.reads.truncated {
         page.markup("<p class=\"note\">This enterprise has more evidence than one report lists (");
         page.text(&format!(

@@ -90,6 +90,7 @@ fn registration(registered: &Registered) -> Registration {
                 })
             }),
         amendments: registered.state.amendments,
+        prefixes: registered.state.prefixes.clone(),
     }
 }
 

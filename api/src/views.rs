@@ -11,6 +11,7 @@ use suyuan_ledger::block::BlockHash;
 use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::licence::ProductionLicence;
+use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::hash::Hash32;
@@ -157,6 +158,10 @@ pub struct Registration {
     /// How many amendments it has had, its enrolment included; listed by
     /// `GET /v1/enterprises/{uscc}/amendments`.
     pub amendments: u32,
+    /// The identifier prefixes its registrar attested to it, such as `gs1:6950123` or
+    /// `handle:88.608.24161301`: the codes it may register and commission lie under these.
+    #[schema(value_type = Vec<String>)]
+    pub prefixes: Vec<IdPrefix>,
 }
 
 /// A transfer between registrars, offered and not yet accepted.
@@ -178,7 +183,8 @@ pub struct AmendmentView {
     /// Its place in the enterprise's history, from 0 (the enrolment).
     pub n: u32,
     /// What it changed: `enrolment`, `profile`, `bind_key`, `rotate_key`, `revoke_key`,
-    /// `transfer_offered`, `transfer_accepted` or `transfer_withdrawn`.
+    /// `transfer_offered`, `transfer_accepted`, `transfer_withdrawn`, `prefix_attested`,
+    /// `prefix_offered`, `prefix_handed_over` or `prefix_revoked`.
     #[schema(value_type = String)]
     pub kind: AmendmentKind,
     /// Who signed it.

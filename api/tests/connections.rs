@@ -196,7 +196,7 @@ fn big_inspections(chain: &support::Chain) -> Vec<Envelope> {
                 nonce: 1_000 + index,
                 record,
             };
-            Envelope::sign(chain.chain_id(), &payload, &chain.demo.bureau)
+            Envelope::sign(chain.binding(), &payload, &chain.demo.bureau)
         })
         .collect()
 }

@@ -107,6 +107,7 @@ async fn the_curl_examples_of_the_api_doc_run_against_a_real_server() {
     let server = Server::start("docs").await;
     let dir = TempDir::new("docs-examples");
     let chain_id = server.chain.chain_id().to_owned();
+    let chain = server.chain.binding().clone();
     let next = server.chain.story[COMMITTED_BLOCKS as usize].clone();
     assert!(
         next.len() >= 2,
@@ -123,7 +124,7 @@ async fn the_curl_examples_of_the_api_doc_run_against_a_real_server() {
         serde_json::to_vec(batch).unwrap(),
     )
     .unwrap();
-    let single_id = single.id(&chain_id);
+    let single_id = single.id(&chain);
     let lot = format!("01/{}/10/C2601A", Demo::cable_gtin());
 
     let blocks = tested_blocks(API_DOC);
@@ -174,7 +175,7 @@ async fn the_curl_examples_of_the_api_doc_run_against_a_real_server() {
                 let results = values[0]["results"].as_array().expect("results");
                 assert_eq!(results.len(), batch.len());
                 for (result, envelope) in results.iter().zip(batch) {
-                    assert_eq!(result["id"], envelope.id(&chain_id).to_hex(), "{result}");
+                    assert_eq!(result["id"], envelope.id(&chain).to_hex(), "{result}");
                 }
             }
             "submit" => {

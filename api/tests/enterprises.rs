@@ -47,18 +47,18 @@ where
 }
 
 fn sign(server: &Server, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-    Envelope::sign(server.chain.chain_id(), &Payload { nonce, record }, key)
+    Envelope::sign(server.chain.binding(), &Payload { nonce, record }, key)
 }
 
 /// The id, in hex, of story transaction `index` of block `height`.
 fn story_id(server: &Server, height: usize, index: usize) -> String {
     server.chain.story[height - 1][index]
-        .id(server.chain.chain_id())
+        .id(server.chain.binding())
         .to_hex()
 }
 
 fn id_of(server: &Server, envelope: &Envelope) -> String {
-    envelope.id(server.chain.chain_id()).to_hex()
+    envelope.id(server.chain.binding()).to_hex()
 }
 
 /// GET `path` as JSON, parsed as `T`; panics unless 200.
@@ -479,7 +479,7 @@ async fn supplier_report_of_the_recalled_gas_maker() {
         &demo.bureau,
         100,
         Record::CloseRecall(CloseRecall {
-            recall: server.chain.story[4][1].id(server.chain.chain_id()),
+            recall: server.chain.story[4][1].id(server.chain.binding()),
             resolution: text("All 200 cookers returned and refitted with a compliant device."),
         }),
     );

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use support::{Chain, Server, TestNode, assert_error};
 use suyuan_api::{ApiLimits, ApiState};
 use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{gtin, uscc, who};
 use suyuan_ledger::hash::Hash32;
@@ -66,7 +67,7 @@ fn member(chain: &Chain, index: usize) -> Member {
 }
 
 fn sign(chain: &Chain, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-    Envelope::sign(chain.chain_id(), &Payload { nonce, record }, key)
+    Envelope::sign(chain.binding(), &Payload { nonce, record }, key)
 }
 
 /// The demo story's first blocks, then [`MEMBERS`] enterprises enrolled by the bureau, each
@@ -86,6 +87,7 @@ fn heavy_chain(label: &str) -> Chain {
             let record = Record::RegisterEnterprise(RegisterEnterprise {
                 enterprise: member.profile.clone(),
                 keys: vec![member.key.public()],
+                prefixes: vec![IdPrefix::for_single_gtin(&member.gtin)],
             });
             sign(&chain, &demo.bureau, 10_000 + index as u64, record)
         })
@@ -324,6 +326,7 @@ async fn a_flood_of_heavy_reads_leaves_status_health_and_submissions_answering()
             let record = Record::RegisterEnterprise(RegisterEnterprise {
                 enterprise: member.profile,
                 keys: vec![member.key.public()],
+                prefixes: vec![IdPrefix::for_single_gtin(&member.gtin)],
             });
             sign(
                 &server.chain,

@@ -68,9 +68,7 @@ fn concrete(path: &str, server: &Server) -> String {
     path.replace("{height}", "2")
         .replace(
             "{id}",
-            &server.chain.story[0][0]
-                .id(server.chain.chain_id())
-                .to_hex(),
+            &server.chain.story[0][0].id(server.chain.binding()).to_hex(),
         )
         .replace("{code}", &encode(&lot))
         .replace("{uscc}", &cable_maker)
@@ -250,8 +248,7 @@ fn response_schema<'a>(document: &'a Value, method: &str, path: &str, status: u1
 async fn the_schemas_describe_what_the_server_sends() {
     let server = Server::start("openapi-schemas").await;
     let document = document(&server).await;
-    let chain_id = server.chain.chain_id().to_owned();
-    let committed = server.chain.story[2][1].id(&chain_id).to_hex();
+    let committed = server.chain.story[2][1].id(server.chain.binding()).to_hex();
     let lot = encode(&format!("01/{}/10/C2601A", Demo::cable_gtin()));
     let link = encode(&format!(
         "https://id.gs1.org/01/{}/10/C2601A?17=270101",

@@ -58,7 +58,7 @@ fn commissionings(demo: &Demo, first: usize, count: usize) -> Vec<Envelope> {
                 nonce: n as u64,
                 record,
             };
-            Envelope::sign(&demo.genesis.chain_id, &payload, &cable.key)
+            Envelope::sign(&demo.genesis.binding(), &payload, &cable.key)
         })
         .collect()
 }

@@ -607,12 +607,12 @@ async fn a_client_that_kept_an_older_head_checks_the_newer_one_extends_it() {
     // log does not extend it; at equal heights the two headers are a fork.
     let mut trees = MemTrees::new();
     for block in &story[..3] {
-        trees.push(&genesis.chain_id, block);
+        trees.push(&genesis.binding(), block);
     }
     let mut reordered = story[3].clone();
     reordered.reverse();
     let forked = Header {
-        trees: trees.push(&genesis.chain_id, &reordered),
+        trees: trees.push(&genesis.binding(), &reordered),
         ..old_header.clone()
     };
     assert_eq!(forked.trees.log_size, old_header.trees.log_size);

@@ -19,7 +19,7 @@ fn cable_lot() -> String {
 async fn committed_transactions_show_their_block_position_envelope_and_payload() {
     let server = Server::start("tx").await;
     let envelope = &server.chain.story[2][1];
-    let id = envelope.id(server.chain.chain_id());
+    let id = envelope.id(server.chain.binding());
     let (status, body) = server.get(&format!("/v1/transactions/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "committed");
@@ -67,7 +67,7 @@ async fn blocks_by_height_and_latest() {
     assert_eq!(view.header, stored.header);
     let ids: Vec<_> = server.chain.story[1]
         .iter()
-        .map(|e| e.id(server.chain.chain_id()))
+        .map(|e| e.id(server.chain.binding()))
         .collect();
     assert_eq!(view.transactions, ids);
     assert_eq!(
@@ -125,7 +125,7 @@ async fn block_transactions_come_in_pages() {
     assert_eq!(txs.len(), 2);
     for (index, tx) in txs.iter().enumerate() {
         assert_eq!(tx["index"], index);
-        assert_eq!(tx["id"], story[index].id(server.chain.chain_id()).to_hex());
+        assert_eq!(tx["id"], story[index].id(server.chain.binding()).to_hex());
         assert_eq!(tx["envelope"], serde_json::to_value(&story[index]).unwrap());
         assert!(tx["payload"]["record"].is_object());
     }

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use support::{COMMITTED_BLOCKS, Server, assert_error};
 use suyuan_api::ApiLimits;
 use suyuan_ledger::crypto::KeyPair;
-use suyuan_ledger::tx::{Envelope, Payload};
+use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::tx::{ChainBinding, Envelope, Payload};
 use tokio::sync::Semaphore;
 
 /// The envelopes of story block 5, which execute cleanly over the committed blocks.
@@ -23,7 +24,7 @@ fn next_block(server: &Server) -> Vec<Envelope> {
 async fn submit_admits_and_reports_pending_then_refuses_the_same_envelope_as_duplicate() {
     let server = Server::start("submit").await;
     let envelope = &next_block(&server)[0];
-    let id = envelope.id(server.chain.chain_id());
+    let id = envelope.id(server.chain.binding());
 
     let (status, body) = server.post_json("/v1/transactions", envelope).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -54,13 +55,28 @@ async fn bad_signatures_and_foreign_chains_are_refused_with_the_field_at_fault()
     let mut envelope = next_block(&server)[0].clone();
     // Sign the same payload for another chain: the signature does not verify on this one.
     let key = KeyPair::insecure_from_label("distributor impostor");
-    let other_chain = Envelope::sign_bytes("another-chain", envelope.payload.clone(), &key);
+    let other_chain = Envelope::sign_bytes(
+        &ChainBinding::new("another-chain", Hash32::ZERO),
+        envelope.payload.clone(),
+        &key,
+    );
     envelope.signature = other_chain.signature;
     let response = server.post_json("/v1/transactions", &envelope).await;
     assert_error(&response, StatusCode::BAD_REQUEST, "bad_signature");
     assert_eq!(response.1["field"], "signature");
 
-    let foreign = Envelope::sign_bytes("another-chain", envelope.payload.clone(), &key);
+    // The rightful signer, signing for another consortium that chose the same chain id: the
+    // genesis hash in the signed message tells the two apart.
+    let demo = &server.chain.demo;
+    let signer = demo
+        .enterprises
+        .iter()
+        .map(|enterprise| &enterprise.key)
+        .chain([&demo.bureau, &demo.association])
+        .find(|key| key.public() == envelope.signer)
+        .expect("the story is signed by the demo's keys");
+    let same_id = ChainBinding::new(server.chain.chain_id(), Hash32::ZERO);
+    let foreign = Envelope::sign_bytes(&same_id, envelope.payload.clone(), signer);
     let response = server.post_json("/v1/transactions", &foreign).await;
     assert_error(&response, StatusCode::BAD_REQUEST, "bad_signature");
     assert!(server.node.pending_ids().is_empty());
@@ -71,7 +87,7 @@ async fn payloads_that_are_not_transactions_are_refused_as_bad_payload() {
     let server = Server::start("payload").await;
     let key = KeyPair::insecure_from_label("anyone");
     let envelope = Envelope::sign_bytes(
-        server.chain.chain_id(),
+        server.chain.binding(),
         br#"{"nonce": 1, "record": {"type": "nothing"}}"#.to_vec(),
         &key,
     );
@@ -84,7 +100,7 @@ async fn payloads_that_are_not_transactions_are_refused_as_bad_payload() {
     let mut payload: Value = serde_json::from_slice(&server.chain.story[0][0].payload).unwrap();
     payload["record"]["enterprise"]["uscc"] = json!("91350100M000100Y44");
     let bad_uscc = Envelope::sign_bytes(
-        server.chain.chain_id(),
+        server.chain.binding(),
         serde_json::to_vec(&payload).unwrap(),
         &server.chain.demo.bureau,
     );
@@ -105,8 +121,8 @@ async fn rule_violations_name_the_rule_and_are_remembered_as_rejected() {
     let server = Server::start("rule").await;
     let payload = Payload::parse(&next_block(&server)[0].payload).unwrap();
     let stranger = KeyPair::insecure_from_label("stranger");
-    let envelope = Envelope::sign(server.chain.chain_id(), &payload, &stranger);
-    let id = envelope.id(server.chain.chain_id());
+    let envelope = Envelope::sign(server.chain.binding(), &payload, &stranger);
+    let id = envelope.id(server.chain.binding());
 
     let response = server.post_json("/v1/transactions", &envelope).await;
     assert_error(
@@ -192,7 +208,7 @@ async fn batches_answer_per_envelope_in_order() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 4, "{body}");
-    let id = |envelope: &Envelope| Value::String(envelope.id(server.chain.chain_id()).to_hex());
+    let id = |envelope: &Envelope| Value::String(envelope.id(server.chain.binding()).to_hex());
     assert_eq!(results[0], json!({"id": id(&block[0])}));
     assert_eq!(results[1]["error"]["code"], "replay");
     assert_eq!(results[2], json!({"id": id(&block[1])}));

@@ -11,7 +11,7 @@ use suyuan_api::metrics::NodeMetrics;
 use suyuan_api::types::{NodeStatus, PendingState};
 use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node};
 use suyuan_ledger::submit::SubmitError;
-use suyuan_ledger::tx::{Envelope, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, TxId};
 
 mod support;
 use support::{Chain, TestNode};
@@ -25,7 +25,7 @@ const OVER_ITS_SHARE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7));
 /// A node that records where each submission came from and answers by address.
 struct AddressNode {
     inner: TestNode,
-    chain_id: String,
+    chain: ChainBinding,
     seen: Mutex<Vec<IpAddr>>,
 }
 
@@ -43,7 +43,7 @@ impl Node for AddressNode {
             .map(|(index, envelope)| match (from, index) {
                 (OVER_ITS_SHARE, 0) => Err(SubmitError::SignerLimit { signer, pending: 9 }),
                 (OVER_ITS_SHARE, _) => Err(SubmitError::Unverified),
-                _ => Ok(envelope.id(&self.chain_id)),
+                _ => Ok(envelope.id(&self.chain)),
             })
             .collect();
         Box::pin(async move { results })
@@ -102,7 +102,7 @@ async fn the_node_sees_each_clients_address_and_refuses_a_throttled_one_before_i
     let envelope = chain.story[4][0].clone();
     let node = Arc::new(AddressNode {
         inner: TestNode::new(&chain, None),
-        chain_id: chain.chain_id().to_owned(),
+        chain: chain.binding().clone(),
         seen: Mutex::new(Vec::new()),
     });
     let state = ApiState {

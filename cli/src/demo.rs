@@ -31,7 +31,7 @@ pub(crate) fn run_story() -> anyhow::Result<String> {
         let mut executor = Executor::new(&state, context);
         for envelope in block {
             let signer = envelope.signer;
-            let tx = envelope.verify(&genesis.chain_id)?;
+            let tx = envelope.verify(&genesis.binding())?;
             let who = signer_name(&demo, &signer);
             let what = tx.payload.record.type_name();
             match executor.apply(&tx) {

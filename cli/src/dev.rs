@@ -150,11 +150,11 @@ fn dev_config(args: &DevArgs, index: usize) -> Config {
 /// Submits the demo story step by step through `node`, each step once the previous one is
 /// committed; a second run finds the story committed already.
 async fn load_story(node: &RunningNode, story: &[Vec<Envelope>]) -> anyhow::Result<()> {
-    let chain_id = &node.api.genesis.chain_id;
+    let chain = node.store.binding();
     let first = story
         .first()
         .and_then(|step| step.first())
-        .map(|envelope| envelope.id(chain_id));
+        .map(|envelope| envelope.id(chain));
     if let Some(first) = first
         && node.store.transaction(&first)?.is_some()
     {
@@ -181,10 +181,10 @@ async fn load_story(node: &RunningNode, story: &[Vec<Envelope>]) -> anyhow::Resu
 }
 
 async fn submit_step(node: &RunningNode, envelopes: Vec<Envelope>) -> anyhow::Result<Vec<TxId>> {
-    let chain_id = node.api.genesis.chain_id.clone();
+    let chain = node.store.binding();
     let ids: Vec<TxId> = envelopes
         .iter()
-        .map(|envelope| envelope.id(&chain_id))
+        .map(|envelope| envelope.id(chain))
         .collect();
     for (result, id) in node
         .api

@@ -713,7 +713,7 @@ mod tests {
         assert_eq!(code, ExitCode::SUCCESS);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], format!("{cable}: 3 records, newest first"));
-        let sale = fixture.story[3][2].id(&fixture.demo.genesis.chain_id);
+        let sale = fixture.story[3][2].id(&fixture.demo.genesis.binding());
         assert_eq!(
             lines[2],
             format!("       4      2  ship                    {sale}")

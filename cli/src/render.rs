@@ -126,8 +126,18 @@ pub(crate) fn describe_enterprise(view: &EnterpriseView) -> String {
 
 /// Who enrolled an enterprise, and the block a view is as of.
 pub(crate) fn describe_registration(registration: &Registration, at: &ComputedAt) -> String {
+    let prefixes = if registration.prefixes.is_empty() {
+        String::new()
+    } else {
+        let held: Vec<String> = registration
+            .prefixes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        format!("prefixes      {}\n", held.join(", "))
+    };
     format!(
-        "registered    at height {} by {}\n\
+        "registered    at height {} by {}\n{prefixes}\
          as of         height {}, block {}, {} (China Standard Time)\n",
         registration.registered_at_height,
         describe_holder(&registration.registered_by),

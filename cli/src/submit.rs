@@ -13,7 +13,7 @@ use serde::Serialize;
 use suyuan_api::types::{CommittedTx, ErrorBody};
 use suyuan_client::{ApiClient, ClientError};
 use suyuan_ledger::record::Record;
-use suyuan_ledger::tx::{Envelope, Payload, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, Payload, TxId};
 
 use crate::remote::{ApiArg, refused_or_fail, runtime};
 
@@ -67,7 +67,9 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                     nonce: nonce.unwrap_or_else(rand::random),
                     record: *record,
                 };
-                let envelope = Envelope::sign(&status.chain_id, &payload, &key);
+                // The node's chain id and genesis hash: what the signature binds.
+                let chain = ChainBinding::new(&status.chain_id, status.genesis_hash);
+                let envelope = Envelope::sign(&chain, &payload, &key);
                 submit_one(&client, &envelope, wait, args.json).await
             }
             SubmitInput::Envelopes(EnvelopeFile::One(envelope)) => {
@@ -418,11 +420,11 @@ mod tests {
         let key = KeyPair::insecure_from_label("outcome");
         let demo = Demo::new(4, 7100);
         let envelope = Envelope::sign(
-            &demo.genesis.chain_id,
+            &demo.genesis.binding(),
             &Payload::parse(&demo.story()[0][0].payload).unwrap(),
             &key,
         );
-        let id = envelope.id(&demo.genesis.chain_id);
+        let id = envelope.id(&demo.genesis.binding());
         assert_eq!(Outcome::pending(id).describe(), id.to_hex());
         let refused = Outcome::refused(ErrorBody::new("bad_signature", "no"));
         assert_eq!(refused.describe(), "- refused: bad_signature: no");

@@ -21,7 +21,7 @@ async fn submit_poll_and_wait_until_committed() {
     );
     let envelope = &fixture.story[3][0];
     let id = client.submit(envelope).await.unwrap();
-    assert_eq!(id, envelope.id(&fixture.demo.genesis.chain_id));
+    assert_eq!(id, envelope.id(&fixture.demo.genesis.binding()));
     let again = client.submit(envelope).await.unwrap_err();
     assert!(
         matches!(&again, ClientError::Refused { status, body }
@@ -58,7 +58,7 @@ async fn batches_blocks_and_products_read_back() {
         .unwrap();
     assert_eq!(
         results[0],
-        Ok(fixture.story[4][0].id(&fixture.demo.genesis.chain_id))
+        Ok(fixture.story[4][0].id(&fixture.demo.genesis.binding()))
     );
     assert_eq!(results[1].as_ref().unwrap_err().code, "bad_signature");
 
@@ -95,7 +95,7 @@ async fn rejections_timeouts_and_unreachable_nodes_are_told_apart() {
         matches!(&error, ClientError::Rejected { body, .. } if body.rule() == Some("under_recall")),
         "{error:?}"
     );
-    let unknown = fixture.story[0][0].id(&fixture.demo.genesis.chain_id);
+    let unknown = fixture.story[0][0].id(&fixture.demo.genesis.binding());
     let error = client
         .wait_committed(&unknown, Duration::from_millis(200))
         .await

@@ -6,10 +6,10 @@
 
 use std::time::Instant;
 
-use suyuan_ledger::demo::{DEMO_GENESIS_TIME_MS, Demo, who};
+use suyuan_ledger::demo::{DEMO_GENESIS_TIME_MS, Demo, factory_report, who};
 use suyuan_ledger::exec::{BlockContext, Executor, execute_block};
 use suyuan_ledger::record::{
-    Commissioning, Items, Party, Record, ReportKind, ReportRef, Shipment, ShipmentLine, TraceCode,
+    Commissioning, Items, Party, Record, Shipment, ShipmentLine, TraceCode,
 };
 use suyuan_ledger::state::MemState;
 use suyuan_ledger::tx::{Envelope, Payload, VerifiedTx, signing_message};
@@ -20,7 +20,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let demo = Demo::new(4, 7100);
-    let chain = demo.genesis.chain_id.clone();
+    let chain = demo.genesis.binding();
     let mut state = MemState::new();
     for (height, block) in demo.story().into_iter().enumerate() {
         let txs: Vec<VerifiedTx> = block
@@ -48,12 +48,7 @@ fn main() {
                 },
                 production_date: "2026-01-02".parse().unwrap(),
                 factory_number: None,
-                inspection_report: ReportRef {
-                    kind: ReportKind::FactoryInspection,
-                    number: "B".parse().unwrap(),
-                    issued_by: "B".parse().unwrap(),
-                    document_sha256: Default::default(),
-                },
+                inspection_report: factory_report("B", "B"),
             }),
         },
         &cable.key,

@@ -12,6 +12,7 @@
 use crate::block::{Block, BlockHash, Body, leader};
 use crate::codes::gs1::check::check_digit;
 use crate::codes::gs1::keys::Gtin;
+use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::{Uscc, check_character};
 use crate::crypto::KeyPair;
 use crate::exec::{BlockContext, execute_block};
@@ -102,7 +103,7 @@ pub fn execute_demo_block(
 ) -> DemoBlock {
     let txs: Vec<VerifiedTx> = envelopes
         .iter()
-        .map(|envelope| envelope.clone().verify(&genesis.chain_id))
+        .map(|envelope| envelope.clone().verify(&genesis.binding()))
         .collect::<Result<_, _>>()
         .expect("demo transactions are signed for the demo chain");
     let trees = grow(log, map, height, &txs)
@@ -157,6 +158,8 @@ pub struct DemoEnterprise {
     pub profile: EnterpriseProfile,
     /// Its signing key.
     pub key: KeyPair,
+    /// The identifier prefixes its registrar attests at enrolment.
+    pub prefixes: Vec<IdPrefix>,
 }
 
 /// Indexes into [`Demo::enterprises`].
@@ -245,8 +248,18 @@ impl Demo {
         gtin("0695098765001")
     }
 
+    /// The cable maker's GS1 company prefix, which its model's GTIN lies under.
+    pub fn cable_prefix() -> IdPrefix {
+        IdPrefix::gs1("6950123").expect("a valid company prefix")
+    }
+
+    /// The gas-appliance maker's GS1 company prefix.
+    pub fn cooker_prefix() -> IdPrefix {
+        IdPrefix::gs1("6950987").expect("a valid company prefix")
+    }
+
     fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-        Envelope::sign(&self.genesis.chain_id, &Payload { nonce, record }, key)
+        Envelope::sign(&self.genesis.binding(), &Payload { nonce, record }, key)
     }
 
     /// The state after the story, executed block by block, block `h` timed `h` days after
@@ -260,7 +273,7 @@ impl Demo {
             let height = index as u64 + 1;
             let txs: Vec<_> = block
                 .into_iter()
-                .map(|envelope| envelope.verify(&self.genesis.chain_id))
+                .map(|envelope| envelope.verify(&self.genesis.binding()))
                 .collect::<Result<_, _>>()
                 .expect("demo transactions are well signed");
             let context = BlockContext {
@@ -288,6 +301,7 @@ impl Demo {
                 Record::RegisterEnterprise(RegisterEnterprise {
                     enterprise: enterprise.profile.clone(),
                     keys: vec![enterprise.key.public()],
+                    prefixes: enterprise.prefixes.clone(),
                 }),
             )
         };
@@ -476,6 +490,20 @@ fn lot(gtin: Gtin, lot: &str) -> TraceCode {
     }
 }
 
+/// A factory inspection report numbered `number`, issued by `issued_by`, with no document
+/// hash: what generated commissionings in tests and benchmarks cite.
+///
+/// # Panics
+/// If `number` or `issued_by` is not valid short text: callers pass literals.
+pub fn factory_report(number: &str, issued_by: &str) -> ReportRef {
+    ReportRef {
+        kind: ReportKind::FactoryInspection,
+        number: text(number),
+        issued_by: text(issued_by),
+        document_sha256: Default::default(),
+    }
+}
+
 fn report(kind: ReportKind, number: &str, document: &str) -> ReportRef {
     ReportRef {
         kind,
@@ -584,9 +612,17 @@ fn demo_enterprises() -> Vec<DemoEnterprise> {
     ];
     entries
         .into_iter()
-        .map(|(label, profile)| DemoEnterprise {
-            profile,
-            key: KeyPair::insecure_from_label(&format!("demo enterprise {label}")),
+        .map(|(label, profile)| {
+            let prefixes = match label {
+                "cable maker" => vec![Demo::cable_prefix()],
+                "gas appliance maker" => vec![Demo::cooker_prefix()],
+                _ => Vec::new(),
+            };
+            DemoEnterprise {
+                profile,
+                key: KeyPair::insecure_from_label(&format!("demo enterprise {label}")),
+                prefixes,
+            }
         })
         .collect()
 }

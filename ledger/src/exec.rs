@@ -12,20 +12,22 @@
 use std::collections::BTreeSet;
 
 use crate::codes::gs1::keys::Gtin;
+use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::facts::Keeper;
 use crate::genesis::Genesis;
 use crate::limits::{MAX_ITEMS_PER_RECORD, MAX_LIST_ENTRIES};
 use crate::record::{
-    AcceptTransfer, BindKey, CloseRecall, Commissioning, EnterpriseKind, EnterpriseProfile,
-    Inspection, OfferTransfer, Party, ProductModel, Recall, Record, RegisterEnterprise, RevokeKey,
-    RotateKey, Shipment, Subject, TraceCode, UpdateEnterprise, WithdrawTransfer,
+    AcceptTransfer, AttestPrefix, BindKey, CloseRecall, Commissioning, EnterpriseKind,
+    EnterpriseProfile, Inspection, OfferTransfer, Party, ProductModel, Recall, Record,
+    RegisterEnterprise, RevokeKey, RevokePrefix, RotateKey, Shipment, Subject, TraceCode,
+    TransferPrefix, UpdateEnterprise, WithdrawTransfer,
 };
 use crate::state::{
     Amendment, AmendmentKind, CodeState, EnterpriseState, Issuer, KeyBinding, KeyStatus,
-    ModelState, Overlay, PendingTransfer, RecallState, StateError, StateKey, StateRead,
-    StateReadExt, StateValue, TxLocation, WriteSet,
+    ModelState, Overlay, PendingTransfer, PrefixState, RecallState, StateError, StateKey,
+    StateRead, StateReadExt, StateValue, TxLocation, WriteSet,
 };
 use crate::text::Date;
 use crate::tx::{TxId, VerifiedTx};
@@ -438,6 +440,72 @@ pub enum RuleError {
         /// The code.
         code: TraceCode,
     },
+    /// The prefix is held already: by another enterprise, or by this one.
+    #[error("prefix {prefix} is held by enterprise {holder}")]
+    PrefixHeld {
+        /// The prefix.
+        prefix: IdPrefix,
+        /// Its holder.
+        holder: Uscc,
+    },
+    /// A shorter prefix covering this one is held.
+    #[error("prefix {prefix} lies under prefix {held}, held by enterprise {holder}")]
+    PrefixUnderHeld {
+        /// The prefix.
+        prefix: IdPrefix,
+        /// The held prefix it lies under.
+        held: IdPrefix,
+        /// Its holder.
+        holder: Uscc,
+    },
+    /// Longer prefixes under this one are held.
+    #[error("prefix {prefix} covers {count} prefixes already held")]
+    PrefixCoversHeld {
+        /// The prefix.
+        prefix: IdPrefix,
+        /// How many held prefixes lie under it.
+        count: u32,
+    },
+    /// The enterprise named does not hold the prefix.
+    #[error("enterprise {uscc} does not hold prefix {prefix}")]
+    PrefixNotHeld {
+        /// The prefix.
+        prefix: IdPrefix,
+        /// The enterprise named.
+        uscc: Uscc,
+    },
+    /// No offer of the prefix from `from` to `to` stands.
+    #[error("enterprise {from} has not offered prefix {prefix} to enterprise {to}")]
+    NoPrefixOffer {
+        /// The prefix.
+        prefix: IdPrefix,
+        /// The holder named.
+        from: Uscc,
+        /// The enterprise that would take it.
+        to: Uscc,
+    },
+    /// A code lies under a prefix another enterprise holds.
+    #[error("{code} lies under prefix {prefix}, held by enterprise {holder}, not by {uscc}")]
+    CodeUnderOthersPrefix {
+        /// The code, in its canonical text form.
+        code: String,
+        /// The enterprise that registered or commissioned it.
+        uscc: Uscc,
+        /// The prefix.
+        prefix: IdPrefix,
+        /// Its holder.
+        holder: Uscc,
+    },
+    /// A code lies under no prefix the enterprise holds.
+    #[error(
+        "{code} lies under no identifier prefix enterprise {uscc} holds; its registrar attests prefixes"
+    )]
+    CodeOutsidePrefixes {
+        /// The code, in its canonical text form.
+        code: String,
+        /// The enterprise.
+        uscc: Uscc,
+    },
 }
 
 impl RuleError {
@@ -485,6 +553,13 @@ impl RuleError {
             RuleError::RecallClosed { .. } => "recall_closed",
             RuleError::NotRecallCloser { .. } => "not_recall_closer",
             RuleError::Overflow { .. } => "overflow",
+            RuleError::PrefixHeld { .. } => "prefix_held",
+            RuleError::PrefixUnderHeld { .. } => "prefix_under_held",
+            RuleError::PrefixCoversHeld { .. } => "prefix_covers_held",
+            RuleError::PrefixNotHeld { .. } => "prefix_not_held",
+            RuleError::NoPrefixOffer { .. } => "no_prefix_offer",
+            RuleError::CodeUnderOthersPrefix { .. } => "code_under_others_prefix",
+            RuleError::CodeOutsidePrefixes { .. } => "code_outside_prefixes",
         }
     }
 }
@@ -602,7 +677,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         }
         let signer = self.signer(&tx.envelope.signer)?;
         match &tx.payload.record {
-            Record::RegisterEnterprise(record) => self.register_enterprise(&signer, record)?,
+            Record::RegisterEnterprise(record) => {
+                self.register_enterprise(&signer, record, tx.id)?
+            }
             Record::UpdateEnterprise(record) => self.update_enterprise(&signer, record)?,
             Record::BindKey(record) => self.bind_key(&signer, record)?,
             Record::RotateKey(record) => self.rotate_key(&signer, record)?,
@@ -610,6 +687,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             Record::OfferTransfer(record) => self.offer_transfer(&signer, record)?,
             Record::AcceptTransfer(record) => self.accept_transfer(&signer, record)?,
             Record::WithdrawTransfer(record) => self.withdraw_transfer(&signer, record)?,
+            Record::AttestPrefix(record) => self.attest_prefix(&signer, record, tx.id)?,
+            Record::TransferPrefix(record) => self.transfer_prefix(&signer, record)?,
+            Record::RevokePrefix(record) => self.revoke_prefix(&signer, record)?,
             Record::RegisterProduct(record) => self.register_product(&signer, record)?,
             Record::Commission(record) => self.commission(&signer, record, tx.id)?,
             Record::Inspect(record) => self.inspect(&signer, record, tx.id)?,
@@ -621,7 +701,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             height: self.context.height,
             index: self.applied,
         };
-        if let Some((uscc, kind)) = amendment_of(&tx.payload.record) {
+        for (uscc, kind) in amendments_of(&tx.payload.record) {
             let amendment = Amendment {
                 kind,
                 by: signer.key,
@@ -745,6 +825,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         &mut self,
         signer: &Signer,
         record: &RegisterEnterprise,
+        id: TxId,
     ) -> Result<(), ExecError> {
         Self::require_registrar(signer, "enrolling an enterprise")?;
         let uscc = &record.enterprise.uscc;
@@ -765,11 +846,15 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             transferred_to: None,
             pending_transfer: None,
             amendments: 0,
+            prefixes: Vec::new(),
         };
-        self.overlay.put(
-            StateKey::Enterprise(uscc.clone()),
-            StateValue::Enterprise(state),
-        );
+        self.put_enterprise(state);
+        check_list("prefixes", &record.prefixes, 0, MAX_LIST_ENTRIES)?;
+        for prefix in &record.prefixes {
+            // Each sees the ones before it, so the list cannot overlap itself either.
+            let state = self.existing_enterprise(uscc)?;
+            self.hold_prefix(state, prefix, signer.key, id)?;
+        }
         Ok(())
     }
 
@@ -916,6 +1001,229 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         Ok(())
     }
 
+    fn attest_prefix(
+        &mut self,
+        signer: &Signer,
+        record: &AttestPrefix,
+        id: TxId,
+    ) -> Result<(), ExecError> {
+        let state = self.amendable_enterprise(signer, &record.uscc, "attesting a prefix")?;
+        let Some(from) = &record.from else {
+            return self.hold_prefix(state, &record.prefix, signer.key, id);
+        };
+        let offered = self.overlay.prefix(&record.prefix)?.is_some_and(|held| {
+            &held.holder == from && held.offered_to.as_ref() == Some(&record.uscc)
+        });
+        if !offered {
+            return Err(RuleError::NoPrefixOffer {
+                prefix: record.prefix.clone(),
+                from: from.clone(),
+                to: record.uscc.clone(),
+            }
+            .into());
+        }
+        let mut old = self.existing_enterprise(from)?;
+        old.prefixes.retain(|held| held != &record.prefix);
+        self.put_enterprise(old);
+        // The prefix was counted under its ancestors when `from` took it; it stays counted.
+        self.take_prefix(state, &record.prefix, signer.key, id)
+    }
+
+    fn transfer_prefix(
+        &mut self,
+        signer: &Signer,
+        record: &TransferPrefix,
+    ) -> Result<(), ExecError> {
+        self.require_enterprise(signer, &record.uscc)?;
+        let mut held = self.prefix_held_by(&record.prefix, &record.uscc)?;
+        if record.to == record.uscc {
+            return Err(RuleError::PrefixHeld {
+                prefix: record.prefix.clone(),
+                holder: record.uscc.clone(),
+            }
+            .into());
+        }
+        self.existing_enterprise(&record.to)?;
+        held.offered_to = Some(record.to.clone());
+        self.overlay.put(
+            StateKey::Prefix(record.prefix.clone()),
+            StateValue::Prefix(held),
+        );
+        Ok(())
+    }
+
+    fn revoke_prefix(&mut self, signer: &Signer, record: &RevokePrefix) -> Result<(), ExecError> {
+        let mut state = if signer.enterprise.as_ref() == Some(&record.uscc) {
+            self.existing_enterprise(&record.uscc)?
+        } else {
+            self.amendable_enterprise(signer, &record.uscc, "revoking a prefix")?
+        };
+        self.prefix_held_by(&record.prefix, &record.uscc)?;
+        state.prefixes.retain(|held| held != &record.prefix);
+        self.put_enterprise(state);
+        self.overlay.delete(StateKey::Prefix(record.prefix.clone()));
+        self.count_under_ancestors(&record.prefix, false)
+    }
+
+    /// Gives `enterprise` a prefix nobody holds and that overlaps none held.
+    fn hold_prefix(
+        &mut self,
+        enterprise: EnterpriseState,
+        prefix: &IdPrefix,
+        by: PublicKey,
+        id: TxId,
+    ) -> Result<(), ExecError> {
+        if let Some(held) = self.overlay.prefix(prefix)? {
+            return Err(RuleError::PrefixHeld {
+                prefix: prefix.clone(),
+                holder: held.holder,
+            }
+            .into());
+        }
+        for ancestor in prefix.ancestors() {
+            if let Some(held) = self.overlay.prefix(&ancestor)? {
+                return Err(RuleError::PrefixUnderHeld {
+                    prefix: prefix.clone(),
+                    held: ancestor,
+                    holder: held.holder,
+                }
+                .into());
+            }
+        }
+        let count = self.overlay.prefixes_under(prefix)?;
+        if count > 0 {
+            return Err(RuleError::PrefixCoversHeld {
+                prefix: prefix.clone(),
+                count,
+            }
+            .into());
+        }
+        self.count_under_ancestors(prefix, true)?;
+        self.take_prefix(enterprise, prefix, by, id)
+    }
+
+    /// Records `enterprise` as the holder of `prefix`, whose overlaps were checked.
+    fn take_prefix(
+        &mut self,
+        mut enterprise: EnterpriseState,
+        prefix: &IdPrefix,
+        by: PublicKey,
+        id: TxId,
+    ) -> Result<(), ExecError> {
+        if enterprise.prefixes.len() >= MAX_LIST_ENTRIES {
+            return Err(RuleError::TooMany {
+                field: "prefixes",
+                max: MAX_LIST_ENTRIES,
+                found: enterprise.prefixes.len() + 1,
+            }
+            .into());
+        }
+        let state = PrefixState {
+            holder: enterprise.profile.uscc.clone(),
+            attested_by: by,
+            attested_in: id,
+            offered_to: None,
+        };
+        enterprise.prefixes.push(prefix.clone());
+        self.put_enterprise(enterprise);
+        self.overlay
+            .put(StateKey::Prefix(prefix.clone()), StateValue::Prefix(state));
+        Ok(())
+    }
+
+    /// Counts `prefix` in (or out of) every shorter prefix it lies under.
+    fn count_under_ancestors(&mut self, prefix: &IdPrefix, add: bool) -> Result<(), ExecError> {
+        for ancestor in prefix.ancestors() {
+            let count = self.overlay.prefixes_under(&ancestor)?;
+            let next = if add {
+                // Overflow would take four billion attestations under one prefix.
+                count.checked_add(1).ok_or(RuleError::TooMany {
+                    field: "prefixes under one prefix",
+                    max: u32::MAX as usize,
+                    found: u32::MAX as usize,
+                })?
+            } else {
+                count.saturating_sub(1)
+            };
+            let key = StateKey::PrefixesUnder(ancestor);
+            if next == 0 {
+                self.overlay.delete(key);
+            } else {
+                self.overlay.put(key, StateValue::PrefixesUnder(next));
+            }
+        }
+        Ok(())
+    }
+
+    /// The prefix's state, if `uscc` holds it.
+    fn prefix_held_by(&self, prefix: &IdPrefix, uscc: &Uscc) -> Result<PrefixState, ExecError> {
+        match self.overlay.prefix(prefix)? {
+            Some(held) if &held.holder == uscc => Ok(held),
+            _ => Err(RuleError::PrefixNotHeld {
+                prefix: prefix.clone(),
+                uscc: uscc.clone(),
+            }
+            .into()),
+        }
+    }
+
+    /// Refuses a code `enterprise` may not issue: one under none of its prefixes.
+    fn check_issuer(
+        &self,
+        enterprise: &EnterpriseState,
+        code: &TraceCode,
+    ) -> Result<(), ExecError> {
+        if enterprise
+            .held_prefix(|prefix| code.lies_under(prefix))
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.refuse_outside_prefixes(enterprise, code.to_string(), code.prefix_candidates())
+    }
+
+    /// Refuses a model's GTIN `enterprise` may not register or commission.
+    fn check_gtin_issuer(
+        &self,
+        enterprise: &EnterpriseState,
+        gtin: &Gtin,
+    ) -> Result<(), ExecError> {
+        if enterprise
+            .held_prefix(|prefix| prefix.covers_gtin(gtin))
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.refuse_outside_prefixes(
+            enterprise,
+            gtin.to_string(),
+            IdPrefix::candidates_for_gtin(gtin),
+        )
+    }
+
+    /// The refusal of a code outside `enterprise`'s prefixes, naming the enterprise whose
+    /// prefix it lies under when there is one.
+    fn refuse_outside_prefixes(
+        &self,
+        enterprise: &EnterpriseState,
+        code: String,
+        candidates: Vec<IdPrefix>,
+    ) -> Result<(), ExecError> {
+        let uscc = enterprise.profile.uscc.clone();
+        for prefix in candidates {
+            if let Some(held) = self.overlay.prefix(&prefix)? {
+                return Err(RuleError::CodeUnderOthersPrefix {
+                    code,
+                    uscc,
+                    prefix,
+                    holder: held.holder,
+                }
+                .into());
+            }
+        }
+        Err(RuleError::CodeOutsidePrefixes { code, uscc }.into())
+    }
+
     fn put_enterprise(&mut self, state: EnterpriseState) {
         self.overlay.put(
             StateKey::Enterprise(state.profile.uscc.clone()),
@@ -977,6 +1285,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             .into());
         }
         check_documents_held(&enterprise.profile, record, self.context.date())?;
+        self.check_gtin_issuer(&enterprise, &record.gtin)?;
         // Re-registering the model as it stands changes nothing, so a flood of them cannot move
         // the producer's figures (or its model's registration height).
         if previous
@@ -1031,11 +1340,19 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         let lines = record.items.lines();
         check_list("items", &lines, 1, MAX_ITEMS_PER_RECORD)?;
         let mut seen = BTreeSet::new();
+        let mut gtin_checked = false;
         for (code, quantity) in lines {
             if !seen.insert(code) {
                 return Err(duplicate("items", code));
             }
             self.check_new_product_code(code, &record.gtin, quantity)?;
+            // Every GS1 code of the record is of the model's GTIN (just checked): one look.
+            if code.gtin().is_none() {
+                self.check_issuer(&enterprise, code)?;
+            } else if !gtin_checked {
+                self.check_gtin_issuer(&enterprise, &record.gtin)?;
+                gtin_checked = true;
+            }
             let state = CodeState {
                 gtin: record.gtin.clone(),
                 producer: record.uscc.clone(),
@@ -1279,22 +1596,33 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
 }
 
 /// The enterprise an administrative record amends, and how; `None` for the others.
-fn amendment_of(record: &Record) -> Option<(&Uscc, AmendmentKind)> {
+/// The enterprises a record amends, and how: most amend one; a prefix changing hands amends
+/// both its old and its new holder.
+fn amendments_of(record: &Record) -> Vec<(&Uscc, AmendmentKind)> {
     match record {
-        Record::RegisterEnterprise(r) => Some((&r.enterprise.uscc, AmendmentKind::Enrolment)),
-        Record::UpdateEnterprise(r) => Some((&r.enterprise.uscc, AmendmentKind::Profile)),
-        Record::BindKey(r) => Some((&r.uscc, AmendmentKind::BindKey)),
-        Record::RotateKey(r) => Some((&r.uscc, AmendmentKind::RotateKey)),
-        Record::RevokeKey(r) => Some((&r.uscc, AmendmentKind::RevokeKey)),
-        Record::OfferTransfer(r) => Some((&r.uscc, AmendmentKind::TransferOffered)),
-        Record::AcceptTransfer(r) => Some((&r.uscc, AmendmentKind::TransferAccepted)),
-        Record::WithdrawTransfer(r) => Some((&r.uscc, AmendmentKind::TransferWithdrawn)),
+        Record::RegisterEnterprise(r) => vec![(&r.enterprise.uscc, AmendmentKind::Enrolment)],
+        Record::UpdateEnterprise(r) => vec![(&r.enterprise.uscc, AmendmentKind::Profile)],
+        Record::BindKey(r) => vec![(&r.uscc, AmendmentKind::BindKey)],
+        Record::RotateKey(r) => vec![(&r.uscc, AmendmentKind::RotateKey)],
+        Record::RevokeKey(r) => vec![(&r.uscc, AmendmentKind::RevokeKey)],
+        Record::OfferTransfer(r) => vec![(&r.uscc, AmendmentKind::TransferOffered)],
+        Record::AcceptTransfer(r) => vec![(&r.uscc, AmendmentKind::TransferAccepted)],
+        Record::WithdrawTransfer(r) => vec![(&r.uscc, AmendmentKind::TransferWithdrawn)],
+        Record::AttestPrefix(r) => std::iter::once((&r.uscc, AmendmentKind::PrefixAttested))
+            .chain(
+                r.from
+                    .iter()
+                    .map(|from| (from, AmendmentKind::PrefixHandedOver)),
+            )
+            .collect(),
+        Record::TransferPrefix(r) => vec![(&r.uscc, AmendmentKind::PrefixOffered)],
+        Record::RevokePrefix(r) => vec![(&r.uscc, AmendmentKind::PrefixRevoked)],
         Record::RegisterProduct(_)
         | Record::Commission(_)
         | Record::Inspect(_)
         | Record::Ship(_)
         | Record::Recall(_)
-        | Record::CloseRecall(_) => None,
+        | Record::CloseRecall(_) => Vec::new(),
     }
 }
 
@@ -1476,6 +1804,7 @@ mod rule_code_tests {
             .parse()
             .expect("a valid lot code");
         let id = Hash32::ZERO;
+        let prefix: IdPrefix = "gs1:6950123".parse().expect("a valid prefix");
         vec![
             RuleError::Replay { id },
             RuleError::NotRegistrar {
@@ -1594,7 +1923,7 @@ mod rule_code_tests {
             },
             RuleError::NotProducersProduct {
                 subject: Subject::Model(gtin),
-                producer: uscc,
+                producer: uscc.clone(),
             },
             RuleError::UnknownRecall { recall: id },
             RuleError::RecallClosed { recall: id },
@@ -1603,6 +1932,38 @@ mod rule_code_tests {
                 recall: id,
             },
             RuleError::Overflow { code },
+            RuleError::PrefixHeld {
+                prefix: prefix.clone(),
+                holder: uscc.clone(),
+            },
+            RuleError::PrefixUnderHeld {
+                prefix: prefix.clone(),
+                held: prefix.clone(),
+                holder: uscc.clone(),
+            },
+            RuleError::PrefixCoversHeld {
+                prefix: prefix.clone(),
+                count: 1,
+            },
+            RuleError::PrefixNotHeld {
+                prefix: prefix.clone(),
+                uscc: uscc.clone(),
+            },
+            RuleError::NoPrefixOffer {
+                prefix: prefix.clone(),
+                from: uscc.clone(),
+                to: uscc.clone(),
+            },
+            RuleError::CodeUnderOthersPrefix {
+                code: "c".into(),
+                uscc: uscc.clone(),
+                prefix,
+                holder: uscc.clone(),
+            },
+            RuleError::CodeOutsidePrefixes {
+                code: "c".into(),
+                uscc,
+            },
         ]
     }
 

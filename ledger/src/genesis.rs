@@ -16,6 +16,7 @@ use crate::crypto::PublicKey;
 use crate::hash::{Hash32, hash_parts};
 use crate::limits::{MAX_CHAIN_ID_BYTES, MAX_GENESIS_MEMBERS};
 use crate::text::ShortText;
+use crate::tx::ChainBinding;
 
 /// The consortium's founding document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,6 +360,13 @@ impl Genesis {
     /// The genesis hash, which every block chain descends from and every proof names.
     pub fn hash(&self) -> Hash32 {
         hash_parts("suyuan genesis v1", &[&self.to_canonical_json()])
+    }
+
+    /// What every transaction of this consortium signs besides its payload: the chain id and
+    /// this genesis's hash. Computing it hashes the genesis; keep it rather than call it per
+    /// transaction.
+    pub fn binding(&self) -> ChainBinding {
+        ChainBinding::new(&self.chain_id, self.hash())
     }
 
     /// The number of faulty validators tolerated: f where n ≥ 3f + 1.

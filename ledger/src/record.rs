@@ -8,6 +8,7 @@
 //! | [`Record::RegisterEnterprise`], [`Record::UpdateEnterprise`] | a registrar | master data (party, `urn:epc:id:pgln`) |
 //! | [`Record::BindKey`], [`Record::RotateKey`], [`Record::RevokeKey`] | registrar or the enterprise | none: ledger administration |
 //! | [`Record::OfferTransfer`], [`Record::AcceptTransfer`], [`Record::WithdrawTransfer`] | the current and the new registrar | none: ledger administration |
+//! | [`Record::AttestPrefix`], [`Record::TransferPrefix`], [`Record::RevokePrefix`] | the enterprise's registrar or a regulator; the holder offers and gives up | none: ledger administration |
 //! | [`Record::RegisterProduct`] | the enterprise | master data (product class, GTIN) |
 //! | [`Record::Commission`] | the producer | ObjectEvent, ADD, `commissioning`, `active` |
 //! | [`Record::Inspect`] | a regulator or an inspection body | ObjectEvent, OBSERVE, `inspecting`, `conformant` / `non_conformant` |
@@ -32,6 +33,7 @@ use crate::codes::gs1::element::{ElementError, validate_value};
 use crate::codes::gs1::keys::{Gtin, KeyError, Sscc};
 use crate::codes::handle::HandleId;
 use crate::codes::licence::ProductionLicence;
+use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::hash::{Hash32, hash_parts};
@@ -57,6 +59,12 @@ pub enum Record {
     AcceptTransfer(AcceptTransfer),
     /// The offering or the offered registrar withdraws a pending transfer.
     WithdrawTransfer(WithdrawTransfer),
+    /// An enterprise's registrar (or a regulator) attests that it holds an identifier prefix.
+    AttestPrefix(AttestPrefix),
+    /// An enterprise offers one of its identifier prefixes to another enterprise.
+    TransferPrefix(TransferPrefix),
+    /// The holder's registrar, a regulator or the holder itself ends its hold of a prefix.
+    RevokePrefix(RevokePrefix),
     /// An enterprise registers a product model under its GTIN.
     RegisterProduct(ProductModel),
     /// A producer commissions a batch or serialised items of one of its models.
@@ -168,6 +176,10 @@ pub struct RegisterEnterprise {
     pub enterprise: EnterpriseProfile,
     /// Keys the enterprise will sign with; at least one.
     pub keys: Vec<PublicKey>,
+    /// Identifier prefixes the registrar attests it holds (see [`AttestPrefix`]); it registers
+    /// and commissions codes under these only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<IdPrefix>,
 }
 
 /// Replace an enterprise's profile (signed by a registrar); keys are unchanged.
@@ -241,6 +253,51 @@ pub struct AcceptTransfer {
 pub struct WithdrawTransfer {
     /// The enterprise.
     pub uscc: Uscc,
+}
+
+/// Attest that an enterprise holds an identifier prefix (signed by its registrar or a
+/// regulator, who checked the GS1 licence, Handle registration or Ecode registration behind it).
+///
+/// The prefix must be free, and overlap no prefix held by anyone; or, with `from`, be held by
+/// `from` and offered by it to this enterprise, which then takes it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestPrefix {
+    /// The enterprise that will hold it.
+    pub uscc: Uscc,
+    /// The prefix.
+    pub prefix: IdPrefix,
+    /// The holder that offered it with [`TransferPrefix`], when it changes hands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Uscc>,
+}
+
+/// Offer a prefix to another enterprise (signed by a key of its holder). The holder keeps it
+/// until the other enterprise's registrar accepts with [`AttestPrefix`] naming `from`; a later
+/// offer replaces this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferPrefix {
+    /// The holder.
+    pub uscc: Uscc,
+    /// The prefix.
+    pub prefix: IdPrefix,
+    /// The enterprise offered it.
+    pub to: Uscc,
+}
+
+/// End an enterprise's hold of a prefix (signed by its registrar, a regulator, or a key of the
+/// enterprise giving it up). Codes already registered or commissioned under it keep their
+/// history; no new ones can be, until the prefix is attested again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokePrefix {
+    /// The holder.
+    pub uscc: Uscc,
+    /// The prefix.
+    pub prefix: IdPrefix,
+    /// Why, for the audit trail.
+    pub reason: LongText,
 }
 
 /// A product model: the SAMR "product" fields shared by every item of it.
@@ -373,6 +430,28 @@ impl TraceCode {
     /// Whether the code names exactly one item, so that its quantity is always one.
     pub fn is_single_item(&self) -> bool {
         matches!(self, TraceCode::Item { .. })
+    }
+
+    /// Whether the code lies under an identifier prefix, so that its holder may issue it.
+    pub fn lies_under(&self, prefix: &IdPrefix) -> bool {
+        match self {
+            TraceCode::Lot { gtin, .. } | TraceCode::Item { gtin, .. } => prefix.covers_gtin(gtin),
+            TraceCode::Sscc(sscc) => prefix.covers_sscc(sscc),
+            TraceCode::Ecode(code) => prefix.covers_ecode(code),
+            TraceCode::Handle(id) => prefix.covers_handle(id),
+        }
+    }
+
+    /// Every prefix the code could lie under, shortest first.
+    pub fn prefix_candidates(&self) -> Vec<IdPrefix> {
+        match self {
+            TraceCode::Lot { gtin, .. } | TraceCode::Item { gtin, .. } => {
+                IdPrefix::candidates_for_gtin(gtin)
+            }
+            TraceCode::Sscc(sscc) => IdPrefix::candidates_for_sscc(sscc),
+            TraceCode::Ecode(code) => IdPrefix::candidates_for_ecode(code),
+            TraceCode::Handle(id) => IdPrefix::candidates_for_handle(id),
+        }
     }
 }
 
@@ -719,7 +798,12 @@ impl Record {
             | Record::RevokeKey(RevokeKey { uscc, .. })
             | Record::OfferTransfer(OfferTransfer { uscc, .. })
             | Record::AcceptTransfer(AcceptTransfer { uscc, .. })
-            | Record::WithdrawTransfer(WithdrawTransfer { uscc }) => vec![uscc],
+            | Record::WithdrawTransfer(WithdrawTransfer { uscc })
+            | Record::RevokePrefix(RevokePrefix { uscc, .. }) => vec![uscc],
+            Record::AttestPrefix(AttestPrefix { uscc, from, .. }) => {
+                std::iter::once(uscc).chain(from).collect()
+            }
+            Record::TransferPrefix(TransferPrefix { uscc, to, .. }) => vec![uscc, to],
             Record::RegisterProduct(record) => vec![&record.uscc],
             Record::Commission(record) => vec![&record.uscc],
             Record::Inspect(_) | Record::CloseRecall(_) => Vec::new(),
@@ -742,6 +826,9 @@ impl Record {
             Record::OfferTransfer(_) => "offer_transfer",
             Record::AcceptTransfer(_) => "accept_transfer",
             Record::WithdrawTransfer(_) => "withdraw_transfer",
+            Record::AttestPrefix(_) => "attest_prefix",
+            Record::TransferPrefix(_) => "transfer_prefix",
+            Record::RevokePrefix(_) => "revoke_prefix",
             Record::RegisterProduct(_) => "register_product",
             Record::Commission(_) => "commission",
             Record::Inspect(_) => "inspect",

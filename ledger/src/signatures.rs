@@ -7,20 +7,20 @@
 use std::num::NonZeroUsize;
 use std::thread;
 
-use crate::tx::{Envelope, TxError, VerifiedTx};
+use crate::tx::{ChainBinding, Envelope, TxError, VerifiedTx};
 
 /// Below this many envelopes one thread is faster than starting others.
 const PARALLEL_THRESHOLD: usize = 32;
 
-/// Verifies each envelope for `chain_id` ([`Envelope::verify_batch`]), in order, spreading the work
+/// Verifies each envelope for `chain` ([`Envelope::verify_batch`]), in order, spreading the work
 /// over `threads` threads (at most the machine's cores).
 pub fn verify_all(
     envelopes: Vec<Envelope>,
-    chain_id: &str,
+    chain: &ChainBinding,
     threads: usize,
 ) -> Vec<Result<VerifiedTx, TxError>> {
     spread(envelopes, threads, |part| {
-        Envelope::verify_batch(part, chain_id)
+        Envelope::verify_batch(part, chain)
     })
 }
 
@@ -30,13 +30,13 @@ pub fn verify_all(
 /// ([`Envelope::verify_batch_within`]); `None` for each envelope left unsettled.
 pub fn verify_all_within(
     envelopes: Vec<Envelope>,
-    chain_id: &str,
+    chain: &ChainBinding,
     threads: usize,
     split_per_signature: usize,
 ) -> Vec<Option<Result<VerifiedTx, TxError>>> {
     spread(envelopes, threads, |part| {
         let budget = part.len().saturating_mul(split_per_signature);
-        Envelope::verify_batch_within(part, chain_id, budget)
+        Envelope::verify_batch_within(part, chain, budget)
     })
 }
 
@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn parallel_verification_keeps_order_and_finds_bad_signatures() {
         let demo = Demo::new(4, 7100);
-        let chain = demo.genesis.chain_id.clone();
+        let chain = demo.genesis.binding();
         let mut envelopes: Vec<Envelope> = Vec::new();
         while envelopes.len() < 100 {
             envelopes.extend(demo.story().into_iter().flatten());

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::gs1::keys::Gtin;
+use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::facts::{CodeFacts, EnterpriseFacts, Listed, Listing, ModelFacts};
@@ -50,6 +51,11 @@ pub enum StateKey {
     CodeFacts(TraceCode),
     /// Entry `n` (from 0, in order of execution) of one of an enterprise's listings.
     Listed(Uscc, Listing, u64),
+    /// An identifier prefix and who holds it.
+    Prefix(IdPrefix),
+    /// How many held prefixes lie strictly under a prefix, so that a prefix covering one
+    /// another enterprise holds is refused without a scan.
+    PrefixesUnder(IdPrefix),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -82,6 +88,10 @@ pub enum StateValue {
     CodeFacts(CodeFacts),
     /// For [`StateKey::Listed`].
     Listed(Listed),
+    /// For [`StateKey::Prefix`].
+    Prefix(PrefixState),
+    /// For [`StateKey::PrefixesUnder`]: the count, never zero (a zero count is deleted).
+    PrefixesUnder(u32),
 }
 
 /// An enrolled enterprise.
@@ -106,6 +116,24 @@ pub struct EnterpriseState {
     /// `StateKey::Amendment(uscc, 0 .. amendments)`.
     #[serde(default)]
     pub amendments: u32,
+    /// The identifier prefixes it holds, in order of attestation: it registers and commissions
+    /// codes under these only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<IdPrefix>,
+}
+
+/// Who holds an identifier prefix, on whose word, and whether it is being handed over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixState {
+    /// The enterprise that holds it.
+    pub holder: Uscc,
+    /// The registrar or regulator that attested it to the holder.
+    pub attested_by: PublicKey,
+    /// The attestation (or the acceptance of the transfer that gave it to the holder).
+    pub attested_in: TxId,
+    /// The enterprise the holder offered it to, until that enterprise's registrar accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_to: Option<Uscc>,
 }
 
 impl EnterpriseState {
@@ -113,6 +141,11 @@ impl EnterpriseState {
     /// that enrolled it. Only this registrar (or a regulator) amends it.
     pub fn registrar(&self) -> PublicKey {
         self.transferred_to.unwrap_or(self.registered_by)
+    }
+
+    /// The prefix it holds that `covers` accepts, if any.
+    pub fn held_prefix(&self, covers: impl Fn(&IdPrefix) -> bool) -> Option<&IdPrefix> {
+        self.prefixes.iter().find(|prefix| covers(prefix))
     }
 }
 
@@ -147,6 +180,14 @@ pub enum AmendmentKind {
     TransferAccepted,
     /// `withdraw_transfer`.
     TransferWithdrawn,
+    /// `attest_prefix`: a prefix attested to it, fresh or handed over by its holder.
+    PrefixAttested,
+    /// `transfer_prefix`: it offered one of its prefixes to another enterprise.
+    PrefixOffered,
+    /// `attest_prefix` with `from`: a prefix it offered went to the other enterprise.
+    PrefixHandedOver,
+    /// `revoke_prefix`: a prefix it held was revoked or given up.
+    PrefixRevoked,
 }
 
 /// One amendment of an enterprise: what, by whom, where. The record itself is the transaction
@@ -283,6 +324,8 @@ mod tag {
     pub(super) const MODEL_FACTS: u8 = 11;
     pub(super) const CODE_FACTS: u8 = 12;
     pub(super) const LISTED: u8 = 13;
+    pub(super) const PREFIX: u8 = 14;
+    pub(super) const PREFIXES_UNDER: u8 = 15;
 }
 
 impl StateKey {
@@ -362,6 +405,14 @@ impl StateKey {
                 out.push(0);
                 out.push(listing.byte());
                 out.extend_from_slice(&number.to_be_bytes());
+            }
+            StateKey::Prefix(prefix) => {
+                out.push(tag::PREFIX);
+                out.extend_from_slice(prefix.to_string().as_bytes());
+            }
+            StateKey::PrefixesUnder(prefix) => {
+                out.push(tag::PREFIXES_UNDER);
+                out.extend_from_slice(prefix.to_string().as_bytes());
             }
         }
         out
@@ -480,6 +531,18 @@ impl StateKey {
                     .map_err(|_| corrupt("expected an 8-byte entry number"))?;
                 Ok(StateKey::Listed(uscc, listing, number))
             }
+            tag::PREFIX => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Prefix)
+                    .map_err(|e| to_string(&e)),
+            ),
+            tag::PREFIXES_UNDER => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::PrefixesUnder)
+                    .map_err(|e| to_string(&e)),
+            ),
             _ => Err(corrupt("unknown key tag")),
         }
     }
@@ -503,6 +566,8 @@ impl std::fmt::Display for StateKey {
             StateKey::Listed(uscc, listing, number) => {
                 write!(f, "entry {number} of {uscc}'s {listing:?} listing")
             }
+            StateKey::Prefix(prefix) => write!(f, "prefix {prefix}"),
+            StateKey::PrefixesUnder(prefix) => write!(f, "prefixes held under {prefix}"),
         }
     }
 }
@@ -543,6 +608,8 @@ impl StateValue {
                 | (StateKey::ModelFacts(_), StateValue::ModelFacts(_))
                 | (StateKey::CodeFacts(_), StateValue::CodeFacts(_))
                 | (StateKey::Listed(..), StateValue::Listed(_))
+                | (StateKey::Prefix(_), StateValue::Prefix(_))
+                | (StateKey::PrefixesUnder(_), StateValue::PrefixesUnder(_))
         )
     }
 }
@@ -613,6 +680,24 @@ pub trait StateReadExt: StateRead {
         match self.get(&key)? {
             Some(StateValue::Amendment(amendment)) => Ok(Some(amendment)),
             other => unexpected(&key, other),
+        }
+    }
+
+    /// Who holds a prefix.
+    fn prefix(&self, prefix: &IdPrefix) -> Result<Option<PrefixState>, StateError> {
+        let key = StateKey::Prefix(prefix.clone());
+        match self.get(&key)? {
+            Some(StateValue::Prefix(state)) => Ok(Some(state)),
+            other => unexpected(&key, other),
+        }
+    }
+
+    /// How many held prefixes lie strictly under `prefix`.
+    fn prefixes_under(&self, prefix: &IdPrefix) -> Result<u32, StateError> {
+        let key = StateKey::PrefixesUnder(prefix.clone());
+        match self.get(&key)? {
+            Some(StateValue::PrefixesUnder(count)) => Ok(count),
+            other => unexpected(&key, other).map(|_: Option<()>| 0),
         }
     }
 
@@ -798,7 +883,7 @@ mod tests {
                 value
             );
         }
-        assert_eq!(tags.len(), 13, "the demo state holds every kind of key");
+        assert_eq!(tags.len(), 15, "the demo state holds every kind of key");
         assert!(
             state.entries().any(|(key, _)| matches!(
                 key,

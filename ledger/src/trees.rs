@@ -19,7 +19,7 @@ use crate::merkle::log::{self, Frontier, LogFull, LogNode};
 use crate::merkle::map::{self, MapBatch, MapKey, MapReadError, MapStore, MapUpdate, MemMapStore};
 use crate::merkle::{Blake3, StoreError};
 use crate::record::Record;
-use crate::tx::{Envelope, Payload, TxId, VerifiedTx};
+use crate::tx::{ChainBinding, Envelope, Payload, TxId, VerifiedTx};
 
 /// The hash the ledger's trees are built with.
 pub type LedgerHash = Blake3;
@@ -149,13 +149,13 @@ impl MemTrees {
     ///
     /// # Panics
     /// If a payload does not parse: tests build blocks of well-formed payloads.
-    pub fn peek(&self, chain_id: &str, envelopes: &[Envelope]) -> BlockTrees {
+    pub fn peek(&self, chain: &ChainBinding, envelopes: &[Envelope]) -> BlockTrees {
         let parsed: Vec<(TxId, Record)> = envelopes
             .iter()
             .map(|envelope| {
                 let payload = Payload::parse(&envelope.payload)
                     .expect("test envelopes carry well-formed payloads");
-                (envelope.id(chain_id), payload.record)
+                (envelope.id(chain), payload.record)
             })
             .collect();
         grow_records(
@@ -168,8 +168,8 @@ impl MemTrees {
     }
 
     /// Grows the trees by the next block's `envelopes` and returns its heads.
-    pub fn push(&mut self, chain_id: &str, envelopes: &[Envelope]) -> TreeHeads {
-        let trees = self.peek(chain_id, envelopes);
+    pub fn push(&mut self, chain: &ChainBinding, envelopes: &[Envelope]) -> TreeHeads {
+        let trees = self.peek(chain, envelopes);
         self.map.apply(&trees.map);
         self.frontier = trees.frontier;
         self.height += 1;
@@ -197,7 +197,7 @@ mod tests {
             height += 1;
             let txs: Vec<VerifiedTx> = block
                 .into_iter()
-                .map(|envelope| envelope.verify(&demo.genesis.chain_id).unwrap())
+                .map(|envelope| envelope.verify(&demo.genesis.binding()).unwrap())
                 .collect();
             let trees = grow(&frontier, &map_store, height, &txs).unwrap();
             map_store.apply(&trees.map);
@@ -215,7 +215,7 @@ mod tests {
         let proof = inclusion_proof::<LedgerHash>(&reference, 0, heads.log_size).unwrap();
         let first = demo.story()[0][0]
             .clone()
-            .verify(&demo.genesis.chain_id)
+            .verify(&demo.genesis.binding())
             .unwrap();
         proof
             .verify::<LedgerHash>(&record_leaf(&first.id), &heads.log_root)

@@ -1,14 +1,15 @@
 //! Sign, encode and check transactions: a record in a JSON payload, signed by one key.
 //!
 //! An [`Envelope`] carries the payload bytes exactly as the client signed them, the signer's
-//! public key and an ed25519 signature over [`signing_message`]: a domain tag, the chain id and
-//! the payload. Nodes hash and store those bytes and never serialise the payload again, so what
+//! public key and an ed25519 signature over [`signing_message`]: a domain tag, the chain id, the
+//! genesis hash and the payload. Nodes hash and store those bytes and never serialise the payload again, so what
 //! is on the ledger is byte for byte what the signer signed.
 //!
 //! Replays: the [`TxId`] is a hash of everything signed plus the signer, so resubmitting an
-//! envelope gives the same id, which execution refuses a second time; the chain id in the signed
-//! message stops a transaction signed for one consortium from being valid on another; and the
-//! payload's `nonce` lets a client send the same record twice on purpose.
+//! envelope gives the same id, which execution refuses a second time; the chain id and genesis
+//! hash in the signed message ([`ChainBinding`]) stop a transaction signed for one consortium from
+//! being valid on another, even one that chose the same chain id; and the payload's `nonce` lets
+//! a client send the same record twice on purpose.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +19,47 @@ use crate::hash::{Hash32, hash_parts};
 use crate::limits::{MAX_CHAIN_ID_BYTES, MAX_PAYLOAD_BYTES};
 use crate::record::Record;
 
-/// The domain tag at the start of every signed transaction message.
-pub const TX_SIGNING_DOMAIN: &[u8] = b"suyuan transaction v1\0";
+/// The domain tag at the start of every signed transaction message. Version 2 added the
+/// genesis hash.
+pub const TX_SIGNING_DOMAIN: &[u8] = b"suyuan transaction v2\0";
+
+/// The consortium a signature is for: its chain id, which operators choose (and two consortia
+/// may choose alike), and the hash of its genesis file, which no two consortia share. Every
+/// signing message carries both, so a transaction signed for one consortium verifies on no
+/// other. Built once from the genesis ([`crate::genesis::Genesis::binding`]) and kept: hashing
+/// the genesis is not free.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChainBinding {
+    chain_id: String,
+    genesis_hash: Hash32,
+}
+
+impl ChainBinding {
+    /// The binding of the chain `chain_id` whose genesis file hashes to `genesis_hash`, as a
+    /// client learns both from a node's `GET /v1/status`. Chain ids are at most
+    /// [`MAX_CHAIN_ID_BYTES`] bytes (genesis checks); a longer one is cut there, and so binds
+    /// to no real chain.
+    pub fn new(chain_id: &str, genesis_hash: Hash32) -> ChainBinding {
+        let mut end = chain_id.len().min(MAX_CHAIN_ID_BYTES);
+        while !chain_id.is_char_boundary(end) {
+            end -= 1;
+        }
+        ChainBinding {
+            chain_id: chain_id[..end].to_owned(),
+            genesis_hash,
+        }
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// The genesis hash.
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+}
 
 /// A transaction id: [`hash_parts`] in the domain `suyuan transaction id v1` over the signer's
 /// key and the signed message.
@@ -104,18 +144,17 @@ fn id_of(signer: &PublicKey, message: &[u8]) -> TxId {
     hash_parts("suyuan transaction id v1", &[signer.as_bytes(), message])
 }
 
-/// The exact bytes an envelope's signature covers.
-pub fn signing_message(chain_id: &str, payload: &[u8]) -> Vec<u8> {
-    debug_assert!(
-        chain_id.len() <= MAX_CHAIN_ID_BYTES,
-        "genesis bounds chain ids"
-    );
+/// The exact bytes an envelope's signature covers: the domain tag, the chain id's length in one
+/// byte and the chain id, the 32-byte genesis hash, the payload.
+pub fn signing_message(chain: &ChainBinding, payload: &[u8]) -> Vec<u8> {
+    let chain_id = chain.chain_id.as_bytes();
     let mut message =
-        Vec::with_capacity(TX_SIGNING_DOMAIN.len() + 1 + chain_id.len() + payload.len());
+        Vec::with_capacity(TX_SIGNING_DOMAIN.len() + 1 + chain_id.len() + 32 + payload.len());
     message.extend_from_slice(TX_SIGNING_DOMAIN);
-    // Chain ids are at most 64 bytes (genesis checks), so the length fits in one byte.
+    // `ChainBinding::new` keeps chain ids to 64 bytes, so the length fits in one byte.
     message.push(chain_id.len() as u8);
-    message.extend_from_slice(chain_id.as_bytes());
+    message.extend_from_slice(chain_id);
+    message.extend_from_slice(chain.genesis_hash.as_bytes());
     message.extend_from_slice(payload);
     message
 }
@@ -141,14 +180,14 @@ impl Payload {
 }
 
 impl Envelope {
-    /// Signs `payload` for `chain_id` with `key`.
-    pub fn sign(chain_id: &str, payload: &Payload, key: &KeyPair) -> Envelope {
-        Self::sign_bytes(chain_id, payload.to_bytes(), key)
+    /// Signs `payload` for `chain` with `key`.
+    pub fn sign(chain: &ChainBinding, payload: &Payload, key: &KeyPair) -> Envelope {
+        Self::sign_bytes(chain, payload.to_bytes(), key)
     }
 
     /// Signs payload bytes as they are, for clients that produce their own JSON.
-    pub fn sign_bytes(chain_id: &str, payload: Vec<u8>, key: &KeyPair) -> Envelope {
-        let signature = key.sign(&signing_message(chain_id, &payload));
+    pub fn sign_bytes(chain: &ChainBinding, payload: Vec<u8>, key: &KeyPair) -> Envelope {
+        let signature = key.sign(&signing_message(chain, &payload));
         Envelope {
             payload,
             signer: key.public(),
@@ -157,14 +196,14 @@ impl Envelope {
     }
 
     /// The id: the same for the same signer, chain and payload, whatever the signature bytes.
-    pub fn id(&self, chain_id: &str) -> TxId {
-        id_of(&self.signer, &signing_message(chain_id, &self.payload))
+    pub fn id(&self, chain: &ChainBinding) -> TxId {
+        id_of(&self.signer, &signing_message(chain, &self.payload))
     }
 
     /// Checks size and signature and parses the payload.
-    pub fn verify(self, chain_id: &str) -> Result<VerifiedTx, TxError> {
+    pub fn verify(self, chain: &ChainBinding) -> Result<VerifiedTx, TxError> {
         self.check_size()?;
-        let message = signing_message(chain_id, &self.payload);
+        let message = signing_message(chain, &self.payload);
         self.signer
             .verify(&message, &self.signature)
             .map_err(|_: CryptoError| TxError::BadSignature {
@@ -177,9 +216,9 @@ impl Envelope {
     /// batch ([`crypto::verify_batch`]): the same verdicts for less work.
     pub fn verify_batch(
         envelopes: Vec<Envelope>,
-        chain_id: &str,
+        chain: &ChainBinding,
     ) -> Vec<Result<VerifiedTx, TxError>> {
-        Self::verify_batch_within(envelopes, chain_id, usize::MAX)
+        Self::verify_batch_within(envelopes, chain, usize::MAX)
             .into_iter()
             .map(|verdict| verdict.expect("an unbounded search settles every signature"))
             .collect()
@@ -191,14 +230,14 @@ impl Envelope {
     /// left unsettled. Admission uses it on batches from clients and peers it does not trust.
     pub fn verify_batch_within(
         envelopes: Vec<Envelope>,
-        chain_id: &str,
+        chain: &ChainBinding,
         split_budget: usize,
     ) -> Vec<Option<Result<VerifiedTx, TxError>>> {
         let messages: Vec<Result<Vec<u8>, TxError>> = envelopes
             .iter()
             .map(|envelope| {
                 envelope.check_size()?;
-                Ok(signing_message(chain_id, &envelope.payload))
+                Ok(signing_message(chain, &envelope.payload))
             })
             .collect();
         let checks: Vec<crypto::SignatureCheck<'_>> = envelopes

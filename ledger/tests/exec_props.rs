@@ -7,11 +7,11 @@
 
 use proptest::prelude::*;
 use suyuan_ledger::crypto::KeyPair;
-use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::demo::{Demo, factory_report, who};
 use suyuan_ledger::exec::{BlockContext, Executor};
 use suyuan_ledger::record::{
-    BindKey, Commissioning, Items, Party, ProductModel, Recall, Record, ReportKind, ReportRef,
-    RevokeKey, RotateKey, Shipment, ShipmentLine, Subject, TraceCode,
+    BindKey, Commissioning, Items, Party, ProductModel, Recall, Record, RevokeKey, RotateKey,
+    Shipment, ShipmentLine, Subject, TraceCode,
 };
 use suyuan_ledger::state::{MemState, StateKey, StateValue};
 use suyuan_ledger::tx::{Envelope, Payload};
@@ -94,12 +94,7 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
             },
             production_date: "2026-01-02".parse().unwrap(),
             factory_number: None,
-            inspection_report: ReportRef {
-                kind: ReportKind::FactoryInspection,
-                number: "r".parse().unwrap(),
-                issued_by: "q".parse().unwrap(),
-                document_sha256: Default::default(),
-            },
+            inspection_report: factory_report("r", "q"),
         }),
         2 => Record::Ship(Shipment {
             seller: uscc.clone(),
@@ -161,8 +156,8 @@ proptest! {
         for (nonce, choice) in choices.into_iter().enumerate() {
             let record = record(&demo, choice);
             let is_sale_to_b = matches!(&record, Record::Ship(s) if s.seller == a.profile.uscc);
-            let envelope = Envelope::sign(&demo.genesis.chain_id, &Payload { nonce: nonce as u64, record }, &a.key);
-            let tx = envelope.verify(&demo.genesis.chain_id).unwrap();
+            let envelope = Envelope::sign(&demo.genesis.binding(), &Payload { nonce: nonce as u64, record }, &a.key);
+            let tx = envelope.verify(&demo.genesis.binding()).unwrap();
             let context = BlockContext { genesis: &demo.genesis, height: 10 + nonce as u64, time_ms: demo.genesis.genesis_time_ms + 86_400_000 * 5 };
             let mut executor = Executor::new(&state, context);
             let accepted = executor.apply(&tx).is_ok();

@@ -1,146 +1,20 @@
 //! Execution rules, one test per rule, over the demo consortium's story.
 
-use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, DemoEnterprise, who};
-use suyuan_ledger::exec::{BlockContext, Executor, RuleError, execute_block};
-use suyuan_ledger::genesis::{Genesis, Member, TimeWindows};
+use suyuan_ledger::exec::{Executor, RuleError, execute_block};
+use suyuan_ledger::genesis::TimeWindows;
 use suyuan_ledger::record::{
-    AcceptTransfer, BindKey, Commissioning, EnterpriseKind, Inspection, Items, OfferTransfer,
-    Outcome, Party, Recall, Record, RegisterEnterprise, ReportKind, ReportRef, RevokeKey,
-    RotateKey, Shipment, ShipmentLine, Subject, TraceCode, UpdateEnterprise, WithdrawTransfer,
+    EnterpriseKind, Inspection, Outcome, Recall, Record, RegisterEnterprise, RevokeKey, RotateKey,
+    Subject, TraceCode, UpdateEnterprise, WithdrawTransfer,
 };
-use suyuan_ledger::state::{AmendmentKind, KeyStatus, MemState, StateReadExt};
+use suyuan_ledger::state::{AmendmentKind, KeyStatus, StateReadExt};
 use suyuan_ledger::text::Date;
-use suyuan_ledger::tx::{Envelope, Payload, VerifiedTx};
+use suyuan_ledger::tx::VerifiedTx;
 
-const DAY_MS: u64 = 86_400_000;
-
-/// The demo consortium with its story executed, one block per story step, blocks a day apart.
-struct World {
-    demo: Demo,
-    state: MemState,
-    height: u64,
-    nonce: u64,
-}
-
-impl World {
-    /// The demo story under the rules' default time windows (the demo's own are wider).
-    fn new() -> World {
-        World::with_genesis(|genesis| genesis.time_windows = None)
-    }
-
-    /// The demo story over the demo genesis as `amend` changes it.
-    fn with_genesis(amend: impl FnOnce(&mut Genesis)) -> World {
-        let mut demo = Demo::new(4, 7100);
-        amend(&mut demo.genesis);
-        let mut world = World {
-            demo,
-            state: MemState::new(),
-            height: 0,
-            nonce: 1_000,
-        };
-        for block in world.demo.story() {
-            world
-                .commit(block)
-                .expect("the demo story executes cleanly");
-        }
-        world
-    }
-
-    fn context(&self) -> BlockContext<'_> {
-        BlockContext {
-            genesis: &self.demo.genesis,
-            height: self.height + 1,
-            time_ms: self.demo.genesis.genesis_time_ms + (self.height + 1) * DAY_MS,
-        }
-    }
-
-    fn verify(&self, envelope: Envelope) -> VerifiedTx {
-        envelope
-            .verify(&self.demo.genesis.chain_id)
-            .expect("test envelopes are well signed")
-    }
-
-    fn commit(&mut self, block: Vec<Envelope>) -> Result<(), RuleError> {
-        let txs: Vec<VerifiedTx> = block.into_iter().map(|e| self.verify(e)).collect();
-        let writes = execute_block(&self.state, self.context(), &txs)
-            .map_err(|e| e.error.rule().expect("memory state does not fail").clone())?;
-        self.state.apply(writes);
-        self.height += 1;
-        Ok(())
-    }
-
-    fn sign(&mut self, key: &KeyPair, record: Record) -> Envelope {
-        self.nonce += 1;
-        Envelope::sign(
-            &self.demo.genesis.chain_id,
-            &Payload {
-                nonce: self.nonce,
-                record,
-            },
-            key,
-        )
-    }
-
-    /// Submits one transaction in a block of its own; a refusal must leave state untouched.
-    fn submit(&mut self, key: &KeyPair, record: Record) -> Result<(), RuleError> {
-        let envelope = self.sign(key, record);
-        let before = self.state.digest();
-        let outcome = self.commit(vec![envelope]);
-        if outcome.is_err() {
-            assert_eq!(
-                self.state.digest(),
-                before,
-                "a refused transaction changed state"
-            );
-        }
-        outcome
-    }
-
-    fn enterprise(&self, index: usize) -> DemoEnterprise {
-        self.demo.enterprises[index].clone()
-    }
-}
-
-fn cable_lot() -> TraceCode {
-    "01/06950123450012/10/C2601A".parse().unwrap()
-}
-
-fn cooker_lot() -> TraceCode {
-    format!("01/{}/10/G2601B", Demo::cooker_gtin())
-        .parse()
-        .unwrap()
-}
-
-fn ship(seller: &DemoEnterprise, buyer: &DemoEnterprise, code: TraceCode, quantity: u64) -> Record {
-    Record::Ship(Shipment {
-        seller: seller.profile.uscc.clone(),
-        buyer: Party::Enterprise {
-            uscc: buyer.profile.uscc.clone(),
-            name: buyer.profile.name.clone(),
-        },
-        sold_at_ms: suyuan_ledger::demo::DEMO_GENESIS_TIME_MS,
-        lines: vec![ShipmentLine { code, quantity }],
-        order_reference: None,
-    })
-}
-
-fn commission(producer: &DemoEnterprise, gtin: Gtin, code: TraceCode, date: &str) -> Record {
-    Record::Commission(Commissioning {
-        uscc: producer.profile.uscc.clone(),
-        gtin,
-        items: Items::Batch { code, quantity: 10 },
-        production_date: date.parse().unwrap(),
-        factory_number: None,
-        inspection_report: ReportRef {
-            kind: ReportKind::FactoryInspection,
-            number: "R-1".parse().unwrap(),
-            issued_by: "QA".parse().unwrap(),
-            document_sha256: Default::default(),
-        },
-    })
-}
+#[macro_use]
+mod support;
+use support::*;
 
 #[test]
 fn demo_story_leaves_the_expected_holdings() {
@@ -176,6 +50,7 @@ fn only_registrars_enrol() {
     let record = Record::RegisterEnterprise(RegisterEnterprise {
         enterprise: profile,
         keys: vec![KeyPair::insecure_from_label("new").public()],
+        prefixes: Vec::new(),
     });
     let outcome = world.submit(&cable.key, record.clone());
     assert!(
@@ -196,6 +71,7 @@ fn enrolling_twice_is_refused() {
         Record::RegisterEnterprise(RegisterEnterprise {
             enterprise: cable.profile.clone(),
             keys: vec![KeyPair::insecure_from_label("another").public()],
+            prefixes: Vec::new(),
         }),
     );
     assert!(
@@ -577,49 +453,6 @@ fn execution_is_deterministic() {
     let first = World::new();
     let second = World::new();
     assert_eq!(first.state.digest(), second.state.digest());
-}
-
-/// A third registrar that is no regulator, so that a transfer away from it leaves it nothing.
-fn chamber() -> KeyPair {
-    KeyPair::insecure_from_label("test chamber of commerce")
-}
-
-fn world_with_chamber() -> World {
-    World::with_genesis(|genesis| {
-        genesis.time_windows = None;
-        genesis.registrars.push(Member {
-            name: "Wuhan General Chamber of Commerce".parse().unwrap(),
-            public_key: chamber().public(),
-        })
-    })
-}
-
-fn bind(enterprise: &DemoEnterprise, label: &str) -> Record {
-    Record::BindKey(BindKey {
-        uscc: enterprise.profile.uscc.clone(),
-        key: KeyPair::insecure_from_label(label).public(),
-    })
-}
-
-fn offer(enterprise: &DemoEnterprise, to: &KeyPair) -> Record {
-    Record::OfferTransfer(OfferTransfer {
-        uscc: enterprise.profile.uscc.clone(),
-        to: to.public(),
-    })
-}
-
-fn accept(enterprise: &DemoEnterprise, from: &KeyPair) -> Record {
-    Record::AcceptTransfer(AcceptTransfer {
-        uscc: enterprise.profile.uscc.clone(),
-        from: from.public(),
-    })
-}
-
-macro_rules! assert_refused {
-    ($outcome:expr, $pattern:pat) => {
-        let outcome = $outcome;
-        assert!(matches!(outcome, Err($pattern)), "{outcome:?}");
-    };
 }
 
 #[test]
@@ -1085,6 +918,7 @@ fn licence_and_certificate_dates_must_be_plausible() {
             Record::RegisterEnterprise(RegisterEnterprise {
                 enterprise: profile,
                 keys: vec![KeyPair::insecure_from_label("new").public()],
+                prefixes: Vec::new(),
             })
         ),
         RuleError::ValidityTooLong {

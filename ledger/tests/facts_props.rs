@@ -77,7 +77,7 @@ impl Run {
     /// Executes one transaction as the next block; whether it was accepted.
     fn execute(&mut self, envelope: Envelope) -> bool {
         self.height += 1;
-        let tx = envelope.verify(&self.demo.genesis.chain_id).unwrap();
+        let tx = envelope.verify(&self.demo.genesis.binding()).unwrap();
         let context = BlockContext {
             genesis: &self.demo.genesis,
             height: self.height,
@@ -105,7 +105,7 @@ impl Run {
     fn sign(&mut self, key: &KeyPair, record: Record) -> Envelope {
         self.nonce += 1;
         Envelope::sign(
-            &self.demo.genesis.chain_id,
+            &self.demo.genesis.binding(),
             &Payload {
                 nonce: self.nonce,
                 record,
@@ -576,8 +576,8 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
     let gas = &run.demo.enterprises[who::GAS_APPLIANCE_MAKER];
     let cable = &run.demo.enterprises[who::CABLE_MAKER];
     let sign = |key: &KeyPair, nonce, record| {
-        Envelope::sign(&run.demo.genesis.chain_id, &Payload { nonce, record }, key)
-            .verify(&run.demo.genesis.chain_id)
+        Envelope::sign(&run.demo.genesis.binding(), &Payload { nonce, record }, key)
+            .verify(&run.demo.genesis.binding())
             .unwrap()
     };
     let lot: TraceCode = format!("01/{}/10/NEWLOT", Demo::cooker_gtin())

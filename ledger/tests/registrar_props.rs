@@ -15,13 +15,13 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::{KeyPair, PublicKey};
-use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::demo::{Demo, factory_report, who};
 use suyuan_ledger::exec::{BlockContext, Executor, RuleError};
 use suyuan_ledger::genesis::{Member, TimeWindows};
 use suyuan_ledger::record::{
     AcceptTransfer, BindKey, Commissioning, EnterpriseKind, EnterpriseProfile, Inspection, Items,
-    OfferTransfer, Outcome, Party, Recall, Record, ReportKind, ReportRef, RevokeKey, RotateKey,
-    Shipment, ShipmentLine, Subject, UpdateEnterprise, WithdrawTransfer,
+    OfferTransfer, Outcome, Party, Recall, Record, RevokeKey, RotateKey, Shipment, ShipmentLine,
+    Subject, UpdateEnterprise, WithdrawTransfer,
 };
 use suyuan_ledger::state::{EnterpriseState, KeyStatus, MemState, StateReadExt};
 use suyuan_ledger::text::Date;
@@ -198,12 +198,7 @@ fn record(
                 },
                 production_date: date,
                 factory_number: None,
-                inspection_report: ReportRef {
-                    kind: ReportKind::FactoryInspection,
-                    number: "r".parse().unwrap(),
-                    issued_by: "q".parse().unwrap(),
-                    document_sha256: Default::default(),
-                },
+                inspection_report: factory_report("r", "q"),
             })
         }
         8 => {
@@ -359,8 +354,8 @@ fn run(steps: Vec<Step>) -> Result<Tally, TestCaseError> {
             nonce: n as u64,
             record: record.clone(),
         };
-        let tx = Envelope::sign(&demo.genesis.chain_id, &payload, &signer)
-            .verify(&demo.genesis.chain_id)
+        let tx = Envelope::sign(&demo.genesis.binding(), &payload, &signer)
+            .verify(&demo.genesis.binding())
             .unwrap();
         let context = BlockContext {
             genesis: &demo.genesis,

@@ -4,11 +4,12 @@
 use suyuan_ledger::block::{Block, Body, Header, Parent};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::Demo;
+use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::limits::MAX_PAYLOAD_BYTES;
 use suyuan_ledger::merkle::log::Frontier;
 use suyuan_ledger::merkle::map::MemMapStore;
 use suyuan_ledger::trees::grow;
-use suyuan_ledger::tx::{Envelope, TxError};
+use suyuan_ledger::tx::{ChainBinding, Envelope, TxError};
 
 fn demo_envelope() -> (Demo, Envelope) {
     let demo = Demo::new(4, 7100);
@@ -19,16 +20,37 @@ fn demo_envelope() -> (Demo, Envelope) {
 #[test]
 fn a_tampered_payload_or_another_chain_fails_the_signature() {
     let (demo, envelope) = demo_envelope();
-    assert!(envelope.clone().verify(&demo.genesis.chain_id).is_ok());
+    assert!(envelope.clone().verify(&demo.genesis.binding()).is_ok());
     let mut tampered = envelope.clone();
     let last = tampered.payload.len() - 2;
     tampered.payload[last] ^= 1;
     assert!(matches!(
-        tampered.verify(&demo.genesis.chain_id),
+        tampered.verify(&demo.genesis.binding()),
         Err(TxError::BadSignature { .. })
     ));
+    let another_chain = ChainBinding::new("another-chain", demo.genesis.hash());
     assert!(matches!(
-        envelope.verify("another-chain"),
+        envelope.verify(&another_chain),
+        Err(TxError::BadSignature { .. })
+    ));
+}
+
+/// Two consortia that chose the same chain id (every `suyuan dev` is `suyuan-local`) differ in
+/// their genesis: a transaction signed for one neither verifies on the other nor has the same id
+/// there.
+#[test]
+fn a_transaction_for_another_genesis_under_the_same_chain_id_fails_the_signature() {
+    let (demo, envelope) = demo_envelope();
+    let mut other = demo.genesis.clone();
+    other.genesis_time_ms += 1;
+    assert_eq!(other.chain_id, demo.genesis.chain_id);
+    assert_ne!(other.hash(), demo.genesis.hash());
+    assert_ne!(
+        envelope.id(&other.binding()),
+        envelope.id(&demo.genesis.binding())
+    );
+    assert!(matches!(
+        envelope.verify(&other.binding()),
         Err(TxError::BadSignature { .. })
     ));
 }
@@ -36,9 +58,10 @@ fn a_tampered_payload_or_another_chain_fails_the_signature() {
 #[test]
 fn oversized_and_malformed_payloads_are_refused_with_a_reason() {
     let key = KeyPair::insecure_from_label("client");
-    let big = Envelope::sign_bytes("c", vec![b' '; MAX_PAYLOAD_BYTES + 1], &key);
+    let chain = ChainBinding::new("c", Hash32::ZERO);
+    let big = Envelope::sign_bytes(&chain, vec![b' '; MAX_PAYLOAD_BYTES + 1], &key);
     assert!(matches!(
-        big.verify("c"),
+        big.verify(&chain),
         Err(TxError::PayloadTooLarge { .. })
     ));
     for (payload, expected) in [
@@ -50,8 +73,8 @@ fn oversized_and_malformed_payloads_are_refused_with_a_reason() {
         ),
         (&br#"{"nonce": -1, "record": {"type": "recall"}}"#[..], "invalid value"),
     ] {
-        let envelope = Envelope::sign_bytes("c", payload.to_vec(), &key);
-        match envelope.verify("c") {
+        let envelope = Envelope::sign_bytes(&chain, payload.to_vec(), &key);
+        match envelope.verify(&chain) {
             Err(TxError::BadPayload { reason }) => {
                 assert!(reason.contains(expected), "{reason} should mention {expected}")
             }
@@ -65,8 +88,9 @@ fn invalid_codes_inside_a_payload_are_named() {
     let key = KeyPair::insecure_from_label("client");
     let payload =
         br#"{"nonce":1,"record":{"type":"bind_key","uscc":"91350100M000100Y4Z","key":"00"}}"#;
-    let envelope = Envelope::sign_bytes("c", payload.to_vec(), &key);
-    let Err(TxError::BadPayload { reason }) = envelope.verify("c") else {
+    let chain = ChainBinding::new("c", Hash32::ZERO);
+    let envelope = Envelope::sign_bytes(&chain, payload.to_vec(), &key);
+    let Err(TxError::BadPayload { reason }) = envelope.verify(&chain) else {
         panic!("expected BadPayload");
     };
     assert!(reason.to_lowercase().contains("check"), "{reason}");
@@ -75,12 +99,15 @@ fn invalid_codes_inside_a_payload_are_named() {
 #[test]
 fn the_id_ignores_nothing_signed_and_nothing_else() {
     let (demo, envelope) = demo_envelope();
-    let chain = &demo.genesis.chain_id;
-    let id = envelope.id(chain);
-    assert_ne!(id, envelope.id("another-chain"));
+    let chain = demo.genesis.binding();
+    let id = envelope.id(&chain);
+    assert_ne!(
+        id,
+        envelope.id(&ChainBinding::new("another-chain", demo.genesis.hash()))
+    );
     let mut other = envelope.clone();
     other.payload.push(b' ');
-    assert_ne!(id, other.id(chain));
+    assert_ne!(id, other.id(&chain));
 }
 
 #[test]
@@ -103,7 +130,7 @@ fn golden_block(demo: &Demo) -> Block {
     let txs: Vec<_> = body
         .transactions
         .iter()
-        .map(|envelope| envelope.clone().verify(&demo.genesis.chain_id).unwrap())
+        .map(|envelope| envelope.clone().verify(&demo.genesis.binding()).unwrap())
         .collect();
     let trees = grow(&Frontier::new(), &MemMapStore::new(), 1, &txs).unwrap();
     Block::new(
@@ -129,7 +156,7 @@ fn golden_vectors() {
     let block = golden_block(&demo);
     let actual = serde_json::json!({
         "genesis_hash": demo.genesis.hash().to_string(),
-        "first_tx_id": envelope.id(&demo.genesis.chain_id).to_string(),
+        "first_tx_id": envelope.id(&demo.genesis.binding()).to_string(),
         "first_tx_envelope_blake3": blake3::hash(&envelope.to_bytes()).to_hex().to_string(),
         "block_1_header_hex": hex::encode(block.header.to_bytes()),
         "block_1_hash": block.hash().to_string(),

@@ -422,10 +422,10 @@ impl Admission {
     /// hold it), so that a block's checks need not verify them again. Ids are hashed before
     /// the lock is taken.
     pub fn preverified(&self, envelopes: &[Envelope]) -> Preverified {
-        let chain_id = &self.genesis.chain_id;
+        let chain = self.store.binding();
         let ids: Vec<TxId> = envelopes
             .iter()
-            .map(|envelope| envelope.id(chain_id))
+            .map(|envelope| envelope.id(chain))
             .collect();
         let mempool = self.mempool();
         Preverified(ids.iter().map(|id| mempool.get(id).cloned()).collect())
@@ -452,12 +452,12 @@ impl Admission {
     /// Checks and admits `envelopes`, one result each, in order. Blocks on signature checks
     /// and state reads: call it from a blocking thread, through [`Admission::admit_in_lane`].
     fn admit_blocking(&self, envelopes: Vec<Envelope>, source: Source) -> Admitted {
-        let chain_id = &self.genesis.chain_id;
+        let chain = self.store.binding();
         let mut results: Vec<Option<Result<TxId, SubmitError>>> =
             (0..envelopes.len()).map(|_| None).collect();
         let ids: Vec<TxId> = envelopes
             .iter()
-            .map(|envelope| envelope.id(chain_id))
+            .map(|envelope| envelope.id(chain))
             .collect();
         // Committed already (typically gossip that arrives after the block carrying it): a
         // replay, refused before any signature is checked.
@@ -475,12 +475,8 @@ impl Admission {
         let mut executor = Executor::new(&*self.store, context);
         let mut passed = Vec::with_capacity(to_verify.len());
         let mut failed_signatures = 0;
-        let verified = verify_all_within(
-            to_verify,
-            chain_id,
-            self.threads,
-            SPLIT_CHECKS_PER_SIGNATURE,
-        );
+        let verified =
+            verify_all_within(to_verify, chain, self.threads, SPLIT_CHECKS_PER_SIGNATURE);
         for (&index, verified) in positions.iter().zip(verified) {
             let outcome = match verified {
                 None => Err(SubmitError::Unverified),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rand::RngCore as _;
 use suyuan_ledger::crypto::{KeyPair, Signature};
-use suyuan_ledger::tx::Envelope;
+use suyuan_ledger::tx::{ChainBinding, Envelope};
 
 use crate::clock::Clock;
 use crate::frames::{MAX_BATCH_TRANSACTIONS, encode_batch};
@@ -51,13 +51,13 @@ impl Misbehaviour {
     }
 
     /// Starts the background misbehaviours (floods, malformed frames) on the current runtime.
-    pub fn spawn(&self, chain_id: &str, network: &NetworkHandle) {
+    pub fn spawn(&self, chain: &ChainBinding, network: &NetworkHandle) {
         if self.flood_batches_per_second > 0 {
             let count = self
                 .flood_batch_transactions
                 .clamp(1, MAX_BATCH_TRANSACTIONS);
             tokio::spawn(flood(
-                chain_id.to_owned(),
+                chain.clone(),
                 network.clone(),
                 self.flood_batches_per_second,
                 count,
@@ -73,7 +73,7 @@ impl Misbehaviour {
 /// Publishes `per_second` batches of `count` envelopes no ledger rule admits: signed by a
 /// key no one enrolled, or with random bytes for signatures when `forged`.
 async fn flood(
-    chain_id: String,
+    chain: ChainBinding,
     network: NetworkHandle,
     per_second: u32,
     count: usize,
@@ -84,7 +84,7 @@ async fn flood(
     let mut sequence = 0u64;
     loop {
         tick.tick().await;
-        let chain_id = chain_id.clone();
+        let chain = chain.clone();
         let first = sequence;
         sequence += count as u64;
         let batch = tokio::task::spawn_blocking(move || {
@@ -101,7 +101,7 @@ async fn flood(
                             signature: Signature::from_bytes(signature),
                         };
                     }
-                    Envelope::sign_bytes(&chain_id, payload.into_bytes(), &key)
+                    Envelope::sign_bytes(&chain, payload.into_bytes(), &key)
                 })
                 .collect();
             encode_batch(envelopes)

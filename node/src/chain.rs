@@ -398,7 +398,7 @@ impl Chain {
         body: &Body,
         known: Preverified,
     ) -> Result<Vec<VerifiedTx>, InvalidBlock> {
-        let chain_id = &self.genesis.chain_id;
+        let chain = self.store.binding();
         let mut slots: Vec<Option<VerifiedTx>> = Vec::with_capacity(body.transactions.len());
         let mut missing = Vec::new();
         let mut known = known.0.into_iter();
@@ -417,7 +417,7 @@ impl Chain {
                 .map(|&index| body.transactions[index].clone())
                 .collect();
             let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-            for (&index, result) in missing.iter().zip(verify_all(envelopes, chain_id, cores)) {
+            for (&index, result) in missing.iter().zip(verify_all(envelopes, chain, cores)) {
                 slots[index] =
                     Some(result.map_err(|error| InvalidBlock::Envelope { index, error })?);
             }

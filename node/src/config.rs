@@ -529,7 +529,7 @@ listen = "127.0.0.1:8100"
             (
                 "MAX_READ_ENTRIES",
                 "100",
-                "[api] max_read_entries: is 100; it must be 20000 to",
+                "[api] max_read_entries: is 100; it must be 18625 to",
             ),
             (
                 "MAX_CONNECTIONS_PER_IP",

@@ -183,7 +183,7 @@ mod tests {
                 transactions: envelopes.clone(),
             },
             suyuan_ledger::trees::MemTrees::new()
-                .peek(&demo.genesis.chain_id, &envelopes)
+                .peek(&demo.genesis.binding(), &envelopes)
                 .heads,
         )
         .unwrap();

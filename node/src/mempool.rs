@@ -18,9 +18,9 @@ use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::exec::ExecError;
 use suyuan_ledger::submit::SubmitError;
 #[cfg(test)]
-use suyuan_ledger::tx::Envelope;
-#[cfg(test)]
 use suyuan_ledger::tx::TxError;
+#[cfg(test)]
+use suyuan_ledger::tx::{ChainBinding, Envelope};
 use suyuan_ledger::tx::{TxId, VerifiedTx};
 
 /// Bounds on what the pool holds.
@@ -81,7 +81,7 @@ impl Mempool {
     pub fn admit(
         &mut self,
         envelope: Envelope,
-        chain_id: &str,
+        chain: &ChainBinding,
         rules: impl FnOnce(&VerifiedTx) -> Result<(), ExecError>,
     ) -> Result<TxId, SubmitError> {
         let size = envelope.payload.len();
@@ -93,11 +93,11 @@ impl Mempool {
                 held_bytes: self.bytes,
             });
         }
-        let id = envelope.id(chain_id);
+        let id = envelope.id(chain);
         if self.arrival_of.contains_key(&id) {
             return Err(SubmitError::Duplicate(id));
         }
-        let tx = envelope.verify(chain_id).map_err(SubmitError::Envelope)?;
+        let tx = envelope.verify(chain).map_err(SubmitError::Envelope)?;
         rules(&tx).map_err(SubmitError::Rule)?;
         self.admit_verified(tx)
     }
@@ -244,10 +244,10 @@ mod tests {
     use suyuan_ledger::crypto::KeyPair;
     use suyuan_ledger::demo::Demo;
 
-    fn envelopes() -> (String, Vec<Envelope>) {
+    fn envelopes() -> (ChainBinding, Vec<Envelope>) {
         let demo = Demo::new(4, 7100);
         let all = demo.story().into_iter().flatten().collect();
-        (demo.genesis.chain_id, all)
+        (demo.genesis.binding(), all)
     }
 
     #[test]
@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn one_signer_holds_at_most_its_bound_and_gets_room_back_as_it_commits() {
         let demo = Demo::new(4, 7100);
-        let chain = demo.genesis.chain_id.clone();
+        let chain = demo.genesis.binding();
         let story = demo.story();
         let registrar = demo.bureau.public();
         let enrolments: Vec<&Envelope> = story[0]

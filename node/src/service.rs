@@ -125,7 +125,7 @@ impl RunningNode {
                 ?misbehaviour,
                 "this validator misbehaves on purpose (a test)"
             );
-            misbehaviour.spawn(&genesis.chain_id, &network);
+            misbehaviour.spawn(&genesis.binding(), &network);
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let driver = tokio::spawn(driver.run(events, shutdown_rx.clone()));

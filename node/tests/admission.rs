@@ -70,9 +70,10 @@ fn enrolment(demo: &Demo, registrar: &KeyPair, number: u32) -> Envelope {
         record: Record::RegisterEnterprise(RegisterEnterprise {
             enterprise,
             keys: vec![KeyPair::insecure_from_label(&format!("enterprise {number}")).public()],
+            prefixes: Vec::new(),
         }),
     };
-    Envelope::sign(&demo.genesis.chain_id, &payload, registrar)
+    Envelope::sign(&demo.genesis.binding(), &payload, registrar)
 }
 
 /// `count` enrolments in the bureau's name whose signatures are valid signatures of another

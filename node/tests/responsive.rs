@@ -71,17 +71,17 @@ async fn n1_status_answers_within_50ms_while_full_blocks_execute() {
     .await
     .unwrap();
     let store = Arc::clone(&node.store);
-    let chain_id = demo.genesis.chain_id.clone();
+    let chain = demo.genesis.binding();
     // Enrolments and models first: the commissions need them committed.
     for envelopes in &demo.story()[..2] {
-        let ids: Vec<TxId> = envelopes.iter().map(|e| e.id(&chain_id)).collect();
+        let ids: Vec<TxId> = envelopes.iter().map(|e| e.id(&chain)).collect();
         for result in node.api.submit(envelopes.clone(), LOCAL_CLIENT).await {
             result.unwrap();
         }
         wait_committed(&store, &ids, Duration::from_secs(30)).await;
     }
     let load = commissions(&demo, LOAD);
-    let ids: Vec<TxId> = load.iter().map(|e| e.id(&chain_id)).collect();
+    let ids: Vec<TxId> = load.iter().map(|e| e.id(&chain)).collect();
     let probe = ids[LOAD / 2];
 
     // Poll from a thread of its own, on fresh connections, until the load is committed.

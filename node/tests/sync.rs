@@ -90,7 +90,7 @@ impl Signers {
             Some(header) => (header.height + 1, header.hash()),
             None => (1, self.genesis.hash()),
         };
-        let heads = trees.push(&self.genesis.chain_id, &transactions);
+        let heads = trees.push(&self.genesis.binding(), &transactions);
         Block::new(
             &self.genesis.chain_id,
             height,
@@ -302,7 +302,7 @@ impl Lagging {
                 .body
                 .transactions
                 .into_iter()
-                .map(|envelope| envelope.verify(&self.genesis.chain_id).unwrap())
+                .map(|envelope| envelope.verify(&self.genesis.binding()).unwrap())
                 .collect();
             let context = BlockContext {
                 genesis: &self.genesis,
@@ -746,7 +746,7 @@ async fn sync_refuses_runs_that_do_not_join_the_head_then_catches_up() {
     let run = node.honest_run();
     let start = node.genesis.genesis_time_ms;
     let trees = &mut MemTrees::new();
-    trees.push(&node.genesis.chain_id, &run[0].block.body.transactions);
+    trees.push(&node.genesis.binding(), &run[0].block.body.transactions);
     let sibling = node.block(
         Some(&run[0].block.header),
         trees,
@@ -1030,7 +1030,7 @@ async fn sync_progresses_past_peers_that_withhold_or_serve_another_branch() {
     let mut branch = honest[..4].to_vec();
     let trees = &mut MemTrees::new();
     for _ in 0..4 {
-        trees.push(&node.genesis.chain_id, &[]);
+        trees.push(&node.genesis.binding(), &[]);
     }
     for height in 5..=23u64 {
         let parent = &branch.last().unwrap().block.header;

@@ -408,7 +408,7 @@ impl ProofBundle {
         let tx = record
             .envelope
             .clone()
-            .verify(&genesis.chain_id)
+            .verify(&genesis.binding())
             .map_err(BundleError::Envelope)?;
         if tx.id != record.tx_id {
             return Err(BundleError::WrongTxId {

@@ -187,7 +187,7 @@ impl Store {
                 index: index as u32,
             };
             let tx_key = position_key(at);
-            let id = envelope.id(&self.genesis.chain_id);
+            let id = envelope.id(&self.binding);
             match self.transaction(&id)? {
                 Some(tx) if tx.location == at => {}
                 _ => {

@@ -40,7 +40,7 @@
 //!         .body
 //!         .transactions
 //!         .iter()
-//!         .map(|envelope| envelope.clone().verify(&genesis.chain_id))
+//!         .map(|envelope| envelope.clone().verify(&genesis.binding()))
 //!         .collect::<Result<Vec<_>, _>>()?;
 //!     let context = BlockContext { genesis, height: block.header.height, time_ms: block.header.time_ms };
 //!     let writes = execute_block(&store, context, &txs)?; // reads RocksDB, writes nothing

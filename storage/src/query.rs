@@ -226,7 +226,7 @@ impl Store {
         let envelope = Envelope::from_bytes(&payload)
             .map_err(|error| corrupt(cf::BLOCK_TXS, &key, error.to_string()))?;
         Ok(Some(StoredTx {
-            id: envelope.id(&self.genesis.chain_id),
+            id: envelope.id(&self.binding),
             location: at,
             envelope,
         }))

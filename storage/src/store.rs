@@ -12,7 +12,7 @@ use rocksdb::{
 use suyuan_ledger::block::{Block, BlockHash, Header, Parent};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::state::{StateError, StateKey, StateRead, StateValue, TxLocation, WriteSet};
-use suyuan_ledger::tx::VerifiedTx;
+use suyuan_ledger::tx::{ChainBinding, VerifiedTx};
 
 use crate::cache::StateCache;
 use crate::error::StorageError;
@@ -91,6 +91,8 @@ pub struct Store {
     pub(crate) db: DB,
     pub(crate) genesis: Genesis,
     pub(crate) genesis_hash: BlockHash,
+    /// What the chain's transactions sign besides their payloads, kept to compute their ids.
+    pub(crate) binding: ChainBinding,
     pub(crate) path: PathBuf,
     /// The committed tip. A commit holds it from its checks through its synced write, so
     /// commits are serialized and each checks against the tip it extends; readers of the head
@@ -129,6 +131,7 @@ impl Store {
             db,
             genesis: genesis.clone(),
             genesis_hash,
+            binding: ChainBinding::new(&genesis.chain_id, genesis_hash),
             path: path.to_path_buf(),
             tip: Mutex::new(Tip {
                 head: Head {
@@ -169,6 +172,12 @@ impl Store {
     /// The genesis the store was opened with.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
+    }
+
+    /// What the chain's transactions sign besides their payloads (the genesis's
+    /// [`Genesis::binding`], computed once).
+    pub fn binding(&self) -> &ChainBinding {
+        &self.binding
     }
 
     /// The highest committed block.
@@ -226,7 +235,7 @@ impl Store {
             .header
             .check_extends(parent, &self.genesis)
             .map_err(|source| StorageError::DoesNotExtend { height, source })?;
-        check_txs_are_body(block, txs, &self.genesis.chain_id)?;
+        check_txs_are_body(block, txs, &self.binding)?;
         check_writes_locate_txs(height, txs, writes)?;
         if justification.len() > MAX_JUSTIFICATION_BYTES {
             return Err(StorageError::Limit {
@@ -665,7 +674,7 @@ fn db_options() -> (Options, Vec<ColumnFamilyDescriptor>) {
 fn check_txs_are_body(
     block: &Block,
     txs: &[VerifiedTx],
-    chain_id: &str,
+    chain: &ChainBinding,
 ) -> Result<(), StorageError> {
     let height = block.header.height;
     let mismatch = |reason: String| StorageError::TxsMismatch { height, reason };
@@ -683,7 +692,7 @@ fn check_txs_are_body(
         if &tx.envelope != envelope {
             return Err(mismatch(format!("transaction {index} is not the body's")));
         }
-        if tx.id != envelope.id(chain_id) {
+        if tx.id != envelope.id(chain) {
             return Err(mismatch(format!("transaction {index} carries a wrong id")));
         }
     }

@@ -78,7 +78,7 @@ fn demo_chain_commits_and_answers_queries() {
     ));
 
     let envelope = &block.body.transactions[3];
-    let id = envelope.id(&workload.genesis().chain_id);
+    let id = envelope.id(&workload.genesis().binding());
     let tx = store.transaction(&id).unwrap().unwrap();
     assert_eq!(
         tx.location,
@@ -343,7 +343,7 @@ fn execution_over_the_store_sees_committed_state() {
     let genesis = workload.genesis();
     let txs: Vec<_> = replayed
         .into_iter()
-        .map(|e| e.verify(&genesis.chain_id).unwrap())
+        .map(|e| e.verify(&genesis.binding()).unwrap())
         .collect();
     let context = suyuan_ledger::exec::BlockContext {
         genesis,
@@ -379,7 +379,7 @@ fn readers_on_other_threads_see_whole_blocks_while_commits_run() {
                     assert_eq!(block.hash(), head.hash);
                     assert!(store.justification(head.height).unwrap().is_some());
                     for envelope in &block.body.transactions {
-                        let id = envelope.id(&workload.genesis().chain_id);
+                        let id = envelope.id(&workload.genesis().binding());
                         assert!(store.transaction(&id).unwrap().is_some());
                     }
                     reads += 1;

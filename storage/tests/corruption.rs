@@ -127,7 +127,7 @@ fn flipped_index_state_and_wal_values_are_reported() {
     let (dir, workload) = populated("corrupt-indexes");
     let store = Store::open(dir.path(), workload.genesis()).unwrap();
     let head_block = store.block(HEIGHT).unwrap().unwrap();
-    let id = head_block.body.transactions[0].id(&workload.genesis().chain_id);
+    let id = head_block.body.transactions[0].id(&workload.genesis().binding());
     let lot = Workload::lot(HEIGHT, 0);
     let state_key = StateKey::Code(lot.clone());
     drop(store);

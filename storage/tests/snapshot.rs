@@ -40,9 +40,10 @@ fn enrol(store: &Store, workload: &Workload, body: &str) -> Uscc {
         record: Record::RegisterEnterprise(RegisterEnterprise {
             enterprise: profile.clone(),
             keys: vec![key.public()],
+            prefixes: Vec::new(),
         }),
     };
-    let envelope = Envelope::sign(&demo.genesis.chain_id, &payload, &demo.bureau);
+    let envelope = Envelope::sign(&demo.genesis.binding(), &payload, &demo.bureau);
     let height = store.head().height + 1;
     let p = workload.prepare_signed(store, height, store.head().hash, vec![envelope]);
     p.commit_to(store).unwrap();

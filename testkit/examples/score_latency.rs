@@ -11,10 +11,10 @@
 
 use std::time::{Duration, Instant};
 
-use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::demo::{Demo, factory_report, who};
 use suyuan_ledger::limits::MAX_BLOCK_TRANSACTIONS;
+use suyuan_ledger::record::TraceCode;
 use suyuan_ledger::record::{Commissioning, Items, Party, Record, Shipment, ShipmentLine};
-use suyuan_ledger::record::{ReportKind, ReportRef, TraceCode};
 use suyuan_ledger::text::Date;
 use suyuan_ledger::tx::{Envelope, Payload};
 use suyuan_testkit::served::{Fixture, uscc_of};
@@ -62,12 +62,7 @@ async fn main() {
                 },
                 production_date,
                 factory_number: Some("F1".parse().unwrap()),
-                inspection_report: ReportRef {
-                    kind: ReportKind::FactoryInspection,
-                    number: "R1".parse().unwrap(),
-                    issued_by: "lab".parse().unwrap(),
-                    document_sha256: Default::default(),
-                },
+                inspection_report: factory_report("R1", "lab"),
             });
             block.push(sign(
                 demo,
@@ -130,7 +125,11 @@ fn sign(
     nonce: u64,
     record: Record,
 ) -> Envelope {
-    Envelope::sign(&demo.genesis.chain_id, &Payload { nonce, record }, &who.key)
+    Envelope::sign(
+        &demo.genesis.binding(),
+        &Payload { nonce, record },
+        &who.key,
+    )
 }
 
 /// The median and the slowest of [`SAMPLES`] requests, one at a time.

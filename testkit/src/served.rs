@@ -14,12 +14,12 @@ use suyuan_client::ApiClient;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::submit::SubmitError;
-use suyuan_ledger::tx::{Envelope, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, TxId};
 use suyuan_storage::{StorageError, Store};
 
 /// A node that admits whatever verifies into a map, and refuses what it was told to.
 pub struct MapNode {
-    chain_id: String,
+    chain: ChainBinding,
     status: NodeStatus,
     pending: Mutex<BTreeMap<TxId, ()>>,
     rejected: Mutex<BTreeMap<TxId, ErrorBody>>,
@@ -42,7 +42,7 @@ impl Node for MapNode {
             .into_iter()
             .map(|envelope| {
                 let tx = envelope
-                    .verify(&self.chain_id)
+                    .verify(&self.chain)
                     .map_err(SubmitError::Envelope)?;
                 let mut pending = self.pending.lock().expect("not poisoned");
                 if pending.insert(tx.id, ()).is_some() {
@@ -107,7 +107,7 @@ impl Fixture {
         let store = Arc::new(Store::open(&dir, &demo.genesis).unwrap());
         let genesis = &demo.genesis;
         let node = Arc::new(MapNode {
-            chain_id: genesis.chain_id.clone(),
+            chain: genesis.binding(),
             status: NodeStatus {
                 chain_id: genesis.chain_id.clone(),
                 genesis_hash: genesis.hash(),

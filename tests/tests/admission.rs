@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, uscc};
+use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::record::{EnterpriseProfile, Record, RegisterEnterprise};
-use suyuan_ledger::tx::{Envelope, Payload};
+use suyuan_ledger::tx::{ChainBinding, Envelope, Payload};
 use suyuan_tests::{Testnet, http_get, http_post_from};
 
 /// The honest client's address.
@@ -58,7 +59,7 @@ fn n4_an_anonymous_client_flooding_crafted_signatures_does_not_hold_up_honest_su
     let testnet = Testnet::init("admission", 4, 0);
     testnet.start(&[]);
     let records = Enrolments {
-        chain_id: testnet.chain_id().to_owned(),
+        chain: binding(&testnet),
         registrar: read_key(&testnet.key_path("bureau")),
         template: Demo::new(4, 7_100).enterprises[0].profile.clone(),
     };
@@ -199,9 +200,18 @@ fn attack(api: &str, body: &[u8], attacking: &AtomicBool) -> AttackTally {
     tally
 }
 
+/// What the testnet's transactions sign besides their payloads: its chain id and the hash of
+/// the `genesis.json` that `init` wrote.
+fn binding(testnet: &Testnet) -> ChainBinding {
+    let bytes = std::fs::read(testnet.dir().join("genesis.json")).expect("init wrote genesis.json");
+    Genesis::from_json(&bytes)
+        .expect("init wrote a valid genesis")
+        .binding()
+}
+
 /// Enrolments of fresh enterprises by one registrar.
 struct Enrolments {
-    chain_id: String,
+    chain: ChainBinding,
     registrar: KeyPair,
     /// The profile each enrolment copies, with its own USCC and name.
     template: EnterpriseProfile,
@@ -220,9 +230,10 @@ impl Enrolments {
             record: Record::RegisterEnterprise(RegisterEnterprise {
                 enterprise,
                 keys: vec![KeyPair::insecure_from_label(&format!("admission {number}")).public()],
+                prefixes: Vec::new(),
             }),
         };
-        Envelope::sign(&self.chain_id, &payload, &self.registrar)
+        Envelope::sign(&self.chain, &payload, &self.registrar)
     }
 
     /// A batch of enrolments whose signatures are the registrar's valid signature of another

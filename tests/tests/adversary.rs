@@ -144,6 +144,7 @@ impl Run {
         let record = Record::RegisterEnterprise(RegisterEnterprise {
             enterprise,
             keys: vec![KeyPair::generate().public()],
+            prefixes: Vec::new(),
         });
         let path = self.records_dir.join(format!("record-{number}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();

@@ -198,7 +198,7 @@ fn block_view(store: &Store, height: u64) -> Result<BlockView, ApiError> {
         .ok_or_else(|| {
             ApiError::internal(format!("block {height} is stored without its certificate"))
         })?;
-    let chain_id = &store.genesis().chain_id;
+    let chain = store.binding();
     Ok(BlockView {
         height,
         hash: block.hash(),
@@ -206,7 +206,7 @@ fn block_view(store: &Store, height: u64) -> Result<BlockView, ApiError> {
             .body
             .transactions
             .iter()
-            .map(|envelope| envelope.id(chain_id))
+            .map(|envelope| envelope.id(chain))
             .collect(),
         header: block.header,
         certificate: hex::encode(certificate),

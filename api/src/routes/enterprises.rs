@@ -640,7 +640,7 @@ mod tests {
         commit(
             &store,
             genesis,
-            vec![Envelope::sign(&genesis.chain_id, &payload, &cable.key)],
+            vec![Envelope::sign(&genesis.binding(), &payload, &cable.key)],
         );
 
         let budget = Budget::standalone(u64::MAX);
@@ -671,19 +671,19 @@ mod tests {
     fn the_genesis_weights_decide_the_score() {
         let demo = Demo::new(4, 7100);
         let gas = &demo.enterprises[who::GAS_APPLIANCE_MAKER].profile.uscc;
-        let weighted = Genesis {
-            score_weights: Some(ScoreWeights {
-                inspection_outcomes: 75,
-                ..ScoreWeights::DEFAULT
-            }),
-            ..demo.genesis.clone()
-        };
+        // Another genesis is another chain: its story is signed for it.
+        let mut weighted = Demo::new(4, 7100);
+        weighted.genesis.score_weights = Some(ScoreWeights {
+            inspection_outcomes: 75,
+            ..ScoreWeights::DEFAULT
+        });
         let mut totals = Vec::new();
-        for (genesis, label, source) in [
-            (&demo.genesis, "default-weights", WeightsSource::Default),
+        for (demo, label, source) in [
+            (&demo, "default-weights", WeightsSource::Default),
             (&weighted, "genesis-weights", WeightsSource::Genesis),
         ] {
-            let (store, dir) = story_store(&demo, genesis, label);
+            let genesis = &demo.genesis;
+            let (store, dir) = story_store(demo, genesis, label);
             let view = score_of(&store.snapshot(), gas, &Budget::standalone(u64::MAX)).unwrap();
             assert_eq!(view.weights, source);
             let weights: Vec<u32> = view.components.iter().map(|c| c.weight).collect();

@@ -22,7 +22,7 @@ use suyuan_ledger::block::{Block, Header};
 use suyuan_ledger::demo::{Demo, DemoBlock};
 use suyuan_ledger::exec::{BlockContext, Executor};
 use suyuan_ledger::submit::SubmitError;
-use suyuan_ledger::tx::{Envelope, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, TxId};
 use suyuan_storage::Store;
 use tokio::sync::{Semaphore, oneshot};
 
@@ -79,9 +79,14 @@ impl Chain {
         chain
     }
 
-    /// The chain id envelopes are signed for.
+    /// The chain id of the demo genesis.
     pub(crate) fn chain_id(&self) -> &str {
         &self.demo.genesis.chain_id
+    }
+
+    /// What envelopes are signed for: the chain id and the genesis hash.
+    pub(crate) fn binding(&self) -> &ChainBinding {
+        self.store.binding()
     }
 
     /// The genesis indices of the validators that sign each committed block's finalization:
@@ -158,7 +163,7 @@ impl TestNode {
     fn admit(&self, envelope: Envelope) -> Result<TxId, SubmitError> {
         let genesis = &self.demo.genesis;
         let tx = envelope
-            .verify(&genesis.chain_id)
+            .verify(&genesis.binding())
             .map_err(SubmitError::Envelope)?;
         if self.pending.lock().unwrap().contains_key(&tx.id) {
             return Err(SubmitError::Duplicate(tx.id));

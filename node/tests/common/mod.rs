@@ -54,7 +54,7 @@ pub(crate) fn config(dir: &Path, index: usize, p2p: u16, api: u16) -> Config {
 
 /// `count` commissioning records by the demo's cable maker, each of its own lot, signed.
 pub(crate) fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
-    let chain_id = &demo.genesis.chain_id;
+    let chain = &demo.genesis.binding();
     let template = demo
         .story()
         .concat()
@@ -83,7 +83,7 @@ pub(crate) fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
                 nonce: 1_000_000 + index as u64,
                 record: Record::Commission(commission),
             };
-            Envelope::sign(chain_id, &payload, key)
+            Envelope::sign(chain, &payload, key)
         })
         .collect()
 }

@@ -178,7 +178,7 @@ impl Workload {
             nonce: height * 100_000 + index as u64,
             record,
         };
-        Envelope::sign(&self.demo.genesis.chain_id, &payload, key)
+        Envelope::sign(&self.demo.genesis.binding(), &payload, key)
     }
 
     /// Block `height` over `parent` holding `envelopes`; view = height, proposer its leader.
@@ -220,7 +220,7 @@ impl Workload {
             .iter()
             .map(|e| {
                 e.clone()
-                    .verify(&genesis.chain_id)
+                    .verify(&genesis.binding())
                     .expect("workload envelopes are well signed")
             })
             .collect();

@@ -24,7 +24,7 @@ use suyuan_ledger::merkle::log::{Frontier, LogStore};
 use suyuan_ledger::merkle::map::{MapNode, MapStore, MapUpdate, NodePosition};
 use suyuan_ledger::signatures::verify_all;
 use suyuan_ledger::trees::{self, BlockTrees, LedgerHash};
-use suyuan_ledger::tx::{Envelope, VerifiedTx};
+use suyuan_ledger::tx::{ChainBinding, Envelope, VerifiedTx};
 use suyuan_proofs::finality::Consortium;
 use suyuan_storage::{CheckScope, Store};
 
@@ -71,6 +71,8 @@ impl MapStore for LatestMap {
 /// One source's replay.
 pub(crate) struct Replay<'a> {
     genesis: &'a Genesis,
+    /// What the chain's transactions sign besides their payloads.
+    binding: ChainBinding,
     quorum: &'a Consortium,
     /// The source's name, for findings.
     name: String,
@@ -108,6 +110,7 @@ impl<'a> Replay<'a> {
     ) -> Self {
         Replay {
             genesis,
+            binding: genesis.binding(),
             quorum,
             name: name.to_owned(),
             index,
@@ -292,7 +295,7 @@ impl<'a> Replay<'a> {
         height: u64,
         envelopes: Vec<Envelope>,
     ) -> Option<Vec<VerifiedTx>> {
-        let results = verify_all(envelopes, &self.genesis.chain_id, self.threads);
+        let results = verify_all(envelopes, &self.binding, self.threads);
         let mut txs = Vec::with_capacity(results.len());
         let mut bad = false;
         for (index, result) in results.into_iter().enumerate() {

@@ -130,7 +130,7 @@ impl Consortium {
         let parent_view = store.header(head.height).unwrap().map_or(0, |h| h.view);
         let txs: Vec<VerifiedTx> = envelopes
             .iter()
-            .map(|envelope| envelope.clone().verify(&genesis.chain_id).unwrap())
+            .map(|envelope| envelope.clone().verify(&genesis.binding()).unwrap())
             .collect();
         let time_ms = genesis.genesis_time_ms + height * DAY_MS;
         let context = BlockContext {

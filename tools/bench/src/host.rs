@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use suyuan_ledger::crypto::{PublicKey, Signature, SignatureCheck, verify_batch};
-use suyuan_ledger::tx::{Envelope, signing_message};
+use suyuan_ledger::tx::{ChainBinding, Envelope, signing_message};
 
 /// How long the verification rate is measured for.
 pub(crate) const VERIFY_MEASURE_TIME: Duration = Duration::from_secs(2);
@@ -214,14 +214,14 @@ pub(crate) struct VerifyRates {
 ///
 /// # Panics
 /// If a signature does not verify: the envelopes were signed by this process.
-pub(crate) fn verify_rates(chain_id: &str, envelopes: &[Envelope]) -> VerifyRates {
+pub(crate) fn verify_rates(chain: &ChainBinding, envelopes: &[Envelope]) -> VerifyRates {
     let samples: Vec<(PublicKey, Vec<u8>, Signature)> = envelopes
         .iter()
         .take(VERIFY_SAMPLES)
         .map(|envelope| {
             (
                 envelope.signer,
-                signing_message(chain_id, &envelope.payload),
+                signing_message(chain, &envelope.payload),
                 envelope.signature,
             )
         })
@@ -310,7 +310,7 @@ pub(crate) fn machine() -> Machine {
 #[cfg(test)]
 mod tests {
     use suyuan_ledger::crypto::KeyPair;
-    use suyuan_ledger::demo::{DEMO_CHAIN_ID, Demo};
+    use suyuan_ledger::demo::Demo;
 
     use super::*;
 
@@ -412,17 +412,19 @@ mod tests {
     #[test]
     fn verify_rates_count_verifications() {
         let key = KeyPair::insecure_from_label("bench verify");
+        let demo = Demo::new(4, 7100);
+        let chain = demo.genesis.binding();
         let payload = suyuan_ledger::tx::Payload {
             nonce: 1,
-            record: Demo::new(4, 7100).story()[0][0]
+            record: demo.story()[0][0]
                 .clone()
-                .verify(DEMO_CHAIN_ID)
+                .verify(&chain)
                 .unwrap()
                 .payload
                 .record,
         };
-        let envelope = Envelope::sign(DEMO_CHAIN_ID, &payload, &key);
-        let rates = verify_rates(DEMO_CHAIN_ID, &[envelope]);
+        let envelope = Envelope::sign(&chain, &payload, &key);
+        let rates = verify_rates(&chain, &[envelope]);
         // Any machine verifies more than 1,000 and fewer than 10 million signatures a second on
         // one core; how the two paths compare is for the benchmark's report, not a test.
         assert!((1e3..1e7).contains(&rates.single_per_s), "{rates:?}");

@@ -124,7 +124,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "signed in {signing_s:.1} s; measuring one core's verification rates for 2 × {} s",
         host::VERIFY_MEASURE_TIME.as_secs()
     ));
-    let verify_rates = host::verify_rates(&genesis.chain_id, &signed.envelopes);
+    let verify_rates = host::verify_rates(&genesis.binding(), &signed.envelopes);
 
     let schedule = Schedule::new(args.rate, args.batch, transactions);
     progress(&format!(

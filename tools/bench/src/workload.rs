@@ -12,6 +12,7 @@ use std::num::NonZeroUsize;
 use anyhow::{Context as _, ensure};
 use rand::Rng as _;
 use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::{ALPHABET, Uscc};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, gtin, uscc, who};
@@ -22,7 +23,7 @@ use suyuan_ledger::record::{
     ReportRef, TraceCode,
 };
 use suyuan_ledger::text::Date;
-use suyuan_ledger::tx::{Envelope, Payload, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, Payload, TxId};
 
 /// How many enterprises the load is spread over: each signs with its own key and commissions
 /// lots of its own model, as a consortium's many reporters would.
@@ -46,7 +47,7 @@ pub(crate) struct BenchEnterprise {
 #[derive(Debug, Clone)]
 pub(crate) struct Workload {
     /// The chain the transactions are signed for.
-    chain_id: String,
+    chain: ChainBinding,
     /// The date every lot is produced on: the genesis date, so never after any block's date.
     production_date: Date,
     /// A registrar named in genesis.
@@ -95,7 +96,7 @@ impl Workload {
             })
             .collect();
         Ok(Workload {
-            chain_id: genesis.chain_id.clone(),
+            chain: genesis.binding(),
             production_date: Date::from_unix_ms_china(genesis.genesis_time_ms),
             registrar,
             enterprises,
@@ -124,6 +125,7 @@ impl Workload {
                 let record = Record::RegisterEnterprise(RegisterEnterprise {
                     enterprise: profile,
                     keys: vec![enterprise.key.public()],
+                    prefixes: vec![IdPrefix::for_single_gtin(&enterprise.gtin)],
                 });
                 self.sign(&self.registrar, self.setup_nonce(index), record)
             })
@@ -201,7 +203,7 @@ impl Workload {
                         (start..end)
                             .map(|number| {
                                 let envelope = self.load_transaction(number as u64);
-                                let id = envelope.id(&self.chain_id);
+                                let id = envelope.id(&self.chain);
                                 (envelope, id)
                             })
                             .collect()
@@ -232,7 +234,7 @@ impl Workload {
     }
 
     fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-        Envelope::sign(&self.chain_id, &Payload { nonce, record }, key)
+        Envelope::sign(&self.chain, &Payload { nonce, record }, key)
     }
 }
 
@@ -287,7 +289,7 @@ mod tests {
     fn verified(genesis: &Genesis, envelopes: Vec<Envelope>) -> Vec<VerifiedTx> {
         envelopes
             .into_iter()
-            .map(|envelope| envelope.verify(&genesis.chain_id).expect("well signed"))
+            .map(|envelope| envelope.verify(&genesis.binding()).expect("well signed"))
             .collect()
     }
 
