@@ -30,7 +30,9 @@ fmt:
 lint: deps
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
-unit: deps
+# Builds first: `cargo test` alone builds no binary of a package without integration tests, and
+# the multi-process tests run `suyuan-byzantine` (tools/byzantine) beside `suyuan`.
+unit: build
 	$(CARGO) test --release --workspace
 
 test: fmt lint unit
