@@ -20,6 +20,7 @@ pub(crate) fn run_story() -> anyhow::Result<String> {
         genesis.validators.len(),
         genesis.quorum()
     )?;
+    let chain = genesis.binding();
     for (index, block) in demo.story().into_iter().enumerate() {
         let height = index as u64 + 1;
         let context = BlockContext {
@@ -31,7 +32,7 @@ pub(crate) fn run_story() -> anyhow::Result<String> {
         let mut executor = Executor::new(&state, context);
         for envelope in block {
             let signer = envelope.signer;
-            let tx = envelope.verify(&genesis.binding())?;
+            let tx = envelope.verify(&chain)?;
             let who = signer_name(&demo, &signer);
             let what = tx.payload.record.type_name();
             match executor.apply(&tx) {

@@ -101,9 +101,10 @@ pub fn execute_demo_block(
     parent: BlockHash,
     envelopes: Vec<Envelope>,
 ) -> DemoBlock {
+    let chain = genesis.binding();
     let txs: Vec<VerifiedTx> = envelopes
         .iter()
-        .map(|envelope| envelope.clone().verify(&genesis.binding()))
+        .map(|envelope| envelope.clone().verify(&chain))
         .collect::<Result<_, _>>()
         .expect("demo transactions are signed for the demo chain");
     let trees = grow(log, map, height, &txs)
@@ -269,11 +270,12 @@ impl Demo {
     /// If the story does not execute cleanly: it is written to, and tested to.
     pub fn story_state(&self) -> MemState {
         let mut state = MemState::new();
+        let chain = self.genesis.binding();
         for (index, block) in self.story().into_iter().enumerate() {
             let height = index as u64 + 1;
             let txs: Vec<_> = block
                 .into_iter()
-                .map(|envelope| envelope.verify(&self.genesis.binding()))
+                .map(|envelope| envelope.verify(&chain))
                 .collect::<Result<_, _>>()
                 .expect("demo transactions are well signed");
             let context = BlockContext {
