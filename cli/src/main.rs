@@ -228,10 +228,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(command) => remote::query(command),
         Command::Verify(args) => verify::verify(&args),
         Command::Run { config } => {
+            if let Err(error) = suyuan_node::service::bound_malloc_arenas() {
+                eprintln!("suyuan: running with glibc's default malloc arenas: {error}");
+            }
             suyuan_node::service::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(args) => {
+            if let Err(error) = suyuan_node::service::bound_malloc_arenas() {
+                eprintln!("suyuan: running with glibc's default malloc arenas: {error}");
+            }
             dev::run(args)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -210,6 +210,40 @@ pub fn init_logging(level: &str, format: LogFormat) {
     };
 }
 
+/// The environment variable through which glibc's malloc takes its arena bound.
+pub const MALLOC_ARENA_MAX: &str = "MALLOC_ARENA_MAX";
+
+/// Starts this process again with glibc's malloc bounded to one arena per core (at least
+/// two), unless [`MALLOC_ARENA_MAX`] is set already: call it first thing in a node binary's
+/// `main`, before any thread starts. Returns only when it did not restart the process: the
+/// variable was set, the C library is not glibc, or the restart failed (the error says why;
+/// the node then runs with glibc's default).
+///
+/// Why: glibc gives each thread that allocates under contention an arena of its own, up to
+/// eight per core, and never returns a fragmented arena's pages. A node's many threads
+/// (tokio's workers, admission's verifiers, RocksDB's flushes and compactions) allocate and
+/// free megabyte-sized blocks, batches and write sets, so under load each node held 1.4–1.8
+/// GiB where two arenas hold 0.8–0.9 GiB for the same throughput (BENCHMARKS.md, session 9).
+/// The bound has to be in the environment before the process starts: glibc reads it when
+/// malloc first runs, and changing it from safe Rust is only possible this way.
+pub fn bound_malloc_arenas() -> std::io::Result<()> {
+    if !cfg!(all(target_os = "linux", target_env = "gnu"))
+        || std::env::var_os(MALLOC_ARENA_MAX).is_some()
+    {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt as _;
+    let arenas = std::thread::available_parallelism().map_or(2, |cores| cores.get().max(2));
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let error = std::process::Command::new(std::env::current_exe()?)
+        .arg0(argv0)
+        .args(args)
+        .env(MALLOC_ARENA_MAX, arenas.to_string())
+        .exec();
+    Err(error)
+}
+
 /// Runs the node of `config` until SIGINT or SIGTERM, then stops it cleanly.
 pub fn run(config_path: &Path) -> anyhow::Result<()> {
     run_misbehaving(config_path, Misbehaviour::default())

@@ -92,6 +92,27 @@ impl Consortium {
         }
     }
 
+    /// Each node restarted itself with glibc's malloc arenas bounded, under its own pid (the
+    /// pid file still names it): `suyuan run` sets `MALLOC_ARENA_MAX` when it is unset.
+    fn check_malloc_arenas_bounded(&self) {
+        if !cfg!(target_env = "gnu") {
+            return;
+        }
+        for node in 0..self.testnet.validators() {
+            let pid = self.testnet.pid(node).expect("the node runs");
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+            let bound = environ
+                .split(|&byte| byte == 0)
+                .find_map(|entry| entry.strip_prefix(b"MALLOC_ARENA_MAX="))
+                .map(|value| String::from_utf8_lossy(value).into_owned());
+            let arenas: usize = bound
+                .unwrap_or_else(|| panic!("node {node} runs without MALLOC_ARENA_MAX"))
+                .parse()
+                .unwrap();
+            assert!(arenas >= 2, "node {node}: {arenas} arenas");
+        }
+    }
+
     /// Writes a new `register_enterprise` record (a distinct valid USCC each time) and returns
     /// its file and nonce.
     fn next_record(&mut self) -> (PathBuf, u32) {
@@ -327,6 +348,7 @@ fn n4_records_submitted_to_one_node_finalize_identically_on_all_and_survive_a_fu
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     let mut consortium = Consortium::start("agree", 0);
+    consortium.check_malloc_arenas_bounded();
 
     for _ in 0..4 {
         consortium.submit_and_wait(0);

@@ -62,6 +62,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Err(error) = suyuan_node::service::bound_malloc_arenas() {
+        eprintln!("suyuan-byzantine: running with glibc's default malloc arenas: {error}");
+    }
     let misbehaviour = Misbehaviour {
         clock_offset_ms: args.clock_skew_ms,
         flood_batches_per_second: args.flood_batches_per_second,
