@@ -1,10 +1,11 @@
-//! Check two properties of the GS1 parsers: no input makes them panic, and whatever is built
-//! from a valid GTIN, batch and serial parses back to the same value in every form.
+//! Check three properties of the GS1 parsers: no input makes them panic; whatever is built
+//! from a valid GTIN, batch and serial parses back to the same value in every form; and a
+//! Digital Link read leniently is the strict parse of its canonical form.
 
 use proptest::prelude::*;
 use suyuan_ledger::codes::gs1::check::check_digit;
 use suyuan_ledger::codes::gs1::dictionary::Ai;
-use suyuan_ledger::codes::gs1::digital_link::DigitalLink;
+use suyuan_ledger::codes::gs1::digital_link::{DigitalLink, percent_encode_into};
 use suyuan_ledger::codes::gs1::element::ElementString;
 use suyuan_ledger::codes::gs1::epc::{Lgtin, Sgln, Sgtin, Sscc};
 use suyuan_ledger::codes::gs1::keys::Gtin;
@@ -16,6 +17,7 @@ fn parse_everything(input: &str) {
     let _ = ElementString::parse_bracketed(input);
     let _ = ElementString::parse_unbracketed(input);
     let _ = DigitalLink::parse(input);
+    let _ = DigitalLink::parse_lenient(input);
     let _ = input.parse::<Sgtin>();
     let _ = input.parse::<Lgtin>();
     let _ = input.parse::<Sscc>();
@@ -32,6 +34,7 @@ fn syntax_soup() -> impl Strategy<Value = String> {
         Just("(01)".to_owned()),
         Just("]d2".to_owned()),
         Just("https://a/01/".to_owned()),
+        Just("HtTpS://a/01/".to_owned()),
         Just("https://id.gs1.org/00/".to_owned()),
         Just("urn:epc:id:sgtin:".to_owned()),
         Just("urn:epc:class:lgtin:".to_owned()),
@@ -52,6 +55,37 @@ fn gtin() -> impl Strategy<Value = Gtin> {
             format!("{body}{}", char::from(check))
                 .parse()
                 .expect("a computed check digit is valid")
+        })
+}
+
+/// A GTIN written as GTIN-8, -12 or -13, with its 14-digit form (the same digits after leading
+/// zeros).
+fn zero_suppressed_gtin() -> impl Strategy<Value = (String, Gtin)> {
+    prop_oneof![Just(8usize), Just(12), Just(13)]
+        .prop_flat_map(|digits| {
+            proptest::string::string_regex(&format!("[0-9]{{{}}}", digits - 1))
+                .expect("valid regex")
+        })
+        .prop_map(|body| {
+            let check = check_digit(body.as_bytes()).expect("digits have a check digit");
+            let written = format!("{body}{}", char::from(check));
+            let gtin: Gtin = written.parse().expect("a computed check digit is valid");
+            (written, gtin)
+        })
+}
+
+/// `http` or `https`, each letter in either case.
+fn scheme_in_any_case() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![Just("http"), Just("https")],
+        proptest::collection::vec(any::<bool>(), 5),
+    )
+        .prop_map(|(scheme, upper)| {
+            scheme
+                .chars()
+                .zip(upper)
+                .map(|(c, upper)| if upper { c.to_ascii_uppercase() } else { c })
+                .collect::<String>()
         })
 }
 
@@ -102,5 +136,50 @@ proptest! {
 
         let lgtin = Lgtin::new(&gtin, &batch, prefix_digits).expect("valid LGTIN");
         prop_assert_eq!(&lgtin.to_string().parse::<Lgtin>().expect("URN parses"), &lgtin);
+    }
+
+    #[test]
+    fn gs1_lenient_digital_link_is_the_strict_parse_of_its_canonical_form(
+        scheme in scheme_in_any_case(),
+        (short, gtin) in zero_suppressed_gtin(),
+        suppressed in any::<bool>(),
+        in_query in any::<bool>(),
+        batch in cset82_value(),
+    ) {
+        let mut escaped_batch = String::new();
+        percent_encode_into(&mut escaped_batch, &batch);
+        // The GTIN as the primary key in the path, or as a data attribute in the query.
+        let after_scheme = |gtin: &str| {
+            if in_query {
+                format!("://example.com/8004/9520614141234567?01={gtin}")
+            } else {
+                format!("://example.com/stem/01/{gtin}/10/{escaped_batch}")
+            }
+        };
+        let written = if suppressed { short.as_str() } else { gtin.as_str() };
+        let varied = format!("{scheme}{}", after_scheme(written));
+        let canonical = format!("{}{}", scheme.to_ascii_lowercase(), after_scheme(gtin.as_str()));
+
+        let strict = DigitalLink::parse(&canonical).expect("the canonical form parses strictly");
+        prop_assert_eq!(strict.to_string(), canonical);
+        let lenient = DigitalLink::parse_lenient(&varied).expect("the lenient parse reads it");
+        prop_assert_eq!(lenient.link(), &strict);
+
+        let scheme_rewritten = scheme != scheme.to_ascii_lowercase();
+        let rewrites = usize::from(scheme_rewritten) + usize::from(suppressed);
+        prop_assert_eq!(lenient.rewrites().len(), rewrites);
+        prop_assert_eq!(lenient.is_canonical(), rewrites == 0);
+
+        // The strict parse reads the input itself exactly when GS1's reference would by
+        // default: not a scheme in mixed case, nor a zero-suppressed GTIN in the path.
+        let mixed_case = scheme_rewritten && scheme != scheme.to_ascii_uppercase();
+        let refused = mixed_case || (suppressed && !in_query);
+        match DigitalLink::parse(&varied) {
+            Ok(link) => {
+                prop_assert!(!refused, "{} should be refused", varied);
+                prop_assert_eq!(&link, &strict);
+            }
+            Err(error) => prop_assert!(refused, "{}: {}", varied, error),
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use suyuan_ledger::codes::gs1::digital_link::{DigitalLink, DigitalLinkError};
+use suyuan_ledger::codes::gs1::digital_link::{DigitalLink, DigitalLinkError, Rewrite};
 use suyuan_ledger::codes::gs1::element::{ElementError, ElementString};
 use suyuan_ledger::codes::gs1::epc::{Lgtin, Sgln, Sgtin, Sscc};
 use suyuan_ledger::codes::gs1::linters::Linter;
@@ -77,11 +77,47 @@ fn gs1_digital_link_invalid_vectors() {
                     ..
                 })
             ),
+            "zero-suppressed GTIN in the path" => {
+                matches!(error, DigitalLinkError::ZeroSuppressedGtin { .. })
+            }
+            "scheme in mixed case" => matches!(error, DigitalLinkError::MixedCaseScheme { .. }),
             // A reason added later without a matcher here is still checked to fail.
             _ => true,
         };
         assert!(explained, "{uri}: expected {reason}, got {error}");
     }
+}
+
+/// The spellings GS1's reference refuses only by default are read by the lenient parse, as the
+/// link their canonical spelling names.
+#[test]
+fn gs1_digital_link_invalid_vectors_refused_only_by_default_read_leniently() {
+    let vectors = identifiers();
+    let invalid = vectors["gs1_digital_link"]["invalid"]
+        .as_object()
+        .expect("invalid vectors");
+    let mut read = 0;
+    for (uri, reason) in invalid {
+        let canonical = match reason.as_str() {
+            Some("zero-suppressed GTIN in the path") => uri.replace("/01/", "/01/0"),
+            Some("scheme in mixed case") => uri.to_ascii_lowercase(),
+            _ => continue,
+        };
+        let lenient = DigitalLink::parse_lenient(uri).unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert!(!lenient.is_canonical(), "{uri}");
+        assert!(
+            lenient.rewrites().iter().any(Rewrite::refused_by_default),
+            "{uri}"
+        );
+        let strict = DigitalLink::parse(&canonical).unwrap_or_else(|e| panic!("{canonical}: {e}"));
+        assert_eq!(lenient.link(), &strict, "{uri}");
+        assert_eq!(strict.to_string(), canonical);
+        read += 1;
+    }
+    assert_eq!(
+        read, 2,
+        "one vector for each spelling the lenient parse reads"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //!
 //! | shape | kinds tried |
 //! |---|---|
-//! | `http://…`, `https://…` | GS1 Digital Link URI |
+//! | `http://…`, `https://…` in any case | GS1 Digital Link URI, read leniently |
 //! | `urn:epc:…` | EPC URN |
 //! | `(01)…`, or with a symbology identifier `]C1…`, or holding GS (0x1D) | GS1 element string |
 //! | `01/…`, `00/…`, `handle:…` | Suyuan trace code |
@@ -17,6 +17,11 @@
 //! | 18 letters and digits | USCC, and SSCC when all digits |
 //! | 8, 12, 13 or 14 digits | GTIN, and GLN at 13 |
 //! | 16 digits | CCC certificate |
+//!
+//! A pasted Digital Link is read with [`DigitalLink::parse_lenient`]: a scheme in mixed case or a
+//! zero-suppressed GTIN in the path, which GS1's reference parser refuses by default, is still
+//! read, set right in `normalized`, and named in [`Inspection::warnings`], as are an upper-case
+//! scheme and a zero-suppressed GTIN in the query. Records are never read this way.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,6 +148,11 @@ pub struct Inspection {
     /// Other kinds the same string is valid as (a 13-digit string can be a GTIN and a GLN).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_valid_as: Vec<CodeKind>,
+    /// How a valid input departs from its canonical spelling: a Digital Link's scheme not in
+    /// lower case, a zero-suppressed GTIN in one, each saying whether GS1's reference parser
+    /// refuses it as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// What is wrong, when not valid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -157,6 +167,7 @@ struct Parsed {
     fields: BTreeMap<String, String>,
     ais: Vec<AiValue>,
     trace_code: Option<TraceCode>,
+    warnings: Vec<String>,
 }
 
 impl Parsed {
@@ -190,6 +201,7 @@ pub fn inspect(input: &str) -> Inspection {
         ais: Vec::new(),
         trace_code: None,
         also_valid_as: Vec::new(),
+        warnings: Vec::new(),
         error: None,
     };
     if input.len() > MAX_INSPECT_BYTES {
@@ -212,6 +224,7 @@ pub fn inspect(input: &str) -> Inspection {
                 report.fields = parsed.fields;
                 report.ais = parsed.ais;
                 report.trace_code = parsed.trace_code;
+                report.warnings = parsed.warnings;
             }
             Ok(_) => report.also_valid_as.push(kind),
             Err(refusal) => {
@@ -360,10 +373,14 @@ fn parse<T: FromStr>(text: &str) -> Result<T, Refusal>
 where
     T::Err: CodeError,
 {
-    text.parse::<T>().map_err(|error| Refusal {
+    text.parse::<T>().map_err(refused)
+}
+
+fn refused(error: impl CodeError) -> Refusal {
+    Refusal {
         message: error.to_string(),
         check_failed: error.is_check_failure(),
-    })
+    }
 }
 
 fn refusal(message: impl Into<String>) -> Refusal {
@@ -387,6 +404,7 @@ fn fields<const N: usize>(
             .collect(),
         ais: Vec::new(),
         trace_code: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -604,14 +622,16 @@ fn element_fields(text: &str) -> Attempt {
     Ok(ai_fields(&elements))
 }
 
+/// Leniently: a pasted link is looked up, and its departures from GS1's defaults reported.
 fn digital_link_fields(text: &str) -> Attempt {
-    let link: DigitalLink = parse(text)?;
-    let mut parsed = ai_fields(link.element_string());
-    let canonical = link.to_uri(CANONICAL_STEM);
+    let read = DigitalLink::parse_lenient(text).map_err(refused)?;
+    let mut parsed = ai_fields(read.link().element_string());
+    let canonical = read.link().to_uri(CANONICAL_STEM);
     parsed
         .fields
         .insert("canonical_uri".into(), canonical.clone());
     parsed.normalized = canonical;
+    parsed.warnings = read.rewrites().iter().map(ToString::to_string).collect();
     Ok(parsed)
 }
 
@@ -739,6 +759,40 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn a_pasted_digital_link_is_read_leniently_and_warned_about() {
+        let report = inspect("Https://brand.example/qr/01/6958765432106/21/SN%2F7");
+        assert!(report.valid, "{report:?}");
+        assert_eq!(
+            report.normalized.as_deref(),
+            Some("https://id.gs1.org/01/06958765432106/21/SN%2F7")
+        );
+        assert_eq!(
+            report
+                .trace_code
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("01/06958765432106/21/SN%2F7")
+        );
+        assert_eq!(report.warnings.len(), 2, "{report:?}");
+        assert!(
+            report
+                .warnings
+                .iter()
+                .all(|warning| warning.ends_with("GS1's reference parser refuses it as written")),
+            "{report:?}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["warnings"].as_array().map(Vec::len), Some(2));
+        let canonical = inspect("https://id.gs1.org/01/09520123456788");
+        assert!(
+            canonical.valid && canonical.warnings.is_empty(),
+            "{canonical:?}"
+        );
+        assert!(serde_json::to_value(&canonical).unwrap()["warnings"].is_null());
     }
 
     #[test]

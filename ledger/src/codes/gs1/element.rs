@@ -3,7 +3,9 @@
 //! An [`ElementString`] is an ordered list of AI and value pairs in which every value satisfies
 //! its dictionary entry (lengths, character sets, linters, optional components) and the pairs
 //! together satisfy the cross-AI rules: no AI twice with different values, every `req=`
-//! association present, no `ex=` exclusion violated. It is built from
+//! association present, no `ex=` exclusion violated, and a digital signature (AI 8030) only next
+//! to a serialised key, a rule the dictionary's `req=` cannot say that GS1's reference parser
+//! enforces. It is built from
 //!
 //! - the human-readable bracketed form, `(01)09520123456788(10)ABC1(17)180426`, where a literal
 //!   `(` inside a value is written `\(` ([`ElementString::parse_bracketed`]);
@@ -164,6 +166,14 @@ pub enum ElementError {
         /// The AI it excludes.
         other: Ai,
     },
+    /// A GDTI, GCN or GRAI without its serial component next to a digital signature.
+    #[error(
+        "AI ({ai}) needs its serial component: a digital signature (8030) signs serialised keys"
+    )]
+    UnserialisedSignedKey {
+        /// The key's AI.
+        ai: Ai,
+    },
 }
 
 /// A validated sequence of AI element strings.
@@ -309,6 +319,7 @@ impl ElementString {
             return Err(ElementError::Empty);
         }
         check_associations(&elements)?;
+        check_signed_keys_are_serialised(&elements)?;
         Ok(ElementString { elements })
     }
 
@@ -468,6 +479,34 @@ fn check_associations(elements: &[(Ai, String)]) -> Result<(), ElementError> {
         }
     }
     Ok(())
+}
+
+/// The digital signature AI.
+const DIGITAL_SIGNATURE: &str = "8030";
+
+/// The keys a digital signature may sign whose serial component is optional: GDTI (253), GCN
+/// (255) and GRAI (8003). The dictionary's `req=` for 8030 accepts them bare; GS1's reference
+/// parser refuses them without the serial, as a signature names one instance.
+const KEYS_SIGNED_ONLY_SERIALISED: [&str; 3] = ["253", "255", "8003"];
+
+/// Refuses a digital signature next to a GDTI, GCN or GRAI that has no serial component.
+fn check_signed_keys_are_serialised(elements: &[(Ai, String)]) -> Result<(), ElementError> {
+    if !elements
+        .iter()
+        .any(|(ai, _)| ai.as_str() == DIGITAL_SIGNATURE)
+    {
+        return Ok(());
+    }
+    let unserialised = elements.iter().find(|(ai, value)| {
+        KEYS_SIGNED_ONLY_SERIALISED.contains(&ai.as_str())
+            && dictionary()
+                .get(*ai)
+                .is_some_and(|spec| value.len() == spec.min_value_len())
+    });
+    match unserialised {
+        Some((ai, _)) => Err(ElementError::UnserialisedSignedKey { ai: *ai }),
+        None => Ok(()),
+    }
 }
 
 fn check_input_size(input: &str) -> Result<(), ElementError> {
@@ -790,6 +829,24 @@ mod tests {
             parse("(01)09520123456788(3922)0299").unwrap_err(),
             ElementError::MissingAssociation { .. }
         ));
+    }
+
+    #[test]
+    fn a_digital_signature_signs_only_serialised_keys() {
+        parse("(253)1231231231232X1(8030)c2lnbmF0dXJl").unwrap();
+        parse("(00)006141411234567890(8030)c2lnbmF0dXJl").unwrap();
+        parse("(253)1231231231232").unwrap();
+        for (unserialised, key) in [
+            ("(253)1231231231232(8030)c2lnbmF0dXJl", "253"),
+            ("(255)1231231231232(8030)c2lnbmF0dXJl", "255"),
+            ("(8003)01231231231232(8030)c2lnbmF0dXJl", "8003"),
+        ] {
+            assert_eq!(
+                parse(unserialised).unwrap_err(),
+                ElementError::UnserialisedSignedKey { ai: ai(key) },
+                "{unserialised}"
+            );
+        }
     }
 
     fn ai_37() -> Ai {
