@@ -6,7 +6,7 @@
 //! the records [`crate::profile`] read, judged by the same per-record rules, those against the
 //! enterprise first.
 
-use suyuan_ledger::facts::{self, Count as Figure, EnterpriseFacts, ON_TIME_WITHIN_HOURS};
+use suyuan_ledger::facts::{self, Count as Figure, ON_TIME_WITHIN_HOURS};
 use suyuan_ledger::genesis::ScoreWeights;
 use suyuan_ledger::record::{Outcome, Record};
 use suyuan_ledger::state::KeyStatus;
@@ -37,7 +37,10 @@ pub(crate) struct Tally {
 impl Tally {
     fn of(figure: Figure) -> Tally {
         Tally {
-            count: count(figure),
+            count: Count {
+                met: figure.met,
+                out_of: figure.out_of,
+            },
             evidence: Vec::new(),
         }
     }
@@ -104,39 +107,9 @@ fn field_checks(data: &EnterpriseData) -> Vec<FieldCheck> {
     models.chain(events).collect()
 }
 
-/// The whole-history figure execution keeps for `component`: what a score counts, with or
-/// without its evidence.
-pub(crate) fn figure(facts: &EnterpriseFacts, component: Component) -> Figure {
-    match component {
-        Component::Completeness => facts.fields_filled,
-        Component::Timeliness => facts.reported_on_time,
-        Component::SaleCoverage => facts.codes_sold,
-        Component::InspectionOutcomes => facts.inspections_conformant,
-        Component::Recalls => facts.codes_never_recalled,
-        Component::KeyRevocations => facts.keys_never_revoked,
-    }
-}
-
-/// The total of a score from the figures alone, without reading any evidence: what a ranking
-/// of many enterprises needs, and always [`score_view`]'s total for the same figures.
-pub(crate) fn total_bp(facts: &EnterpriseFacts, weights: &ScoreWeights) -> Option<u32> {
-    let counts: Vec<(Component, Count)> = Component::ALL
-        .iter()
-        .map(|&component| (component, count(figure(facts, component))))
-        .collect();
-    score::score(weights, &counts).total_bp
-}
-
-fn count(figure: Figure) -> Count {
-    Count {
-        met: figure.met,
-        out_of: figure.out_of,
-    }
-}
-
 /// Optional fields filled: each model once, each commissioning and own sale.
 pub(crate) fn fields(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::of(figure(&data.facts, Component::Completeness));
+    let mut tally = Tally::of(data.facts.fields_filled);
     for check in field_checks(data) {
         let state = if check.filled { "filled" } else { "missing" };
         let detail = format!("{} record: {} {state}", check.record_type, check.field);
@@ -148,7 +121,7 @@ pub(crate) fn fields(data: &EnterpriseData) -> Tally {
 /// Commissionings and own sales committed within [`ON_TIME_WITHIN_HOURS`] of their event
 /// ([`facts::reporting_delay`]).
 pub(crate) fn timeliness(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::of(figure(&data.facts, Component::Timeliness));
+    let mut tally = Tally::of(data.facts.reported_on_time);
     for fact in &data.events {
         let Some((what, delay_ms, on_time)) =
             facts::reporting_delay(&fact.record, data.uscc(), fact.block_time_ms)
@@ -163,7 +136,7 @@ pub(crate) fn timeliness(data: &EnterpriseData) -> Tally {
 
 /// Commissioned codes with a sale or shipment record, by any seller.
 pub(crate) fn sale_coverage(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::of(figure(&data.facts, Component::SaleCoverage));
+    let mut tally = Tally::of(data.facts.codes_sold);
     for code in &data.codes {
         let detail = match code.facts.shipments {
             0 => format!("{}: no sale or shipment recorded", code.code),
@@ -188,7 +161,7 @@ pub(crate) fn codes_inspected(data: &EnterpriseData) -> Tally {
 
 /// Inspections of the enterprise's codes and models that found them conformant.
 pub(crate) fn inspection_outcomes(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::of(figure(&data.facts, Component::InspectionOutcomes));
+    let mut tally = Tally::of(data.facts.inspections_conformant);
     for (fact, inspection) in &data.inspections {
         let conformant = inspection.outcome == Outcome::Conformant;
         let outcome = if conformant {
@@ -204,7 +177,7 @@ pub(crate) fn inspection_outcomes(data: &EnterpriseData) -> Tally {
 
 /// Commissioned codes never covered by a recall, open or closed, of the code or its model.
 pub(crate) fn recalls(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::of(figure(&data.facts, Component::Recalls));
+    let mut tally = Tally::of(data.facts.codes_never_recalled);
     for code in &data.codes {
         if !code.recalled() {
             let detail = format!("{}: never recalled", code.code);
@@ -225,7 +198,7 @@ pub(crate) fn recalls(data: &EnterpriseData) -> Tally {
 /// The enterprise's keys never revoked by a `revoke_key` record; a key retired by a rotation
 /// counts as never revoked.
 pub(crate) fn key_revocations(data: &EnterpriseData) -> Tally {
-    let mut tally = Tally::of(figure(&data.facts, Component::KeyRevocations));
+    let mut tally = Tally::of(data.facts.keys_never_revoked);
     for (key, binding) in &data.registered.keys {
         let KeyStatus::Revoked { at_height } = binding.status else {
             tally.add(true, None, format!("key {key}: active"));

@@ -111,8 +111,7 @@ pub(crate) const DEFAULT_MAX_QUEUED_READS: usize = 32;
 pub(crate) const MAX_QUEUED_READS: usize = 4096;
 
 /// Default [`ApiLimits::max_read_entries`]: a ranking can look through the 50,000 enterprises
-/// it may list and score 10,000 members (one read each), and ten enterprises' whole reports
-/// fit in one request's budget. Entries of small records read
+/// it may list and score 200 members of some 750 records each. Entries of small records read
 /// in a few microseconds; of the largest (a thousand codes in one record, ~40 KB) in about
 /// 100 µs, so that the request timeout stops such a scan first.
 pub(crate) const DEFAULT_MAX_READ_ENTRIES: u64 = 200_000;

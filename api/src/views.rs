@@ -669,6 +669,9 @@ pub struct RankedEnterprise {
     /// The registrar that enrolled it.
     #[schema(value_type = crate::schemas::PublicKey)]
     pub registered_by: PublicKey,
+    /// Whether its score's evidence lists show the newest part of a listing only; its total
+    /// covers the whole history.
+    pub truncated: bool,
 }
 
 /// A registrar as genesis names it.

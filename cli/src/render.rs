@@ -432,8 +432,13 @@ pub(crate) fn describe_ranking(ranking: &ScoreRanking) -> String {
     }
     for member in &ranking.ranking {
         let score = member.total_bp.map_or_else(|| "-".to_owned(), percent);
+        let cut = if member.truncated {
+            " (score of the newest part of its history)"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "{:>4}  {score:>8}  {:<18}  {}\n",
+            "{:>4}  {score:>8}  {:<18}  {}{cut}\n",
             member.rank, member.uscc, member.name,
         ));
     }

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
-use suyuan_ledger::facts::FactsRead as _;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::state::{EnterpriseState, StateError, StateReadExt};
 use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
@@ -21,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
-use crate::profile::{self, ProfileError};
+use crate::profile;
 use crate::reads::Budget;
 use crate::routes::products::{cursor, parse_cursor};
 use crate::routes::{StoreReads, page_limit, storage};
@@ -31,18 +30,11 @@ use crate::views::{
 };
 use crate::{html, measure, report};
 
-/// Most members one ranking scores: each costs one read, its whole-history figures, never its
-/// evidence.
-pub(crate) const MAX_RANKED_ENTERPRISES: usize = 10_000;
+/// Most members one ranking scores, each read in full as its own score is.
+pub(crate) const MAX_RANKED_ENTERPRISES: usize = 200;
 
 /// Most enrolled enterprises one ranking looks through for a registrar's members.
 pub(crate) const MAX_SCANNED_ENTERPRISES: usize = 50_000;
-
-// A ranking of the most members among the most enterprises fits the default read budget.
-const _: () = assert!(
-    (MAX_SCANNED_ENTERPRISES + MAX_RANKED_ENTERPRISES) as u64
-        <= crate::state::DEFAULT_MAX_READ_ENTRIES
-);
 
 /// An endpoint that takes no query parameter: any is refused with `invalid_query`.
 #[derive(Debug, Deserialize)]
@@ -458,9 +450,8 @@ fn find_registrar(genesis: &Genesis, text: &str) -> Result<RegistrarView, ApiErr
     })
 }
 
-/// Ranks the members (every enrolled enterprise without a registrar), scored as of the head
-/// from their whole-history figures alone (one read each, the same total as each one's own
-/// score); every entry read, listing and scoring them, is spent from `budget`.
+/// Ranks the members (every enrolled enterprise without a registrar), scored as of the head;
+/// every entry read, listing and scoring them, is spent from `budget`.
 fn ranking(
     snapshot: &Snapshot<'_>,
     registrar: Option<RegistrarView>,
@@ -469,37 +460,31 @@ fn ranking(
     budget: &Budget,
 ) -> Result<ScoreRanking, ApiError> {
     let (members, truncated) = members(snapshot, registrar.as_ref(), budget)?;
-    let weights = snapshot.store().genesis().score_weights();
     let mut scored = Vec::with_capacity(members.len());
     for member in &members {
-        budget.spend(1)?;
-        let facts = snapshot
-            .enterprise_facts(&member.profile.uscc)
-            .map_err(ProfileError::from)?
-            .ok_or_else(|| ProfileError::MissingFacts {
-                uscc: member.profile.uscc.clone(),
-            })?;
-        scored.push((member, measure::total_bp(&facts, &weights)));
+        let score = score_of(snapshot, &member.profile.uscc, budget)?;
+        scored.push((member, score));
     }
     // Best first; without a score last; ties in USCC order (members come in USCC order and
     // the sort is stable).
-    scored.sort_by_key(|(_, total)| std::cmp::Reverse(total.map(i64::from).unwrap_or(-1)));
-    let totals: Vec<Option<u32>> = scored.iter().map(|(_, total)| *total).collect();
+    scored.sort_by_key(|(_, score)| std::cmp::Reverse(score.total_bp.map(i64::from).unwrap_or(-1)));
+    let totals: Vec<Option<u32>> = scored.iter().map(|(_, score)| score.total_bp).collect();
     let ranking: Vec<RankedEnterprise> = scored
         .iter()
         .enumerate()
         .skip(offset)
         .take(limit)
-        .map(|(position, (member, total))| RankedEnterprise {
+        .map(|(position, (member, score))| RankedEnterprise {
             // Totals are sorted, so the members above with a different total are all better.
             rank: 1 + totals[..position]
                 .iter()
-                .filter(|other| *other != total)
+                .filter(|total| **total != score.total_bp)
                 .count(),
             uscc: member.profile.uscc.clone(),
             name: member.profile.name.clone(),
-            total_bp: *total,
+            total_bp: score.total_bp,
             registered_by: member.registered_by,
+            truncated: score.reads.truncated,
         })
         .collect();
     let end = offset.saturating_add(ranking.len());
