@@ -9,7 +9,9 @@ use std::fmt::Display;
 use suyuan_ledger::record::{EnterpriseKind, Outcome, Subject};
 use suyuan_ledger::text::Date;
 
-use crate::views::{KeyHolder, KeyState, RecallStatus, RecordRef, Share, SupplierReport, Validity};
+use crate::views::{
+    EvidenceListing, KeyHolder, KeyState, RecallStatus, RecordRef, Share, SupplierReport, Validity,
+};
 
 /// The `Content-Security-Policy` the page is served with: nothing loads, inline style only.
 pub(crate) const CONTENT_SECURITY_POLICY: &str =
@@ -251,7 +253,34 @@ fn header(page: &mut Page, report: &SupplierReport) {
             "{} records, {} codes",
             report.reads.max_records, report.reads.max_codes
         ));
-        page.markup("): the lists below show the newest; the figures cover its whole history.</p>");
+        page.markup("): the lists below show the newest; the figures cover its whole history.");
+        page.markup(" The rest of each list pages in JSON from:</p><ul class=\"note\">");
+        for listing in report.reads.listings.iter() {
+            let Some(before) = listing.next_before else {
+                continue;
+            };
+            page.markup("<li><code>");
+            page.text(&format!(
+                "/v1/enterprises/{}/evidence?listing={}&before={before}",
+                report.uscc,
+                listing_name(listing.listing),
+            ));
+            page.markup("</code> (");
+            page.text(&format!("{} of {} not shown", before, listing.total));
+            page.markup(")</li>");
+        }
+        page.markup("</ul>");
+    }
+}
+
+/// A listing as `?listing=` names it.
+fn listing_name(listing: EvidenceListing) -> &'static str {
+    match listing {
+        EvidenceListing::Models => "models",
+        EvidenceListing::Codes => "codes",
+        EvidenceListing::Inspections => "inspections",
+        EvidenceListing::Recalls => "recalls",
+        EvidenceListing::Events => "events",
     }
 }
 

@@ -16,7 +16,10 @@ use std::sync::OnceLock;
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{blocks, codes, enterprises, products, proofs, status, transactions};
+use crate::routes::{
+    blocks, codes, enterprises, evidence, inspections, products, proofs, recalls, status,
+    transactions,
+};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -45,7 +48,10 @@ use crate::routes::{blocks, codes, enterprises, products, proofs, status, transa
         enterprises::amendments,
         enterprises::report,
         enterprises::score,
+        evidence::evidence,
         enterprises::scores,
+        recalls::open_recalls,
+        inspections::inspections,
         status::healthz,
         status::readyz,
         status::metrics,
@@ -57,6 +63,7 @@ use crate::routes::{blocks, codes, enterprises, products, proofs, status, transa
         (name = "products", description = "Product codes and their histories"),
         (name = "proofs", description = "Proof bundles and consistency proofs, checkable against the genesis file alone (docs/proofs.md)"),
         (name = "enterprises", description = "Enterprises: registration, records, supplier reports, traceability scores and rankings"),
+        (name = "regulators", description = "Across the consortium: open recalls with every holder of what they cover, inspections by outcome, region and period"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -16,7 +16,8 @@
 //! [`MAX_LISTED_READ`] entries of each (and [`MAX_PROFILE_CODES`] codes): no flood of other
 //! records naming the enterprise can push an inspection or a recall out of them.
 //! [`Reads::truncated`] says when a listing held more than was read: the evidence lists the
-//! newest part, the figures still count all of it.
+//! newest part, the figures still count all of it, and [`Reads::listings`] says where the rest
+//! starts, for `GET /v1/enterprises/{uscc}/evidence` to page through (`crate::routes::evidence`).
 //!
 //! Every entry read is also spent from the request's [`Budget`], at most
 //! [`MAX_PROFILE_ENTRIES`] per enterprise: a ranking gathers many enterprises under one
@@ -46,7 +47,7 @@ use suyuan_storage::{Order, PageRequest, StorageError, StoredTx};
 
 use crate::committed::{BlockHashes, CommittedError, committed_payload};
 use crate::reads::{Budget, ReadStopped};
-use crate::views::{ComputedAt, KeyHolder, Reads, RecordRef};
+use crate::views::{ComputedAt, EvidenceListing, KeyHolder, ListingRead, Reads, RecordRef};
 
 /// Most entries of each of an enterprise's listings (models, inspections, recalls, dated
 /// records) one report or score reads, newest first.
@@ -398,6 +399,7 @@ pub(crate) fn gather(
         blocks: BlockHashes::default(),
         entries_read: 0,
         truncated: false,
+        listings: Vec::with_capacity(LISTINGS),
     };
     let models = read_models(&mut reader)?;
     let codes = read_codes(&mut reader)?;
@@ -422,6 +424,7 @@ pub(crate) fn gather(
         codes_read: codes.len(),
         max_codes: MAX_PROFILE_CODES,
         truncated: reader.truncated,
+        listings: reader.listings,
     };
     Ok(EnterpriseData {
         registered,
@@ -497,6 +500,7 @@ struct Reader<'s, 'a> {
     blocks: BlockHashes,
     entries_read: usize,
     truncated: bool,
+    listings: Vec<ListingRead>,
 }
 
 impl Reader<'_, '_> {
@@ -505,6 +509,12 @@ impl Reader<'_, '_> {
         let length = self.facts.listed(listing);
         let read = length.min(max as u64);
         self.truncated |= read < length;
+        self.listings.push(ListingRead {
+            listing: EvidenceListing::of(listing),
+            total: length,
+            read,
+            next_before: (read < length).then_some(length - read),
+        });
         let mut entries = Vec::with_capacity(read as usize);
         for number in (length - read..length).rev() {
             self.budget.spend(1)?;

@@ -13,7 +13,10 @@ use crate::error::ApiError;
 use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::reads::ReadPool;
-use crate::routes::{self, blocks, codes, enterprises, products, proofs, status, transactions};
+use crate::routes::{
+    self, blocks, codes, enterprises, evidence, inspections, products, proofs, recalls, status,
+    transactions,
+};
 use crate::server;
 use crate::state::{ApiLimits, ApiState, RouterState};
 
@@ -72,7 +75,10 @@ fn endpoints() -> Endpoints {
         .get("/v1/enterprises/{uscc}/amendments", enterprises::amendments)
         .get("/v1/enterprises/{uscc}/report", enterprises::report)
         .get("/v1/enterprises/{uscc}/score", enterprises::score)
+        .get("/v1/enterprises/{uscc}/evidence", evidence::evidence)
         .get("/v1/scores", enterprises::scores)
+        .get("/v1/recalls", recalls::open_recalls)
+        .get("/v1/inspections", inspections::inspections)
         .get("/healthz", status::healthz)
         .get("/readyz", status::readyz)
         .get("/metrics", status::metrics)

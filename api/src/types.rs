@@ -12,9 +12,12 @@ use suyuan_ledger::block::{BlockHash, Header};
 use suyuan_ledger::codes::inspect::{AiValue, CodeKind};
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::record::TraceCode;
+use suyuan_ledger::record::{Subject, TraceCode};
+use suyuan_ledger::text::{Date, LongText};
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 use utoipa::ToSchema;
+
+use crate::views::{RecallStatus, RecordRef};
 
 /// The body of every error response.
 ///
@@ -259,6 +262,35 @@ pub struct ProductView {
     pub history: Vec<CommittedTx>,
     /// Pass as `?after=` for the next page; `None` on the last page.
     pub next: Option<String>,
+    /// Recalls covering the code, of the code itself or of its whole model (a model-level
+    /// recall names no code, so `history` does not hold it), newest first. An open one is
+    /// always here; closed ones among the producer's newest 100 recalls.
+    pub recalls: Vec<CodeRecall>,
+    /// Whether `recalls` holds every recall ever covering the code: `false` when its producer
+    /// has more than 100 recalls, so that older closed ones may be left out.
+    pub recalls_complete: bool,
+}
+
+/// A recall covering a code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRecall {
+    /// What it names: this code, or the code's model.
+    #[schema(value_type = crate::schemas::Subject)]
+    pub subject: Subject,
+    /// Open or closed as of the view.
+    pub status: RecallStatus,
+    /// Why.
+    #[schema(value_type = String)]
+    pub reason: LongText,
+    /// Date announced.
+    #[schema(value_type = crate::schemas::Date)]
+    pub announced_on: Date,
+    /// The recall record; its id names the recall.
+    pub record: RecordRef,
+    /// The transaction that closed it, once closed.
+    #[schema(value_type = Option<crate::schemas::Hash>)]
+    pub closed_by: Option<TxId>,
 }
 
 /// A validator's identity as the node knows it.

@@ -14,6 +14,7 @@ use suyuan_ledger::codes::licence::ProductionLicence;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
+use suyuan_ledger::facts::{CodeFacts, Listing, ModelFacts};
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{EnterpriseKind, Outcome, ReportRef, Subject, TraceCode};
 use suyuan_ledger::state::AmendmentKind;
@@ -315,6 +316,172 @@ pub struct Reads {
     /// Whether a listing held more than was read: the lists of evidence show the newest part
     /// only; the figures still count all of it.
     pub truncated: bool,
+    /// Each listing: how many entries it holds, how many were read, and where the rest is.
+    pub listings: Vec<ListingRead>,
+}
+
+/// One of an enterprise's evidence listings: the records and codes behind its figures, each
+/// numbered from 0 (its oldest) as execution added it. A number never changes meaning, so a
+/// page read later continues where an earlier one stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceListing {
+    /// Its product models, by first registration.
+    Models,
+    /// The codes it commissioned.
+    Codes,
+    /// Inspections of its codes and models.
+    Inspections,
+    /// Recalls of its products.
+    Recalls,
+    /// Its commissionings and its sales as seller: the dated records timeliness measures.
+    Events,
+}
+
+impl EvidenceListing {
+    /// The ledger's listing.
+    pub fn listing(self) -> Listing {
+        match self {
+            EvidenceListing::Models => Listing::Models,
+            EvidenceListing::Codes => Listing::Codes,
+            EvidenceListing::Inspections => Listing::Inspections,
+            EvidenceListing::Recalls => Listing::Recalls,
+            EvidenceListing::Events => Listing::Events,
+        }
+    }
+
+    /// The view of the ledger's `listing`.
+    pub fn of(listing: Listing) -> EvidenceListing {
+        match listing {
+            Listing::Models => EvidenceListing::Models,
+            Listing::Codes => EvidenceListing::Codes,
+            Listing::Inspections => EvidenceListing::Inspections,
+            Listing::Recalls => EvidenceListing::Recalls,
+            Listing::Events => EvidenceListing::Events,
+        }
+    }
+}
+
+/// How much of one listing a report or score read: the newest `read` of its `total` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingRead {
+    /// The listing.
+    pub listing: EvidenceListing,
+    /// Entries it holds over the whole history.
+    pub total: u64,
+    /// Entries read, the newest.
+    pub read: u64,
+    /// Where the entries not read start: pass it as `?before=` to
+    /// `GET /v1/enterprises/{uscc}/evidence?listing=` to page through them. `None` when every
+    /// entry was read.
+    pub next_before: Option<u64>,
+}
+
+/// The answer to `GET /v1/enterprises/{uscc}/evidence`: one page of one evidence listing,
+/// newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidencePage {
+    /// The enterprise.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// The listing.
+    pub listing: EvidenceListing,
+    /// The block the page was read at.
+    pub computed_at: ComputedAt,
+    /// Entries the listing holds as of that block.
+    pub total: u64,
+    /// The entries, newest (highest number) first.
+    pub entries: Vec<EvidenceEntry>,
+    /// Pass as `?before=` for the next, older page; `None` on the page holding entry 0.
+    pub next_before: Option<u64>,
+}
+
+/// One entry of an evidence listing, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EvidenceEntry {
+    /// A product model of the enterprise (the `models` listing).
+    Model {
+        /// Its number in the listing.
+        number: u64,
+        /// Its GTIN.
+        #[schema(value_type = crate::schemas::Gtin)]
+        gtin: Gtin,
+        /// Its product name as registered now.
+        #[schema(value_type = String)]
+        name: ShortText,
+        /// What the records naming the model show.
+        figures: ModelFigures,
+    },
+    /// A code the enterprise commissioned (the `codes` listing).
+    Code {
+        /// Its number in the listing.
+        number: u64,
+        /// The code.
+        #[schema(value_type = crate::schemas::TraceCode)]
+        code: TraceCode,
+        /// What the records naming the code show.
+        figures: CodeFigures,
+    },
+    /// A committed record: an inspection, a recall, a commissioning or a sale.
+    Record {
+        /// Its number in the listing.
+        number: u64,
+        /// The record as committed, with its block.
+        record: Box<CommittedTx>,
+    },
+}
+
+/// What the records naming one model show, over the whole history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFigures {
+    /// Codes commissioned under it.
+    pub codes: u64,
+    /// Inspections of the model itself.
+    pub inspections: u64,
+    /// Of those, non-conformant.
+    pub failed_inspections: u64,
+    /// Recalls of the model itself.
+    pub recalls: u64,
+}
+
+impl From<&ModelFacts> for ModelFigures {
+    fn from(facts: &ModelFacts) -> ModelFigures {
+        ModelFigures {
+            codes: facts.codes,
+            inspections: facts.inspections,
+            failed_inspections: facts.failed_inspections,
+            recalls: facts.recalls,
+        }
+    }
+}
+
+/// What the records naming one commissioned code show, over the whole history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeFigures {
+    /// Shipment records moving it.
+    pub shipments: u64,
+    /// Inspections of the code itself.
+    pub inspections: u64,
+    /// Of those, non-conformant.
+    pub failed_inspections: u64,
+    /// Recalls of the code itself.
+    pub recalls: u64,
+}
+
+impl From<&CodeFacts> for CodeFigures {
+    fn from(facts: &CodeFacts) -> CodeFigures {
+        CodeFigures {
+            shipments: facts.shipments,
+            inspections: facts.inspections,
+            failed_inspections: facts.failed_inspections,
+            recalls: facts.recalls,
+        }
+    }
 }
 
 /// A product model of the enterprise.
@@ -705,4 +872,96 @@ pub struct ScoreRanking {
     pub ranking: Vec<RankedEnterprise>,
     /// The offset of the next page; `None` on the last page.
     pub next_offset: Option<usize>,
+}
+
+/// The answer to `GET /v1/recalls`: open recalls, one entry per recalled code or model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRecallsPage {
+    /// The block the page was read at.
+    pub computed_at: ComputedAt,
+    /// The open recalls' subjects in state's order: codes by their text, then models.
+    pub recalls: Vec<OpenRecallView>,
+    /// Pass as `?after=` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// One subject of an open recall and every enterprise holding what it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRecallView {
+    /// The recalled code, or the whole model.
+    #[schema(value_type = crate::schemas::Subject)]
+    pub subject: Subject,
+    /// Whose products.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub producer: Uscc,
+    /// Why.
+    #[schema(value_type = String)]
+    pub reason: LongText,
+    /// Date announced.
+    #[schema(value_type = crate::schemas::Date)]
+    pub announced_on: Date,
+    /// Who issued it.
+    pub issued_by: KeyHolder,
+    /// The recall record; its id names the recall (a recall of several subjects has an entry
+    /// for each).
+    pub record: RecordRef,
+    /// Codes covered whose holders were read: the code itself, or the model's codes, newest
+    /// first, at most 1,000.
+    pub codes_read: u64,
+    /// Codes the subject covers: 1 for a code, every code commissioned under a model.
+    pub codes_total: u64,
+    /// Enterprises holding units of the covered codes, in USCC order: units held in all and of
+    /// how many of the codes.
+    pub holders: Vec<HolderView>,
+    /// Whether `holders` covers every code of the subject and every holder of each; `false`
+    /// when a bound cut it (`codes_read` below `codes_total`, or more than 5,000 holdings).
+    pub holders_complete: bool,
+}
+
+/// An enterprise holding units of recalled codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolderView {
+    /// The holder.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// Its registered name, if it is enrolled.
+    #[schema(value_type = Option<String>)]
+    pub name: Option<ShortText>,
+    /// Units it holds of the covered codes.
+    pub units: u64,
+    /// Covered codes it holds units of.
+    pub codes: u64,
+}
+
+/// The answer to `GET /v1/inspections`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionsPage {
+    /// The block the page was read at.
+    pub computed_at: ComputedAt,
+    /// The inspections, producers in USCC order and each one's newest first.
+    pub inspections: Vec<RegionalInspection>,
+    /// Enrolled enterprises this page looked through.
+    pub enterprises_scanned: u64,
+    /// Pass as `?after=` (with the same filters) for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// An inspection of a producer's product, with the producer and its region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionalInspection {
+    /// Whose product was inspected.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub producer: Uscc,
+    /// Its registered name.
+    #[schema(value_type = Option<String>)]
+    pub producer_name: Option<ShortText>,
+    /// The producer's administrative division code (characters 3 to 8 of its USCC).
+    pub region: String,
+    /// The inspection.
+    pub inspection: InspectionView,
 }

@@ -10,6 +10,7 @@ use suyuan_api::views::{
     Share, SupplierReport,
 };
 use suyuan_client::wire_name;
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::{Outcome as InspectionOutcome, Subject};
 
 /// Most inspections or recalls the summary of `query report` lists; `--json` has them all.
@@ -360,7 +361,7 @@ pub(crate) fn describe_report(report: &SupplierReport) -> String {
         completeness.on_time_within_hours,
     ));
     if report.reads.truncated {
-        out.push_str(&truncated_note(&report.reads));
+        out.push_str(&truncated_note(&report.uscc, &report.reads));
     }
     out.push_str("the whole report: --json, or --html FILE for a page to read or print\n");
     out
@@ -402,7 +403,7 @@ pub(crate) fn describe_score(view: &ScoreView) -> String {
     }
     out.push_str("(a component with nothing to count, value -, does not count)\n");
     if view.reads.truncated {
-        out.push_str(&truncated_note(&view.reads));
+        out.push_str(&truncated_note(&view.uscc, &view.reads));
     }
     out
 }
@@ -510,10 +511,21 @@ pub(crate) fn more_listed(count: usize) -> String {
 }
 
 /// Says that the lists of evidence show the newest part of the enterprise's history.
-pub(crate) fn truncated_note(reads: &Reads) -> String {
-    format!(
+/// With where the rest of each cut listing pages from.
+pub(crate) fn truncated_note(uscc: &Uscc, reads: &Reads) -> String {
+    let mut note = format!(
         "note: the lists show the newest evidence only ({} of at most {} entries, {} of at most \
          {} codes); the figures cover the whole history\n",
         reads.records_read, reads.max_records, reads.codes_read, reads.max_codes
-    )
+    );
+    for listing in &reads.listings {
+        if let Some(before) = listing.next_before {
+            let name = wire_name(&listing.listing);
+            note.push_str(&format!(
+                "  {before} older {name} of {}: GET /v1/enterprises/{uscc}/evidence?listing={name}&before={before}\n",
+                listing.total
+            ));
+        }
+    }
+    note
 }

@@ -333,6 +333,19 @@ impl StateKey {
     /// the keys that start with it lists the enrolled enterprises, in USCC order.
     pub const ENTERPRISE_PREFIX: u8 = tag::ENTERPRISE;
 
+    /// The first byte of every [`StateKey::OpenRecall`] key's [`StateKey::to_bytes`]: a scan of
+    /// the keys that start with it lists every open recall, one entry per subject.
+    pub const OPEN_RECALL_PREFIX: u8 = tag::OPEN_RECALL;
+
+    /// What every [`StateKey::Holding`] key of `code` starts with: a scan of the keys that
+    /// start with it lists the code's holders, in USCC order.
+    pub fn holding_prefix(code: &TraceCode) -> Vec<u8> {
+        let mut out = vec![tag::HOLDING];
+        out.extend_from_slice(code.to_string().as_bytes());
+        out.push(0);
+        out
+    }
+
     /// The storage form: a tag byte, then the key's canonical text or bytes. Holding keys put a
     /// NUL between code and USCC; neither can contain one. Listed keys put the USCC, a NUL, the
     /// listing's byte and the entry's number in 8 big-endian bytes, so that an enterprise's

@@ -27,7 +27,9 @@ use suyuan_ledger::state::{MemState, StateRead, StateReadExt};
 use suyuan_ledger::text::Date;
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 
-const DAY_MS: u64 = 86_400_000;
+mod support;
+
+use support::{DAY_MS, World};
 
 /// One accepted record, as the recount sees it.
 struct Accepted {
@@ -36,33 +38,34 @@ struct Accepted {
     record: Record,
 }
 
-/// A chain run in memory, one block per step, with every accepted record kept.
+/// A chain run in memory ([`World`]'s), one block per transaction, with every accepted record
+/// kept.
 struct Run {
-    demo: Demo,
-    state: MemState,
+    world: World,
     log: Vec<Accepted>,
-    height: u64,
-    nonce: u64,
     /// Keys each enterprise may still sign with, by USCC.
     keys: BTreeMap<Uscc, Vec<KeyPair>>,
 }
 
 impl Run {
+    /// The demo story under the demo genesis, each of its records logged.
     fn new() -> Run {
         let demo = Demo::new(4, 7100);
         let mut run = Run {
-            state: MemState::new(),
             log: Vec::new(),
-            height: 0,
-            nonce: 1_000,
             keys: demo
                 .enterprises
                 .iter()
                 .map(|e| (e.profile.uscc.clone(), vec![e.key.clone()]))
                 .collect(),
-            demo,
+            world: World {
+                demo,
+                state: MemState::new(),
+                height: 0,
+                nonce: 1_000,
+            },
         };
-        for block in run.demo.story() {
+        for block in run.world.demo.story() {
             for envelope in block {
                 assert!(run.execute(envelope), "the story executes");
             }
@@ -70,20 +73,12 @@ impl Run {
         run
     }
 
-    fn time_ms(&self) -> u64 {
-        self.demo.genesis.genesis_time_ms + self.height * DAY_MS
-    }
-
     /// Executes one transaction as the next block; whether it was accepted.
     fn execute(&mut self, envelope: Envelope) -> bool {
-        self.height += 1;
-        let tx = envelope.verify(&self.demo.genesis.binding()).unwrap();
-        let context = BlockContext {
-            genesis: &self.demo.genesis,
-            height: self.height,
-            time_ms: self.time_ms(),
-        };
-        let mut executor = Executor::new(&self.state, context);
+        let tx = self.world.verify(envelope);
+        let context = self.world.context();
+        let block_time_ms = context.time_ms;
+        let mut executor = Executor::new(&self.world.state, context);
         let accepted = executor.apply(&tx).is_ok();
         let writes = executor.finish();
         assert_eq!(
@@ -91,11 +86,12 @@ impl Run {
             !accepted,
             "a refused transaction writes nothing, and an accepted one its replay entry at least"
         );
-        self.state.apply(writes);
+        self.world.state.apply(writes);
+        self.world.height += 1;
         if accepted {
             self.log.push(Accepted {
                 id: tx.id,
-                block_time_ms: context.time_ms,
+                block_time_ms,
                 record: tx.payload.record,
             });
         }
@@ -103,15 +99,12 @@ impl Run {
     }
 
     fn sign(&mut self, key: &KeyPair, record: Record) -> Envelope {
-        self.nonce += 1;
-        Envelope::sign(
-            &self.demo.genesis.binding(),
-            &Payload {
-                nonce: self.nonce,
-                record,
-            },
-            key,
-        )
+        self.world.sign(key, record)
+    }
+
+    /// The time of the last block executed.
+    fn time_ms(&self) -> u64 {
+        self.world.demo.genesis.genesis_time_ms + self.world.height * DAY_MS
     }
 
     fn commissioned(&self) -> Vec<TraceCode> {
@@ -161,13 +154,13 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
     } else {
         who::GAS_APPLIANCE_MAKER
     };
-    let enterprise = run.demo.enterprises[producer].profile.uscc.clone();
-    let other = run.demo.enterprises[(producer + 1) % 3]
+    let enterprise = run.world.demo.enterprises[producer].profile.uscc.clone();
+    let other = run.world.demo.enterprises[(producer + 1) % 3]
         .profile
         .uscc
         .clone();
-    let bureau = run.demo.bureau.clone();
-    let lab = run.demo.enterprises[who::LAB].key.clone();
+    let bureau = run.world.demo.bureau.clone();
+    let lab = run.world.demo.enterprises[who::LAB].key.clone();
     let own_key = run.keys[&enterprise].last().cloned();
     let codes = run.commissioned();
     let code = (!codes.is_empty()).then(|| codes[usize::from(amount) % codes.len()].clone());
@@ -199,13 +192,13 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                     codes: (0..=amount % 4)
                         .map(|n| TraceCode::Item {
                             gtin: gtin.clone(),
-                            serial: text(&format!("S{}N{n}", run.height)),
+                            serial: text(&format!("S{}N{n}", run.world.height)),
                         })
                         .collect(),
                 }
             } else {
                 Items::Batch {
-                    code: text(&format!("01/{gtin}/10/L{}", run.height)),
+                    code: text(&format!("01/{gtin}/10/L{}", run.world.height)),
                     quantity: u64::from(amount % 5) + 1,
                 }
             };
@@ -229,7 +222,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
         2 | 3 => {
             let Some(code) = code else { return };
             let sellers = [who::CABLE_MAKER, who::GAS_APPLIANCE_MAKER, who::DISTRIBUTOR];
-            let seller = run.demo.enterprises[sellers[usize::from(who_pick) % 3]]
+            let seller = run.world.demo.enterprises[sellers[usize::from(who_pick) % 3]]
                 .profile
                 .uscc
                 .clone();
@@ -311,7 +304,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
             )
         }
         8 => {
-            let fresh = KeyPair::insecure_from_label(&format!("facts fresh {}", run.height));
+            let fresh = KeyPair::insecure_from_label(&format!("facts fresh {}", run.world.height));
             let Some(old) = own_key else { return };
             let record = match amount % 3 {
                 0 => Record::RotateKey(RotateKey {
@@ -503,16 +496,27 @@ fn codes_of(run: &Run, uscc: &Uscc) -> BTreeSet<TraceCode> {
 }
 
 fn kept(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Listed>>) {
-    let facts = run.state.enterprise_facts(uscc).unwrap().expect("enrolled");
+    let facts = run
+        .world
+        .state
+        .enterprise_facts(uscc)
+        .unwrap()
+        .expect("enrolled");
     let mut listings = BTreeMap::new();
     for listing in Listing::ALL {
         let entries: Vec<Listed> = (0..facts.listed(listing))
-            .map(|n| run.state.listed(uscc, listing, n).unwrap().expect("listed"))
+            .map(|n| {
+                run.world
+                    .state
+                    .listed(uscc, listing, n)
+                    .unwrap()
+                    .expect("listed")
+            })
             .collect();
         if !entries.is_empty() {
             listings.insert(listing, entries);
         }
-        let beyond = run.state.listed(uscc, listing, facts.listed(listing));
+        let beyond = run.world.state.listed(uscc, listing, facts.listed(listing));
         assert_eq!(beyond.unwrap(), None, "nothing is listed past the count");
     }
     (facts, listings)
@@ -528,7 +532,7 @@ proptest! {
         let mut run = Run::new();
         for choice in steps {
             step(&mut run, choice);
-            for enterprise in &run.demo.enterprises {
+            for enterprise in &run.world.demo.enterprises {
                 let uscc = &enterprise.profile.uscc;
                 prop_assert_eq!(kept(&run, uscc), recount(&run, uscc), "figures of {}", uscc);
             }
@@ -539,26 +543,32 @@ proptest! {
 #[test]
 fn the_story_is_recounted_and_every_producer_counts_something() {
     let run = Run::new();
-    for enterprise in &run.demo.enterprises {
+    for enterprise in &run.world.demo.enterprises {
         let uscc = &enterprise.profile.uscc;
         assert_eq!(kept(&run, uscc), recount(&run, uscc), "figures of {uscc}");
     }
-    let cable = &run.demo.enterprises[who::CABLE_MAKER].profile.uscc;
-    let facts = run.state.enterprise_facts(cable).unwrap().unwrap();
+    let cable = &run.world.demo.enterprises[who::CABLE_MAKER].profile.uscc;
+    let facts = run.world.state.enterprise_facts(cable).unwrap().unwrap();
     assert!(facts.codes_sold.out_of > 0 && facts.fields_filled.out_of > 0);
 }
 
 #[test]
 fn identical_re_registrations_change_nothing() {
     let mut run = Run::new();
-    let gas = run.demo.enterprises[who::GAS_APPLIANCE_MAKER].clone();
-    let model = run.state.model(&Demo::cooker_gtin()).unwrap().unwrap();
-    let before = run.state.clone();
+    let gas = run.world.demo.enterprises[who::GAS_APPLIANCE_MAKER].clone();
+    let model = run
+        .world
+        .state
+        .model(&Demo::cooker_gtin())
+        .unwrap()
+        .unwrap();
+    let before = run.world.state.clone();
     for _ in 0..20 {
         let envelope = run.sign(&gas.key, Record::RegisterProduct(model.model.clone()));
         assert!(run.execute(envelope), "a re-registration is accepted");
     }
     let changed: Vec<_> = run
+        .world
         .state
         .entries()
         .filter(|(key, value)| before.get(key).unwrap().as_ref() != Some(*value))
@@ -573,12 +583,16 @@ fn identical_re_registrations_change_nothing() {
 #[test]
 fn a_refused_transaction_changes_no_figure_in_its_block() {
     let run = Run::new();
-    let gas = &run.demo.enterprises[who::GAS_APPLIANCE_MAKER];
-    let cable = &run.demo.enterprises[who::CABLE_MAKER];
+    let gas = &run.world.demo.enterprises[who::GAS_APPLIANCE_MAKER];
+    let cable = &run.world.demo.enterprises[who::CABLE_MAKER];
     let sign = |key: &KeyPair, nonce, record| {
-        Envelope::sign(&run.demo.genesis.binding(), &Payload { nonce, record }, key)
-            .verify(&run.demo.genesis.binding())
-            .unwrap()
+        Envelope::sign(
+            &run.world.demo.genesis.binding(),
+            &Payload { nonce, record },
+            key,
+        )
+        .verify(&run.world.demo.genesis.binding())
+        .unwrap()
     };
     let lot: TraceCode = format!("01/{}/10/NEWLOT", Demo::cooker_gtin())
         .parse()
@@ -599,8 +613,8 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
         })
     };
     let context = BlockContext {
-        genesis: &run.demo.genesis,
-        height: run.height + 1,
+        genesis: &run.world.demo.genesis,
+        height: run.world.height + 1,
         time_ms: run.time_ms() + DAY_MS,
     };
     // Accepted alone: one new lot.
@@ -612,7 +626,7 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
             quantity: 3,
         }),
     );
-    let mut alone = Executor::new(&run.state, context);
+    let mut alone = Executor::new(&run.world.state, context);
     alone.apply(&good).unwrap();
     let expected = alone.finish();
     // The same block with refusals after it: a commissioning whose second code is taken, a
@@ -658,13 +672,14 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
             }),
         ),
     ];
-    let mut mixed = Executor::new(&run.state, context);
+    let mut mixed = Executor::new(&run.world.state, context);
     mixed.apply(&good).unwrap();
     for tx in &refused {
         assert!(mixed.apply(tx).is_err(), "refused after the lot exists");
     }
     assert_eq!(mixed.finish(), expected);
     let gas_facts = run
+        .world
         .state
         .get(&suyuan_ledger::state::StateKey::EnterpriseFacts(
             gas.profile.uscc.clone(),

@@ -7,7 +7,7 @@ use suyuan_ledger::block::{Block, BlockHash, Body, Header};
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::record::TraceCode;
+use suyuan_ledger::record::{Subject, TraceCode};
 use suyuan_ledger::state::{
     EnterpriseState, StateDigest, StateError, StateKey, StateRead, StateValue, TxLocation,
 };
@@ -537,6 +537,109 @@ impl<'a> Snapshot<'a> {
         }
         Ok(EnterprisePage { items, next })
     }
+}
+
+impl Snapshot<'_> {
+    /// Up to `limit` open recalls (1 to [`MAX_ENTERPRISES_PER_PAGE`]), one entry per subject
+    /// with the recall's id, in the order of their state keys (codes by text, then models),
+    /// starting after `after`: a scan of the state entries under
+    /// [`StateKey::OPEN_RECALL_PREFIX`].
+    pub fn open_recalls(
+        &self,
+        after: Option<&Subject>,
+        limit: usize,
+    ) -> Result<StatePage<Subject, TxId>, StorageError> {
+        check_limit("open recalls per page", limit, MAX_ENTERPRISES_PER_PAGE)?;
+        let start = after.map(|subject| StateKey::OpenRecall(subject.clone()).to_bytes());
+        self.scan_state(
+            &[StateKey::OPEN_RECALL_PREFIX],
+            start,
+            limit,
+            |key, value| match (key, value) {
+                (StateKey::OpenRecall(subject), StateValue::OpenRecall(id)) => Some((subject, id)),
+                _ => None,
+            },
+        )
+    }
+
+    /// Up to `limit` holders of `code` (1 to [`MAX_ENTERPRISES_PER_PAGE`]) with the units each
+    /// holds, in USCC order, starting after `after`: a scan of the code's holding entries.
+    /// A holder whose units have all moved on holds 0 and is left out.
+    pub fn holders(
+        &self,
+        code: &TraceCode,
+        after: Option<&Uscc>,
+        limit: usize,
+    ) -> Result<StatePage<Uscc, u64>, StorageError> {
+        check_limit("holders per page", limit, MAX_ENTERPRISES_PER_PAGE)?;
+        let start = after.map(|uscc| StateKey::Holding(code.clone(), uscc.clone()).to_bytes());
+        let mut page = self.scan_state(
+            &StateKey::holding_prefix(code),
+            start,
+            limit,
+            |key, value| match (key, value) {
+                (StateKey::Holding(held, uscc), StateValue::Holding(units)) if &held == code => {
+                    Some((uscc, units))
+                }
+                _ => None,
+            },
+        )?;
+        page.items.retain(|(_, units)| *units > 0);
+        Ok(page)
+    }
+
+    /// Up to `limit` state entries under `prefix`, after the key `start` (from the first
+    /// without it), each decoded by `decode`, which refuses (`None`) an entry of another kind.
+    fn scan_state<K: Clone, V>(
+        &self,
+        prefix: &[u8],
+        start: Option<Vec<u8>>,
+        limit: usize,
+        decode: impl Fn(StateKey, StateValue) -> Option<(K, V)>,
+    ) -> Result<StatePage<K, V>, StorageError> {
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(end) = schema::prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mode = match &start {
+            Some(start) => IteratorMode::From(start, Direction::Forward),
+            None => IteratorMode::From(prefix, Direction::Forward),
+        };
+        let mut items: Vec<(K, V)> = Vec::with_capacity(limit.min(64));
+        let mut next = None;
+        for item in self
+            .view
+            .iterator_cf_opt(self.store.cf(cf::STATE), options, mode)
+        {
+            let (key, value) = item.map_err(StorageError::backend("scan state"))?;
+            if start.as_deref() == Some(&key[..]) {
+                continue;
+            }
+            if items.len() == limit {
+                next = items.last().map(|(key, _)| key.clone());
+                break;
+            }
+            let bad = |reason: String| corrupt(cf::STATE, &key, reason);
+            let payload = unseal(cf::STATE, &key, &value)?;
+            let state_key = StateKey::from_bytes(&key).map_err(|error| bad(error.to_string()))?;
+            let state_value = StateValue::from_bytes(&state_key, payload)
+                .map_err(|error| bad(error.to_string()))?;
+            let entry = decode(state_key, state_value)
+                .ok_or_else(|| bad("a scan met another kind of entry".into()))?;
+            items.push(entry);
+        }
+        Ok(StatePage { items, next })
+    }
+}
+
+/// One page of a scan of state entries: [`Snapshot::open_recalls`], [`Snapshot::holders`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePage<K, V> {
+    /// The entries, in key order.
+    pub items: Vec<(K, V)>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<K>,
 }
 
 impl StateRead for Snapshot<'_> {

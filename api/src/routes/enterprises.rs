@@ -538,7 +538,7 @@ fn members(
 
 /// A USCC path parameter; lower-case letters are accepted. 400 `invalid_uscc` (field `uscc`)
 /// with the parser's reason otherwise.
-fn parse_uscc(text: &str) -> Result<Uscc, ApiError> {
+pub(crate) fn parse_uscc(text: &str) -> Result<Uscc, ApiError> {
     Uscc::parse_normalising(text).map_err(|error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -3,8 +3,11 @@
 pub(crate) mod blocks;
 pub(crate) mod codes;
 pub(crate) mod enterprises;
+pub(crate) mod evidence;
+pub(crate) mod inspections;
 pub(crate) mod products;
 pub(crate) mod proofs;
+pub(crate) mod recalls;
 pub(crate) mod status;
 pub(crate) mod transactions;
 

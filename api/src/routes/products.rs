@@ -4,16 +4,20 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
-use suyuan_ledger::record::TraceCode;
-use suyuan_ledger::state::TxLocation;
+use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
+use suyuan_ledger::record::{Record, Subject, TraceCode};
+use suyuan_ledger::state::{StateError, StateReadExt as _, TxLocation};
+use suyuan_ledger::tx::TxId;
+use suyuan_storage::query::Snapshot;
 use suyuan_storage::{Order, PageRequest, Store};
 use utoipa::IntoParams;
 
-use crate::committed::{BlockHashes, committed_tx};
+use crate::committed::{BlockHashes, committed_payload, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::routes::{StoreReads, page_limit, storage};
-use crate::types::ProductView;
+use crate::types::{CodeRecall, ProductView};
+use crate::views::{RecallStatus, RecordRef};
 
 /// Which page of a code's history to read.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -70,7 +74,10 @@ fn product_view(
         .ok_or_else(|| ApiError::unknown_code(&code.to_string()))?;
     let history = store.code_history(&code, page).map_err(storage)?;
     let mut hashes = BlockHashes::default();
+    let (recalls, recalls_complete) = recalls_covering(&store.snapshot(), &code, &mut hashes)?;
     Ok(ProductView {
+        recalls,
+        recalls_complete,
         latest: Some(committed_tx(store, &mut hashes, latest)?),
         history: history
             .items
@@ -80,6 +87,99 @@ fn product_view(
         next: history.next.map(cursor),
         code,
     })
+}
+
+/// Most of a producer's recalls, newest first, a product view looks through for the closed
+/// recalls covering a code; open ones are read from state directly.
+const MAX_RECALLS_READ: u64 = 100;
+
+/// The recalls covering `code` or its model, newest first, and whether that is all of them:
+/// the open ones from state's open recalls, the closed ones among the producer's newest
+/// [`MAX_RECALLS_READ`] recalls. None for a code never commissioned.
+fn recalls_covering(
+    snapshot: &Snapshot<'_>,
+    code: &TraceCode,
+    hashes: &mut BlockHashes,
+) -> Result<(Vec<CodeRecall>, bool), ApiError> {
+    let state_error = |error: StateError| ApiError::state_unreadable(&error);
+    let Some(state) = snapshot.code(code).map_err(state_error)? else {
+        return Ok((Vec::new(), true));
+    };
+    let covers = |subject: &Subject| match subject {
+        Subject::Code(named) => named == code,
+        Subject::Model(gtin) => gtin == &state.gtin,
+    };
+    let mut ids: Vec<TxId> = Vec::new();
+    for subject in [
+        Subject::Code(code.clone()),
+        Subject::Model(state.gtin.clone()),
+    ] {
+        if let Some(id) = snapshot.open_recall(&subject).map_err(state_error)? {
+            ids.push(id);
+        }
+    }
+    let listed = snapshot
+        .enterprise_facts(&state.producer)
+        .map_err(state_error)?
+        .map_or(0, |facts| facts.listed(Listing::Recalls));
+    let read = listed.min(MAX_RECALLS_READ);
+    for number in (listed - read..listed).rev() {
+        let entry = snapshot
+            .listed(&state.producer, Listing::Recalls, number)
+            .map_err(state_error)?;
+        let Some(Listed::Record(id)) = entry else {
+            return Err(ApiError::internal(format!(
+                "recall {number} of {} is not listed",
+                state.producer
+            )));
+        };
+        let recall = snapshot.recall(&id).map_err(state_error)?;
+        if recall.is_some_and(|recall| recall.subjects.iter().any(covers)) && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let mut recalls = Vec::with_capacity(ids.len());
+    for id in ids {
+        let missing = || ApiError::internal(format!("recall {id} is not stored"));
+        let recall_state = snapshot
+            .recall(&id)
+            .map_err(state_error)?
+            .ok_or_else(missing)?;
+        let stored = snapshot
+            .store()
+            .transaction(&id)
+            .map_err(storage)?
+            .filter(|stored| stored.location.height <= snapshot.head().height)
+            .ok_or_else(missing)?;
+        let Record::Recall(recall) = committed_payload(&stored)?.record else {
+            return Err(missing());
+        };
+        let subject = recall
+            .subjects
+            .iter()
+            .find(|subject| covers(subject))
+            .cloned()
+            .ok_or_else(missing)?;
+        recalls.push(CodeRecall {
+            subject,
+            status: match recall_state.closed_by {
+                Some(_) => RecallStatus::Closed,
+                None => RecallStatus::Open,
+            },
+            reason: recall.reason,
+            announced_on: recall.announced_on,
+            record: RecordRef {
+                id,
+                height: stored.location.height,
+                index: stored.location.index,
+                block_time_ms: hashes.time_ms(snapshot.store(), stored.location.height)?,
+            },
+            closed_by: recall_state.closed_by,
+        });
+    }
+    recalls
+        .sort_by(|a, b| (b.record.height, b.record.index).cmp(&(a.record.height, a.record.index)));
+    Ok((recalls, listed <= MAX_RECALLS_READ))
 }
 
 /// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the

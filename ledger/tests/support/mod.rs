@@ -184,6 +184,7 @@ pub(crate) fn accept(enterprise: &DemoEnterprise, from: &KeyPair) -> Record {
     })
 }
 
+#[allow(unused_macros)]
 macro_rules! assert_refused {
     ($outcome:expr, $pattern:pat) => {
         let outcome = $outcome;

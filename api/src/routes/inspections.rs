@@ -1,0 +1,347 @@
+//! `GET /v1/inspections`: inspections across the consortium by outcome, region and period, for
+//! a regulator looking for failed products (by default, the non-conformant ones).
+//!
+//! Each inspection is listed under the producer whose product it inspected, and the region is
+//! the producer's: the administrative division code in its USCC (characters 3 to 8; a
+//! province is the first two digits, a city the first four). The page walks the enrolled
+//! enterprises in USCC order, skips at once those outside the region and, when looking for
+//! failures, those whose whole-history figures count none; it reads each remaining
+//! producer's inspections listing newest first. Every entry read is spent from the request's
+//! read budget, and the cursor names the producer and the listing entry to go on from.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use suyuan_ledger::codes::uscc::Uscc;
+use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
+use suyuan_ledger::record::{Outcome, Record};
+use suyuan_ledger::state::StateReadExt as _;
+use suyuan_ledger::text::Date;
+use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::committed::{BlockHashes, committed_payload};
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::profile::{self, ProfileError};
+use crate::reads::Budget;
+use crate::routes::{StoreReads, page_limit};
+use crate::views::{InspectionView, InspectionsPage, RecordRef, RegionalInspection};
+
+/// Which outcomes to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OutcomeFilter {
+    /// Failed inspections only.
+    #[default]
+    NonConformant,
+    /// Passed inspections only.
+    Conformant,
+    /// Every inspection.
+    Any,
+}
+
+impl OutcomeFilter {
+    fn admits(self, outcome: Outcome) -> bool {
+        match self {
+            OutcomeFilter::Any => true,
+            OutcomeFilter::NonConformant => outcome == Outcome::NonConformant,
+            OutcomeFilter::Conformant => outcome == Outcome::Conformant,
+        }
+    }
+}
+
+/// Which inspections, and which page of them.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct InspectionsQuery {
+    /// `non_conformant` (the default), `conformant` or `any`.
+    outcome: Option<OutcomeFilter>,
+    /// The producers' administrative division: 2 digits (a province, e.g. `42` Hubei), 4 (a
+    /// city, `4201` Wuhan) or 6 (a district), as in characters 3 to 8 of a USCC.
+    region: Option<String>,
+    /// Inspected on or after this date (`YYYY-MM-DD`).
+    from: Option<String>,
+    /// Inspected on or before this date (`YYYY-MM-DD`).
+    to: Option<String>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+    /// Most inspections to return.
+    limit: Option<usize>,
+}
+
+/// The parsed query.
+#[derive(Debug, Clone)]
+struct Filter {
+    outcome: OutcomeFilter,
+    region: Option<String>,
+    from: Option<Date>,
+    to: Option<Date>,
+}
+
+impl Filter {
+    fn in_region(&self, uscc: &Uscc) -> bool {
+        match &self.region {
+            None => true,
+            Some(region) => uscc.to_string()[2..8].starts_with(region.as_str()),
+        }
+    }
+
+    fn admits(&self, outcome: Outcome, on: Date) -> bool {
+        self.outcome.admits(outcome)
+            && self.from.is_none_or(|from| on >= from)
+            && self.to.is_none_or(|to| on <= to)
+    }
+}
+
+/// Where a page goes on from: a producer, and the number of the listing entry below which its
+/// inspections are still to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cursor {
+    uscc: Uscc,
+    before: u64,
+}
+
+impl Cursor {
+    fn text(&self) -> String {
+        format!("{}:{}", self.uscc, self.before)
+    }
+
+    fn parse(text: &str) -> Result<Cursor, ApiError> {
+        let bad = || {
+            ApiError::invalid_query(
+                Some("after".into()),
+                format!("after {text:?} is not the `next` of a page of inspections"),
+            )
+        };
+        let (uscc, before) = text.split_once(':').ok_or_else(bad)?;
+        Ok(Cursor {
+            uscc: uscc.parse().map_err(|_| bad())?,
+            before: before.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// `GET /v1/inspections?outcome=&region=&from=&to=&after=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/inspections",
+    tag = "regulators",
+    params(InspectionsQuery),
+    responses(
+        (status = 200, description = "Inspections of enrolled producers' products, by outcome (non-conformant by default), producer region and date, producers in USCC order and each one's newest first", body = InspectionsPage),
+        (status = 400, description = "`invalid_query`", body = crate::types::ErrorBody),
+        (status = 422, description = "`read_limit_exceeded`: the page reads more stored entries than one request may; narrow it by region or period, or ask for fewer", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn inspections(
+    State(reads): State<StoreReads>,
+    QueryParams(query): QueryParams<InspectionsQuery>,
+) -> Result<Json<InspectionsPage>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let filter = Filter {
+        outcome: query.outcome.unwrap_or_default(),
+        region: query.region.map(parse_region).transpose()?,
+        from: query
+            .from
+            .as_deref()
+            .map(|d| parse_date("from", d))
+            .transpose()?,
+        to: query
+            .to
+            .as_deref()
+            .map(|d| parse_date("to", d))
+            .transpose()?,
+    };
+    let after = query.after.as_deref().map(Cursor::parse).transpose()?;
+    reads
+        .scan(move |store, budget| {
+            Ok(inspections_page(
+                &store.snapshot(),
+                &filter,
+                after,
+                limit,
+                budget,
+            )?)
+        })
+        .await
+        .map(Json)
+}
+
+fn parse_region(region: String) -> Result<String, ApiError> {
+    if matches!(region.len(), 2 | 4 | 6) && region.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(region)
+    } else {
+        Err(ApiError::invalid_query(
+            Some("region".into()),
+            format!("region {region:?} is not an administrative division code: 2, 4 or 6 digits"),
+        ))
+    }
+}
+
+fn parse_date(field: &str, text: &str) -> Result<Date, ApiError> {
+    text.parse().map_err(|error| {
+        ApiError::invalid_query(
+            Some(field.into()),
+            format!("{field} {text:?} is not a date (YYYY-MM-DD): {error}"),
+        )
+    })
+}
+
+fn inspections_page(
+    snapshot: &Snapshot<'_>,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: usize,
+    budget: &Budget,
+) -> Result<InspectionsPage, ProfileError> {
+    let computed_at = profile::computed_at(snapshot)?;
+    let mut blocks = BlockHashes::default();
+    let mut found = Vec::new();
+    let mut enterprises_scanned = 0;
+    let mut next = None;
+    let mut scan_after = None;
+    // The cursor's own producer first, from the entry it names; then the enterprises after it.
+    if let Some(cursor) = after {
+        next = producer_inspections(
+            snapshot,
+            filter,
+            &cursor.uscc,
+            Some(cursor.before),
+            limit,
+            &mut found,
+            &mut blocks,
+            budget,
+        )?;
+        scan_after = Some(cursor.uscc);
+    }
+    'scan: while next.is_none() {
+        let page = snapshot.enterprises(scan_after.as_ref(), MAX_ENTERPRISES_PER_PAGE)?;
+        budget.spend(page.items.len().max(1))?;
+        for enterprise in &page.items {
+            let uscc = &enterprise.profile.uscc;
+            enterprises_scanned += 1;
+            if !filter.in_region(uscc) {
+                continue;
+            }
+            if let Some(stop) = producer_inspections(
+                snapshot,
+                filter,
+                uscc,
+                None,
+                limit,
+                &mut found,
+                &mut blocks,
+                budget,
+            )? {
+                next = Some(stop);
+                break 'scan;
+            }
+        }
+        match page.next {
+            Some(last) => scan_after = Some(last),
+            None => break,
+        }
+    }
+    Ok(InspectionsPage {
+        computed_at,
+        inspections: found,
+        enterprises_scanned,
+        next: next.map(|cursor| cursor.text()),
+    })
+}
+
+/// Adds `uscc`'s inspections that pass `filter`, newest first from entry `before` down, to
+/// `found` until it holds `limit`; the cursor to go on from when it stopped short.
+#[allow(clippy::too_many_arguments)]
+fn producer_inspections(
+    snapshot: &Snapshot<'_>,
+    filter: &Filter,
+    uscc: &Uscc,
+    before: Option<u64>,
+    limit: usize,
+    found: &mut Vec<RegionalInspection>,
+    blocks: &mut BlockHashes,
+    budget: &Budget,
+) -> Result<Option<Cursor>, ProfileError> {
+    budget.spend(1)?;
+    let Some(facts) = snapshot.enterprise_facts(uscc)? else {
+        return Ok(None);
+    };
+    let relevant = match filter.outcome {
+        OutcomeFilter::NonConformant => facts.failed_inspections(),
+        OutcomeFilter::Conformant => facts.inspections_conformant.met,
+        OutcomeFilter::Any => facts.inspections_conformant.out_of,
+    };
+    if relevant == 0 {
+        return Ok(None);
+    }
+    let total = facts.listed(Listing::Inspections);
+    let end = before.unwrap_or(total).min(total);
+    let mut name = None;
+    for number in (0..end).rev() {
+        if found.len() == limit {
+            return Ok(Some(Cursor {
+                uscc: uscc.clone(),
+                before: number + 1,
+            }));
+        }
+        budget.spend(2)?;
+        let missing = || ProfileError::MissingListed {
+            uscc: uscc.clone(),
+            listing: Listing::Inspections,
+            number,
+        };
+        let Some(Listed::Record(id)) = snapshot.listed(uscc, Listing::Inspections, number)? else {
+            return Err(missing());
+        };
+        let stored = snapshot
+            .store()
+            .transaction(&id)?
+            .filter(|stored| stored.location.height <= snapshot.head().height)
+            .ok_or(ProfileError::MissingTransaction { id })?;
+        let Record::Inspect(inspection) = committed_payload(&stored)?.record else {
+            return Err(missing());
+        };
+        if !filter.admits(inspection.outcome, inspection.inspected_on) {
+            continue;
+        }
+        if name.is_none() {
+            budget.spend(1)?;
+            name = snapshot
+                .enterprise(uscc)
+                .map_err(ProfileError::from)?
+                .map(|state| state.profile.name);
+        }
+        found.push(RegionalInspection {
+            producer: uscc.clone(),
+            producer_name: name.clone(),
+            region: uscc.to_string()[2..8].to_owned(),
+            inspection: InspectionView {
+                subject: inspection.subject,
+                outcome: inspection.outcome,
+                inspector: profile::key_holder(snapshot, &stored.envelope.signer)?,
+                inspected_on: inspection.inspected_on,
+                report_number: inspection.report_number,
+                document_sha256: inspection.document_sha256,
+                standards: inspection.standards,
+                findings: inspection.findings,
+                record: RecordRef {
+                    id,
+                    height: stored.location.height,
+                    index: stored.location.index,
+                    block_time_ms: blocks.time_ms(snapshot.store(), stored.location.height)?,
+                },
+            },
+        });
+    }
+    if found.len() == limit {
+        // Full exactly at this producer's oldest entry: the next page starts after it.
+        return Ok(Some(Cursor {
+            uscc: uscc.clone(),
+            before: 0,
+        }));
+    }
+    Ok(None)
+}

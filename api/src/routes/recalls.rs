@@ -1,0 +1,255 @@
+//! `GET /v1/recalls`: every open recall in the consortium and every enterprise holding what it
+//! covers, for a regulator following a recall through the supply chain.
+//!
+//! State keeps one entry per subject of each open recall (a code, or a whole model), so the
+//! page walks those entries in key order. For each it reads the recall and its record, the
+//! codes the subject covers (the code itself, or the model's codes among its producer's
+//! commissioned codes, newest first, at most [`MAX_CODES_PER_SUBJECT`]) and the holders of each
+//! code from state's holdings, at most [`MAX_HOLDINGS_PER_SUBJECT`]. Every entry read is spent
+//! from the request's read budget, and each bound that cuts a list says so in the answer.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use suyuan_ledger::codes::uscc::Uscc;
+use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
+use suyuan_ledger::record::{Record, Subject, TraceCode};
+use suyuan_ledger::state::StateReadExt as _;
+use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
+use utoipa::IntoParams;
+
+use crate::committed::{BlockHashes, committed_payload};
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::profile::{self, ProfileError};
+use crate::reads::Budget;
+use crate::routes::StoreReads;
+use crate::views::{HolderView, OpenRecallView, OpenRecallsPage, RecordRef};
+
+/// Open recall subjects in a page when the request does not say.
+const DEFAULT_RECALLS: usize = 20;
+
+/// Most open recall subjects in one page: each may read thousands of entries.
+const MAX_RECALLS: usize = 100;
+
+/// Most codes of a recalled model whose holders one entry reads, newest first.
+pub(crate) const MAX_CODES_PER_SUBJECT: u64 = 1_000;
+
+/// Most entries of the producer's codes listing one model subject looks through for its codes.
+const MAX_CODES_SCANNED: u64 = 10_000;
+
+/// Most holdings (a code held by an enterprise) one entry reads.
+pub(crate) const MAX_HOLDINGS_PER_SUBJECT: usize = 5_000;
+
+/// Which page of open recalls.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RecallsQuery {
+    /// The `next` of the previous page.
+    after: Option<String>,
+    /// Most recall subjects to return (1 to 100, 20 by default).
+    limit: Option<usize>,
+}
+
+/// `GET /v1/recalls?after=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/recalls",
+    tag = "regulators",
+    params(RecallsQuery),
+    responses(
+        (status = 200, description = "Open recalls, one entry per recalled code or model, each with every enterprise holding what it covers", body = OpenRecallsPage),
+        (status = 400, description = "`invalid_query`", body = crate::types::ErrorBody),
+        (status = 422, description = "`read_limit_exceeded`: the page reads more stored entries than one request may; ask for fewer with `limit`", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn open_recalls(
+    State(reads): State<StoreReads>,
+    QueryParams(query): QueryParams<RecallsQuery>,
+) -> Result<Json<OpenRecallsPage>, ApiError> {
+    let limit = match query.limit {
+        None => DEFAULT_RECALLS,
+        Some(limit @ 1..=MAX_RECALLS) => limit,
+        Some(limit) => {
+            return Err(ApiError::invalid_query(
+                Some("limit".into()),
+                format!("limit is {limit}; it must be 1 to {MAX_RECALLS}"),
+            ));
+        }
+    };
+    let after = query.after.as_deref().map(parse_subject).transpose()?;
+    reads
+        .scan(move |store, budget| Ok(recalls_page(&store.snapshot(), after, limit, budget)?))
+        .await
+        .map(Json)
+}
+
+/// A subject as a page's `next` names it: a code's text, or `model:` and a GTIN.
+fn subject_cursor(subject: &Subject) -> String {
+    match subject {
+        Subject::Code(code) => code.to_string(),
+        Subject::Model(gtin) => format!("model:{gtin}"),
+    }
+}
+
+fn parse_subject(text: &str) -> Result<Subject, ApiError> {
+    let parsed = match text.strip_prefix("model:") {
+        Some(gtin) => gtin.parse().map(Subject::Model).map_err(|e| e.to_string()),
+        None => text.parse().map(Subject::Code).map_err(|e| e.to_string()),
+    };
+    parsed.map_err(|reason| {
+        ApiError::invalid_query(
+            Some("after".into()),
+            format!("after is not the `next` of a page of recalls: {reason}"),
+        )
+    })
+}
+
+fn recalls_page(
+    snapshot: &Snapshot<'_>,
+    after: Option<Subject>,
+    limit: usize,
+    budget: &Budget,
+) -> Result<OpenRecallsPage, ProfileError> {
+    debug_assert!(limit <= MAX_ENTERPRISES_PER_PAGE);
+    let computed_at = profile::computed_at(snapshot)?;
+    let page = snapshot.open_recalls(after.as_ref(), limit)?;
+    budget.spend(page.items.len())?;
+    let mut blocks = BlockHashes::default();
+    let mut recalls = Vec::with_capacity(page.items.len());
+    for (subject, id) in page.items {
+        recalls.push(open_recall(snapshot, &mut blocks, subject, id, budget)?);
+    }
+    Ok(OpenRecallsPage {
+        computed_at,
+        recalls,
+        next: page.next.as_ref().map(subject_cursor),
+    })
+}
+
+/// One open recall subject with the holders of what it covers.
+fn open_recall(
+    snapshot: &Snapshot<'_>,
+    blocks: &mut BlockHashes,
+    subject: Subject,
+    id: suyuan_ledger::tx::TxId,
+    budget: &Budget,
+) -> Result<OpenRecallView, ProfileError> {
+    budget.spend(2)?;
+    let state = snapshot
+        .recall(&id)?
+        .ok_or(ProfileError::MissingRecall { id })?;
+    let stored = snapshot
+        .store()
+        .transaction(&id)?
+        .filter(|stored| stored.location.height <= snapshot.head().height)
+        .ok_or(ProfileError::MissingTransaction { id })?;
+    let Record::Recall(recall) = committed_payload(&stored)?.record else {
+        return Err(ProfileError::MissingRecall { id });
+    };
+    let record = RecordRef {
+        id,
+        height: stored.location.height,
+        index: stored.location.index,
+        block_time_ms: blocks.time_ms(snapshot.store(), stored.location.height)?,
+    };
+    let (codes, codes_total, codes_complete) =
+        covered_codes(snapshot, &state.producer, &subject, budget)?;
+    let mut holders: BTreeMap<Uscc, (u64, u64)> = BTreeMap::new();
+    let mut holdings_read = 0;
+    let mut holders_complete = codes_complete;
+    'codes: for code in &codes {
+        let mut after = None;
+        loop {
+            let room = MAX_HOLDINGS_PER_SUBJECT - holdings_read;
+            if room == 0 {
+                holders_complete = false;
+                break 'codes;
+            }
+            let page =
+                snapshot.holders(code, after.as_ref(), room.min(MAX_ENTERPRISES_PER_PAGE))?;
+            budget.spend(page.items.len().max(1))?;
+            holdings_read += page.items.len();
+            for (uscc, units) in page.items {
+                let entry = holders.entry(uscc).or_default();
+                entry.0 += units;
+                entry.1 += 1;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    let mut views = Vec::with_capacity(holders.len());
+    for (uscc, (units, codes)) in holders {
+        budget.spend(1)?;
+        let name = snapshot.enterprise(&uscc)?.map(|state| state.profile.name);
+        views.push(HolderView {
+            uscc,
+            name,
+            units,
+            codes,
+        });
+    }
+    Ok(OpenRecallView {
+        subject,
+        producer: state.producer,
+        reason: recall.reason,
+        announced_on: recall.announced_on,
+        issued_by: profile::key_holder(snapshot, &stored.envelope.signer)?,
+        record,
+        codes_read: codes.len() as u64,
+        codes_total,
+        holders: views,
+        holders_complete,
+    })
+}
+
+/// The codes `subject` covers whose holders are read, how many it covers in all, and whether
+/// those read are all of them: the code itself, or a model's codes among its producer's
+/// commissioned codes, newest first.
+fn covered_codes(
+    snapshot: &Snapshot<'_>,
+    producer: &Uscc,
+    subject: &Subject,
+    budget: &Budget,
+) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
+    let gtin = match subject {
+        Subject::Code(code) => return Ok((vec![code.clone()], 1, true)),
+        Subject::Model(gtin) => gtin,
+    };
+    budget.spend(2)?;
+    let total = snapshot.model_facts(gtin)?.codes;
+    let listed = snapshot
+        .enterprise_facts(producer)?
+        .ok_or_else(|| ProfileError::MissingFacts {
+            uscc: producer.clone(),
+        })?
+        .listed(Listing::Codes);
+    let mut codes = Vec::new();
+    let mut scanned = 0;
+    for number in (0..listed).rev() {
+        if codes.len() as u64 == MAX_CODES_PER_SUBJECT.min(total) || scanned == MAX_CODES_SCANNED {
+            break;
+        }
+        scanned += 1;
+        budget.spend(1)?;
+        let entry = snapshot.listed(producer, Listing::Codes, number)?;
+        let Some(Listed::Code(code)) = entry else {
+            return Err(ProfileError::MissingListed {
+                uscc: producer.clone(),
+                listing: Listing::Codes,
+                number,
+            });
+        };
+        if code.gtin() == Some(gtin) {
+            codes.push(code);
+        }
+    }
+    let complete = codes.len() as u64 == total;
+    Ok((codes, total, complete))
+}
