@@ -176,6 +176,9 @@ async fn a_competitor_shipping_to_its_victim_changes_nothing_of_the_victims() {
                 buyer: Party::Enterprise {
                     uscc: victim.clone(),
                     name: "victim".parse().unwrap(),
+                    address: "2 Victim Road, Wuhan".parse().unwrap(),
+                    contact: "+86 27 8000 0002".parse().unwrap(),
+                    gln: None,
                 },
                 sold_at_ms: now_ms,
                 lines: vec![ShipmentLine {

@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{COMMITTED_BLOCKS, Server, assert_error, encode};
 use suyuan_api::types::{BlockView, CommittedTx, NodeStatus, ProductView, TransactionView};
-use suyuan_ledger::demo::Demo;
+use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::record::{Party, Record};
 use suyuan_ledger::tx::Payload;
 
 /// The cable lot of the demo story: commissioned in block 3, inspected and shipped in block 4.
@@ -294,4 +295,69 @@ async fn unknown_routes_and_methods() {
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first serialised gas cooker of the demo story, sold to a private person in block 4.
+fn sold_cooker() -> String {
+    format!("01/{}/21/G26SN00001", Demo::cooker_gtin())
+}
+
+#[tokio::test]
+async fn a_sale_shows_a_company_buyer_in_full_and_a_person_only_by_commitment() {
+    let server = Server::start("buyers").await;
+    let distributor = &server.chain.demo.enterprises[who::DISTRIBUTOR].profile;
+    let company_sale = server.chain.story[3][2].id(server.chain.binding());
+    let (status, body) = server
+        .get(&format!("/v1/transactions/{company_sale}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["payload"]["record"]["buyer"],
+        json!({"enterprise": {
+            "uscc": distributor.uscc.to_string(),
+            "name": distributor.name.as_str(),
+            "address": distributor.address.as_str(),
+            "contact": distributor.contact.as_str(),
+        }})
+    );
+    // A code's history shows the same buyer.
+    let (status, body) = server
+        .get(&format!("/v1/products/{}", encode(&cable_lot())))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: ProductView = serde_json::from_value(body).unwrap();
+    let sale = view
+        .history
+        .iter()
+        .find(|tx| tx.id == company_sale)
+        .expect("the sale is in the lot's history");
+    let Record::Ship(shipment) = &sale.payload.record else {
+        panic!("a sale")
+    };
+    assert_eq!(shipment.buyer, Party::enterprise(distributor));
+
+    // The person: a commitment and where the seller keeps the data, nothing of the data.
+    let (data, salt) = server.chain.demo.retail_buyer();
+    let person_sale = server.chain.story[3][3].id(server.chain.binding());
+    let reads = [
+        format!("/v1/transactions/{person_sale}"),
+        format!("/v1/products/{}", encode(&sold_cooker())),
+        "/v1/blocks/4/transactions".to_owned(),
+    ];
+    for path in reads {
+        let (status, body) = server.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let text = body.to_string();
+        for personal in [&data.name, &data.address, &data.contact] {
+            assert!(!text.contains(personal.as_str()), "{path} shows {personal}");
+        }
+    }
+    let (_, body) = server.get(&format!("/v1/transactions/{person_sale}")).await;
+    assert_eq!(
+        body["payload"]["record"]["buyer"],
+        json!({"person": {
+            "commitment": data.commitment(&salt).to_hex(),
+            "data_reference": "crm://orders/2026/000311",
+        }})
+    );
 }

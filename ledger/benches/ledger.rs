@@ -61,10 +61,7 @@ fn main() {
         .map(|nonce| {
             let record = Record::Ship(Shipment {
                 seller: cable.profile.uscc.clone(),
-                buyer: Party::Enterprise {
-                    uscc: distributor.profile.uscc.clone(),
-                    name: distributor.profile.name.clone(),
-                },
+                buyer: Party::enterprise(&distributor.profile),
                 sold_at_ms: DEMO_GENESIS_TIME_MS,
                 lines: vec![ShipmentLine {
                     code: lot.clone(),

@@ -1,7 +1,14 @@
 //! Build a small, realistic consortium and its records, for demos, tests and benchmarks.
 //!
-//! Everything here is deterministic: keys come from [`KeyPair::insecure_from_label`], so the
-//! same demo has the same keys, transactions and hashes on every machine. The companies are
+//! Everything here is deterministic but one seed: keys come from
+//! [`KeyPair::insecure_from_label`], so the same demo has the same keys and genesis on every
+//! machine. The salts of its private buyers' commitments come from a salt seed that
+//! [`Demo::new`] draws from the operating system, as a real client draws each salt
+//! ([`PersonalData::commit_fresh`]): a constant salt would teach by example the mistake the
+//! ledger's `commitment_reused` rule refuses. A demo's story is fixed once the demo is built, so
+//! [`Demo::story`] gives the same transactions on every call; two demos give the same story
+//! only with the same seed, which [`Demo::salt_seed`] reads and [`Demo::with_salt_seed`] sets
+//! (a test that rebuilds the story in another process passes the seed along). The companies are
 //! fictional; their codes are valid (check characters and digits are computed).
 //!
 //! The story: a provincial market-regulation bureau and an industry association run the
@@ -11,7 +18,7 @@
 
 use crate::block::{Block, BlockHash, Body, leader};
 use crate::codes::gs1::check::check_digit;
-use crate::codes::gs1::keys::Gtin;
+use crate::codes::gs1::keys::{Gln, Gtin};
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::{Uscc, check_character};
 use crate::crypto::KeyPair;
@@ -137,7 +144,7 @@ pub fn execute_demo_block(
     }
 }
 
-/// The keys and identities of the demo consortium.
+/// The keys and identities of the demo consortium, and the seed of its buyers' salts.
 #[derive(Debug, Clone)]
 pub struct Demo {
     /// The genesis file.
@@ -150,6 +157,8 @@ pub struct Demo {
     pub association: KeyPair,
     /// Enterprises, each with its key.
     pub enterprises: Vec<DemoEnterprise>,
+    /// What the salts of the story's buyer commitments derive from; see [`Demo::salt_seed`].
+    salt_seed: [u8; 32],
 }
 
 /// One demo enterprise.
@@ -175,6 +184,9 @@ pub mod who {
     pub const LAB: usize = 3;
 }
 
+/// The label of the story's retail sale, for [`Demo::buyer_salt`].
+const RETAIL_SALE: &str = "RT-000311";
+
 fn text<T: std::str::FromStr>(value: &str) -> T
 where
     T::Err: std::fmt::Debug,
@@ -184,8 +196,15 @@ where
 
 impl Demo {
     /// The demo consortium with `validator_count` validators listening on loopback from
-    /// `first_p2p_port` upwards.
+    /// `first_p2p_port` upwards, its buyers' salt seed drawn from the operating system: two
+    /// demos built with `new` have the same keys and genesis but different stories (the sale
+    /// to a person carries a different commitment). Fix the seed with [`Demo::with_salt_seed`]
+    /// where two demos must tell the same story.
     pub fn new(validator_count: usize, first_p2p_port: u16) -> Demo {
+        use rand_core::RngCore;
+
+        let mut salt_seed = [0; 32];
+        rand_core::OsRng.fill_bytes(&mut salt_seed);
         let validators: Vec<KeyPair> = (0..validator_count)
             .map(|i| KeyPair::insecure_from_label(&format!("demo validator {i}")))
             .collect();
@@ -236,7 +255,41 @@ impl Demo {
             bureau,
             association,
             enterprises: demo_enterprises(),
+            salt_seed,
         }
+    }
+
+    /// This demo with its buyers' salts derived from `salt_seed`: for a test or tool that must
+    /// rebuild the very story another demo told (in another process, say), given that demo's
+    /// [`Demo::salt_seed`]. Never a constant in a demo shown to users: see the module doc.
+    pub fn with_salt_seed(mut self, salt_seed: [u8; 32]) -> Demo {
+        self.salt_seed = salt_seed;
+        self
+    }
+
+    /// The seed this demo's buyer salts derive from, to hand to [`Demo::with_salt_seed`].
+    pub fn salt_seed(&self) -> [u8; 32] {
+        self.salt_seed
+    }
+
+    /// The salt of the story's sale `label` to a private buyer: derived from the salt seed, a
+    /// different one for each sale, as a client draws a fresh one for each.
+    pub fn buyer_salt(&self, label: &str) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new_derive_key("suyuan demo buyer salt v1");
+        hasher.update(&self.salt_seed);
+        hasher.update(label.as_bytes());
+        *hasher.finalize().as_bytes()
+    }
+
+    /// The private buyer of the story's retail sale, and the salt the seller keeps with the
+    /// data: what a regulator would be handed to check the sale's commitment.
+    pub fn retail_buyer(&self) -> (PersonalData, [u8; 32]) {
+        let data = PersonalData {
+            name: "Li Hua".into(),
+            address: "Hongshan District, Wuhan".into(),
+            contact: "+86 27 0000 0000".into(),
+        };
+        (data, self.buyer_salt(RETAIL_SALE))
     }
 
     /// The cable model's GTIN.
@@ -383,6 +436,7 @@ impl Demo {
                 }),
             ),
         ];
+        let (retail_data, retail_salt) = self.retail_buyer();
         let flows = vec![
             self.sign(
                 &lab.key,
@@ -417,10 +471,7 @@ impl Demo {
                 3,
                 Record::Ship(Shipment {
                     seller: cable.profile.uscc.clone(),
-                    buyer: Party::Enterprise {
-                        uscc: distributor.profile.uscc.clone(),
-                        name: distributor.profile.name.clone(),
-                    },
+                    buyer: Party::enterprise(&distributor.profile),
                     sold_at_ms: DEMO_GENESIS_TIME_MS + 2 * 86_400_000,
                     lines: vec![ShipmentLine {
                         code: cable_lot.clone(),
@@ -435,12 +486,7 @@ impl Demo {
                 Record::Ship(Shipment {
                     seller: gas.profile.uscc.clone(),
                     buyer: Party::Person {
-                        commitment: PersonalData {
-                            name: "Li Hua".into(),
-                            address: "Hongshan District, Wuhan".into(),
-                            contact: "+86 27 0000 0000".into(),
-                        }
-                        .commitment(&[7; 32]),
+                        commitment: retail_data.commitment(&retail_salt),
                         data_reference: text("crm://orders/2026/000311"),
                     },
                     sold_at_ms: DEMO_GENESIS_TIME_MS + 2 * 86_400_000,
@@ -448,7 +494,7 @@ impl Demo {
                         code: cooker_serials[0].clone(),
                         quantity: 1,
                     }],
-                    order_reference: Some(text("RT-000311")),
+                    order_reference: Some(text(RETAIL_SALE)),
                 }),
             ),
         ];
@@ -458,10 +504,7 @@ impl Demo {
                 1,
                 Record::Ship(Shipment {
                     seller: distributor.profile.uscc.clone(),
-                    buyer: Party::Enterprise {
-                        uscc: uscc("91420100MA4K7C8Q1"),
-                        name: text("Central China Construction Engineering Co., Ltd."),
-                    },
+                    buyer: construction_company(),
                     sold_at_ms: DEMO_GENESIS_TIME_MS + 3 * 86_400_000,
                     lines: vec![ShipmentLine {
                         code: cable_lot,
@@ -483,6 +526,29 @@ impl Demo {
         ];
         vec![enrolments, models, production, flows, resale_and_recall]
     }
+}
+
+/// The distributor's customer: a company that is not enrolled, named in full, with its GLN.
+fn construction_company() -> Party {
+    Party::Enterprise {
+        uscc: uscc("91420100MA4K7C8Q1"),
+        name: text("Central China Construction Engineering Co., Ltd."),
+        address: text("7 Zhongbei Road, Wuchang District, Wuhan, Hubei"),
+        contact: text("+86 27 8700 0000 (procurement office)"),
+        gln: Some(gln("695055500001")),
+    }
+}
+
+/// A GLN built from its first 12 digits, with the check digit computed.
+///
+/// # Panics
+/// If `body` is not 12 ASCII digits: demo data is written by us.
+fn gln(body: &str) -> Gln {
+    assert_eq!(body.len(), 12, "a GLN body has 12 digits");
+    let check = check_digit(body.as_bytes()).expect("demo GLN bodies are digits");
+    format!("{body}{}", check as char)
+        .parse()
+        .expect("a computed check digit makes a valid GLN")
 }
 
 fn lot(gtin: Gtin, lot: &str) -> TraceCode {

@@ -17,6 +17,7 @@ use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::facts::Keeper;
 use crate::genesis::Genesis;
+use crate::hash::Hash32;
 use crate::limits::{MAX_ITEMS_PER_RECORD, MAX_LIST_ENTRIES};
 use crate::record::{
     AcceptTransfer, AttestPrefix, BindKey, CloseRecall, Commissioning, EnterpriseKind,
@@ -304,6 +305,15 @@ pub enum RuleError {
         /// The enterprise.
         uscc: Uscc,
     },
+    /// A sale to a person names a buyer commitment an earlier sale used: the salt was not
+    /// fresh, and the commitment would link the buyer's purchases.
+    #[error("buyer commitment {commitment} was used by sale {sale}; draw a fresh salt")]
+    CommitmentReused {
+        /// The commitment.
+        commitment: Hash32,
+        /// The sale that used it first.
+        sale: TxId,
+    },
     /// A recalled code or model cannot be shipped.
     #[error("{code} is under open recall {recall}")]
     UnderRecall {
@@ -537,6 +547,7 @@ impl RuleError {
             RuleError::BadQuantity { .. } => "bad_quantity",
             RuleError::InsufficientHolding { .. } => "insufficient_holding",
             RuleError::SaleToSelf { .. } => "sale_to_self",
+            RuleError::CommitmentReused { .. } => "commitment_reused",
             RuleError::UnderRecall { .. } => "under_recall",
             RuleError::InTheFuture { .. } => "in_the_future",
             RuleError::TooOld { .. } => "too_old",
@@ -1425,7 +1436,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             // Goods sold to an enrolled enterprise become its holdings; to anyone else, they
             // leave the ledger's custody.
             Party::Enterprise { uscc, .. } => self.overlay.enterprise(uscc)?.map(|_| uscc.clone()),
-            Party::Person { .. } => None,
+            Party::Person { commitment, .. } => {
+                self.use_buyer_commitment(commitment, id)?;
+                None
+            }
         };
         let mut seen = BTreeSet::new();
         for line in &record.lines {
@@ -1435,6 +1449,24 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             self.move_units(&line.code, line.quantity, &record.seller, receiver.as_ref())?;
         }
         Ok(Keeper::new(&mut self.overlay).shipped(record, id, self.context.time_ms)?)
+    }
+
+    /// Records that sale `id` uses `commitment`, refusing one an earlier sale used: each sale
+    /// to a person carries a commitment under a fresh salt, so a repeat is a reused salt (or a
+    /// copied commitment), which would tie the buyer's purchases together.
+    fn use_buyer_commitment(&mut self, commitment: &Hash32, id: TxId) -> Result<(), ExecError> {
+        if let Some(sale) = self.overlay.buyer_commitment(commitment)? {
+            return Err(RuleError::CommitmentReused {
+                commitment: *commitment,
+                sale,
+            }
+            .into());
+        }
+        self.overlay.put(
+            StateKey::BuyerCommitment(*commitment),
+            StateValue::BuyerCommitment(id),
+        );
+        Ok(())
     }
 
     fn move_units(
@@ -1875,6 +1907,10 @@ mod rule_code_tests {
                 requested: 1,
             },
             RuleError::SaleToSelf { uscc: uscc.clone() },
+            RuleError::CommitmentReused {
+                commitment: id,
+                sale: id,
+            },
             RuleError::UnderRecall {
                 code: code.clone(),
                 recall: id,

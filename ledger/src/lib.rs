@@ -1,7 +1,9 @@
 //! Model product quality and safety traceability as pure, deterministic Rust.
 //!
 //! The ledger crate is the domain of Suyuan and nothing else: no I/O, no clock, no randomness that
-//! is not handed in. Its parts, from the bottom up:
+//! is not handed in (the client helpers `KeyPair::generate`, `PersonalData::commit_fresh` and
+//! `Demo::new` draw from the operating system; nothing that executes or verifies calls them).
+//! Its parts, from the bottom up:
 //!
 //! - [`codes`]: the identifiers products and enterprises carry (USCC, GS1, CCC, licences, Handle,
 //!   Ecode), each a newtype that can only hold a valid value.

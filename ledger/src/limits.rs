@@ -55,5 +55,12 @@ pub const MAX_SHORT_TEXT_BYTES: usize = 256;
 /// Longest long text field (reasons, findings, addresses), in bytes.
 pub const MAX_LONG_TEXT_BYTES: usize = 2_048;
 
+/// Longest reference (an order number, where a seller keeps a buyer's data), in bytes: an
+/// identifier, never prose that could carry a person's data.
+pub const MAX_REFERENCE_BYTES: usize = 64;
+
+// A reference is one kind of short text, only stricter.
+const _: () = assert!(MAX_REFERENCE_BYTES <= MAX_SHORT_TEXT_BYTES);
+
 /// Most validators, registrars or regulators a genesis file may name.
 pub const MAX_GENESIS_MEMBERS: usize = 256;

@@ -12,7 +12,7 @@
 //! | [`Record::RegisterProduct`] | the enterprise | master data (product class, GTIN) |
 //! | [`Record::Commission`] | the producer | ObjectEvent, ADD, `commissioning`, `active` |
 //! | [`Record::Inspect`] | a regulator or an inspection body | ObjectEvent, OBSERVE, `inspecting`, `conformant` / `non_conformant` |
-//! | [`Record::Ship`] | the seller | ObjectEvent, OBSERVE, `shipping`, `in_transit`, with source and destination |
+//! | [`Record::Ship`] | the seller | ObjectEvent, OBSERVE: to a company `shipping`, `in_transit`, with source and destination; to a person `retail_selling`, `retail_sold` |
 //! | [`Record::Recall`] | a regulator or the producer | ObjectEvent, OBSERVE, `holding`, `recalled` |
 //! | [`Record::CloseRecall`] | a regulator or the recall's issuer | ObjectEvent, OBSERVE, `holding`, `active` |
 //!
@@ -30,14 +30,14 @@ use crate::codes::ecode::Ecode;
 use crate::codes::gs1::dictionary::Ai;
 use crate::codes::gs1::digital_link::{DigitalLinkError, percent_decode, percent_encode_into};
 use crate::codes::gs1::element::{ElementError, validate_value};
-use crate::codes::gs1::keys::{Gtin, KeyError, Sscc};
+use crate::codes::gs1::keys::{Gln, Gtin, KeyError, Sscc};
 use crate::codes::handle::HandleId;
 use crate::codes::licence::ProductionLicence;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::hash::{Hash32, hash_parts};
-use crate::text::{Date, LongText, ShortText};
+use crate::text::{Date, LongText, Reference, ShortText};
 
 /// One traceability record, tagged in JSON by `"type"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -659,6 +659,12 @@ pub struct Inspection {
 /// The seller keeps it (or an encrypted copy) and puts a salted commitment on the ledger; a
 /// regulator who is later handed the data and the salt checks it against the commitment with
 /// [`PersonalData::commitment`].
+///
+/// The salt is the client's to draw, and it must be fresh: 32 random bytes from the operating
+/// system for every sale ([`PersonalData::commit_fresh`] draws them), kept with the data. A
+/// constant or reused salt makes the commitment a fingerprint of the buyer: equal data gives an
+/// equal commitment, which links the buyer's purchases, and a guessed name and address can be
+/// confirmed. The ledger refuses a commitment used in an earlier sale (`commitment_reused`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalData {
@@ -670,12 +676,23 @@ pub struct PersonalData {
     pub contact: String,
 }
 
+/// A salt drawn for one buyer commitment, with the commitment it gives: the seller keeps the
+/// salt with the buyer's data and records the commitment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshCommitment {
+    /// 32 random bytes from the operating system.
+    pub salt: [u8; 32],
+    /// [`PersonalData::commitment`] under `salt`.
+    pub commitment: Hash32,
+}
+
 impl PersonalData {
     /// The commitment to this data under `salt`: BLAKE3 in the domain
     /// `suyuan buyer commitment v1` over salt, name, address and contact, each length-prefixed.
     ///
-    /// The salt must be 32 random bytes kept with the data; without it the commitment reveals
-    /// nothing that guessing common names and addresses could confirm.
+    /// The salt must be 32 fresh random bytes, drawn for this sale and kept with the data (see
+    /// [`PersonalData::commit_fresh`]); without it the commitment reveals nothing that guessing
+    /// common names and addresses could confirm.
     pub fn commitment(&self, salt: &[u8; 32]) -> Hash32 {
         hash_parts(
             "suyuan buyer commitment v1",
@@ -687,26 +704,67 @@ impl PersonalData {
             ],
         )
     }
+
+    /// Draws a fresh 32-byte salt from the operating system and commits to this data under it:
+    /// what a client does for each sale to a person. Keep the salt with the data; the ledger
+    /// gets the commitment only.
+    pub fn commit_fresh(&self) -> FreshCommitment {
+        use rand_core::RngCore;
+
+        let mut salt = [0; 32];
+        rand_core::OsRng.fill_bytes(&mut salt);
+        FreshCommitment {
+            salt,
+            commitment: self.commitment(&salt),
+        }
+    }
 }
 
 /// The buyer or consignee of a shipment.
+///
+/// A company is named in full, as public as its business licence; a private person only by a
+/// commitment to their data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Party {
     /// A business, named by its USCC; if it is enrolled, the goods become its holdings.
+    /// [`Party::enterprise`] fills the fields from an enrolled enterprise's profile.
     Enterprise {
         /// Its USCC.
         uscc: Uscc,
-        /// Its name.
+        /// Its registered name.
         name: ShortText,
+        /// Its registered or delivery address.
+        address: LongText,
+        /// Its business contact (a department's telephone or e-mail, not a private person's).
+        contact: ShortText,
+        /// Its party GLN (GS1 AI 417), where it holds one: EPCIS names the party by it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gln: Option<Gln>,
     },
     /// A private person: only a commitment to their data and where the data is kept.
     Person {
-        /// [`PersonalData::commitment`] of the buyer's data.
+        /// [`PersonalData::commitment`] of the buyer's data, under a fresh salt
+        /// ([`PersonalData::commit_fresh`]); one already used in an earlier sale is refused.
         commitment: Hash32,
-        /// Where the seller keeps the data (or its ciphertext), e.g. an ERP order reference.
-        data_reference: ShortText,
+        /// Where the seller keeps the data (or its ciphertext), e.g. an ERP order reference:
+        /// an identifier, never the data.
+        data_reference: Reference,
     },
+}
+
+impl Party {
+    /// An enterprise buyer as its profile names it: USCC, name, address and contact (the
+    /// profile holds no GLN; set `gln` where the buyer has one).
+    pub fn enterprise(profile: &EnterpriseProfile) -> Party {
+        Party::Enterprise {
+            uscc: profile.uscc.clone(),
+            name: profile.name.clone(),
+            address: profile.address.clone(),
+            contact: profile.contact.clone(),
+            gln: None,
+        }
+    }
 }
 
 /// One line of a shipment: a code and how many units of it move.
@@ -731,9 +789,9 @@ pub struct Shipment {
     pub sold_at_ms: u64,
     /// What moved.
     pub lines: Vec<ShipmentLine>,
-    /// The seller's order or invoice number.
+    /// The seller's order or invoice number: an identifier, never prose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_reference: Option<ShortText>,
+    pub order_reference: Option<Reference>,
 }
 
 /// A recall of items, batches or whole models of one producer.
@@ -894,5 +952,50 @@ mod tests {
         let mut other = data.clone();
         other.contact.push('1');
         assert_ne!(base, other.commitment(&[1; 32]));
+    }
+
+    #[test]
+    fn fresh_commitments_draw_a_new_salt_each_time() {
+        let data = PersonalData {
+            name: "张三".into(),
+            address: "武汉市".into(),
+            contact: "13800000000".into(),
+        };
+        let first = data.commit_fresh();
+        let second = data.commit_fresh();
+        assert_ne!(first.salt, second.salt);
+        assert_ne!(first.commitment, second.commitment);
+        assert_eq!(first.commitment, data.commitment(&first.salt));
+    }
+
+    #[test]
+    fn buyers_refuse_prose_where_a_reference_belongs() {
+        let person = |reference: &str| {
+            serde_json::from_value::<Party>(serde_json::json!({"person": {
+                "commitment": "00".repeat(32),
+                "data_reference": reference,
+            }}))
+        };
+        assert!(person("crm://orders/2026/000311").is_ok());
+        let error = person("Li Hua, Hongshan District, Wuhan").unwrap_err();
+        assert!(error.to_string().contains("letters, digits"), "{error}");
+        // A company buyer carries its address and contact; both are required.
+        let company = serde_json::json!({"enterprise": {
+            "uscc": "91420100MA4K5D9T3L",
+            "name": "Central China Building Materials Trading Co., Ltd.",
+        }});
+        assert!(serde_json::from_value::<Party>(company).is_err());
+        let company = serde_json::json!({"enterprise": {
+            "uscc": "91420100MA4K5D9T3L",
+            "name": "Central China Building Materials Trading Co., Ltd.",
+            "address": "9 Hanzheng Street, Qiaokou District, Wuhan, Hubei",
+            "contact": "+86 27 8000 0000 (quality office)",
+            "gln": "6901234567892",
+        }});
+        let party: Party = serde_json::from_value(company.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&party).unwrap(), company);
+        let mut bad_gln = company;
+        bad_gln["enterprise"]["gln"] = "6901234567891".into();
+        assert!(serde_json::from_value::<Party>(bad_gln).is_err());
     }
 }

@@ -56,6 +56,9 @@ pub enum StateKey {
     /// How many held prefixes lie strictly under a prefix, so that a prefix covering one
     /// another enterprise holds is refused without a scan.
     PrefixesUnder(IdPrefix),
+    /// A commitment to a private buyer's data, once a sale has used it: a second sale with it
+    /// is refused, since a reused commitment links the buyer's purchases.
+    BuyerCommitment(Hash32),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -92,6 +95,8 @@ pub enum StateValue {
     Prefix(PrefixState),
     /// For [`StateKey::PrefixesUnder`]: the count, never zero (a zero count is deleted).
     PrefixesUnder(u32),
+    /// For [`StateKey::BuyerCommitment`]: the sale that used it.
+    BuyerCommitment(TxId),
 }
 
 /// An enrolled enterprise.
@@ -326,6 +331,7 @@ mod tag {
     pub(super) const LISTED: u8 = 13;
     pub(super) const PREFIX: u8 = 14;
     pub(super) const PREFIXES_UNDER: u8 = 15;
+    pub(super) const BUYER_COMMITMENT: u8 = 16;
 }
 
 impl StateKey {
@@ -426,6 +432,10 @@ impl StateKey {
             StateKey::PrefixesUnder(prefix) => {
                 out.push(tag::PREFIXES_UNDER);
                 out.extend_from_slice(prefix.to_string().as_bytes());
+            }
+            StateKey::BuyerCommitment(commitment) => {
+                out.push(tag::BUYER_COMMITMENT);
+                out.extend_from_slice(&commitment.0);
             }
         }
         out
@@ -556,6 +566,7 @@ impl StateKey {
                     .map(StateKey::PrefixesUnder)
                     .map_err(|e| to_string(&e)),
             ),
+            tag::BUYER_COMMITMENT => Ok(StateKey::BuyerCommitment(hash()?)),
             _ => Err(corrupt("unknown key tag")),
         }
     }
@@ -581,6 +592,7 @@ impl std::fmt::Display for StateKey {
             }
             StateKey::Prefix(prefix) => write!(f, "prefix {prefix}"),
             StateKey::PrefixesUnder(prefix) => write!(f, "prefixes held under {prefix}"),
+            StateKey::BuyerCommitment(commitment) => write!(f, "buyer commitment {commitment}"),
         }
     }
 }
@@ -623,6 +635,7 @@ impl StateValue {
                 | (StateKey::Listed(..), StateValue::Listed(_))
                 | (StateKey::Prefix(_), StateValue::Prefix(_))
                 | (StateKey::PrefixesUnder(_), StateValue::PrefixesUnder(_))
+                | (StateKey::BuyerCommitment(_), StateValue::BuyerCommitment(_))
         )
     }
 }
@@ -711,6 +724,15 @@ pub trait StateReadExt: StateRead {
         match self.get(&key)? {
             Some(StateValue::PrefixesUnder(count)) => Ok(count),
             other => unexpected(&key, other).map(|_: Option<()>| 0),
+        }
+    }
+
+    /// The sale that used a buyer commitment, if one did.
+    fn buyer_commitment(&self, commitment: &Hash32) -> Result<Option<TxId>, StateError> {
+        let key = StateKey::BuyerCommitment(*commitment);
+        match self.get(&key)? {
+            Some(StateValue::BuyerCommitment(sale)) => Ok(Some(sale)),
+            other => unexpected(&key, other),
         }
     }
 
@@ -896,7 +918,7 @@ mod tests {
                 value
             );
         }
-        assert_eq!(tags.len(), 15, "the demo state holds every kind of key");
+        assert_eq!(tags.len(), 16, "the demo state holds every kind of key");
         assert!(
             state.entries().any(|(key, _)| matches!(
                 key,

@@ -1,11 +1,11 @@
-//! Hold the bounded free text and calendar dates that records carry.
+//! Hold the bounded free text, references and calendar dates that records carry.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::limits::{MAX_LONG_TEXT_BYTES, MAX_SHORT_TEXT_BYTES};
+use crate::limits::{MAX_LONG_TEXT_BYTES, MAX_REFERENCE_BYTES, MAX_SHORT_TEXT_BYTES};
 
 /// Non-empty text of at most `MAX` bytes with no control characters and no surrounding spaces.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,6 +84,94 @@ impl<const MAX: usize> fmt::Display for Text<MAX> {
 }
 
 impl<const MAX: usize> fmt::Debug for Text<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// An identifier a seller gives a sale or the place it keeps a buyer's data: an order or
+/// invoice number, a CRM key (`SO-2026-0012`, `crm://orders/2026/000311`).
+///
+/// 1 to [`MAX_REFERENCE_BYTES`] ASCII characters from letters, digits and `-_./:#`, at least one
+/// of them a letter. The form is the point: a reference names where data is kept and cannot be
+/// the data itself. No spaces, so no "Li Hua, Hongshan District"; no digits alone, so no
+/// telephone number; no `@` or `+`, so no e-mail address or international number.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reference(String);
+
+/// Why a string is not a [`Reference`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// Empty.
+    #[error("a reference is empty")]
+    Empty,
+    /// Longer than allowed.
+    #[error("a reference is {found} bytes long; at most {max} allowed")]
+    TooLong {
+        /// The bound.
+        max: usize,
+        /// The length found.
+        found: usize,
+    },
+    /// A character outside ASCII letters, digits and `-_./:#`.
+    #[error(
+        "a reference holds ASCII letters, digits and -_./:# only, found {character:?} at byte {position}"
+    )]
+    Character {
+        /// Byte offset.
+        position: usize,
+        /// The character.
+        character: char,
+    },
+    /// No letter: digits and punctuation alone could be a telephone number.
+    #[error("a reference needs at least one letter; digits alone could be a telephone number")]
+    NoLetter,
+}
+
+impl Reference {
+    /// The punctuation a reference may hold besides letters and digits.
+    pub const PUNCTUATION: &'static str = "-_./:#";
+
+    /// The reference.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Reference {
+    type Err = ReferenceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if s.len() > MAX_REFERENCE_BYTES {
+            return Err(ReferenceError::TooLong {
+                max: MAX_REFERENCE_BYTES,
+                found: s.len(),
+            });
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || Reference::PUNCTUATION.contains(c);
+        if let Some((position, character)) = s.char_indices().find(|&(_, c)| !allowed(c)) {
+            return Err(ReferenceError::Character {
+                position,
+                character,
+            });
+        }
+        if !s.bytes().any(|b| b.is_ascii_alphabetic()) {
+            return Err(ReferenceError::NoLetter);
+        }
+        Ok(Reference(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
     }
@@ -269,6 +357,7 @@ macro_rules! serde_as_string {
 }
 
 serde_as_string!(Date);
+serde_as_string!(Reference);
 
 impl<const MAX: usize> Serialize for Text<MAX> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -300,6 +389,58 @@ mod tests {
             "x".repeat(300).parse::<ShortText>(),
             Err(TextError::TooLong { max: 256, .. })
         ));
+    }
+
+    #[test]
+    fn reference_rules() {
+        for good in [
+            "SO-2026-0012",
+            "crm://orders/2026/000311",
+            "RT-000311",
+            "a",
+            "INV#42_b.c",
+        ] {
+            assert_eq!(good.parse::<Reference>().unwrap().as_str(), good);
+        }
+        assert_eq!("".parse::<Reference>(), Err(ReferenceError::Empty));
+        assert_eq!(
+            "A".repeat(65).parse::<Reference>(),
+            Err(ReferenceError::TooLong { max: 64, found: 65 })
+        );
+        assert!("A".repeat(64).parse::<Reference>().is_ok());
+        assert_eq!(
+            "Li Hua".parse::<Reference>(),
+            Err(ReferenceError::Character {
+                position: 2,
+                character: ' '
+            })
+        );
+        for prose in [
+            "li@example.com",
+            "+8613800000000",
+            "张三",
+            "a\nb",
+            "a,b",
+            "a%20b",
+        ] {
+            assert!(
+                matches!(
+                    prose.parse::<Reference>(),
+                    Err(ReferenceError::Character { .. })
+                ),
+                "{prose}"
+            );
+        }
+        assert_eq!(
+            "13800000000".parse::<Reference>(),
+            Err(ReferenceError::NoLetter)
+        );
+        assert_eq!(
+            "027-8000-0000".parse::<Reference>(),
+            Err(ReferenceError::NoLetter)
+        );
+        let error = serde_json::from_str::<Reference>("\"Li Hua\"").unwrap_err();
+        assert!(error.to_string().contains("letters, digits"), "{error}");
     }
 
     #[test]

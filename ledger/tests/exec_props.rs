@@ -105,6 +105,9 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
                     b.profile.uscc.clone()
                 },
                 name: "buyer".parse().unwrap(),
+                address: "1 Buyer Road, Wuhan".parse().unwrap(),
+                contact: "+86 27 8000 0001".parse().unwrap(),
+                gln: None,
             },
             // Inside the sale window, so that the sale is refused, if it is, for who signs it.
             sold_at_ms: demo.genesis.genesis_time_ms,

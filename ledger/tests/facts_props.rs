@@ -238,6 +238,9 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                     buyer: Party::Enterprise {
                         uscc: buyer,
                         name: text("buyer"),
+                        address: text("1 Buyer Road, Wuhan"),
+                        contact: text("+86 27 8000 0001"),
+                        gln: None,
                     },
                     sold_at_ms: run.time_ms() - u64::from(amount % 5) * DAY_MS,
                     lines: vec![ShipmentLine { code, quantity: 1 }],
@@ -351,6 +354,9 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                     buyer: Party::Enterprise {
                         uscc: enterprise.clone(),
                         name: text("victim"),
+                        address: text("2 Victim Road, Wuhan"),
+                        contact: text("+86 27 8000 0002"),
+                        gln: None,
                     },
                     sold_at_ms: run.time_ms(),
                     lines: vec![ShipmentLine { code, quantity: 1 }],
@@ -659,10 +665,7 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
             4,
             Record::Ship(Shipment {
                 seller: gas.profile.uscc.clone(),
-                buyer: Party::Enterprise {
-                    uscc: cable.profile.uscc.clone(),
-                    name: text("buyer"),
-                },
+                buyer: Party::enterprise(&cable.profile),
                 sold_at_ms: run.time_ms(),
                 lines: vec![ShipmentLine {
                     code: lot.clone(),

@@ -207,10 +207,7 @@ fn record(
             signer = cable.key.clone();
             Record::Ship(Shipment {
                 seller: cable.profile.uscc.clone(),
-                buyer: Party::Enterprise {
-                    uscc: distributor.profile.uscc.clone(),
-                    name: distributor.profile.name.clone(),
-                },
+                buyer: Party::enterprise(&distributor.profile),
                 sold_at_ms: if step.honest {
                     dated_ms(time_ms, step.age_days)
                 } else {

@@ -165,6 +165,7 @@ async fn four_validators_finalize_the_story_and_a_restarted_one_catches_up() {
                     | StateKey::OpenRecall(_)
                     | StateKey::Prefix(_)
                     | StateKey::PrefixesUnder(_)
+                    | StateKey::BuyerCommitment(_)
             ) {
                 assert_eq!(found.as_ref(), Some(value), "{key}");
             }

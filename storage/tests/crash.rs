@@ -38,7 +38,7 @@ fn child_process_entry_point() {
     let Some(path) = std::env::var_os(CHILD_ENV) else {
         return;
     };
-    let workload = Workload::new(RECORDS_PER_BLOCK);
+    let workload = Workload::for_child(RECORDS_PER_BLOCK);
     let store =
         Store::open(Path::new(&path), workload.genesis()).expect("the child opens the database");
     let mut out = std::io::stdout().lock();
@@ -168,7 +168,12 @@ fn kill9_during_commits_loses_no_acknowledged_block() {
     let started = Instant::now();
 
     for kill in 0..kills {
-        let mut child = spawn_child("child_process_entry_point", CHILD_ENV, dir.path());
+        let mut child = spawn_child(
+            "child_process_entry_point",
+            CHILD_ENV,
+            dir.path(),
+            &workload,
+        );
         let stdout = child.stdout.take().expect("piped");
         let (lines_tx, lines) = mpsc::channel();
         let reader = std::thread::spawn(move || {

@@ -442,7 +442,7 @@ fn trees_child_process_entry_point() {
     let Some(path) = std::env::var_os(CHILD_ENV) else {
         return;
     };
-    let workload = Workload::new(8);
+    let workload = Workload::for_child(8);
     let store = Store::open(Path::new(&path), workload.genesis()).expect("the child opens");
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready {}", store.head().height)
@@ -479,7 +479,12 @@ fn kill9_leaves_each_block_with_its_tree_nodes_or_neither() {
     let mut model = Model::new();
     let mut acked = 0;
     for kill in 0..kills {
-        let mut child = spawn_child("trees_child_process_entry_point", CHILD_ENV, dir.path());
+        let mut child = spawn_child(
+            "trees_child_process_entry_point",
+            CHILD_ENV,
+            dir.path(),
+            &workload,
+        );
         let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
         // The test harness prints its own lines first.
         let ready = lines

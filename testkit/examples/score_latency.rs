@@ -77,6 +77,11 @@ async fn main() {
                 buyer: Party::Enterprise {
                     uscc: distributor.clone(),
                     name: "distributor".parse().unwrap(),
+                    address: "9 Hanzheng Street, Qiaokou District, Wuhan, Hubei"
+                        .parse()
+                        .unwrap(),
+                    contact: "+86 27 8000 0000".parse().unwrap(),
+                    gln: None,
                 },
                 sold_at_ms: demo.genesis.genesis_time_ms + height * DAY_MS,
                 lines: vec![ShipmentLine {

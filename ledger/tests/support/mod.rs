@@ -33,7 +33,18 @@ impl World {
 
     /// The demo story over the demo genesis as `amend` changes it.
     pub(crate) fn with_genesis(amend: impl FnOnce(&mut Genesis)) -> World {
-        let mut demo = Demo::new(4, 7100);
+        World::of_demo(Demo::new(4, 7100), amend)
+    }
+
+    /// The story [`World::new`] executes, its buyers' salts from `salt_seed`: another world's
+    /// seed gives that world's very story.
+    pub(crate) fn with_salt_seed(salt_seed: [u8; 32]) -> World {
+        World::of_demo(Demo::new(4, 7100).with_salt_seed(salt_seed), |genesis| {
+            genesis.time_windows = None
+        })
+    }
+
+    fn of_demo(mut demo: Demo, amend: impl FnOnce(&mut Genesis)) -> World {
         amend(&mut demo.genesis);
         let mut world = World {
             demo,
@@ -122,10 +133,7 @@ pub(crate) fn ship(
 ) -> Record {
     Record::Ship(Shipment {
         seller: seller.profile.uscc.clone(),
-        buyer: Party::Enterprise {
-            uscc: buyer.profile.uscc.clone(),
-            name: buyer.profile.name.clone(),
-        },
+        buyer: Party::enterprise(&buyer.profile),
         sold_at_ms: suyuan_ledger::demo::DEMO_GENESIS_TIME_MS,
         lines: vec![ShipmentLine { code, quantity }],
         order_reference: None,

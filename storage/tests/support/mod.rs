@@ -4,7 +4,10 @@
 //! Heights 1 to 5 are the demo story; every later block holds `records_per_block` generated
 //! records that execute cleanly: the cable maker commissions lots, ships some of them to the
 //! distributor and the lab inspects others, so that every index (codes, models, enterprises)
-//! and state deletions (holdings sold out) are exercised. Block `h` depends only on `h`.
+//! and state deletions (holdings sold out) are exercised. Block `h` depends only on `h` and the
+//! demo's buyers' salt seed, which [`Workload::new`] draws afresh: a child process that must
+//! build the same chain gets the parent's seed through [`spawn_child`] and
+//! [`Workload::for_child`].
 
 #![allow(
     dead_code,
@@ -74,9 +77,24 @@ impl Prepared {
 }
 
 impl Workload {
-    /// A workload whose generated blocks hold `records_per_block` records.
+    /// A workload whose generated blocks hold `records_per_block` records, over a demo with a
+    /// fresh salt seed.
     pub(crate) fn new(records_per_block: usize) -> Workload {
-        let demo = Demo::new(4, 7100);
+        Workload::of_demo(Demo::new(4, 7100), records_per_block)
+    }
+
+    /// The workload [`spawn_child`]'s parent built: its salt seed from [`SALT_SEED_ENV`].
+    ///
+    /// # Panics
+    /// If the variable is unset or not 64 hex digits: only `spawn_child` starts a child.
+    pub(crate) fn for_child(records_per_block: usize) -> Workload {
+        let hex = std::env::var(SALT_SEED_ENV).expect("the parent passes its salt seed");
+        let seed: Hash32 = hex.parse().expect("the salt seed is 64 hex digits");
+        let seed = seed.0;
+        Workload::of_demo(Demo::new(4, 7100).with_salt_seed(seed), records_per_block)
+    }
+
+    fn of_demo(demo: Demo, records_per_block: usize) -> Workload {
         let story = demo.story();
         Workload {
             demo,
@@ -149,10 +167,7 @@ impl Workload {
                 &cable.key,
                 Record::Ship(Shipment {
                     seller: cable.profile.uscc.clone(),
-                    buyer: Party::Enterprise {
-                        uscc: distributor.profile.uscc.clone(),
-                        name: distributor.profile.name.clone(),
-                    },
+                    buyer: Party::enterprise(&distributor.profile),
                     sold_at_ms: self.time_ms(height),
                     lines: vec![ShipmentLine {
                         code: Self::lot(height, index - 2),
@@ -301,13 +316,18 @@ impl Drop for TempDir {
     }
 }
 
+/// Set in a child process: the parent's demo salt seed in hex, so that the child builds the
+/// parent's chain ([`Workload::for_child`]).
+pub(crate) const SALT_SEED_ENV: &str = "SUYUAN_STORAGE_CHILD_SALT_SEED";
+
 /// Runs this test binary again as a child process that runs only the test `entry_point`, with
-/// the environment variable `env` naming `dir`; its stdout and stderr are piped. The crash tests
-/// kill such children mid-commit.
-pub(crate) fn spawn_child(entry_point: &str, env: &str, dir: &Path) -> Child {
+/// the environment variable `env` naming `dir` and [`SALT_SEED_ENV`] holding `workload`'s demo
+/// salt seed; its stdout and stderr are piped. The crash tests kill such children mid-commit.
+pub(crate) fn spawn_child(entry_point: &str, env: &str, dir: &Path, workload: &Workload) -> Child {
     Command::new(std::env::current_exe().expect("the test binary knows its path"))
         .args(["--exact", entry_point, "--nocapture", "--test-threads=1"])
         .env(env, dir)
+        .env(SALT_SEED_ENV, Hash32(workload.demo.salt_seed()).to_hex())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
