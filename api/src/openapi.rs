@@ -16,7 +16,9 @@ use std::sync::OnceLock;
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{blocks, codes, enterprises, products, proofs, status, transactions};
+use crate::routes::{
+    blocks, catalogue, codes, enterprises, products, proofs, status, transactions,
+};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -38,6 +40,7 @@ use crate::routes::{blocks, codes, enterprises, products, proofs, status, transa
         blocks::transactions,
         products::product,
         codes::code,
+        catalogue::catalogue,
         proofs::proof,
         proofs::consistency,
         enterprises::enterprise,
@@ -54,7 +57,7 @@ use crate::routes::{blocks, codes, enterprises, products, proofs, status, transa
     tags(
         (name = "transactions", description = "Submit signed envelopes and follow them"),
         (name = "chain", description = "Blocks and the node's status"),
-        (name = "products", description = "Product codes and their histories"),
+        (name = "products", description = "Product codes and their histories, and the key-product catalogue"),
         (name = "proofs", description = "Proof bundles and consistency proofs, checkable against the genesis file alone (docs/proofs.md)"),
         (name = "enterprises", description = "Enterprises: registration, records, supplier reports, traceability scores and rankings"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::record::TraceCode;
-use suyuan_ledger::state::TxLocation;
+use suyuan_ledger::state::{StateReadExt, TxLocation};
 use suyuan_storage::{Order, PageRequest, Store};
 use utoipa::IntoParams;
 
@@ -13,7 +13,7 @@ use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::routes::{StoreReads, page_limit, storage};
-use crate::types::ProductView;
+use crate::types::{CategoryView, ProductView};
 
 /// Which page of a code's history to read.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -36,7 +36,7 @@ pub(crate) struct HistoryQuery {
         HistoryQuery,
     ),
     responses(
-        (status = 200, description = "The latest record and one page of the history, oldest first", body = ProductView),
+        (status = 200, description = "The latest record and one page of the history, oldest first, with the key-product category of the code's model", body = ProductView),
         (status = 400, description = "`invalid_code` or `invalid_query`", body = crate::types::ErrorBody),
         (status = 404, description = "`unknown_code`: no committed record names it", body = crate::types::ErrorBody),
     )
@@ -69,8 +69,10 @@ fn product_view(
         .map_err(storage)?
         .ok_or_else(|| ApiError::unknown_code(&code.to_string()))?;
     let history = store.code_history(&code, page).map_err(storage)?;
+    let category = category_of(store, &code)?;
     let mut hashes = BlockHashes::default();
     Ok(ProductView {
+        category,
         latest: Some(committed_tx(store, &mut hashes, latest)?),
         history: history
             .items
@@ -80,6 +82,31 @@ fn product_view(
         next: history.next.map(cursor),
         code,
     })
+}
+
+/// The catalogue category of the code's model, if it has one.
+fn category_of(store: &Store, code: &TraceCode) -> Result<Option<CategoryView>, ApiError> {
+    let gtin = match code.gtin() {
+        Some(gtin) => gtin.clone(),
+        None => match store
+            .code(code)
+            .map_err(|e| ApiError::state_unreadable(&e))?
+        {
+            Some(state) => state.gtin,
+            None => return Ok(None),
+        },
+    };
+    let Some(registered) = store
+        .model(&gtin)
+        .map_err(|e| ApiError::state_unreadable(&e))?
+    else {
+        return Ok(None);
+    };
+    let catalogue = store.genesis().catalogue();
+    Ok(registered
+        .model
+        .category
+        .and_then(|id| catalogue.category(&id).map(CategoryView::new)))
 }
 
 /// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the
