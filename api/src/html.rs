@@ -396,6 +396,7 @@ fn products(page: &mut Page, report: &SupplierReport) {
     page.head(&[
         "GTIN",
         "Product",
+        "Category",
         "Specification",
         "Standards",
         "Licence",
@@ -405,7 +406,20 @@ fn products(page: &mut Page, report: &SupplierReport) {
         page.markup("<tr>");
         page.mono_cell(&product.gtin);
         page.cell(&format!("{} ({})", product.name, product.model));
-        page.cell(&product.specification);
+        match &product.category {
+            Some(category) => page.cell(&format!("{} {}", category.name_zh, category.name_en)),
+            None => page.cell(&"none named"),
+        }
+        let fields: Vec<String> = product
+            .fields
+            .iter()
+            .map(|(id, value)| format!("{id}: {value}"))
+            .collect();
+        let mut specification = product.specification.to_string();
+        if !fields.is_empty() {
+            specification = format!("{specification} ({})", fields.join("; "));
+        }
+        page.cell(&specification);
         let standards: Vec<String> = product.standards.iter().map(|s| s.to_string()).collect();
         page.cell(&standards.join("; "));
         for document in [

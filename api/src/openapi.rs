@@ -17,8 +17,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    blocks, codes, enterprises, evidence, inspections, products, proofs, recalls, status,
-    transactions,
+    blocks, catalogue, codes, enterprises, evidence, inspections, products, proofs, recalls,
+    status, transactions,
 };
 
 /// The API's OpenAPI document.
@@ -41,6 +41,7 @@ use crate::routes::{
         blocks::transactions,
         products::product,
         codes::code,
+        catalogue::catalogue,
         proofs::proof,
         proofs::consistency,
         enterprises::enterprise,
@@ -60,7 +61,7 @@ use crate::routes::{
     tags(
         (name = "transactions", description = "Submit signed envelopes and follow them"),
         (name = "chain", description = "Blocks and the node's status"),
-        (name = "products", description = "Product codes and their histories"),
+        (name = "products", description = "Product codes and their histories, and the key-product catalogue"),
         (name = "proofs", description = "Proof bundles and consistency proofs, checkable against the genesis file alone (docs/proofs.md)"),
         (name = "enterprises", description = "Enterprises: registration, records, supplier reports, traceability scores and rankings"),
         (name = "regulators", description = "Across the consortium: open recalls with every holder of what they cover, inspections by outcome, region and period"),

@@ -47,6 +47,7 @@ use suyuan_storage::{Order, PageRequest, StorageError, StoredTx};
 
 use crate::committed::{BlockHashes, CommittedError, committed_payload};
 use crate::reads::{Budget, ReadStopped};
+use crate::types::CategoryView;
 use crate::views::{ComputedAt, EvidenceListing, KeyHolder, ListingRead, Reads, RecordRef};
 
 /// Most entries of each of an enterprise's listings (models, inspections, recalls, dated
@@ -238,6 +239,8 @@ pub(crate) struct ModelEntry {
     pub(crate) state: ModelState,
     /// That registration's record, looked for only when the model names no standards.
     pub(crate) registration: Option<Fact>,
+    /// Its category in the consortium's catalogue.
+    pub(crate) category: Option<CategoryView>,
 }
 
 /// A commissioned code and what the records naming it show.
@@ -591,9 +594,17 @@ fn read_models(reader: &mut Reader<'_, '_>) -> Result<Vec<ModelEntry>, ProfileEr
         } else {
             None
         };
+        let catalogue = reader.snapshot.store().genesis().catalogue();
+        let category = state
+            .model
+            .category
+            .as_ref()
+            .and_then(|id| catalogue.category(id))
+            .map(CategoryView::new);
         models.push(ModelEntry {
             state,
             registration,
+            category,
         });
     }
     models.sort_by(|a, b| a.state.model.gtin.cmp(&b.state.model.gtin));

@@ -187,6 +187,8 @@ fn products(data: &EnterpriseData, today: Date) -> Vec<ProductModelView> {
                 specification: model.specification.clone(),
                 model: model.model.clone(),
                 standards: model.standards.clone(),
+                category: entry.category.clone(),
+                fields: model.fields.clone(),
                 production_licence: model.production_licence.as_ref().map(|number| {
                     CoveringDocument {
                         validity: licence_validity(number),

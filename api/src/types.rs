@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::{BlockHash, Header};
+use suyuan_ledger::catalogue::{Catalogue, Category, DocumentKind};
 use suyuan_ledger::codes::inspect::{AiValue, CodeKind};
 use suyuan_ledger::crypto::PublicKey;
+use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{Subject, TraceCode};
 use suyuan_ledger::text::{Date, LongText};
@@ -269,6 +271,10 @@ pub struct ProductView {
     /// Whether `recalls` holds every recall ever covering the code: `false` when its producer
     /// has more than 100 recalls, so that older closed ones may be left out.
     pub recalls_complete: bool,
+    /// The key-product category of the code's model, from the consortium's catalogue; `None`
+    /// for a logistic unit or a model that names none.
+    #[serde(default)]
+    pub category: Option<CategoryView>,
 }
 
 /// A recall covering a code.
@@ -291,6 +297,92 @@ pub struct CodeRecall {
     /// The transaction that closed it, once closed.
     #[schema(value_type = Option<crate::schemas::Hash>)]
     pub closed_by: Option<TxId>,
+}
+
+/// A category of the consortium's key-product catalogue (docs/records.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryView {
+    /// Its stable id, which product models name: `wires_cables`.
+    pub id: String,
+    /// Its Chinese name.
+    pub name_zh: String,
+    /// Its English name.
+    pub name_en: String,
+    /// The documents its models must name: `production_licence`, `ccc_certificate`.
+    pub documents: Vec<String>,
+    /// The fields its models must carry: `standards` is the model's list of standards, any
+    /// other an entry of its `fields`.
+    pub fields: Vec<CategoryFieldView>,
+}
+
+/// A field a category's models must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryFieldView {
+    /// Its id: `rated_voltage`.
+    pub id: String,
+    /// Its Chinese name.
+    pub name_zh: String,
+    /// Its English name.
+    pub name_en: String,
+}
+
+/// The answer to `GET /v1/catalogue`: the consortium's key-product catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueView {
+    /// Whether the genesis file names the catalogue; if not, it is the programme catalogue of
+    /// the node's software version.
+    pub in_genesis: bool,
+    /// Whether every product model must name a category.
+    pub require_category: bool,
+    /// The categories.
+    pub categories: Vec<CategoryView>,
+}
+
+impl CategoryView {
+    /// The view of a catalogue's category.
+    pub fn new(category: &Category) -> CategoryView {
+        CategoryView {
+            id: category.id.to_string(),
+            name_zh: category.name_zh.to_string(),
+            name_en: category.name_en.to_string(),
+            documents: category
+                .documents
+                .iter()
+                .map(|document| match document {
+                    DocumentKind::ProductionLicence => "production_licence".to_owned(),
+                    DocumentKind::CccCertificate => "ccc_certificate".to_owned(),
+                })
+                .collect(),
+            fields: category
+                .fields
+                .iter()
+                .map(|field| CategoryFieldView {
+                    id: field.id.to_string(),
+                    name_zh: field.name_zh.to_string(),
+                    name_en: field.name_en.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl CatalogueView {
+    /// The view of `genesis`'s catalogue.
+    pub fn new(genesis: &Genesis) -> CatalogueView {
+        CatalogueView::of(genesis.catalogue(), genesis.catalogue.is_some())
+    }
+
+    /// The view of `catalogue`, named in genesis or not.
+    pub fn of(catalogue: &Catalogue, in_genesis: bool) -> CatalogueView {
+        CatalogueView {
+            in_genesis,
+            require_category: catalogue.require_category,
+            categories: catalogue.categories.iter().map(CategoryView::new).collect(),
+        }
+    }
 }
 
 /// A validator's identity as the node knows it.

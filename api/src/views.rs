@@ -6,8 +6,11 @@
 //! ([`ComputedAt`]): all of it reads the chain as of that block. Scores and shares are whole
 //! basis points (`_bp`: 10,000 is 100 %), so that every node prints the same digits.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::BlockHash;
+use suyuan_ledger::catalogue::FieldId;
 use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::licence::ProductionLicence;
@@ -23,7 +26,7 @@ use suyuan_ledger::tx::TxId;
 
 use utoipa::ToSchema;
 
-use crate::types::CommittedTx;
+use crate::types::{CategoryView, CommittedTx};
 
 /// The block a view was computed at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -506,6 +509,11 @@ pub struct ProductModelView {
     /// Applicable standards.
     #[schema(value_type = Vec<String>)]
     pub standards: Vec<ShortText>,
+    /// Its key-product category, from the consortium's catalogue.
+    pub category: Option<CategoryView>,
+    /// The values of its category's fields, by field id.
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<FieldId, ShortText>,
     /// The production licence that covers it, with its validity today.
     pub production_licence: Option<CoveringDocument>,
     /// The CCC certificate that covers it, with its validity today.

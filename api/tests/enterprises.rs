@@ -402,6 +402,12 @@ async fn supplier_report_of_the_recalled_gas_maker() {
     assert_eq!(report.ccc_certificates[0].validity, Validity::Valid);
     assert_eq!(report.products.len(), 1);
     assert_eq!(report.products[0].gtin, Demo::cooker_gtin());
+    let category = report.products[0].category.as_ref().expect("a category");
+    assert_eq!(
+        (category.name_zh.as_str(), category.name_en.as_str()),
+        ("家用燃气器具", "domestic gas appliances")
+    );
+    assert_eq!(report.products[0].fields.len(), 2);
     assert!(report.products[0].production_licence.is_none());
     assert_eq!(
         report.products[0]
@@ -648,7 +654,16 @@ async fn report_html_is_self_contained_and_escapes_hostile_record_text() {
             standards: vec![text("GB 16410-2020")],
             warranty_months: 12,
             production_licence: None,
-            ccc_certificate: None,
+            ccc_certificate: gas
+                .profile
+                .ccc_certificates
+                .first()
+                .map(|c| c.number.clone()),
+            category: Some(text("gas_appliances")),
+            fields: suyuan_ledger::demo::fields(&[
+                ("gas_type", "<b>natural gas</b>"),
+                ("rated_heat_input", "4 kW"),
+            ]),
         }),
     );
     let hostile_inspection = sign(
@@ -691,6 +706,8 @@ async fn report_html_is_self_contained_and_escapes_hostile_record_text() {
         assert!(page.contains("Ningbo Anran Gas Appliance Co., Ltd."));
         assert!(page.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;"));
         assert!(page.contains("&lt;/td&gt;&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(page.contains("家用燃气器具 domestic gas appliances"));
+        assert!(page.contains("gas_type: &lt;b&gt;natural gas&lt;/b&gt;"));
         assert!(page.contains("&lt;b onmouseover=&quot;steal()&quot;&gt;R-1&lt;/b&gt;"));
         assert!(page.contains("Tom &amp; Jerry&#39;s &lt;iframe"));
         let lower = page.to_ascii_lowercase();

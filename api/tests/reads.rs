@@ -6,7 +6,9 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{COMMITTED_BLOCKS, Server, assert_error, encode};
-use suyuan_api::types::{BlockView, CommittedTx, NodeStatus, ProductView, TransactionView};
+use suyuan_api::types::{
+    BlockView, CatalogueView, CommittedTx, NodeStatus, ProductView, TransactionView,
+};
 use suyuan_ledger::demo::{Demo, who};
 use suyuan_ledger::record::{Party, Record};
 use suyuan_ledger::tx::Payload;
@@ -359,5 +361,31 @@ async fn a_sale_shows_a_company_buyer_in_full_and_a_person_only_by_commitment() 
             "commitment": data.commitment(&salt).to_hex(),
             "data_reference": "crm://orders/2026/000311",
         }})
+    );
+}
+
+#[tokio::test]
+async fn the_catalogue_and_the_category_of_a_products_model() {
+    let server = Server::start("catalogue").await;
+    let (status, body) = server.get("/v1/catalogue").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let catalogue: CatalogueView = serde_json::from_value(body).unwrap();
+    assert!(!catalogue.in_genesis, "the demo genesis names no catalogue");
+    assert_eq!(
+        catalogue,
+        CatalogueView::of(suyuan_ledger::catalogue::Catalogue::programme(), false)
+    );
+    let (status, body) = server
+        .get(&format!("/v1/products/{}", encode(&cable_lot())))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: ProductView = serde_json::from_value(body).unwrap();
+    let category = view.category.expect("the cable model names its category");
+    assert_eq!(category.id, "wires_cables");
+    assert_eq!(category.name_zh, "电线电缆（额定电压450/750V及以下）");
+    assert_eq!(category.documents, ["ccc_certificate"]);
+    assert!(
+        catalogue.categories.contains(&category),
+        "a product's category is the catalogue's"
     );
 }

@@ -60,6 +60,10 @@ enum Command {
     Demo,
     /// Print a running node's status: chain, height, view, peers, mempool (GET /v1/status).
     Status(remote::StatusArgs),
+    /// Print the consortium's key-product catalogue: each category with the documents and
+    /// fields its models must carry. From a genesis file (--genesis), the built-in programme
+    /// catalogue (--programme), or a running node (GET /v1/catalogue).
+    Catalogue(remote::CatalogueArgs),
     /// Sign a record with a key file and submit it to a node, or submit signed envelopes;
     /// prints the transaction id, and with --wait its block height and index.
     ///
@@ -224,6 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => remote::status(args),
+        Command::Catalogue(args) => remote::catalogue(args),
         Command::Submit(args) => submit::submit(args),
         Command::Query(command) => remote::query(command),
         Command::Verify(args) => verify::verify(&args),

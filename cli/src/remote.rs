@@ -12,15 +12,17 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde::Serialize;
+use suyuan_api::types::CatalogueView;
 use suyuan_api::views::RecordOrder;
 use suyuan_client::{ApiClient, ClientError, wire_name};
+use suyuan_ledger::catalogue::Catalogue;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::MAX_PAGE_RECORDS;
 
 use crate::render::{
-    describe_code, describe_enterprise, describe_ranking, describe_records, describe_report,
-    describe_score, describe_status,
+    describe_catalogue, describe_code, describe_enterprise, describe_ranking, describe_records,
+    describe_report, describe_score, describe_status,
 };
 
 /// Most records `query records --all` reads before it stops and prints where to go on from.
@@ -46,6 +48,55 @@ pub(crate) struct StatusArgs {
     /// Print the status as JSON, exactly as the API returns it.
     #[arg(long)]
     json: bool,
+}
+
+/// `suyuan catalogue`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct CatalogueArgs {
+    #[command(flatten)]
+    api: ApiArg,
+    /// Read the catalogue of this genesis file rather than ask a node.
+    #[arg(long, conflicts_with = "programme")]
+    genesis: Option<PathBuf>,
+    /// Print the built-in programme catalogue, which a genesis naming none runs under.
+    #[arg(long)]
+    programme: bool,
+    /// Print JSON: from a genesis file or the programme, the catalogue in genesis form (to
+    /// paste into a genesis file as `"catalogue"`); from a node, the API's answer.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `suyuan catalogue`: 0 when printed; 1 when the node refused.
+pub(crate) fn catalogue(args: CatalogueArgs) -> anyhow::Result<ExitCode> {
+    let local = match (&args.genesis, args.programme) {
+        (Some(path), _) => {
+            let genesis = suyuan_node::service::read_genesis(path)?;
+            Some((genesis.catalogue().clone(), genesis.catalogue.is_some()))
+        }
+        (None, true) => Some((Catalogue::programme().clone(), false)),
+        (None, false) => None,
+    };
+    let view = match local {
+        Some((catalogue, _)) if args.json => {
+            print_json(&catalogue)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some((catalogue, in_genesis)) => CatalogueView::of(&catalogue, in_genesis),
+        None => {
+            let client = ApiClient::new(&args.api.api)?;
+            match runtime()?.block_on(client.catalogue()) {
+                Ok(view) => view,
+                Err(error) => return refused_or_fail(error),
+            }
+        }
+    };
+    if args.json {
+        print_json(&view)?;
+    } else {
+        print!("{}", describe_catalogue(&view));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `suyuan query`: read what a node has committed.

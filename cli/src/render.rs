@@ -3,7 +3,7 @@
 //! the API's JSON instead).
 
 use serde::Serialize;
-use suyuan_api::types::{CodeView, NodeStatus, SyncState};
+use suyuan_api::types::{CatalogueView, CodeView, NodeStatus, SyncState};
 use suyuan_api::views::{
     BusinessLicenceView, CertificateView, ComputedAt, EnterpriseRecordsPage, EnterpriseView,
     KeyHolder, KeyView, LicenceView, Reads, RecallStatus, Registration, ScoreRanking, ScoreView,
@@ -15,6 +15,44 @@ use suyuan_ledger::record::{Outcome as InspectionOutcome, Subject};
 
 /// Most inspections or recalls the summary of `query report` lists; `--json` has them all.
 const MAX_LISTED: usize = 10;
+
+/// The key-product catalogue for people: one block per category.
+pub(crate) fn describe_catalogue(catalogue: &CatalogueView) -> String {
+    let source = if catalogue.in_genesis {
+        "named in genesis"
+    } else {
+        "the programme catalogue (the genesis names none)"
+    };
+    let mut out = format!(
+        "key-product catalogue: {source}; {} categories; a model {} name one\n",
+        catalogue.categories.len(),
+        if catalogue.require_category {
+            "must"
+        } else {
+            "may"
+        },
+    );
+    for category in &catalogue.categories {
+        let documents = if category.documents.is_empty() {
+            "none".to_owned()
+        } else {
+            category.documents.join(", ")
+        };
+        let fields: Vec<String> = category
+            .fields
+            .iter()
+            .map(|field| format!("{} ({} {})", field.id, field.name_zh, field.name_en))
+            .collect();
+        out.push_str(&format!(
+            "\n{}  {}  {}\n  documents  {documents}\n  fields     {}\n",
+            category.id,
+            category.name_zh,
+            category.name_en,
+            fields.join(", "),
+        ));
+    }
+    out
+}
 
 /// A node's status for people.
 pub(crate) fn describe_status(status: &NodeStatus) -> String {
@@ -285,8 +323,13 @@ pub(crate) fn describe_report(report: &SupplierReport) -> String {
             })
         })
         .collect::<String>();
+        let category = product
+            .category
+            .as_ref()
+            .map(|category| format!("; {} {}", category.name_zh, category.name_en))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "  {}  {}, model {}{documents}\n",
+            "  {}  {}, model {}{category}{documents}\n",
             product.gtin, product.name, product.model
         ));
     }

@@ -109,6 +109,7 @@ pub(crate) fn init(options: &InitOptions) -> anyhow::Result<Genesis> {
         regulators: vec![bureau_member],
         score_weights: None,
         time_windows: None,
+        catalogue: None,
     };
     genesis.check()?;
     let mut text = serde_json::to_string_pretty(&genesis)?;

@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use suyuan_api::raw::{MAX_RAW_RESPONSE_BYTES, RAW_BLOCKS_CONTENT_TYPE, RawBlock, decode_blocks};
 use suyuan_api::types::{
-    BatchResponse, BatchResult, BlockView, CodeView, CommittedTx, ErrorBody, NodeStatus,
-    ProductView, SubmitResponse, TransactionView,
+    BatchResponse, BatchResult, BlockView, CatalogueView, CodeView, CommittedTx, ErrorBody,
+    NodeStatus, ProductView, SubmitResponse, TransactionView,
 };
 use suyuan_api::views::{
     EnterpriseRecordsPage, EnterpriseView, RecordOrder, ScoreRanking, ScoreView, SupplierReport,
@@ -239,6 +239,11 @@ impl ApiClient {
     /// `GET /v1/products/{code}`: the code is sent percent-encoded as one path segment.
     pub async fn product(&self, code: &str) -> Result<ProductView, ClientError> {
         self.get(&["v1", "products", code]).await
+    }
+
+    /// `GET /v1/catalogue`: the consortium's key-product catalogue.
+    pub async fn catalogue(&self) -> Result<CatalogueView, ClientError> {
+        self.get(&["v1", "catalogue"]).await
     }
 
     /// `GET /v1/codes/{code}`: what the code is and the ledger's latest record of it; an

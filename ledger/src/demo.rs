@@ -16,7 +16,10 @@
 //! inspects; a distributor buys and resells; one batch of gas cookers fails inspection and is
 //! recalled.
 
+use std::collections::BTreeMap;
+
 use crate::block::{Block, BlockHash, Body, leader};
+use crate::catalogue::FieldId;
 use crate::codes::gs1::check::check_digit;
 use crate::codes::gs1::keys::{Gln, Gtin};
 use crate::codes::prefix::IdPrefix;
@@ -33,6 +36,7 @@ use crate::record::{
     RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
 };
 use crate::state::{MemState, StateRead, WriteSet};
+use crate::text::ShortText;
 use crate::trees::{BlockTrees, LedgerHash, grow};
 use crate::tx::{Envelope, Payload, VerifiedTx};
 
@@ -248,6 +252,7 @@ impl Demo {
             }],
             score_weights: None,
             time_windows: Some(DEMO_TIME_WINDOWS),
+            catalogue: None,
         };
         Demo {
             genesis,
@@ -707,6 +712,11 @@ fn cable_model(cable: &DemoEnterprise) -> ProductModel {
         warranty_months: 24,
         production_licence: Some(text("(鄂)XK06-001-00231")),
         ccc_certificate: Some(text("2024010105123456")),
+        category: Some(text("wires_cables")),
+        fields: fields(&[
+            ("rated_voltage", "450/750 V"),
+            ("conductor_cross_section", "2.5 mm²"),
+        ]),
     }
 }
 
@@ -722,5 +732,21 @@ fn cooker_model(gas: &DemoEnterprise) -> ProductModel {
         warranty_months: 36,
         production_licence: None,
         ccc_certificate: Some(text("2024010802345678")),
+        category: Some(text("gas_appliances")),
+        fields: fields(&[
+            ("gas_type", "natural gas 12T"),
+            ("rated_heat_input", "2 × 4.2 kW"),
+        ]),
     }
+}
+
+/// A model's category fields from (id, value) pairs.
+///
+/// # Panics
+/// If an id or a value is not valid: callers pass literals.
+pub fn fields(pairs: &[(&str, &str)]) -> BTreeMap<FieldId, ShortText> {
+    pairs
+        .iter()
+        .map(|(id, value)| (text(id), text(value)))
+        .collect()
 }

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::catalogue::{Catalogue, CategoryId, DocumentKind, FieldId, STANDARDS_FIELD};
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
@@ -516,6 +517,59 @@ pub enum RuleError {
         /// The enterprise.
         uscc: Uscc,
     },
+    /// A model names a category the consortium's catalogue does not list.
+    #[error("model {gtin} names category {category}, which the catalogue does not list")]
+    UnknownCategory {
+        /// The model.
+        gtin: Gtin,
+        /// The category named.
+        category: CategoryId,
+    },
+    /// A model names no category, and the catalogue requires one.
+    #[error("model {gtin} names no category; the consortium's catalogue requires one")]
+    UncategorisedModel {
+        /// The model.
+        gtin: Gtin,
+    },
+    /// A model names none of a document its category requires.
+    #[error("model {gtin} of category {category} names no {}", document.describe())]
+    MissingDocument {
+        /// The model.
+        gtin: Gtin,
+        /// Its category.
+        category: CategoryId,
+        /// The document it lacks.
+        document: DocumentKind,
+    },
+    /// A model lacks a field its category requires.
+    #[error("model {gtin} of category {category} lacks field {field}")]
+    MissingField {
+        /// The model.
+        gtin: Gtin,
+        /// Its category.
+        category: CategoryId,
+        /// The field.
+        field: FieldId,
+    },
+    /// A model carries a field its category does not define (or carries fields, with no
+    /// category).
+    #[error("model {gtin} carries field {field}, which its category does not define")]
+    UnknownField {
+        /// The model.
+        gtin: Gtin,
+        /// The field.
+        field: FieldId,
+    },
+    /// A registration would change the category a model was registered in.
+    #[error("model {gtin} is of category {from:?}; a registration cannot make it {to:?}")]
+    CategoryChanged {
+        /// The model.
+        gtin: Gtin,
+        /// Its category.
+        from: Option<CategoryId>,
+        /// The category the registration names.
+        to: Option<CategoryId>,
+    },
 }
 
 impl RuleError {
@@ -571,6 +625,12 @@ impl RuleError {
             RuleError::NoPrefixOffer { .. } => "no_prefix_offer",
             RuleError::CodeUnderOthersPrefix { .. } => "code_under_others_prefix",
             RuleError::CodeOutsidePrefixes { .. } => "code_outside_prefixes",
+            RuleError::UnknownCategory { .. } => "unknown_category",
+            RuleError::UncategorisedModel { .. } => "uncategorised_model",
+            RuleError::MissingDocument { .. } => "missing_document",
+            RuleError::MissingField { .. } => "missing_field",
+            RuleError::UnknownField { .. } => "unknown_field",
+            RuleError::CategoryChanged { .. } => "category_changed",
         }
     }
 }
@@ -1295,6 +1355,11 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
+        check_category(
+            self.context.genesis.catalogue(),
+            record,
+            previous.as_ref().map(|existing| &existing.model),
+        )?;
         check_documents_held(&enterprise.profile, record, self.context.date())?;
         self.check_gtin_issuer(&enterprise, &record.gtin)?;
         // Re-registering the model as it stands changes nothing, so a flood of them cannot move
@@ -1753,6 +1818,87 @@ fn check_document_dates(
     Ok(())
 }
 
+/// A model must meet its category: named when the catalogue requires one, listed, the one it
+/// was first registered in, with the documents its category requires named (whether the
+/// enterprise holds them is [`check_documents_held`]'s), every field of its category filled
+/// and no other.
+fn check_category(
+    catalogue: &Catalogue,
+    model: &ProductModel,
+    previous: Option<&ProductModel>,
+) -> Result<(), RuleError> {
+    let gtin = || model.gtin.clone();
+    if let Some(previous) = previous
+        && previous.category != model.category
+    {
+        return Err(RuleError::CategoryChanged {
+            gtin: gtin(),
+            from: previous.category.clone(),
+            to: model.category.clone(),
+        });
+    }
+    check_list(
+        "fields",
+        &model.fields.keys().collect::<Vec<_>>(),
+        0,
+        MAX_LIST_ENTRIES,
+    )?;
+    let Some(id) = &model.category else {
+        if catalogue.require_category {
+            return Err(RuleError::UncategorisedModel { gtin: gtin() });
+        }
+        return match model.fields.keys().next() {
+            Some(field) => Err(RuleError::UnknownField {
+                gtin: gtin(),
+                field: field.clone(),
+            }),
+            None => Ok(()),
+        };
+    };
+    let category = catalogue
+        .category(id)
+        .ok_or_else(|| RuleError::UnknownCategory {
+            gtin: gtin(),
+            category: id.clone(),
+        })?;
+    for &document in &category.documents {
+        let named = match document {
+            DocumentKind::ProductionLicence => model.production_licence.is_some(),
+            DocumentKind::CccCertificate => model.ccc_certificate.is_some(),
+        };
+        if !named {
+            return Err(RuleError::MissingDocument {
+                gtin: gtin(),
+                category: id.clone(),
+                document,
+            });
+        }
+    }
+    for spec in &category.fields {
+        let filled = if spec.id.as_str() == STANDARDS_FIELD {
+            !model.standards.is_empty()
+        } else {
+            model.fields.contains_key(&spec.id)
+        };
+        if !filled {
+            return Err(RuleError::MissingField {
+                gtin: gtin(),
+                category: id.clone(),
+                field: spec.id.clone(),
+            });
+        }
+    }
+    for field in model.fields.keys() {
+        if field.as_str() == STANDARDS_FIELD || !category.requires_field(field) {
+            return Err(RuleError::UnknownField {
+                gtin: gtin(),
+                field: field.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The model's licence and CCC certificate must be among the enterprise's, valid on `on`.
 fn check_documents_held(
     profile: &EnterpriseProfile,
@@ -1837,6 +1983,8 @@ mod rule_code_tests {
             .expect("a valid lot code");
         let id = Hash32::ZERO;
         let prefix: IdPrefix = "gs1:6950123".parse().expect("a valid prefix");
+        let category: CategoryId = "wires_cables".parse().expect("a valid id");
+        let field: FieldId = "rated_voltage".parse().expect("a valid id");
         vec![
             RuleError::Replay { id },
             RuleError::NotRegistrar {
@@ -1958,7 +2106,7 @@ mod rule_code_tests {
                 producer: uscc.clone(),
             },
             RuleError::NotProducersProduct {
-                subject: Subject::Model(gtin),
+                subject: Subject::Model(gtin.clone()),
                 producer: uscc.clone(),
             },
             RuleError::UnknownRecall { recall: id },
@@ -1999,6 +2147,30 @@ mod rule_code_tests {
             RuleError::CodeOutsidePrefixes {
                 code: "c".into(),
                 uscc,
+            },
+            RuleError::UnknownCategory {
+                gtin: gtin.clone(),
+                category: category.clone(),
+            },
+            RuleError::UncategorisedModel { gtin: gtin.clone() },
+            RuleError::MissingDocument {
+                gtin: gtin.clone(),
+                category: category.clone(),
+                document: DocumentKind::CccCertificate,
+            },
+            RuleError::MissingField {
+                gtin: gtin.clone(),
+                category: category.clone(),
+                field: field.clone(),
+            },
+            RuleError::UnknownField {
+                gtin: gtin.clone(),
+                field,
+            },
+            RuleError::CategoryChanged {
+                gtin,
+                from: Some(category),
+                to: None,
             },
         ]
     }

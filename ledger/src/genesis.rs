@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::{Catalogue, CatalogueError};
 use crate::crypto::PublicKey;
 use crate::hash::{Hash32, hash_parts};
 use crate::limits::{MAX_CHAIN_ID_BYTES, MAX_GENESIS_MEMBERS};
@@ -41,6 +42,10 @@ pub struct Genesis {
     /// [`TimeWindows::DEFAULT`] when absent (see [`Genesis::time_windows`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_windows: Option<TimeWindows>,
+    /// The categories of key products and what each requires of its models;
+    /// [`Catalogue::programme`] when absent (see [`Genesis::catalogue`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue: Option<Catalogue>,
 }
 
 /// The plausible window around a block's time for each dated field of a record: a date or time
@@ -294,6 +299,9 @@ pub enum GenesisError {
     /// Every score weight is zero, so no score could be computed.
     #[error("score weights are all zero; at least one must be positive")]
     ScoreWeightsAllZero,
+    /// The catalogue repeats an entry or is too long.
+    #[error("catalogue: {0}")]
+    Catalogue(#[from] CatalogueError),
     /// A key appears twice in one list.
     #[error("key {key} appears twice among the {role}")]
     DuplicateKey {
@@ -336,6 +344,9 @@ impl Genesis {
         if let Some(windows) = &self.time_windows {
             windows.check()?;
         }
+        if let Some(catalogue) = &self.catalogue {
+            catalogue.check()?;
+        }
         match &self.score_weights {
             Some(weights) => weights.check(),
             None => Ok(()),
@@ -345,6 +356,17 @@ impl Genesis {
     /// The consortium's time windows: the file's, else [`TimeWindows::DEFAULT`].
     pub fn time_windows(&self) -> TimeWindows {
         self.time_windows.unwrap_or_default()
+    }
+
+    /// The consortium's catalogue of key products: the file's, else
+    /// [`Catalogue::programme`]. A file without one keeps its hash, and its chain runs under the
+    /// programme catalogue of this protocol version, which changes only on purpose; a
+    /// consortium that wants its catalogue named in its genesis hash writes it in (`suyuan
+    /// catalogue --json` prints the programme's).
+    pub fn catalogue(&self) -> &Catalogue {
+        self.catalogue
+            .as_ref()
+            .unwrap_or_else(|| Catalogue::programme())
     }
 
     /// The consortium's score weights: the file's, else [`ScoreWeights::DEFAULT`].
@@ -532,6 +554,32 @@ mod tests {
             ..plain
         };
         assert_ne!(other.hash(), windowed.hash(), "every value is in the hash");
+    }
+
+    #[test]
+    fn a_catalogue_defaults_to_the_programme_and_changes_the_hash_when_named() {
+        let plain = Demo::new(4, 7100).genesis;
+        assert_eq!(plain.catalogue, None);
+        assert_eq!(plain.catalogue(), Catalogue::programme());
+        assert!(!String::from_utf8_lossy(&plain.to_canonical_json()).contains("catalogue"));
+        let mut own = Catalogue::programme().clone();
+        own.require_category = false;
+        own.categories.truncate(2);
+        let named = Genesis {
+            catalogue: Some(own.clone()),
+            ..plain.clone()
+        };
+        let parsed = Genesis::from_json(&named.to_canonical_json()).unwrap();
+        assert_eq!(parsed.catalogue(), &own);
+        assert_ne!(parsed.hash(), plain.hash());
+        let mut repeated = own;
+        repeated.categories.push(repeated.categories[0].clone());
+        let mut json = serde_json::to_value(&plain).unwrap();
+        json["catalogue"] = serde_json::to_value(repeated).unwrap();
+        assert!(matches!(
+            Genesis::from_json(json.to_string().as_bytes()),
+            Err(GenesisError::Catalogue(_))
+        ));
     }
 
     #[test]

@@ -11,15 +11,18 @@
 //!   text, and the bound on every size the ledger accepts.
 //! - [`crypto`], [`tx`], [`signatures`]: keys and the one signature rule, signed envelopes and
 //!   their payloads, and checking many signatures at once on every core.
-//! - [`record`], [`genesis`], [`state`], [`exec`], [`facts`]: what a record says, the
-//!   consortium's founding document, the state records build, the rules that execute them, and
-//!   the figures of each enterprise's whole history that execution keeps for its score.
+//! - [`record`], [`catalogue`], [`genesis`], [`state`], [`exec`], [`facts`]: what a record
+//!   says, the categories of key products and what each requires, the consortium's founding
+//!   document (which holds the catalogue), the state records build, the rules that execute
+//!   them, and the figures of each enterprise's whole history that execution keeps for its
+//!   score.
 //! - [`submit`]: why a node refuses to admit a transaction, in one vocabulary for the node,
 //!   the API and clients.
 //! - [`block`], [`merkle`], [`trees`]: blocks and headers, the Merkle log and code map, and
 //!   how a block grows both.
 //! - [`demo`]: a small consortium and its story, for the demo, tests and benchmarks.
 pub mod block;
+pub mod catalogue;
 pub mod codec;
 pub mod codes;
 pub mod crypto;

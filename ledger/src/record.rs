@@ -20,11 +20,13 @@
 //! only hold a valid value, so a record that deserialises is well formed. Whether it is allowed
 //! is decided by [`crate::exec`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::{CategoryId, FieldId};
 use crate::codes::ccc::CccCertificate;
 use crate::codes::ecode::Ecode;
 use crate::codes::gs1::dictionary::Ai;
@@ -328,6 +330,15 @@ pub struct ProductModel {
     /// registered certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccc_certificate: Option<CccCertificate>,
+    /// Its category in the consortium's catalogue ([`crate::catalogue`]), fixed at its first
+    /// registration; it decides which documents the model must name and which `fields` it
+    /// must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<CategoryId>,
+    /// The values of its category's fields by field id, e.g. `"rated_voltage": "450/750 V"`;
+    /// only the fields its category defines.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<FieldId, ShortText>,
 }
 
 /// A traceability code carried by a batch, an item or a logistic unit.

@@ -84,6 +84,8 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
             warranty_months: 1,
             production_licence: None,
             ccc_certificate: None,
+            category: None,
+            fields: Default::default(),
         }),
         1 => Record::Commission(Commissioning {
             uscc: uscc.clone(),

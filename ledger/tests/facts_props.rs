@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
+use suyuan_ledger::catalogue::Catalogue;
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::{KeyPair, PublicKey};
@@ -50,7 +51,12 @@ struct Run {
 impl Run {
     /// The demo story under the demo genesis, each of its records logged.
     fn new() -> Run {
-        let demo = Demo::new(4, 7100);
+        let mut demo = Demo::new(4, 7100);
+        // Models of any completeness, in no category: the figures are what is under test.
+        demo.genesis.catalogue = Some(Catalogue {
+            require_category: false,
+            ..Catalogue::programme().clone()
+        });
         let mut run = Run {
             log: Vec::new(),
             keys: demo
@@ -183,6 +189,8 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                 warranty_months: 12,
                 production_licence: None,
                 ccc_certificate: None,
+                category: None,
+                fields: Default::default(),
             }),
         ),
         1 => {

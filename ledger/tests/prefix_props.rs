@@ -211,6 +211,8 @@ fn record(world: &World, state: &MemState, step: Step, n: usize, date: Date) -> 
             model.gtin = gtin(GTIN_BODIES[usize::from(step.pick) % GTIN_BODIES.len()]);
             model.production_licence = None;
             model.ccc_certificate = None;
+            model.category = Some("mandatory_standard_products".parse().unwrap());
+            model.fields.clear();
             Record::RegisterProduct(model)
         }
         _ => {

@@ -51,6 +51,9 @@ fn model_as(world: &World, owner: &DemoEnterprise, gtin: Gtin) -> Record {
     // The gas maker holds no production licence; the CCC certificate is the cable maker's.
     model.production_licence = None;
     model.ccc_certificate = None;
+    // A category that needs no document.
+    model.category = Some("mandatory_standard_products".parse().unwrap());
+    model.fields.clear();
     Record::RegisterProduct(model)
 }
 

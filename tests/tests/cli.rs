@@ -95,3 +95,30 @@ fn demo_story_runs_without_refusals() {
     assert!(text.contains("recall"), "{text}");
     assert!(!text.contains("refused"), "{text}");
 }
+
+#[test]
+fn catalogue_prints_the_programme_and_its_genesis_form_parses_back() {
+    let output = Command::new(suyuan_binary())
+        .args(["catalogue", "--programme"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "wires_cables  电线电缆（额定电压450/750V及以下）",
+        "gas_appliances",
+        "documents  ccc_certificate",
+        "hazardous_chemicals",
+        "documents  production_licence",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    let output = Command::new(suyuan_binary())
+        .args(["catalogue", "--programme", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let catalogue: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(catalogue["require_category"], true);
+    assert!(catalogue["categories"].as_array().unwrap().len() >= 7);
+}

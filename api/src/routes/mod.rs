@@ -1,6 +1,7 @@
 //! Handle each endpoint: parse the request, ask the node or read the store, shape the answer.
 
 pub(crate) mod blocks;
+pub(crate) mod catalogue;
 pub(crate) mod codes;
 pub(crate) mod enterprises;
 pub(crate) mod evidence;

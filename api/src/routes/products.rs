@@ -6,7 +6,7 @@ use serde::Deserialize;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Record, Subject, TraceCode};
-use suyuan_ledger::state::{StateError, StateReadExt as _, TxLocation};
+use suyuan_ledger::state::{StateError, StateReadExt, TxLocation};
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::Snapshot;
 use suyuan_storage::{Order, PageRequest, Store};
@@ -16,7 +16,7 @@ use crate::committed::{BlockHashes, committed_payload, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::routes::{StoreReads, page_limit, storage};
-use crate::types::{CodeRecall, ProductView};
+use crate::types::{CategoryView, CodeRecall, ProductView};
 use crate::views::{RecallStatus, RecordRef};
 
 /// Which page of a code's history to read.
@@ -40,7 +40,7 @@ pub(crate) struct HistoryQuery {
         HistoryQuery,
     ),
     responses(
-        (status = 200, description = "The latest record and one page of the history, oldest first", body = ProductView),
+        (status = 200, description = "The latest record and one page of the history, oldest first, with the key-product category of the code's model", body = ProductView),
         (status = 400, description = "`invalid_code` or `invalid_query`", body = crate::types::ErrorBody),
         (status = 404, description = "`unknown_code`: no committed record names it", body = crate::types::ErrorBody),
     )
@@ -73,11 +73,13 @@ fn product_view(
         .map_err(storage)?
         .ok_or_else(|| ApiError::unknown_code(&code.to_string()))?;
     let history = store.code_history(&code, page).map_err(storage)?;
+    let category = category_of(store, &code)?;
     let mut hashes = BlockHashes::default();
     let (recalls, recalls_complete) = recalls_covering(&store.snapshot(), &code, &mut hashes)?;
     Ok(ProductView {
         recalls,
         recalls_complete,
+        category,
         latest: Some(committed_tx(store, &mut hashes, latest)?),
         history: history
             .items
@@ -180,6 +182,31 @@ fn recalls_covering(
     recalls
         .sort_by(|a, b| (b.record.height, b.record.index).cmp(&(a.record.height, a.record.index)));
     Ok((recalls, listed <= MAX_RECALLS_READ))
+}
+
+/// The catalogue category of the code's model, if it has one.
+fn category_of(store: &Store, code: &TraceCode) -> Result<Option<CategoryView>, ApiError> {
+    let gtin = match code.gtin() {
+        Some(gtin) => gtin.clone(),
+        None => match store
+            .code(code)
+            .map_err(|e| ApiError::state_unreadable(&e))?
+        {
+            Some(state) => state.gtin,
+            None => return Ok(None),
+        },
+    };
+    let Some(registered) = store
+        .model(&gtin)
+        .map_err(|e| ApiError::state_unreadable(&e))?
+    else {
+        return Ok(None);
+    };
+    let catalogue = store.genesis().catalogue();
+    Ok(registered
+        .model
+        .category
+        .and_then(|id| catalogue.category(&id).map(CategoryView::new)))
 }
 
 /// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the

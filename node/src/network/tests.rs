@@ -62,6 +62,7 @@ fn consortium(label: &str, n: usize) -> (Genesis, Vec<KeyPair>) {
         regulators: Vec::new(),
         score_weights: None,
         time_windows: None,
+        catalogue: None,
     };
     genesis.check().expect("a valid genesis");
     (genesis, keys)

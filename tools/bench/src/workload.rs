@@ -15,7 +15,7 @@ use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::{ALPHABET, Uscc};
 use suyuan_ledger::crypto::KeyPair;
-use suyuan_ledger::demo::{Demo, gtin, uscc, who};
+use suyuan_ledger::demo::{Demo, fields, gtin, uscc, who};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::hash_parts;
 use suyuan_ledger::record::{
@@ -135,6 +135,13 @@ impl Workload {
     /// Each enterprise's registration of its model: the second setup step, once the
     /// enrolments are committed.
     pub(crate) fn models(&self) -> Vec<Envelope> {
+        // The enrolments' profile template holds this CCC certificate, which a model of
+        // `wires_cables` must name.
+        let certificate = Demo::new(1, 1).enterprises[who::CABLE_MAKER]
+            .profile
+            .ccc_certificates[0]
+            .number
+            .clone();
         self.enterprises
             .iter()
             .enumerate()
@@ -149,7 +156,12 @@ impl Workload {
                     standards: vec![text("GB/T 5023.3-2008")],
                     warranty_months: 24,
                     production_licence: None,
-                    ccc_certificate: None,
+                    ccc_certificate: Some(certificate.clone()),
+                    category: Some(text("wires_cables")),
+                    fields: fields(&[
+                        ("rated_voltage", "450/750 V"),
+                        ("conductor_cross_section", "2.5 mm²"),
+                    ]),
                 });
                 self.sign(&enterprise.key, self.setup_nonce(index), record)
             })
