@@ -179,8 +179,7 @@ fn recalls_covering(
             closed_by: recall_state.closed_by,
         });
     }
-    recalls
-        .sort_by(|a, b| (b.record.height, b.record.index).cmp(&(a.record.height, a.record.index)));
+    recalls.sort_by_key(|recall| std::cmp::Reverse((recall.record.height, recall.record.index)));
     Ok((recalls, listed <= MAX_RECALLS_READ))
 }
 

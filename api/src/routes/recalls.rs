@@ -38,7 +38,7 @@ const MAX_RECALLS: usize = 100;
 pub(crate) const MAX_CODES_PER_SUBJECT: u64 = 1_000;
 
 /// Most entries of the producer's codes listing one model subject looks through for its codes.
-const MAX_CODES_SCANNED: u64 = 10_000;
+const MAX_CODES_SCANNED: usize = 10_000;
 
 /// Most holdings (a code held by an enterprise) one entry reads.
 pub(crate) const MAX_HOLDINGS_PER_SUBJECT: usize = 5_000;
@@ -231,12 +231,10 @@ fn covered_codes(
         })?
         .listed(Listing::Codes);
     let mut codes = Vec::new();
-    let mut scanned = 0;
-    for number in (0..listed).rev() {
-        if codes.len() as u64 == MAX_CODES_PER_SUBJECT.min(total) || scanned == MAX_CODES_SCANNED {
+    for number in (0..listed).rev().take(MAX_CODES_SCANNED) {
+        if codes.len() as u64 == MAX_CODES_PER_SUBJECT.min(total) {
             break;
         }
-        scanned += 1;
         budget.spend(1)?;
         let entry = snapshot.listed(producer, Listing::Codes, number)?;
         let Some(Listed::Code(code)) = entry else {
