@@ -19,6 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
+use suyuan_ledger::catalogue::FieldId;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::demo::{Demo, factory_report, gtin, uscc, who};
 use suyuan_ledger::record::{
@@ -293,7 +294,9 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
     attack.refused(2, &squatter_key, &uncategorised, "uncategorised_model");
     let fieldless = with_model(&|model| {
         model.gtin = gtin("0695100100003");
-        model.fields.remove(&"rated_voltage".parse().unwrap());
+        model
+            .fields
+            .remove(&"rated_voltage".parse::<FieldId>().unwrap());
     });
     attack.refused(3, &squatter_key, &fieldless, "missing_field");
     let moved = with_model(&|model| {
