@@ -286,20 +286,20 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         edit(&mut model);
         Record::RegisterProduct(model)
     };
-    let uncategorised = with_model(&|model| {
+    let uncategorised = with_model(&|model: &mut ProductModel| {
         model.gtin = gtin("0695100100002");
         model.category = None;
         model.fields.clear();
     });
     attack.refused(2, &squatter_key, &uncategorised, "uncategorised_model");
-    let fieldless = with_model(&|model| {
+    let fieldless = with_model(&|model: &mut ProductModel| {
         model.gtin = gtin("0695100100003");
         model
             .fields
             .remove(&"rated_voltage".parse::<FieldId>().unwrap());
     });
     attack.refused(3, &squatter_key, &fieldless, "missing_field");
-    let moved = with_model(&|model| {
+    let moved = with_model(&|model: &mut ProductModel| {
         model.category = Some("gas_appliances".parse().unwrap());
         model.fields = suyuan_ledger::demo::fields(&[
             ("gas_type", "natural gas 12T"),
