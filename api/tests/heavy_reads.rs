@@ -1,6 +1,6 @@
 //! Heavy reads over HTTP, on a real store holding enterprises whose scores each read a thousand
-//! code histories: a flood of rankings and reports leaves status, health and submissions
-//! answering; the
+//! code histories: a flood of rankings, reports and the regulator's views leaves status, health
+//! and submissions answering; the
 //! API's reads never wait on tokio's blocking pool (admission's and sync's) nor hold it; a
 //! ranking whose request timed out or whose client went away stops reading; a ranking over the
 //! read budget is refused with a typed error.
@@ -341,10 +341,13 @@ async fn a_flood_of_heavy_reads_leaves_status_health_and_submissions_answering()
     let flood: Vec<_> = (0..FLOODERS)
         .map(|flooder| {
             let server = Arc::clone(&server);
-            // A few ask for the whole ranking (seconds each), the rest for members' reports
-            // (a thousand code histories each).
+            // A few ask for the whole ranking (seconds each), a few for the regulator's
+            // views (every open recall with its holders, every failed inspection), the rest
+            // for members' reports (a thousand code histories each).
             let path = match flooder {
                 0..4 => RANKING.to_owned(),
+                4..6 => "/v1/recalls?limit=100".to_owned(),
+                6..8 => "/v1/inspections?outcome=non_conformant&limit=100".to_owned(),
                 _ => {
                     let uscc = member(&server.chain, flooder % MEMBERS).profile.uscc;
                     format!("/v1/enterprises/{uscc}/report")

@@ -8,18 +8,24 @@
 //!   registrar enrolled;
 //! - backdating: a commissioning dated outside the consortium's window;
 //! - laundering: a producer with a failed inspection floods identical re-registrations of its
-//!   model, and its score and report do not move.
+//!   model, and its score and report do not move;
+//! - the catalogue: a model registered without its category, without a field its category
+//!   requires, or moved to another category;
+//! - buyer privacy: a seller reuses a buyer commitment (a constant salt), which would make the
+//!   commitment a fingerprint linking the person's purchases.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
+use suyuan_ledger::catalogue::FieldId;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::demo::{Demo, factory_report, gtin, uscc, who};
 use suyuan_ledger::record::{
-    AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome, ProductModel,
-    Record, RegisterEnterprise, Subject, UpdateEnterprise,
+    AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome, Party,
+    PersonalData, ProductModel, Record, RegisterEnterprise, Shipment, ShipmentLine, Subject,
+    UpdateEnterprise,
 };
 use suyuan_ledger::state::StateReadExt;
 use suyuan_ledger::text::Date;
@@ -273,4 +279,80 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         );
         assert_eq!(report["history"], report_before["history"], "node {node}");
     }
+    // The catalogue: every model names its category and the fields that category requires,
+    // and a registration never moves a model to another category.
+    let with_model = |edit: &dyn Fn(&mut ProductModel)| {
+        let mut model = own_model.clone();
+        edit(&mut model);
+        Record::RegisterProduct(model)
+    };
+    let uncategorised = with_model(&|model: &mut ProductModel| {
+        model.gtin = gtin("0695100100002");
+        model.category = None;
+        model.fields.clear();
+    });
+    attack.refused(2, &squatter_key, &uncategorised, "uncategorised_model");
+    let fieldless = with_model(&|model: &mut ProductModel| {
+        model.gtin = gtin("0695100100003");
+        model
+            .fields
+            .remove(&"rated_voltage".parse::<FieldId>().unwrap());
+    });
+    attack.refused(3, &squatter_key, &fieldless, "missing_field");
+    let moved = with_model(&|model: &mut ProductModel| {
+        model.category = Some("gas_appliances".parse().unwrap());
+        model.fields = suyuan_ledger::demo::fields(&[
+            ("gas_type", "natural gas 12T"),
+            ("rated_heat_input", "2 × 4.2 kW"),
+        ]);
+    });
+    attack.refused(0, &squatter_key, &moved, "category_changed");
+    let models = attack.get(1, &format!("/v1/enterprises/{}/report", squatter.uscc));
+    assert_eq!(
+        models["history"], report_before["history"],
+        "refused registrations change no figure: {models}"
+    );
+
+    // Buyer privacy: a second sale under the same commitment is refused, on every node's
+    // view, whichever node it is sent through.
+    let buyer = PersonalData {
+        name: "张三".to_owned(),
+        address: "武汉市洪山区珞喻路 1 号".to_owned(),
+        contact: "+86 27 0000 0000".to_owned(),
+    };
+    let fresh = buyer.commit_fresh();
+    let sale = |commitment, order: &str| {
+        Record::Ship(Shipment {
+            seller: squatter.uscc.clone(),
+            buyer: Party::Person {
+                commitment,
+                data_reference: order.parse().unwrap(),
+            },
+            sold_at_ms: now_ms,
+            lines: vec![ShipmentLine {
+                code: format!("01/{}/10/NEW", own_model.gtin).parse().unwrap(),
+                quantity: 1,
+            }],
+            order_reference: Some(order.parse().unwrap()),
+        })
+    };
+    attack.committed(1, &squatter_key, &sale(fresh.commitment, "SO-1"));
+    attack.refused(
+        2,
+        &squatter_key,
+        &sale(fresh.commitment, "SO-2"),
+        "commitment_reused",
+    );
+    attack.committed(
+        3,
+        &squatter_key,
+        &sale(buyer.commit_fresh().commitment, "SO-3"),
+    );
+    let lot = format!("01/{}/10/NEW", own_model.gtin);
+    let product = attack.get(0, &format!("/v1/products/{}", lot.replace('/', "%2F")));
+    let text = product.to_string();
+    assert!(
+        !text.contains("张三") && !text.contains("珞喻路"),
+        "a person's data never reaches a read: {text}"
+    );
 }
