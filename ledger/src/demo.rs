@@ -34,6 +34,7 @@ use crate::record::{
     BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind, EnterpriseProfile,
     Inspection, Items, LicenceEntry, Outcome, Party, PersonalData, ProductModel, Recall, Record,
     RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
+    UnitCode,
 };
 use crate::state::{MemState, StateRead, WriteSet};
 use crate::text::ShortText;
@@ -67,6 +68,19 @@ pub fn gtin(body: &str) -> Gtin {
     format!("{body}{}", check as char)
         .parse()
         .expect("a computed check digit makes a valid GTIN")
+}
+
+/// A logistic unit's code, `00/{SSCC}`, built from the SSCC's first 17 digits (extension
+/// digit, company prefix, serial reference), with the check digit computed.
+///
+/// # Panics
+/// If `body` is not 17 ASCII digits: demo data is written by us.
+pub fn sscc(body: &str) -> UnitCode {
+    assert_eq!(body.len(), 17, "an SSCC body has 17 digits");
+    let check = check_digit(body.as_bytes()).expect("demo SSCC bodies are digits");
+    format!("00/{body}{}", check as char)
+        .parse()
+        .expect("a computed check digit makes a valid SSCC")
 }
 
 /// The demo consortium's time windows: its story is dated January 2026 and is replayed on live
@@ -430,6 +444,7 @@ impl Demo {
                     gtin: Self::cooker_gtin(),
                     items: Items::Serialised {
                         codes: cooker_serials.clone(),
+                        batch: None,
                     },
                     production_date: text("2026-01-02"),
                     factory_number: None,
