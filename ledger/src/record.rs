@@ -940,12 +940,14 @@ pub struct Unpack {
 
 impl Record {
     /// The codes the record is about, for the code-history index: commissioned items, shipped
-    /// lines, inspected or recalled codes, and a packed unit with its contents. Model-level subjects are in [`Record::models`].
+    /// lines, inspected or recalled codes, the batch serialised items belong to, and a packed
+    /// unit with its contents. Model-level subjects are in [`Record::models`].
     pub fn codes(&self) -> Vec<&TraceCode> {
         match self {
             Record::Commission(record) => match &record.items {
                 Items::Batch { code, .. } => vec![code],
-                Items::Serialised { codes, .. } => codes.iter().collect(),
+                // The batch too: its history then lists the items that belong to it.
+                Items::Serialised { codes, batch } => codes.iter().chain(batch).collect(),
             },
             Record::Ship(record) => record.lines.iter().map(|line| &line.code).collect(),
             Record::Inspect(record) => record.subject.code().into_iter().collect(),
