@@ -490,3 +490,21 @@ fn a_batch_must_be_a_commissioned_lot_of_the_same_model() {
         RuleError::NotABatch { .. }
     );
 }
+
+#[test]
+fn the_dev_storys_logistics_block_moves_a_pallet_and_keeps_a_case() {
+    let mut world = World::new();
+    let Cast {
+        cable,
+        gas,
+        distributor,
+    } = cast(&world);
+    let block = world.demo.logistics();
+    assert_eq!(world.commit(block), Ok(()));
+    assert_eq!(holding(&world, &cable_lot(), &cable), (100, 0));
+    assert_eq!(holding(&world, &cable_lot(), &distributor), (280, 0));
+    assert!(world.state.unit(&Demo::pallet()).unwrap().is_none());
+    let case = world.state.unit(&Demo::cooker_case()).unwrap().unwrap();
+    assert_eq!(case.holder, gas.profile.uscc);
+    assert_eq!(holding(&world, &cooker_serial(5), &gas), (1, 1));
+}
