@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::{BlockHash, Header};
 use suyuan_ledger::catalogue::{Catalogue, Category, DocumentKind};
 use suyuan_ledger::codes::inspect::{AiValue, CodeKind};
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
@@ -264,7 +265,7 @@ pub struct ProductView {
     pub history: Vec<CommittedTx>,
     /// Pass as `?after=` for the next page; `None` on the last page.
     pub next: Option<String>,
-    /// Recalls covering the code, of the code itself or of its whole model (a model-level
+    /// Recalls covering the code, of the code itself, its batch or its whole model (a model-level
     /// recall names no code, so `history` does not hold it), newest first. An open one is
     /// always here; closed ones among the producer's newest 100 recalls.
     pub recalls: Vec<CodeRecall>,
@@ -275,13 +276,62 @@ pub struct ProductView {
     /// for a logistic unit or a model that names none.
     #[serde(default)]
     pub category: Option<CategoryView>,
+    /// The batch a serialised item belongs to, as its commissioning named it; its recalls are
+    /// among `recalls`.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::schemas::TraceCode>)]
+    pub batch: Option<TraceCode>,
+    /// For a logistic unit packed now: who holds it and what it holds; `None` for a product
+    /// code, or a unit unpacked (its history says when).
+    #[serde(default)]
+    pub unit: Option<UnitView>,
+    /// The logistic units the code is packed in now, directly, with the units of it each
+    /// holds: one at most for an item or a unit, at most 100 listed for a batch.
+    #[serde(default)]
+    pub packed_in: Vec<UnitLineView>,
+}
+
+/// A packed logistic unit (an SSCC), as state holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitView {
+    /// The enterprise that packed it.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub packer: Uscc,
+    /// The enterprise that holds it, and everything in it.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub holder: Uscc,
+    /// The unit it is packed in, if any.
+    #[schema(value_type = Option<crate::schemas::TraceCode>)]
+    pub parent: Option<TraceCode>,
+    /// What it holds directly, as packed: product codes with their units, and inner units
+    /// (quantity 1); at most 1,000 lines, as packing allows.
+    pub contents: Vec<UnitLineView>,
+    /// Levels of packing: 1 for a unit of products only.
+    pub depth: u8,
+    /// Product lines inside it, its inner units' included.
+    pub lines: u64,
+    /// The packing transaction.
+    #[schema(value_type = crate::schemas::Hash)]
+    pub packed_by: TxId,
+}
+
+/// A code and a number of its units: a unit's content line, or a unit a code is packed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitLineView {
+    /// The code: a product code, or a logistic unit's `00/{sscc}`.
+    #[schema(value_type = crate::schemas::TraceCode)]
+    pub code: TraceCode,
+    /// Units of the product code (1 for an item or a unit).
+    pub quantity: u64,
 }
 
 /// A recall covering a code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRecall {
-    /// What it names: this code, or the code's model.
+    /// What it names: this code, the code's model, or the batch the item belongs to.
     #[schema(value_type = crate::schemas::Subject)]
     pub subject: Subject,
     /// Open or closed as of the view.

@@ -64,6 +64,7 @@ fn commission_more(server: &Server, first: usize, nonce: u64) {
                         serial: format!("EV{serial:06}").parse().unwrap(),
                     })
                     .collect(),
+                batch: None,
             };
             let payload = Payload {
                 nonce: nonce + n,

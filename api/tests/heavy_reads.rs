@@ -114,7 +114,7 @@ fn heavy_chain(label: &str) -> Chain {
             let record = Record::Commission(Commissioning {
                 uscc: member.profile.uscc.clone(),
                 gtin: member.gtin.clone(),
-                items: Items::Serialised { codes },
+                items: Items::Serialised { codes, batch: None },
                 production_date: text("2026-01-02"),
                 factory_number: None,
                 inspection_report: ReportRef {

@@ -92,7 +92,7 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
                 node.index, node.api_address
             );
         }
-        let story = demo.story();
+        let story = demo.dev_story();
         let outcome = tokio::select! {
             loaded = load_story(&nodes[0], &story) => loaded.map(|()| true),
             _ = tokio::signal::ctrl_c() => Ok(false),

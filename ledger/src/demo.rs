@@ -14,7 +14,10 @@
 //! The story: a provincial market-regulation bureau and an industry association run the
 //! registry; a cable maker and a gas-appliance maker report production; an accredited lab
 //! inspects; a distributor buys and resells; one batch of gas cookers fails inspection and is
-//! recalled.
+//! recalled. The development story ([`Demo::dev_story`], what `suyuan dev` loads) adds a block
+//! of logistics: the cable maker packs part of its lot on a pallet (an SSCC under its company
+//! prefix) and ships the pallet to the distributor, which unpacks it; the gas-appliance maker
+//! packs two cookers in a case it keeps.
 
 use std::collections::BTreeMap;
 
@@ -32,8 +35,9 @@ use crate::merkle::log::Frontier;
 use crate::merkle::map::MapStore;
 use crate::record::{
     BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind, EnterpriseProfile,
-    Inspection, Items, LicenceEntry, Outcome, Party, PersonalData, ProductModel, Recall, Record,
-    RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
+    Inspection, Items, LicenceEntry, Outcome, Pack, Party, PersonalData, ProductModel, Recall,
+    Record, RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
+    UnitCode, Unpack,
 };
 use crate::state::{MemState, StateRead, WriteSet};
 use crate::text::ShortText;
@@ -67,6 +71,19 @@ pub fn gtin(body: &str) -> Gtin {
     format!("{body}{}", check as char)
         .parse()
         .expect("a computed check digit makes a valid GTIN")
+}
+
+/// A logistic unit's code, `00/{SSCC}`, built from the SSCC's first 17 digits (extension
+/// digit, company prefix, serial reference), with the check digit computed.
+///
+/// # Panics
+/// If `body` is not 17 ASCII digits: demo data is written by us.
+pub fn sscc(body: &str) -> UnitCode {
+    assert_eq!(body.len(), 17, "an SSCC body has 17 digits");
+    let check = check_digit(body.as_bytes()).expect("demo SSCC bodies are digits");
+    format!("00/{body}{}", check as char)
+        .parse()
+        .expect("a computed check digit makes a valid SSCC")
 }
 
 /// The demo consortium's time windows: its story is dated January 2026 and is replayed on live
@@ -327,9 +344,21 @@ impl Demo {
     /// # Panics
     /// If the story does not execute cleanly: it is written to, and tested to.
     pub fn story_state(&self) -> MemState {
+        self.state_after(self.story())
+    }
+
+    /// The state after [`Demo::dev_story`], timed as [`Demo::story_state`].
+    ///
+    /// # Panics
+    /// If the story does not execute cleanly: it is written to, and tested to.
+    pub fn dev_story_state(&self) -> MemState {
+        self.state_after(self.dev_story())
+    }
+
+    fn state_after(&self, story: Vec<Vec<Envelope>>) -> MemState {
         let mut state = MemState::new();
         let chain = self.genesis.binding();
-        for (index, block) in self.story().into_iter().enumerate() {
+        for (index, block) in story.into_iter().enumerate() {
             let height = index as u64 + 1;
             let txs: Vec<_> = block
                 .into_iter()
@@ -430,6 +459,7 @@ impl Demo {
                     gtin: Self::cooker_gtin(),
                     items: Items::Serialised {
                         codes: cooker_serials.clone(),
+                        batch: None,
                     },
                     production_date: text("2026-01-02"),
                     factory_number: None,
@@ -512,7 +542,7 @@ impl Demo {
                     buyer: construction_company(),
                     sold_at_ms: DEMO_GENESIS_TIME_MS + 3 * 86_400_000,
                     lines: vec![ShipmentLine {
-                        code: cable_lot,
+                        code: cable_lot.clone(),
                         quantity: 120,
                     }],
                     order_reference: Some(text("PO-CCCE-2026-0458")),
@@ -530,6 +560,94 @@ impl Demo {
             ),
         ];
         vec![enrolments, models, production, flows, resale_and_recall]
+    }
+
+    /// The story with one more block, [`Demo::logistics`]: what `suyuan dev` loads.
+    pub fn dev_story(&self) -> Vec<Vec<Envelope>> {
+        let mut story = self.story();
+        story.push(self.logistics());
+        story
+    }
+
+    /// The block after the story in which goods move in logistic units: the cable maker packs
+    /// 100 units of its lot on [`Demo::pallet`] and ships the pallet to the distributor, which
+    /// unpacks it; the gas-appliance maker packs its last two cooker items in
+    /// [`Demo::cooker_case`] and keeps it.
+    pub fn logistics(&self) -> Vec<Envelope> {
+        let cable = &self.enterprises[who::CABLE_MAKER];
+        let gas = &self.enterprises[who::GAS_APPLIANCE_MAKER];
+        let distributor = &self.enterprises[who::DISTRIBUTOR];
+        let cable_lot = lot(Self::cable_gtin(), "C2601A");
+        let cooker_items = [4, 5].map(|n| TraceCode::Item {
+            gtin: Self::cooker_gtin(),
+            serial: text(&format!("G26SN{n:05}")),
+        });
+        let pallet = Self::pallet();
+        vec![
+            self.sign(
+                &cable.key,
+                4,
+                Record::Pack(Pack {
+                    uscc: cable.profile.uscc.clone(),
+                    sscc: pallet.clone(),
+                    contents: vec![ShipmentLine {
+                        code: cable_lot.clone(),
+                        quantity: 100,
+                    }],
+                    packed_at_ms: DEMO_GENESIS_TIME_MS + 4 * 86_400_000,
+                }),
+            ),
+            self.sign(
+                &cable.key,
+                5,
+                Record::Ship(Shipment {
+                    seller: cable.profile.uscc.clone(),
+                    buyer: Party::enterprise(&distributor.profile),
+                    sold_at_ms: DEMO_GENESIS_TIME_MS + 4 * 86_400_000,
+                    lines: vec![ShipmentLine {
+                        code: pallet.as_code().clone(),
+                        quantity: 1,
+                    }],
+                    order_reference: Some(text("SO-2026-0031")),
+                }),
+            ),
+            self.sign(
+                &distributor.key,
+                2,
+                Record::Unpack(Unpack {
+                    uscc: distributor.profile.uscc.clone(),
+                    sscc: pallet,
+                    unpacked_at_ms: DEMO_GENESIS_TIME_MS + 5 * 86_400_000,
+                }),
+            ),
+            self.sign(
+                &gas.key,
+                5,
+                Record::Pack(Pack {
+                    uscc: gas.profile.uscc.clone(),
+                    sscc: Self::cooker_case(),
+                    contents: cooker_items
+                        .iter()
+                        .map(|code| ShipmentLine {
+                            code: code.clone(),
+                            quantity: 1,
+                        })
+                        .collect(),
+                    packed_at_ms: DEMO_GENESIS_TIME_MS + 5 * 86_400_000,
+                }),
+            ),
+        ]
+    }
+
+    /// The pallet the cable maker packs 100 units of its lot on, ships to the distributor,
+    /// which unpacks it: an SSCC under the cable maker's company prefix.
+    pub fn pallet() -> UnitCode {
+        sscc("06950123000000001")
+    }
+
+    /// The case the gas-appliance maker packs two cooker items in and keeps in stock.
+    pub fn cooker_case() -> UnitCode {
+        sscc("06950987000000001")
     }
 }
 

@@ -19,17 +19,19 @@ use crate::crypto::PublicKey;
 use crate::facts::Keeper;
 use crate::genesis::Genesis;
 use crate::hash::Hash32;
-use crate::limits::{MAX_ITEMS_PER_RECORD, MAX_LIST_ENTRIES};
+use crate::limits::{
+    MAX_ITEMS_PER_RECORD, MAX_LINES_MOVED, MAX_LIST_ENTRIES, MAX_PACKING_DEPTH, MAX_UNIT_LINES,
+};
 use crate::record::{
     AcceptTransfer, AttestPrefix, BindKey, CloseRecall, Commissioning, EnterpriseKind,
-    EnterpriseProfile, Inspection, OfferTransfer, Party, ProductModel, Recall, Record,
+    EnterpriseProfile, Inspection, OfferTransfer, Pack, Party, ProductModel, Recall, Record,
     RegisterEnterprise, RevokeKey, RevokePrefix, RotateKey, Shipment, Subject, TraceCode,
-    TransferPrefix, UpdateEnterprise, WithdrawTransfer,
+    TransferPrefix, UnitCode, Unpack, UpdateEnterprise, WithdrawTransfer,
 };
 use crate::state::{
     Amendment, AmendmentKind, CodeState, EnterpriseState, Issuer, KeyBinding, KeyStatus,
     ModelState, Overlay, PendingTransfer, PrefixState, RecallState, StateError, StateKey,
-    StateRead, StateReadExt, StateValue, TxLocation, WriteSet,
+    StateRead, StateReadExt, StateValue, TxLocation, UnitState, WriteSet,
 };
 use crate::text::Date;
 use crate::tx::{TxId, VerifiedTx};
@@ -570,6 +572,65 @@ pub enum RuleError {
         /// The category the registration names.
         to: Option<CategoryId>,
     },
+    /// Serialised items name as their batch a code that is not a batch: an item's or a
+    /// logistic unit's code.
+    #[error("{code} is not a batch code; items belong to a lot, an Ecode or a handle batch")]
+    NotABatch {
+        /// The code named as the batch.
+        code: TraceCode,
+    },
+    /// The SSCC is packed already; it may be packed again once unpacked.
+    #[error("logistic unit {unit} is packed already")]
+    UnitAlreadyPacked {
+        /// The unit.
+        unit: UnitCode,
+    },
+    /// No packed logistic unit has that SSCC.
+    #[error("logistic unit {unit} is not packed")]
+    UnknownUnit {
+        /// The unit.
+        unit: UnitCode,
+    },
+    /// The enterprise named does not hold the logistic unit: another does.
+    #[error("logistic unit {unit} is held by enterprise {holder}, not by the one named")]
+    NotUnitHolder {
+        /// The unit.
+        unit: UnitCode,
+        /// Its holder.
+        holder: Uscc,
+    },
+    /// The logistic unit is inside another: it moves, and is unpacked, only after that one is.
+    #[error("logistic unit {unit} is packed inside {parent}; unpack that first")]
+    UnitInUnit {
+        /// The unit.
+        unit: UnitCode,
+        /// The unit it is inside.
+        parent: UnitCode,
+    },
+    /// Units of a code asked for are inside logistic units: they move only with them.
+    #[error(
+        "enterprise {holder} holds {loose} of {code} loose, the rest packed; cannot take {requested} until unpacked"
+    )]
+    CodePacked {
+        /// The code.
+        code: TraceCode,
+        /// The holder.
+        holder: Uscc,
+        /// Units it holds outside logistic units.
+        loose: u64,
+        /// Units asked for.
+        requested: u64,
+    },
+    /// Packing would nest logistic units deeper than allowed.
+    #[error("logistic unit {unit} would be {depth} levels deep; at most {max} allowed")]
+    PackingTooDeep {
+        /// The unit being packed.
+        unit: UnitCode,
+        /// Its depth.
+        depth: u8,
+        /// The bound.
+        max: u8,
+    },
 }
 
 impl RuleError {
@@ -631,6 +692,13 @@ impl RuleError {
             RuleError::MissingField { .. } => "missing_field",
             RuleError::UnknownField { .. } => "unknown_field",
             RuleError::CategoryChanged { .. } => "category_changed",
+            RuleError::NotABatch { .. } => "not_a_batch",
+            RuleError::UnitAlreadyPacked { .. } => "unit_already_packed",
+            RuleError::UnknownUnit { .. } => "unknown_unit",
+            RuleError::NotUnitHolder { .. } => "not_unit_holder",
+            RuleError::UnitInUnit { .. } => "unit_in_unit",
+            RuleError::CodePacked { .. } => "code_packed",
+            RuleError::PackingTooDeep { .. } => "packing_too_deep",
         }
     }
 }
@@ -767,6 +835,8 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             Record::Ship(record) => self.ship(&signer, record, tx.id)?,
             Record::Recall(record) => self.recall(&signer, record, tx.id)?,
             Record::CloseRecall(record) => self.close_recall(&signer, record, tx.id)?,
+            Record::Pack(record) => self.pack(&signer, record, tx.id)?,
+            Record::Unpack(record) => self.unpack(&signer, record)?,
         }
         let location = TxLocation {
             height: self.context.height,
@@ -1415,6 +1485,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         check_documents_held(&enterprise.profile, &model.model, self.context.date())?;
         let lines = record.items.lines();
         check_list("items", &lines, 1, MAX_ITEMS_PER_RECORD)?;
+        if let Some(batch) = record.items.batch() {
+            self.check_batch(batch, &record.gtin)?;
+        }
         let mut seen = BTreeSet::new();
         let mut gtin_checked = false;
         for (code, quantity) in lines {
@@ -1434,6 +1507,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 producer: record.uscc.clone(),
                 quantity,
                 commissioned_by: id,
+                batch: record.items.batch().cloned(),
             };
             self.overlay
                 .put(StateKey::Code(code.clone()), StateValue::Code(state));
@@ -1443,6 +1517,39 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             );
         }
         Ok(Keeper::new(&mut self.overlay).commissioned(record, id, self.context.time_ms)?)
+    }
+
+    /// Refuses a batch serialised items of model `gtin` may not name: one that is no batch,
+    /// was never commissioned, or is of another model (and so of another producer, or none of
+    /// this one's).
+    fn check_batch(&self, batch: &TraceCode, gtin: &Gtin) -> Result<(), ExecError> {
+        if matches!(batch, TraceCode::Item { .. } | TraceCode::Sscc(_)) {
+            return Err(RuleError::NotABatch {
+                code: batch.clone(),
+            }
+            .into());
+        }
+        let state = self
+            .overlay
+            .code(batch)?
+            .ok_or_else(|| RuleError::UnknownCode {
+                code: batch.clone(),
+            })?;
+        if &state.gtin != gtin {
+            return Err(RuleError::CodeOfOtherModel {
+                code: batch.clone(),
+                gtin: gtin.clone(),
+            }
+            .into());
+        }
+        if state.batch.is_some() {
+            // An item of another batch: items do not nest.
+            return Err(RuleError::NotABatch {
+                code: batch.clone(),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     fn check_new_product_code(
@@ -1507,13 +1614,34 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
         };
         let mut seen = BTreeSet::new();
+        let mut moved = Vec::new();
         for line in &record.lines {
             if !seen.insert(&line.code) {
                 return Err(duplicate("lines", &line.code));
             }
-            self.move_units(&line.code, line.quantity, &record.seller, receiver.as_ref())?;
+            let seller = &record.seller;
+            match UnitCode::try_from(line.code.clone()) {
+                Ok(unit) => {
+                    let state = self.held_unit(&unit, seller)?;
+                    check_quantity(&line.code, line.quantity)?;
+                    let lines = moved.len() as u64 + state.lines;
+                    if lines > MAX_LINES_MOVED {
+                        return Err(RuleError::TooMany {
+                            field: "lines moved, units' contents counted",
+                            max: MAX_LINES_MOVED as usize,
+                            found: lines as usize,
+                        }
+                        .into());
+                    }
+                    self.carry_unit(&unit, state, seller, receiver.as_ref(), &mut moved)?;
+                }
+                Err(_) => {
+                    self.move_units(&line.code, line.quantity, seller, receiver.as_ref())?;
+                    moved.push(line.code.clone());
+                }
+            }
         }
-        Ok(Keeper::new(&mut self.overlay).shipped(record, id, self.context.time_ms)?)
+        Ok(Keeper::new(&mut self.overlay).shipped(record, &moved, id, self.context.time_ms)?)
     }
 
     /// Records that sale `id` uses `commitment`, refusing one an earlier sale used: each sale
@@ -1546,25 +1674,8 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             .code(code)?
             .ok_or_else(|| RuleError::UnknownCode { code: code.clone() })?;
         check_quantity(code, quantity)?;
-        for subject in [Subject::Code(code.clone()), Subject::Model(state.gtin)] {
-            if let Some(recall) = self.overlay.open_recall(&subject)? {
-                return Err(RuleError::UnderRecall {
-                    code: code.clone(),
-                    recall,
-                }
-                .into());
-            }
-        }
-        let held = self.overlay.holding(code, seller)?;
-        if held < quantity {
-            return Err(RuleError::InsufficientHolding {
-                code: code.clone(),
-                holder: seller.clone(),
-                held,
-                requested: quantity,
-            }
-            .into());
-        }
+        self.check_not_recalled(code, &state)?;
+        let held = self.loose_units(code, quantity, seller)?;
         self.set_holding(code, seller, held - quantity);
         if let Some(receiver) = receiver {
             let received = self
@@ -1574,6 +1685,327 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 .ok_or_else(|| RuleError::Overflow { code: code.clone() })?;
             self.set_holding(code, receiver, received);
         }
+        Ok(())
+    }
+
+    /// Refuses to move a code under an open recall: of itself, its model or its batch.
+    fn check_not_recalled(&self, code: &TraceCode, state: &CodeState) -> Result<(), ExecError> {
+        let subjects = [
+            Subject::Code(code.clone()),
+            Subject::Model(state.gtin.clone()),
+        ]
+        .into_iter()
+        .chain(state.batch.clone().map(Subject::Code));
+        for subject in subjects {
+            if let Some(recall) = self.overlay.open_recall(&subject)? {
+                return Err(RuleError::UnderRecall {
+                    code: code.clone(),
+                    recall,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The units of `code` that `holder` holds, if at least `quantity` of them are loose
+    /// (outside logistic units): only those may be shipped or packed one by one.
+    fn loose_units(
+        &self,
+        code: &TraceCode,
+        quantity: u64,
+        holder: &Uscc,
+    ) -> Result<u64, ExecError> {
+        let held = self.overlay.holding(code, holder)?;
+        if held < quantity {
+            return Err(RuleError::InsufficientHolding {
+                code: code.clone(),
+                holder: holder.clone(),
+                held,
+                requested: quantity,
+            }
+            .into());
+        }
+        let packed = self.overlay.packed(code, holder)?;
+        assert!(
+            packed <= held,
+            "packed units of {code} are part of its holding"
+        );
+        if held - packed < quantity {
+            return Err(RuleError::CodePacked {
+                code: code.clone(),
+                holder: holder.clone(),
+                loose: held - packed,
+                requested: quantity,
+            }
+            .into());
+        }
+        Ok(held)
+    }
+
+    /// The state of a unit `holder` holds and may move or unpack: one inside no other.
+    fn held_unit(&self, unit: &UnitCode, holder: &Uscc) -> Result<UnitState, ExecError> {
+        let state = self
+            .overlay
+            .unit(unit)?
+            .ok_or_else(|| RuleError::UnknownUnit { unit: unit.clone() })?;
+        if &state.holder != holder {
+            return Err(RuleError::NotUnitHolder {
+                unit: unit.clone(),
+                holder: state.holder,
+            }
+            .into());
+        }
+        if let Some(parent) = state.parent {
+            return Err(RuleError::UnitInUnit {
+                unit: unit.clone(),
+                parent,
+            }
+            .into());
+        }
+        Ok(state)
+    }
+
+    /// Moves a unit and everything inside it from `seller` to `receiver`; with no receiver
+    /// (a buyer outside the ledger) the unit leaves the ledger's custody whole and its
+    /// entries go. Pushes each product code moved to `moved`.
+    fn carry_unit(
+        &mut self,
+        unit: &UnitCode,
+        mut state: UnitState,
+        seller: &Uscc,
+        receiver: Option<&Uscc>,
+        moved: &mut Vec<TraceCode>,
+    ) -> Result<(), ExecError> {
+        for line in &state.contents {
+            match UnitCode::try_from(line.code.clone()) {
+                Ok(inner) => {
+                    let inner_state = self.overlay.unit(&inner)?.ok_or_else(|| {
+                        corrupt(StateKey::Unit(inner.clone()), "a unit's inner unit is gone")
+                    })?;
+                    // Depth is bounded by MAX_PACKING_DEPTH, so the recursion is too.
+                    self.carry_unit(&inner, inner_state, seller, receiver, moved)?;
+                }
+                Err(_) => {
+                    let code = &line.code;
+                    let code_state = self.overlay.code(code)?.ok_or_else(|| {
+                        corrupt(StateKey::Code(code.clone()), "a packed code is gone")
+                    })?;
+                    self.check_not_recalled(code, &code_state)?;
+                    self.take_packed(code, line.quantity, seller)?;
+                    if let Some(receiver) = receiver {
+                        self.add_packed(code, line.quantity, receiver)?;
+                    }
+                    moved.push(code.clone());
+                }
+            }
+            if receiver.is_none() {
+                self.overlay
+                    .delete(StateKey::Contained(line.code.clone(), unit.clone()));
+            }
+        }
+        match receiver {
+            Some(receiver) => {
+                state.holder = receiver.clone();
+                self.overlay
+                    .put(StateKey::Unit(unit.clone()), StateValue::Unit(state));
+            }
+            None => self.overlay.delete(StateKey::Unit(unit.clone())),
+        }
+        Ok(())
+    }
+
+    /// Takes `quantity` packed units of `code` from `holder`'s holding.
+    fn take_packed(
+        &mut self,
+        code: &TraceCode,
+        quantity: u64,
+        holder: &Uscc,
+    ) -> Result<(), ExecError> {
+        let held = self.overlay.holding(code, holder)?;
+        let packed = self.overlay.packed(code, holder)?;
+        if packed < quantity || held < packed {
+            return Err(corrupt(
+                StateKey::Packed(code.clone(), holder.clone()),
+                "a unit's contents exceed its holder's packed units",
+            ));
+        }
+        self.set_holding(code, holder, held - quantity);
+        self.set_packed(code, holder, packed - quantity);
+        Ok(())
+    }
+
+    /// Adds `quantity` packed units of `code` to `holder`'s holding.
+    fn add_packed(
+        &mut self,
+        code: &TraceCode,
+        quantity: u64,
+        holder: &Uscc,
+    ) -> Result<(), ExecError> {
+        let overflow = || RuleError::Overflow { code: code.clone() };
+        let held = self.overlay.holding(code, holder)?;
+        let packed = self.overlay.packed(code, holder)?;
+        self.set_holding(
+            code,
+            holder,
+            held.checked_add(quantity).ok_or_else(overflow)?,
+        );
+        self.set_packed(
+            code,
+            holder,
+            packed.checked_add(quantity).ok_or_else(overflow)?,
+        );
+        Ok(())
+    }
+
+    fn set_packed(&mut self, code: &TraceCode, holder: &Uscc, units: u64) {
+        let key = StateKey::Packed(code.clone(), holder.clone());
+        if units == 0 {
+            self.overlay.delete(key);
+        } else {
+            self.overlay.put(key, StateValue::Packed(units));
+        }
+    }
+
+    /// Packs codes `record.uscc` holds into a new logistic unit.
+    fn pack(&mut self, signer: &Signer, record: &Pack, id: TxId) -> Result<(), ExecError> {
+        let enterprise = self.require_enterprise(signer, &record.uscc)?;
+        let max_age_days = self.context.genesis.time_windows().sale_max_age_days;
+        self.context
+            .check_time("packed_at_ms", record.packed_at_ms, max_age_days)?;
+        check_list("contents", &record.contents, 1, MAX_ITEMS_PER_RECORD)?;
+        let unit = &record.sscc;
+        if self.overlay.unit(unit)?.is_some() {
+            return Err(RuleError::UnitAlreadyPacked { unit: unit.clone() }.into());
+        }
+        self.check_issuer(&enterprise, unit.as_code())?;
+        let packer = &record.uscc;
+        let (mut depth, mut lines) = (1u8, 0u64);
+        let mut seen = BTreeSet::new();
+        for line in &record.contents {
+            if !seen.insert(&line.code) {
+                return Err(duplicate("contents", &line.code));
+            }
+            match UnitCode::try_from(line.code.clone()) {
+                // No cycle can form: the new unit does not exist yet, so it is no inner unit,
+                // and an inner unit, once packed, is packed in nothing else until unpacked.
+                Ok(inner) => {
+                    let inner_state = self.pack_inner_unit(&inner, line.quantity, packer, unit)?;
+                    depth = depth.max(inner_state.depth.saturating_add(1));
+                    lines += inner_state.lines;
+                }
+                Err(_) => {
+                    self.pack_loose(&line.code, line.quantity, packer, unit)?;
+                    lines += 1;
+                }
+            }
+        }
+        if depth > MAX_PACKING_DEPTH {
+            return Err(RuleError::PackingTooDeep {
+                unit: unit.clone(),
+                depth,
+                max: MAX_PACKING_DEPTH,
+            }
+            .into());
+        }
+        if lines > MAX_UNIT_LINES {
+            return Err(RuleError::TooMany {
+                field: "unit lines, inner units' contents counted",
+                max: MAX_UNIT_LINES as usize,
+                found: lines as usize,
+            }
+            .into());
+        }
+        let state = UnitState {
+            packer: packer.clone(),
+            holder: packer.clone(),
+            contents: record.contents.clone(),
+            parent: None,
+            depth,
+            lines,
+            packed_by: id,
+        };
+        self.overlay
+            .put(StateKey::Unit(unit.clone()), StateValue::Unit(state));
+        Ok(())
+    }
+
+    /// Puts a unit `packer` holds, loose, inside `outer`.
+    fn pack_inner_unit(
+        &mut self,
+        inner: &UnitCode,
+        quantity: u64,
+        packer: &Uscc,
+        outer: &UnitCode,
+    ) -> Result<UnitState, ExecError> {
+        let mut state = self.held_unit(inner, packer)?;
+        check_quantity(inner.as_code(), quantity)?;
+        let result = state.clone();
+        state.parent = Some(outer.clone());
+        self.overlay
+            .put(StateKey::Unit(inner.clone()), StateValue::Unit(state));
+        self.overlay.put(
+            StateKey::Contained(inner.as_code().clone(), outer.clone()),
+            StateValue::Contained(1),
+        );
+        Ok(result)
+    }
+
+    /// Marks `quantity` loose units of `code` that `packer` holds as inside `outer`.
+    fn pack_loose(
+        &mut self,
+        code: &TraceCode,
+        quantity: u64,
+        packer: &Uscc,
+        outer: &UnitCode,
+    ) -> Result<(), ExecError> {
+        if self.overlay.code(code)?.is_none() {
+            return Err(RuleError::UnknownCode { code: code.clone() }.into());
+        }
+        check_quantity(code, quantity)?;
+        self.loose_units(code, quantity, packer)?;
+        let packed = self.overlay.packed(code, packer)?;
+        self.set_packed(code, packer, packed + quantity);
+        self.overlay.put(
+            StateKey::Contained(code.clone(), outer.clone()),
+            StateValue::Contained(quantity),
+        );
+        Ok(())
+    }
+
+    /// Unpacks a unit its holder holds: the contents stay with it, loose.
+    fn unpack(&mut self, signer: &Signer, record: &Unpack) -> Result<(), ExecError> {
+        self.require_enterprise(signer, &record.uscc)?;
+        let max_age_days = self.context.genesis.time_windows().sale_max_age_days;
+        self.context
+            .check_time("unpacked_at_ms", record.unpacked_at_ms, max_age_days)?;
+        let unit = &record.sscc;
+        let state = self.held_unit(unit, &record.uscc)?;
+        for line in &state.contents {
+            self.overlay
+                .delete(StateKey::Contained(line.code.clone(), unit.clone()));
+            match UnitCode::try_from(line.code.clone()) {
+                Ok(inner) => {
+                    let mut inner_state = self.overlay.unit(&inner)?.ok_or_else(|| {
+                        corrupt(StateKey::Unit(inner.clone()), "a unit's inner unit is gone")
+                    })?;
+                    inner_state.parent = None;
+                    self.overlay
+                        .put(StateKey::Unit(inner), StateValue::Unit(inner_state));
+                }
+                Err(_) => {
+                    let packed = self.overlay.packed(&line.code, &record.uscc)?;
+                    let left = packed.checked_sub(line.quantity).ok_or_else(|| {
+                        corrupt(
+                            StateKey::Packed(line.code.clone(), record.uscc.clone()),
+                            "a unit's contents exceed its holder's packed units",
+                        )
+                    })?;
+                    self.set_packed(&line.code, &record.uscc, left);
+                }
+            }
+        }
+        self.overlay.delete(StateKey::Unit(unit.clone()));
         Ok(())
     }
 
@@ -1677,6 +2109,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     /// The producer of a commissioned code or a registered model.
     fn subject_producer(&self, subject: &Subject) -> Result<Uscc, ExecError> {
         match subject {
+            // A logistic unit is no product: recall or inspect what is inside it.
+            Subject::Code(code @ TraceCode::Sscc(_)) => {
+                Err(RuleError::NotAProductCode { code: code.clone() }.into())
+            }
             Subject::Code(code) => Ok(self
                 .overlay
                 .code(code)?
@@ -1719,7 +2155,9 @@ fn amendments_of(record: &Record) -> Vec<(&Uscc, AmendmentKind)> {
         | Record::Inspect(_)
         | Record::Ship(_)
         | Record::Recall(_)
-        | Record::CloseRecall(_) => Vec::new(),
+        | Record::CloseRecall(_)
+        | Record::Pack(_)
+        | Record::Unpack(_) => Vec::new(),
     }
 }
 
@@ -1931,8 +2369,10 @@ fn check_documents_held(
     Ok(())
 }
 
+/// Refuses a quantity of zero, or other than one for a serialised item or a logistic unit.
 fn check_quantity(code: &TraceCode, quantity: u64) -> Result<(), RuleError> {
-    if quantity == 0 || (code.is_single_item() && quantity != 1) {
+    let single = code.is_single_item() || matches!(code, TraceCode::Sscc(_));
+    if quantity == 0 || (single && quantity != 1) {
         return Err(RuleError::BadQuantity {
             code: code.clone(),
             quantity,
@@ -1953,6 +2393,15 @@ fn check_list<T>(field: &'static str, list: &[T], min: usize, max: usize) -> Res
         });
     }
     Ok(())
+}
+
+/// State that contradicts what execution wrote: the node's fault, never the client's.
+fn corrupt(key: StateKey, reason: &str) -> ExecError {
+    StateError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_owned(),
+    }
+    .into()
 }
 
 fn duplicate(field: &'static str, value: &dyn std::fmt::Display) -> ExecError {
@@ -1985,6 +2434,7 @@ mod rule_code_tests {
         let prefix: IdPrefix = "gs1:6950123".parse().expect("a valid prefix");
         let category: CategoryId = "wires_cables".parse().expect("a valid id");
         let field: FieldId = "rated_voltage".parse().expect("a valid id");
+        let unit = crate::demo::sscc("06950123000000001");
         vec![
             RuleError::Replay { id },
             RuleError::NotRegistrar {
@@ -2115,7 +2565,7 @@ mod rule_code_tests {
                 signer: key,
                 recall: id,
             },
-            RuleError::Overflow { code },
+            RuleError::Overflow { code: code.clone() },
             RuleError::PrefixHeld {
                 prefix: prefix.clone(),
                 holder: uscc.clone(),
@@ -2146,7 +2596,7 @@ mod rule_code_tests {
             },
             RuleError::CodeOutsidePrefixes {
                 code: "c".into(),
-                uscc,
+                uscc: uscc.clone(),
             },
             RuleError::UnknownCategory {
                 gtin: gtin.clone(),
@@ -2171,6 +2621,28 @@ mod rule_code_tests {
                 gtin,
                 from: Some(category),
                 to: None,
+            },
+            RuleError::NotABatch { code: code.clone() },
+            RuleError::UnitAlreadyPacked { unit: unit.clone() },
+            RuleError::UnknownUnit { unit: unit.clone() },
+            RuleError::NotUnitHolder {
+                unit: unit.clone(),
+                holder: uscc.clone(),
+            },
+            RuleError::UnitInUnit {
+                unit: unit.clone(),
+                parent: unit.clone(),
+            },
+            RuleError::CodePacked {
+                code: code.clone(),
+                holder: uscc.clone(),
+                loose: 0,
+                requested: 1,
+            },
+            RuleError::PackingTooDeep {
+                unit,
+                depth: 5,
+                max: 4,
             },
         ]
     }

@@ -426,11 +426,13 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         Ok(())
     }
 
-    /// A shipment by transaction `id`, committed in a block of `block_time_ms`; its codes
-    /// exist.
+    /// A shipment by transaction `id`, committed in a block of `block_time_ms`, that moved
+    /// the product codes `moved`: its lines, each logistic unit's contents in its place. The
+    /// codes exist.
     pub(crate) fn shipped(
         &mut self,
         sale: &Shipment,
+        moved: &[TraceCode],
         id: TxId,
         block_time_ms: u64,
     ) -> Result<(), StateError> {
@@ -446,14 +448,14 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             facts.last_sold_at_ms = facts.last_sold_at_ms.max(Some(sale.sold_at_ms));
         })?;
         self.list(seller, Listing::Events, event, Listed::Record(id));
-        for line in &sale.lines {
-            let code = self.code_state(&line.code)?;
-            let mut facts = self.overlay.code_facts(&line.code)?;
+        for code in moved {
+            let state = self.code_state(code)?;
+            let mut facts = self.overlay.code_facts(code)?;
             if facts.shipments == 0 {
-                self.update(&code.producer, |producer| producer.codes_sold.met += 1)?;
+                self.update(&state.producer, |producer| producer.codes_sold.met += 1)?;
             }
             facts.shipments += 1;
-            self.put_code(&line.code, facts);
+            self.put_code(code, facts);
         }
         Ok(())
     }

@@ -46,6 +46,21 @@ const _: () = assert!(1 + 4 + MAX_CHAIN_ID_BYTES + 3 * 8 + 8 + 4 + 5 * 32 <= MAX
 /// Most items (codes) commissioned, shipped or recalled by one record.
 pub const MAX_ITEMS_PER_RECORD: usize = 1_000;
 
+/// Most levels of packing: an item in a case (1) in a pallet (2) in a container (3), one to
+/// spare. A deeper unit is refused (`packing_too_deep`).
+pub const MAX_PACKING_DEPTH: u8 = 4;
+
+/// Most product lines one logistic unit holds, its inner units' included: shipping it moves
+/// each of them, so this bounds the work a one-line shipment does.
+pub const MAX_UNIT_LINES: u64 = MAX_ITEMS_PER_RECORD as u64;
+
+/// Most product lines one shipment moves, each unit's contents counted: the work a shipment
+/// does is proportional to this, not to its own length.
+pub const MAX_LINES_MOVED: u64 = 4 * MAX_ITEMS_PER_RECORD as u64;
+
+// A unit as full as allowed can always be shipped on its own.
+const _: () = assert!(MAX_UNIT_LINES <= MAX_LINES_MOVED);
+
 /// Most keys, licences, certificates or standards listed in one record.
 pub const MAX_LIST_ENTRIES: usize = 64;
 

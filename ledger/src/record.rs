@@ -15,6 +15,8 @@
 //! | [`Record::Ship`] | the seller | ObjectEvent, OBSERVE: to a company `shipping`, `in_transit`, with source and destination; to a person `retail_selling`, `retail_sold` |
 //! | [`Record::Recall`] | a regulator or the producer | ObjectEvent, OBSERVE, `holding`, `recalled` |
 //! | [`Record::CloseRecall`] | a regulator or the recall's issuer | ObjectEvent, OBSERVE, `holding`, `active` |
+//! | [`Record::Pack`] | the packer | AggregationEvent, ADD, `packing`, parent the SSCC |
+//! | [`Record::Unpack`] | the unit's holder | AggregationEvent, DELETE, `unpacking`, parent the SSCC |
 //!
 //! Records arrive as JSON inside a signed [`crate::tx::Payload`]; every field is a type that can
 //! only hold a valid value, so a record that deserialises is well formed. Whether it is allowed
@@ -79,6 +81,10 @@ pub enum Record {
     Recall(Recall),
     /// A regulator or the recall's issuer closes a recall.
     CloseRecall(CloseRecall),
+    /// An enterprise packs codes it holds into a logistic unit (an SSCC).
+    Pack(Pack),
+    /// The holder of a logistic unit unpacks it: its contents are loose again.
+    Unpack(Unpack),
 }
 
 /// What kind of business an enterprise is; inspection bodies may sign inspection results.
@@ -398,6 +404,9 @@ pub enum TraceCodeError {
     /// The industrial-internet id inside is invalid.
     #[error("invalid industrial-internet identifier: {0}")]
     Handle(String),
+    /// A logistic unit was expected, `00/{sscc}`.
+    #[error("not a logistic unit: expected 00/{{sscc}}")]
+    NotALogisticUnit,
 }
 
 impl Gs1Text {
@@ -530,8 +539,65 @@ impl FromStr for TraceCode {
     }
 }
 
+/// The trace code of a logistic unit, `00/{SSCC}`, and of nothing else: what packing names.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitCode(TraceCode);
+
+impl UnitCode {
+    /// The unit's code, as indexes and shipment lines name it.
+    pub fn as_code(&self) -> &TraceCode {
+        &self.0
+    }
+
+    /// The SSCC.
+    pub fn sscc(&self) -> &Sscc {
+        match &self.0 {
+            TraceCode::Sscc(sscc) => sscc,
+            _ => unreachable!("a UnitCode is built from an SSCC only"),
+        }
+    }
+}
+
+impl From<Sscc> for UnitCode {
+    fn from(sscc: Sscc) -> Self {
+        UnitCode(TraceCode::Sscc(sscc))
+    }
+}
+
+impl TryFrom<TraceCode> for UnitCode {
+    type Error = TraceCodeError;
+
+    fn try_from(code: TraceCode) -> Result<Self, Self::Error> {
+        match code {
+            TraceCode::Sscc(sscc) => Ok(UnitCode::from(sscc)),
+            _ => Err(TraceCodeError::NotALogisticUnit),
+        }
+    }
+}
+
+impl FromStr for UnitCode {
+    type Err = TraceCodeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<TraceCode>()?.try_into()
+    }
+}
+
+impl fmt::Display for UnitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for UnitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 crate::serde_as_string!(Gs1Text);
 crate::serde_as_string!(TraceCode);
+crate::serde_as_string!(UnitCode);
 
 /// Type or factory inspection, the two report kinds SAMR names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -573,6 +639,10 @@ pub enum Items {
     Serialised {
         /// The items' codes.
         codes: Vec<TraceCode>,
+        /// The batch (lot) the items belong to: a code the same producer commissioned earlier
+        /// for the same model. A recall or inspection of the batch then covers them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch: Option<TraceCode>,
     },
 }
 
@@ -581,7 +651,15 @@ impl Items {
     pub fn lines(&self) -> Vec<(&TraceCode, u64)> {
         match self {
             Items::Batch { code, quantity } => vec![(code, *quantity)],
-            Items::Serialised { codes } => codes.iter().map(|code| (code, 1)).collect(),
+            Items::Serialised { codes, .. } => codes.iter().map(|code| (code, 1)).collect(),
+        }
+    }
+
+    /// The batch serialised items belong to, if the record names one.
+    pub fn batch(&self) -> Option<&TraceCode> {
+        match self {
+            Items::Batch { .. } => None,
+            Items::Serialised { batch, .. } => batch.as_ref(),
         }
     }
 }
@@ -829,18 +907,55 @@ pub struct CloseRecall {
     pub resolution: LongText,
 }
 
+/// Pack codes into a logistic unit (GS1 SSCC): an EPCIS AggregationEvent, action ADD.
+///
+/// The packer keeps holding the contents, now inside the unit: they move only with it (a
+/// shipment line naming the SSCC) until it is unpacked. A unit may hold other units, to
+/// [`crate::limits::MAX_PACKING_DEPTH`] levels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    /// The packer, which holds the contents and a GS1 company prefix the SSCC lies under.
+    pub uscc: Uscc,
+    /// The unit.
+    pub sscc: UnitCode,
+    /// What goes in: product codes with the units packed, and units (quantity 1).
+    pub contents: Vec<ShipmentLine>,
+    /// Time of packing, Unix milliseconds.
+    pub packed_at_ms: u64,
+}
+
+/// Unpack a logistic unit: an EPCIS AggregationEvent, action DELETE. Its contents stay with
+/// its holder, loose; the SSCC may be packed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unpack {
+    /// The unit's holder.
+    pub uscc: Uscc,
+    /// The unit.
+    pub sscc: UnitCode,
+    /// Time of unpacking, Unix milliseconds.
+    pub unpacked_at_ms: u64,
+}
+
 impl Record {
     /// The codes the record is about, for the code-history index: commissioned items, shipped
-    /// lines, and inspected or recalled codes. Model-level subjects are in [`Record::models`].
+    /// lines, inspected or recalled codes, the batch serialised items belong to, and a packed
+    /// unit with its contents. Model-level subjects are in [`Record::models`].
     pub fn codes(&self) -> Vec<&TraceCode> {
         match self {
             Record::Commission(record) => match &record.items {
                 Items::Batch { code, .. } => vec![code],
-                Items::Serialised { codes } => codes.iter().collect(),
+                // The batch too: its history then lists the items that belong to it.
+                Items::Serialised { codes, batch } => codes.iter().chain(batch).collect(),
             },
             Record::Ship(record) => record.lines.iter().map(|line| &line.code).collect(),
             Record::Inspect(record) => record.subject.code().into_iter().collect(),
             Record::Recall(record) => record.subjects.iter().filter_map(Subject::code).collect(),
+            Record::Pack(record) => std::iter::once(record.sscc.as_code())
+                .chain(record.contents.iter().map(|line| &line.code))
+                .collect(),
+            Record::Unpack(record) => vec![record.sscc.as_code()],
             _ => Vec::new(),
         }
     }
@@ -881,6 +996,7 @@ impl Record {
                 Party::Person { .. } => vec![&record.seller],
             },
             Record::Recall(record) => vec![&record.producer],
+            Record::Pack(Pack { uscc, .. }) | Record::Unpack(Unpack { uscc, .. }) => vec![uscc],
         }
     }
 
@@ -904,6 +1020,8 @@ impl Record {
             Record::Ship(_) => "ship",
             Record::Recall(_) => "recall",
             Record::CloseRecall(_) => "close_recall",
+            Record::Pack(_) => "pack",
+            Record::Unpack(_) => "unpack",
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::facts::{CodeFacts, EnterpriseFacts, Listed, Listing, ModelFacts};
 use crate::hash::Hash32;
-use crate::record::{EnterpriseProfile, ProductModel, Subject, TraceCode};
+use crate::record::{EnterpriseProfile, ProductModel, ShipmentLine, Subject, TraceCode, UnitCode};
 use crate::tx::TxId;
 
 /// Names one state entry.
@@ -59,6 +59,13 @@ pub enum StateKey {
     /// A commitment to a private buyer's data, once a sale has used it: a second sale with it
     /// is refused, since a reused commitment links the buyer's purchases.
     BuyerCommitment(Hash32),
+    /// A packed logistic unit, until it is unpacked.
+    Unit(UnitCode),
+    /// How many units of a code an enterprise holds inside logistic units: part of its
+    /// [`StateKey::Holding`], which moves only with the units.
+    Packed(TraceCode, Uscc),
+    /// How many units of a code (or whether a unit, counted 1) a logistic unit holds directly.
+    Contained(TraceCode, UnitCode),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -97,6 +104,12 @@ pub enum StateValue {
     PrefixesUnder(u32),
     /// For [`StateKey::BuyerCommitment`]: the sale that used it.
     BuyerCommitment(TxId),
+    /// For [`StateKey::Unit`].
+    Unit(UnitState),
+    /// For [`StateKey::Packed`]: units packed, never zero (a zero count is deleted).
+    Packed(u64),
+    /// For [`StateKey::Contained`]: units inside, never zero.
+    Contained(u64),
 }
 
 /// An enrolled enterprise.
@@ -253,6 +266,36 @@ pub struct CodeState {
     pub quantity: u64,
     /// The commissioning transaction.
     pub commissioned_by: TxId,
+    /// The batch a serialised item belongs to, if its commissioning named one: a recall or
+    /// inspection of the batch covers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<TraceCode>,
+}
+
+/// A packed logistic unit.
+///
+/// Its product contents stay in their holder's [`StateKey::Holding`], counted also in its
+/// [`StateKey::Packed`]: they move with the unit and with nothing else. A unit inside another
+/// names it as `parent` and moves with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitState {
+    /// The enterprise that packed it.
+    pub packer: Uscc,
+    /// The enterprise that holds it now (and its contents).
+    pub holder: Uscc,
+    /// What it holds directly: product codes with units, and units (quantity 1).
+    pub contents: Vec<ShipmentLine>,
+    /// The unit it is packed in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<UnitCode>,
+    /// Levels of packing it makes: 1 for a unit of products only, one more than its deepest
+    /// inner unit otherwise; at most [`crate::limits::MAX_PACKING_DEPTH`].
+    pub depth: u8,
+    /// Product lines inside it, its inner units' included; at most
+    /// [`crate::limits::MAX_UNIT_LINES`].
+    pub lines: u64,
+    /// The packing transaction.
+    pub packed_by: TxId,
 }
 
 /// Who issued a recall.
@@ -332,6 +375,9 @@ mod tag {
     pub(super) const PREFIX: u8 = 14;
     pub(super) const PREFIXES_UNDER: u8 = 15;
     pub(super) const BUYER_COMMITMENT: u8 = 16;
+    pub(super) const UNIT: u8 = 17;
+    pub(super) const PACKED: u8 = 18;
+    pub(super) const CONTAINED: u8 = 19;
 }
 
 impl StateKey {
@@ -352,8 +398,17 @@ impl StateKey {
         out
     }
 
-    /// The storage form: a tag byte, then the key's canonical text or bytes. Holding keys put a
-    /// NUL between code and USCC; neither can contain one. Listed keys put the USCC, a NUL, the
+    /// What every [`StateKey::Contained`] key of `code` starts with: a scan of the keys that
+    /// start with it lists the logistic units `code` is packed in, in unit order.
+    pub fn contained_prefix(code: &TraceCode) -> Vec<u8> {
+        let mut out = vec![tag::CONTAINED];
+        out.extend_from_slice(code.to_string().as_bytes());
+        out.push(0);
+        out
+    }
+
+    /// The storage form: a tag byte, then the key's canonical text or bytes. Holding, packed
+    /// and contained keys put a NUL between code and USCC or unit; neither can contain one. Listed keys put the USCC, a NUL, the
     /// listing's byte and the entry's number in 8 big-endian bytes, so that an enterprise's
     /// entries of one listing sort by number.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -437,6 +492,22 @@ impl StateKey {
                 out.push(tag::BUYER_COMMITMENT);
                 out.extend_from_slice(&commitment.0);
             }
+            StateKey::Unit(unit) => {
+                out.push(tag::UNIT);
+                out.extend_from_slice(unit.to_string().as_bytes());
+            }
+            StateKey::Packed(code, uscc) => {
+                out.push(tag::PACKED);
+                out.extend_from_slice(code.to_string().as_bytes());
+                out.push(0);
+                out.extend_from_slice(uscc.to_string().as_bytes());
+            }
+            StateKey::Contained(code, unit) => {
+                out.push(tag::CONTAINED);
+                out.extend_from_slice(code.to_string().as_bytes());
+                out.push(0);
+                out.extend_from_slice(unit.to_string().as_bytes());
+            }
         }
         out
     }
@@ -485,13 +556,17 @@ impl StateKey {
                     .map(StateKey::Code)
                     .map_err(|e| to_string(&e)),
             ),
-            tag::HOLDING => {
-                let (code, uscc) = text()?
+            tag::HOLDING | tag::PACKED | tag::CONTAINED => {
+                let (code, other) = text()?
                     .split_once('\0')
-                    .ok_or_else(|| corrupt("holding key without separator"))?;
+                    .ok_or_else(|| corrupt("key without separator"))?;
                 let code = code.parse().map_err(|e| corrupt(&to_string(&e)))?;
-                let uscc = uscc.parse().map_err(|e| corrupt(&to_string(&e)))?;
-                Ok(StateKey::Holding(code, uscc))
+                let wrong = |e: &dyn std::fmt::Display| corrupt(&to_string(e));
+                Ok(match tag {
+                    tag::HOLDING => StateKey::Holding(code, other.parse().map_err(|e| wrong(&e))?),
+                    tag::PACKED => StateKey::Packed(code, other.parse().map_err(|e| wrong(&e))?),
+                    _ => StateKey::Contained(code, other.parse().map_err(|e| wrong(&e))?),
+                })
             }
             tag::RECALL => Ok(StateKey::Recall(hash()?)),
             tag::OPEN_RECALL => {
@@ -567,6 +642,12 @@ impl StateKey {
                     .map_err(|e| to_string(&e)),
             ),
             tag::BUYER_COMMITMENT => Ok(StateKey::BuyerCommitment(hash()?)),
+            tag::UNIT => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Unit)
+                    .map_err(|e| to_string(&e)),
+            ),
             _ => Err(corrupt("unknown key tag")),
         }
     }
@@ -593,6 +674,9 @@ impl std::fmt::Display for StateKey {
             StateKey::Prefix(prefix) => write!(f, "prefix {prefix}"),
             StateKey::PrefixesUnder(prefix) => write!(f, "prefixes held under {prefix}"),
             StateKey::BuyerCommitment(commitment) => write!(f, "buyer commitment {commitment}"),
+            StateKey::Unit(unit) => write!(f, "logistic unit {unit}"),
+            StateKey::Packed(code, uscc) => write!(f, "packed units of {code} held by {uscc}"),
+            StateKey::Contained(code, unit) => write!(f, "units of {code} inside {unit}"),
         }
     }
 }
@@ -636,6 +720,9 @@ impl StateValue {
                 | (StateKey::Prefix(_), StateValue::Prefix(_))
                 | (StateKey::PrefixesUnder(_), StateValue::PrefixesUnder(_))
                 | (StateKey::BuyerCommitment(_), StateValue::BuyerCommitment(_))
+                | (StateKey::Unit(_), StateValue::Unit(_))
+                | (StateKey::Packed(..), StateValue::Packed(_))
+                | (StateKey::Contained(..), StateValue::Contained(_))
         )
     }
 }
@@ -733,6 +820,33 @@ pub trait StateReadExt: StateRead {
         match self.get(&key)? {
             Some(StateValue::BuyerCommitment(sale)) => Ok(Some(sale)),
             other => unexpected(&key, other),
+        }
+    }
+
+    /// A packed logistic unit.
+    fn unit(&self, unit: &UnitCode) -> Result<Option<UnitState>, StateError> {
+        let key = StateKey::Unit(unit.clone());
+        match self.get(&key)? {
+            Some(StateValue::Unit(state)) => Ok(Some(state)),
+            other => unexpected(&key, other),
+        }
+    }
+
+    /// Units of `code` that `holder` holds inside logistic units.
+    fn packed(&self, code: &TraceCode, holder: &Uscc) -> Result<u64, StateError> {
+        let key = StateKey::Packed(code.clone(), holder.clone());
+        match self.get(&key)? {
+            Some(StateValue::Packed(units)) => Ok(units),
+            other => unexpected(&key, other).map(|_: Option<()>| 0),
+        }
+    }
+
+    /// Units of `code` that logistic unit `unit` holds directly.
+    fn contained(&self, code: &TraceCode, unit: &UnitCode) -> Result<u64, StateError> {
+        let key = StateKey::Contained(code.clone(), unit.clone());
+        match self.get(&key)? {
+            Some(StateValue::Contained(units)) => Ok(units),
+            other => unexpected(&key, other).map(|_: Option<()>| 0),
         }
     }
 
@@ -907,7 +1021,7 @@ mod tests {
 
     #[test]
     fn every_key_of_the_demo_state_round_trips_through_bytes() {
-        let state = Demo::new(4, 7100).story_state();
+        let state = Demo::new(4, 7100).dev_story_state();
         let mut tags = std::collections::BTreeSet::new();
         for (key, value) in state.entries() {
             let bytes = key.to_bytes();
@@ -918,7 +1032,7 @@ mod tests {
                 value
             );
         }
-        assert_eq!(tags.len(), 16, "the demo state holds every kind of key");
+        assert_eq!(tags.len(), 19, "the demo state holds every kind of key");
         assert!(
             state.entries().any(|(key, _)| matches!(
                 key,

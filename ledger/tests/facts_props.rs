@@ -203,6 +203,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                             serial: text(&format!("S{}N{n}", run.world.height)),
                         })
                         .collect(),
+                    batch: None,
                 }
             } else {
                 Items::Batch {

@@ -7,7 +7,7 @@ use suyuan_ledger::block::{Block, BlockHash, Body, Header};
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::record::{Subject, TraceCode};
+use suyuan_ledger::record::{Subject, TraceCode, UnitCode};
 use suyuan_ledger::state::{
     EnterpriseState, StateDigest, StateError, StateKey, StateRead, StateValue, TxLocation,
 };
@@ -586,6 +586,30 @@ impl Snapshot<'_> {
         )?;
         page.items.retain(|(_, units)| *units > 0);
         Ok(page)
+    }
+
+    /// Up to `limit` logistic units `code` is packed in directly (1 to
+    /// [`MAX_ENTERPRISES_PER_PAGE`]), with the units of it each holds, in unit order: a scan of
+    /// the code's contained entries. A serialised item or a unit is in one at most.
+    pub fn units_containing(
+        &self,
+        code: &TraceCode,
+        limit: usize,
+    ) -> Result<StatePage<UnitCode, u64>, StorageError> {
+        check_limit("units per page", limit, MAX_ENTERPRISES_PER_PAGE)?;
+        self.scan_state(
+            &StateKey::contained_prefix(code),
+            None,
+            limit,
+            |key, value| match (key, value) {
+                (StateKey::Contained(inside, unit), StateValue::Contained(units))
+                    if &inside == code =>
+                {
+                    Some((unit, units))
+                }
+                _ => None,
+            },
+        )
     }
 
     /// Up to `limit` state entries under `prefix`, after the key `start` (from the first

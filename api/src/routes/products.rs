@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
-use suyuan_ledger::record::{Record, Subject, TraceCode};
+use suyuan_ledger::record::{Record, Subject, TraceCode, UnitCode};
 use suyuan_ledger::state::{StateError, StateReadExt, TxLocation};
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::Snapshot;
@@ -16,7 +16,7 @@ use crate::committed::{BlockHashes, committed_payload, committed_tx};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
 use crate::routes::{StoreReads, page_limit, storage};
-use crate::types::{CategoryView, CodeRecall, ProductView};
+use crate::types::{CategoryView, CodeRecall, ProductView, UnitLineView, UnitView};
 use crate::views::{RecallStatus, RecordRef};
 
 /// Which page of a code's history to read.
@@ -75,11 +75,20 @@ fn product_view(
     let history = store.code_history(&code, page).map_err(storage)?;
     let category = category_of(store, &code)?;
     let mut hashes = BlockHashes::default();
-    let (recalls, recalls_complete) = recalls_covering(&store.snapshot(), &code, &mut hashes)?;
+    let snapshot = store.snapshot();
+    let (recalls, recalls_complete) = recalls_covering(&snapshot, &code, &mut hashes)?;
+    let (unit, packed_in) = packing_of(&snapshot, &code)?;
+    let batch = snapshot
+        .code(&code)
+        .map_err(|e| ApiError::state_unreadable(&e))?
+        .and_then(|state| state.batch);
     Ok(ProductView {
         recalls,
         recalls_complete,
         category,
+        batch,
+        unit,
+        packed_in,
         latest: Some(committed_tx(store, &mut hashes, latest)?),
         history: history
             .items
@@ -91,11 +100,56 @@ fn product_view(
     })
 }
 
+/// Most logistic units a product view lists a code as packed in: a batch may be spread over
+/// many; an item or a unit is in one at most.
+const MAX_UNITS_LISTED: usize = 100;
+
+/// The unit `code` names, if it is a packed logistic unit, and the units `code` is packed in.
+fn packing_of(
+    snapshot: &Snapshot<'_>,
+    code: &TraceCode,
+) -> Result<(Option<UnitView>, Vec<UnitLineView>), ApiError> {
+    let state_error = |error: StateError| ApiError::state_unreadable(&error);
+    let unit = match UnitCode::try_from(code.clone()) {
+        Ok(unit) => snapshot
+            .unit(&unit)
+            .map_err(state_error)?
+            .map(|state| UnitView {
+                packer: state.packer,
+                holder: state.holder,
+                parent: state.parent.map(|parent| parent.as_code().clone()),
+                contents: state
+                    .contents
+                    .into_iter()
+                    .map(|line| UnitLineView {
+                        code: line.code,
+                        quantity: line.quantity,
+                    })
+                    .collect(),
+                depth: state.depth,
+                lines: state.lines,
+                packed_by: state.packed_by,
+            }),
+        Err(_) => None,
+    };
+    let packed_in = snapshot
+        .units_containing(code, MAX_UNITS_LISTED)
+        .map_err(storage)?
+        .items
+        .into_iter()
+        .map(|(unit, quantity)| UnitLineView {
+            code: unit.as_code().clone(),
+            quantity,
+        })
+        .collect();
+    Ok((unit, packed_in))
+}
+
 /// Most of a producer's recalls, newest first, a product view looks through for the closed
 /// recalls covering a code; open ones are read from state directly.
 const MAX_RECALLS_READ: u64 = 100;
 
-/// The recalls covering `code` or its model, newest first, and whether that is all of them:
+/// The recalls covering `code`, its model or the batch it belongs to, newest first, and whether that is all of them:
 /// the open ones from state's open recalls, the closed ones among the producer's newest
 /// [`MAX_RECALLS_READ`] recalls. None for a code never commissioned.
 fn recalls_covering(
@@ -108,14 +162,17 @@ fn recalls_covering(
         return Ok((Vec::new(), true));
     };
     let covers = |subject: &Subject| match subject {
-        Subject::Code(named) => named == code,
+        Subject::Code(named) => named == code || Some(named) == state.batch.as_ref(),
         Subject::Model(gtin) => gtin == &state.gtin,
     };
     let mut ids: Vec<TxId> = Vec::new();
-    for subject in [
+    let subjects = [
         Subject::Code(code.clone()),
         Subject::Model(state.gtin.clone()),
-    ] {
+    ]
+    .into_iter()
+    .chain(state.batch.clone().map(Subject::Code));
+    for subject in subjects {
         if let Some(id) = snapshot.open_recall(&subject).map_err(state_error)? {
             ids.push(id);
         }
