@@ -10,6 +10,7 @@ use suyuan_ledger::tx::{Payload, TxError, TxId};
 use suyuan_storage::{StorageError, Store, StoredTx};
 
 use crate::types::CommittedTx;
+use crate::views::RecordRef;
 
 /// Why a committed transaction could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +76,20 @@ pub(crate) fn committed_tx(
         block_hash: hashes.of(store, stored.location.height)?,
         payload: committed_payload(&stored)?,
         envelope: stored.envelope,
+    })
+}
+
+/// Where a committed transaction is, with its block's time, as views name it.
+pub(crate) fn record_ref(
+    store: &Store,
+    hashes: &mut BlockHashes,
+    stored: &StoredTx,
+) -> Result<RecordRef, CommittedError> {
+    Ok(RecordRef {
+        id: stored.id,
+        height: stored.location.height,
+        index: stored.location.index,
+        block_time_ms: hashes.time_ms(store, stored.location.height)?,
     })
 }
 

@@ -203,6 +203,16 @@ pub(crate) struct Fact {
     pub(crate) record: Record,
 }
 
+/// Transaction `id` as `snapshot` sees it: refused as missing when the store does not hold it
+/// or committed it after the snapshot's head.
+pub(crate) fn committed_at(snapshot: &Snapshot<'_>, id: &TxId) -> Result<StoredTx, ProfileError> {
+    snapshot
+        .store()
+        .transaction(id)?
+        .filter(|stored| stored.location.height <= snapshot.head().height)
+        .ok_or(ProfileError::MissingTransaction { id: *id })
+}
+
 impl Fact {
     /// Where it is, for views.
     pub(crate) fn reference(&self) -> RecordRef {
@@ -276,12 +286,9 @@ impl CodeEntry {
         self.facts.recalls + self.model.recalls > 0
     }
 
-    /// Whether `subject` covers it.
+    /// Whether `subject` covers it: the code, its model or its batch.
     pub(crate) fn covered_by(&self, subject: &Subject) -> bool {
-        match subject {
-            Subject::Code(code) => code == &self.code,
-            Subject::Model(gtin) => gtin == &self.state.gtin,
-        }
+        self.state.covered_by(&self.code, subject)
     }
 }
 
@@ -548,10 +555,7 @@ impl Reader<'_, '_> {
     /// after the head.
     fn transaction(&mut self, id: &TxId) -> Result<Fact, ProfileError> {
         self.budget.spend(1)?;
-        let stored = self.snapshot.store().transaction(id)?;
-        let stored = stored
-            .filter(|stored| stored.location.height <= self.snapshot.head().height)
-            .ok_or(ProfileError::MissingTransaction { id: *id })?;
+        let stored = committed_at(self.snapshot, id)?;
         self.fact(stored)
     }
 
@@ -676,10 +680,17 @@ fn read_codes(reader: &mut Reader<'_, '_>) -> Result<Vec<CodeEntry>, ProfileErro
                 known
             }
         };
-        let open_recall = model_open
+        let mut open_recall = model_open
             || snapshot
                 .open_recall(&Subject::Code(code.clone()))?
                 .is_some();
+        // A recall of the batch an item belongs to covers the item.
+        if let (false, Some(batch)) = (open_recall, &state.batch) {
+            reader.budget.spend(1)?;
+            open_recall = snapshot
+                .open_recall(&Subject::Code(batch.clone()))?
+                .is_some();
+        }
         let commissioned = match commissionings.get(&state.commissioned_by) {
             Some(fact) => Arc::clone(fact),
             None => {

@@ -915,10 +915,11 @@ pub struct OpenRecallView {
     /// The recall record; its id names the recall (a recall of several subjects has an entry
     /// for each).
     pub record: RecordRef,
-    /// Codes covered whose holders were read: the code itself, or the model's codes, newest
-    /// first, at most 1,000.
+    /// Codes covered whose holders were read: the code itself with the items naming it as
+    /// their batch, or the model's codes, newest first, at most 1,000.
     pub codes_read: u64,
-    /// Codes the subject covers: 1 for a code, every code commissioned under a model.
+    /// Codes the subject covers: every code commissioned under a model; for a code, itself and
+    /// the items naming it as their batch (those found, when `holders_complete` is false).
     pub codes_total: u64,
     /// Enterprises holding units of the covered codes, in USCC order: units held in all and of
     /// how many of the codes.

@@ -9,10 +9,8 @@ use serde_json::Value;
 use support::Server;
 use suyuan_api::types::{ProductView, UnitLineView};
 use suyuan_ledger::crypto::KeyPair;
-use suyuan_ledger::demo::{DEMO_GENESIS_TIME_MS, Demo, factory_report, sscc, who};
-use suyuan_ledger::record::{
-    Commissioning, Items, Pack, Party, Record, Shipment, ShipmentLine, Subject, TraceCode, Unpack,
-};
+use suyuan_ledger::demo::{Demo, factory_report, who};
+use suyuan_ledger::record::{Commissioning, Items, Record, Subject, TraceCode};
 use suyuan_ledger::tx::{Envelope, Payload};
 
 async fn product(server: &Server, code: &TraceCode) -> ProductView {
@@ -56,51 +54,28 @@ async fn a_pallet_shows_its_contents_and_holder_and_an_item_its_batch_recall() {
         gtin: Demo::cooker_gtin(),
         serial: "G26SN00090".parse().unwrap(),
     };
-    let pallet = sscc("06950123000000001");
-    let time_ms = DEMO_GENESIS_TIME_MS + 3 * 86_400_000;
+    // The dev story's logistics block, in stages: the cable maker packs its lot on the pallet
+    // and ships it to the distributor, which unpacks it at the end of this test.
+    let logistics = demo.logistics();
+    let pallet = Demo::pallet();
+    let height = server.chain.store.head().height + 1;
+    server.chain.commit(height, logistics[..2].to_vec());
     commit(
         &server,
-        vec![
-            (
-                &cable.key,
-                Record::Pack(Pack {
-                    uscc: cable.profile.uscc.clone(),
-                    sscc: pallet.clone(),
-                    contents: vec![ShipmentLine {
-                        code: cable_lot.clone(),
-                        quantity: 100,
-                    }],
-                    packed_at_ms: time_ms,
-                }),
-            ),
-            (
-                &cable.key,
-                Record::Ship(Shipment {
-                    seller: cable.profile.uscc.clone(),
-                    buyer: Party::enterprise(&distributor.profile),
-                    sold_at_ms: time_ms,
-                    lines: vec![ShipmentLine {
-                        code: pallet.as_code().clone(),
-                        quantity: 1,
-                    }],
-                    order_reference: None,
-                }),
-            ),
-            (
-                &gas.key,
-                Record::Commission(Commissioning {
-                    uscc: gas.profile.uscc.clone(),
-                    gtin: Demo::cooker_gtin(),
-                    items: Items::Serialised {
-                        codes: vec![item.clone()],
-                        batch: Some(cooker_lot.clone()),
-                    },
-                    production_date: "2026-01-02".parse().unwrap(),
-                    factory_number: None,
-                    inspection_report: factory_report("NB-FI-2601-005", "QA"),
-                }),
-            ),
-        ],
+        vec![(
+            &gas.key,
+            Record::Commission(Commissioning {
+                uscc: gas.profile.uscc.clone(),
+                gtin: Demo::cooker_gtin(),
+                items: Items::Serialised {
+                    codes: vec![item.clone()],
+                    batch: Some(cooker_lot.clone()),
+                },
+                production_date: "2026-01-02".parse().unwrap(),
+                factory_number: None,
+                inspection_report: factory_report("NB-FI-2601-005", "QA"),
+            }),
+        )],
     );
 
     let view = product(&server, pallet.as_code()).await;
@@ -142,17 +117,8 @@ async fn a_pallet_shows_its_contents_and_holder_and_an_item_its_batch_recall() {
     assert_eq!(latest.payload.record.type_name(), "commission");
 
     // The distributor unpacks: the pallet's view keeps its history and shows no unit.
-    commit(
-        &server,
-        vec![(
-            &distributor.key,
-            Record::Unpack(Unpack {
-                uscc: distributor.profile.uscc.clone(),
-                sscc: pallet.clone(),
-                unpacked_at_ms: time_ms,
-            }),
-        )],
-    );
+    let height = server.chain.store.head().height + 1;
+    server.chain.commit(height, vec![logistics[2].clone()]);
     let view = product(&server, pallet.as_code()).await;
     assert!(view.unit.is_none());
     assert_eq!(view.history.len(), 3);

@@ -13,10 +13,13 @@ use suyuan_api::views::{
     HolderView, InspectionsPage, OpenRecallsPage, RecallStatus, RegionalInspection,
 };
 use suyuan_ledger::codes::uscc::Uscc;
-use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::demo::{Demo, factory_report, who};
 use suyuan_ledger::facts::FactsRead as _;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::record::{CloseRecall, Inspection, Outcome, Recall, Record, Subject, TraceCode};
+use suyuan_ledger::record::{
+    CloseRecall, Commissioning, Inspection, Items, Outcome, Party, Recall, Record, Shipment,
+    ShipmentLine, Subject, TraceCode,
+};
 use suyuan_ledger::state::StateReadExt as _;
 use suyuan_ledger::tx::{Envelope, Payload};
 
@@ -201,6 +204,98 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
     assert_eq!(cooker_view.recalls[0].status, RecallStatus::Closed);
     assert_eq!(cooker_view.recalls[0].record.id, lot_recall);
     assert!(cooker_view.recalls[0].closed_by.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_recall_lists_the_holders_of_its_items_too() {
+    let server = Server::start("batch-recall-holders").await;
+    server.chain.commit(5, server.chain.story[4].clone());
+    let demo: &Demo = &server.chain.demo;
+    let cable = &demo.enterprises[who::CABLE_MAKER];
+    let lab = &demo.enterprises[who::LAB];
+    let cable_lot: TraceCode = format!("01/{}/10/C2601A", Demo::cable_gtin())
+        .parse()
+        .unwrap();
+    let items: Vec<TraceCode> = ["C2601A-0001", "C2601A-0002"]
+        .map(|serial| TraceCode::Item {
+            gtin: Demo::cable_gtin(),
+            serial: text(serial),
+        })
+        .to_vec();
+    // Two serialised items of the lot; one goes to the lab as a sample; the lab holds none of the lot.
+    let records = [
+        Record::Commission(Commissioning {
+            uscc: cable.profile.uscc.clone(),
+            gtin: Demo::cable_gtin(),
+            items: Items::Serialised {
+                codes: items.clone(),
+                batch: Some(cable_lot.clone()),
+            },
+            production_date: text("2026-01-03"),
+            factory_number: None,
+            inspection_report: factory_report("R-ITEMS", "QA"),
+        }),
+        Record::Ship(Shipment {
+            seller: cable.profile.uscc.clone(),
+            buyer: Party::enterprise(&lab.profile),
+            sold_at_ms: suyuan_ledger::demo::DEMO_GENESIS_TIME_MS + 3 * 86_400_000,
+            lines: vec![ShipmentLine {
+                code: items[0].clone(),
+                quantity: 1,
+            }],
+            order_reference: None,
+        }),
+        Record::Recall(Recall {
+            producer: cable.profile.uscc.clone(),
+            subjects: vec![Subject::Code(cable_lot.clone())],
+            reason: text("Insulation thickness below GB/T 5023.3."),
+            announced_on: text("2026-01-04"),
+        }),
+    ];
+    let envelopes = records
+        .into_iter()
+        .enumerate()
+        .map(|(n, record)| {
+            let payload = Payload {
+                nonce: 200 + n as u64,
+                record,
+            };
+            Envelope::sign(server.chain.binding(), &payload, &cable.key)
+        })
+        .collect();
+    commit(&server, envelopes);
+
+    let page: OpenRecallsPage = get(&server, "/v1/recalls").await;
+    let entry = page
+        .recalls
+        .iter()
+        .find(|entry| entry.subject == Subject::Code(cable_lot.clone()))
+        .expect("the lot's recall is open");
+    assert_eq!((entry.codes_read, entry.codes_total), (3, 3), "{entry:?}");
+    assert!(entry.holders_complete);
+    // Every holder of the lot or of one of its items, units added up over the three codes.
+    let mut expected: std::collections::BTreeMap<Uscc, (u64, u64)> = Default::default();
+    for code in std::iter::once(&cable_lot).chain(&items) {
+        for (uscc, units) in holdings(&server, code) {
+            let held = expected.entry(uscc).or_default();
+            held.0 += units;
+            held.1 += 1;
+        }
+    }
+    let listed: std::collections::BTreeMap<Uscc, (u64, u64)> = entry
+        .holders
+        .iter()
+        .map(|h| (h.uscc.clone(), (h.units, h.codes)))
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(listed.get(&lab.profile.uscc), Some(&(1, 1)));
+    assert_eq!(
+        holdings(&server, &cable_lot)
+            .iter()
+            .find(|(uscc, _)| uscc == &lab.profile.uscc),
+        None,
+        "the lab holds only the item"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1690,13 +1690,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
 
     /// Refuses to move a code under an open recall: of itself, its model or its batch.
     fn check_not_recalled(&self, code: &TraceCode, state: &CodeState) -> Result<(), ExecError> {
-        let subjects = [
-            Subject::Code(code.clone()),
-            Subject::Model(state.gtin.clone()),
-        ]
-        .into_iter()
-        .chain(state.batch.clone().map(Subject::Code));
-        for subject in subjects {
+        for subject in state.subjects(code) {
             if let Some(recall) = self.overlay.open_recall(&subject)? {
                 return Err(RuleError::UnderRecall {
                     code: code.clone(),

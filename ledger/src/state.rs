@@ -272,6 +272,27 @@ pub struct CodeState {
     pub batch: Option<TraceCode>,
 }
 
+impl CodeState {
+    /// The recall and inspection subjects that cover `code`, whose state this is: the code
+    /// itself, its model, and the batch it belongs to if it names one.
+    pub fn subjects(&self, code: &TraceCode) -> impl Iterator<Item = Subject> + use<> {
+        [
+            Subject::Code(code.clone()),
+            Subject::Model(self.gtin.clone()),
+        ]
+        .into_iter()
+        .chain(self.batch.clone().map(Subject::Code))
+    }
+
+    /// Whether a recall or inspection of `subject` covers `code`, whose state this is.
+    pub fn covered_by(&self, code: &TraceCode, subject: &Subject) -> bool {
+        match subject {
+            Subject::Code(named) => named == code || Some(named) == self.batch.as_ref(),
+            Subject::Model(gtin) => gtin == &self.gtin,
+        }
+    }
+}
+
 /// A packed logistic unit.
 ///
 /// Its product contents stay in their holder's [`StateKey::Holding`], counted also in its

@@ -106,20 +106,25 @@ struct Cast {
     distributor: DemoEnterprise,
 }
 
-fn cast(world: &World) -> Cast {
-    Cast {
+/// The demo story's world, with the three enterprises these tests sign for.
+fn story_world() -> (World, Cast) {
+    let world = World::new();
+    let cast = Cast {
         cable: world.enterprise(who::CABLE_MAKER),
         gas: world.enterprise(who::GAS_APPLIANCE_MAKER),
         distributor: world.enterprise(who::DISTRIBUTOR),
-    }
+    };
+    (world, cast)
 }
 
 #[test]
 fn a_shipped_pallet_moves_its_contents_and_the_buyer_unpacks_it() {
-    let mut world = World::new();
-    let Cast {
-        cable, distributor, ..
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable, distributor, ..
+        },
+    ) = story_world();
     let lot = cable_lot();
     assert_eq!(holding(&world, &lot, &cable), (200, 0));
     assert_eq!(holding(&world, &lot, &distributor), (180, 0));
@@ -149,12 +154,14 @@ fn a_shipped_pallet_moves_its_contents_and_the_buyer_unpacks_it() {
 
 #[test]
 fn an_sscc_outside_the_packers_prefixes_is_refused() {
-    let mut world = World::new();
-    let Cast {
-        cable,
-        gas,
-        distributor,
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable,
+            gas,
+            distributor,
+        },
+    ) = story_world();
     let pallet = cable_pallet(2);
     // The distributor holds cable but no company prefix.
     let record = pack(&distributor, &pallet, vec![line(&cable_lot(), 10)]);
@@ -177,8 +184,7 @@ fn an_sscc_outside_the_packers_prefixes_is_refused() {
 
 #[test]
 fn an_sscc_is_packed_again_only_once_unpacked() {
-    let mut world = World::new();
-    let Cast { cable, .. } = cast(&world);
+    let (mut world, Cast { cable, .. }) = story_world();
     let pallet = cable_pallet(3);
     let record = pack(&cable, &pallet, vec![line(&cable_lot(), 10)]);
     assert_eq!(world.submit(&cable.key, record.clone()), Ok(()));
@@ -194,12 +200,14 @@ fn an_sscc_is_packed_again_only_once_unpacked() {
 
 #[test]
 fn only_loose_units_are_packed_or_shipped_one_by_one() {
-    let mut world = World::new();
-    let Cast {
-        cable,
-        gas,
-        distributor,
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable,
+            gas,
+            distributor,
+        },
+    ) = story_world();
     let lot = cable_lot();
     let first = pack(&cable, &cable_pallet(4), vec![line(&lot, 150)]);
     assert_eq!(world.submit(&cable.key, first), Ok(()));
@@ -240,10 +248,12 @@ fn only_loose_units_are_packed_or_shipped_one_by_one() {
 
 #[test]
 fn only_the_holder_of_a_unit_ships_packs_or_unpacks_it() {
-    let mut world = World::new();
-    let Cast {
-        cable, distributor, ..
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable, distributor, ..
+        },
+    ) = story_world();
     let pallet = cable_pallet(6);
     let record = pack(&cable, &pallet, vec![line(&cable_lot(), 10)]);
     assert_eq!(world.submit(&cable.key, record), Ok(()));
@@ -280,10 +290,12 @@ fn only_the_holder_of_a_unit_ships_packs_or_unpacks_it() {
 
 #[test]
 fn cases_nest_in_a_pallet_that_moves_and_unpacks_level_by_level() {
-    let mut world = World::new();
-    let Cast {
-        cable, distributor, ..
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable, distributor, ..
+        },
+    ) = story_world();
     let lot = cable_lot();
     let (case_a, case_b, pallet) = (cable_pallet(10), cable_pallet(11), cable_pallet(12));
     for (case, units) in [(&case_a, 20), (&case_b, 30)] {
@@ -335,8 +347,7 @@ fn cases_nest_in_a_pallet_that_moves_and_unpacks_level_by_level() {
 
 #[test]
 fn packing_deeper_than_the_bound_is_refused() {
-    let mut world = World::new();
-    let Cast { cable, .. } = cast(&world);
+    let (mut world, Cast { cable, .. }) = story_world();
     let mut inner = cable_pallet(20);
     let record = pack(&cable, &inner, vec![line(&cable_lot(), 1)]);
     assert_eq!(world.submit(&cable.key, record), Ok(()));
@@ -355,8 +366,7 @@ fn packing_deeper_than_the_bound_is_refused() {
 
 #[test]
 fn malformed_contents_are_refused() {
-    let mut world = World::new();
-    let Cast { cable, .. } = cast(&world);
+    let (mut world, Cast { cable, .. }) = story_world();
     let (lot, pallet) = (cable_lot(), cable_pallet(40));
     let cases = [
         (vec![], "empty"),
@@ -383,10 +393,12 @@ fn malformed_contents_are_refused() {
 
 #[test]
 fn a_logistic_unit_is_no_recall_subject_and_recalled_contents_do_not_ship() {
-    let mut world = World::new();
-    let Cast {
-        gas, distributor, ..
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            gas, distributor, ..
+        },
+    ) = story_world();
     let case = cooker_case(3);
     // The story recalls the cooker lot; its units may be packed for return, not shipped.
     let record = pack(&gas, &case, vec![line(&cooker_lot(), 10)]);
@@ -405,8 +417,7 @@ fn a_logistic_unit_is_no_recall_subject_and_recalled_contents_do_not_ship() {
 
 #[test]
 fn a_unit_sold_outside_the_ledger_leaves_with_its_contents() {
-    let mut world = World::new();
-    let Cast { cable, .. } = cast(&world);
+    let (mut world, Cast { cable, .. }) = story_world();
     let (lot, pallet) = (cable_lot(), cable_pallet(50));
     let record = pack(&cable, &pallet, vec![line(&lot, 40)]);
     assert_eq!(world.submit(&cable.key, record), Ok(()));
@@ -428,12 +439,14 @@ fn a_unit_sold_outside_the_ledger_leaves_with_its_contents() {
 
 #[test]
 fn items_name_their_batch_and_a_recall_of_the_batch_covers_them() {
-    let mut world = World::new();
-    let Cast {
-        cable,
-        gas,
-        distributor,
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable,
+            gas,
+            distributor,
+        },
+    ) = story_world();
     let items = vec![cable_item("C2601A-0001"), cable_item("C2601A-0002")];
     let record = commission_items(&cable, items.clone(), Some(cable_lot()));
     assert_eq!(world.submit(&cable.key, record), Ok(()));
@@ -460,8 +473,7 @@ fn items_name_their_batch_and_a_recall_of_the_batch_covers_them() {
 
 #[test]
 fn a_batch_must_be_a_commissioned_lot_of_the_same_model() {
-    let mut world = World::new();
-    let Cast { cable, gas, .. } = cast(&world);
+    let (mut world, Cast { cable, gas, .. }) = story_world();
     let item = vec![cable_item("X-1")];
     let cases = [
         (Some(cable_item("X-0")), "not_a_batch"),
@@ -493,12 +505,14 @@ fn a_batch_must_be_a_commissioned_lot_of_the_same_model() {
 
 #[test]
 fn the_dev_storys_logistics_block_moves_a_pallet_and_keeps_a_case() {
-    let mut world = World::new();
-    let Cast {
-        cable,
-        gas,
-        distributor,
-    } = cast(&world);
+    let (
+        mut world,
+        Cast {
+            cable,
+            gas,
+            distributor,
+        },
+    ) = story_world();
     let block = world.demo.logistics();
     assert_eq!(world.commit(block), Ok(()));
     assert_eq!(holding(&world, &cable_lot(), &cable), (100, 0));

@@ -12,7 +12,9 @@
 //! - the catalogue: a model registered without its category, without a field its category
 //!   requires, or moved to another category;
 //! - buyer privacy: a seller reuses a buyer commitment (a constant salt), which would make the
-//!   commitment a fingerprint linking the person's purchases.
+//!   commitment a fingerprint linking the person's purchases;
+//! - logistic units: a pallet under a competitor's SSCC prefix, packing stock one does not
+//!   hold, shipping units that sit on a pallet, and unpacking a pallet someone else holds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,11 +23,11 @@ use std::time::Duration;
 use serde_json::Value;
 use suyuan_ledger::catalogue::FieldId;
 use suyuan_ledger::codes::prefix::IdPrefix;
-use suyuan_ledger::demo::{Demo, factory_report, gtin, uscc, who};
+use suyuan_ledger::demo::{Demo, factory_report, gtin, sscc, uscc, who};
 use suyuan_ledger::record::{
-    AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome, Party,
+    AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome, Pack, Party,
     PersonalData, ProductModel, Record, RegisterEnterprise, Shipment, ShipmentLine, Subject,
-    UpdateEnterprise,
+    Unpack, UpdateEnterprise,
 };
 use suyuan_ledger::state::StateReadExt;
 use suyuan_ledger::text::Date;
@@ -355,4 +357,74 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         !text.contains("张三") && !text.contains("珞喻路"),
         "a person's data never reaches a read: {text}"
     );
+
+    // Logistic units: the squatter holds 98 units of its lot after the two sales.
+    let lot_code = || lot.parse::<suyuan_ledger::record::TraceCode>().unwrap();
+    let pack = |unit: &suyuan_ledger::record::UnitCode, quantity: u64| {
+        Record::Pack(Pack {
+            uscc: squatter.uscc.clone(),
+            sscc: unit.clone(),
+            contents: vec![ShipmentLine {
+                code: lot_code(),
+                quantity,
+            }],
+            packed_at_ms: now_ms,
+        })
+    };
+    let unpack = |holder: &EnterpriseProfile, unit: &suyuan_ledger::record::UnitCode| {
+        Record::Unpack(Unpack {
+            uscc: holder.uscc.clone(),
+            sscc: unit.clone(),
+            unpacked_at_ms: now_ms,
+        })
+    };
+    let victims_pallet = sscc("06951002000000001");
+    attack.refused(
+        0,
+        &squatter_key,
+        &pack(&victims_pallet, 10),
+        "code_under_others_prefix",
+    );
+    let pallet = sscc("06951001000000001");
+    attack.refused(1, &squatter_key, &pack(&pallet, 99), "insufficient_holding");
+    attack.committed(2, &squatter_key, &pack(&pallet, 50));
+    attack.refused(3, &victim_key, &unpack(&victim, &pallet), "not_unit_holder");
+    let ship_to_victim = |code: suyuan_ledger::record::TraceCode, quantity: u64| {
+        Record::Ship(Shipment {
+            seller: squatter.uscc.clone(),
+            buyer: Party::enterprise(&victim),
+            sold_at_ms: now_ms,
+            lines: vec![ShipmentLine { code, quantity }],
+            order_reference: Some("SO-4".parse().unwrap()),
+        })
+    };
+    attack.refused(
+        0,
+        &squatter_key,
+        &ship_to_victim(lot_code(), 49),
+        "code_packed",
+    );
+    attack.committed(
+        1,
+        &squatter_key,
+        &ship_to_victim(pallet.as_code().clone(), 1),
+    );
+    attack.refused(
+        2,
+        &squatter_key,
+        &unpack(&squatter, &pallet),
+        "not_unit_holder",
+    );
+    let path = format!("/v1/products/{}", pallet.to_string().replace('/', "%2F"));
+    for node in 0..4 {
+        let view = attack.get(node, &path);
+        assert_eq!(
+            view["unit"]["holder"],
+            victim.uscc.to_string(),
+            "node {node}: {view}"
+        );
+    }
+    attack.committed(3, &victim_key, &unpack(&victim, &pallet));
+    let view = attack.get(0, &path);
+    assert!(view["unit"].is_null(), "an unpacked unit is gone: {view}");
 }

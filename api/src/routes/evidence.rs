@@ -118,11 +118,7 @@ fn evidence_page(
                 code,
             },
             (Listing::Inspections | Listing::Recalls | Listing::Events, Listed::Record(id)) => {
-                let stored = snapshot
-                    .store()
-                    .transaction(&id)?
-                    .filter(|stored| stored.location.height <= snapshot.head().height)
-                    .ok_or(ProfileError::MissingTransaction { id })?;
+                let stored = profile::committed_at(snapshot, &id)?;
                 EvidenceEntry::Record {
                     number,
                     record: Box::new(committed_tx(snapshot.store(), &mut blocks, stored)?),

@@ -20,13 +20,13 @@ use suyuan_ledger::text::Date;
 use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::committed::{BlockHashes, committed_payload};
+use crate::committed::{BlockHashes, committed_payload, record_ref};
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::profile::{self, ProfileError};
 use crate::reads::Budget;
 use crate::routes::{StoreReads, page_limit};
-use crate::views::{InspectionView, InspectionsPage, RecordRef, RegionalInspection};
+use crate::views::{InspectionView, InspectionsPage, RegionalInspection};
 
 /// Which outcomes to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
@@ -296,11 +296,7 @@ fn producer_inspections(
         let Some(Listed::Record(id)) = snapshot.listed(uscc, Listing::Inspections, number)? else {
             return Err(missing());
         };
-        let stored = snapshot
-            .store()
-            .transaction(&id)?
-            .filter(|stored| stored.location.height <= snapshot.head().height)
-            .ok_or(ProfileError::MissingTransaction { id })?;
+        let stored = profile::committed_at(snapshot, &id)?;
         let Record::Inspect(inspection) = committed_payload(&stored)?.record else {
             return Err(missing());
         };
@@ -327,12 +323,7 @@ fn producer_inspections(
                 document_sha256: inspection.document_sha256,
                 standards: inspection.standards,
                 findings: inspection.findings,
-                record: RecordRef {
-                    id,
-                    height: stored.location.height,
-                    index: stored.location.index,
-                    block_time_ms: blocks.time_ms(snapshot.store(), stored.location.height)?,
-                },
+                record: record_ref(snapshot.store(), &mut blocks, &stored)?,
             },
         });
     }

@@ -5,19 +5,20 @@ use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
-use suyuan_ledger::record::{Record, Subject, TraceCode, UnitCode};
-use suyuan_ledger::state::{StateError, StateReadExt, TxLocation};
+use suyuan_ledger::record::{Record, TraceCode, UnitCode};
+use suyuan_ledger::state::{CodeState, StateError, StateReadExt, TxLocation};
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::Snapshot;
 use suyuan_storage::{Order, PageRequest, Store};
 use utoipa::IntoParams;
 
-use crate::committed::{BlockHashes, committed_payload, committed_tx};
+use crate::committed::{BlockHashes, committed_payload, committed_tx, record_ref};
 use crate::error::ApiError;
 use crate::extract::{PathParam, QueryParams};
+use crate::profile;
 use crate::routes::{StoreReads, page_limit, storage};
 use crate::types::{CategoryView, CodeRecall, ProductView, UnitLineView, UnitView};
-use crate::views::{RecallStatus, RecordRef};
+use crate::views::RecallStatus;
 
 /// Which page of a code's history to read.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -76,12 +77,15 @@ fn product_view(
     let category = category_of(store, &code)?;
     let mut hashes = BlockHashes::default();
     let snapshot = store.snapshot();
-    let (recalls, recalls_complete) = recalls_covering(&snapshot, &code, &mut hashes)?;
-    let (unit, packed_in) = packing_of(&snapshot, &code)?;
-    let batch = snapshot
+    let state = snapshot
         .code(&code)
-        .map_err(|e| ApiError::state_unreadable(&e))?
-        .and_then(|state| state.batch);
+        .map_err(|e| ApiError::state_unreadable(&e))?;
+    let (recalls, recalls_complete) = match &state {
+        Some(state) => recalls_covering(&snapshot, &code, state, &mut hashes)?,
+        None => (Vec::new(), true),
+    };
+    let (unit, packed_in) = packing_of(&snapshot, &code)?;
+    let batch = state.and_then(|state| state.batch);
     Ok(ProductView {
         recalls,
         recalls_complete,
@@ -151,28 +155,16 @@ const MAX_RECALLS_READ: u64 = 100;
 
 /// The recalls covering `code`, its model or the batch it belongs to, newest first, and whether that is all of them:
 /// the open ones from state's open recalls, the closed ones among the producer's newest
-/// [`MAX_RECALLS_READ`] recalls. None for a code never commissioned.
+/// [`MAX_RECALLS_READ`] recalls. `state` is the code's.
 fn recalls_covering(
     snapshot: &Snapshot<'_>,
     code: &TraceCode,
+    state: &CodeState,
     hashes: &mut BlockHashes,
 ) -> Result<(Vec<CodeRecall>, bool), ApiError> {
     let state_error = |error: StateError| ApiError::state_unreadable(&error);
-    let Some(state) = snapshot.code(code).map_err(state_error)? else {
-        return Ok((Vec::new(), true));
-    };
-    let covers = |subject: &Subject| match subject {
-        Subject::Code(named) => named == code || Some(named) == state.batch.as_ref(),
-        Subject::Model(gtin) => gtin == &state.gtin,
-    };
     let mut ids: Vec<TxId> = Vec::new();
-    let subjects = [
-        Subject::Code(code.clone()),
-        Subject::Model(state.gtin.clone()),
-    ]
-    .into_iter()
-    .chain(state.batch.clone().map(Subject::Code));
-    for subject in subjects {
+    for subject in state.subjects(code) {
         if let Some(id) = snapshot.open_recall(&subject).map_err(state_error)? {
             ids.push(id);
         }
@@ -193,7 +185,13 @@ fn recalls_covering(
             )));
         };
         let recall = snapshot.recall(&id).map_err(state_error)?;
-        if recall.is_some_and(|recall| recall.subjects.iter().any(covers)) && !ids.contains(&id) {
+        if recall.is_some_and(|recall| {
+            recall
+                .subjects
+                .iter()
+                .any(|subject| state.covered_by(code, subject))
+        }) && !ids.contains(&id)
+        {
             ids.push(id);
         }
     }
@@ -204,19 +202,14 @@ fn recalls_covering(
             .recall(&id)
             .map_err(state_error)?
             .ok_or_else(missing)?;
-        let stored = snapshot
-            .store()
-            .transaction(&id)
-            .map_err(storage)?
-            .filter(|stored| stored.location.height <= snapshot.head().height)
-            .ok_or_else(missing)?;
+        let stored = profile::committed_at(snapshot, &id)?;
         let Record::Recall(recall) = committed_payload(&stored)?.record else {
             return Err(missing());
         };
         let subject = recall
             .subjects
             .iter()
-            .find(|subject| covers(subject))
+            .find(|subject| state.covered_by(code, subject))
             .cloned()
             .ok_or_else(missing)?;
         recalls.push(CodeRecall {
@@ -227,12 +220,7 @@ fn recalls_covering(
             },
             reason: recall.reason,
             announced_on: recall.announced_on,
-            record: RecordRef {
-                id,
-                height: stored.location.height,
-                index: stored.location.index,
-                block_time_ms: hashes.time_ms(snapshot.store(), stored.location.height)?,
-            },
+            record: record_ref(snapshot.store(), hashes, &stored)?,
             closed_by: recall_state.closed_by,
         });
     }

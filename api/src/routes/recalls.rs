@@ -3,8 +3,9 @@
 //!
 //! State keeps one entry per subject of each open recall (a code, or a whole model), so the
 //! page walks those entries in key order. For each it reads the recall and its record, the
-//! codes the subject covers (the code itself, or the model's codes among its producer's
-//! commissioned codes, newest first, at most [`MAX_CODES_PER_SUBJECT`]) and the holders of each
+//! codes the subject covers (a model's codes, or a code with the items that name it as their
+//! batch, among its producer's commissioned codes, newest first, at most
+//! [`MAX_CODES_PER_SUBJECT`]) and the holders of each
 //! code from state's holdings, at most [`MAX_HOLDINGS_PER_SUBJECT`]. Every entry read is spent
 //! from the request's read budget, and each bound that cuts a list says so in the answer.
 
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Record, Subject, TraceCode};
@@ -20,13 +22,13 @@ use suyuan_ledger::state::StateReadExt as _;
 use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
 use utoipa::IntoParams;
 
-use crate::committed::{BlockHashes, committed_payload};
+use crate::committed::{BlockHashes, committed_payload, record_ref};
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::profile::{self, ProfileError};
 use crate::reads::Budget;
 use crate::routes::StoreReads;
-use crate::views::{HolderView, OpenRecallView, OpenRecallsPage, RecordRef};
+use crate::views::{HolderView, OpenRecallView, OpenRecallsPage};
 
 /// Open recall subjects in a page when the request does not say.
 const DEFAULT_RECALLS: usize = 20;
@@ -142,20 +144,11 @@ fn open_recall(
     let state = snapshot
         .recall(&id)?
         .ok_or(ProfileError::MissingRecall { id })?;
-    let stored = snapshot
-        .store()
-        .transaction(&id)?
-        .filter(|stored| stored.location.height <= snapshot.head().height)
-        .ok_or(ProfileError::MissingTransaction { id })?;
+    let stored = profile::committed_at(snapshot, &id)?;
     let Record::Recall(recall) = committed_payload(&stored)?.record else {
         return Err(ProfileError::MissingRecall { id });
     };
-    let record = RecordRef {
-        id,
-        height: stored.location.height,
-        index: stored.location.index,
-        block_time_ms: blocks.time_ms(snapshot.store(), stored.location.height)?,
-    };
+    let record = record_ref(snapshot.store(), blocks, &stored)?;
     let (codes, codes_total, codes_complete) =
         covered_codes(snapshot, &state.producer, &subject, budget)?;
     let mut holders: BTreeMap<Uscc, (u64, u64)> = BTreeMap::new();
@@ -210,39 +203,37 @@ fn open_recall(
 }
 
 /// The codes `subject` covers whose holders are read, how many it covers in all, and whether
-/// those read are all of them: the code itself, or a model's codes among its producer's
-/// commissioned codes, newest first.
+/// those read are all of them: a model's codes, or a code with the items naming it as their
+/// batch, among its producer's commissioned codes, newest first.
 fn covered_codes(
     snapshot: &Snapshot<'_>,
     producer: &Uscc,
     subject: &Subject,
     budget: &Budget,
 ) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
-    let gtin = match subject {
-        Subject::Code(code) => return Ok((vec![code.clone()], 1, true)),
-        Subject::Model(gtin) => gtin,
-    };
-    budget.spend(2)?;
-    let total = snapshot.model_facts(gtin)?.codes;
-    let listed = snapshot
-        .enterprise_facts(producer)?
-        .ok_or_else(|| ProfileError::MissingFacts {
-            uscc: producer.clone(),
-        })?
-        .listed(Listing::Codes);
-    let mut codes = Vec::new();
-    for number in (0..listed).rev().take(MAX_CODES_SCANNED) {
-        if codes.len() as u64 == MAX_CODES_PER_SUBJECT.min(total) {
-            break;
+    match subject {
+        Subject::Model(gtin) => model_codes(snapshot, producer, gtin, budget),
+        Subject::Code(code @ (TraceCode::Item { .. } | TraceCode::Sscc(_))) => {
+            Ok((vec![code.clone()], 1, true))
         }
-        budget.spend(1)?;
-        let entry = snapshot.listed(producer, Listing::Codes, number)?;
-        let Some(Listed::Code(code)) = entry else {
-            return Err(ProfileError::MissingListed {
-                uscc: producer.clone(),
-                listing: Listing::Codes,
-                number,
-            });
+        Subject::Code(batch) => batch_codes(snapshot, producer, batch, budget),
+    }
+}
+
+/// A recalled model's codes among its producer's commissioned codes, newest first.
+fn model_codes(
+    snapshot: &Snapshot<'_>,
+    producer: &Uscc,
+    gtin: &Gtin,
+    budget: &Budget,
+) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
+    budget.spend(1)?;
+    let total = snapshot.model_facts(gtin)?.codes;
+    let mut codes = Vec::new();
+    let mut listed = ListedCodes::new(snapshot, producer, budget)?;
+    while codes.len() as u64 != MAX_CODES_PER_SUBJECT.min(total) {
+        let Some(code) = listed.next_code()? else {
+            break;
         };
         if code.gtin() == Some(gtin) {
             codes.push(code);
@@ -250,4 +241,96 @@ fn covered_codes(
     }
     let complete = codes.len() as u64 == total;
     Ok((codes, total, complete))
+}
+
+/// A recalled code and the items naming it as their batch: they are commissioned after it,
+/// so its producer's codes are read newest first down to the batch itself. Where a bound stops
+/// the walk first, the total counts the codes found, and the answer says it is incomplete.
+fn batch_codes(
+    snapshot: &Snapshot<'_>,
+    producer: &Uscc,
+    batch: &TraceCode,
+    budget: &Budget,
+) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
+    let mut codes = vec![batch.clone()];
+    let mut listed = ListedCodes::new(snapshot, producer, budget)?;
+    let mut complete = false;
+    while (codes.len() as u64) < MAX_CODES_PER_SUBJECT {
+        let Some(code) = listed.next_code()? else {
+            complete = listed.exhausted();
+            break;
+        };
+        if &code == batch {
+            complete = true;
+            break;
+        }
+        if code.gtin().is_some_and(|gtin| Some(gtin) != batch.gtin()) {
+            continue;
+        }
+        budget.spend(1)?;
+        let named = snapshot.code(&code)?.and_then(|state| state.batch);
+        if named.as_ref() == Some(batch) {
+            codes.push(code);
+        }
+    }
+    let total = codes.len() as u64;
+    Ok((codes, total, complete))
+}
+
+/// A producer's commissioned codes, newest first, at most [`MAX_CODES_SCANNED`] of them, each
+/// spent from the request's budget.
+struct ListedCodes<'s, 'b> {
+    snapshot: &'s Snapshot<'s>,
+    producer: &'s Uscc,
+    budget: &'b Budget,
+    numbers: std::iter::Take<std::iter::Rev<std::ops::Range<u64>>>,
+    remaining: u64,
+}
+
+impl<'s, 'b> ListedCodes<'s, 'b> {
+    fn new(
+        snapshot: &'s Snapshot<'s>,
+        producer: &'s Uscc,
+        budget: &'b Budget,
+    ) -> Result<Self, ProfileError> {
+        budget.spend(1)?;
+        let listed = snapshot
+            .enterprise_facts(producer)?
+            .ok_or_else(|| ProfileError::MissingFacts {
+                uscc: producer.clone(),
+            })?
+            .listed(Listing::Codes);
+        Ok(ListedCodes {
+            snapshot,
+            producer,
+            budget,
+            numbers: (0..listed).rev().take(MAX_CODES_SCANNED),
+            remaining: listed,
+        })
+    }
+
+    /// The next older code, or None once the listing or the scan bound is reached.
+    fn next_code(&mut self) -> Result<Option<TraceCode>, ProfileError> {
+        let Some(number) = self.numbers.next() else {
+            return Ok(None);
+        };
+        self.remaining -= 1;
+        self.budget.spend(1)?;
+        match self
+            .snapshot
+            .listed(self.producer, Listing::Codes, number)?
+        {
+            Some(Listed::Code(code)) => Ok(Some(code)),
+            _ => Err(ProfileError::MissingListed {
+                uscc: self.producer.clone(),
+                listing: Listing::Codes,
+                number,
+            }),
+        }
+    }
+
+    /// Whether every listed code was read.
+    fn exhausted(&self) -> bool {
+        self.remaining == 0
+    }
 }
