@@ -222,7 +222,8 @@ async fn a_batch_recall_lists_the_holders_of_its_items_too() {
             serial: text(serial),
         })
         .to_vec();
-    // Two serialised items of the lot; one goes to the lab as a sample; the lab holds none of the lot.
+    // Two serialised items of the lot; one goes to the lab as a sample (it holds none of the
+    // lot itself).
     let records = [
         Record::Commission(Commissioning {
             uscc: cable.profile.uscc.clone(),
