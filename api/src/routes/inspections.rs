@@ -323,7 +323,7 @@ fn producer_inspections(
                 document_sha256: inspection.document_sha256,
                 standards: inspection.standards,
                 findings: inspection.findings,
-                record: record_ref(snapshot.store(), &mut blocks, &stored)?,
+                record: record_ref(snapshot.store(), blocks, &stored)?,
             },
         });
     }
