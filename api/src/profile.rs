@@ -281,6 +281,7 @@ impl CodeEntry {
         match subject {
             Subject::Code(code) => code == &self.code,
             Subject::Model(gtin) => gtin == &self.state.gtin,
+            Subject::Sampled(_) => false,
         }
     }
 }

@@ -296,6 +296,7 @@ async fn inspections_by_outcome_region_and_period_page_in_order() {
                 report_number: text(&format!("HBAMR-WC-2026-{n:04}")),
                 document_sha256: Hash32([n as u8; 32]),
                 findings: Some(text("Insulation thickness below the standard's minimum.")),
+                accreditation: None,
             });
             let payload = Payload {
                 nonce: 1_000 + n,

@@ -164,6 +164,7 @@ fn recalls_covering(
     let covers = |subject: &Subject| match subject {
         Subject::Code(named) => named == code || Some(named) == state.batch.as_ref(),
         Subject::Model(gtin) => gtin == &state.gtin,
+        Subject::Sampled(_) => false,
     };
     let mut ids: Vec<TxId> = Vec::new();
     let subjects = [

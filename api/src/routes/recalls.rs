@@ -92,6 +92,8 @@ fn subject_cursor(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
         Subject::Model(gtin) => format!("model:{gtin}"),
+        // Never recalled (the ledger refuses it), so never a recall page's cursor.
+        Subject::Sampled(product) => format!("sampled:{}", product.maker),
     }
 }
 
@@ -221,6 +223,7 @@ fn covered_codes(
     let gtin = match subject {
         Subject::Code(code) => return Ok((vec![code.clone()], 1, true)),
         Subject::Model(gtin) => gtin,
+        Subject::Sampled(_) => return Ok((Vec::new(), 0, true)),
     };
     budget.spend(2)?;
     let total = snapshot.model_facts(gtin)?.codes;
