@@ -565,11 +565,12 @@ impl Demo {
         vec![enrolments, models, production, flows, resale_and_recall]
     }
 
-    /// The story with two more blocks, [`Demo::logistics`] and [`Demo::market_sampling`]:
-    /// what `suyuan dev` loads.
+    /// The story with three more blocks, [`Demo::logistics`], [`Demo::accreditation`] and
+    /// [`Demo::market_sampling`]: what `suyuan dev` loads.
     pub fn dev_story(&self) -> Vec<Vec<Envelope>> {
         let mut story = self.story();
         story.push(self.logistics());
+        story.push(self.accreditation());
         story.push(self.market_sampling());
         story
     }
@@ -579,20 +580,31 @@ impl Demo {
         text("CNAS L5678")
     }
 
-    /// The block after [`Demo::logistics`]: the bureau records the lab's CNAS accreditation
-    /// (scoped to wires and cables); the lab inspects the cable lot again under it, and fails a
-    /// cable sampled in a Wuhan hardware market that the cable maker's label names but that
-    /// is on no ledger, which lowers the cable maker's score.
-    pub fn market_sampling(&self) -> Vec<Envelope> {
-        let cable = &self.enterprises[who::CABLE_MAKER];
-        let lab = &self.enterprises[who::LAB];
-        let mut accredited = lab.profile.clone();
+    /// The block after [`Demo::logistics`]: the bureau, the lab's registrar, records the lab's
+    /// CNAS accreditation, scoped to wires and cables.
+    pub fn accreditation(&self) -> Vec<Envelope> {
+        let mut accredited = self.enterprises[who::LAB].profile.clone();
         accredited.accreditations = vec![AccreditationEntry {
             number: Self::lab_accreditation(),
             scope: vec![text("wires_cables")],
             valid_from: text("2024-03-01"),
             valid_until: text("2030-02-28"),
         }];
+        vec![self.sign(
+            &self.bureau,
+            7,
+            Record::UpdateEnterprise(UpdateEnterprise {
+                enterprise: accredited,
+            }),
+        )]
+    }
+
+    /// The block after [`Demo::accreditation`]: the lab inspects the cable lot again under its
+    /// accreditation, and fails a cable sampled in a Wuhan hardware market that the cable
+    /// maker's label names but that is on no ledger, which lowers the cable maker's score.
+    pub fn market_sampling(&self) -> Vec<Envelope> {
+        let cable = &self.enterprises[who::CABLE_MAKER];
+        let lab = &self.enterprises[who::LAB];
         let inspection = |subject, outcome, report: &str, findings: Option<&str>| Inspection {
             subject,
             outcome,
@@ -616,13 +628,6 @@ impl Demo {
             place: text("Hanzheng Street hardware market, stall 2-117"),
         };
         vec![
-            self.sign(
-                &self.bureau,
-                7,
-                Record::UpdateEnterprise(UpdateEnterprise {
-                    enterprise: accredited,
-                }),
-            ),
             self.sign(
                 &lab.key,
                 2,
