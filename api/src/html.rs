@@ -6,7 +6,7 @@
 
 use std::fmt::Display;
 
-use suyuan_ledger::record::{EnterpriseKind, Outcome, Subject};
+use suyuan_ledger::record::{EnterpriseKind, Outcome, SampledProduct, Subject};
 use suyuan_ledger::text::Date;
 
 use crate::views::{
@@ -201,7 +201,16 @@ fn subject(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
         Subject::Model(gtin) => format!("every item of model {gtin}"),
+        Subject::Sampled(product) => sampled_description(product),
     }
+}
+
+/// A product sampled on the market that is not on the ledger, as its report describes it.
+fn sampled_description(product: &SampledProduct) -> String {
+    format!(
+        "{} {} sampled {} at {} ({}), not on the ledger",
+        product.product_name, product.model, product.sampled_on, product.place, product.sampled_in
+    )
 }
 
 fn record(record: &RecordRef) -> String {

@@ -9,9 +9,10 @@ use suyuan_ledger::text::Date;
 use crate::measure;
 use crate::profile::{EnterpriseData, Registered};
 use crate::views::{
-    BatchKind, BatchView, BusinessLicenceView, CertificateView, CoveringDocument, EnterpriseView,
-    History, InspectionView, KeyState, KeyView, LicenceView, ProductModelView, RecallStatus,
-    RecallView, Registration, SupplierReport, TransferView, Validity,
+    AccreditationView, BatchKind, BatchView, BusinessLicenceView, CertificateView,
+    CoveringDocument, EnterpriseView, History, InspectionView, KeyState, KeyView, LicenceView,
+    ProductModelView, RecallStatus, RecallView, Registration, SupplierReport, TransferView,
+    Validity,
 };
 
 /// The answer to `GET /v1/enterprises/{uscc}`.
@@ -24,6 +25,7 @@ pub(crate) fn enterprise_view(registered: Registered) -> EnterpriseView {
         business_licence: business_licence(&profile, today),
         production_licences: licences(&profile, today),
         ccc_certificates: certificates(&profile, today),
+        accreditations: accreditations(&profile, today),
         uscc: profile.uscc,
         computed_at: registered.computed_at,
         name: profile.name,
@@ -50,6 +52,7 @@ pub(crate) fn supplier_report(data: &EnterpriseData) -> SupplierReport {
         business_licence: business_licence(profile, today),
         production_licences: licences(profile, today),
         ccc_certificates: certificates(profile, today),
+        accreditations: accreditations(profile, today),
         keys: key_views(registered),
         products: products(data, today),
         batches: batches(data),
@@ -113,6 +116,20 @@ fn licences(profile: &EnterpriseProfile, today: Date) -> Vec<LicenceView> {
             product: licence.product.clone(),
             valid_until: licence.valid_until,
             validity: validity(None, Some(licence.valid_until), today),
+        })
+        .collect()
+}
+
+fn accreditations(profile: &EnterpriseProfile, today: Date) -> Vec<AccreditationView> {
+    profile
+        .accreditations
+        .iter()
+        .map(|entry| AccreditationView {
+            number: entry.number.clone(),
+            scope: entry.scope.clone(),
+            valid_from: entry.valid_from,
+            valid_until: entry.valid_until,
+            validity: validity(Some(entry.valid_from), Some(entry.valid_until), today),
         })
         .collect()
 }
@@ -286,6 +303,7 @@ fn inspections(data: &EnterpriseData) -> Vec<InspectionView> {
             document_sha256: inspection.document_sha256,
             standards: inspection.standards.clone(),
             findings: inspection.findings.clone(),
+            accreditation: inspection.accreditation.clone(),
             record: fact.reference(),
         })
         .collect()

@@ -375,8 +375,44 @@ pub struct ReportRef {
     document_sha256: Hash,
 }
 
-/// What an inspection or a recall is about (the ledger's `record::Subject`): one code, or
-/// every item of a model.
+/// The ledger's `record::SampledProduct`: an off-ledger product as its sampling report
+/// describes it.
+fn sampled_product() -> RefOr<Schema> {
+    let text = |description: &str| string(description, None);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("maker", Uscc::schema())
+        .property("maker_name", text("the maker's name as on the label"))
+        .property("product_name", text("the product's name"))
+        .property("model", text("its model or specification"))
+        .property("category", text("its catalogue category id"))
+        .property("batch", text("the batch or lot as printed, if it is"))
+        .property(
+            "printed_code",
+            text("the code printed on it, as text, if any"),
+        )
+        .property("sampled_on", Date::schema())
+        .property(
+            "sampled_in",
+            string(
+                "the administrative division sampled in (GB/T 2260)",
+                Some("^[0-9]{6}$"),
+            ),
+        )
+        .property("place", text("the shop, market or platform"))
+        .required("maker")
+        .required("maker_name")
+        .required("product_name")
+        .required("model")
+        .required("category")
+        .required("sampled_on")
+        .required("sampled_in")
+        .required("place")
+        .into()
+}
+
+/// What an inspection or a recall is about (the ledger's `record::Subject`): one code, every
+/// item of a model, or (for an inspection) a product sampled off the ledger.
 pub struct Subject;
 
 impl PartialSchema for Subject {
@@ -399,6 +435,11 @@ impl PartialSchema for Subject {
                 "model",
                 "every item of a model, by GTIN",
                 Gtin::schema(),
+            ))
+            .item(one(
+                "sampled",
+                "a product sampled on the market that is not on the ledger (inspections only)",
+                sampled_product(),
             ))
             .into()
     }

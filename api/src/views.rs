@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::BlockHash;
-use suyuan_ledger::catalogue::FieldId;
+use suyuan_ledger::catalogue::{CategoryId, FieldId};
+use suyuan_ledger::codes::accreditation::Accreditation;
 use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::licence::ProductionLicence;
@@ -146,6 +147,27 @@ pub struct CertificateView {
     pub validity: Validity,
 }
 
+/// An accreditation of an inspection body, with its scope and whether it is valid on the date
+/// of the view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccreditationView {
+    /// The number: `CNAS L5678`, `CNAS IB0123` or a 12-digit CMA number.
+    #[schema(value_type = String)]
+    pub number: Accreditation,
+    /// The catalogue categories it covers; empty for any.
+    #[schema(value_type = Vec<String>)]
+    pub scope: Vec<CategoryId>,
+    /// First day of validity.
+    #[schema(value_type = crate::schemas::Date)]
+    pub valid_from: Date,
+    /// Last day of validity.
+    #[schema(value_type = crate::schemas::Date)]
+    pub valid_until: Date,
+    /// On the date of the view.
+    pub validity: Validity,
+}
+
 /// Who enrolled an enterprise, and when; who answers for it now, and how often it was amended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -271,6 +293,9 @@ pub struct EnterpriseView {
     pub production_licences: Vec<LicenceView>,
     /// CCC certificates.
     pub ccc_certificates: Vec<CertificateView>,
+    /// Accreditations of an inspection body (CMA, CNAS); absent when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accreditations: Vec<AccreditationView>,
     /// Every key ever bound to it, in binding order.
     pub keys: Vec<KeyView>,
 }
@@ -611,6 +636,11 @@ pub struct InspectionView {
     /// What was found.
     #[schema(value_type = Option<String>)]
     pub findings: Option<LongText>,
+    /// The accreditation the inspection body worked under (`CNAS L5678`, a 12-digit CMA
+    /// number, `CNAS IB0123`), if it named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub accreditation: Option<Accreditation>,
     /// The record.
     pub record: RecordRef,
 }
@@ -741,6 +771,9 @@ pub struct SupplierReport {
     pub production_licences: Vec<LicenceView>,
     /// CCC certificates.
     pub ccc_certificates: Vec<CertificateView>,
+    /// Accreditations of an inspection body (CMA, CNAS); absent when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accreditations: Vec<AccreditationView>,
     /// Its keys.
     pub keys: Vec<KeyView>,
     /// Its product models.

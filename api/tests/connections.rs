@@ -191,6 +191,7 @@ fn big_inspections(chain: &support::Chain) -> Vec<Envelope> {
                 report_number: format!("BIG-{index}").parse().unwrap(),
                 document_sha256: Hash32([3; 32]),
                 findings: Some("y".repeat(2_000).parse().unwrap()),
+                accreditation: None,
             });
             let payload = Payload {
                 nonce: 1_000 + index,

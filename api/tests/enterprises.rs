@@ -678,6 +678,7 @@ async fn report_html_is_self_contained_and_escapes_hostile_record_text() {
             report_number: text("<b onmouseover=\"steal()\">R-1</b>"),
             document_sha256: Hash32([5; 32]),
             findings: Some(text("Tom & Jerry's <iframe src=//evil.example>")),
+            accreditation: None,
         }),
     );
     server

@@ -10,15 +10,15 @@ use serde_json::Value;
 use support::{Server, assert_error};
 use suyuan_api::types::ProductView;
 use suyuan_api::views::{
-    HolderView, InspectionsPage, OpenRecallsPage, RecallStatus, RegionalInspection,
+    HolderView, InspectionsPage, OpenRecallsPage, RecallStatus, RegionalInspection, SupplierReport,
 };
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::{Demo, factory_report, who};
 use suyuan_ledger::facts::FactsRead as _;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{
-    CloseRecall, Commissioning, Inspection, Items, Outcome, Party, Recall, Record, Shipment,
-    ShipmentLine, Subject, TraceCode,
+    CloseRecall, Commissioning, Inspection, Items, Outcome, Party, Recall, Record, SampledProduct,
+    Shipment, ShipmentLine, Subject, TraceCode,
 };
 use suyuan_ledger::state::StateReadExt as _;
 use suyuan_ledger::tx::{Envelope, Payload};
@@ -392,6 +392,7 @@ async fn inspections_by_outcome_region_and_period_page_in_order() {
                 report_number: text(&format!("HBAMR-WC-2026-{n:04}")),
                 document_sha256: Hash32([n as u8; 32]),
                 findings: Some(text("Insulation thickness below the standard's minimum.")),
+                accreditation: None,
             });
             let payload = Payload {
                 nonce: 1_000 + n,
@@ -464,9 +465,116 @@ async fn bad_inspection_queries_are_refused_with_typed_errors() {
         "?after=bogus",
         "?after=91420100MA4K7C8Q1X:zero",
         "?limit=0",
-        "?category=cables",
+        "?category=Cables",
+        "?after=sampled:many",
     ] {
         let response = server.get(&format!("/v1/inspections{query}")).await;
         assert_error(&response, StatusCode::BAD_REQUEST, "invalid_query");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_samplings_are_listed_by_category_and_count_against_the_maker_named() {
+    let server = Server::start("sampled-inspections").await;
+    server.chain.commit(5, server.chain.story[4].clone());
+    let demo: &Demo = &server.chain.demo;
+    let cable = &demo.enterprises[who::CABLE_MAKER];
+    // The dev story's last blocks: the lab accredited, a cable lot inspected under it and a
+    // failed sampling of a cable the cable maker's label names.
+    commit(&server, demo.accreditation());
+    commit(&server, demo.market_sampling());
+    // The bureau fails a cable of a maker that never enrolled.
+    let unenrolled = suyuan_ledger::demo::uscc("91420100MA4K9X0W5");
+    let sampling = Record::Inspect(Inspection {
+        subject: Subject::Sampled(Box::new(SampledProduct {
+            maker: unenrolled.clone(),
+            maker_name: text("Hanyang Copper Wire Works"),
+            product_name: text("copper cable"),
+            model: text("BVR 1.5 mm²"),
+            category: text("wires_cables"),
+            batch: None,
+            printed_code: Some(text("HY-2025-11")),
+            sampled_on: text("2026-01-06"),
+            sampled_in: text("420105"),
+            place: text("an online shop"),
+        })),
+        outcome: Outcome::NonConformant,
+        standards: vec![text("GB/T 5023.3-2008")],
+        inspected_on: text("2026-01-07"),
+        report_number: text("HBAMR-S-2026-0001"),
+        document_sha256: Hash32([7; 32]),
+        findings: None,
+        accreditation: None,
+    });
+    let payload = Payload {
+        nonce: 2_000,
+        record: sampling,
+    };
+    commit(
+        &server,
+        vec![Envelope::sign(
+            server.chain.binding(),
+            &payload,
+            &demo.bureau,
+        )],
+    );
+
+    let cables: InspectionsPage =
+        get(&server, "/v1/inspections?category=wires_cables&limit=1000").await;
+    let numbers: Vec<String> = cables
+        .inspections
+        .iter()
+        .map(|found| found.inspection.report_number.to_string())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["WHCT-2026-S0012", "HBAMR-S-2026-0001"],
+        "{cables:?}"
+    );
+    let enrolled = &cables.inspections[0];
+    assert_eq!(enrolled.producer, cable.profile.uscc);
+    assert_eq!(
+        enrolled.inspection.accreditation,
+        Some(Demo::lab_accreditation())
+    );
+    let off_ledger = &cables.inspections[1];
+    assert_eq!(off_ledger.producer, unenrolled);
+    assert_eq!(
+        off_ledger.producer_name.as_ref().map(ToString::to_string),
+        Some("Hanyang Copper Wire Works".to_owned())
+    );
+    assert!(off_ledger.inspection.subject.sampled().is_some());
+    for limit in [1, 2] {
+        let paged = every_page(&server, "category=wires_cables", limit).await;
+        assert_eq!(paged, cables.inspections, "pages of {limit}");
+    }
+    let all: InspectionsPage = get(&server, "/v1/inspections?outcome=any&limit=1000").await;
+    assert_eq!(all.inspections.len(), 5, "{all:?}");
+    let gas: InspectionsPage = get(&server, "/v1/inspections?category=gas_appliances").await;
+    assert_eq!(gas.inspections.len(), 1, "{gas:?}");
+    assert!(gas.inspections[0].inspection.subject.sampled().is_none());
+    let elsewhere: InspectionsPage =
+        get(&server, "/v1/inspections?category=wires_cables&region=11").await;
+    assert!(elsewhere.inspections.is_empty());
+
+    // The lab's registration shows its accreditation, valid today.
+    let lab = &demo.enterprises[who::LAB];
+    let view: suyuan_api::views::EnterpriseView =
+        get(&server, &format!("/v1/enterprises/{}", lab.profile.uscc)).await;
+    assert_eq!(view.accreditations.len(), 1, "{view:?}");
+    assert_eq!(view.accreditations[0].number, Demo::lab_accreditation());
+
+    // The cable maker's report shows the failed sampling among its inspections.
+    let report: SupplierReport = get(
+        &server,
+        &format!("/v1/enterprises/{}/report", cable.profile.uscc),
+    )
+    .await;
+    assert!(
+        report.inspections.iter().any(|inspection| {
+            inspection.outcome == Outcome::NonConformant && inspection.subject.sampled().is_some()
+        }),
+        "{:?}",
+        report.inspections
+    );
 }

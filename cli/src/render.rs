@@ -538,6 +538,16 @@ pub(crate) fn describe_subject(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
         Subject::Model(gtin) => format!("every item of model {gtin}"),
+        Subject::Sampled(product) => format!(
+            "{} {} of {} ({}), sampled {} at {} ({}), not on the ledger",
+            product.product_name,
+            product.model,
+            product.maker_name,
+            product.maker,
+            product.sampled_on,
+            product.place,
+            product.sampled_in
+        ),
     }
 }
 

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use crate::block::{Block, BlockHash, Body, leader};
 use crate::catalogue::FieldId;
+use crate::codes::accreditation::Accreditation;
 use crate::codes::gs1::check::check_digit;
 use crate::codes::gs1::keys::{Gln, Gtin};
 use crate::codes::prefix::IdPrefix;
@@ -34,10 +35,10 @@ use crate::hash::Hash32;
 use crate::merkle::log::Frontier;
 use crate::merkle::map::MapStore;
 use crate::record::{
-    BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind, EnterpriseProfile,
-    Inspection, Items, LicenceEntry, Outcome, Pack, Party, PersonalData, ProductModel, Recall,
-    Record, RegisterEnterprise, ReportKind, ReportRef, Shipment, ShipmentLine, Subject, TraceCode,
-    UnitCode, Unpack,
+    AccreditationEntry, BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind,
+    EnterpriseProfile, Inspection, Items, LicenceEntry, Outcome, Pack, Party, PersonalData,
+    ProductModel, Recall, Record, RegisterEnterprise, ReportKind, ReportRef, SampledProduct,
+    Shipment, ShipmentLine, Subject, TraceCode, UnitCode, Unpack, UpdateEnterprise,
 };
 use crate::state::{MemState, StateRead, WriteSet};
 use crate::text::ShortText;
@@ -484,6 +485,7 @@ impl Demo {
                     report_number: text("WHCT-2026-00091"),
                     document_sha256: Hash32(*blake3::hash(b"demo lab report cable").as_bytes()),
                     findings: None,
+                    accreditation: None,
                 }),
             ),
             self.sign(
@@ -499,6 +501,7 @@ impl Demo {
                     findings: Some(text(
                         "Flame-failure device closes after 92 s; the standard allows 60 s.",
                     )),
+                    accreditation: None,
                 }),
             ),
             self.sign(
@@ -562,11 +565,90 @@ impl Demo {
         vec![enrolments, models, production, flows, resale_and_recall]
     }
 
-    /// The story with one more block, [`Demo::logistics`]: what `suyuan dev` loads.
+    /// The story with three more blocks, [`Demo::logistics`], [`Demo::accreditation`] and
+    /// [`Demo::market_sampling`]: what `suyuan dev` loads.
     pub fn dev_story(&self) -> Vec<Vec<Envelope>> {
         let mut story = self.story();
         story.push(self.logistics());
+        story.push(self.accreditation());
+        story.push(self.market_sampling());
         story
+    }
+
+    /// The lab's accreditation, recorded in [`Demo::market_sampling`].
+    pub fn lab_accreditation() -> Accreditation {
+        text("CNAS L5678")
+    }
+
+    /// The block after [`Demo::logistics`]: the bureau, the lab's registrar, records the lab's
+    /// CNAS accreditation, scoped to wires and cables.
+    pub fn accreditation(&self) -> Vec<Envelope> {
+        let mut accredited = self.enterprises[who::LAB].profile.clone();
+        accredited.accreditations = vec![AccreditationEntry {
+            number: Self::lab_accreditation(),
+            scope: vec![text("wires_cables")],
+            valid_from: text("2024-03-01"),
+            valid_until: text("2030-02-28"),
+        }];
+        vec![self.sign(
+            &self.bureau,
+            7,
+            Record::UpdateEnterprise(UpdateEnterprise {
+                enterprise: accredited,
+            }),
+        )]
+    }
+
+    /// The block after [`Demo::accreditation`]: the lab inspects the cable lot again under its
+    /// accreditation, and fails a cable sampled in a Wuhan hardware market that the cable
+    /// maker's label names but that is on no ledger, which lowers the cable maker's score.
+    pub fn market_sampling(&self) -> Vec<Envelope> {
+        let cable = &self.enterprises[who::CABLE_MAKER];
+        let lab = &self.enterprises[who::LAB];
+        let inspection = |subject, outcome, report: &str, findings: Option<&str>| Inspection {
+            subject,
+            outcome,
+            standards: vec![text("GB/T 5023.3-2008")],
+            inspected_on: text("2026-01-07"),
+            report_number: text(report),
+            document_sha256: Hash32(*blake3::hash(report.as_bytes()).as_bytes()),
+            findings: findings.map(text),
+            accreditation: Some(Self::lab_accreditation()),
+        };
+        let sampled = SampledProduct {
+            maker: cable.profile.uscc.clone(),
+            maker_name: cable.profile.name.clone(),
+            product_name: text("PVC-insulated copper cable"),
+            model: text("BV 4 mm² 450/750 V"),
+            category: text("wires_cables"),
+            batch: Some(text("20251108")),
+            printed_code: None,
+            sampled_on: text("2026-01-05"),
+            sampled_in: text("420104"),
+            place: text("Hanzheng Street hardware market, stall 2-117"),
+        };
+        vec![
+            self.sign(
+                &lab.key,
+                2,
+                Record::Inspect(inspection(
+                    Subject::Code(lot(Self::cable_gtin(), "C2601A")),
+                    Outcome::Conformant,
+                    "WHCT-2026-00107",
+                    None,
+                )),
+            ),
+            self.sign(
+                &lab.key,
+                3,
+                Record::Inspect(inspection(
+                    Subject::Sampled(Box::new(sampled)),
+                    Outcome::NonConformant,
+                    "WHCT-2026-S0012",
+                    Some("Conductor resistance 5.21 Ω/km; the standard allows at most 4.61 Ω/km."),
+                )),
+            ),
+        ]
     }
 
     /// The block after the story in which goods move in logistic units: the cable maker packs
@@ -742,6 +824,7 @@ fn profile(
         },
         production_licences: licences,
         ccc_certificates: certificates,
+        accreditations: Vec::new(),
     }
 }
 

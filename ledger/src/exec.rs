@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 
 use crate::catalogue::{Catalogue, CategoryId, DocumentKind, FieldId, STANDARDS_FIELD};
+use crate::codes::accreditation::Accreditation;
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
@@ -631,6 +632,67 @@ pub enum RuleError {
         /// The bound.
         max: u8,
     },
+    /// An inspection body's inspection names no accreditation.
+    #[error("inspection body {uscc} must name the accreditation it inspected under")]
+    AccreditationMissing {
+        /// The inspection body.
+        uscc: Uscc,
+    },
+    /// The accreditation named is not one of the inspection body's (or a regulator named one).
+    #[error("accreditation {accreditation} is not in the profile of the signer")]
+    UnknownAccreditation {
+        /// The accreditation named.
+        accreditation: Accreditation,
+    },
+    /// The accreditation is not valid on the inspection date or the block's date.
+    #[error("accreditation {accreditation} is not valid on {on}")]
+    AccreditationNotValid {
+        /// The accreditation.
+        accreditation: Accreditation,
+        /// The date it is not valid on.
+        on: Date,
+    },
+    /// The inspected product's category is outside the accreditation's scope (or the product
+    /// has no category, and the accreditation a scope).
+    #[error("accreditation {accreditation} does not cover category {category:?}")]
+    OutsideAccreditationScope {
+        /// The accreditation.
+        accreditation: Accreditation,
+        /// The product's category, if it has one.
+        category: Option<CategoryId>,
+    },
+    /// A profile's accreditation names a scope category the catalogue does not list.
+    #[error(
+        "accreditation {accreditation} names category {category}, which the catalogue does not list"
+    )]
+    UnknownScopeCategory {
+        /// The accreditation.
+        accreditation: Accreditation,
+        /// The category named.
+        category: CategoryId,
+    },
+    /// Two dates of a record are in the wrong order.
+    #[error("{later} ({later_date}) is before {earlier} ({earlier_date})")]
+    DatesOutOfOrder {
+        /// The field that must come first.
+        earlier: &'static str,
+        /// Its date.
+        earlier_date: Date,
+        /// The field that must come on or after it.
+        later: &'static str,
+        /// Its date.
+        later_date: Date,
+    },
+    /// A sampled product names a category the catalogue does not list.
+    #[error("the sampled product names category {category}, which the catalogue does not list")]
+    UnknownSampledCategory {
+        /// The category named.
+        category: CategoryId,
+    },
+    /// A recall names a sampled product: it is not on the ledger, so nothing holds or moves it;
+    /// the maker enrols and recalls its own records, or a regulator acts off the ledger.
+    #[error("a product sampled off the ledger cannot be recalled on it")]
+    SampledNotRecallable,
 }
 
 impl RuleError {
@@ -699,6 +761,14 @@ impl RuleError {
             RuleError::UnitInUnit { .. } => "unit_in_unit",
             RuleError::CodePacked { .. } => "code_packed",
             RuleError::PackingTooDeep { .. } => "packing_too_deep",
+            RuleError::AccreditationMissing { .. } => "accreditation_missing",
+            RuleError::UnknownAccreditation { .. } => "unknown_accreditation",
+            RuleError::AccreditationNotValid { .. } => "accreditation_not_valid",
+            RuleError::OutsideAccreditationScope { .. } => "outside_accreditation_scope",
+            RuleError::UnknownScopeCategory { .. } => "unknown_scope_category",
+            RuleError::DatesOutOfOrder { .. } => "dates_out_of_order",
+            RuleError::UnknownSampledCategory { .. } => "unknown_sampled_category",
+            RuleError::SampledNotRecallable => "sampled_not_recallable",
         }
     }
 }
@@ -978,7 +1048,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         for key in &record.keys {
             self.bind_new_key(uscc, key)?;
         }
-        Keeper::new(&mut self.overlay).enrolled(uscc, record.keys.len());
+        Keeper::new(&mut self.overlay).enrolled(uscc, record.keys.len())?;
         let state = EnterpriseState {
             profile: record.enterprise.clone(),
             registered_by: signer.key,
@@ -1578,21 +1648,128 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     }
 
     fn inspect(&mut self, signer: &Signer, record: &Inspection, id: TxId) -> Result<(), ExecError> {
-        let is_inspection_body = match &signer.enterprise {
-            Some(uscc) => {
-                self.existing_enterprise(uscc)?.profile.kind == EnterpriseKind::InspectionBody
-            }
-            None => false,
+        let inspection_body = match &signer.enterprise {
+            Some(uscc) => Some(self.existing_enterprise(uscc)?.profile)
+                .filter(|profile| profile.kind == EnterpriseKind::InspectionBody),
+            None => None,
         };
-        if !signer.is_regulator && !is_inspection_body {
+        if !signer.is_regulator && inspection_body.is_none() {
             return Err(RuleError::NotInspector { signer: signer.key }.into());
         }
         check_list("standards", &record.standards, 1, MAX_LIST_ENTRIES)?;
         let max_age_days = self.context.genesis.time_windows().inspection_max_age_days;
         self.context
             .check_date("inspected_on", record.inspected_on, max_age_days)?;
-        let producer = self.subject_producer(&record.subject)?;
+        let (producer, category) = self.inspected_product(record)?;
+        // A key bound to an inspection body speaks for the body, even one a regulator holds.
+        match &inspection_body {
+            Some(profile) => self.check_accreditation(profile, record, category.as_ref())?,
+            None => {
+                if let Some(accreditation) = &record.accreditation {
+                    // A regulator has no profile to hold the accreditation it would name.
+                    return Err(RuleError::UnknownAccreditation {
+                        accreditation: accreditation.clone(),
+                    }
+                    .into());
+                }
+            }
+        }
         Ok(Keeper::new(&mut self.overlay).inspected(record, &producer, id)?)
+    }
+
+    /// The producer and category of what an inspection is about; for a sampled product, after
+    /// its own checks: a listed category, sampled no later than inspected.
+    fn inspected_product(
+        &self,
+        record: &Inspection,
+    ) -> Result<(Uscc, Option<CategoryId>), ExecError> {
+        let product = match &record.subject {
+            Subject::Sampled(product) => product,
+            subject => {
+                // First, so that a logistic unit or an unknown code is refused by its own rule.
+                let producer = self.subject_producer(subject)?;
+                let gtin = match subject {
+                    Subject::Code(code) => self.existing_code(code)?.gtin,
+                    _ => subject
+                        .model()
+                        .cloned()
+                        .expect("the remaining subject is a model"),
+                };
+                let category = self
+                    .overlay
+                    .model(&gtin)?
+                    .ok_or_else(|| RuleError::UnknownModel { gtin: gtin.clone() })?
+                    .model
+                    .category;
+                return Ok((producer, category));
+            }
+        };
+        if self
+            .context
+            .genesis
+            .catalogue()
+            .category(&product.category)
+            .is_none()
+        {
+            return Err(RuleError::UnknownSampledCategory {
+                category: product.category.clone(),
+            }
+            .into());
+        }
+        if product.sampled_on > record.inspected_on {
+            return Err(RuleError::DatesOutOfOrder {
+                earlier: "sampled_on",
+                earlier_date: product.sampled_on,
+                later: "inspected_on",
+                later_date: record.inspected_on,
+            }
+            .into());
+        }
+        Ok((product.maker.clone(), Some(product.category.clone())))
+    }
+
+    /// An inspection body names one of its accreditations, valid on the inspection's date and
+    /// the block's, and covering the product's category when it has a scope.
+    ///
+    /// A body whose registrar has recorded no accreditation at all (enrolled before profiles
+    /// carried them) may still inspect without naming one, so that chains written before this
+    /// rule still execute; once one is recorded, every inspection must name one.
+    fn check_accreditation(
+        &self,
+        profile: &EnterpriseProfile,
+        record: &Inspection,
+        category: Option<&CategoryId>,
+    ) -> Result<(), RuleError> {
+        let Some(accreditation) = &record.accreditation else {
+            if profile.accreditations.is_empty() {
+                return Ok(());
+            }
+            return Err(RuleError::AccreditationMissing {
+                uscc: profile.uscc.clone(),
+            });
+        };
+        let entry = profile
+            .accreditations
+            .iter()
+            .find(|entry| &entry.number == accreditation)
+            .ok_or_else(|| RuleError::UnknownAccreditation {
+                accreditation: accreditation.clone(),
+            })?;
+        for on in [record.inspected_on, self.context.date()] {
+            if !entry.valid_on(on) {
+                return Err(RuleError::AccreditationNotValid {
+                    accreditation: accreditation.clone(),
+                    on,
+                });
+            }
+        }
+        if !entry.scope.is_empty() && !category.is_some_and(|category| entry.covers(category)) {
+            return Err(RuleError::OutsideAccreditationScope {
+                accreditation: accreditation.clone(),
+                category: category.cloned(),
+            });
+        }
+        Ok(())
     }
 
     fn ship(&mut self, signer: &Signer, record: &Shipment, id: TxId) -> Result<(), ExecError> {
@@ -2034,6 +2211,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             if !seen.insert(subject) {
                 return Err(duplicate("subjects", &format!("{subject:?}")));
             }
+            if subject.sampled().is_some() {
+                return Err(RuleError::SampledNotRecallable.into());
+            }
             if self.subject_producer(subject)? != record.producer {
                 return Err(RuleError::NotProducersProduct {
                     subject: subject.clone(),
@@ -2118,7 +2298,14 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 .ok_or_else(|| RuleError::UnknownModel { gtin: gtin.clone() })?
                 .model
                 .uscc),
+            Subject::Sampled(product) => Ok(product.maker.clone()),
         }
+    }
+
+    fn existing_code(&self, code: &TraceCode) -> Result<CodeState, ExecError> {
+        self.overlay
+            .code(code)?
+            .ok_or_else(|| RuleError::UnknownCode { code: code.clone() }.into())
     }
 }
 
@@ -2181,7 +2368,68 @@ fn check_profile(profile: &EnterpriseProfile, context: &BlockContext<'_>) -> Res
         0,
         MAX_LIST_ENTRIES,
     )?;
-    check_document_dates(profile, context)
+    check_document_dates(profile, context)?;
+    check_accreditations(profile, context)
+}
+
+/// Accreditations: bounded, each once, valid from no later than the block's date, ending after
+/// they begin and no later than the consortium's longest term, scoped to listed categories.
+fn check_accreditations(
+    profile: &EnterpriseProfile,
+    context: &BlockContext<'_>,
+) -> Result<(), RuleError> {
+    check_list(
+        "accreditations",
+        &profile.accreditations,
+        0,
+        MAX_LIST_ENTRIES,
+    )?;
+    let term_days = context.genesis.time_windows().document_max_term_days;
+    let latest = Date::from_unix_ms_china(
+        context
+            .time_ms
+            .saturating_add(u64::from(term_days) * DAY_MS),
+    );
+    let catalogue = context.genesis.catalogue();
+    let mut seen = BTreeSet::new();
+    for entry in &profile.accreditations {
+        let number = entry.number.to_string();
+        if !seen.insert(&entry.number) {
+            return Err(RuleError::Duplicate {
+                field: "accreditations",
+                value: number,
+            });
+        }
+        context.check_not_after("accreditations.valid_from", entry.valid_from)?;
+        if entry.valid_until < entry.valid_from {
+            return Err(RuleError::ExpiresBeforeIssue {
+                document: "accreditation",
+                number,
+                issued_on: entry.valid_from,
+                valid_until: entry.valid_until,
+            });
+        }
+        if entry.valid_until > latest {
+            return Err(RuleError::ValidityTooLong {
+                document: "accreditation",
+                number,
+                valid_until: entry.valid_until,
+                latest,
+            });
+        }
+        check_list("accreditations.scope", &entry.scope, 0, MAX_LIST_ENTRIES)?;
+        if let Some(category) = entry
+            .scope
+            .iter()
+            .find(|category| catalogue.category(category).is_none())
+        {
+            return Err(RuleError::UnknownScopeCategory {
+                accreditation: entry.number.clone(),
+                category: category.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Licence and certificate dates must be plausible: issued no later than the block's date,
@@ -2429,6 +2677,8 @@ mod rule_code_tests {
         let category: CategoryId = "wires_cables".parse().expect("a valid id");
         let field: FieldId = "rated_voltage".parse().expect("a valid id");
         let unit = crate::demo::sscc("06950123000000001");
+        let accreditation: Accreditation = "CNAS L5678".parse().expect("a valid number");
+        let date: Date = "2026-01-02".parse().expect("a valid date");
         vec![
             RuleError::Replay { id },
             RuleError::NotRegistrar {
@@ -2613,7 +2863,7 @@ mod rule_code_tests {
             },
             RuleError::CategoryChanged {
                 gtin,
-                from: Some(category),
+                from: Some(category.clone()),
                 to: None,
             },
             RuleError::NotABatch { code: code.clone() },
@@ -2638,6 +2888,30 @@ mod rule_code_tests {
                 depth: 5,
                 max: 4,
             },
+            RuleError::AccreditationMissing { uscc: uscc.clone() },
+            RuleError::UnknownAccreditation {
+                accreditation: accreditation.clone(),
+            },
+            RuleError::AccreditationNotValid {
+                accreditation: accreditation.clone(),
+                on: date,
+            },
+            RuleError::OutsideAccreditationScope {
+                accreditation: accreditation.clone(),
+                category: None,
+            },
+            RuleError::UnknownScopeCategory {
+                accreditation,
+                category: category.clone(),
+            },
+            RuleError::DatesOutOfOrder {
+                earlier: "sampled_on",
+                earlier_date: date,
+                later: "inspected_on",
+                later_date: date,
+            },
+            RuleError::UnknownSampledCategory { category },
+            RuleError::SampledNotRecallable,
         ]
     }
 

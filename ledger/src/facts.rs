@@ -24,7 +24,9 @@
 //! - sale coverage, codes inspected, recalls: each code it commissioned, once, whatever the
 //!   number of shipments, inspections or recalls naming it ([`CodeFacts`], [`ModelFacts`]).
 //! - inspection outcomes: each inspection of its codes and models, signed by a regulator or an
-//!   inspection body (never by the enterprise itself).
+//!   inspection body (never by the enterprise itself), and each market sampling of a product
+//!   not on the ledger whose label names it as maker. A maker that never enrolled gets facts
+//!   (and no profile) from its first sampling; they stay when it enrols.
 //! - key revocations: each key ever bound to it, a rotation not counting as a revocation.
 //!
 //! A record that names an enterprise as buyer counts nothing for it: a competitor shipping to a
@@ -43,9 +45,10 @@ use serde::{Deserialize, Serialize};
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::uscc::Uscc;
 use crate::record::{Commissioning, Inspection, Outcome, ProductModel, Recall, Record, Shipment};
-use crate::record::{Subject, TraceCode};
+use crate::record::{SampledProduct, Subject, TraceCode};
 use crate::state::{
-    CodeState, ModelState, Overlay, StateError, StateKey, StateRead, StateReadExt, StateValue,
+    CodeState, ModelState, Overlay, SamplingEntry, StateError, StateKey, StateRead, StateReadExt,
+    StateValue,
 };
 use crate::text::Date;
 use crate::tx::TxId;
@@ -260,7 +263,8 @@ pub fn end_of_day_ms(date: Date) -> u64 {
 
 /// Typed reads of the facts.
 pub trait FactsRead: StateRead {
-    /// An enterprise's facts; every enrolled enterprise has them.
+    /// An enterprise's facts; every enrolled enterprise has them, and every maker a market
+    /// sampling named.
     fn enterprise_facts(&self, uscc: &Uscc) -> Result<Option<EnterpriseFacts>, StateError> {
         let key = StateKey::EnterpriseFacts(uscc.clone());
         match self.get(&key)? {
@@ -326,16 +330,14 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         Keeper { overlay }
     }
 
-    /// An enterprise enrolled with `keys` keys.
-    pub(crate) fn enrolled(&mut self, uscc: &Uscc, keys: usize) {
-        let facts = EnterpriseFacts {
-            keys_never_revoked: Count {
-                met: keys as u64,
-                out_of: keys as u64,
-            },
-            ..EnterpriseFacts::default()
-        };
+    /// An enterprise enrolled with `keys` keys. Market samplings naming it before it enrolled
+    /// gave it facts already; they stay.
+    pub(crate) fn enrolled(&mut self, uscc: &Uscc, keys: usize) -> Result<(), StateError> {
+        let mut facts = self.overlay.enterprise_facts(uscc)?.unwrap_or_default();
+        facts.keys_never_revoked.met += keys as u64;
+        facts.keys_never_revoked.out_of += keys as u64;
         self.put(uscc, facts);
+        Ok(())
     }
 
     /// One more key bound, by `bind_key` or a rotation.
@@ -469,6 +471,10 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
     ) -> Result<(), StateError> {
         let failed = u64::from(inspection.outcome == Outcome::NonConformant);
         let newly_inspected = match &inspection.subject {
+            Subject::Sampled(product) => {
+                self.sampled(inspection, product, id)?;
+                0
+            }
             Subject::Code(code) => {
                 let gtin = self.code_state(code)?.gtin;
                 let mut facts = self.overlay.code_facts(code)?;
@@ -496,6 +502,12 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             }
         };
         let mut number = 0;
+        if inspection.subject.sampled().is_some()
+            && self.overlay.enterprise_facts(producer)?.is_none()
+        {
+            // The maker a sampling names may not be enrolled: its facts begin here.
+            self.put(producer, EnterpriseFacts::default());
+        }
         self.update(producer, |facts| {
             facts.codes_inspected.met += newly_inspected;
             number = facts.inspections_conformant.out_of;
@@ -505,6 +517,33 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             facts.last_inspected_on = facts.last_inspected_on.max(Some(inspection.inspected_on));
         })?;
         self.list(producer, Listing::Inspections, number, Listed::Record(id));
+        Ok(())
+    }
+
+    /// A market sampling of an off-ledger product, by transaction `id`: numbered among the
+    /// consortium's samplings, with what a listing filters on.
+    fn sampled(
+        &mut self,
+        inspection: &Inspection,
+        product: &SampledProduct,
+        id: TxId,
+    ) -> Result<(), StateError> {
+        let n = self.overlay.off_ledger_samplings()?;
+        let entry = SamplingEntry {
+            tx: id,
+            maker: product.maker.clone(),
+            category: product.category.clone(),
+            outcome: inspection.outcome,
+            inspected_on: inspection.inspected_on,
+        };
+        self.overlay.put(
+            StateKey::OffLedgerSampling(n),
+            StateValue::OffLedgerSampling(entry),
+        );
+        self.overlay.put(
+            StateKey::OffLedgerSamplings,
+            StateValue::OffLedgerSamplings(n + 1),
+        );
         Ok(())
     }
 
@@ -525,6 +564,9 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
                     facts.recalls += 1;
                     self.put_code(code, facts);
                     u64::from(newly)
+                }
+                Subject::Sampled(_) => {
+                    unreachable!("execution refuses a recall of a sampled product")
                 }
                 Subject::Model(gtin) => {
                     let mut model = self.overlay.model_facts(gtin)?;

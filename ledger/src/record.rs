@@ -29,6 +29,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{CategoryId, FieldId};
+use crate::codes::accreditation::Accreditation;
 use crate::codes::ccc::CccCertificate;
 use crate::codes::ecode::Ecode;
 use crate::codes::gs1::dictionary::Ai;
@@ -38,6 +39,7 @@ use crate::codes::gs1::keys::{Gln, Gtin, KeyError, Sscc};
 use crate::codes::handle::HandleId;
 use crate::codes::licence::ProductionLicence;
 use crate::codes::prefix::IdPrefix;
+use crate::codes::region::RegionCode;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::hash::{Hash32, hash_parts};
@@ -152,6 +154,34 @@ pub struct CertificateEntry {
     pub valid_until: Date,
 }
 
+/// An accreditation an inspection body holds (CMA or CNAS), what it covers and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccreditationEntry {
+    /// The accreditation's number.
+    pub number: Accreditation,
+    /// The catalogue categories it covers; empty (and absent from the JSON) when the
+    /// accreditation names no product scope the catalogue can express, covering any category.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<CategoryId>,
+    /// First day of validity.
+    pub valid_from: Date,
+    /// Last day of validity.
+    pub valid_until: Date,
+}
+
+impl AccreditationEntry {
+    /// Whether it is valid on `date`.
+    pub fn valid_on(&self, date: Date) -> bool {
+        self.valid_from <= date && date <= self.valid_until
+    }
+
+    /// Whether it covers products of `category` (any, without a scope).
+    pub fn covers(&self, category: &CategoryId) -> bool {
+        self.scope.is_empty() || self.scope.contains(category)
+    }
+}
+
 /// An enterprise's public profile: the SAMR "production unit" fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +204,10 @@ pub struct EnterpriseProfile {
     /// CCC certificates held.
     #[serde(default)]
     pub ccc_certificates: Vec<CertificateEntry>,
+    /// Accreditations of an inspection body, with their scope and validity. Absent from the
+    /// JSON when empty, so profiles without any keep their bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accreditations: Vec<AccreditationEntry>,
 }
 
 /// Enrol an enterprise (signed by a registrar).
@@ -684,7 +718,8 @@ pub struct Commissioning {
     pub inspection_report: ReportRef,
 }
 
-/// What an inspection, a recall or a query is about: a code, or a whole model.
+/// What an inspection, a recall or a query is about: a code, a whole model or, for an
+/// inspection only, a product sampled on the market that is not on the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Subject {
@@ -692,6 +727,38 @@ pub enum Subject {
     Code(TraceCode),
     /// Every item of a model.
     Model(Gtin),
+    /// A product sampled on the market (市场抽检) whose maker never recorded it; it counts in
+    /// the named maker's figures. Boxed: it is far larger than the other subjects.
+    Sampled(Box<SampledProduct>),
+}
+
+/// A product sampled on the market that is not on the ledger, as the sampling report
+/// describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampledProduct {
+    /// The maker the label names (enrolled or not).
+    pub maker: Uscc,
+    /// The maker's name as on the label.
+    pub maker_name: ShortText,
+    /// The product's name.
+    pub product_name: ShortText,
+    /// Its model or specification.
+    pub model: ShortText,
+    /// The consortium catalogue category it belongs to.
+    pub category: CategoryId,
+    /// The batch or lot as printed, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<ShortText>,
+    /// The code printed on it, as text, if any: it may not be one the ledger can parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed_code: Option<ShortText>,
+    /// When it was sampled; on or before the inspection date.
+    pub sampled_on: Date,
+    /// The administrative division it was sampled in.
+    pub sampled_in: RegionCode,
+    /// Where: the shop, market or platform.
+    pub place: ShortText,
 }
 
 impl Subject {
@@ -699,7 +766,7 @@ impl Subject {
     pub fn code(&self) -> Option<&TraceCode> {
         match self {
             Subject::Code(code) => Some(code),
-            Subject::Model(_) => None,
+            Subject::Model(_) | Subject::Sampled(_) => None,
         }
     }
 
@@ -707,7 +774,15 @@ impl Subject {
     pub fn model(&self) -> Option<&Gtin> {
         match self {
             Subject::Model(gtin) => Some(gtin),
-            Subject::Code(_) => None,
+            Subject::Code(_) | Subject::Sampled(_) => None,
+        }
+    }
+
+    /// The off-ledger product, for a market sampling.
+    pub fn sampled(&self) -> Option<&SampledProduct> {
+        match self {
+            Subject::Sampled(product) => Some(product),
+            Subject::Code(_) | Subject::Model(_) => None,
         }
     }
 }
@@ -741,6 +816,10 @@ pub struct Inspection {
     /// What was found, for a non-conformant result especially.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub findings: Option<LongText>,
+    /// The accreditation the inspection body worked under: one of its profile's. Required of
+    /// an inspection body, optional for a regulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accreditation: Option<Accreditation>,
 }
 
 /// A buyer's personal data, which never goes on the ledger in plaintext.

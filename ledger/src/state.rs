@@ -13,13 +13,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::CategoryId;
 use crate::codes::gs1::keys::Gtin;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
 use crate::facts::{CodeFacts, EnterpriseFacts, Listed, Listing, ModelFacts};
 use crate::hash::Hash32;
-use crate::record::{EnterpriseProfile, ProductModel, ShipmentLine, Subject, TraceCode, UnitCode};
+use crate::record::{
+    EnterpriseProfile, Outcome, ProductModel, SampledProduct, ShipmentLine, Subject, TraceCode,
+    UnitCode,
+};
+use crate::text::Date;
 use crate::tx::TxId;
 
 /// Names one state entry.
@@ -66,6 +71,11 @@ pub enum StateKey {
     Packed(TraceCode, Uscc),
     /// How many units of a code (or whether a unit, counted 1) a logistic unit holds directly.
     Contained(TraceCode, UnitCode),
+    /// How many market samplings of products not on the ledger were recorded.
+    OffLedgerSamplings,
+    /// The `n`-th (from 0, in order of execution) market sampling of a product not on the
+    /// ledger.
+    OffLedgerSampling(u64),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -110,6 +120,26 @@ pub enum StateValue {
     Packed(u64),
     /// For [`StateKey::Contained`]: units inside, never zero.
     Contained(u64),
+    /// For [`StateKey::OffLedgerSamplings`]: the count.
+    OffLedgerSamplings(u64),
+    /// For [`StateKey::OffLedgerSampling`].
+    OffLedgerSampling(SamplingEntry),
+}
+
+/// A market sampling of a product not on the ledger: enough to filter a listing without
+/// reading the inspection itself, which is the transaction `tx`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamplingEntry {
+    /// The inspection transaction.
+    pub tx: TxId,
+    /// The maker the sampled product names.
+    pub maker: Uscc,
+    /// The product's catalogue category.
+    pub category: CategoryId,
+    /// The inspection's result.
+    pub outcome: Outcome,
+    /// The date of inspection.
+    pub inspected_on: Date,
 }
 
 /// An enrolled enterprise.
@@ -289,6 +319,7 @@ impl CodeState {
         match subject {
             Subject::Code(named) => named == code || Some(named) == self.batch.as_ref(),
             Subject::Model(gtin) => gtin == &self.gtin,
+            Subject::Sampled(_) => false,
         }
     }
 }
@@ -399,6 +430,8 @@ mod tag {
     pub(super) const UNIT: u8 = 17;
     pub(super) const PACKED: u8 = 18;
     pub(super) const CONTAINED: u8 = 19;
+    pub(super) const OFF_LEDGER_SAMPLINGS: u8 = 20;
+    pub(super) const OFF_LEDGER_SAMPLING: u8 = 21;
 }
 
 impl StateKey {
@@ -469,6 +502,14 @@ impl StateKey {
                         out.extend_from_slice(b"model:");
                         out.extend_from_slice(gtin.to_string().as_bytes());
                     }
+                    // Never stored (a sampled product cannot be recalled), but the form is
+                    // total: its JSON, which no code's or GTIN's text can start like.
+                    Subject::Sampled(product) => {
+                        out.extend_from_slice(b"sampled:");
+                        out.extend_from_slice(
+                            &serde_json::to_vec(product).expect("a sampled product has no maps"),
+                        );
+                    }
                 }
             }
             StateKey::Tx(id) => {
@@ -528,6 +569,12 @@ impl StateKey {
                 out.extend_from_slice(code.to_string().as_bytes());
                 out.push(0);
                 out.extend_from_slice(unit.to_string().as_bytes());
+            }
+            StateKey::OffLedgerSamplings => out.push(tag::OFF_LEDGER_SAMPLINGS),
+            StateKey::OffLedgerSampling(n) => {
+                // Big-endian, so that the samplings are stored in order.
+                out.push(tag::OFF_LEDGER_SAMPLING);
+                out.extend_from_slice(&n.to_be_bytes());
             }
         }
         out
@@ -592,9 +639,14 @@ impl StateKey {
             tag::RECALL => Ok(StateKey::Recall(hash()?)),
             tag::OPEN_RECALL => {
                 let text = text()?;
-                let subject = match text.strip_prefix("model:") {
-                    Some(gtin) => gtin.parse().map(Subject::Model).map_err(|e| to_string(&e)),
-                    None => text.parse().map(Subject::Code).map_err(|e| to_string(&e)),
+                let subject = if let Some(gtin) = text.strip_prefix("model:") {
+                    gtin.parse().map(Subject::Model).map_err(|e| to_string(&e))
+                } else if let Some(json) = text.strip_prefix("sampled:") {
+                    serde_json::from_str::<SampledProduct>(json)
+                        .map(|product| Subject::Sampled(Box::new(product)))
+                        .map_err(|e| to_string(&e))
+                } else {
+                    text.parse().map(Subject::Code).map_err(|e| to_string(&e))
                 };
                 parsed(subject.map(StateKey::OpenRecall))
             }
@@ -663,6 +715,11 @@ impl StateKey {
                     .map_err(|e| to_string(&e)),
             ),
             tag::BUYER_COMMITMENT => Ok(StateKey::BuyerCommitment(hash()?)),
+            tag::OFF_LEDGER_SAMPLINGS if rest.is_empty() => Ok(StateKey::OffLedgerSamplings),
+            tag::OFF_LEDGER_SAMPLINGS => Err(corrupt("the samplings count key has no body")),
+            tag::OFF_LEDGER_SAMPLING => <[u8; 8]>::try_from(rest)
+                .map(|n| StateKey::OffLedgerSampling(u64::from_be_bytes(n)))
+                .map_err(|_| corrupt("expected an 8-byte sampling number")),
             tag::UNIT => parsed(
                 text()?
                     .parse()
@@ -698,6 +755,8 @@ impl std::fmt::Display for StateKey {
             StateKey::Unit(unit) => write!(f, "logistic unit {unit}"),
             StateKey::Packed(code, uscc) => write!(f, "packed units of {code} held by {uscc}"),
             StateKey::Contained(code, unit) => write!(f, "units of {code} inside {unit}"),
+            StateKey::OffLedgerSamplings => write!(f, "count of off-ledger samplings"),
+            StateKey::OffLedgerSampling(n) => write!(f, "off-ledger sampling {n}"),
         }
     }
 }
@@ -744,6 +803,14 @@ impl StateValue {
                 | (StateKey::Unit(_), StateValue::Unit(_))
                 | (StateKey::Packed(..), StateValue::Packed(_))
                 | (StateKey::Contained(..), StateValue::Contained(_))
+                | (
+                    StateKey::OffLedgerSamplings,
+                    StateValue::OffLedgerSamplings(_)
+                )
+                | (
+                    StateKey::OffLedgerSampling(_),
+                    StateValue::OffLedgerSampling(_)
+                )
         )
     }
 }
@@ -797,6 +864,23 @@ pub trait StateReadExt: StateRead {
         match self.get(&StateKey::Recall(*id))? {
             Some(StateValue::Recall(state)) => Ok(Some(state)),
             other => unexpected(&StateKey::Recall(*id), other),
+        }
+    }
+
+    /// How many market samplings of off-ledger products were recorded.
+    fn off_ledger_samplings(&self) -> Result<u64, StateError> {
+        match self.get(&StateKey::OffLedgerSamplings)? {
+            Some(StateValue::OffLedgerSamplings(count)) => Ok(count),
+            other => unexpected(&StateKey::OffLedgerSamplings, other).map(|none| none.unwrap_or(0)),
+        }
+    }
+
+    /// The `n`-th market sampling of an off-ledger product.
+    fn off_ledger_sampling(&self, n: u64) -> Result<Option<SamplingEntry>, StateError> {
+        let key = StateKey::OffLedgerSampling(n);
+        match self.get(&key)? {
+            Some(StateValue::OffLedgerSampling(entry)) => Ok(Some(entry)),
+            other => unexpected(&key, other),
         }
     }
 
@@ -1053,7 +1137,7 @@ mod tests {
                 value
             );
         }
-        assert_eq!(tags.len(), 19, "the demo state holds every kind of key");
+        assert_eq!(tags.len(), 21, "the dev demo state holds every kind of key");
         assert!(
             state.entries().any(|(key, _)| matches!(
                 key,

@@ -257,6 +257,7 @@ fn only_regulators_and_inspection_bodies_inspect() {
         report_number: "X-1".parse().unwrap(),
         document_sha256: Default::default(),
         findings: None,
+        accreditation: None,
     });
     let outcome = world.submit(&distributor.key, inspection.clone());
     assert!(
@@ -791,6 +792,7 @@ fn inspection_and_recall_dates_must_lie_in_their_windows() {
             report_number: "HBAMR-2026-1".parse().unwrap(),
             document_sha256: Default::default(),
             findings: None,
+            accreditation: None,
         })
     };
     let producer = world.enterprise(who::CABLE_MAKER).profile.uscc;

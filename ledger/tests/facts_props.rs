@@ -277,6 +277,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                     report_number: text(&format!("R{}", amount % 2)),
                     document_sha256: Default::default(),
                     findings: None,
+                    accreditation: None,
                 }),
             )
         }
@@ -400,6 +401,7 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
     let producer_of = |subject: &Subject, models: &BTreeMap<Gtin, ProductModel>| match subject {
         Subject::Model(gtin) => models.contains_key(gtin),
         Subject::Code(code) => codes_of(run, uscc).contains(code),
+        Subject::Sampled(product) => &product.maker == uscc,
     };
     for accepted in &run.log {
         let record = &accepted.record;

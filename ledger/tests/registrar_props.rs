@@ -232,6 +232,7 @@ fn record(
                 report_number: "n".parse().unwrap(),
                 document_sha256: Default::default(),
                 findings: None,
+                accreditation: None,
             })
         }
         _ => {

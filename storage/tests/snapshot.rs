@@ -32,6 +32,7 @@ fn enrol(store: &Store, workload: &Workload, body: &str) -> Uscc {
         kind: EnterpriseKind::Manufacturer,
         production_licences: Vec::new(),
         ccc_certificates: Vec::new(),
+        accreditations: Vec::new(),
         ..enterprise
     };
     let key = suyuan_ledger::crypto::KeyPair::insecure_from_label(body);

@@ -258,6 +258,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         report_number: "HBAMR-2026-0099".parse().unwrap(),
         document_sha256: Default::default(),
         findings: Some("Conductor resistance above the limit.".parse().unwrap()),
+        accreditation: None,
     });
     attack.committed(1, &bureau, &inspection);
     let score_path = format!("/v1/enterprises/{}/score", squatter.uscc);

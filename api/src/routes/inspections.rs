@@ -8,16 +8,25 @@
 //! failures, those whose whole-history figures count none; it reads each remaining
 //! producer's inspections listing newest first. Every entry read is spent from the request's
 //! read budget, and the cursor names the producer and the listing entry to go on from.
+//!
+//! Market samplings of products not on the ledger are listed under the maker their label
+//! names. A maker that is enrolled has them in its own listing, so they come with its other
+//! inspections; those of makers that never enrolled follow the enrolled producers, read from
+//! the consortium's numbered off-ledger samplings newest first, the cursor then naming the
+//! sampling to go on from (`sampled:{n}`). `category=` keeps the inspections of products of one
+//! catalogue category: a sampled product's own, a code's or model's from its registered model.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use suyuan_ledger::catalogue::CategoryId;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
-use suyuan_ledger::record::{Outcome, Record};
+use suyuan_ledger::record::{Inspection, Outcome, Record, Subject};
 use suyuan_ledger::state::StateReadExt as _;
-use suyuan_ledger::text::Date;
-use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot};
+use suyuan_ledger::text::{Date, ShortText};
+use suyuan_ledger::tx::TxId;
+use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot, StoredTx};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::committed::{BlockHashes, committed_payload, record_ref};
@@ -65,6 +74,8 @@ pub(crate) struct InspectionsQuery {
     from: Option<String>,
     /// Inspected on or before this date (`YYYY-MM-DD`).
     to: Option<String>,
+    /// Products of this catalogue category only (`wires_cables`).
+    category: Option<String>,
     /// The `next` of the previous page.
     after: Option<String>,
     /// Most inspections to return.
@@ -78,6 +89,7 @@ struct Filter {
     region: Option<String>,
     from: Option<Date>,
     to: Option<Date>,
+    category: Option<CategoryId>,
 }
 
 impl Filter {
@@ -96,16 +108,23 @@ impl Filter {
 }
 
 /// Where a page goes on from: a producer, and the number of the listing entry below which its
-/// inspections are still to read.
+/// inspections are still to read; or, past the enrolled producers, the number of the
+/// off-ledger sampling below which samplings are still to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Cursor {
-    uscc: Uscc,
-    before: u64,
+enum Cursor {
+    Producer { uscc: Uscc, before: u64 },
+    Sampled { before: u64 },
 }
+
+/// What a cursor into the off-ledger samplings starts with.
+const SAMPLED_CURSOR: &str = "sampled";
 
 impl Cursor {
     fn text(&self) -> String {
-        format!("{}:{}", self.uscc, self.before)
+        match self {
+            Cursor::Producer { uscc, before } => format!("{uscc}:{before}"),
+            Cursor::Sampled { before } => format!("{SAMPLED_CURSOR}:{before}"),
+        }
     }
 
     fn parse(text: &str) -> Result<Cursor, ApiError> {
@@ -115,22 +134,26 @@ impl Cursor {
                 format!("after {text:?} is not the `next` of a page of inspections"),
             )
         };
-        let (uscc, before) = text.split_once(':').ok_or_else(bad)?;
-        Ok(Cursor {
-            uscc: uscc.parse().map_err(|_| bad())?,
-            before: before.parse().map_err(|_| bad())?,
+        let (head, before) = text.split_once(':').ok_or_else(bad)?;
+        let before = before.parse().map_err(|_| bad())?;
+        if head == SAMPLED_CURSOR {
+            return Ok(Cursor::Sampled { before });
+        }
+        Ok(Cursor::Producer {
+            uscc: head.parse().map_err(|_| bad())?,
+            before,
         })
     }
 }
 
-/// `GET /v1/inspections?outcome=&region=&from=&to=&after=&limit=`.
+/// `GET /v1/inspections?outcome=&region=&from=&to=&category=&after=&limit=`.
 #[utoipa::path(
     get,
     path = "/v1/inspections",
     tag = "regulators",
     params(InspectionsQuery),
     responses(
-        (status = 200, description = "Inspections of enrolled producers' products, by outcome (non-conformant by default), producer region and date, producers in USCC order and each one's newest first", body = InspectionsPage),
+        (status = 200, description = "Inspections of enrolled producers' products and market samplings of products not on the ledger, by outcome (non-conformant by default), producer region, date and catalogue category; producers in USCC order and each one's newest first, then the samplings of makers never enrolled, newest first", body = InspectionsPage),
         (status = 400, description = "`invalid_query`", body = crate::types::ErrorBody),
         (status = 422, description = "`read_limit_exceeded`: the page reads more stored entries than one request may; narrow it by region or period, or ask for fewer", body = crate::types::ErrorBody),
     )
@@ -153,6 +176,7 @@ pub(crate) async fn inspections(
             .as_deref()
             .map(|d| parse_date("to", d))
             .transpose()?,
+        category: query.category.map(parse_category).transpose()?,
     };
     let after = query.after.as_deref().map(Cursor::parse).transpose()?;
     reads
@@ -180,6 +204,15 @@ fn parse_region(region: String) -> Result<String, ApiError> {
     }
 }
 
+fn parse_category(category: String) -> Result<CategoryId, ApiError> {
+    category.parse().map_err(|error| {
+        ApiError::invalid_query(
+            Some("category".into()),
+            format!("category {category:?} is not a category id: {error}"),
+        )
+    })
+}
+
 fn parse_date(field: &str, text: &str) -> Result<Date, ApiError> {
     text.parse().map_err(|error| {
         ApiError::invalid_query(
@@ -202,21 +235,30 @@ fn inspections_page(
     let mut enterprises_scanned = 0;
     let mut next = None;
     let mut scan_after = None;
+    let mut producers_done = false;
+    let mut sampled_before = None;
     // The cursor's own producer first, from the entry it names; then the enterprises after it.
-    if let Some(cursor) = after {
-        next = producer_inspections(
-            snapshot,
-            filter,
-            &cursor.uscc,
-            Some(cursor.before),
-            limit,
-            &mut found,
-            &mut blocks,
-            budget,
-        )?;
-        scan_after = Some(cursor.uscc);
+    match after {
+        Some(Cursor::Producer { uscc, before }) => {
+            next = producer_inspections(
+                snapshot,
+                filter,
+                &uscc,
+                Some(before),
+                limit,
+                &mut found,
+                &mut blocks,
+                budget,
+            )?;
+            scan_after = Some(uscc);
+        }
+        Some(Cursor::Sampled { before }) => {
+            producers_done = true;
+            sampled_before = Some(before);
+        }
+        None => {}
     }
-    'scan: while next.is_none() {
+    'scan: while next.is_none() && !producers_done {
         let page = snapshot.enterprises(scan_after.as_ref(), MAX_ENTERPRISES_PER_PAGE)?;
         budget.spend(page.items.len().max(1))?;
         for enterprise in &page.items {
@@ -243,6 +285,17 @@ fn inspections_page(
             Some(last) => scan_after = Some(last),
             None => break,
         }
+    }
+    if next.is_none() {
+        next = unenrolled_samplings(
+            snapshot,
+            filter,
+            sampled_before,
+            limit,
+            &mut found,
+            &mut blocks,
+            budget,
+        )?;
     }
     Ok(InspectionsPage {
         computed_at,
@@ -282,7 +335,7 @@ fn producer_inspections(
     let mut name = None;
     for number in (0..end).rev() {
         if found.len() == limit {
-            return Ok(Some(Cursor {
+            return Ok(Some(Cursor::Producer {
                 uscc: uscc.clone(),
                 before: number + 1,
             }));
@@ -303,6 +356,9 @@ fn producer_inspections(
         if !filter.admits(inspection.outcome, inspection.inspected_on) {
             continue;
         }
+        if !category_admits(snapshot, filter, &inspection, budget)? {
+            continue;
+        }
         if name.is_none() {
             budget.spend(1)?;
             name = snapshot
@@ -310,29 +366,150 @@ fn producer_inspections(
                 .map_err(ProfileError::from)?
                 .map(|state| state.profile.name);
         }
-        found.push(RegionalInspection {
-            producer: uscc.clone(),
-            producer_name: name.clone(),
-            region: uscc.to_string()[2..8].to_owned(),
-            inspection: InspectionView {
-                subject: inspection.subject,
-                outcome: inspection.outcome,
-                inspector: profile::key_holder(snapshot, &stored.envelope.signer)?,
-                inspected_on: inspection.inspected_on,
-                report_number: inspection.report_number,
-                document_sha256: inspection.document_sha256,
-                standards: inspection.standards,
-                findings: inspection.findings,
-                record: record_ref(snapshot.store(), blocks, &stored)?,
-            },
-        });
+        found.push(regional(
+            snapshot,
+            uscc,
+            name.clone(),
+            inspection,
+            &stored,
+            blocks,
+        )?);
     }
     if found.len() == limit {
         // Full exactly at this producer's oldest entry: the next page starts after it.
-        return Ok(Some(Cursor {
+        return Ok(Some(Cursor::Producer {
             uscc: uscc.clone(),
             before: 0,
         }));
     }
     Ok(None)
+}
+
+/// Adds the market samplings of makers that never enrolled that pass `filter`, newest first
+/// from sampling `before` down, to `found` until it holds `limit`; the cursor to go on from
+/// when it stopped short. An enrolled maker's samplings are in its own listing, read already.
+fn unenrolled_samplings(
+    snapshot: &Snapshot<'_>,
+    filter: &Filter,
+    before: Option<u64>,
+    limit: usize,
+    found: &mut Vec<RegionalInspection>,
+    blocks: &mut BlockHashes,
+    budget: &Budget,
+) -> Result<Option<Cursor>, ProfileError> {
+    budget.spend(1)?;
+    let total = snapshot.off_ledger_samplings()?;
+    let end = before.unwrap_or(total).min(total);
+    for number in (0..end).rev() {
+        if found.len() == limit {
+            return Ok(Some(Cursor::Sampled { before: number + 1 }));
+        }
+        budget.spend(1)?;
+        let Some(entry) = snapshot.off_ledger_sampling(number)? else {
+            return Err(ProfileError::MissingEntry {
+                what: "off-ledger sampling",
+                name: number.to_string(),
+            });
+        };
+        let admitted = filter.admits(entry.outcome, entry.inspected_on)
+            && filter.in_region(&entry.maker)
+            && filter
+                .category
+                .as_ref()
+                .is_none_or(|c| c == &entry.category);
+        if !admitted {
+            continue;
+        }
+        budget.spend(1)?;
+        if snapshot
+            .enterprise(&entry.maker)
+            .map_err(ProfileError::from)?
+            .is_some()
+        {
+            continue;
+        }
+        budget.spend(2)?;
+        let stored = snapshot
+            .store()
+            .transaction(&entry.tx)?
+            .filter(|stored| stored.location.height <= snapshot.head().height)
+            .ok_or(ProfileError::MissingTransaction { id: entry.tx })?;
+        let Record::Inspect(inspection) = committed_payload(&stored)?.record else {
+            return Err(ProfileError::MissingTransaction { id: entry.tx });
+        };
+        let name = inspection
+            .subject
+            .sampled()
+            .map(|product| product.maker_name.clone());
+        found.push(regional(
+            snapshot,
+            &entry.maker,
+            name,
+            inspection,
+            &stored,
+            blocks,
+        )?);
+    }
+    if found.len() == limit && end > 0 {
+        return Ok(Some(Cursor::Sampled { before: 0 }));
+    }
+    Ok(None)
+}
+
+/// Whether the inspected product is of the filter's category, if it names one: a sampled
+/// product's own, else its registered model's (one or two reads).
+fn category_admits(
+    snapshot: &Snapshot<'_>,
+    filter: &Filter,
+    inspection: &Inspection,
+    budget: &Budget,
+) -> Result<bool, ProfileError> {
+    let Some(wanted) = &filter.category else {
+        return Ok(true);
+    };
+    let gtin = match &inspection.subject {
+        Subject::Sampled(product) => return Ok(&product.category == wanted),
+        Subject::Model(gtin) => gtin.clone(),
+        Subject::Code(code) => {
+            budget.spend(1)?;
+            match snapshot.code(code).map_err(ProfileError::from)? {
+                Some(state) => state.gtin,
+                None => return Ok(false),
+            }
+        }
+    };
+    budget.spend(1)?;
+    let category = snapshot
+        .model(&gtin)
+        .map_err(ProfileError::from)?
+        .and_then(|state| state.model.category);
+    Ok(category.as_ref() == Some(wanted))
+}
+
+/// One listed inspection, with its producer (or named maker) and region.
+fn regional(
+    snapshot: &Snapshot<'_>,
+    uscc: &Uscc,
+    producer_name: Option<ShortText>,
+    inspection: Inspection,
+    stored: &StoredTx,
+    blocks: &mut BlockHashes,
+) -> Result<RegionalInspection, ProfileError> {
+    Ok(RegionalInspection {
+        producer: uscc.clone(),
+        producer_name,
+        region: uscc.to_string()[2..8].to_owned(),
+        inspection: InspectionView {
+            subject: inspection.subject,
+            outcome: inspection.outcome,
+            inspector: profile::key_holder(snapshot, &stored.envelope.signer)?,
+            inspected_on: inspection.inspected_on,
+            report_number: inspection.report_number,
+            document_sha256: inspection.document_sha256,
+            standards: inspection.standards,
+            findings: inspection.findings,
+            accreditation: inspection.accreditation,
+            record: record_ref(snapshot.store(), blocks, stored)?,
+        },
+    })
 }

@@ -94,6 +94,8 @@ fn subject_cursor(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
         Subject::Model(gtin) => format!("model:{gtin}"),
+        // Never recalled (the ledger refuses it), so never a recall page's cursor.
+        Subject::Sampled(product) => format!("sampled:{}", product.maker),
     }
 }
 
@@ -213,6 +215,7 @@ fn covered_codes(
 ) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
     match subject {
         Subject::Model(gtin) => model_codes(snapshot, producer, gtin, budget),
+        Subject::Sampled(_) => Ok((Vec::new(), 0, true)),
         Subject::Code(code @ (TraceCode::Item { .. } | TraceCode::Sscc(_))) => {
             Ok((vec![code.clone()], 1, true))
         }

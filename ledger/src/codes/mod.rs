@@ -11,11 +11,14 @@
 //! | [`licence`] | industrial product production licence number |
 //! | [`handle`] | industrial-internet (Handle-style) identifier, the "digital identity code" |
 //! | [`ecode`] | Ecode IoT identification code (GB/T 31866), structure only |
+//! | [`accreditation`] | accreditation number of a testing or inspection body (CMA, CNAS) |
+//! | [`region`] | administrative division code (GB/T 2260) |
 //! | [`prefix`] | the identifier prefixes enterprises hold (GS1 company prefix, Handle prefix, Ecode registrant) |
 //!
 //! [`inspect`] detects which kind an arbitrary string is and reports its parsed fields; it is what
 //! `suyuan code inspect` and the API's code lookup print.
 
+pub mod accreditation;
 pub mod ccc;
 pub mod ecode;
 pub mod gs1;
@@ -23,4 +26,5 @@ pub mod handle;
 pub mod inspect;
 pub mod licence;
 pub mod prefix;
+pub mod region;
 pub mod uscc;

@@ -186,6 +186,7 @@ impl Workload {
                     report_number: text(&format!("WHCT-{height}-{index}")),
                     document_sha256: Hash32([3; 32]),
                     findings: None,
+                    accreditation: None,
                 }),
             ),
         };
