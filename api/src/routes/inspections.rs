@@ -25,7 +25,6 @@ use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Inspection, Outcome, Record, Subject};
 use suyuan_ledger::state::StateReadExt as _;
 use suyuan_ledger::text::{Date, ShortText};
-use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot, StoredTx};
 use utoipa::{IntoParams, ToSchema};
 
