@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Record, Subject, TraceCode};
@@ -87,17 +88,20 @@ pub(crate) async fn open_recalls(
         .map(Json)
 }
 
-/// A subject as a page's `next` names it: a code's text, or `model:` and a GTIN.
+/// A subject as a page's `next` names it: a code's text, or `model:` and a model code.
 fn subject_cursor(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
-        Subject::Model(gtin) => format!("model:{gtin}"),
+        Subject::Model(model_code) => format!("model:{model_code}"),
     }
 }
 
 fn parse_subject(text: &str) -> Result<Subject, ApiError> {
     let parsed = match text.strip_prefix("model:") {
-        Some(gtin) => gtin.parse().map(Subject::Model).map_err(|e| e.to_string()),
+        Some(model_code) => model_code
+            .parse()
+            .map(Subject::Model)
+            .map_err(|e| e.to_string()),
         None => text.parse().map(Subject::Code).map_err(|e| e.to_string()),
     };
     parsed.map_err(|reason| {
@@ -209,6 +213,21 @@ fn open_recall(
     })
 }
 
+/// Whether `code` is of the model `model_code`: a GS1 code says so itself, an Ecode or Handle
+/// code by the model its commissioning named.
+fn is_of_model(
+    snapshot: &Snapshot<'_>,
+    code: &TraceCode,
+    model_code: &ModelCode,
+) -> Result<bool, ProfileError> {
+    if let Some(gtin) = code.gtin() {
+        return Ok(model_code.gtin() == Some(gtin));
+    }
+    Ok(snapshot
+        .code(code)?
+        .is_some_and(|state| &state.model_code == model_code))
+}
+
 /// The codes `subject` covers whose holders are read, how many it covers in all, and whether
 /// those read are all of them: the code itself, or a model's codes among its producer's
 /// commissioned codes, newest first.
@@ -218,12 +237,12 @@ fn covered_codes(
     subject: &Subject,
     budget: &Budget,
 ) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
-    let gtin = match subject {
+    let model_code = match subject {
         Subject::Code(code) => return Ok((vec![code.clone()], 1, true)),
-        Subject::Model(gtin) => gtin,
+        Subject::Model(model_code) => model_code,
     };
     budget.spend(2)?;
-    let total = snapshot.model_facts(gtin)?.codes;
+    let total = snapshot.model_facts(model_code)?.codes;
     let listed = snapshot
         .enterprise_facts(producer)?
         .ok_or_else(|| ProfileError::MissingFacts {
@@ -244,7 +263,7 @@ fn covered_codes(
                 number,
             });
         };
-        if code.gtin() == Some(gtin) {
+        if is_of_model(snapshot, &code, model_code)? {
             codes.push(code);
         }
     }

@@ -11,6 +11,7 @@
 //! | [`licence`] | industrial product production licence number |
 //! | [`handle`] | industrial-internet (Handle-style) identifier, the "digital identity code" |
 //! | [`ecode`] | Ecode IoT identification code (GB/T 31866), structure only |
+//! | [`model`] | a product model's code: GTIN, Ecode or industrial-internet id |
 //! | [`prefix`] | the identifier prefixes enterprises hold (GS1 company prefix, Handle prefix, Ecode registrant) |
 //!
 //! [`inspect`] detects which kind an arbitrary string is and reports its parsed fields; it is what
@@ -22,5 +23,6 @@ pub mod gs1;
 pub mod handle;
 pub mod inspect;
 pub mod licence;
+pub mod model;
 pub mod prefix;
 pub mod uscc;
