@@ -486,7 +486,7 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
     for (code, gtin) in &codes {
         let covers = |subjects: &BTreeSet<Subject>| {
             subjects.contains(&Subject::Code(code.clone()))
-                || subjects.contains(&Subject::Model(gtin.clone().into()))
+                || subjects.contains(&Subject::Model(gtin.clone()))
         };
         count(&mut facts.codes_sold, shipped.contains(code));
         count(&mut facts.codes_inspected, covers(&inspected));
