@@ -200,7 +200,7 @@ fn kind_name(kind: EnterpriseKind) -> String {
 fn subject(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
-        Subject::Model(gtin) => format!("every item of model {gtin}"),
+        Subject::Model(model_code) => format!("every item of model {model_code}"),
         Subject::Sampled(product) => sampled_description(product),
     }
 }
@@ -413,7 +413,7 @@ fn products(page: &mut Page, report: &SupplierReport) {
     ]);
     for product in &report.products {
         page.markup("<tr>");
-        page.mono_cell(&product.gtin);
+        page.mono_cell(&product.model_code);
         page.cell(&format!("{} ({})", product.name, product.model));
         match &product.category {
             Some(category) => page.cell(&format!("{} {}", category.name_zh, category.name_en)),

@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::facts::{CodeFacts, EnterpriseFacts, FactsRead, Listed, Listing, ModelFacts};
@@ -611,7 +611,7 @@ fn read_models(reader: &mut Reader<'_, '_>) -> Result<Vec<ModelEntry>, ProfileEr
             category,
         });
     }
-    models.sort_by(|a, b| a.state.model.gtin.cmp(&b.state.model.gtin));
+    models.sort_by(|a, b| a.state.model.model_code.cmp(&b.state.model.model_code));
     Ok(models)
 }
 
@@ -626,7 +626,7 @@ fn registration(
     let page = reader
         .snapshot
         .store()
-        .model_records(&state.model.gtin, page)?;
+        .model_records(&state.model.model_code, page)?;
     reader.budget.spend(page.items.len())?;
     for stored in page.items {
         if stored.location.height != height {
@@ -640,12 +640,12 @@ fn registration(
     Ok(None)
 }
 
-fn model(snapshot: &Snapshot<'_>, gtin: &Gtin) -> Result<ModelState, ProfileError> {
+fn model(snapshot: &Snapshot<'_>, model_code: &ModelCode) -> Result<ModelState, ProfileError> {
     snapshot
-        .model(gtin)?
+        .model(model_code)?
         .ok_or_else(|| ProfileError::MissingEntry {
             what: "model",
-            name: gtin.to_string(),
+            name: model_code.to_string(),
         })
 }
 
@@ -653,7 +653,7 @@ fn model(snapshot: &Snapshot<'_>, gtin: &Gtin) -> Result<ModelState, ProfileErro
 fn read_codes(reader: &mut Reader<'_, '_>) -> Result<Vec<CodeEntry>, ProfileError> {
     let mut codes = Vec::new();
     let mut commissionings: BTreeMap<TxId, Arc<Fact>> = BTreeMap::new();
-    let mut models: BTreeMap<Gtin, (ModelFacts, bool)> = BTreeMap::new();
+    let mut models: BTreeMap<ModelCode, (ModelFacts, bool)> = BTreeMap::new();
     for entry in reader.listed(Listing::Codes, MAX_PROFILE_CODES)? {
         let Listed::Code(code) = entry else {
             return Err(reader.wrong_kind(Listing::Codes));
@@ -667,16 +667,16 @@ fn read_codes(reader: &mut Reader<'_, '_>) -> Result<Vec<CodeEntry>, ProfileErro
                 name: code.to_string(),
             })?;
         let facts = snapshot.code_facts(&code)?;
-        let (model, model_open) = match models.get(&state.gtin) {
+        let (model, model_open) = match models.get(&state.model_code) {
             Some(known) => known.clone(),
             None => {
                 reader.budget.spend(2)?;
-                let subject = Subject::Model(state.gtin.clone());
+                let subject = Subject::Model(state.model_code.clone());
                 let known = (
-                    snapshot.model_facts(&state.gtin)?,
+                    snapshot.model_facts(&state.model_code)?,
                     snapshot.open_recall(&subject)?.is_some(),
                 );
-                models.insert(state.gtin.clone(), known.clone());
+                models.insert(state.model_code.clone(), known.clone());
                 known
             }
         };

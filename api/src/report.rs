@@ -198,7 +198,8 @@ fn products(data: &EnterpriseData, today: Date) -> Vec<ProductModelView> {
             let state = &entry.state;
             let model = &state.model;
             ProductModelView {
-                gtin: model.gtin.clone(),
+                gtin: model.model_code.gtin().cloned(),
+                model_code: model.model_code.clone(),
                 name: model.name.clone(),
                 product_type: model.product_type.clone(),
                 specification: model.specification.clone(),
@@ -251,7 +252,8 @@ fn batches(data: &EnterpriseData) -> Vec<BatchView> {
                     Items::Batch { .. } => BatchKind::Batch,
                     Items::Serialised { .. } => BatchKind::Item,
                 },
-                gtin: code.state.gtin.clone(),
+                gtin: code.state.model_code.gtin().cloned(),
+                model_code: code.state.model_code.clone(),
                 quantity: code.state.quantity,
                 production_date: record.production_date,
                 inspection_report: record.inspection_report.clone(),

@@ -4,7 +4,7 @@
 //!
 //! [`Hash`], [`PublicKey`], [`Envelope`], [`Header`], [`Payload`], [`TraceCode`], [`CodeKind`]
 //! and [`AiValue`] describe the JSON the ledger's serde gives; the enterprise views
-//! ([`crate::views`]) add [`Uscc`], [`Date`], [`Gtin`], [`EnterpriseKind`], [`Outcome`],
+//! ([`crate::views`]) add [`Uscc`], [`Date`], [`Gtin`], [`ModelCode`], [`EnterpriseKind`], [`Outcome`],
 //! [`ReportRef`] and [`Subject`]; the proof routes add [`ProofBundle`], [`BundleRecord`] and
 //! [`ConsistencyBundle`] (the `suyuan_proofs::bundle` types). The API's tests compare them
 //! with real values. This module is a leaf: it imports nothing of the crate.
@@ -317,6 +317,21 @@ impl PartialSchema for Gtin {
 
 named_schema!(Gtin);
 
+/// A product model's code (the ledger's `codes::model::ModelCode`).
+pub struct ModelCode;
+
+impl PartialSchema for ModelCode {
+    fn schema() -> RefOr<Schema> {
+        string(
+            "a product model's code in canonical form: a GTIN as its 14 digits, ecode:{code} or \
+             handle:{prefix}/{suffix}",
+            Some("^([0-9]{14}|ecode:1[0-9]{5,24}|handle:[0-9]+(\\.[0-9]+)+/.+)$"),
+        )
+    }
+}
+
+named_schema!(ModelCode);
+
 /// What an enterprise does (the ledger's `record::EnterpriseKind`).
 pub struct EnterpriseKind;
 
@@ -433,8 +448,8 @@ impl PartialSchema for Subject {
             ))
             .item(one(
                 "model",
-                "every item of a model, by GTIN",
-                Gtin::schema(),
+                "every item of a model, by its model code",
+                ModelCode::schema(),
             ))
             .item(one(
                 "sampled",

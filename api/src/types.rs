@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::{BlockHash, Header};
 use suyuan_ledger::catalogue::{Catalogue, Category, DocumentKind};
 use suyuan_ledger::codes::inspect::{AiValue, CodeKind};
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
@@ -289,6 +290,12 @@ pub struct ProductView {
     /// holds: one at most for an item or a unit, at most 100 listed for a batch.
     #[serde(default)]
     pub packed_in: Vec<UnitLineView>,
+    /// The code of the model it is of, in canonical form (a GTIN's 14 digits, `ecode:…` or
+    /// `handle:…`); for an Ecode or Handle model code looked up itself, that code, with the
+    /// model's records as `history`. `None` for a logistic unit or a code never commissioned.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::schemas::ModelCode>)]
+    pub model_code: Option<ModelCode>,
 }
 
 /// A packed logistic unit (an SSCC), as state holds it.

@@ -15,6 +15,7 @@ use suyuan_ledger::codes::accreditation::Accreditation;
 use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::licence::ProductionLicence;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
@@ -434,9 +435,14 @@ pub enum EvidenceEntry {
     Model {
         /// Its number in the listing.
         number: u64,
-        /// Its GTIN.
-        #[schema(value_type = crate::schemas::Gtin)]
-        gtin: Gtin,
+        /// Its GTIN, for a GTIN model; an Ecode or Handle model has none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<crate::schemas::Gtin>)]
+        gtin: Option<Gtin>,
+        /// Its model code in canonical form: the GTIN, `ecode:{code}` or
+        /// `handle:{prefix}/{suffix}`.
+        #[schema(value_type = crate::schemas::ModelCode)]
+        model_code: ModelCode,
         /// Its product name as registered now.
         #[schema(value_type = String)]
         name: ShortText,
@@ -516,9 +522,13 @@ impl From<&CodeFacts> for CodeFigures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductModelView {
-    /// Its GTIN.
-    #[schema(value_type = crate::schemas::Gtin)]
-    pub gtin: Gtin,
+    /// Its GTIN, for a GTIN model; an Ecode or Handle model has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schemas::Gtin>)]
+    pub gtin: Option<Gtin>,
+    /// Its model code in canonical form: the GTIN, `ecode:{code}` or `handle:{prefix}/{suffix}`.
+    #[schema(value_type = crate::schemas::ModelCode)]
+    pub model_code: ModelCode,
     /// Product name.
     #[schema(value_type = String)]
     pub name: ShortText,
@@ -586,9 +596,14 @@ pub struct BatchView {
     pub code: TraceCode,
     /// Batch or item.
     pub kind: BatchKind,
-    /// Its model.
-    #[schema(value_type = crate::schemas::Gtin)]
-    pub gtin: Gtin,
+    /// Its model's GTIN, for a GTIN model; an Ecode or Handle model has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schemas::Gtin>)]
+    pub gtin: Option<Gtin>,
+    /// Its model's code in canonical form: the GTIN, `ecode:{code}` or
+    /// `handle:{prefix}/{suffix}`.
+    #[schema(value_type = crate::schemas::ModelCode)]
+    pub model_code: ModelCode,
     /// Units commissioned.
     pub quantity: u64,
     /// Production date.

@@ -66,7 +66,7 @@ async fn a_pallet_shows_its_contents_and_holder_and_an_item_its_batch_recall() {
             &gas.key,
             Record::Commission(Commissioning {
                 uscc: gas.profile.uscc.clone(),
-                gtin: Demo::cooker_gtin(),
+                model_code: Demo::cooker_gtin().into(),
                 items: Items::Serialised {
                     codes: vec![item.clone()],
                     batch: Some(cooker_lot.clone()),

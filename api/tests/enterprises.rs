@@ -95,7 +95,7 @@ fn cable_commission(
 ) -> Record {
     Record::Commission(Commissioning {
         uscc: uscc_of(server, who::CABLE_MAKER),
-        gtin: Demo::cable_gtin(),
+        model_code: Demo::cable_gtin().into(),
         items: Items::Batch {
             code: TraceCode::Lot {
                 gtin: Demo::cable_gtin(),
@@ -401,7 +401,8 @@ async fn supplier_report_of_the_recalled_gas_maker() {
     assert!(report.production_licences.is_empty());
     assert_eq!(report.ccc_certificates[0].validity, Validity::Valid);
     assert_eq!(report.products.len(), 1);
-    assert_eq!(report.products[0].gtin, Demo::cooker_gtin());
+    assert_eq!(report.products[0].gtin, Some(Demo::cooker_gtin()));
+    assert_eq!(report.products[0].model_code, Demo::cooker_gtin().into());
     let category = report.products[0].category.as_ref().expect("a category");
     assert_eq!(
         (category.name_zh.as_str(), category.name_en.as_str()),
@@ -646,7 +647,7 @@ async fn report_html_is_self_contained_and_escapes_hostile_record_text() {
         100,
         Record::RegisterProduct(ProductModel {
             uscc: gas.profile.uscc.clone(),
-            gtin: suyuan_ledger::demo::gtin("0695098765002"),
+            model_code: suyuan_ledger::demo::gtin("0695098765002").into(),
             name: text("<script>alert(\"pwned\")</script>"),
             product_type: text("gas appliances"),
             specification: text("</td><img src=x onerror=alert(1)>"),
@@ -671,7 +672,7 @@ async fn report_html_is_self_contained_and_escapes_hostile_record_text() {
         &lab.key,
         100,
         Record::Inspect(Inspection {
-            subject: Subject::Model(Demo::cooker_gtin()),
+            subject: Subject::Model(Demo::cooker_gtin().into()),
             outcome: Outcome::Conformant,
             standards: vec![text("GB 16410-2020")],
             inspected_on: text("2026-01-05"),

@@ -207,7 +207,7 @@ async fn the_evidence_a_report_leaves_out_pages_from_where_it_says() {
     assert!(
         models.iter().any(
             |entry| matches!(entry, EvidenceEntry::Model { gtin, figures, .. }
-                if *gtin == Demo::cooker_gtin() && figures.codes >= COMMISSIONINGS * ITEMS as u64)
+                if *gtin == Some(Demo::cooker_gtin()) && figures.codes >= COMMISSIONINGS * ITEMS as u64)
         ),
         "{models:?}"
     );

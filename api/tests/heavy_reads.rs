@@ -97,7 +97,7 @@ fn heavy_chain(label: &str) -> Chain {
         .map(|member| {
             let mut model = cooker.clone();
             model.uscc = member.profile.uscc.clone();
-            model.gtin = member.gtin.clone();
+            model.model_code = member.gtin.clone().into();
             sign(&chain, &member.key, 1, Record::RegisterProduct(model))
         })
         .collect();
@@ -113,7 +113,7 @@ fn heavy_chain(label: &str) -> Chain {
                 .collect();
             let record = Record::Commission(Commissioning {
                 uscc: member.profile.uscc.clone(),
-                gtin: member.gtin.clone(),
+                model_code: member.gtin.clone().into(),
                 items: Items::Serialised { codes, batch: None },
                 production_date: text("2026-01-02"),
                 factory_number: None,

@@ -97,7 +97,7 @@ async fn re_registering_a_model_eleven_thousand_times_launders_nothing() {
     let model = server
         .chain
         .store
-        .model(&Demo::cooker_gtin())
+        .model(&Demo::cooker_gtin().into())
         .unwrap()
         .unwrap()
         .model;

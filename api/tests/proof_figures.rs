@@ -40,7 +40,7 @@ fn commissionings(demo: &Demo, first: usize, count: usize) -> Vec<Envelope> {
         .map(|n| {
             let record = Record::Commission(Commissioning {
                 uscc: cable.profile.uscc.clone(),
-                gtin: Demo::cable_gtin(),
+                model_code: Demo::cable_gtin().into(),
                 items: Items::Batch {
                     code: lot(n),
                     quantity: 10,

@@ -96,7 +96,7 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
     // resold part of it, is held by both.
     let recall = Record::Recall(Recall {
         producer: cable.profile.uscc.clone(),
-        subjects: vec![Subject::Model(Demo::cable_gtin())],
+        subjects: vec![Subject::Model(Demo::cable_gtin().into())],
         reason: text("Conductor resistance above GB/T 3956 class 1 limits."),
         announced_on: text("2026-01-04"),
     });
@@ -113,14 +113,14 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
     let model = page
         .recalls
         .iter()
-        .find(|entry| entry.subject == Subject::Model(Demo::cable_gtin()))
+        .find(|entry| entry.subject == Subject::Model(Demo::cable_gtin().into()))
         .expect("the model recall is open");
     assert_eq!(model.record.id, model_recall_id);
     assert_eq!(model.producer, cable.profile.uscc);
     let codes = server
         .chain
         .store
-        .model_facts(&Demo::cable_gtin())
+        .model_facts(&Demo::cable_gtin().into())
         .unwrap()
         .codes;
     assert_eq!(model.codes_total, codes);
@@ -180,7 +180,10 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
     );
     let page: OpenRecallsPage = get(&server, "/v1/recalls").await;
     assert_eq!(page.recalls.len(), 1, "{page:?}");
-    assert_eq!(page.recalls[0].subject, Subject::Model(Demo::cable_gtin()));
+    assert_eq!(
+        page.recalls[0].subject,
+        Subject::Model(Demo::cable_gtin().into())
+    );
 
     // A scan of either lot shows the recall covering it: the model's, which names no code, and
     // the lot's own, now closed.
@@ -189,7 +192,7 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
     assert!(cable_view.recalls_complete);
     assert_eq!(cable_view.recalls.len(), 1, "{cable_view:?}");
     let covering = &cable_view.recalls[0];
-    assert_eq!(covering.subject, Subject::Model(Demo::cable_gtin()));
+    assert_eq!(covering.subject, Subject::Model(Demo::cable_gtin().into()));
     assert_eq!(covering.status, RecallStatus::Open);
     assert_eq!(covering.record.id, model_recall_id);
     assert!(

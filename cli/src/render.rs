@@ -330,7 +330,7 @@ pub(crate) fn describe_report(report: &SupplierReport) -> String {
             .unwrap_or_default();
         out.push_str(&format!(
             "  {}  {}, model {}{category}{documents}\n",
-            product.gtin, product.name, product.model
+            product.model_code, product.name, product.model
         ));
     }
     let recalled = |status| {
@@ -537,7 +537,7 @@ pub(crate) fn describe_holder(holder: &KeyHolder) -> String {
 pub(crate) fn describe_subject(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
-        Subject::Model(gtin) => format!("every item of model {gtin}"),
+        Subject::Model(model_code) => format!("every item of model {model_code}"),
         Subject::Sampled(product) => format!(
             "{} {} of {} ({}), sampled {} at {} ({}), not on the ledger",
             product.product_name,

@@ -41,7 +41,7 @@ fn main() {
             nonce: 0,
             record: Record::Commission(Commissioning {
                 uscc: cable.profile.uscc.clone(),
-                gtin: Demo::cable_gtin(),
+                model_code: Demo::cable_gtin().into(),
                 items: Items::Batch {
                     code: lot.clone(),
                     quantity: u64::MAX / 2,

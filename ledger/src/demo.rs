@@ -26,6 +26,7 @@ use crate::catalogue::FieldId;
 use crate::codes::accreditation::Accreditation;
 use crate::codes::gs1::check::check_digit;
 use crate::codes::gs1::keys::{Gln, Gtin};
+use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::{Uscc, check_character};
 use crate::crypto::KeyPair;
@@ -35,10 +36,10 @@ use crate::hash::Hash32;
 use crate::merkle::log::Frontier;
 use crate::merkle::map::MapStore;
 use crate::record::{
-    AccreditationEntry, BusinessLicence, CertificateEntry, Commissioning, EnterpriseKind,
-    EnterpriseProfile, Inspection, Items, LicenceEntry, Outcome, Pack, Party, PersonalData,
-    ProductModel, Recall, Record, RegisterEnterprise, ReportKind, ReportRef, SampledProduct,
-    Shipment, ShipmentLine, Subject, TraceCode, UnitCode, Unpack, UpdateEnterprise,
+    AccreditationEntry, AttestPrefix, BusinessLicence, CertificateEntry, Commissioning,
+    EnterpriseKind, EnterpriseProfile, Inspection, Items, LicenceEntry, Outcome, Pack, Party,
+    PersonalData, ProductModel, Recall, Record, RegisterEnterprise, ReportKind, ReportRef,
+    SampledProduct, Shipment, ShipmentLine, Subject, TraceCode, UnitCode, Unpack, UpdateEnterprise,
 };
 use crate::state::{MemState, StateRead, WriteSet};
 use crate::text::ShortText;
@@ -419,7 +420,7 @@ impl Demo {
                 2,
                 Record::Commission(Commissioning {
                     uscc: cable.profile.uscc.clone(),
-                    gtin: Self::cable_gtin(),
+                    model_code: Self::cable_gtin().into(),
                     items: Items::Batch {
                         code: cable_lot.clone(),
                         quantity: 500,
@@ -438,7 +439,7 @@ impl Demo {
                 2,
                 Record::Commission(Commissioning {
                     uscc: gas.profile.uscc.clone(),
-                    gtin: Self::cooker_gtin(),
+                    model_code: Self::cooker_gtin().into(),
                     items: Items::Batch {
                         code: cooker_lot.clone(),
                         quantity: 200,
@@ -457,7 +458,7 @@ impl Demo {
                 3,
                 Record::Commission(Commissioning {
                     uscc: gas.profile.uscc.clone(),
-                    gtin: Self::cooker_gtin(),
+                    model_code: Self::cooker_gtin().into(),
                     items: Items::Serialised {
                         codes: cooker_serials.clone(),
                         batch: None,
@@ -565,13 +566,15 @@ impl Demo {
         vec![enrolments, models, production, flows, resale_and_recall]
     }
 
-    /// The story with three more blocks, [`Demo::logistics`], [`Demo::accreditation`] and
-    /// [`Demo::market_sampling`]: what `suyuan dev` loads.
+    /// The story with more blocks: [`Demo::logistics`], [`Demo::accreditation`],
+    /// [`Demo::market_sampling`] and the two of [`Demo::non_gs1_models`]. What `suyuan dev`
+    /// loads.
     pub fn dev_story(&self) -> Vec<Vec<Envelope>> {
         let mut story = self.story();
         story.push(self.logistics());
         story.push(self.accreditation());
         story.push(self.market_sampling());
+        story.extend(self.non_gs1_models());
         story
     }
 
@@ -649,6 +652,136 @@ impl Demo {
                 )),
             ),
         ]
+    }
+
+    /// Two blocks in which products without a GTIN are made and sold: the bureau attests an
+    /// Ecode registrant prefix to the cable maker and a Handle enterprise prefix to the
+    /// gas-appliance maker; each registers a model under it ([`Demo::ecode_model`],
+    /// [`Demo::handle_model`]) and commissions a batch ([`Demo::ecode_batch`],
+    /// [`Demo::handle_batch`]). In the second block both batches are sold to the distributor and
+    /// the bureau recalls the whole Handle model.
+    pub fn non_gs1_models(&self) -> Vec<Vec<Envelope>> {
+        let cable = &self.enterprises[who::CABLE_MAKER];
+        let gas = &self.enterprises[who::GAS_APPLIANCE_MAKER];
+        let distributor = &self.enterprises[who::DISTRIBUTOR];
+        let attest = |nonce, enterprise: &DemoEnterprise, prefix: IdPrefix| {
+            self.sign(
+                &self.bureau,
+                nonce,
+                Record::AttestPrefix(AttestPrefix {
+                    uscc: enterprise.profile.uscc.clone(),
+                    prefix,
+                    from: None,
+                }),
+            )
+        };
+        let register = |enterprise: &DemoEnterprise, mut model: ProductModel, code| {
+            model.model_code = code;
+            self.sign(&enterprise.key, 6, Record::RegisterProduct(model))
+        };
+        let commission = |enterprise: &DemoEnterprise, model_code, code: TraceCode, number| {
+            self.sign(
+                &enterprise.key,
+                7,
+                Record::Commission(Commissioning {
+                    uscc: enterprise.profile.uscc.clone(),
+                    model_code,
+                    items: Items::Batch {
+                        code,
+                        quantity: 200,
+                    },
+                    production_date: text("2026-01-06"),
+                    factory_number: None,
+                    inspection_report: factory_report(number, "in-house laboratory"),
+                }),
+            )
+        };
+        let sell = |enterprise: &DemoEnterprise, code: TraceCode, order: &str| {
+            self.sign(
+                &enterprise.key,
+                8,
+                Record::Ship(Shipment {
+                    seller: enterprise.profile.uscc.clone(),
+                    buyer: Party::enterprise(&distributor.profile),
+                    sold_at_ms: DEMO_GENESIS_TIME_MS + 7 * 86_400_000,
+                    lines: vec![ShipmentLine { code, quantity: 80 }],
+                    order_reference: Some(text(order)),
+                }),
+            )
+        };
+        let made = vec![
+            attest(8, cable, Self::ecode_prefix()),
+            attest(9, gas, Self::handle_prefix()),
+            register(cable, cable_model(cable), Self::ecode_model()),
+            register(gas, cooker_model(gas), Self::handle_model()),
+            commission(
+                cable,
+                Self::ecode_model(),
+                Self::ecode_batch(),
+                "CJ-FI-2601-031",
+            ),
+            commission(
+                gas,
+                Self::handle_model(),
+                Self::handle_batch(),
+                "GA-FI-2601-009",
+            ),
+        ];
+        let sold_and_recalled = vec![
+            sell(cable, Self::ecode_batch(), "SO-2026-0040"),
+            sell(gas, Self::handle_batch(), "SO-2026-0041"),
+            self.sign(
+                &self.bureau,
+                10,
+                Record::Recall(Recall {
+                    producer: gas.profile.uscc.clone(),
+                    subjects: vec![Subject::Model(Self::handle_model())],
+                    reason: text("Ignition electrode may crack on the JZT-2B42 Handle-coded series: risk of delayed ignition."),
+                    announced_on: text("2026-01-07"),
+                }),
+            ),
+        ];
+        vec![made, sold_and_recalled]
+    }
+
+    /// The Ecode registrant prefix the cable maker holds in the dev story: version 1, numbering
+    /// system 0012, registrant block 69501.
+    pub fn ecode_prefix() -> IdPrefix {
+        IdPrefix::ecode("1001269501").expect("a valid Ecode registrant prefix")
+    }
+
+    /// The Handle enterprise prefix the gas-appliance maker holds in the dev story, under the
+    /// national root `88`.
+    pub fn handle_prefix() -> IdPrefix {
+        IdPrefix::handle("88.118.8").expect("a valid Handle enterprise prefix")
+    }
+
+    /// The cable model the dev story identifies only by an Ecode.
+    pub fn ecode_model() -> ModelCode {
+        "ecode:100126950100001"
+            .parse()
+            .expect("a valid Ecode model code")
+    }
+
+    /// The batch of [`Demo::ecode_model`] the dev story commissions.
+    pub fn ecode_batch() -> TraceCode {
+        "ecode:10012695010000126010"
+            .parse()
+            .expect("a valid Ecode batch code")
+    }
+
+    /// The gas-cooker model the dev story identifies only by a Handle id, and recalls.
+    pub fn handle_model() -> ModelCode {
+        "handle:88.118.8/model/JZT-2B42H"
+            .parse()
+            .expect("a valid Handle model code")
+    }
+
+    /// The batch of [`Demo::handle_model`] the dev story commissions.
+    pub fn handle_batch() -> TraceCode {
+        "handle:88.118.8/batch/JZT-2B42H/2601"
+            .parse()
+            .expect("a valid Handle batch code")
     }
 
     /// The block after the story in which goods move in logistic units: the cable maker packs
@@ -904,7 +1037,7 @@ fn demo_enterprises() -> Vec<DemoEnterprise> {
 fn cable_model(cable: &DemoEnterprise) -> ProductModel {
     ProductModel {
         uscc: cable.profile.uscc.clone(),
-        gtin: Demo::cable_gtin(),
+        model_code: Demo::cable_gtin().into(),
         name: text("PVC-insulated copper cable"),
         product_type: text("electric wires and cables"),
         specification: text("BV 2.5 mm² 450/750 V"),
@@ -924,7 +1057,7 @@ fn cable_model(cable: &DemoEnterprise) -> ProductModel {
 fn cooker_model(gas: &DemoEnterprise) -> ProductModel {
     ProductModel {
         uscc: gas.profile.uscc.clone(),
-        gtin: Demo::cooker_gtin(),
+        model_code: Demo::cooker_gtin().into(),
         name: text("Two-burner domestic gas cooker"),
         product_type: text("gas appliances"),
         specification: text("natural gas 12T, 2 × 4.2 kW"),

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::catalogue::{Catalogue, CategoryId, DocumentKind, FieldId, STANDARDS_FIELD};
 use crate::codes::accreditation::Accreditation;
-use crate::codes::gs1::keys::Gtin;
+use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
@@ -231,19 +231,19 @@ pub enum RuleError {
         /// What was attempted.
         action: &'static str,
     },
-    /// The GTIN is registered to another enterprise.
-    #[error("model {gtin} belongs to enterprise {owner}")]
+    /// The model code is registered to another enterprise.
+    #[error("model {model} belongs to enterprise {owner}")]
     ModelOfOtherEnterprise {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
         /// Its owner.
         owner: Uscc,
     },
-    /// No model with that GTIN is registered.
-    #[error("model {gtin} is not registered")]
+    /// No model with that code is registered.
+    #[error("model {model} is not registered")]
     UnknownModel {
-        /// The GTIN.
-        gtin: Gtin,
+        /// The model code.
+        model: ModelCode,
     },
     /// The enterprise does not hold the licence or certificate the model names.
     #[error("enterprise {uscc} holds no {document} numbered {number} valid on {on}")]
@@ -258,12 +258,21 @@ pub enum RuleError {
         on: Date,
     },
     /// A GS1 code's GTIN differs from the model's.
-    #[error("code {code} is not of model {gtin}")]
+    #[error("code {code} is not of model {model}")]
     CodeOfOtherModel {
         /// The code.
         code: TraceCode,
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
+    },
+    /// A GS1 lot or item code names a GTIN, and the model it would belong to has none: an
+    /// Ecode or Handle model's batches and items carry Ecode or Handle codes.
+    #[error("code {code} is a GS1 code, and model {model} is not a GTIN model")]
+    GtinCodeOfNonGtinModel {
+        /// The code.
+        code: TraceCode,
+        /// The model.
+        model: ModelCode,
     },
     /// A logistic-unit code cannot stand for a product.
     #[error("code {code} is a logistic unit, not a product code")]
@@ -521,34 +530,34 @@ pub enum RuleError {
         uscc: Uscc,
     },
     /// A model names a category the consortium's catalogue does not list.
-    #[error("model {gtin} names category {category}, which the catalogue does not list")]
+    #[error("model {model} names category {category}, which the catalogue does not list")]
     UnknownCategory {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
         /// The category named.
         category: CategoryId,
     },
     /// A model names no category, and the catalogue requires one.
-    #[error("model {gtin} names no category; the consortium's catalogue requires one")]
+    #[error("model {model} names no category; the consortium's catalogue requires one")]
     UncategorisedModel {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
     },
     /// A model names none of a document its category requires.
-    #[error("model {gtin} of category {category} names no {}", document.describe())]
+    #[error("model {model} of category {category} names no {}", document.describe())]
     MissingDocument {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
         /// Its category.
         category: CategoryId,
         /// The document it lacks.
         document: DocumentKind,
     },
     /// A model lacks a field its category requires.
-    #[error("model {gtin} of category {category} lacks field {field}")]
+    #[error("model {model} of category {category} lacks field {field}")]
     MissingField {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
         /// Its category.
         category: CategoryId,
         /// The field.
@@ -556,18 +565,18 @@ pub enum RuleError {
     },
     /// A model carries a field its category does not define (or carries fields, with no
     /// category).
-    #[error("model {gtin} carries field {field}, which its category does not define")]
+    #[error("model {model} carries field {field}, which its category does not define")]
     UnknownField {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
         /// The field.
         field: FieldId,
     },
     /// A registration would change the category a model was registered in.
-    #[error("model {gtin} is of category {from:?}; a registration cannot make it {to:?}")]
+    #[error("model {model} is of category {from:?}; a registration cannot make it {to:?}")]
     CategoryChanged {
         /// The model.
-        gtin: Gtin,
+        model: ModelCode,
         /// Its category.
         from: Option<CategoryId>,
         /// The category the registration names.
@@ -718,6 +727,7 @@ impl RuleError {
             RuleError::UnknownModel { .. } => "unknown_model",
             RuleError::DocumentNotHeld { .. } => "document_not_held",
             RuleError::CodeOfOtherModel { .. } => "code_of_other_model",
+            RuleError::GtinCodeOfNonGtinModel { .. } => "gtin_code_of_non_gtin_model",
             RuleError::NotAProductCode { .. } => "not_a_product_code",
             RuleError::CodeAlreadyCommissioned { .. } => "code_already_commissioned",
             RuleError::UnknownCode { .. } => "unknown_code",
@@ -1393,22 +1403,23 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         self.refuse_outside_prefixes(enterprise, code.to_string(), code.prefix_candidates())
     }
 
-    /// Refuses a model's GTIN `enterprise` may not register or commission.
-    fn check_gtin_issuer(
+    /// Refuses a model code `enterprise` may not register or commission under: one under none
+    /// of its prefixes.
+    fn check_model_issuer(
         &self,
         enterprise: &EnterpriseState,
-        gtin: &Gtin,
+        model_code: &ModelCode,
     ) -> Result<(), ExecError> {
         if enterprise
-            .held_prefix(|prefix| prefix.covers_gtin(gtin))
+            .held_prefix(|prefix| model_code.lies_under(prefix))
             .is_some()
         {
             return Ok(());
         }
         self.refuse_outside_prefixes(
             enterprise,
-            gtin.to_string(),
-            IdPrefix::candidates_for_gtin(gtin),
+            model_code.to_string(),
+            model_code.prefix_candidates(),
         )
     }
 
@@ -1485,12 +1496,12 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         let enterprise = self.require_enterprise(signer, &record.uscc)?;
         require_producer(&enterprise, "register product models")?;
         check_list("standards", &record.standards, 0, MAX_LIST_ENTRIES)?;
-        let previous = self.overlay.model(&record.gtin)?;
+        let previous = self.overlay.model(&record.model_code)?;
         if let Some(existing) = &previous
             && existing.model.uscc != record.uscc
         {
             return Err(RuleError::ModelOfOtherEnterprise {
-                gtin: record.gtin.clone(),
+                model: record.model_code.clone(),
                 owner: existing.model.uscc.clone(),
             }
             .into());
@@ -1501,7 +1512,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             previous.as_ref().map(|existing| &existing.model),
         )?;
         check_documents_held(&enterprise.profile, record, self.context.date())?;
-        self.check_gtin_issuer(&enterprise, &record.gtin)?;
+        self.check_model_issuer(&enterprise, &record.model_code)?;
         // Re-registering the model as it stands changes nothing, so a flood of them cannot move
         // the producer's figures (or its model's registration height).
         if previous
@@ -1516,7 +1527,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             registered_at_height: self.context.height,
         };
         self.overlay.put(
-            StateKey::Model(record.gtin.clone()),
+            StateKey::Model(record.model_code.clone()),
             StateValue::Model(state),
         );
         Ok(())
@@ -1530,15 +1541,15 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     ) -> Result<(), ExecError> {
         let enterprise = self.require_enterprise(signer, &record.uscc)?;
         require_producer(&enterprise, "commission codes")?;
-        let model = self
-            .overlay
-            .model(&record.gtin)?
-            .ok_or_else(|| RuleError::UnknownModel {
-                gtin: record.gtin.clone(),
-            })?;
+        let model =
+            self.overlay
+                .model(&record.model_code)?
+                .ok_or_else(|| RuleError::UnknownModel {
+                    model: record.model_code.clone(),
+                })?;
         if model.model.uscc != record.uscc {
             return Err(RuleError::ModelOfOtherEnterprise {
-                gtin: record.gtin.clone(),
+                model: record.model_code.clone(),
                 owner: model.model.uscc,
             }
             .into());
@@ -1556,24 +1567,24 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         let lines = record.items.lines();
         check_list("items", &lines, 1, MAX_ITEMS_PER_RECORD)?;
         if let Some(batch) = record.items.batch() {
-            self.check_batch(batch, &record.gtin)?;
+            self.check_batch(batch, &record.model_code)?;
         }
         let mut seen = BTreeSet::new();
-        let mut gtin_checked = false;
+        let mut model_checked = false;
         for (code, quantity) in lines {
             if !seen.insert(code) {
                 return Err(duplicate("items", code));
             }
-            self.check_new_product_code(code, &record.gtin, quantity)?;
+            self.check_new_product_code(code, &record.model_code, quantity)?;
             // Every GS1 code of the record is of the model's GTIN (just checked): one look.
             if code.gtin().is_none() {
                 self.check_issuer(&enterprise, code)?;
-            } else if !gtin_checked {
-                self.check_gtin_issuer(&enterprise, &record.gtin)?;
-                gtin_checked = true;
+            } else if !model_checked {
+                self.check_model_issuer(&enterprise, &record.model_code)?;
+                model_checked = true;
             }
             let state = CodeState {
-                gtin: record.gtin.clone(),
+                model_code: record.model_code.clone(),
                 producer: record.uscc.clone(),
                 quantity,
                 commissioned_by: id,
@@ -1589,10 +1600,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         Ok(Keeper::new(&mut self.overlay).commissioned(record, id, self.context.time_ms)?)
     }
 
-    /// Refuses a batch serialised items of model `gtin` may not name: one that is no batch,
+    /// Refuses a batch serialised items of model `model_code` may not name: one that is no batch,
     /// was never commissioned, or is of another model (and so of another producer, or none of
     /// this one's).
-    fn check_batch(&self, batch: &TraceCode, gtin: &Gtin) -> Result<(), ExecError> {
+    fn check_batch(&self, batch: &TraceCode, model_code: &ModelCode) -> Result<(), ExecError> {
         if matches!(batch, TraceCode::Item { .. } | TraceCode::Sscc(_)) {
             return Err(RuleError::NotABatch {
                 code: batch.clone(),
@@ -1605,10 +1616,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             .ok_or_else(|| RuleError::UnknownCode {
                 code: batch.clone(),
             })?;
-        if &state.gtin != gtin {
+        if &state.model_code != model_code {
             return Err(RuleError::CodeOfOtherModel {
                 code: batch.clone(),
-                gtin: gtin.clone(),
+                model: model_code.clone(),
             }
             .into());
         }
@@ -1625,20 +1636,30 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     fn check_new_product_code(
         &self,
         code: &TraceCode,
-        gtin: &Gtin,
+        model_code: &ModelCode,
         quantity: u64,
     ) -> Result<(), ExecError> {
         if matches!(code, TraceCode::Sscc(_)) {
             return Err(RuleError::NotAProductCode { code: code.clone() }.into());
         }
-        if let Some(code_gtin) = code.gtin()
-            && code_gtin != gtin
-        {
-            return Err(RuleError::CodeOfOtherModel {
-                code: code.clone(),
-                gtin: gtin.clone(),
+        if let Some(code_gtin) = code.gtin() {
+            match model_code.gtin() {
+                None => {
+                    return Err(RuleError::GtinCodeOfNonGtinModel {
+                        code: code.clone(),
+                        model: model_code.clone(),
+                    }
+                    .into());
+                }
+                Some(gtin) if gtin != code_gtin => {
+                    return Err(RuleError::CodeOfOtherModel {
+                        code: code.clone(),
+                        model: model_code.clone(),
+                    }
+                    .into());
+                }
+                Some(_) => {}
             }
-            .into());
         }
         check_quantity(code, quantity)?;
         if self.overlay.code(code)?.is_some() {
@@ -1688,8 +1709,8 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             subject => {
                 // First, so that a logistic unit or an unknown code is refused by its own rule.
                 let producer = self.subject_producer(subject)?;
-                let gtin = match subject {
-                    Subject::Code(code) => self.existing_code(code)?.gtin,
+                let model = match subject {
+                    Subject::Code(code) => self.existing_code(code)?.model_code,
                     _ => subject
                         .model()
                         .cloned()
@@ -1697,8 +1718,10 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 };
                 let category = self
                     .overlay
-                    .model(&gtin)?
-                    .ok_or_else(|| RuleError::UnknownModel { gtin: gtin.clone() })?
+                    .model(&model)?
+                    .ok_or_else(|| RuleError::UnknownModel {
+                        model: model.clone(),
+                    })?
                     .model
                     .category;
                 return Ok((producer, category));
@@ -2292,10 +2315,12 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 .code(code)?
                 .ok_or_else(|| RuleError::UnknownCode { code: code.clone() })?
                 .producer),
-            Subject::Model(gtin) => Ok(self
+            Subject::Model(model_code) => Ok(self
                 .overlay
-                .model(gtin)?
-                .ok_or_else(|| RuleError::UnknownModel { gtin: gtin.clone() })?
+                .model(model_code)?
+                .ok_or_else(|| RuleError::UnknownModel {
+                    model: model_code.clone(),
+                })?
                 .model
                 .uscc),
             Subject::Sampled(product) => Ok(product.maker.clone()),
@@ -2507,12 +2532,12 @@ fn check_category(
     model: &ProductModel,
     previous: Option<&ProductModel>,
 ) -> Result<(), RuleError> {
-    let gtin = || model.gtin.clone();
+    let model_code = || model.model_code.clone();
     if let Some(previous) = previous
         && previous.category != model.category
     {
         return Err(RuleError::CategoryChanged {
-            gtin: gtin(),
+            model: model_code(),
             from: previous.category.clone(),
             to: model.category.clone(),
         });
@@ -2525,11 +2550,13 @@ fn check_category(
     )?;
     let Some(id) = &model.category else {
         if catalogue.require_category {
-            return Err(RuleError::UncategorisedModel { gtin: gtin() });
+            return Err(RuleError::UncategorisedModel {
+                model: model_code(),
+            });
         }
         return match model.fields.keys().next() {
             Some(field) => Err(RuleError::UnknownField {
-                gtin: gtin(),
+                model: model_code(),
                 field: field.clone(),
             }),
             None => Ok(()),
@@ -2538,7 +2565,7 @@ fn check_category(
     let category = catalogue
         .category(id)
         .ok_or_else(|| RuleError::UnknownCategory {
-            gtin: gtin(),
+            model: model_code(),
             category: id.clone(),
         })?;
     for &document in &category.documents {
@@ -2548,7 +2575,7 @@ fn check_category(
         };
         if !named {
             return Err(RuleError::MissingDocument {
-                gtin: gtin(),
+                model: model_code(),
                 category: id.clone(),
                 document,
             });
@@ -2562,7 +2589,7 @@ fn check_category(
         };
         if !filled {
             return Err(RuleError::MissingField {
-                gtin: gtin(),
+                model: model_code(),
                 category: id.clone(),
                 field: spec.id.clone(),
             });
@@ -2571,7 +2598,7 @@ fn check_category(
     for field in model.fields.keys() {
         if field.as_str() == STANDARDS_FIELD || !category.requires_field(field) {
             return Err(RuleError::UnknownField {
-                gtin: gtin(),
+                model: model_code(),
                 field: field.clone(),
             });
         }
@@ -2669,6 +2696,7 @@ mod rule_code_tests {
         let key = KeyPair::insecure_from_label("rule codes").public();
         let uscc = uscc("91420100MA4K7C8Q1");
         let gtin = gtin("0695012345001");
+        let model = ModelCode::from(gtin.clone());
         let code: TraceCode = format!("01/{gtin}/10/L1")
             .parse()
             .expect("a valid lot code");
@@ -2721,10 +2749,12 @@ mod rule_code_tests {
                 action: "a",
             },
             RuleError::ModelOfOtherEnterprise {
-                gtin: gtin.clone(),
+                model: model.clone(),
                 owner: uscc.clone(),
             },
-            RuleError::UnknownModel { gtin: gtin.clone() },
+            RuleError::UnknownModel {
+                model: model.clone(),
+            },
             RuleError::DocumentNotHeld {
                 uscc: uscc.clone(),
                 document: "d",
@@ -2733,7 +2763,13 @@ mod rule_code_tests {
             },
             RuleError::CodeOfOtherModel {
                 code: code.clone(),
-                gtin: gtin.clone(),
+                model: model.clone(),
+            },
+            RuleError::GtinCodeOfNonGtinModel {
+                code: code.clone(),
+                model: "handle:88.1.2/m"
+                    .parse()
+                    .expect("a valid Handle model code"),
             },
             RuleError::NotAProductCode { code: code.clone() },
             RuleError::CodeAlreadyCommissioned { code: code.clone() },
@@ -2800,7 +2836,7 @@ mod rule_code_tests {
                 producer: uscc.clone(),
             },
             RuleError::NotProducersProduct {
-                subject: Subject::Model(gtin.clone()),
+                subject: Subject::Model(model.clone()),
                 producer: uscc.clone(),
             },
             RuleError::UnknownRecall { recall: id },
@@ -2843,26 +2879,28 @@ mod rule_code_tests {
                 uscc: uscc.clone(),
             },
             RuleError::UnknownCategory {
-                gtin: gtin.clone(),
+                model: model.clone(),
                 category: category.clone(),
             },
-            RuleError::UncategorisedModel { gtin: gtin.clone() },
+            RuleError::UncategorisedModel {
+                model: model.clone(),
+            },
             RuleError::MissingDocument {
-                gtin: gtin.clone(),
+                model: model.clone(),
                 category: category.clone(),
                 document: DocumentKind::CccCertificate,
             },
             RuleError::MissingField {
-                gtin: gtin.clone(),
+                model: model.clone(),
                 category: category.clone(),
                 field: field.clone(),
             },
             RuleError::UnknownField {
-                gtin: gtin.clone(),
+                model: model.clone(),
                 field,
             },
             RuleError::CategoryChanged {
-                gtin,
+                model: model.clone(),
                 from: Some(category.clone()),
                 to: None,
             },

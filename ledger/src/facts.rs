@@ -42,7 +42,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codes::gs1::keys::Gtin;
+use crate::codes::model::ModelCode;
 use crate::codes::uscc::Uscc;
 use crate::record::{Commissioning, Inspection, Outcome, ProductModel, Recall, Record, Shipment};
 use crate::record::{SampledProduct, Subject, TraceCode};
@@ -209,7 +209,7 @@ impl Listing {
 #[serde(rename_all = "snake_case")]
 pub enum Listed {
     /// A model.
-    Model(Gtin),
+    Model(ModelCode),
     /// A commissioned code.
     Code(TraceCode),
     /// An inspection, a recall, a commissioning or a sale, by its transaction.
@@ -275,8 +275,8 @@ pub trait FactsRead: StateRead {
     }
 
     /// A model's facts; zero before its first commissioning, inspection or recall.
-    fn model_facts(&self, gtin: &Gtin) -> Result<ModelFacts, StateError> {
-        let key = StateKey::ModelFacts(gtin.clone());
+    fn model_facts(&self, model_code: &ModelCode) -> Result<ModelFacts, StateError> {
+        let key = StateKey::ModelFacts(model_code.clone());
         match self.get(&key)? {
             Some(StateValue::ModelFacts(facts)) => Ok(facts),
             None => Ok(ModelFacts::default()),
@@ -365,7 +365,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
     ) -> Result<(), StateError> {
         let record = Record::RegisterProduct(model.clone());
         let filled = field_check(&record, &model.uscc).is_some_and(|(_, filled)| filled);
-        let gtin = model.gtin.clone();
+        let model_code = model.model_code.clone();
         let mut listed = None;
         self.update(&model.uscc, |facts| match previous {
             None => {
@@ -380,7 +380,12 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             }
         })?;
         if let Some(number) = listed {
-            self.list(&model.uscc, Listing::Models, number, Listed::Model(gtin));
+            self.list(
+                &model.uscc,
+                Listing::Models,
+                number,
+                Listed::Model(model_code),
+            );
         }
         Ok(())
     }
@@ -392,7 +397,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         id: TxId,
         block_time_ms: u64,
     ) -> Result<(), StateError> {
-        let model = self.overlay.model_facts(&record.gtin)?;
+        let model = self.overlay.model_facts(&record.model_code)?;
         let model_inspected = model.inspections > 0;
         let model_recalled = model.recalls > 0;
         let lines = record.items.lines();
@@ -424,7 +429,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             codes: model.codes + codes,
             ..model
         };
-        self.put_model(&record.gtin, model);
+        self.put_model(&record.model_code, model);
         Ok(())
     }
 
@@ -476,28 +481,28 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
                 0
             }
             Subject::Code(code) => {
-                let gtin = self.code_state(code)?.gtin;
+                let model_code = self.code_state(code)?.model_code;
                 let mut facts = self.overlay.code_facts(code)?;
-                let mut model = self.overlay.model_facts(&gtin)?;
+                let mut model = self.overlay.model_facts(&model_code)?;
                 let newly = facts.inspections == 0 && model.inspections == 0;
                 if newly {
                     model.codes_inspected_alone += 1;
-                    self.put_model(&gtin, model);
+                    self.put_model(&model_code, model);
                 }
                 facts.inspections += 1;
                 facts.failed_inspections += failed;
                 self.put_code(code, facts);
                 u64::from(newly)
             }
-            Subject::Model(gtin) => {
-                let mut model = self.overlay.model_facts(gtin)?;
+            Subject::Model(model_code) => {
+                let mut model = self.overlay.model_facts(model_code)?;
                 let newly = match model.inspections {
                     0 => model.codes - model.codes_inspected_alone,
                     _ => 0,
                 };
                 model.inspections += 1;
                 model.failed_inspections += failed;
-                self.put_model(gtin, model);
+                self.put_model(model_code, model);
                 newly
             }
         };
@@ -553,13 +558,13 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         for subject in &recall.subjects {
             newly_recalled += match subject {
                 Subject::Code(code) => {
-                    let gtin = self.code_state(code)?.gtin;
+                    let model_code = self.code_state(code)?.model_code;
                     let mut facts = self.overlay.code_facts(code)?;
-                    let mut model = self.overlay.model_facts(&gtin)?;
+                    let mut model = self.overlay.model_facts(&model_code)?;
                     let newly = facts.recalls == 0 && model.recalls == 0;
                     if newly {
                         model.codes_recalled_alone += 1;
-                        self.put_model(&gtin, model);
+                        self.put_model(&model_code, model);
                     }
                     facts.recalls += 1;
                     self.put_code(code, facts);
@@ -568,14 +573,14 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
                 Subject::Sampled(_) => {
                     unreachable!("execution refuses a recall of a sampled product")
                 }
-                Subject::Model(gtin) => {
-                    let mut model = self.overlay.model_facts(gtin)?;
+                Subject::Model(model_code) => {
+                    let mut model = self.overlay.model_facts(model_code)?;
                     let newly = match model.recalls {
                         0 => model.codes - model.codes_recalled_alone,
                         _ => 0,
                     };
                     model.recalls += 1;
-                    self.put_model(gtin, model);
+                    self.put_model(model_code, model);
                     newly
                 }
             };
@@ -655,9 +660,9 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         );
     }
 
-    fn put_model(&mut self, gtin: &Gtin, facts: ModelFacts) {
+    fn put_model(&mut self, model_code: &ModelCode, facts: ModelFacts) {
         self.overlay.put(
-            StateKey::ModelFacts(gtin.clone()),
+            StateKey::ModelFacts(model_code.clone()),
             StateValue::ModelFacts(facts),
         );
     }

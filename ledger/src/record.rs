@@ -38,6 +38,7 @@ use crate::codes::gs1::element::{ElementError, validate_value};
 use crate::codes::gs1::keys::{Gln, Gtin, KeyError, Sscc};
 use crate::codes::handle::HandleId;
 use crate::codes::licence::ProductionLicence;
+use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::region::RegionCode;
 use crate::codes::uscc::Uscc;
@@ -343,13 +344,17 @@ pub struct RevokePrefix {
 }
 
 /// A product model: the SAMR "product" fields shared by every item of it.
+///
+/// On the wire a GTIN model names its code in `gtin`, as it always has; an Ecode or Handle model
+/// in `model_code` instead; a record naming both, or neither, or a GTIN in `model_code`, does
+/// not decode ([`ModelCodeFieldError`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ProductModelWire", into = "ProductModelWire")]
 pub struct ProductModel {
     /// The enterprise that makes or imports it.
     pub uscc: Uscc,
-    /// The model's GTIN.
-    pub gtin: Gtin,
+    /// The model's code: a GTIN, an Ecode or an industrial-internet id.
+    pub model_code: ModelCode,
     /// Product name.
     pub name: ShortText,
     /// Product type or category, e.g. "electric wires and cables".
@@ -364,21 +369,122 @@ pub struct ProductModel {
     pub warranty_months: u32,
     /// The production licence that covers it, if the product needs one; it must be among the
     /// enterprise's registered licences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production_licence: Option<ProductionLicence>,
     /// The CCC certificate that covers it, if it needs one; it must be among the enterprise's
     /// registered certificates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccc_certificate: Option<CccCertificate>,
     /// Its category in the consortium's catalogue ([`crate::catalogue`]), fixed at its first
     /// registration; it decides which documents the model must name and which `fields` it
     /// must carry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<CategoryId>,
     /// The values of its category's fields by field id, e.g. `"rated_voltage": "450/750 V"`;
     /// only the fields its category defines.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<FieldId, ShortText>,
+}
+
+/// [`ProductModel`] as JSON carries it: exactly one of `gtin` and `model_code`, in the place
+/// `gtin` has always had, so that a GTIN model's bytes are unchanged.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductModelWire {
+    uscc: Uscc,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gtin: Option<Gtin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_code: Option<ModelCode>,
+    name: ShortText,
+    product_type: ShortText,
+    specification: ShortText,
+    model: ShortText,
+    standards: Vec<ShortText>,
+    warranty_months: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    production_licence: Option<ProductionLicence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ccc_certificate: Option<CccCertificate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    category: Option<CategoryId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    fields: BTreeMap<FieldId, ShortText>,
+}
+
+impl TryFrom<ProductModelWire> for ProductModel {
+    type Error = ModelCodeFieldError;
+
+    fn try_from(wire: ProductModelWire) -> Result<Self, Self::Error> {
+        Ok(ProductModel {
+            uscc: wire.uscc,
+            model_code: one_model_code(wire.gtin, wire.model_code)?,
+            name: wire.name,
+            product_type: wire.product_type,
+            specification: wire.specification,
+            model: wire.model,
+            standards: wire.standards,
+            warranty_months: wire.warranty_months,
+            production_licence: wire.production_licence,
+            ccc_certificate: wire.ccc_certificate,
+            category: wire.category,
+            fields: wire.fields,
+        })
+    }
+}
+
+impl From<ProductModel> for ProductModelWire {
+    fn from(model: ProductModel) -> Self {
+        let (gtin, model_code) = split_model_code(model.model_code);
+        ProductModelWire {
+            uscc: model.uscc,
+            gtin,
+            model_code,
+            name: model.name,
+            product_type: model.product_type,
+            specification: model.specification,
+            model: model.model,
+            standards: model.standards,
+            warranty_months: model.warranty_months,
+            production_licence: model.production_licence,
+            ccc_certificate: model.ccc_certificate,
+            category: model.category,
+            fields: model.fields,
+        }
+    }
+}
+
+/// Why a record's `gtin` and `model_code` fields do not name one model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelCodeFieldError {
+    /// Neither field is present.
+    #[error("a model is named by gtin or by model_code; neither is present")]
+    Missing,
+    /// Both fields are present.
+    #[error("a model is named by gtin or by model_code, not both")]
+    Both,
+    /// `model_code` holds a GTIN, which has its own field.
+    #[error("a GTIN model is named by gtin, not by model_code")]
+    GtinInModelCode,
+}
+
+/// The one model code a record's `gtin` and `model_code` fields name: a GTIN in `gtin` only, an
+/// Ecode or Handle code in `model_code` only, so that each model has one wire form.
+fn one_model_code(
+    gtin: Option<Gtin>,
+    model_code: Option<ModelCode>,
+) -> Result<ModelCode, ModelCodeFieldError> {
+    match (gtin, model_code) {
+        (Some(gtin), None) => Ok(ModelCode::Gtin(gtin)),
+        (None, Some(ModelCode::Gtin(_))) => Err(ModelCodeFieldError::GtinInModelCode),
+        (None, Some(code)) => Ok(code),
+        (None, None) => Err(ModelCodeFieldError::Missing),
+        (Some(_), Some(_)) => Err(ModelCodeFieldError::Both),
+    }
+}
+
+/// The inverse of [`one_model_code`].
+fn split_model_code(code: ModelCode) -> (Option<Gtin>, Option<ModelCode>) {
+    match code {
+        ModelCode::Gtin(gtin) => (Some(gtin), None),
+        other => (None, Some(other)),
+    }
 }
 
 /// A traceability code carried by a batch, an item or a logistic unit.
@@ -700,22 +806,69 @@ impl Items {
 
 /// Commission a batch or serialised items of a registered model: the SAMR product-instance
 /// fields (production date, factory number, batch or serial numbers, inspection report).
+///
+/// Like [`ProductModel`], it names a GTIN model in `gtin` and any other in `model_code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "CommissioningWire", into = "CommissioningWire")]
 pub struct Commissioning {
     /// The producer.
     pub uscc: Uscc,
     /// The model.
-    pub gtin: Gtin,
+    pub model_code: ModelCode,
     /// What was made.
     pub items: Items,
     /// Production date.
     pub production_date: Date,
     /// Factory number, if the product carries one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factory_number: Option<ShortText>,
     /// The type or factory inspection report that covers these items.
     pub inspection_report: ReportRef,
+}
+
+/// [`Commissioning`] as JSON carries it; see [`ProductModelWire`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommissioningWire {
+    uscc: Uscc,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gtin: Option<Gtin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_code: Option<ModelCode>,
+    items: Items,
+    production_date: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    factory_number: Option<ShortText>,
+    inspection_report: ReportRef,
+}
+
+impl TryFrom<CommissioningWire> for Commissioning {
+    type Error = ModelCodeFieldError;
+
+    fn try_from(wire: CommissioningWire) -> Result<Self, Self::Error> {
+        Ok(Commissioning {
+            uscc: wire.uscc,
+            model_code: one_model_code(wire.gtin, wire.model_code)?,
+            items: wire.items,
+            production_date: wire.production_date,
+            factory_number: wire.factory_number,
+            inspection_report: wire.inspection_report,
+        })
+    }
+}
+
+impl From<Commissioning> for CommissioningWire {
+    fn from(record: Commissioning) -> Self {
+        let (gtin, model_code) = split_model_code(record.model_code);
+        CommissioningWire {
+            uscc: record.uscc,
+            gtin,
+            model_code,
+            items: record.items,
+            production_date: record.production_date,
+            factory_number: record.factory_number,
+            inspection_report: record.inspection_report,
+        }
+    }
 }
 
 /// What an inspection, a recall or a query is about: a code, a whole model or, for an
@@ -725,8 +878,8 @@ pub struct Commissioning {
 pub enum Subject {
     /// One batch, item or logistic unit.
     Code(TraceCode),
-    /// Every item of a model.
-    Model(Gtin),
+    /// Every item of a model; a GTIN model reads as its bare GTIN, as before other kinds.
+    Model(ModelCode),
     /// A product sampled on the market (市场抽检) whose maker never recorded it; it counts in
     /// the named maker's figures. Boxed: it is far larger than the other subjects.
     Sampled(Box<SampledProduct>),
@@ -771,7 +924,7 @@ impl Subject {
     }
 
     /// The model, for a model subject.
-    pub fn model(&self) -> Option<&Gtin> {
+    pub fn model(&self) -> Option<&ModelCode> {
         match self {
             Subject::Model(gtin) => Some(gtin),
             Subject::Code(_) | Subject::Sampled(_) => None,
@@ -1039,11 +1192,11 @@ impl Record {
         }
     }
 
-    /// The product models the record is about, by GTIN.
-    pub fn models(&self) -> Vec<&Gtin> {
+    /// The product models the record is about, by model code.
+    pub fn models(&self) -> Vec<&ModelCode> {
         match self {
-            Record::RegisterProduct(record) => vec![&record.gtin],
-            Record::Commission(record) => vec![&record.gtin],
+            Record::RegisterProduct(record) => vec![&record.model_code],
+            Record::Commission(record) => vec![&record.model_code],
             Record::Inspect(record) => record.subject.model().into_iter().collect(),
             Record::Recall(record) => record.subjects.iter().filter_map(Subject::model).collect(),
             _ => Vec::new(),

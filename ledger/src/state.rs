@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::CategoryId;
-use crate::codes::gs1::keys::Gtin;
+use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
@@ -35,7 +35,7 @@ pub enum StateKey {
     /// A key bound to an enterprise.
     Key(PublicKey),
     /// A registered product model.
-    Model(Gtin),
+    Model(ModelCode),
     /// A commissioned code.
     Code(TraceCode),
     /// How many units of a code an enterprise holds.
@@ -51,7 +51,7 @@ pub enum StateKey {
     /// What an enterprise's whole history shows ([`crate::facts`]).
     EnterpriseFacts(Uscc),
     /// What the records naming a model show, for its producer's figures.
-    ModelFacts(Gtin),
+    ModelFacts(ModelCode),
     /// What the records naming a commissioned code show.
     CodeFacts(TraceCode),
     /// Entry `n` (from 0, in order of execution) of one of an enterprise's listings.
@@ -288,8 +288,10 @@ pub struct ModelState {
 /// A commissioned code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeState {
-    /// The model it is an instance of.
-    pub gtin: Gtin,
+    /// The model it is an instance of (`gtin` in storage, where a GTIN model's code reads as
+    /// its bare GTIN).
+    #[serde(rename = "gtin")]
+    pub model_code: ModelCode,
     /// The producer that commissioned it.
     pub producer: Uscc,
     /// Units commissioned under it.
@@ -308,7 +310,7 @@ impl CodeState {
     pub fn subjects(&self, code: &TraceCode) -> impl Iterator<Item = Subject> + use<> {
         [
             Subject::Code(code.clone()),
-            Subject::Model(self.gtin.clone()),
+            Subject::Model(self.model_code.clone()),
         ]
         .into_iter()
         .chain(self.batch.clone().map(Subject::Code))
@@ -318,7 +320,7 @@ impl CodeState {
     pub fn covered_by(&self, code: &TraceCode, subject: &Subject) -> bool {
         match subject {
             Subject::Code(named) => named == code || Some(named) == self.batch.as_ref(),
-            Subject::Model(gtin) => gtin == &self.gtin,
+            Subject::Model(model_code) => model_code == &self.model_code,
             Subject::Sampled(_) => false,
         }
     }
@@ -476,9 +478,9 @@ impl StateKey {
                 out.push(tag::KEY);
                 out.extend_from_slice(key.as_bytes());
             }
-            StateKey::Model(gtin) => {
+            StateKey::Model(model_code) => {
                 out.push(tag::MODEL);
-                out.extend_from_slice(gtin.to_string().as_bytes());
+                out.extend_from_slice(model_code.to_string().as_bytes());
             }
             StateKey::Code(code) => {
                 out.push(tag::CODE);
@@ -498,9 +500,9 @@ impl StateKey {
                 out.push(tag::OPEN_RECALL);
                 match subject {
                     Subject::Code(code) => out.extend_from_slice(code.to_string().as_bytes()),
-                    Subject::Model(gtin) => {
+                    Subject::Model(model_code) => {
                         out.extend_from_slice(b"model:");
-                        out.extend_from_slice(gtin.to_string().as_bytes());
+                        out.extend_from_slice(model_code.to_string().as_bytes());
                     }
                     // Never stored (a sampled product cannot be recalled), but the form is
                     // total: its JSON, which no code's or GTIN's text can start like.
@@ -527,9 +529,9 @@ impl StateKey {
                 out.push(tag::ENTERPRISE_FACTS);
                 out.extend_from_slice(uscc.to_string().as_bytes());
             }
-            StateKey::ModelFacts(gtin) => {
+            StateKey::ModelFacts(model_code) => {
                 out.push(tag::MODEL_FACTS);
-                out.extend_from_slice(gtin.to_string().as_bytes());
+                out.extend_from_slice(model_code.to_string().as_bytes());
             }
             StateKey::CodeFacts(code) => {
                 out.push(tag::CODE_FACTS);
@@ -639,8 +641,8 @@ impl StateKey {
             tag::RECALL => Ok(StateKey::Recall(hash()?)),
             tag::OPEN_RECALL => {
                 let text = text()?;
-                let subject = if let Some(gtin) = text.strip_prefix("model:") {
-                    gtin.parse().map(Subject::Model).map_err(|e| to_string(&e))
+                let subject = if let Some(model) = text.strip_prefix("model:") {
+                    model.parse().map(Subject::Model).map_err(|e| to_string(&e))
                 } else if let Some(json) = text.strip_prefix("sampled:") {
                     serde_json::from_str::<SampledProduct>(json)
                         .map(|product| Subject::Sampled(Box::new(product)))
@@ -736,7 +738,7 @@ impl std::fmt::Display for StateKey {
         match self {
             StateKey::Enterprise(uscc) => write!(f, "enterprise {uscc}"),
             StateKey::Key(key) => write!(f, "key {key}"),
-            StateKey::Model(gtin) => write!(f, "model {gtin}"),
+            StateKey::Model(code) => write!(f, "model {code}"),
             StateKey::Code(code) => write!(f, "code {code}"),
             StateKey::Holding(code, uscc) => write!(f, "holding of {code} by {uscc}"),
             StateKey::Recall(id) => write!(f, "recall {id}"),
@@ -744,7 +746,7 @@ impl std::fmt::Display for StateKey {
             StateKey::Tx(id) => write!(f, "transaction {id}"),
             StateKey::Amendment(uscc, n) => write!(f, "amendment {n} of enterprise {uscc}"),
             StateKey::EnterpriseFacts(uscc) => write!(f, "facts of enterprise {uscc}"),
-            StateKey::ModelFacts(gtin) => write!(f, "facts of model {gtin}"),
+            StateKey::ModelFacts(code) => write!(f, "facts of model {code}"),
             StateKey::CodeFacts(code) => write!(f, "facts of code {code}"),
             StateKey::Listed(uscc, listing, number) => {
                 write!(f, "entry {number} of {uscc}'s {listing:?} listing")
@@ -834,10 +836,10 @@ pub trait StateReadExt: StateRead {
     }
 
     /// A product model.
-    fn model(&self, gtin: &Gtin) -> Result<Option<ModelState>, StateError> {
-        match self.get(&StateKey::Model(gtin.clone()))? {
+    fn model(&self, model_code: &ModelCode) -> Result<Option<ModelState>, StateError> {
+        match self.get(&StateKey::Model(model_code.clone()))? {
             Some(StateValue::Model(state)) => Ok(Some(state)),
-            other => unexpected(&StateKey::Model(gtin.clone()), other),
+            other => unexpected(&StateKey::Model(model_code.clone()), other),
         }
     }
 

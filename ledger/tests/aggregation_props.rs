@@ -133,7 +133,7 @@ fn record(world: &World, step: Step) -> (DemoEnterprise, Record) {
             let subject = match a % 3 {
                 0 => Subject::Code(unit(b).as_code().clone()),
                 1 => Subject::Code(product(b).0),
-                _ => Subject::Model(Demo::cable_gtin()),
+                _ => Subject::Model(Demo::cable_gtin().into()),
             };
             Record::Recall(Recall {
                 producer: named.profile.uscc.clone(),

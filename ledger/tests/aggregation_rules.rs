@@ -75,7 +75,7 @@ fn commission_items(
     let gtin = codes[0].gtin().unwrap().clone();
     Record::Commission(Commissioning {
         uscc: producer.profile.uscc.clone(),
-        gtin,
+        model_code: gtin.into(),
         items: Items::Serialised { codes, batch },
         production_date: "2026-01-03".parse().unwrap(),
         factory_number: None,

@@ -106,7 +106,7 @@ fn model(world: &World, step: &Step) -> ProductModel {
         .state_model(&Demo::cable_gtin())
         .expect("the story registers the cable model");
     model.uscc = producer.profile.uscc.clone();
-    model.gtin = gtin(GTINS[step.producer][step.gtin]);
+    model.model_code = gtin(GTINS[step.producer][step.gtin]).into();
     model.category = match step.category {
         n if n < catalogue.categories.len() => Some(catalogue.categories[n].id.clone()),
         n if n == catalogue.categories.len() => None,
@@ -170,7 +170,10 @@ fn certificates_update(world: &World, step: &Step, restore: bool) -> Record {
 impl World {
     fn state_model(&self, gtin: &Gtin) -> Option<ProductModel> {
         use suyuan_ledger::state::StateReadExt;
-        self.state.model(gtin).unwrap().map(|state| state.model)
+        self.state
+            .model(&gtin.clone().into())
+            .unwrap()
+            .map(|state| state.model)
     }
 
     fn state_enterprise(
@@ -187,7 +190,7 @@ impl World {
 fn check_models(
     world: &World,
     state: &MemState,
-    first: &mut BTreeMap<Gtin, Option<CategoryId>>,
+    first: &mut BTreeMap<suyuan_ledger::codes::model::ModelCode, Option<CategoryId>>,
 ) -> Result<(), TestCaseError> {
     let catalogue = world.demo.genesis.catalogue();
     let block_date =

@@ -21,11 +21,11 @@ fn new_cable_gtin() -> Gtin {
 fn new_cable_model(world: &World) -> ProductModel {
     let mut model = world
         .state
-        .model(&Demo::cable_gtin())
+        .model(&Demo::cable_gtin().into())
         .unwrap()
         .expect("the story registers the cable model")
         .model;
-    model.gtin = new_cable_gtin();
+    model.model_code = new_cable_gtin().into();
     model
 }
 
@@ -45,7 +45,7 @@ fn the_demo_models_are_in_real_categories_and_a_complete_model_registers() {
     let mut world = World::new();
     let catalogue = world.demo.genesis.catalogue().clone();
     for gtin in [Demo::cable_gtin(), Demo::cooker_gtin()] {
-        let model = world.state.model(&gtin).unwrap().unwrap().model;
+        let model = world.state.model(&gtin.into()).unwrap().unwrap().model;
         let category = model
             .category
             .as_ref()
@@ -67,7 +67,7 @@ fn a_category_the_catalogue_does_not_list_is_refused() {
         register(&mut world, &cable, model),
         RuleError::UnknownCategory { .. }
     );
-    assert_eq!(world.state.model(&new_cable_gtin()).unwrap(), None);
+    assert_eq!(world.state.model(&new_cable_gtin().into()).unwrap(), None);
 }
 
 #[test]
@@ -206,7 +206,11 @@ fn a_field_the_category_does_not_define_is_refused() {
 fn a_later_registration_cannot_change_a_models_category() {
     let mut world = World::new();
     let cable = world.enterprise(who::CABLE_MAKER);
-    let registered = world.state.model(&Demo::cable_gtin()).unwrap().unwrap();
+    let registered = world
+        .state
+        .model(&Demo::cable_gtin().into())
+        .unwrap()
+        .unwrap();
     let mut moved = registered.model.clone();
     moved.category = Some(id("power_cables"));
     assert_refused!(
@@ -221,7 +225,7 @@ fn a_later_registration_cannot_change_a_models_category() {
         RuleError::CategoryChanged { .. }
     );
     assert_eq!(
-        world.state.model(&Demo::cable_gtin()).unwrap(),
+        world.state.model(&Demo::cable_gtin().into()).unwrap(),
         Some(registered.clone())
     );
     // Within its category, a model may be amended.

@@ -75,7 +75,7 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
     match kind % 8 {
         0 => Record::RegisterProduct(ProductModel {
             uscc: uscc.clone(),
-            gtin,
+            model_code: gtin.into(),
             name: "x".parse().unwrap(),
             product_type: "x".parse().unwrap(),
             specification: "x".parse().unwrap(),
@@ -89,7 +89,7 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
         }),
         1 => Record::Commission(Commissioning {
             uscc: uscc.clone(),
-            gtin,
+            model_code: gtin.into(),
             items: Items::Batch {
                 code: lot,
                 quantity: u64::from(amount) + 1,
@@ -141,7 +141,7 @@ fn record(demo: &Demo, choice: (u8, bool, bool, u8)) -> Record {
         }),
         _ => Record::Recall(Recall {
             producer: uscc.clone(),
-            subjects: vec![Subject::Model(gtin)],
+            subjects: vec![Subject::Model(gtin.into())],
             reason: "r".parse().unwrap(),
             announced_on: "2026-01-02".parse().unwrap(),
         }),

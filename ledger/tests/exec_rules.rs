@@ -250,7 +250,7 @@ fn only_regulators_and_inspection_bodies_inspect() {
     let distributor = world.enterprise(who::DISTRIBUTOR);
     let lab = world.enterprise(who::LAB);
     let inspection = Record::Inspect(Inspection {
-        subject: Subject::Model(Demo::cable_gtin()),
+        subject: Subject::Model(Demo::cable_gtin().into()),
         outcome: Outcome::Conformant,
         standards: vec!["GB/T 5023.3-2008".parse().unwrap()],
         inspected_on: "2026-01-03".parse().unwrap(),

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use suyuan_ledger::catalogue::Catalogue;
 use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::{KeyPair, PublicKey};
 use suyuan_ledger::demo::{Demo, gtin, uscc, who};
@@ -176,7 +177,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
             own_key,
             Record::RegisterProduct(ProductModel {
                 uscc: enterprise.clone(),
-                gtin: model_gtin(producer, amount),
+                model_code: model_gtin(producer, amount).into(),
                 name: text("model"),
                 product_type: text("type"),
                 specification: text("spec"),
@@ -215,7 +216,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                 own_key,
                 Record::Commission(Commissioning {
                     uscc: enterprise.clone(),
-                    gtin,
+                    model_code: gtin.into(),
                     items,
                     production_date: date,
                     factory_number: flag.then(|| text("F-1")),
@@ -260,7 +261,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
         4 | 5 => {
             let subject = match (code, amount % 2) {
                 (Some(code), 0) => Subject::Code(code),
-                _ => Subject::Model(model_gtin(producer, amount / 2)),
+                _ => Subject::Model(model_gtin(producer, amount / 2).into()),
             };
             let inspector = if who_pick % 3 == 0 { bureau } else { lab };
             (
@@ -284,7 +285,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
         6 => {
             let subject = match (code, flag) {
                 (Some(code), true) => Subject::Code(code),
-                _ => Subject::Model(model_gtin(producer, amount)),
+                _ => Subject::Model(model_gtin(producer, amount).into()),
             };
             let signer = if who_pick % 3 == 0 {
                 Some(bureau)
@@ -385,8 +386,8 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
 fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Listed>>) {
     let mut facts = EnterpriseFacts::default();
     let mut listings: BTreeMap<Listing, Vec<Listed>> = BTreeMap::new();
-    let mut models: BTreeMap<Gtin, ProductModel> = BTreeMap::new();
-    let mut codes: Vec<(TraceCode, Gtin)> = Vec::new();
+    let mut models: BTreeMap<ModelCode, ProductModel> = BTreeMap::new();
+    let mut codes: Vec<(TraceCode, ModelCode)> = Vec::new();
     let mut shipped = BTreeSet::new();
     let mut inspected = BTreeSet::new();
     let mut recalled = BTreeSet::new();
@@ -398,7 +399,8 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
         count.out_of += 1;
         count.met += u64::from(met);
     };
-    let producer_of = |subject: &Subject, models: &BTreeMap<Gtin, ProductModel>| match subject {
+    let producer_of = |subject: &Subject, models: &BTreeMap<ModelCode, ProductModel>| match subject
+    {
         Subject::Model(gtin) => models.contains_key(gtin),
         Subject::Code(code) => codes_of(run, uscc).contains(code),
         Subject::Sampled(product) => &product.maker == uscc,
@@ -427,17 +429,17 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
                 revoked.insert(r.key);
             }
             Record::RegisterProduct(m) if &m.uscc == uscc => {
-                if !models.contains_key(&m.gtin) {
+                if !models.contains_key(&m.model_code) {
                     listings
                         .entry(Listing::Models)
                         .or_default()
-                        .push(Listed::Model(m.gtin.clone()));
+                        .push(Listed::Model(m.model_code.clone()));
                 }
-                models.insert(m.gtin.clone(), m.clone());
+                models.insert(m.model_code.clone(), m.clone());
             }
             Record::Commission(c) if &c.uscc == uscc => {
                 for (code, _) in c.items.lines() {
-                    codes.push((code.clone(), c.gtin.clone()));
+                    codes.push((code.clone(), c.model_code.clone()));
                     listings
                         .entry(Listing::Codes)
                         .or_default()
@@ -576,7 +578,7 @@ fn identical_re_registrations_change_nothing() {
     let model = run
         .world
         .state
-        .model(&Demo::cooker_gtin())
+        .model(&Demo::cooker_gtin().into())
         .unwrap()
         .unwrap();
     let before = run.world.state.clone();
@@ -617,7 +619,7 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
     let commission = |items| {
         Record::Commission(Commissioning {
             uscc: gas.profile.uscc.clone(),
-            gtin: Demo::cooker_gtin(),
+            model_code: Demo::cooker_gtin().into(),
             items,
             production_date: Date::from_unix_ms_china(run.time_ms()),
             factory_number: None,
@@ -665,7 +667,7 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
                 producer: gas.profile.uscc.clone(),
                 subjects: vec![
                     Subject::Code(lot.clone()),
-                    Subject::Model(Demo::cable_gtin()),
+                    Subject::Model(Demo::cable_gtin().into()),
                 ],
                 reason: text("r"),
                 announced_on: Date::from_unix_ms_china(run.time_ms()),

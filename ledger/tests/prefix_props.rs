@@ -206,9 +206,13 @@ fn record(world: &World, state: &MemState, step: Step, n: usize, date: Date) -> 
         }
         4 => {
             signer = target.key.clone();
-            let mut model = state.model(&Demo::cable_gtin()).unwrap().unwrap().model;
+            let mut model = state
+                .model(&Demo::cable_gtin().into())
+                .unwrap()
+                .unwrap()
+                .model;
             model.uscc = uscc;
-            model.gtin = gtin(GTIN_BODIES[usize::from(step.pick) % GTIN_BODIES.len()]);
+            model.model_code = gtin(GTIN_BODIES[usize::from(step.pick) % GTIN_BODIES.len()]).into();
             model.production_licence = None;
             model.ccc_certificate = None;
             model.category = Some("mandatory_standard_products".parse().unwrap());
@@ -226,7 +230,7 @@ fn record(world: &World, state: &MemState, step: Step, n: usize, date: Date) -> 
             let code: TraceCode = format!("{stem}{n:02}").parse().unwrap();
             Record::Commission(Commissioning {
                 uscc,
-                gtin,
+                model_code: gtin.into(),
                 items: Items::Batch { code, quantity: 3 },
                 production_date: date,
                 factory_number: None,
@@ -245,7 +249,7 @@ fn issued_rightly(before: &BTreeMap<IdPrefix, PrefixState>, uscc: &Uscc, record:
             .any(|(prefix, held)| &held.holder == uscc && covers(prefix))
     };
     match record {
-        Record::RegisterProduct(model) => holds(&|prefix| prefix.covers_gtin(&model.gtin)),
+        Record::RegisterProduct(model) => holds(&|prefix| model.model_code.lies_under(prefix)),
         Record::Commission(commissioning) => commissioning
             .items
             .lines()

@@ -42,12 +42,12 @@ fn attest(enterprise: &DemoEnterprise, prefix: &IdPrefix) -> Record {
 fn model_as(world: &World, owner: &DemoEnterprise, gtin: Gtin) -> Record {
     let mut model: ProductModel = world
         .state
-        .model(&Demo::cable_gtin())
+        .model(&Demo::cable_gtin().into())
         .unwrap()
         .unwrap()
         .model;
     model.uscc = owner.profile.uscc.clone();
-    model.gtin = gtin;
+    model.model_code = gtin.into();
     // The gas maker holds no production licence; the CCC certificate is the cable maker's.
     model.production_licence = None;
     model.ccc_certificate = None;
@@ -283,7 +283,13 @@ fn a_revoked_prefix_issues_nothing_and_may_be_attested_again() {
         RuleError::CodeOutsidePrefixes { .. }
     );
     // Its history stays: the model registered under it is still there.
-    assert!(world.state.model(&Demo::cable_gtin()).unwrap().is_some());
+    assert!(
+        world
+            .state
+            .model(&Demo::cable_gtin().into())
+            .unwrap()
+            .is_some()
+    );
     // The prefix and shorter ones are free again.
     assert_eq!(
         world.submit(&bureau, attest(&gas, &prefix("gs1:695012"))),

@@ -189,7 +189,7 @@ fn record(
             signer = cable.key.clone();
             Record::Commission(Commissioning {
                 uscc: cable.profile.uscc.clone(),
-                gtin: Demo::cable_gtin(),
+                model_code: Demo::cable_gtin().into(),
                 items: Items::Batch {
                     code: format!("01/{}/10/P{n}", Demo::cable_gtin())
                         .parse()
@@ -225,7 +225,7 @@ fn record(
         9 => {
             signer = demo.bureau.clone();
             Record::Inspect(Inspection {
-                subject: Subject::Model(Demo::cable_gtin()),
+                subject: Subject::Model(Demo::cable_gtin().into()),
                 outcome: Outcome::Conformant,
                 standards: vec!["GB/T 5023.3-2008".parse().unwrap()],
                 inspected_on: date,
@@ -242,7 +242,7 @@ fn record(
                     .profile
                     .uscc
                     .clone(),
-                subjects: vec![Subject::Model(Demo::cooker_gtin())],
+                subjects: vec![Subject::Model(Demo::cooker_gtin().into())],
                 reason: "r".parse().unwrap(),
                 announced_on: date,
             })

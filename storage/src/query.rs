@@ -4,7 +4,7 @@ use rocksdb::{
     DB, DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode,
 };
 use suyuan_ledger::block::{Block, BlockHash, Body, Header};
-use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{Subject, TraceCode, UnitCode};
@@ -262,10 +262,10 @@ impl Store {
     /// recalls.
     pub fn model_records(
         &self,
-        gtin: &Gtin,
+        model_code: &ModelCode,
         page: PageRequest,
     ) -> Result<Page<StoredTx>, StorageError> {
-        self.index_page(cf::MODEL_HISTORY, &gtin.to_string(), page)
+        self.index_page(cf::MODEL_HISTORY, &model_code.to_string(), page)
     }
 
     /// Records naming an enterprise: its enrolment and key changes, its models, production,

@@ -347,8 +347,8 @@ impl Store {
                 self.put_index_entry(batch, cf::CODE_HISTORY, &code, at);
                 codes.insert(code);
             }
-            for gtin in record.models() {
-                self.put_index_entry(batch, cf::MODEL_HISTORY, &gtin.to_string(), at);
+            for model_code in record.models() {
+                self.put_index_entry(batch, cf::MODEL_HISTORY, &model_code.to_string(), at);
             }
             for uscc in record.enterprises() {
                 self.put_index_entry(batch, cf::ENTERPRISE_RECORDS, &uscc.to_string(), at);

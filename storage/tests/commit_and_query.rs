@@ -150,7 +150,7 @@ fn demo_chain_commits_and_answers_queries() {
 
     let models = store
         .model_records(
-            &Demo::cable_gtin(),
+            &Demo::cable_gtin().into(),
             PageRequest {
                 after: None,
                 limit: 3,

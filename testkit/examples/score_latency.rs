@@ -55,7 +55,7 @@ async fn main() {
         for (n, lot) in lots.iter().enumerate() {
             let commission = Record::Commission(Commissioning {
                 uscc: cable.profile.uscc.clone(),
-                gtin: Demo::cable_gtin(),
+                model_code: Demo::cable_gtin().into(),
                 items: Items::Batch {
                     code: lot.clone(),
                     quantity: 1,

@@ -164,12 +164,12 @@ fn profile(body: &str, name: &str) -> EnterpriseProfile {
 fn model(owner: &EnterpriseProfile, gtin_body: &str) -> Record {
     let mut model: ProductModel = Demo::new(4, 7_100)
         .story_state()
-        .model(&Demo::cable_gtin())
+        .model(&Demo::cable_gtin().into())
         .unwrap()
         .expect("the demo registers the cable model")
         .model;
     model.uscc = owner.uscc.clone();
-    model.gtin = gtin(gtin_body);
+    model.model_code = gtin(gtin_body).into();
     Record::RegisterProduct(model)
 }
 
@@ -236,9 +236,11 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
     let commission = |age_days: u64, lot: &str| {
         Record::Commission(Commissioning {
             uscc: squatter.uscc.clone(),
-            gtin: own_model.gtin.clone(),
+            model_code: own_model.model_code.clone(),
             items: Items::Batch {
-                code: format!("01/{}/10/{lot}", own_model.gtin).parse().unwrap(),
+                code: format!("01/{}/10/{lot}", own_model.model_code)
+                    .parse()
+                    .unwrap(),
                 quantity: 100,
             },
             production_date: Date::from_unix_ms_china(now_ms - age_days * 86_400_000),
@@ -251,7 +253,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
 
     // Laundering: a failed inspection, then a flood of identical re-registrations.
     let inspection = Record::Inspect(Inspection {
-        subject: Subject::Model(own_model.gtin.clone()),
+        subject: Subject::Model(own_model.model_code.clone()),
         outcome: Outcome::NonConformant,
         standards: vec!["GB/T 5023.3-2008".parse().unwrap()],
         inspected_on: Date::from_unix_ms_china(now_ms),
@@ -290,13 +292,13 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         Record::RegisterProduct(model)
     };
     let uncategorised = with_model(&|model: &mut ProductModel| {
-        model.gtin = gtin("0695100100002");
+        model.model_code = gtin("0695100100002").into();
         model.category = None;
         model.fields.clear();
     });
     attack.refused(2, &squatter_key, &uncategorised, "uncategorised_model");
     let fieldless = with_model(&|model: &mut ProductModel| {
-        model.gtin = gtin("0695100100003");
+        model.model_code = gtin("0695100100003").into();
         model
             .fields
             .remove(&"rated_voltage".parse::<FieldId>().unwrap());
@@ -333,7 +335,9 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
             },
             sold_at_ms: now_ms,
             lines: vec![ShipmentLine {
-                code: format!("01/{}/10/NEW", own_model.gtin).parse().unwrap(),
+                code: format!("01/{}/10/NEW", own_model.model_code)
+                    .parse()
+                    .unwrap(),
                 quantity: 1,
             }],
             order_reference: Some(order.parse().unwrap()),
@@ -351,7 +355,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         &squatter_key,
         &sale(buyer.commit_fresh().commitment, "SO-3"),
     );
-    let lot = format!("01/{}/10/NEW", own_model.gtin);
+    let lot = format!("01/{}/10/NEW", own_model.model_code);
     let product = attack.get(0, &format!("/v1/products/{}", lot.replace('/', "%2F")));
     let text = product.to_string();
     assert!(

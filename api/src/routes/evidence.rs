@@ -98,18 +98,20 @@ fn evidence_page(
             .listed(&uscc, listing.listing(), number)?
             .ok_or_else(missing)?;
         entries.push(match (listing.listing(), entry) {
-            (Listing::Models, Listed::Model(gtin)) => {
-                let state = snapshot
-                    .model(&gtin)?
-                    .ok_or_else(|| ProfileError::MissingEntry {
-                        what: "model",
-                        name: gtin.to_string(),
-                    })?;
+            (Listing::Models, Listed::Model(model_code)) => {
+                let state =
+                    snapshot
+                        .model(&model_code)?
+                        .ok_or_else(|| ProfileError::MissingEntry {
+                            what: "model",
+                            name: model_code.to_string(),
+                        })?;
                 EvidenceEntry::Model {
                     number,
-                    figures: ModelFigures::from(&snapshot.model_facts(&gtin)?),
+                    figures: ModelFigures::from(&snapshot.model_facts(&model_code)?),
                     name: state.model.name,
-                    gtin,
+                    gtin: model_code.gtin().cloned(),
+                    model_code,
                 }
             }
             (Listing::Codes, Listed::Code(code)) => EvidenceEntry::Code {

@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
+use suyuan_ledger::codes::model::ModelCode;
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Record, TraceCode, UnitCode};
 use suyuan_ledger::state::{CodeState, StateError, StateReadExt, TxLocation};
@@ -69,10 +71,9 @@ fn product_view(
     code: TraceCode,
     page: PageRequest,
 ) -> Result<ProductView, ApiError> {
-    let latest = store
-        .code_latest(&code)
-        .map_err(storage)?
-        .ok_or_else(|| ApiError::unknown_code(&code.to_string()))?;
+    let Some(latest) = store.code_latest(&code).map_err(storage)? else {
+        return model_view(store, code, page);
+    };
     let history = store.code_history(&code, page).map_err(storage)?;
     let category = category_of(store, &code)?;
     let mut hashes = BlockHashes::default();
@@ -85,8 +86,10 @@ fn product_view(
         None => (Vec::new(), true),
     };
     let (unit, packed_in) = packing_of(&snapshot, &code)?;
+    let model_code = state.as_ref().map(|state| state.model_code.clone());
     let batch = state.and_then(|state| state.batch);
     Ok(ProductView {
+        model_code,
         recalls,
         recalls_complete,
         category,
@@ -100,6 +103,60 @@ fn product_view(
             .map(|stored| committed_tx(store, &mut hashes, stored))
             .collect::<Result<_, _>>()?,
         next: history.next.map(cursor),
+        code,
+    })
+}
+
+/// The view of an Ecode or Handle code no record names as a batch, item or unit, but that is a
+/// registered model's code (their canonical forms coincide): the model's records as the
+/// history, with the recalls of the whole model.
+fn model_view(store: &Store, code: TraceCode, page: PageRequest) -> Result<ProductView, ApiError> {
+    let unknown = || ApiError::unknown_code(&code.to_string());
+    let model_code: ModelCode = match &code {
+        TraceCode::Ecode(ecode) => ModelCode::Ecode(ecode.clone()),
+        TraceCode::Handle(id) => ModelCode::Handle(id.clone()),
+        _ => return Err(unknown()),
+    };
+    let snapshot = store.snapshot();
+    let state_error = |error: StateError| ApiError::state_unreadable(&error);
+    let Some(model) = snapshot.model(&model_code).map_err(state_error)? else {
+        return Err(unknown());
+    };
+    let newest = PageRequest {
+        after: None,
+        limit: 1,
+        order: Order::NewestFirst,
+    };
+    let latest = store
+        .model_records(&model_code, newest)
+        .map_err(storage)?
+        .items
+        .into_iter()
+        .next()
+        .ok_or_else(unknown)?;
+    let history = store.model_records(&model_code, page).map_err(storage)?;
+    let mut hashes = BlockHashes::default();
+    let (recalls, recalls_complete) =
+        recalls_covering_model(&snapshot, &model_code, &model.model.uscc, &mut hashes)?;
+    let catalogue = store.genesis().catalogue();
+    Ok(ProductView {
+        category: model
+            .model
+            .category
+            .and_then(|id| catalogue.category(&id).map(CategoryView::new)),
+        recalls,
+        recalls_complete,
+        batch: None,
+        unit: None,
+        packed_in: Vec::new(),
+        latest: Some(committed_tx(store, &mut hashes, latest)?),
+        history: history
+            .items
+            .into_iter()
+            .map(|stored| committed_tx(store, &mut hashes, stored))
+            .collect::<Result<_, _>>()?,
+        next: history.next.map(cursor),
+        model_code: Some(model_code),
         code,
     })
 }
@@ -163,35 +220,67 @@ fn recalls_covering(
     hashes: &mut BlockHashes,
 ) -> Result<(Vec<CodeRecall>, bool), ApiError> {
     let state_error = |error: StateError| ApiError::state_unreadable(&error);
+    recalls_of(
+        snapshot,
+        &state.producer,
+        state.subjects(code),
+        |subject| state.covered_by(code, subject),
+        hashes,
+    )
+}
+
+/// The recalls of a whole model, newest first, found as [`recalls_covering`] finds a code's.
+fn recalls_covering_model(
+    snapshot: &Snapshot<'_>,
+    model_code: &ModelCode,
+    producer: &Uscc,
+    hashes: &mut BlockHashes,
+) -> Result<(Vec<CodeRecall>, bool), ApiError> {
+    let subject = Subject::Model(model_code.clone());
+    let covers = |named: &Subject| named == &subject;
+    recalls_of(
+        snapshot,
+        producer,
+        std::iter::once(subject.clone()),
+        covers,
+        hashes,
+    )
+}
+
+/// The recalls of `producer` that `covers` accepts, newest first, and whether that is all of
+/// them: the open ones of `subjects` from state, the closed ones among the producer's newest
+/// [`MAX_RECALLS_READ`] recalls.
+fn recalls_of(
+    snapshot: &Snapshot<'_>,
+    producer: &Uscc,
+    subjects: impl Iterator<Item = Subject>,
+    covers: impl Fn(&Subject) -> bool,
+    hashes: &mut BlockHashes,
+) -> Result<(Vec<CodeRecall>, bool), ApiError> {
+    let state_error = |error: StateError| ApiError::state_unreadable(&error);
     let mut ids: Vec<TxId> = Vec::new();
-    for subject in state.subjects(code) {
+    for subject in subjects {
         if let Some(id) = snapshot.open_recall(&subject).map_err(state_error)? {
             ids.push(id);
         }
     }
     let listed = snapshot
-        .enterprise_facts(&state.producer)
+        .enterprise_facts(producer)
         .map_err(state_error)?
         .map_or(0, |facts| facts.listed(Listing::Recalls));
     let read = listed.min(MAX_RECALLS_READ);
     for number in (listed - read..listed).rev() {
         let entry = snapshot
-            .listed(&state.producer, Listing::Recalls, number)
+            .listed(producer, Listing::Recalls, number)
             .map_err(state_error)?;
         let Some(Listed::Record(id)) = entry else {
             return Err(ApiError::internal(format!(
                 "recall {number} of {} is not listed",
-                state.producer
+                producer
             )));
         };
         let recall = snapshot.recall(&id).map_err(state_error)?;
-        if recall.is_some_and(|recall| {
-            recall
-                .subjects
-                .iter()
-                .any(|subject| state.covered_by(code, subject))
-        }) && !ids.contains(&id)
-        {
+        if recall.is_some_and(|recall| recall.subjects.iter().any(&covers)) && !ids.contains(&id) {
             ids.push(id);
         }
     }
@@ -230,18 +319,18 @@ fn recalls_covering(
 
 /// The catalogue category of the code's model, if it has one.
 fn category_of(store: &Store, code: &TraceCode) -> Result<Option<CategoryView>, ApiError> {
-    let gtin = match code.gtin() {
-        Some(gtin) => gtin.clone(),
+    let model_code = match code.gtin() {
+        Some(gtin) => gtin.clone().into(),
         None => match store
             .code(code)
             .map_err(|e| ApiError::state_unreadable(&e))?
         {
-            Some(state) => state.gtin,
+            Some(state) => state.model_code,
             None => return Ok(None),
         },
     };
     let Some(registered) = store
-        .model(&gtin)
+        .model(&model_code)
         .map_err(|e| ApiError::state_unreadable(&e))?
     else {
         return Ok(None);

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Record, Subject, TraceCode};
@@ -89,11 +89,11 @@ pub(crate) async fn open_recalls(
         .map(Json)
 }
 
-/// A subject as a page's `next` names it: a code's text, or `model:` and a GTIN.
+/// A subject as a page's `next` names it: a code's text, or `model:` and a model code.
 fn subject_cursor(subject: &Subject) -> String {
     match subject {
         Subject::Code(code) => code.to_string(),
-        Subject::Model(gtin) => format!("model:{gtin}"),
+        Subject::Model(model_code) => format!("model:{model_code}"),
         // Never recalled (the ledger refuses it), so never a recall page's cursor.
         Subject::Sampled(product) => format!("sampled:{}", product.maker),
     }
@@ -101,7 +101,10 @@ fn subject_cursor(subject: &Subject) -> String {
 
 fn parse_subject(text: &str) -> Result<Subject, ApiError> {
     let parsed = match text.strip_prefix("model:") {
-        Some(gtin) => gtin.parse().map(Subject::Model).map_err(|e| e.to_string()),
+        Some(model_code) => model_code
+            .parse()
+            .map(Subject::Model)
+            .map_err(|e| e.to_string()),
         None => text.parse().map(Subject::Code).map_err(|e| e.to_string()),
     };
     parsed.map_err(|reason| {
@@ -204,6 +207,21 @@ fn open_recall(
     })
 }
 
+/// Whether `code` is of the model `model_code`: a GS1 code says so itself, an Ecode or Handle
+/// code by the model its commissioning named.
+fn is_of_model(
+    snapshot: &Snapshot<'_>,
+    code: &TraceCode,
+    model_code: &ModelCode,
+) -> Result<bool, ProfileError> {
+    if let Some(gtin) = code.gtin() {
+        return Ok(model_code.gtin() == Some(gtin));
+    }
+    Ok(snapshot
+        .code(code)?
+        .is_some_and(|state| &state.model_code == model_code))
+}
+
 /// The codes `subject` covers whose holders are read, how many it covers in all, and whether
 /// those read are all of them: a model's codes, or a code with the items naming it as their
 /// batch, among its producer's commissioned codes, newest first.
@@ -214,7 +232,7 @@ fn covered_codes(
     budget: &Budget,
 ) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
     match subject {
-        Subject::Model(gtin) => model_codes(snapshot, producer, gtin, budget),
+        Subject::Model(model_code) => model_codes(snapshot, producer, model_code, budget),
         Subject::Sampled(_) => Ok((Vec::new(), 0, true)),
         Subject::Code(code @ (TraceCode::Item { .. } | TraceCode::Sscc(_))) => {
             Ok((vec![code.clone()], 1, true))
@@ -227,18 +245,18 @@ fn covered_codes(
 fn model_codes(
     snapshot: &Snapshot<'_>,
     producer: &Uscc,
-    gtin: &Gtin,
+    model_code: &ModelCode,
     budget: &Budget,
 ) -> Result<(Vec<TraceCode>, u64, bool), ProfileError> {
     budget.spend(1)?;
-    let total = snapshot.model_facts(gtin)?.codes;
+    let total = snapshot.model_facts(model_code)?.codes;
     let mut codes = Vec::new();
     let mut listed = ListedCodes::new(snapshot, producer, budget)?;
     while codes.len() as u64 != MAX_CODES_PER_SUBJECT.min(total) {
         let Some(code) = listed.next_code()? else {
             break;
         };
-        if code.gtin() == Some(gtin) {
+        if is_of_model(snapshot, &code, model_code)? {
             codes.push(code);
         }
     }

@@ -13,6 +13,7 @@
 //! | [`ecode`] | Ecode IoT identification code (GB/T 31866), structure only |
 //! | [`accreditation`] | accreditation number of a testing or inspection body (CMA, CNAS) |
 //! | [`region`] | administrative division code (GB/T 2260) |
+//! | [`model`] | a product model's code: GTIN, Ecode or industrial-internet id |
 //! | [`prefix`] | the identifier prefixes enterprises hold (GS1 company prefix, Handle prefix, Ecode registrant) |
 //!
 //! [`inspect`] detects which kind an arbitrary string is and reports its parsed fields; it is what
@@ -25,6 +26,7 @@ pub mod gs1;
 pub mod handle;
 pub mod inspect;
 pub mod licence;
+pub mod model;
 pub mod prefix;
 pub mod region;
 pub mod uscc;

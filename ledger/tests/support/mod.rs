@@ -148,7 +148,7 @@ pub(crate) fn commission(
 ) -> Record {
     Record::Commission(Commissioning {
         uscc: producer.profile.uscc.clone(),
-        gtin,
+        model_code: gtin.into(),
         items: Items::Batch { code, quantity: 10 },
         production_date: date.parse().unwrap(),
         factory_number: None,

@@ -61,7 +61,9 @@ pub(crate) fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
         .into_iter()
         .find_map(
             |envelope| match Payload::parse(&envelope.payload).unwrap().record {
-                Record::Commission(commission) if commission.gtin == Demo::cable_gtin() => {
+                Record::Commission(commission)
+                    if commission.model_code == Demo::cable_gtin().into() =>
+                {
                     Some(commission)
                 }
                 _ => None,

@@ -148,7 +148,7 @@ impl Workload {
                 &cable.key,
                 Record::Commission(Commissioning {
                     uscc: cable.profile.uscc.clone(),
-                    gtin: Demo::cable_gtin(),
+                    model_code: Demo::cable_gtin().into(),
                     items: Items::Batch {
                         code: Self::lot(height, index),
                         quantity: 100,

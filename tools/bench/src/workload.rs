@@ -148,7 +148,7 @@ impl Workload {
             .map(|(index, enterprise)| {
                 let record = Record::RegisterProduct(ProductModel {
                     uscc: enterprise.uscc.clone(),
-                    gtin: enterprise.gtin.clone(),
+                    model_code: enterprise.gtin.clone().into(),
                     name: text("PVC-insulated copper cable"),
                     product_type: text("electric wires and cables"),
                     specification: text("BV 2.5 mm² 450/750 V"),
@@ -174,7 +174,7 @@ impl Workload {
         let enterprise = self.load_enterprise(number);
         let record = Record::Commission(Commissioning {
             uscc: enterprise.uscc.clone(),
-            gtin: enterprise.gtin.clone(),
+            model_code: enterprise.gtin.clone().into(),
             items: Items::Batch {
                 code: self.load_code(number),
                 quantity: LOT_QUANTITY,
