@@ -230,7 +230,7 @@ async fn a_batch_recall_lists_the_holders_of_its_items_too() {
     let records = [
         Record::Commission(Commissioning {
             uscc: cable.profile.uscc.clone(),
-            gtin: Demo::cable_gtin(),
+            model_code: Demo::cable_gtin().into(),
             items: Items::Serialised {
                 codes: items.clone(),
                 batch: Some(cable_lot.clone()),

@@ -466,20 +466,20 @@ fn category_admits(
     let Some(wanted) = &filter.category else {
         return Ok(true);
     };
-    let gtin = match &inspection.subject {
+    let model = match &inspection.subject {
         Subject::Sampled(product) => return Ok(&product.category == wanted),
-        Subject::Model(gtin) => gtin.clone(),
+        Subject::Model(model) => model.clone(),
         Subject::Code(code) => {
             budget.spend(1)?;
             match snapshot.code(code).map_err(ProfileError::from)? {
-                Some(state) => state.gtin,
+                Some(state) => state.model_code,
                 None => return Ok(false),
             }
         }
     };
     budget.spend(1)?;
     let category = snapshot
-        .model(&gtin)
+        .model(&model)
         .map_err(ProfileError::from)?
         .and_then(|state| state.model.category);
     Ok(category.as_ref() == Some(wanted))

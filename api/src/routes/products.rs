@@ -7,7 +7,7 @@ use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
-use suyuan_ledger::record::{Record, TraceCode, UnitCode};
+use suyuan_ledger::record::{Record, Subject, TraceCode, UnitCode};
 use suyuan_ledger::state::{CodeState, StateError, StateReadExt, TxLocation};
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::query::Snapshot;
@@ -219,7 +219,6 @@ fn recalls_covering(
     state: &CodeState,
     hashes: &mut BlockHashes,
 ) -> Result<(Vec<CodeRecall>, bool), ApiError> {
-    let state_error = |error: StateError| ApiError::state_unreadable(&error);
     recalls_of(
         snapshot,
         &state.producer,
@@ -298,7 +297,7 @@ fn recalls_of(
         let subject = recall
             .subjects
             .iter()
-            .find(|subject| state.covered_by(code, subject))
+            .find(|subject| covers(subject))
             .cloned()
             .ok_or_else(missing)?;
         recalls.push(CodeRecall {
