@@ -202,8 +202,8 @@ fn check_invariants(world: &mut World, expected_totals: &BTreeMap<TraceCode, u64
                 }
             }
         }
-        // The parent chain ends: no cycles.
-        let mut at = state.parent.clone();
+        // The parent chain ends, each parent listing the unit below it: no cycles.
+        let (mut child, mut at) = (code.clone(), state.parent.clone());
         let mut steps = 0;
         while let Some(parent) = at {
             steps += 1;
@@ -216,9 +216,11 @@ fn check_invariants(world: &mut World, expected_totals: &BTreeMap<TraceCode, u64
                 parent_state
                     .contents
                     .iter()
-                    .any(|l| &l.code == code.as_code())
+                    .any(|l| &l.code == child.as_code()),
+                "{parent} does not list {child}, which names it as parent"
             );
             at = parent_state.parent.clone();
+            child = parent;
         }
     }
     assert_eq!(
