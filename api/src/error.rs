@@ -5,6 +5,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::exec::{ExecError, RuleError};
 use suyuan_ledger::state::StateError;
@@ -143,6 +144,25 @@ impl ApiError {
     /// 400 `invalid_code`, with the parser's reason.
     pub fn invalid_code(reason: impl std::fmt::Display) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_code", reason.to_string()).with_field("code")
+    }
+
+    /// 400 `invalid_certificate` (field `number`): not a CCC certificate number.
+    pub fn invalid_certificate(reason: &impl std::fmt::Display) -> ApiError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_certificate",
+            reason.to_string(),
+        )
+        .with_field("number")
+    }
+
+    /// 404 `unknown_certificate`: no committed record names the certificate.
+    pub fn unknown_certificate(certificate: &CccCertificate) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_certificate",
+            format!("no committed record names CCC certificate {certificate}"),
+        )
     }
 
     /// 400 `empty_batch`.

@@ -17,8 +17,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    blocks, catalogue, codes, enterprises, evidence, inspections, products, proofs, recalls,
-    status, transactions,
+    blocks, catalogue, certificates, codes, enterprises, evidence, inspections, products, proofs,
+    recalls, status, transactions,
 };
 
 /// The API's OpenAPI document.
@@ -41,6 +41,7 @@ use crate::routes::{
         blocks::transactions,
         products::product,
         codes::code,
+        certificates::certificate,
         catalogue::catalogue,
         proofs::proof,
         proofs::consistency,

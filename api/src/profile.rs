@@ -264,7 +264,9 @@ pub(crate) struct CodeEntry {
     pub(crate) facts: CodeFacts,
     /// What the records naming its model show.
     pub(crate) model: ModelFacts,
-    /// Whether a recall of the code or of its model is open.
+    /// Recalls of the batch it belongs to, for a serialised item of a batch.
+    pub(crate) batch_recalls: u64,
+    /// Whether a recall of the code, its batch or its model is open.
     pub(crate) open_recall: bool,
     /// Its commissioning record, shared by every code it commissioned.
     pub(crate) commissioned: Arc<Fact>,
@@ -281,9 +283,9 @@ impl CodeEntry {
         self.facts.failed_inspections + self.model.failed_inspections
     }
 
-    /// Whether a recall of the code or of its model was ever issued.
+    /// Whether a recall of the code, its batch or its model was ever issued.
     pub(crate) fn recalled(&self) -> bool {
-        self.facts.recalls + self.model.recalls > 0
+        self.facts.recalls + self.model.recalls + self.batch_recalls > 0
     }
 
     /// Whether `subject` covers it: the code, its model or its batch.
@@ -685,11 +687,14 @@ fn read_codes(reader: &mut Reader<'_, '_>) -> Result<Vec<CodeEntry>, ProfileErro
                 .open_recall(&Subject::Code(code.clone()))?
                 .is_some();
         // A recall of the batch an item belongs to covers the item.
-        if let (false, Some(batch)) = (open_recall, &state.batch) {
-            reader.budget.spend(1)?;
-            open_recall = snapshot
-                .open_recall(&Subject::Code(batch.clone()))?
-                .is_some();
+        let mut batch_recalls = 0;
+        if let Some(batch) = &state.batch {
+            reader.budget.spend(2)?;
+            batch_recalls = snapshot.code_facts(batch)?.recalls;
+            open_recall = open_recall
+                || snapshot
+                    .open_recall(&Subject::Code(batch.clone()))?
+                    .is_some();
         }
         let commissioned = match commissionings.get(&state.commissioned_by) {
             Some(fact) => Arc::clone(fact),
@@ -704,6 +709,7 @@ fn read_codes(reader: &mut Reader<'_, '_>) -> Result<Vec<CodeEntry>, ProfileErro
             state,
             facts,
             model,
+            batch_recalls,
             open_recall,
             commissioned,
         });

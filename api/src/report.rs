@@ -2,7 +2,7 @@
 //! [`crate::profile`] gathered, judging every licence and certificate against the date of the
 //! block the view was computed at.
 
-use suyuan_ledger::record::{EnterpriseProfile, Items, Record};
+use suyuan_ledger::record::{CertificateEntry, EnterpriseProfile, Items, Record};
 use suyuan_ledger::state::KeyStatus;
 use suyuan_ledger::text::Date;
 
@@ -138,18 +138,23 @@ fn certificates(profile: &EnterpriseProfile, today: Date) -> Vec<CertificateView
     profile
         .ccc_certificates
         .iter()
-        .map(|certificate| CertificateView {
-            number: certificate.number.clone(),
-            product: certificate.product.clone(),
-            issued_on: certificate.issued_on,
-            valid_until: certificate.valid_until,
-            validity: validity(
-                Some(certificate.issued_on),
-                Some(certificate.valid_until),
-                today,
-            ),
-        })
+        .map(|certificate| certificate_view(certificate, today))
         .collect()
+}
+
+/// A profile's CCC certificate entry, with its validity `today`.
+pub(crate) fn certificate_view(certificate: &CertificateEntry, today: Date) -> CertificateView {
+    CertificateView {
+        number: certificate.number.clone(),
+        product: certificate.product.clone(),
+        issued_on: certificate.issued_on,
+        valid_until: certificate.valid_until,
+        validity: validity(
+            Some(certificate.issued_on),
+            Some(certificate.valid_until),
+            today,
+        ),
+    }
 }
 
 fn key_views(registered: &Registered) -> Vec<KeyView> {

@@ -14,8 +14,8 @@ use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::reads::ReadPool;
 use crate::routes::{
-    self, blocks, catalogue, codes, enterprises, evidence, inspections, products, proofs, recalls,
-    status, transactions,
+    self, blocks, catalogue, certificates, codes, enterprises, evidence, inspections, products,
+    proofs, recalls, status, transactions,
 };
 use crate::server;
 use crate::state::{ApiLimits, ApiState, RouterState};
@@ -68,6 +68,7 @@ fn endpoints() -> Endpoints {
         .get("/v1/blocks/{height}/transactions", blocks::transactions)
         .get("/v1/products/{code}", products::product)
         .get("/v1/codes/{code}", codes::code)
+        .get("/v1/certificates/{number}", certificates::certificate)
         .get("/v1/catalogue", catalogue::catalogue)
         .get("/v1/proofs/consistency", proofs::consistency)
         .get("/v1/proofs/{code}", proofs::proof)

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use suyuan_ledger::block::{BlockHash, Header};
 use suyuan_ledger::catalogue::{Catalogue, Category, DocumentKind};
+use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::inspect::{AiValue, CodeKind};
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
@@ -21,7 +22,7 @@ use suyuan_ledger::text::{Date, LongText};
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 use utoipa::ToSchema;
 
-use crate::views::{RecallStatus, RecordRef};
+use crate::views::{CertificateView, ComputedAt, RecallStatus, RecordRef};
 
 /// The body of every error response.
 ///
@@ -296,6 +297,70 @@ pub struct ProductView {
     #[serde(default)]
     #[schema(value_type = Option<crate::schemas::ModelCode>)]
     pub model_code: Option<ModelCode>,
+    /// The other codes the batch or item carries, linked by `link_codes`; looking up any of
+    /// them gives this view.
+    #[serde(default)]
+    #[schema(value_type = Vec<crate::schemas::TraceCode>)]
+    pub aliases: Vec<TraceCode>,
+    /// The code as asked for, when it is one of `aliases`: `code` is then the code the thing
+    /// was commissioned under.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::schemas::TraceCode>)]
+    pub looked_up_as: Option<TraceCode>,
+}
+
+/// The answer to `GET /v1/certificates/{number}`: one page of the records naming a CCC
+/// certificate, and the holders and models those records name, as they stand now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateLookup {
+    /// The certificate number.
+    #[schema(value_type = String)]
+    pub number: CccCertificate,
+    /// The enterprises named on this page whose profile lists the certificate now, with its
+    /// validity on the date of the view.
+    pub holders: Vec<CertificateHolder>,
+    /// The models registered under the certificate on this page.
+    pub models: Vec<CertifiedModel>,
+    /// Records naming the certificate, oldest first, from the cursor on: model registrations
+    /// citing it, enrolments and amendments listing it.
+    pub records: Vec<CommittedTx>,
+    /// Pass as `?after=` for the next page; `None` on the last page.
+    pub next: Option<String>,
+    /// The block the view was read at; validity is judged on its date.
+    pub computed_at: ComputedAt,
+}
+
+/// An enterprise whose profile lists a CCC certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateHolder {
+    /// Its USCC.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// Its registered name.
+    pub name: String,
+    /// Its entry for the certificate.
+    pub certificate: CertificateView,
+}
+
+/// A product model a record registered under a CCC certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedModel {
+    /// The model's code: a GTIN's 14 digits, `ecode:…` or `handle:…`.
+    #[schema(value_type = crate::schemas::ModelCode)]
+    pub model_code: ModelCode,
+    /// The enterprise that registered it.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// The model's name.
+    pub name: String,
+    /// Its key-product category.
+    pub category: Option<CategoryView>,
+    /// Whether its current registration still names this certificate: a later registration
+    /// may name another, or none.
+    pub certified_now: bool,
 }
 
 /// A packed logistic unit (an SSCC), as state holds it.
@@ -554,8 +619,8 @@ pub struct CodeView {
     /// Other kinds the same text is valid as (13 digits are a GTIN and a GLN).
     #[schema(value_type = Vec<crate::schemas::CodeKind>)]
     pub also_valid_as: Vec<CodeKind>,
-    /// The latest committed record naming its trace code; `None` without a trace code or when
-    /// no record names it.
+    /// The latest committed record naming its trace code, or the certificate a CCC number is;
+    /// `None` for other codes, or when no record names it.
     pub latest: Option<LatestRecord>,
 }
 
@@ -572,6 +637,7 @@ pub struct LatestRecord {
     pub index: u32,
     /// The record's type: `commission`, `inspect`, `ship`, `recall`, ...
     pub record_type: String,
-    /// The path of the code's full record and history: `/v1/products/{trace code}`, encoded.
+    /// The path of the code's full record and history: `/v1/products/{trace code}`, encoded;
+    /// for a CCC certificate, `/v1/certificates/{number}`.
     pub product: String,
 }

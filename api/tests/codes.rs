@@ -5,7 +5,8 @@ mod support;
 
 use reqwest::StatusCode;
 use support::{Server, assert_error, encode};
-use suyuan_api::types::CodeView;
+use suyuan_api::types::{CertificateLookup, CodeView};
+use suyuan_api::views::Validity;
 use suyuan_ledger::codes::inspect::{CodeKind, MAX_INSPECT_BYTES};
 use suyuan_ledger::demo::{Demo, who};
 
@@ -197,4 +198,76 @@ async fn invalid_codes_are_400_with_the_kind_and_the_check_digit_at_fault() {
         .get("/v1/codes/https://id.gs1.org/01/09520123456788")
         .await;
     assert_error(&response, StatusCode::NOT_FOUND, "not_found");
+}
+
+/// The cable maker's CCC certificate: in its enrolment and in its cable model's registration.
+const CABLE_CERTIFICATE: &str = "2024010105123456";
+
+#[tokio::test]
+async fn a_ccc_certificate_finds_its_holder_and_the_models_certified_under_it() {
+    let server = Server::start("codes-certificate").await;
+    let cable = &server.chain.demo.enterprises[who::CABLE_MAKER].profile;
+    let path = format!("/v1/certificates/{CABLE_CERTIFICATE}");
+    let (status, body) = server.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let lookup: CertificateLookup = serde_json::from_value(body).unwrap();
+    assert_eq!(lookup.number.to_string(), CABLE_CERTIFICATE);
+    assert_eq!(lookup.holders.len(), 1, "{:?}", lookup.holders);
+    assert_eq!(lookup.holders[0].uscc, cable.uscc);
+    assert_eq!(lookup.holders[0].certificate.validity, Validity::Valid);
+    let models: Vec<_> = lookup
+        .models
+        .iter()
+        .map(|model| (model.model_code.clone(), model.certified_now))
+        .collect();
+    assert_eq!(models, [(Demo::cable_gtin().into(), true)]);
+    let types: Vec<_> = lookup
+        .records
+        .iter()
+        .map(|tx| tx.payload.record.type_name())
+        .collect();
+    assert_eq!(types, ["register_enterprise", "register_product"]);
+    assert_eq!(lookup.next, None);
+
+    // One record a page: the enrolment, then the registration.
+    let (status, first) = server.get(&format!("{path}?limit=1")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["holders"].as_array().unwrap().len(), 1);
+    assert_eq!(first["models"], serde_json::json!([]));
+    let next = first["next"].as_str().expect("a second page");
+    let (status, second) = server.get(&format!("{path}?limit=1&after={next}")).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(
+        second["models"][0]["model_code"],
+        Demo::cable_gtin().to_string()
+    );
+    assert_eq!(second["next"], serde_json::Value::Null);
+
+    // Inspecting the number points at the lookup.
+    let (status, body) = server.get(&format!("/v1/codes/{CABLE_CERTIFICATE}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: CodeView = serde_json::from_value(body).unwrap();
+    assert_eq!(view.kind, CodeKind::CccCertificate);
+    let latest = view.latest.expect("records name the certificate");
+    assert_eq!(
+        (latest.record_type.as_str(), latest.product),
+        ("register_product", path)
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_certificate_is_a_typed_error() {
+    let server = Server::start("codes-certificate-errors").await;
+    // Well formed, but no record names it.
+    let unknown = server.get("/v1/certificates/2025010105999999").await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "unknown_certificate");
+    for malformed in ["202401010512345", "2024010105123456X", "1999010105123456"] {
+        let response = server.get(&format!("/v1/certificates/{malformed}")).await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_certificate");
+        assert_eq!(response.1["field"], "number", "{}", response.1);
+    }
+    let response = server
+        .get(&format!("/v1/certificates/{CABLE_CERTIFICATE}?limit=0"))
+        .await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_query");
 }

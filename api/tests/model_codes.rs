@@ -49,3 +49,39 @@ async fn ecode_and_handle_products_and_their_models_look_up() {
     let (status, _) = server.get("/v1/products/ecode:100126950199999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alias_a_lot_carries_looks_up_the_lot() {
+    let server = Server::start("code-links").await;
+    server.chain.commit(5, server.chain.story[4].clone());
+    let demo: &Demo = &server.chain.demo;
+    server.chain.commit(6, demo.logistics());
+    for (height, block) in (7..).zip(demo.non_gs1_models()) {
+        server.chain.commit(height, block);
+    }
+    server.chain.commit(9, demo.code_links());
+    let cable_lot = format!("01/{}/10/C2601A", Demo::cable_gtin());
+    let by_lot = product(&server, &cable_lot).await;
+    assert_eq!(by_lot.aliases, [Demo::cable_lot_ecode()]);
+    assert_eq!(by_lot.looked_up_as, None);
+    let by_alias = product(&server, &Demo::cable_lot_ecode().to_string()).await;
+    assert_eq!(by_alias.code.to_string(), cable_lot);
+    assert_eq!(by_alias.looked_up_as, Some(Demo::cable_lot_ecode()));
+    assert_eq!(by_alias.history, by_lot.history);
+    assert_eq!(by_alias.latest, by_lot.latest);
+    // The gas maker's lot, by the Handle id it carries: its batch recall comes with it.
+    let by_handle = product(&server, &Demo::cooker_lot_handle().to_string()).await;
+    assert_eq!(
+        by_handle.code.to_string(),
+        format!("01/{}/10/G2601B", Demo::cooker_gtin())
+    );
+    assert!(!by_handle.recalls.is_empty());
+    // The alias's own record is the link, and the code view points at the lot through it.
+    let path = format!(
+        "/v1/codes/{}",
+        support::encode(&Demo::cable_lot_ecode().to_string())
+    );
+    let (status, body): (StatusCode, Value) = server.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["latest"]["record_type"], "link_codes", "{body}");
+}

@@ -37,8 +37,8 @@ use crate::merkle::log::Frontier;
 use crate::merkle::map::MapStore;
 use crate::record::{
     AccreditationEntry, AttestPrefix, BusinessLicence, CertificateEntry, Commissioning,
-    EnterpriseKind, EnterpriseProfile, Inspection, Items, LicenceEntry, Outcome, Pack, Party,
-    PersonalData, ProductModel, Recall, Record, RegisterEnterprise, ReportKind, ReportRef,
+    EnterpriseKind, EnterpriseProfile, Inspection, Items, LicenceEntry, LinkCodes, Outcome, Pack,
+    Party, PersonalData, ProductModel, Recall, Record, RegisterEnterprise, ReportKind, ReportRef,
     SampledProduct, Shipment, ShipmentLine, Subject, TraceCode, UnitCode, Unpack, UpdateEnterprise,
 };
 use crate::state::{MemState, StateRead, WriteSet};
@@ -567,15 +567,58 @@ impl Demo {
     }
 
     /// The story with more blocks: [`Demo::logistics`], [`Demo::accreditation`],
-    /// [`Demo::market_sampling`] and the two of [`Demo::non_gs1_models`]. What `suyuan dev`
-    /// loads.
+    /// [`Demo::market_sampling`], the two of [`Demo::non_gs1_models`] and
+    /// [`Demo::code_links`]. What `suyuan dev` loads.
     pub fn dev_story(&self) -> Vec<Vec<Envelope>> {
         let mut story = self.story();
         story.push(self.logistics());
         story.push(self.accreditation());
         story.push(self.market_sampling());
         story.extend(self.non_gs1_models());
+        story.push(self.code_links());
         story
+    }
+
+    /// The block after [`Demo::non_gs1_models`]: each maker links the other code its GS1 lot
+    /// carries, an Ecode under the cable maker's registrant prefix ([`Demo::cable_lot_ecode`])
+    /// and a Handle id under the gas-appliance maker's enterprise prefix
+    /// ([`Demo::cooker_lot_handle`]); a scan of either finds the lot.
+    pub fn code_links(&self) -> Vec<Envelope> {
+        let link = |enterprise: &DemoEnterprise, code: &str, alias: TraceCode| {
+            self.sign(
+                &enterprise.key,
+                12,
+                Record::LinkCodes(LinkCodes {
+                    uscc: enterprise.profile.uscc.clone(),
+                    code: text(code),
+                    aliases: vec![alias],
+                }),
+            )
+        };
+        let cable = &self.enterprises[who::CABLE_MAKER];
+        let gas = &self.enterprises[who::GAS_APPLIANCE_MAKER];
+        vec![
+            link(
+                cable,
+                &format!("01/{}/10/C2601A", Self::cable_gtin()),
+                Self::cable_lot_ecode(),
+            ),
+            link(
+                gas,
+                &format!("01/{}/10/G2601B", Self::cooker_gtin()),
+                Self::cooker_lot_handle(),
+            ),
+        ]
+    }
+
+    /// The Ecode the cable lot `C2601A` also carries, linked in [`Demo::code_links`].
+    pub fn cable_lot_ecode() -> TraceCode {
+        text("ecode:100126950100002601")
+    }
+
+    /// The Handle id the cooker lot `G2601B` also carries, linked in [`Demo::code_links`].
+    pub fn cooker_lot_handle() -> TraceCode {
+        text("handle:88.118.8/batch/G2601B")
     }
 
     /// The lab's accreditation, recorded in [`Demo::market_sampling`].

@@ -21,12 +21,13 @@ use crate::facts::Keeper;
 use crate::genesis::Genesis;
 use crate::hash::Hash32;
 use crate::limits::{
-    MAX_ITEMS_PER_RECORD, MAX_LINES_MOVED, MAX_LIST_ENTRIES, MAX_PACKING_DEPTH, MAX_UNIT_LINES,
+    MAX_CODE_ALIASES, MAX_ITEMS_PER_RECORD, MAX_LINES_MOVED, MAX_LIST_ENTRIES, MAX_PACKING_DEPTH,
+    MAX_UNIT_LINES,
 };
 use crate::record::{
     AcceptTransfer, AttestPrefix, BindKey, CloseRecall, Commissioning, EnterpriseKind,
-    EnterpriseProfile, Inspection, OfferTransfer, Pack, Party, ProductModel, Recall, Record,
-    RegisterEnterprise, RevokeKey, RevokePrefix, RotateKey, Shipment, Subject, TraceCode,
+    EnterpriseProfile, Inspection, LinkCodes, OfferTransfer, Pack, Party, ProductModel, Recall,
+    Record, RegisterEnterprise, RevokeKey, RevokePrefix, RotateKey, Shipment, Subject, TraceCode,
     TransferPrefix, UnitCode, Unpack, UpdateEnterprise, WithdrawTransfer,
 };
 use crate::state::{
@@ -273,6 +274,40 @@ pub enum RuleError {
         code: TraceCode,
         /// The model.
         model: ModelCode,
+    },
+    /// One Ecode or Handle id would name both a product model and a commissioned batch or
+    /// item: a scan of it could not say which it means.
+    #[error("{code} would name both a product model and a batch or item; one code, one thing")]
+    ModelCodeClash {
+        /// The code, in canonical form.
+        code: String,
+    },
+    /// The code is another code of a commissioned batch or item: records name the thing by the
+    /// code it was commissioned under.
+    #[error("{code} is an alias of {of}; name the code as commissioned")]
+    CodeIsAlias {
+        /// The alias named.
+        code: TraceCode,
+        /// The code it is linked to.
+        of: TraceCode,
+    },
+    /// The alias is linked to a commissioned code already.
+    #[error("{alias} is already an alias of {of}")]
+    AliasTaken {
+        /// The alias.
+        alias: TraceCode,
+        /// The code it is linked to.
+        of: TraceCode,
+    },
+    /// A GS1 alias must be of the code's kind: a lot for a batch, a serial for an item.
+    #[error(
+        "{alias} is not the same kind of code as {code}: a lot names a batch, a serial one item"
+    )]
+    AliasOfOtherKind {
+        /// The alias.
+        alias: TraceCode,
+        /// The code it would be linked to.
+        code: TraceCode,
     },
     /// A logistic-unit code cannot stand for a product.
     #[error("code {code} is a logistic unit, not a product code")]
@@ -728,6 +763,10 @@ impl RuleError {
             RuleError::DocumentNotHeld { .. } => "document_not_held",
             RuleError::CodeOfOtherModel { .. } => "code_of_other_model",
             RuleError::GtinCodeOfNonGtinModel { .. } => "gtin_code_of_non_gtin_model",
+            RuleError::ModelCodeClash { .. } => "model_code_clash",
+            RuleError::CodeIsAlias { .. } => "code_is_alias",
+            RuleError::AliasTaken { .. } => "alias_taken",
+            RuleError::AliasOfOtherKind { .. } => "alias_of_other_kind",
             RuleError::NotAProductCode { .. } => "not_a_product_code",
             RuleError::CodeAlreadyCommissioned { .. } => "code_already_commissioned",
             RuleError::UnknownCode { .. } => "unknown_code",
@@ -917,6 +956,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             Record::CloseRecall(record) => self.close_recall(&signer, record, tx.id)?,
             Record::Pack(record) => self.pack(&signer, record, tx.id)?,
             Record::Unpack(record) => self.unpack(&signer, record)?,
+            Record::LinkCodes(record) => self.link_codes(&signer, record)?,
         }
         let location = TxLocation {
             height: self.context.height,
@@ -1513,6 +1553,14 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         )?;
         check_documents_held(&enterprise.profile, record, self.context.date())?;
         self.check_model_issuer(&enterprise, &record.model_code)?;
+        if let Some(code) = TraceCode::of_model_code(&record.model_code)
+            && (self.overlay.code(&code)?.is_some() || self.overlay.alias(&code)?.is_some())
+        {
+            return Err(RuleError::ModelCodeClash {
+                code: code.to_string(),
+            }
+            .into());
+        }
         // Re-registering the model as it stands changes nothing, so a flood of them cannot move
         // the producer's figures (or its model's registration height).
         if previous
@@ -1589,6 +1637,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
                 quantity,
                 commissioned_by: id,
                 batch: record.items.batch().cloned(),
+                aliases: Vec::new(),
             };
             self.overlay
                 .put(StateKey::Code(code.clone()), StateValue::Code(state));
@@ -1610,12 +1659,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
-        let state = self
-            .overlay
-            .code(batch)?
-            .ok_or_else(|| RuleError::UnknownCode {
-                code: batch.clone(),
-            })?;
+        let state = self.existing_code(batch)?;
         if &state.model_code != model_code {
             return Err(RuleError::CodeOfOtherModel {
                 code: batch.clone(),
@@ -1664,6 +1708,21 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         check_quantity(code, quantity)?;
         if self.overlay.code(code)?.is_some() {
             return Err(RuleError::CodeAlreadyCommissioned { code: code.clone() }.into());
+        }
+        if let Some(of) = self.overlay.alias(code)? {
+            return Err(RuleError::CodeIsAlias {
+                code: code.clone(),
+                of,
+            }
+            .into());
+        }
+        if let Some(model_code) = code.as_model_code()
+            && self.overlay.model(&model_code)?.is_some()
+        {
+            return Err(RuleError::ModelCodeClash {
+                code: code.to_string(),
+            }
+            .into());
         }
         Ok(())
     }
@@ -1869,10 +1928,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         seller: &Uscc,
         receiver: Option<&Uscc>,
     ) -> Result<(), ExecError> {
-        let state = self
-            .overlay
-            .code(code)?
-            .ok_or_else(|| RuleError::UnknownCode { code: code.clone() })?;
+        let state = self.existing_code(code)?;
         check_quantity(code, quantity)?;
         self.check_not_recalled(code, &state)?;
         let held = self.loose_units(code, quantity, seller)?;
@@ -2153,9 +2209,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         packer: &Uscc,
         outer: &UnitCode,
     ) -> Result<(), ExecError> {
-        if self.overlay.code(code)?.is_none() {
-            return Err(RuleError::UnknownCode { code: code.clone() }.into());
-        }
+        self.existing_code(code)?;
         check_quantity(code, quantity)?;
         self.loose_units(code, quantity, packer)?;
         let packed = self.overlay.packed(code, packer)?;
@@ -2310,11 +2364,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             Subject::Code(code @ TraceCode::Sscc(_)) => {
                 Err(RuleError::NotAProductCode { code: code.clone() }.into())
             }
-            Subject::Code(code) => Ok(self
-                .overlay
-                .code(code)?
-                .ok_or_else(|| RuleError::UnknownCode { code: code.clone() })?
-                .producer),
+            Subject::Code(code) => Ok(self.existing_code(code)?.producer),
             Subject::Model(model_code) => Ok(self
                 .overlay
                 .model(model_code)?
@@ -2327,10 +2377,137 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         }
     }
 
+    /// A commissioned code's state; an alias is refused naming the code it stands for.
     fn existing_code(&self, code: &TraceCode) -> Result<CodeState, ExecError> {
+        if let Some(state) = self.overlay.code(code)? {
+            return Ok(state);
+        }
+        Err(match self.overlay.alias(code)? {
+            Some(of) => RuleError::CodeIsAlias {
+                code: code.clone(),
+                of,
+            },
+            None => RuleError::UnknownCode { code: code.clone() },
+        }
+        .into())
+    }
+
+    /// Links other codes the same batch or item carries to the code it was commissioned under.
+    fn link_codes(&mut self, signer: &Signer, record: &LinkCodes) -> Result<(), ExecError> {
+        let enterprise = self.require_enterprise(signer, &record.uscc)?;
+        if matches!(record.code, TraceCode::Sscc(_)) {
+            return Err(RuleError::NotAProductCode {
+                code: record.code.clone(),
+            }
+            .into());
+        }
+        let mut state = self.existing_code(&record.code)?;
+        if state.producer != record.uscc {
+            return Err(RuleError::NotProducersProduct {
+                subject: Subject::Code(record.code.clone()),
+                producer: record.uscc.clone(),
+            }
+            .into());
+        }
+        check_list("aliases", &record.aliases, 1, MAX_CODE_ALIASES)?;
+        let mut seen = BTreeSet::new();
+        for alias in &record.aliases {
+            if !seen.insert(alias) {
+                return Err(duplicate("aliases", alias));
+            }
+            self.check_alias(&enterprise, &record.code, &state, alias)?;
+            self.overlay.put(
+                StateKey::Alias(alias.clone()),
+                StateValue::Alias(record.code.clone()),
+            );
+        }
+        let linked = state.aliases.len() + record.aliases.len();
+        if linked > MAX_CODE_ALIASES {
+            return Err(RuleError::TooMany {
+                field: "aliases, those linked before included",
+                max: MAX_CODE_ALIASES,
+                found: linked,
+            }
+            .into());
+        }
+        state.aliases.extend(record.aliases.iter().cloned());
         self.overlay
-            .code(code)?
-            .ok_or_else(|| RuleError::UnknownCode { code: code.clone() }.into())
+            .put(StateKey::Code(record.code.clone()), StateValue::Code(state));
+        Ok(())
+    }
+
+    /// Refuses an alias `code` may not take: a logistic unit, a code that names anything
+    /// already (a commissioned code, another alias, a model), a GS1 code of another model or
+    /// kind, or a code outside the producer's prefixes.
+    fn check_alias(
+        &self,
+        enterprise: &EnterpriseState,
+        code: &TraceCode,
+        state: &CodeState,
+        alias: &TraceCode,
+    ) -> Result<(), ExecError> {
+        if matches!(alias, TraceCode::Sscc(_)) {
+            return Err(RuleError::NotAProductCode {
+                code: alias.clone(),
+            }
+            .into());
+        }
+        if self.overlay.code(alias)?.is_some() {
+            return Err(RuleError::CodeAlreadyCommissioned {
+                code: alias.clone(),
+            }
+            .into());
+        }
+        if let Some(of) = self.overlay.alias(alias)? {
+            return Err(RuleError::AliasTaken {
+                alias: alias.clone(),
+                of,
+            }
+            .into());
+        }
+        if let Some(model_code) = alias.as_model_code()
+            && self.overlay.model(&model_code)?.is_some()
+        {
+            return Err(RuleError::ModelCodeClash {
+                code: alias.to_string(),
+            }
+            .into());
+        }
+        if let Some(alias_gtin) = alias.gtin() {
+            match state.model_code.gtin() {
+                None => {
+                    return Err(RuleError::GtinCodeOfNonGtinModel {
+                        code: alias.clone(),
+                        model: state.model_code.clone(),
+                    }
+                    .into());
+                }
+                Some(gtin) if gtin != alias_gtin => {
+                    return Err(RuleError::CodeOfOtherModel {
+                        code: alias.clone(),
+                        model: state.model_code.clone(),
+                    }
+                    .into());
+                }
+                Some(_) => {}
+            }
+            // A GS1 lot names a batch and a serial one item: an alias keeps the code's kind, as
+            // far as the code shows it (an Ecode or Handle id of one unit may be either).
+            let fits = match alias {
+                TraceCode::Item { .. } => {
+                    state.quantity == 1 && !matches!(code, TraceCode::Lot { .. })
+                }
+                _ => !matches!(code, TraceCode::Item { .. }),
+            };
+            if !fits {
+                return Err(RuleError::AliasOfOtherKind {
+                    alias: alias.clone(),
+                    code: code.clone(),
+                }
+                .into());
+            }
+        }
+        self.check_issuer(enterprise, alias)
     }
 }
 
@@ -2363,7 +2540,8 @@ fn amendments_of(record: &Record) -> Vec<(&Uscc, AmendmentKind)> {
         | Record::Recall(_)
         | Record::CloseRecall(_)
         | Record::Pack(_)
-        | Record::Unpack(_) => Vec::new(),
+        | Record::Unpack(_)
+        | Record::LinkCodes(_) => Vec::new(),
     }
 }
 
@@ -2770,6 +2948,21 @@ mod rule_code_tests {
                 model: "handle:88.1.2/m"
                     .parse()
                     .expect("a valid Handle model code"),
+            },
+            RuleError::ModelCodeClash {
+                code: "ecode:100126950100001".into(),
+            },
+            RuleError::CodeIsAlias {
+                code: code.clone(),
+                of: code.clone(),
+            },
+            RuleError::AliasTaken {
+                alias: code.clone(),
+                of: code.clone(),
+            },
+            RuleError::AliasOfOtherKind {
+                alias: code.clone(),
+                code: code.clone(),
             },
             RuleError::NotAProductCode { code: code.clone() },
             RuleError::CodeAlreadyCommissioned { code: code.clone() },

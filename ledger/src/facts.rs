@@ -136,7 +136,8 @@ pub struct ModelFacts {
     pub codes: u64,
     /// Of those, codes inspected on their own before the model was.
     pub codes_inspected_alone: u64,
-    /// Of those, codes recalled on their own before the model was.
+    /// Of those, codes recalled before the model was: by a recall of the code itself, or of
+    /// the batch an item belongs to.
     pub codes_recalled_alone: u64,
     /// Inspections of the model itself.
     pub inspections: u64,
@@ -157,6 +158,19 @@ pub struct CodeFacts {
     pub failed_inspections: u64,
     /// Recalls of the code itself.
     pub recalls: u64,
+    /// For a batch: serialised items commissioned as belonging to it. A recall of the batch
+    /// covers them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub items: u64,
+    /// For a batch: of those, items recalled on their own before the batch or the model was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub items_recalled_alone: u64,
+}
+
+/// Whether a count is zero: a batch's item counts are left out of the stored facts of every
+/// other code, so that codes' facts keep the bytes they had before batches counted items.
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// A numbered list of an enterprise's evidence; see [`StateKey::Listed`].
@@ -397,11 +411,26 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         id: TxId,
         block_time_ms: u64,
     ) -> Result<(), StateError> {
-        let model = self.overlay.model_facts(&record.model_code)?;
+        let mut model = self.overlay.model_facts(&record.model_code)?;
         let model_inspected = model.inspections > 0;
-        let model_recalled = model.recalls > 0;
         let lines = record.items.lines();
         let codes = lines.len() as u64;
+        // Items of a batch already recalled are recalled from the start, as are all codes of
+        // a recalled model.
+        let batch_recalled = match record.items.batch() {
+            Some(batch) => {
+                let mut facts = self.overlay.code_facts(batch)?;
+                facts.items += codes;
+                let recalled = facts.recalls > 0;
+                self.put_code(batch, facts);
+                recalled
+            }
+            None => false,
+        };
+        if batch_recalled && model.recalls == 0 {
+            model.codes_recalled_alone += codes;
+        }
+        let recalled = model.recalls > 0 || batch_recalled;
         let wrapped = Record::Commission(record.clone());
         let uscc = &record.uscc;
         let filled = field_check(&wrapped, uscc).is_some_and(|(_, filled)| filled);
@@ -416,7 +445,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             facts.codes_inspected.out_of += codes;
             facts.codes_inspected.met += if model_inspected { codes } else { 0 };
             facts.codes_never_recalled.out_of += codes;
-            facts.codes_never_recalled.met += if model_recalled { 0 } else { codes };
+            facts.codes_never_recalled.met += if recalled { 0 } else { codes };
             facts.last_production_date =
                 facts.last_production_date.max(Some(record.production_date));
         })?;
@@ -557,19 +586,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         let mut newly_recalled = 0;
         for subject in &recall.subjects {
             newly_recalled += match subject {
-                Subject::Code(code) => {
-                    let model_code = self.code_state(code)?.model_code;
-                    let mut facts = self.overlay.code_facts(code)?;
-                    let mut model = self.overlay.model_facts(&model_code)?;
-                    let newly = facts.recalls == 0 && model.recalls == 0;
-                    if newly {
-                        model.codes_recalled_alone += 1;
-                        self.put_model(&model_code, model);
-                    }
-                    facts.recalls += 1;
-                    self.put_code(code, facts);
-                    u64::from(newly)
-                }
+                Subject::Code(code) => self.code_recalled(code)?,
                 Subject::Sampled(_) => {
                     unreachable!("execution refuses a recall of a sampled product")
                 }
@@ -604,6 +621,35 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             Listed::Record(id),
         );
         Ok(())
+    }
+
+    /// A recall naming `code`; returns how many codes it newly recalls: none if the code, its
+    /// batch or its model was recalled before; else the code, and for a batch its items not
+    /// recalled on their own.
+    fn code_recalled(&mut self, code: &TraceCode) -> Result<u64, StateError> {
+        let state = self.code_state(code)?;
+        let mut facts = self.overlay.code_facts(code)?;
+        let mut model = self.overlay.model_facts(&state.model_code)?;
+        let batch = match &state.batch {
+            Some(batch) => Some((batch, self.overlay.code_facts(batch)?)),
+            None => None,
+        };
+        let batch_recalled = batch.as_ref().is_some_and(|(_, facts)| facts.recalls > 0);
+        let newly = if facts.recalls == 0 && model.recalls == 0 && !batch_recalled {
+            let items = facts.items - facts.items_recalled_alone;
+            if let Some((batch, mut batch_facts)) = batch {
+                batch_facts.items_recalled_alone += 1;
+                self.put_code(batch, batch_facts);
+            }
+            model.codes_recalled_alone += 1 + items;
+            self.put_model(&state.model_code, model);
+            1 + items
+        } else {
+            0
+        };
+        facts.recalls += 1;
+        self.put_code(code, facts);
+        Ok(newly)
     }
 
     /// A recall of `producer`'s products closed.

@@ -61,6 +61,10 @@ pub const MAX_LINES_MOVED: u64 = 4 * MAX_ITEMS_PER_RECORD as u64;
 // A unit as full as allowed can always be shipped on its own.
 const _: () = assert!(MAX_UNIT_LINES <= MAX_LINES_MOVED);
 
+/// Most other codes one batch or item carries, linked by `link_codes`: an Ecode, a Handle id
+/// and a GS1 code each, with room for a few more schemes or a relabelling.
+pub const MAX_CODE_ALIASES: usize = 8;
+
 /// Most keys, licences, certificates or standards listed in one record.
 pub const MAX_LIST_ENTRIES: usize = 64;
 

@@ -17,6 +17,7 @@
 //! | [`Record::CloseRecall`] | a regulator or the recall's issuer | ObjectEvent, OBSERVE, `holding`, `active` |
 //! | [`Record::Pack`] | the packer | AggregationEvent, ADD, `packing`, parent the SSCC |
 //! | [`Record::Unpack`] | the unit's holder | AggregationEvent, DELETE, `unpacking`, parent the SSCC |
+//! | [`Record::LinkCodes`] | the producer | master data (the code's other identifiers) |
 //!
 //! Records arrive as JSON inside a signed [`crate::tx::Payload`]; every field is a type that can
 //! only hold a valid value, so a record that deserialises is well formed. Whether it is allowed
@@ -88,6 +89,8 @@ pub enum Record {
     Pack(Pack),
     /// The holder of a logistic unit unpacks it: its contents are loose again.
     Unpack(Unpack),
+    /// A producer links other codes the same batch or item carries to the code it commissioned.
+    LinkCodes(LinkCodes),
 }
 
 /// What kind of business an enterprise is; inspection bodies may sign inspection results.
@@ -579,6 +582,27 @@ impl fmt::Debug for Gs1Text {
 }
 
 impl TraceCode {
+    /// The model code written the same way, for an Ecode or a Handle id: the two share one
+    /// canonical form (`ecode:…`, `handle:…`), so one string must not name both a model and a
+    /// batch or item. `None` for GS1 codes, whose forms never meet a model code's.
+    pub fn as_model_code(&self) -> Option<ModelCode> {
+        match self {
+            TraceCode::Ecode(code) => Some(ModelCode::Ecode(code.clone())),
+            TraceCode::Handle(id) => Some(ModelCode::Handle(id.clone())),
+            TraceCode::Lot { .. } | TraceCode::Item { .. } | TraceCode::Sscc(_) => None,
+        }
+    }
+
+    /// The trace code written the same way as an Ecode or Handle model code; `None` for a GTIN
+    /// model.
+    pub fn of_model_code(model_code: &ModelCode) -> Option<TraceCode> {
+        match model_code {
+            ModelCode::Ecode(code) => Some(TraceCode::Ecode(code.clone())),
+            ModelCode::Handle(id) => Some(TraceCode::Handle(id.clone())),
+            ModelCode::Gtin(_) => None,
+        }
+    }
+
     /// The GTIN of the model this code belongs to, for GS1 batch and item codes.
     pub fn gtin(&self) -> Option<&Gtin> {
         match self {
@@ -1170,6 +1194,23 @@ pub struct Unpack {
     pub unpacked_at_ms: u64,
 }
 
+/// Link codes a batch or item carries to the code it was commissioned under: one thing, one
+/// record, whichever of its codes is scanned (一物一码 across schemes). Looking up an alias
+/// finds the commissioned code's record; records that move, inspect or recall the thing name
+/// the commissioned code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCodes {
+    /// The producer that commissioned `code`.
+    pub uscc: Uscc,
+    /// The code as commissioned.
+    pub code: TraceCode,
+    /// The other codes the same thing carries: Ecodes, Handle ids, or GS1 codes of the model's
+    /// GTIN of the same kind (a lot for a batch, a serial for an item). Each lies under a
+    /// prefix the producer holds.
+    pub aliases: Vec<TraceCode>,
+}
+
 impl Record {
     /// The codes the record is about, for the code-history index: commissioned items, shipped
     /// lines, inspected or recalled codes, the batch serialised items belong to, and a packed
@@ -1188,6 +1229,10 @@ impl Record {
                 .chain(record.contents.iter().map(|line| &line.code))
                 .collect(),
             Record::Unpack(record) => vec![record.sscc.as_code()],
+            // The aliases too: looking one up then finds the link, and through it the code.
+            Record::LinkCodes(record) => std::iter::once(&record.code)
+                .chain(&record.aliases)
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -1199,6 +1244,21 @@ impl Record {
             Record::Commission(record) => vec![&record.model_code],
             Record::Inspect(record) => record.subject.model().into_iter().collect(),
             Record::Recall(record) => record.subjects.iter().filter_map(Subject::model).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The CCC certificates the record names, for the certificate index: the certificate a
+    /// model registration cites, and those an enrolment or amendment lists in the profile.
+    pub fn certificates(&self) -> Vec<&CccCertificate> {
+        match self {
+            Record::RegisterProduct(record) => record.ccc_certificate.iter().collect(),
+            Record::RegisterEnterprise(RegisterEnterprise { enterprise, .. })
+            | Record::UpdateEnterprise(UpdateEnterprise { enterprise, .. }) => enterprise
+                .ccc_certificates
+                .iter()
+                .map(|entry| &entry.number)
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -1228,7 +1288,9 @@ impl Record {
                 Party::Person { .. } => vec![&record.seller],
             },
             Record::Recall(record) => vec![&record.producer],
-            Record::Pack(Pack { uscc, .. }) | Record::Unpack(Unpack { uscc, .. }) => vec![uscc],
+            Record::Pack(Pack { uscc, .. })
+            | Record::Unpack(Unpack { uscc, .. })
+            | Record::LinkCodes(LinkCodes { uscc, .. }) => vec![uscc],
         }
     }
 
@@ -1254,6 +1316,7 @@ impl Record {
             Record::CloseRecall(_) => "close_recall",
             Record::Pack(_) => "pack",
             Record::Unpack(_) => "unpack",
+            Record::LinkCodes(_) => "link_codes",
         }
     }
 }

@@ -76,6 +76,8 @@ pub enum StateKey {
     /// The `n`-th (from 0, in order of execution) market sampling of a product not on the
     /// ledger.
     OffLedgerSampling(u64),
+    /// Another code a commissioned batch or item carries, linked to it by a `link_codes`.
+    Alias(TraceCode),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -124,6 +126,8 @@ pub enum StateValue {
     OffLedgerSamplings(u64),
     /// For [`StateKey::OffLedgerSampling`].
     OffLedgerSampling(SamplingEntry),
+    /// For [`StateKey::Alias`]: the code as commissioned.
+    Alias(TraceCode),
 }
 
 /// A market sampling of a product not on the ledger: enough to filter a listing without
@@ -302,6 +306,9 @@ pub struct CodeState {
     /// inspection of the batch covers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<TraceCode>,
+    /// The other codes it carries, linked by `link_codes`, in the order linked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<TraceCode>,
 }
 
 impl CodeState {
@@ -434,6 +441,7 @@ mod tag {
     pub(super) const CONTAINED: u8 = 19;
     pub(super) const OFF_LEDGER_SAMPLINGS: u8 = 20;
     pub(super) const OFF_LEDGER_SAMPLING: u8 = 21;
+    pub(super) const ALIAS: u8 = 22;
 }
 
 impl StateKey {
@@ -577,6 +585,10 @@ impl StateKey {
                 // Big-endian, so that the samplings are stored in order.
                 out.push(tag::OFF_LEDGER_SAMPLING);
                 out.extend_from_slice(&n.to_be_bytes());
+            }
+            StateKey::Alias(code) => {
+                out.push(tag::ALIAS);
+                out.extend_from_slice(code.to_string().as_bytes());
             }
         }
         out
@@ -728,6 +740,12 @@ impl StateKey {
                     .map(StateKey::Unit)
                     .map_err(|e| to_string(&e)),
             ),
+            tag::ALIAS => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Alias)
+                    .map_err(|e| to_string(&e)),
+            ),
             _ => Err(corrupt("unknown key tag")),
         }
     }
@@ -759,6 +777,7 @@ impl std::fmt::Display for StateKey {
             StateKey::Contained(code, unit) => write!(f, "units of {code} inside {unit}"),
             StateKey::OffLedgerSamplings => write!(f, "count of off-ledger samplings"),
             StateKey::OffLedgerSampling(n) => write!(f, "off-ledger sampling {n}"),
+            StateKey::Alias(code) => write!(f, "alias {code}"),
         }
     }
 }
@@ -813,6 +832,7 @@ impl StateValue {
                     StateKey::OffLedgerSampling(_),
                     StateValue::OffLedgerSampling(_)
                 )
+                | (StateKey::Alias(_), StateValue::Alias(_))
         )
     }
 }
@@ -882,6 +902,15 @@ pub trait StateReadExt: StateRead {
         let key = StateKey::OffLedgerSampling(n);
         match self.get(&key)? {
             Some(StateValue::OffLedgerSampling(entry)) => Ok(Some(entry)),
+            other => unexpected(&key, other),
+        }
+    }
+
+    /// The commissioned code `alias` is linked to, if it is an alias.
+    fn alias(&self, alias: &TraceCode) -> Result<Option<TraceCode>, StateError> {
+        let key = StateKey::Alias(alias.clone());
+        match self.get(&key)? {
+            Some(StateValue::Alias(code)) => Ok(Some(code)),
             other => unexpected(&key, other),
         }
     }
@@ -1139,7 +1168,7 @@ mod tests {
                 value
             );
         }
-        assert_eq!(tags.len(), 21, "the dev demo state holds every kind of key");
+        assert_eq!(tags.len(), 22, "the dev demo state holds every kind of key");
         assert!(
             state.entries().any(|(key, _)| matches!(
                 key,

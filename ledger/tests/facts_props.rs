@@ -197,6 +197,16 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
         1 => {
             let gtin = model_gtin(producer, amount / 2);
             let items = if amount % 3 == 0 {
+                // Now and then the items belong to a lot of their model, whose recall covers
+                // them.
+                let batch = flag
+                    .then(|| {
+                        codes.iter().rev().find(
+                            |code| matches!(code, TraceCode::Lot { gtin: of, .. } if of == &gtin),
+                        )
+                    })
+                    .flatten()
+                    .cloned();
                 Items::Serialised {
                     codes: (0..=amount % 4)
                         .map(|n| TraceCode::Item {
@@ -204,7 +214,7 @@ fn step(run: &mut Run, (kind, who_pick, flag, amount): Step) {
                             serial: text(&format!("S{}N{n}", run.world.height)),
                         })
                         .collect(),
-                    batch: None,
+                    batch,
                 }
             } else {
                 Items::Batch {
@@ -387,7 +397,7 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
     let mut facts = EnterpriseFacts::default();
     let mut listings: BTreeMap<Listing, Vec<Listed>> = BTreeMap::new();
     let mut models: BTreeMap<ModelCode, ProductModel> = BTreeMap::new();
-    let mut codes: Vec<(TraceCode, ModelCode)> = Vec::new();
+    let mut codes: Vec<(TraceCode, ModelCode, Option<TraceCode>)> = Vec::new();
     let mut shipped = BTreeSet::new();
     let mut inspected = BTreeSet::new();
     let mut recalled = BTreeSet::new();
@@ -439,7 +449,8 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
             }
             Record::Commission(c) if &c.uscc == uscc => {
                 for (code, _) in c.items.lines() {
-                    codes.push((code.clone(), c.model_code.clone()));
+                    let batch = c.items.batch().cloned();
+                    codes.push((code.clone(), c.model_code.clone(), batch));
                     listings
                         .entry(Listing::Codes)
                         .or_default()
@@ -485,14 +496,21 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
         count(&mut facts.fields_filled, !model.standards.is_empty());
     }
     facts.models = models.len() as u64;
-    for (code, gtin) in &codes {
+    for (code, gtin, batch) in &codes {
         let covers = |subjects: &BTreeSet<Subject>| {
             subjects.contains(&Subject::Code(code.clone()))
                 || subjects.contains(&Subject::Model(gtin.clone()))
         };
+        // A recall of an item's batch covers the item, whenever the item was commissioned.
+        let batch_recalled = batch
+            .as_ref()
+            .is_some_and(|batch| recalled.contains(&Subject::Code(batch.clone())));
         count(&mut facts.codes_sold, shipped.contains(code));
         count(&mut facts.codes_inspected, covers(&inspected));
-        count(&mut facts.codes_never_recalled, !covers(&recalled));
+        count(
+            &mut facts.codes_never_recalled,
+            !covers(&recalled) && !batch_recalled,
+        );
     }
     for key in &keys {
         count(&mut facts.keys_never_revoked, !revoked.contains(key));
@@ -702,4 +720,75 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
         ))
         .unwrap();
     assert!(gas_facts.is_some(), "the producer has figures to keep");
+}
+
+/// A recall of a batch counts against every item belonging to it, items commissioned after it
+/// too, and a later recall of an item or the model newly recalls nothing it already covers.
+#[test]
+fn a_batch_recall_counts_against_its_items() {
+    let mut world = support::World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let uscc = cable.profile.uscc.clone();
+    let never_recalled = |world: &support::World| {
+        let facts = world.state.enterprise_facts(&uscc).unwrap().unwrap();
+        (
+            facts.codes_never_recalled.met,
+            facts.codes_never_recalled.out_of,
+        )
+    };
+    let item = |serial: &str| TraceCode::Item {
+        gtin: Demo::cable_gtin(),
+        serial: text(serial),
+    };
+    let items_of_lot = |serials: &[&str]| {
+        Record::Commission(Commissioning {
+            uscc: uscc.clone(),
+            model_code: Demo::cable_gtin().into(),
+            items: Items::Serialised {
+                codes: serials.iter().map(|serial| item(serial)).collect(),
+                batch: Some(support::cable_lot()),
+            },
+            production_date: text("2026-01-03"),
+            factory_number: None,
+            inspection_report: suyuan_ledger::demo::factory_report("R-2", "QA"),
+        })
+    };
+    let recall = |subject: Subject| {
+        Record::Recall(Recall {
+            producer: uscc.clone(),
+            subjects: vec![subject],
+            reason: text("test"),
+            announced_on: text("2026-01-04"),
+        })
+    };
+    let (met, out_of) = never_recalled(&world);
+    let submit = |world: &mut support::World, record| {
+        world.submit(&cable.key, record).unwrap();
+        never_recalled(world)
+    };
+    assert_eq!(
+        submit(&mut world, items_of_lot(&["A1", "A2"])),
+        (met + 2, out_of + 2)
+    );
+    let a1 = Subject::Code(item("A1"));
+    assert_eq!(
+        submit(&mut world, recall(a1.clone())),
+        (met + 1, out_of + 2)
+    );
+    // The lot and A2 are newly recalled; A1 was already.
+    let lot = Subject::Code(support::cable_lot());
+    assert_eq!(
+        submit(&mut world, recall(lot.clone())),
+        (met - 1, out_of + 2)
+    );
+    assert_eq!(
+        submit(&mut world, items_of_lot(&["A3"])),
+        (met - 1, out_of + 3)
+    );
+    assert_eq!(submit(&mut world, recall(a1)), (met - 1, out_of + 3));
+    assert_eq!(submit(&mut world, recall(lot)), (met - 1, out_of + 3));
+    // The model's recall reaches every other cable code; the story gives the cable maker no
+    // other model.
+    let model = Subject::Model(Demo::cable_gtin().into());
+    assert_eq!(submit(&mut world, recall(model)), (0, out_of + 3));
 }

@@ -141,6 +141,34 @@ fn an_ecode_batch_of_another_model_is_refused_as_a_batch() {
 }
 
 #[test]
+fn one_ecode_never_names_both_a_model_and_a_batch() {
+    let mut world = dev_world();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    // A batch carrying the Ecode model's own code.
+    let batch = commission_under(
+        &world,
+        Demo::ecode_model(),
+        &Demo::ecode_model().to_string(),
+    );
+    assert_refused!(
+        world.submit(&cable.key, batch),
+        RuleError::ModelCodeClash { .. }
+    );
+    // A new model under the code of the Ecode batch.
+    let mut model: ProductModel = world
+        .state
+        .model(&Demo::ecode_model())
+        .unwrap()
+        .unwrap()
+        .model;
+    model.model_code = Demo::ecode_batch().to_string().parse().unwrap();
+    assert_refused!(
+        world.submit(&cable.key, Record::RegisterProduct(model)),
+        RuleError::ModelCodeClash { .. }
+    );
+}
+
+#[test]
 fn a_gtin_model_keeps_its_wire_form_and_others_name_model_code() {
     let world = World::new();
     let cable = world

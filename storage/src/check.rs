@@ -255,7 +255,12 @@ impl Store {
                 ),
             ));
         }
-        for family in [cf::CODE_HISTORY, cf::MODEL_HISTORY, cf::ENTERPRISE_RECORDS] {
+        for family in [
+            cf::CODE_HISTORY,
+            cf::MODEL_HISTORY,
+            cf::ENTERPRISE_RECORDS,
+            cf::CERTIFICATE_RECORDS,
+        ] {
             for item in self.db.iterator_cf(self.cf(family), IteratorMode::Start) {
                 let (key, value) = item.map_err(StorageError::backend("scan index"))?;
                 unseal(family, &key, &value)?;
@@ -517,5 +522,13 @@ fn index_texts(record: &Record) -> Vec<(&'static str, String)> {
         .enterprises()
         .into_iter()
         .map(|u| (cf::ENTERPRISE_RECORDS, u.to_string()));
-    codes.chain(models).chain(enterprises).collect()
+    let certificates = record
+        .certificates()
+        .into_iter()
+        .map(|c| (cf::CERTIFICATE_RECORDS, c.to_string()));
+    codes
+        .chain(models)
+        .chain(enterprises)
+        .chain(certificates)
+        .collect()
 }

@@ -4,6 +4,7 @@ use rocksdb::{
     DB, DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode,
 };
 use suyuan_ledger::block::{Block, BlockHash, Body, Header};
+use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::hash::Hash32;
@@ -276,6 +277,16 @@ impl Store {
         page: PageRequest,
     ) -> Result<Page<StoredTx>, StorageError> {
         self.index_page(cf::ENTERPRISE_RECORDS, &uscc.to_string(), page)
+    }
+
+    /// Records naming a CCC certificate: the registrations of models certified under it and the
+    /// profiles listing it.
+    pub fn certificate_records(
+        &self,
+        certificate: &CccCertificate,
+        page: PageRequest,
+    ) -> Result<Page<StoredTx>, StorageError> {
+        self.index_page(cf::CERTIFICATE_RECORDS, &certificate.to_string(), page)
     }
 
     /// The [`StateDigest`] of the committed state; equals `MemState::digest` of the same entries.

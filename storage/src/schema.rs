@@ -22,8 +22,13 @@ use crate::error::StorageError;
 /// The on-disk format version; opening a database of another version is refused.
 ///
 /// Version 2 added the Merkle tree families [`cf::LOG_NODES`], [`cf::MAP_NODES`] and
-/// [`cf::LOG_SIZES`]; version 3 put the trees' roots in block headers (header version 2).
-pub const SCHEMA_VERSION: u32 = 3;
+/// [`cf::LOG_SIZES`]; version 3 put the trees' roots in block headers (header version 2);
+/// version 4 added the certificate index [`cf::CERTIFICATE_RECORDS`].
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// The one older version `Store::open` upgrades instead of refusing: version 3 lacks only the
+/// certificate index, which the stored blocks give back.
+pub const UPGRADABLE_VERSION: u32 = 3;
 
 /// Column family names.
 pub mod cf {
@@ -49,6 +54,9 @@ pub mod cf {
     pub const MODEL_HISTORY: &str = "model_history";
     /// USCC, height, index → nothing: every record naming an enterprise.
     pub const ENTERPRISE_RECORDS: &str = "enterprise_records";
+    /// CCC certificate number, height, index → nothing: every record naming a certificate (a
+    /// model certified under it, a profile listing it).
+    pub const CERTIFICATE_RECORDS: &str = "certificate_records";
     /// `StateKey::to_bytes` → `StateValue::to_bytes`: the committed ledger state.
     pub const STATE: &str = "state";
     /// Sequence number → opaque consensus record (the node's own votes).
@@ -65,7 +73,7 @@ pub mod cf {
 }
 
 /// Every column family, in the order they are opened.
-pub const COLUMN_FAMILIES: [&str; 15] = [
+pub const COLUMN_FAMILIES: [&str; 16] = [
     cf::META,
     cf::HEADERS,
     cf::BLOCK_TXS,
@@ -81,6 +89,7 @@ pub const COLUMN_FAMILIES: [&str; 15] = [
     cf::LOG_NODES,
     cf::MAP_NODES,
     cf::LOG_SIZES,
+    cf::CERTIFICATE_RECORDS,
 ];
 
 /// Keys of the `meta` column family.
@@ -186,7 +195,9 @@ pub(crate) fn describe_key(cf: &str, key: &[u8]) -> String {
             None => format!("0x{}", hex(key)),
         },
         cf::META | cf::CODE_LATEST => String::from_utf8_lossy(key).into_owned(),
-        cf::CODE_HISTORY | cf::MODEL_HISTORY | cf::ENTERPRISE_RECORDS => text_and_position(key),
+        cf::CODE_HISTORY | cf::MODEL_HISTORY | cf::ENTERPRISE_RECORDS | cf::CERTIFICATE_RECORDS => {
+            text_and_position(key)
+        }
         _ => format!("0x{}", hex(key)),
     }
 }

@@ -12,13 +12,13 @@ use rocksdb::{
 use suyuan_ledger::block::{Block, BlockHash, Header, Parent};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::state::{StateError, StateKey, StateRead, StateValue, TxLocation, WriteSet};
-use suyuan_ledger::tx::{ChainBinding, VerifiedTx};
+use suyuan_ledger::tx::{ChainBinding, Payload, VerifiedTx};
 
 use crate::cache::StateCache;
 use crate::error::StorageError;
 use crate::schema::{
-    self, COLUMN_FAMILIES, SCHEMA_VERSION, cf, corrupt, head_value, height_key, latest_value, meta,
-    position_key, seal, text_position_key, unseal,
+    self, COLUMN_FAMILIES, SCHEMA_VERSION, UPGRADABLE_VERSION, cf, corrupt, head_value, height_key,
+    latest_value, meta, position_key, seal, text_position_key, unseal,
 };
 use crate::tree_writes::TreeWrites;
 use crate::wal::WalCursor;
@@ -31,8 +31,8 @@ pub const MAX_JUSTIFICATION_BYTES: usize = suyuan_proofs::justification::MAX_JUS
 /// RocksDB block cache shared by all column families, in bytes.
 const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
-/// Memory all memtables together may use before RocksDB flushes them: twelve column families
-/// at RocksDB's default of two 64 MiB memtables each could otherwise hold 1.5 GiB.
+/// Memory all memtables together may use before RocksDB flushes them: sixteen column families
+/// at RocksDB's default of two 64 MiB memtables each could otherwise hold 2 GiB.
 const MEMTABLE_BUDGET_BYTES: usize = 256 * 1024 * 1024;
 
 /// Share of each memtable's size given to its bloom filter.
@@ -120,7 +120,8 @@ impl Store {
     /// Opens the database at `path` for `genesis`'s chain, creating it if it does not exist.
     ///
     /// Refuses a database of another schema version, chain id or genesis file, and one whose
-    /// head does not match its stored blocks.
+    /// head does not match its stored blocks. A database of version 3 is upgraded in place: see
+    /// [`Store::upgrade_from_3`].
     pub fn open(path: impl AsRef<Path>, genesis: &Genesis) -> Result<Store, StorageError> {
         let path = path.as_ref();
         let (options, families) = db_options();
@@ -152,8 +153,11 @@ impl Store {
             wal: Mutex::new(WalCursor::default()),
             halted: AtomicBool::new(false),
         };
-        store.initialise_or_check_identity()?;
+        let version = store.initialise_or_check_identity()?;
         let tip = store.load_tip()?;
+        if version == UPGRADABLE_VERSION {
+            store.upgrade_from_3(tip.head.height)?;
+        }
         *store
             .published
             .get_mut()
@@ -319,7 +323,8 @@ impl Store {
         }
     }
 
-    /// Adds the transaction, code, model and enterprise index entries, and counts new codes.
+    /// Adds the transaction, code, model, enterprise and certificate index entries, and counts
+    /// new codes.
     fn put_indexes(
         &self,
         batch: &mut WriteBatch,
@@ -352,6 +357,10 @@ impl Store {
             }
             for uscc in record.enterprises() {
                 self.put_index_entry(batch, cf::ENTERPRISE_RECORDS, &uscc.to_string(), at);
+            }
+            for certificate in record.certificates() {
+                let text = certificate.to_string();
+                self.put_index_entry(batch, cf::CERTIFICATE_RECORDS, &text, at);
             }
         }
         counts.transactions += txs.len() as u64;
@@ -501,14 +510,17 @@ impl Store {
         Ok(Some(unseal(family, key, &value)?.to_vec()))
     }
 
-    fn initialise_or_check_identity(&self) -> Result<(), StorageError> {
+    /// Checks the stored identity against the genesis, or writes it into a new database, and
+    /// returns the stored schema version: [`SCHEMA_VERSION`] or [`UPGRADABLE_VERSION`].
+    fn initialise_or_check_identity(&self) -> Result<u32, StorageError> {
         let Some(version) = self.read(cf::META, meta::SCHEMA_VERSION)? else {
-            return self.initialise();
+            self.initialise()?;
+            return Ok(SCHEMA_VERSION);
         };
         let version = <[u8; 4]>::try_from(version.as_slice())
             .map(u32::from_be_bytes)
             .map_err(|_| corrupt(cf::META, meta::SCHEMA_VERSION, "not 4 bytes".into()))?;
-        if version != SCHEMA_VERSION {
+        if version != SCHEMA_VERSION && version != UPGRADABLE_VERSION {
             return Err(StorageError::SchemaVersion {
                 found: version,
                 supported: SCHEMA_VERSION,
@@ -540,7 +552,43 @@ impl Store {
                 found: stored,
             });
         }
-        Ok(())
+        Ok(version)
+    }
+
+    /// Brings a version-3 database to version 4 by writing the certificate index for every
+    /// committed record, then the new version. Each block's entries go in their own batch, so
+    /// a long chain never needs one huge write; the entries are the same whenever they are
+    /// written, so an upgrade cut short simply runs again on the next open.
+    fn upgrade_from_3(&self, head: u64) -> Result<(), StorageError> {
+        for height in 1..=head {
+            let block = self
+                .block(height)?
+                .ok_or_else(|| corrupt(cf::HEADERS, &height_key(height), "missing".into()))?;
+            let mut batch = WriteBatch::default();
+            for (index, envelope) in block.body.transactions.iter().enumerate() {
+                let at = TxLocation {
+                    height,
+                    index: index as u32,
+                };
+                let record = Payload::parse(&envelope.payload)
+                    .map_err(|e| corrupt(cf::BLOCK_TXS, &position_key(at), e.to_string()))?
+                    .record;
+                for certificate in record.certificates() {
+                    let text = certificate.to_string();
+                    self.put_index_entry(&mut batch, cf::CERTIFICATE_RECORDS, &text, at);
+                }
+            }
+            self.db
+                .write(batch)
+                .map_err(StorageError::backend("upgrade: index certificates"))?;
+        }
+        let mut batch = WriteBatch::default();
+        self.put_meta(
+            &mut batch,
+            meta::SCHEMA_VERSION,
+            &SCHEMA_VERSION.to_be_bytes(),
+        );
+        self.write_synced(batch, "upgrade: record schema version")
     }
 
     /// Writes the identity of a new database and its empty head, in one synced batch.

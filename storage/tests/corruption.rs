@@ -5,8 +5,9 @@ mod support;
 
 use rocksdb::{DB, IteratorMode, Options};
 use support::{TempDir, Workload};
+use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::state::{StateKey, StateRead};
-use suyuan_storage::schema::{COLUMN_FAMILIES, SCHEMA_VERSION, cf, seal};
+use suyuan_storage::schema::{COLUMN_FAMILIES, SCHEMA_VERSION, UPGRADABLE_VERSION, cf, seal};
 use suyuan_storage::{CheckScope, PageRequest, StorageError, Store};
 
 const HEIGHT: u64 = 7;
@@ -203,4 +204,44 @@ fn a_half_written_block_is_detected() {
         store.check_integrity(CheckScope::Since(HEIGHT)),
         cf::JUSTIFICATIONS,
     );
+}
+
+#[test]
+fn a_version_3_database_is_upgraded_with_its_certificate_index() {
+    // The cable certificate: in the cable maker's enrolment and its model's registration.
+    let certificate: CccCertificate = "2024010105123456".parse().unwrap();
+    let all = PageRequest::first(100);
+    let (dir, workload) = populated("upgrade");
+    let indexed = {
+        let store = Store::open(dir.path(), workload.genesis()).unwrap();
+        store.certificate_records(&certificate, all).unwrap().items
+    };
+    assert_eq!(indexed.len(), 2, "{indexed:?}");
+    // What a version-3 node left: no certificate index, version 3.
+    {
+        let db = raw(&dir);
+        let family = db.cf_handle(cf::CERTIFICATE_RECORDS).unwrap();
+        let keys: Vec<_> = db
+            .iterator_cf(family, IteratorMode::Start)
+            .map(|item| item.unwrap().0)
+            .collect();
+        for key in keys {
+            db.delete_cf(family, key).unwrap();
+        }
+        let key = b"schema_version";
+        let older = UPGRADABLE_VERSION.to_be_bytes();
+        let meta = db.cf_handle(cf::META).unwrap();
+        db.put_cf(meta, key, seal(cf::META, key, &older)).unwrap();
+    }
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let upgraded = store.certificate_records(&certificate, all).unwrap().items;
+    assert_eq!(upgraded, indexed);
+    store.check_integrity(CheckScope::Full).unwrap();
+    drop(store);
+    let db = raw(&dir);
+    let version = db
+        .get_cf(db.cf_handle(cf::META).unwrap(), b"schema_version")
+        .unwrap()
+        .unwrap();
+    assert_eq!(version[version.len() - 4..], SCHEMA_VERSION.to_be_bytes());
 }

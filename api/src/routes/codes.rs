@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
+use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::digital_link::percent_encode_into;
-use suyuan_ledger::codes::inspect::{Inspection, inspect};
+use suyuan_ledger::codes::inspect::{CodeKind, Inspection, inspect};
 use suyuan_ledger::record::TraceCode;
-use suyuan_storage::Store;
+use suyuan_storage::{Order, PageRequest, Store};
 
 use crate::committed::committed_payload;
 use crate::error::ApiError;
@@ -14,7 +15,7 @@ use crate::routes::{StoreReads, storage};
 use crate::types::{CodeView, LatestRecord};
 
 /// `GET /v1/codes/{code}`: the code's kind, canonical form, parts and check digits, and its
-/// latest record if the ledger has one; 400 `invalid_code` (field `code`, with the `kind` it
+/// latest record if the ledger has one (for a CCC certificate, the latest record naming it); 400 `invalid_code` (field `code`, with the `kind` it
 /// was read as and `check_digit_valid`) if it is not a valid code.
 #[utoipa::path(
     get,
@@ -35,13 +36,22 @@ pub(crate) async fn code(
         return Err(invalid(&report));
     }
     let trace_code = report.trace_code;
-    let latest = match trace_code.clone() {
-        Some(code) => {
+    let certificate = match report.kind {
+        CodeKind::CccCertificate => report.normalized.as_deref().and_then(|n| n.parse().ok()),
+        _ => None,
+    };
+    let latest = match (trace_code.clone(), certificate) {
+        (Some(code), _) => {
             reads
                 .point(move |store| latest_record(store, &code))
                 .await?
         }
-        None => None,
+        (None, Some(certificate)) => {
+            reads
+                .point(move |store| latest_certificate_record(store, &certificate))
+                .await?
+        }
+        (None, None) => None,
     };
     Ok(Json(CodeView {
         input: report.input,
@@ -82,6 +92,32 @@ fn latest_record(store: &Store, code: &TraceCode) -> Result<Option<LatestRecord>
         index: stored.location.index,
         record_type,
         product: product_path(code),
+    }))
+}
+
+/// The latest committed record naming a CCC certificate, pointing at the certificate's lookup.
+fn latest_certificate_record(
+    store: &Store,
+    certificate: &CccCertificate,
+) -> Result<Option<LatestRecord>, ApiError> {
+    let newest = PageRequest {
+        after: None,
+        limit: 1,
+        order: Order::NewestFirst,
+    };
+    let page = store
+        .certificate_records(certificate, newest)
+        .map_err(storage)?;
+    let Some(stored) = page.items.into_iter().next() else {
+        return Ok(None);
+    };
+    let record_type = committed_payload(&stored)?.record.type_name().to_owned();
+    Ok(Some(LatestRecord {
+        id: stored.id,
+        height: stored.location.height,
+        index: stored.location.index,
+        record_type,
+        product: format!("/v1/certificates/{certificate}"),
     }))
 }
 

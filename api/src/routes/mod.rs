@@ -2,6 +2,7 @@
 
 pub(crate) mod blocks;
 pub(crate) mod catalogue;
+pub(crate) mod certificates;
 pub(crate) mod codes;
 pub(crate) mod enterprises;
 pub(crate) mod evidence;

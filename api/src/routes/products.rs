@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use suyuan_ledger::catalogue::CategoryId;
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
@@ -71,25 +72,46 @@ fn product_view(
     code: TraceCode,
     page: PageRequest,
 ) -> Result<ProductView, ApiError> {
+    // An alias answers with the code it was linked to: one thing, one record.
+    let (code, looked_up_as) = match store
+        .alias(&code)
+        .map_err(|e| ApiError::state_unreadable(&e))?
+    {
+        Some(commissioned) => (commissioned, Some(code)),
+        None => (code, None),
+    };
     let Some(latest) = store.code_latest(&code).map_err(storage)? else {
         return model_view(store, code, page);
     };
     let history = store.code_history(&code, page).map_err(storage)?;
-    let category = category_of(store, &code)?;
     let mut hashes = BlockHashes::default();
     let snapshot = store.snapshot();
     let state = snapshot
         .code(&code)
         .map_err(|e| ApiError::state_unreadable(&e))?;
+    // A GS1 code's model is its GTIN, commissioned or not; another code's, its commissioning's.
+    let category_model = match &state {
+        Some(state) => Some(state.model_code.clone()),
+        None => code.gtin().cloned().map(ModelCode::from),
+    };
+    let category = match &category_model {
+        Some(model_code) => category_of_model(&snapshot, model_code)?,
+        None => None,
+    };
     let (recalls, recalls_complete) = match &state {
         Some(state) => recalls_covering(&snapshot, &code, state, &mut hashes)?,
         None => (Vec::new(), true),
     };
     let (unit, packed_in) = packing_of(&snapshot, &code)?;
     let model_code = state.as_ref().map(|state| state.model_code.clone());
-    let batch = state.and_then(|state| state.batch);
+    let (batch, aliases) = match state {
+        Some(state) => (state.batch, state.aliases),
+        None => (None, Vec::new()),
+    };
     Ok(ProductView {
         model_code,
+        aliases,
+        looked_up_as,
         recalls,
         recalls_complete,
         category,
@@ -112,10 +134,8 @@ fn product_view(
 /// history, with the recalls of the whole model.
 fn model_view(store: &Store, code: TraceCode, page: PageRequest) -> Result<ProductView, ApiError> {
     let unknown = || ApiError::unknown_code(&code.to_string());
-    let model_code: ModelCode = match &code {
-        TraceCode::Ecode(ecode) => ModelCode::Ecode(ecode.clone()),
-        TraceCode::Handle(id) => ModelCode::Handle(id.clone()),
-        _ => return Err(unknown()),
+    let Some(model_code) = code.as_model_code() else {
+        return Err(unknown());
     };
     let snapshot = store.snapshot();
     let state_error = |error: StateError| ApiError::state_unreadable(&error);
@@ -138,12 +158,8 @@ fn model_view(store: &Store, code: TraceCode, page: PageRequest) -> Result<Produ
     let mut hashes = BlockHashes::default();
     let (recalls, recalls_complete) =
         recalls_covering_model(&snapshot, &model_code, &model.model.uscc, &mut hashes)?;
-    let catalogue = store.genesis().catalogue();
     Ok(ProductView {
-        category: model
-            .model
-            .category
-            .and_then(|id| catalogue.category(&id).map(CategoryView::new)),
+        category: category_view(store, model.model.category),
         recalls,
         recalls_complete,
         batch: None,
@@ -157,6 +173,8 @@ fn model_view(store: &Store, code: TraceCode, page: PageRequest) -> Result<Produ
             .collect::<Result<_, _>>()?,
         next: history.next.map(cursor),
         model_code: Some(model_code),
+        aliases: Vec::new(),
+        looked_up_as: None,
         code,
     })
 }
@@ -316,29 +334,24 @@ fn recalls_of(
     Ok((recalls, listed <= MAX_RECALLS_READ))
 }
 
-/// The catalogue category of the code's model, if it has one.
-fn category_of(store: &Store, code: &TraceCode) -> Result<Option<CategoryView>, ApiError> {
-    let model_code = match code.gtin() {
-        Some(gtin) => gtin.clone().into(),
-        None => match store
-            .code(code)
-            .map_err(|e| ApiError::state_unreadable(&e))?
-        {
-            Some(state) => state.model_code,
-            None => return Ok(None),
-        },
-    };
-    let Some(registered) = store
-        .model(&model_code)
-        .map_err(|e| ApiError::state_unreadable(&e))?
-    else {
-        return Ok(None);
-    };
+/// The catalogue category of a registered model, if it names one.
+fn category_of_model(
+    snapshot: &Snapshot<'_>,
+    model_code: &ModelCode,
+) -> Result<Option<CategoryView>, ApiError> {
+    let registered = snapshot
+        .model(model_code)
+        .map_err(|e| ApiError::state_unreadable(&e))?;
+    Ok(
+        registered
+            .and_then(|registered| category_view(snapshot.store(), registered.model.category)),
+    )
+}
+
+/// The consortium catalogue's entry for a category a model names.
+pub(crate) fn category_view(store: &Store, category: Option<CategoryId>) -> Option<CategoryView> {
     let catalogue = store.genesis().catalogue();
-    Ok(registered
-        .model
-        .category
-        .and_then(|id| catalogue.category(&id).map(CategoryView::new)))
+    category.and_then(|id| catalogue.category(&id).map(CategoryView::new))
 }
 
 /// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the
@@ -352,6 +365,13 @@ pub(crate) fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
     if report.valid {
         return match report.trace_code {
             Some(code) => Ok(code),
+            None if report.kind == CodeKind::CccCertificate => {
+                Err(ApiError::invalid_code(format!(
+                    "a CCC certificate names no batch, item or logistic unit: look it up at \
+                 /v1/certificates/{}",
+                    report.normalized.unwrap_or_default()
+                )))
+            }
             None => Err(ApiError::invalid_code(format!(
                 "a {:?} names no batch, item or logistic unit",
                 report.kind
