@@ -12,6 +12,7 @@ use suyuan_api::types::ProductView;
 use suyuan_api::views::{
     HolderView, InspectionsPage, OpenRecallsPage, RecallStatus, RegionalInspection, SupplierReport,
 };
+use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::{Demo, factory_report, who};
 use suyuan_ledger::facts::FactsRead as _;
@@ -21,7 +22,7 @@ use suyuan_ledger::record::{
     Shipment, ShipmentLine, Subject, TraceCode,
 };
 use suyuan_ledger::state::StateReadExt as _;
-use suyuan_ledger::tx::{Envelope, Payload};
+use suyuan_ledger::tx::Envelope;
 
 async fn get<T: serde::de::DeserializeOwned>(server: &Server, path: &str) -> T {
     let (status, body): (StatusCode, Value) = server.get(path).await;
@@ -63,18 +64,25 @@ fn commit(server: &Server, envelopes: Vec<Envelope>) {
     server.chain.commit(height, envelopes);
 }
 
+/// A server over the demo story's every block: the chain's committed ones, then block 5.
+async fn story_server(label: &str) -> Server {
+    let server = Server::start(label).await;
+    server.chain.commit(5, server.chain.story[4].clone());
+    server
+}
+
+/// The code of lot `lot` of the model `gtin`.
+fn lot_code(gtin: Gtin, lot: &str) -> TraceCode {
+    text(&format!("01/{gtin}/10/{lot}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_recalls_list_every_holder_of_what_they_cover() {
-    let server = Server::start("open-recalls").await;
-    server.chain.commit(5, server.chain.story[4].clone());
+    let server = story_server("open-recalls").await;
     let demo: &Demo = &server.chain.demo;
     let cable = &demo.enterprises[who::CABLE_MAKER];
-    let cooker_lot: TraceCode = format!("01/{}/10/G2601B", Demo::cooker_gtin())
-        .parse()
-        .unwrap();
-    let cable_lot: TraceCode = format!("01/{}/10/C2601A", Demo::cable_gtin())
-        .parse()
-        .unwrap();
+    let cooker_lot = lot_code(Demo::cooker_gtin(), "G2601B");
+    let cable_lot = lot_code(Demo::cable_gtin(), "C2601A");
 
     // The story's one open recall: the gas maker's failed lot, still all at the maker.
     let page: OpenRecallsPage = get(&server, "/v1/recalls").await;
@@ -100,11 +108,7 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
         reason: text("Conductor resistance above GB/T 3956 class 1 limits."),
         announced_on: text("2026-01-04"),
     });
-    let payload = Payload {
-        nonce: 100,
-        record: recall,
-    };
-    let model_recall = Envelope::sign(server.chain.binding(), &payload, &cable.key);
+    let model_recall = server.chain.sign(&cable.key, 100, recall);
     let model_recall_id = model_recall.id(server.chain.binding());
     commit(&server, vec![model_recall]);
 
@@ -166,18 +170,7 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
         recall: lot_recall,
         resolution: text("Lot withdrawn and destroyed under supervision."),
     });
-    let payload = Payload {
-        nonce: 7,
-        record: close,
-    };
-    commit(
-        &server,
-        vec![Envelope::sign(
-            server.chain.binding(),
-            &payload,
-            &demo.bureau,
-        )],
-    );
+    commit(&server, vec![server.chain.sign(&demo.bureau, 7, close)]);
     let page: OpenRecallsPage = get(&server, "/v1/recalls").await;
     assert_eq!(page.recalls.len(), 1, "{page:?}");
     assert_eq!(
@@ -211,14 +204,11 @@ async fn open_recalls_list_every_holder_of_what_they_cover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_recall_lists_the_holders_of_its_items_too() {
-    let server = Server::start("batch-recall-holders").await;
-    server.chain.commit(5, server.chain.story[4].clone());
+    let server = story_server("batch-recall-holders").await;
     let demo: &Demo = &server.chain.demo;
     let cable = &demo.enterprises[who::CABLE_MAKER];
     let lab = &demo.enterprises[who::LAB];
-    let cable_lot: TraceCode = format!("01/{}/10/C2601A", Demo::cable_gtin())
-        .parse()
-        .unwrap();
+    let cable_lot = lot_code(Demo::cable_gtin(), "C2601A");
     let items: Vec<TraceCode> = ["C2601A-0001", "C2601A-0002"]
         .map(|serial| TraceCode::Item {
             gtin: Demo::cable_gtin(),
@@ -259,13 +249,7 @@ async fn a_batch_recall_lists_the_holders_of_its_items_too() {
     let envelopes = records
         .into_iter()
         .enumerate()
-        .map(|(n, record)| {
-            let payload = Payload {
-                nonce: 200 + n as u64,
-                record,
-            };
-            Envelope::sign(server.chain.binding(), &payload, &cable.key)
-        })
+        .map(|(n, record)| server.chain.sign(&cable.key, 200 + n as u64, record))
         .collect();
     commit(&server, envelopes);
 
@@ -352,8 +336,7 @@ async fn every_page(server: &Server, query: &str, limit: usize) -> Vec<RegionalI
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspections_by_outcome_region_and_period_page_in_order() {
-    let server = Server::start("regional-inspections").await;
-    server.chain.commit(5, server.chain.story[4].clone());
+    let server = story_server("regional-inspections").await;
     let demo: &Demo = &server.chain.demo;
     let gas = demo.enterprises[who::GAS_APPLIANCE_MAKER]
         .profile
@@ -382,9 +365,7 @@ async fn inspections_by_outcome_region_and_period_page_in_order() {
     assert_eq!(numbers(&passed.inspections), ["WHCT-2026-00091"]);
 
     // The bureau finds twelve more cable lots failing, on days after the story's.
-    let cable_lot: TraceCode = format!("01/{}/10/C2601A", Demo::cable_gtin())
-        .parse()
-        .unwrap();
+    let cable_lot = lot_code(Demo::cable_gtin(), "C2601A");
     let findings: Vec<_> = (0..12u64)
         .map(|n| {
             let inspection = Record::Inspect(Inspection {
@@ -397,11 +378,7 @@ async fn inspections_by_outcome_region_and_period_page_in_order() {
                 findings: Some(text("Insulation thickness below the standard's minimum.")),
                 accreditation: None,
             });
-            let payload = Payload {
-                nonce: 1_000 + n,
-                record: inspection,
-            };
-            Envelope::sign(server.chain.binding(), &payload, &demo.bureau)
+            server.chain.sign(&demo.bureau, 1_000 + n, inspection)
         })
         .collect();
     commit(&server, findings);
@@ -478,8 +455,7 @@ async fn bad_inspection_queries_are_refused_with_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn market_samplings_are_listed_by_category_and_count_against_the_maker_named() {
-    let server = Server::start("sampled-inspections").await;
-    server.chain.commit(5, server.chain.story[4].clone());
+    let server = story_server("sampled-inspections").await;
     let demo: &Demo = &server.chain.demo;
     let cable = &demo.enterprises[who::CABLE_MAKER];
     // The dev story's last blocks: the lab accredited, a cable lot inspected under it and a
@@ -509,28 +485,15 @@ async fn market_samplings_are_listed_by_category_and_count_against_the_maker_nam
         findings: None,
         accreditation: None,
     });
-    let payload = Payload {
-        nonce: 2_000,
-        record: sampling,
-    };
     commit(
         &server,
-        vec![Envelope::sign(
-            server.chain.binding(),
-            &payload,
-            &demo.bureau,
-        )],
+        vec![server.chain.sign(&demo.bureau, 2_000, sampling)],
     );
 
     let cables: InspectionsPage =
         get(&server, "/v1/inspections?category=wires_cables&limit=1000").await;
-    let numbers: Vec<String> = cables
-        .inspections
-        .iter()
-        .map(|found| found.inspection.report_number.to_string())
-        .collect();
     assert_eq!(
-        numbers,
+        numbers(&cables.inspections),
         ["WHCT-2026-S0012", "HBAMR-S-2026-0001"],
         "{cables:?}"
     );

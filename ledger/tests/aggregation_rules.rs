@@ -100,37 +100,21 @@ fn holding(world: &World, code: &TraceCode, who: &DemoEnterprise) -> (u64, u64) 
     )
 }
 
-struct Cast {
-    cable: DemoEnterprise,
-    gas: DemoEnterprise,
-    distributor: DemoEnterprise,
-}
-
-/// The demo story's world, with the three enterprises these tests sign for.
-fn story_world() -> (World, Cast) {
-    let world = World::new();
-    let cast = Cast {
-        cable: world.enterprise(who::CABLE_MAKER),
-        gas: world.enterprise(who::GAS_APPLIANCE_MAKER),
-        distributor: world.enterprise(who::DISTRIBUTOR),
-    };
-    (world, cast)
+/// `by` packs `contents` into `unit`: the setup a test goes on from.
+fn packed(world: &mut World, by: &DemoEnterprise, unit: &UnitCode, contents: Vec<ShipmentLine>) {
+    assert_eq!(world.submit(&by.key, pack(by, unit, contents)), Ok(()));
 }
 
 #[test]
 fn a_shipped_pallet_moves_its_contents_and_the_buyer_unpacks_it() {
-    let (
-        mut world,
-        Cast {
-            cable, distributor, ..
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let lot = cable_lot();
     assert_eq!(holding(&world, &lot, &cable), (200, 0));
     assert_eq!(holding(&world, &lot, &distributor), (180, 0));
     let pallet = cable_pallet(1);
-    let packed = pack(&cable, &pallet, vec![line(&lot, 100)]);
-    assert_eq!(world.submit(&cable.key, packed), Ok(()));
+    packed(&mut world, &cable, &pallet, vec![line(&lot, 100)]);
     assert_eq!(holding(&world, &lot, &cable), (200, 100));
     assert_eq!(world.state.contained(&lot, &pallet).unwrap(), 100);
     let shipped = ship(&cable, &distributor, pallet.as_code().clone(), 1);
@@ -154,14 +138,10 @@ fn a_shipped_pallet_moves_its_contents_and_the_buyer_unpacks_it() {
 
 #[test]
 fn an_sscc_outside_the_packers_prefixes_is_refused() {
-    let (
-        mut world,
-        Cast {
-            cable,
-            gas,
-            distributor,
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let pallet = cable_pallet(2);
     // The distributor holds cable but no company prefix.
     let record = pack(&distributor, &pallet, vec![line(&cable_lot(), 10)]);
@@ -184,10 +164,10 @@ fn an_sscc_outside_the_packers_prefixes_is_refused() {
 
 #[test]
 fn an_sscc_is_packed_again_only_once_unpacked() {
-    let (mut world, Cast { cable, .. }) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
     let pallet = cable_pallet(3);
-    let record = pack(&cable, &pallet, vec![line(&cable_lot(), 10)]);
-    assert_eq!(world.submit(&cable.key, record.clone()), Ok(()));
+    packed(&mut world, &cable, &pallet, vec![line(&cable_lot(), 10)]);
     let again = pack(&cable, &pallet, vec![line(&cable_lot(), 5)]);
     assert_refused!(
         world.submit(&cable.key, again.clone()),
@@ -200,17 +180,12 @@ fn an_sscc_is_packed_again_only_once_unpacked() {
 
 #[test]
 fn only_loose_units_are_packed_or_shipped_one_by_one() {
-    let (
-        mut world,
-        Cast {
-            cable,
-            gas,
-            distributor,
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let lot = cable_lot();
-    let first = pack(&cable, &cable_pallet(4), vec![line(&lot, 150)]);
-    assert_eq!(world.submit(&cable.key, first), Ok(()));
+    packed(&mut world, &cable, &cable_pallet(4), vec![line(&lot, 150)]);
     let second = pack(&cable, &cable_pallet(5), vec![line(&lot, 100)]);
     assert_refused!(
         world.submit(&cable.key, second),
@@ -235,8 +210,7 @@ fn only_loose_units_are_packed_or_shipped_one_by_one() {
     );
     // A packed serialised item ships only inside its case.
     let case = cooker_case(1);
-    let record = pack(&gas, &case, vec![line(&cooker_serial(2), 1)]);
-    assert_eq!(world.submit(&gas.key, record), Ok(()));
+    packed(&mut world, &gas, &case, vec![line(&cooker_serial(2), 1)]);
     let record = ship(&gas, &distributor, cooker_serial(2), 1);
     assert_refused!(
         world.submit(&gas.key, record),
@@ -248,15 +222,11 @@ fn only_loose_units_are_packed_or_shipped_one_by_one() {
 
 #[test]
 fn only_the_holder_of_a_unit_ships_packs_or_unpacks_it() {
-    let (
-        mut world,
-        Cast {
-            cable, distributor, ..
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let pallet = cable_pallet(6);
-    let record = pack(&cable, &pallet, vec![line(&cable_lot(), 10)]);
-    assert_eq!(world.submit(&cable.key, record), Ok(()));
+    packed(&mut world, &cable, &pallet, vec![line(&cable_lot(), 10)]);
     assert_refused!(
         world.submit(&distributor.key, unpack(&distributor, &pallet)),
         RuleError::NotUnitHolder { .. }
@@ -290,24 +260,20 @@ fn only_the_holder_of_a_unit_ships_packs_or_unpacks_it() {
 
 #[test]
 fn cases_nest_in_a_pallet_that_moves_and_unpacks_level_by_level() {
-    let (
-        mut world,
-        Cast {
-            cable, distributor, ..
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let lot = cable_lot();
     let (case_a, case_b, pallet) = (cable_pallet(10), cable_pallet(11), cable_pallet(12));
     for (case, units) in [(&case_a, 20), (&case_b, 30)] {
-        let record = pack(&cable, case, vec![line(&lot, units)]);
-        assert_eq!(world.submit(&cable.key, record), Ok(()));
+        packed(&mut world, &cable, case, vec![line(&lot, units)]);
     }
-    let record = pack(
+    packed(
+        &mut world,
         &cable,
         &pallet,
         vec![unit_line(&case_a), unit_line(&case_b)],
     );
-    assert_eq!(world.submit(&cable.key, record), Ok(()));
     let state = world.state.unit(&pallet).unwrap().unwrap();
     assert_eq!((state.depth, state.lines), (2, 2));
     // An inner case moves and unpacks only with, then after, its pallet.
@@ -347,10 +313,10 @@ fn cases_nest_in_a_pallet_that_moves_and_unpacks_level_by_level() {
 
 #[test]
 fn packing_deeper_than_the_bound_is_refused() {
-    let (mut world, Cast { cable, .. }) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
     let mut inner = cable_pallet(20);
-    let record = pack(&cable, &inner, vec![line(&cable_lot(), 1)]);
-    assert_eq!(world.submit(&cable.key, record), Ok(()));
+    packed(&mut world, &cable, &inner, vec![line(&cable_lot(), 1)]);
     for level in 2..=u32::from(MAX_PACKING_DEPTH) {
         let outer = cable_pallet(20 + level);
         let record = pack(&cable, &outer, vec![unit_line(&inner)]);
@@ -366,7 +332,8 @@ fn packing_deeper_than_the_bound_is_refused() {
 
 #[test]
 fn malformed_contents_are_refused() {
-    let (mut world, Cast { cable, .. }) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
     let (lot, pallet) = (cable_lot(), cable_pallet(40));
     let cases = [
         (vec![], "empty"),
@@ -382,8 +349,7 @@ fn malformed_contents_are_refused() {
         assert_eq!(refusal.code(), rule, "{refusal}");
     }
     let case = cable_pallet(42);
-    let record = pack(&cable, &case, vec![line(&lot, 1)]);
-    assert_eq!(world.submit(&cable.key, record), Ok(()));
+    packed(&mut world, &cable, &case, vec![line(&lot, 1)]);
     let record = pack(&cable, &pallet, vec![line(case.as_code(), 2)]);
     assert_refused!(
         world.submit(&cable.key, record),
@@ -393,16 +359,12 @@ fn malformed_contents_are_refused() {
 
 #[test]
 fn a_logistic_unit_is_no_recall_subject_and_recalled_contents_do_not_ship() {
-    let (
-        mut world,
-        Cast {
-            gas, distributor, ..
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let case = cooker_case(3);
     // The story recalls the cooker lot; its units may be packed for return, not shipped.
-    let record = pack(&gas, &case, vec![line(&cooker_lot(), 10)]);
-    assert_eq!(world.submit(&gas.key, record), Ok(()));
+    packed(&mut world, &gas, &case, vec![line(&cooker_lot(), 10)]);
     let record = recall(&gas, vec![Subject::Code(case.as_code().clone())]);
     assert_refused!(
         world.submit(&gas.key, record),
@@ -417,10 +379,10 @@ fn a_logistic_unit_is_no_recall_subject_and_recalled_contents_do_not_ship() {
 
 #[test]
 fn a_unit_sold_outside_the_ledger_leaves_with_its_contents() {
-    let (mut world, Cast { cable, .. }) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
     let (lot, pallet) = (cable_lot(), cable_pallet(50));
-    let record = pack(&cable, &pallet, vec![line(&lot, 40)]);
-    assert_eq!(world.submit(&cable.key, record), Ok(()));
+    packed(&mut world, &cable, &pallet, vec![line(&lot, 40)]);
     let Record::Ship(mut sale) = ship(&cable, &cable, pallet.as_code().clone(), 1) else {
         unreachable!()
     };
@@ -433,20 +395,15 @@ fn a_unit_sold_outside_the_ledger_leaves_with_its_contents() {
     assert!(world.state.unit(&pallet).unwrap().is_none());
     assert_eq!(world.state.contained(&lot, &pallet).unwrap(), 0);
     // Its SSCC is free for another unit.
-    let record = pack(&cable, &pallet, vec![line(&lot, 1)]);
-    assert_eq!(world.submit(&cable.key, record), Ok(()));
+    packed(&mut world, &cable, &pallet, vec![line(&lot, 1)]);
 }
 
 #[test]
 fn items_name_their_batch_and_a_recall_of_the_batch_covers_them() {
-    let (
-        mut world,
-        Cast {
-            cable,
-            gas,
-            distributor,
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let items = vec![cable_item("C2601A-0001"), cable_item("C2601A-0002")];
     let record = commission_items(&cable, items.clone(), Some(cable_lot()));
     assert_eq!(world.submit(&cable.key, record), Ok(()));
@@ -473,7 +430,9 @@ fn items_name_their_batch_and_a_recall_of_the_batch_covers_them() {
 
 #[test]
 fn a_batch_must_be_a_commissioned_lot_of_the_same_model() {
-    let (mut world, Cast { cable, gas, .. }) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
     let item = vec![cable_item("X-1")];
     let cases = [
         (Some(cable_item("X-0")), "not_a_batch"),
@@ -505,14 +464,10 @@ fn a_batch_must_be_a_commissioned_lot_of_the_same_model() {
 
 #[test]
 fn the_dev_storys_logistics_block_moves_a_pallet_and_keeps_a_case() {
-    let (
-        mut world,
-        Cast {
-            cable,
-            gas,
-            distributor,
-        },
-    ) = story_world();
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
     let block = world.demo.logistics();
     assert_eq!(world.commit(block), Ok(()));
     assert_eq!(holding(&world, &cable_lot(), &cable), (100, 0));

@@ -6,7 +6,7 @@ use suyuan_ledger::codes::accreditation::Accreditation;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::{Demo, DemoEnterprise, uscc, who};
 use suyuan_ledger::exec::RuleError;
-use suyuan_ledger::facts::{FactsRead, Listed, Listing};
+use suyuan_ledger::facts::{EnterpriseFacts, FactsRead, Listed, Listing};
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{
     AccreditationEntry, Inspection, Outcome, Recall, Record, SampledProduct, Subject,
@@ -31,16 +31,22 @@ fn entry(number: &str, scope: &[&str], from: &str, until: &str) -> Accreditation
     }
 }
 
+/// The update of `lab`'s profile, for the bureau to sign, that records `entries` as its
+/// accreditations.
+fn accreditations_update(lab: &DemoEnterprise, entries: Vec<AccreditationEntry>) -> Record {
+    let mut profile = lab.profile.clone();
+    profile.accreditations = entries;
+    Record::UpdateEnterprise(UpdateEnterprise {
+        enterprise: profile,
+    })
+}
+
 /// The story, then the bureau records `entries` as the lab's accreditations.
 fn accredited_world(entries: Vec<AccreditationEntry>) -> (World, DemoEnterprise) {
     let mut world = World::new();
     let lab = world.enterprise(who::LAB);
-    let mut profile = lab.profile.clone();
-    profile.accreditations = entries;
     let bureau = world.demo.bureau.clone();
-    let update = Record::UpdateEnterprise(UpdateEnterprise {
-        enterprise: profile,
-    });
+    let update = accreditations_update(&lab, entries);
     assert_eq!(world.submit(&bureau, update), Ok(()));
     (world, lab)
 }
@@ -83,6 +89,35 @@ fn inspection(subject: Subject, outcome: Outcome, accreditation: Option<Accredit
     })
 }
 
+/// A conformant inspection of the story's cable lot, under `accreditation` if given.
+fn passed_cable_lot(accreditation: Option<Accreditation>) -> Record {
+    inspection(
+        Subject::Code(cable_lot()),
+        Outcome::Conformant,
+        accreditation,
+    )
+}
+
+/// A failed market sampling of a product of `category` whose label names `maker`, sampled on
+/// `sampled_on`, under `accreditation` if given.
+fn failed_sampling(
+    maker: Uscc,
+    category: &str,
+    sampled_on: &str,
+    accreditation: Option<Accreditation>,
+) -> Record {
+    inspection(
+        sampled(maker, category, sampled_on),
+        Outcome::NonConformant,
+        accreditation,
+    )
+}
+
+/// `uscc`'s whole-history figures, which it has once enrolled or sampled.
+fn facts(world: &World, uscc: &Uscc) -> EnterpriseFacts {
+    world.state.enterprise_facts(uscc).unwrap().unwrap()
+}
+
 fn cable_maker(world: &World) -> DemoEnterprise {
     world.enterprise(who::CABLE_MAKER)
 }
@@ -93,18 +128,14 @@ const UNENROLLED: &str = "91420100MA4K9X0W5";
 #[test]
 fn an_accredited_lab_inspects_under_its_accreditation() {
     let (mut world, lab) = cable_lab_world();
-    let record = inspection(
-        Subject::Code(cable_lot()),
-        Outcome::Conformant,
-        Some(lab_number()),
-    );
+    let record = passed_cable_lot(Some(lab_number()));
     assert_eq!(world.submit(&lab.key, record), Ok(()));
 }
 
 #[test]
 fn accreditation_missing() {
     let (mut world, lab) = cable_lab_world();
-    let record = inspection(Subject::Code(cable_lot()), Outcome::Conformant, None);
+    let record = passed_cable_lot(None);
     assert_refused!(
         world.submit(&lab.key, record),
         RuleError::AccreditationMissing { .. }
@@ -115,7 +146,7 @@ fn accreditation_missing() {
 fn a_lab_without_recorded_accreditations_still_inspects_unattributed() {
     let mut world = World::new();
     let lab = world.enterprise(who::LAB);
-    let record = inspection(Subject::Code(cable_lot()), Outcome::Conformant, None);
+    let record = passed_cable_lot(None);
     assert_eq!(world.submit(&lab.key, record), Ok(()));
 }
 
@@ -123,24 +154,20 @@ fn a_lab_without_recorded_accreditations_still_inspects_unattributed() {
 fn unknown_accreditation() {
     let (mut world, lab) = cable_lab_world();
     let other = Some("CNAS L9999".parse().unwrap());
-    let record = inspection(Subject::Code(cable_lot()), Outcome::Conformant, other);
+    let record = passed_cable_lot(other);
     assert_refused!(
         world.submit(&lab.key, record),
         RuleError::UnknownAccreditation { .. }
     );
     // A regulator has no profile to hold one.
     let bureau = world.demo.bureau.clone();
-    let record = inspection(
-        Subject::Code(cable_lot()),
-        Outcome::Conformant,
-        Some(lab_number()),
-    );
+    let record = passed_cable_lot(Some(lab_number()));
     assert_refused!(
         world.submit(&bureau, record),
         RuleError::UnknownAccreditation { .. }
     );
     // Without one, the regulator inspects.
-    let record = inspection(Subject::Code(cable_lot()), Outcome::Conformant, None);
+    let record = passed_cable_lot(None);
     assert_eq!(world.submit(&bureau, record), Ok(()));
 }
 
@@ -149,11 +176,7 @@ fn accreditation_not_valid() {
     // Expired before the inspection date.
     let (mut world, lab) =
         accredited_world(vec![entry("CNAS L5678", &[], "2020-01-01", "2026-01-05")]);
-    let record = inspection(
-        Subject::Code(cable_lot()),
-        Outcome::Conformant,
-        Some(lab_number()),
-    );
+    let record = passed_cable_lot(Some(lab_number()));
     assert_refused!(
         world.submit(&lab.key, record),
         RuleError::AccreditationNotValid { .. }
@@ -161,11 +184,7 @@ fn accreditation_not_valid() {
     // Valid on the inspection date, expired by the block's date.
     let (mut world, lab) =
         accredited_world(vec![entry("CNAS L5678", &[], "2020-01-01", "2026-01-06")]);
-    let record = inspection(
-        Subject::Code(cable_lot()),
-        Outcome::Conformant,
-        Some(lab_number()),
-    );
+    let record = passed_cable_lot(Some(lab_number()));
     assert_refused!(
         world.submit(&lab.key, record),
         RuleError::AccreditationNotValid { .. }
@@ -174,12 +193,7 @@ fn accreditation_not_valid() {
 
 #[test]
 fn outside_accreditation_scope() {
-    let (mut world, lab) = accredited_world(vec![entry(
-        "CNAS L5678",
-        &["wires_cables"],
-        "2024-03-01",
-        "2030-02-28",
-    )]);
+    let (mut world, lab) = cable_lab_world();
     // The cooker model is a gas appliance, not a cable.
     let record = inspection(
         Subject::Code(cooker_lot()),
@@ -190,9 +204,10 @@ fn outside_accreditation_scope() {
         world.submit(&lab.key, record),
         RuleError::OutsideAccreditationScope { .. }
     );
-    let record = inspection(
-        sampled(uscc(UNENROLLED), "gas_appliances", "2026-01-05"),
-        Outcome::NonConformant,
+    let record = failed_sampling(
+        uscc(UNENROLLED),
+        "gas_appliances",
+        "2026-01-05",
         Some(lab_number()),
     );
     assert_refused!(
@@ -205,17 +220,16 @@ fn outside_accreditation_scope() {
 fn unknown_scope_category() {
     let mut world = World::new();
     let lab = world.enterprise(who::LAB);
-    let mut profile = lab.profile.clone();
-    profile.accreditations = vec![entry(
-        "CNAS L5678",
-        &["no_such_category"],
-        "2024-03-01",
-        "2030-02-28",
-    )];
     let bureau = world.demo.bureau.clone();
-    let update = Record::UpdateEnterprise(UpdateEnterprise {
-        enterprise: profile,
-    });
+    let update = accreditations_update(
+        &lab,
+        vec![entry(
+            "CNAS L5678",
+            &["no_such_category"],
+            "2024-03-01",
+            "2030-02-28",
+        )],
+    );
     assert_refused!(
         world.submit(&bureau, update),
         RuleError::UnknownScopeCategory { .. }
@@ -227,16 +241,7 @@ fn a_profiles_accreditation_dates_and_duplicates_are_checked() {
     let mut world = World::new();
     let lab = world.enterprise(who::LAB);
     let bureau = world.demo.bureau.clone();
-    let mut update = |entries: Vec<AccreditationEntry>| {
-        let mut profile = lab.profile.clone();
-        profile.accreditations = entries;
-        world.submit(
-            &bureau,
-            Record::UpdateEnterprise(UpdateEnterprise {
-                enterprise: profile,
-            }),
-        )
-    };
+    let mut update = |entries| world.submit(&bureau, accreditations_update(&lab, entries));
     assert_refused!(
         update(vec![entry("CNAS L5678", &[], "2026-01-01", "2025-12-31")]),
         RuleError::ExpiresBeforeIssue { .. }
@@ -260,23 +265,15 @@ fn a_profiles_accreditation_dates_and_duplicates_are_checked() {
 fn a_failed_sampling_counts_against_an_enrolled_maker() {
     let (mut world, lab) = cable_lab_world();
     let cable = cable_maker(&world);
-    let before = world
-        .state
-        .enterprise_facts(&cable.profile.uscc)
-        .unwrap()
-        .unwrap();
-    let maker = cable.profile.uscc.clone();
-    let record = inspection(
-        sampled(maker.clone(), "wires_cables", "2026-01-05"),
-        Outcome::NonConformant,
+    let before = facts(&world, &cable.profile.uscc);
+    let record = failed_sampling(
+        cable.profile.uscc.clone(),
+        "wires_cables",
+        "2026-01-05",
         Some(lab_number()),
     );
     assert_eq!(world.submit(&lab.key, record), Ok(()));
-    let after = world
-        .state
-        .enterprise_facts(&cable.profile.uscc)
-        .unwrap()
-        .unwrap();
+    let after = facts(&world, &cable.profile.uscc);
     assert_eq!(after.failed_inspections(), before.failed_inspections() + 1);
     assert_eq!(
         after.inspections_conformant.out_of,
@@ -302,15 +299,10 @@ fn a_failed_sampling_gives_an_unenrolled_maker_facts_that_survive_its_enrolment(
     let mut world = World::new();
     let bureau = world.demo.bureau.clone();
     let maker = uscc(UNENROLLED);
-    let record = inspection(
-        sampled(uscc(UNENROLLED), "wires_cables", "2026-01-05"),
-        Outcome::NonConformant,
-        None,
-    );
+    let record = failed_sampling(maker.clone(), "wires_cables", "2026-01-05", None);
     assert_eq!(world.submit(&bureau, record), Ok(()));
     assert_eq!(world.state.enterprise(&maker).unwrap(), None);
-    let facts = world.state.enterprise_facts(&maker).unwrap().unwrap();
-    assert_eq!(facts.failed_inspections(), 1);
+    assert_eq!(facts(&world, &maker).failed_inspections(), 1);
     // It enrols: the failure stays, its keys count.
     let mut profile = cable_maker(&world).profile;
     profile.uscc = maker.clone();
@@ -321,17 +313,18 @@ fn a_failed_sampling_gives_an_unenrolled_maker_facts_that_survive_its_enrolment(
         prefixes: Vec::new(),
     });
     assert_eq!(world.submit(&bureau, enrol), Ok(()));
-    let facts = world.state.enterprise_facts(&maker).unwrap().unwrap();
-    assert_eq!(facts.failed_inspections(), 1);
-    assert_eq!(facts.keys_never_revoked.out_of, 1);
+    let enrolled = facts(&world, &maker);
+    assert_eq!(enrolled.failed_inspections(), 1);
+    assert_eq!(enrolled.keys_never_revoked.out_of, 1);
 }
 
 #[test]
 fn dates_out_of_order() {
     let (mut world, lab) = cable_lab_world();
-    let record = inspection(
-        sampled(uscc(UNENROLLED), "wires_cables", "2026-01-07"),
-        Outcome::NonConformant,
+    let record = failed_sampling(
+        uscc(UNENROLLED),
+        "wires_cables",
+        "2026-01-07",
         Some(lab_number()),
     );
     assert_refused!(
@@ -344,11 +337,7 @@ fn dates_out_of_order() {
 fn unknown_sampled_category() {
     let mut world = World::new();
     let bureau = world.demo.bureau.clone();
-    let record = inspection(
-        sampled(uscc(UNENROLLED), "no_such_category", "2026-01-05"),
-        Outcome::NonConformant,
-        None,
-    );
+    let record = failed_sampling(uscc(UNENROLLED), "no_such_category", "2026-01-05", None);
     assert_refused!(
         world.submit(&bureau, record),
         RuleError::UnknownSampledCategory { .. }

@@ -23,7 +23,7 @@ use suyuan_ledger::catalogue::CategoryId;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
 use suyuan_ledger::record::{Inspection, Outcome, Record, Subject};
-use suyuan_ledger::state::StateReadExt as _;
+use suyuan_ledger::state::{SamplingEntry, StateReadExt as _};
 use suyuan_ledger::text::{Date, ShortText};
 use suyuan_storage::query::{MAX_ENTERPRISES_PER_PAGE, Snapshot, StoredTx};
 use utoipa::{IntoParams, ToSchema};
@@ -34,7 +34,7 @@ use crate::extract::QueryParams;
 use crate::profile::{self, ProfileError};
 use crate::reads::Budget;
 use crate::routes::{StoreReads, page_limit};
-use crate::views::{InspectionView, InspectionsPage, RegionalInspection};
+use crate::views::{ComputedAt, InspectionView, InspectionsPage, RegionalInspection};
 
 /// Which outcomes to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
@@ -103,6 +103,14 @@ impl Filter {
         self.outcome.admits(outcome)
             && self.from.is_none_or(|from| on >= from)
             && self.to.is_none_or(|to| on <= to)
+    }
+
+    /// Whether an off-ledger sampling passes, by its index entry alone: outcome, date, the
+    /// region of the maker it names and the sampled product's category.
+    fn admits_sampling(&self, entry: &SamplingEntry) -> bool {
+        self.admits(entry.outcome, entry.inspected_on)
+            && self.in_region(&entry.maker)
+            && self.category.as_ref().is_none_or(|c| c == &entry.category)
     }
 }
 
@@ -229,286 +237,270 @@ fn inspections_page(
     budget: &Budget,
 ) -> Result<InspectionsPage, ProfileError> {
     let computed_at = profile::computed_at(snapshot)?;
-    let mut blocks = BlockHashes::default();
-    let mut found = Vec::new();
-    let mut enterprises_scanned = 0;
-    let mut next = None;
-    let mut scan_after = None;
-    let mut producers_done = false;
-    let mut sampled_before = None;
-    // The cursor's own producer first, from the entry it names; then the enterprises after it.
-    match after {
+    let mut page = PageWalk {
+        snapshot,
+        filter,
+        budget,
+        limit,
+        found: Vec::new(),
+        blocks: BlockHashes::default(),
+        enterprises_scanned: 0,
+        next: None,
+    };
+    let sampled_before = match after {
+        None => {
+            page.enrolled_after(None)?;
+            None
+        }
+        // The cursor's own producer first, from the entry it names; then the enterprises after it.
         Some(Cursor::Producer { uscc, before }) => {
-            next = producer_inspections(
-                snapshot,
-                filter,
-                &uscc,
-                Some(before),
-                limit,
-                &mut found,
-                &mut blocks,
-                budget,
-            )?;
-            scan_after = Some(uscc);
+            page.producer(&uscc, Some(before))?;
+            page.enrolled_after(Some(uscc))?;
+            None
         }
-        Some(Cursor::Sampled { before }) => {
-            producers_done = true;
-            sampled_before = Some(before);
-        }
-        None => {}
-    }
-    'scan: while next.is_none() && !producers_done {
-        let page = snapshot.enterprises(scan_after.as_ref(), MAX_ENTERPRISES_PER_PAGE)?;
-        budget.spend(page.items.len().max(1))?;
-        for enterprise in &page.items {
-            let uscc = &enterprise.profile.uscc;
-            enterprises_scanned += 1;
-            if !filter.in_region(uscc) {
-                continue;
-            }
-            if let Some(stop) = producer_inspections(
-                snapshot,
-                filter,
-                uscc,
-                None,
-                limit,
-                &mut found,
-                &mut blocks,
-                budget,
-            )? {
-                next = Some(stop);
-                break 'scan;
-            }
-        }
-        match page.next {
-            Some(last) => scan_after = Some(last),
-            None => break,
-        }
-    }
-    if next.is_none() {
-        next = unenrolled_samplings(
-            snapshot,
-            filter,
-            sampled_before,
-            limit,
-            &mut found,
-            &mut blocks,
-            budget,
-        )?;
-    }
-    Ok(InspectionsPage {
-        computed_at,
-        inspections: found,
-        enterprises_scanned,
-        next: next.map(|cursor| cursor.text()),
-    })
+        Some(Cursor::Sampled { before }) => Some(before),
+    };
+    page.unenrolled_samplings(sampled_before)?;
+    Ok(page.finish(computed_at))
 }
 
-/// Adds `uscc`'s inspections that pass `filter`, newest first from entry `before` down, to
-/// `found` until it holds `limit`; the cursor to go on from when it stopped short.
-#[allow(clippy::too_many_arguments)]
-fn producer_inspections(
-    snapshot: &Snapshot<'_>,
-    filter: &Filter,
-    uscc: &Uscc,
-    before: Option<u64>,
+/// One page of inspections being filled. Call the listing methods in page order (a cursor's
+/// producer, [`PageWalk::enrolled_after`], [`PageWalk::unenrolled_samplings`]), then
+/// [`PageWalk::finish`]. Each listing adds, newest first, the inspections that pass the filter
+/// until the page holds `limit`; then `next` names the entry to go on from and the listings
+/// after it read nothing. Every entry read is spent from the budget.
+struct PageWalk<'s> {
+    snapshot: &'s Snapshot<'s>,
+    filter: &'s Filter,
+    budget: &'s Budget,
     limit: usize,
-    found: &mut Vec<RegionalInspection>,
-    blocks: &mut BlockHashes,
-    budget: &Budget,
-) -> Result<Option<Cursor>, ProfileError> {
-    budget.spend(1)?;
-    let Some(facts) = snapshot.enterprise_facts(uscc)? else {
-        return Ok(None);
-    };
-    let relevant = match filter.outcome {
-        OutcomeFilter::NonConformant => facts.failed_inspections(),
-        OutcomeFilter::Conformant => facts.inspections_conformant.met,
-        OutcomeFilter::Any => facts.inspections_conformant.out_of,
-    };
-    if relevant == 0 {
-        return Ok(None);
+    found: Vec<RegionalInspection>,
+    blocks: BlockHashes,
+    enterprises_scanned: u64,
+    next: Option<Cursor>,
+}
+
+impl PageWalk<'_> {
+    /// Whether the page holds `limit` inspections: what is left is for the next page.
+    fn full(&self) -> bool {
+        self.found.len() == self.limit
     }
-    let total = facts.listed(Listing::Inspections);
-    let end = before.unwrap_or(total).min(total);
-    let mut name = None;
-    for number in (0..end).rev() {
-        if found.len() == limit {
-            return Ok(Some(Cursor::Producer {
-                uscc: uscc.clone(),
-                before: number + 1,
-            }));
+
+    /// Reads the enrolled enterprises after `after` in USCC order, skipping those outside the
+    /// region, each one's inspections from its newest.
+    fn enrolled_after(&mut self, mut after: Option<Uscc>) -> Result<(), ProfileError> {
+        while !self.full() {
+            let enterprises = self
+                .snapshot
+                .enterprises(after.as_ref(), MAX_ENTERPRISES_PER_PAGE)?;
+            self.budget.spend(enterprises.items.len().max(1))?;
+            for enterprise in &enterprises.items {
+                let uscc = &enterprise.profile.uscc;
+                self.enterprises_scanned += 1;
+                if !self.filter.in_region(uscc) {
+                    continue;
+                }
+                self.producer(uscc, None)?;
+                if self.full() {
+                    return Ok(());
+                }
+            }
+            match enterprises.next {
+                Some(last) => after = Some(last),
+                None => break,
+            }
         }
-        budget.spend(2)?;
+        Ok(())
+    }
+
+    /// Reads `uscc`'s inspections from entry `before` down (from its newest without one); at
+    /// once none when its whole-history figures count none the filter's outcome admits.
+    fn producer(&mut self, uscc: &Uscc, before: Option<u64>) -> Result<(), ProfileError> {
+        self.budget.spend(1)?;
+        let Some(facts) = self.snapshot.enterprise_facts(uscc)? else {
+            return Ok(());
+        };
+        let relevant = match self.filter.outcome {
+            OutcomeFilter::NonConformant => facts.failed_inspections(),
+            OutcomeFilter::Conformant => facts.inspections_conformant.met,
+            OutcomeFilter::Any => facts.inspections_conformant.out_of,
+        };
+        if relevant == 0 {
+            return Ok(());
+        }
+        let mut name = None;
+        for number in newest_first(before, facts.listed(Listing::Inspections)) {
+            self.budget.spend(2)?;
+            let (inspection, stored) = self.listed_inspection(uscc, number)?;
+            if !self.admits(&inspection)? {
+                continue;
+            }
+            if name.is_none() {
+                self.budget.spend(1)?;
+                name = self
+                    .snapshot
+                    .enterprise(uscc)
+                    .map_err(ProfileError::from)?
+                    .map(|state| state.profile.name);
+            }
+            self.add(uscc, name.clone(), inspection, &stored)?;
+            if self.full() {
+                self.next = Some(Cursor::Producer {
+                    uscc: uscc.clone(),
+                    before: number,
+                });
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the market samplings of makers that never enrolled from sampling `before` down
+    /// (from the newest without one). An enrolled maker's samplings are in its own listing,
+    /// read already.
+    fn unenrolled_samplings(&mut self, before: Option<u64>) -> Result<(), ProfileError> {
+        if self.full() {
+            return Ok(());
+        }
+        self.budget.spend(1)?;
+        let total = self.snapshot.off_ledger_samplings()?;
+        for number in newest_first(before, total) {
+            self.budget.spend(1)?;
+            let Some(entry) = self.snapshot.off_ledger_sampling(number)? else {
+                return Err(ProfileError::MissingEntry {
+                    what: "off-ledger sampling",
+                    name: number.to_string(),
+                });
+            };
+            if !self.filter.admits_sampling(&entry) {
+                continue;
+            }
+            self.budget.spend(1)?;
+            if self
+                .snapshot
+                .enterprise(&entry.maker)
+                .map_err(ProfileError::from)?
+                .is_some()
+            {
+                continue;
+            }
+            self.budget.spend(2)?;
+            let stored = self
+                .snapshot
+                .store()
+                .transaction(&entry.tx)?
+                .filter(|stored| stored.location.height <= self.snapshot.head().height)
+                .ok_or(ProfileError::MissingTransaction { id: entry.tx })?;
+            let Record::Inspect(inspection) = committed_payload(&stored)?.record else {
+                return Err(ProfileError::MissingTransaction { id: entry.tx });
+            };
+            let name = inspection
+                .subject
+                .sampled()
+                .map(|product| product.maker_name.clone());
+            self.add(&entry.maker, name, inspection, &stored)?;
+            if self.full() {
+                self.next = Some(Cursor::Sampled { before: number });
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Entry `number` of `uscc`'s inspections listing, with its committed transaction.
+    fn listed_inspection(
+        &self,
+        uscc: &Uscc,
+        number: u64,
+    ) -> Result<(Inspection, StoredTx), ProfileError> {
         let missing = || ProfileError::MissingListed {
             uscc: uscc.clone(),
             listing: Listing::Inspections,
             number,
         };
-        let Some(Listed::Record(id)) = snapshot.listed(uscc, Listing::Inspections, number)? else {
+        let Some(Listed::Record(id)) = self.snapshot.listed(uscc, Listing::Inspections, number)?
+        else {
             return Err(missing());
         };
-        let stored = profile::committed_at(snapshot, &id)?;
+        let stored = profile::committed_at(self.snapshot, &id)?;
         let Record::Inspect(inspection) = committed_payload(&stored)?.record else {
             return Err(missing());
         };
+        Ok((inspection, stored))
+    }
+
+    /// Whether `inspection` passes the filter: its outcome and date, then, if the filter names
+    /// a category, the inspected product's: a sampled product's own, else its registered
+    /// model's (one or two reads).
+    fn admits(&self, inspection: &Inspection) -> Result<bool, ProfileError> {
+        let filter = self.filter;
         if !filter.admits(inspection.outcome, inspection.inspected_on) {
-            continue;
+            return Ok(false);
         }
-        if !category_admits(snapshot, filter, &inspection, budget)? {
-            continue;
-        }
-        if name.is_none() {
-            budget.spend(1)?;
-            name = snapshot
-                .enterprise(uscc)
-                .map_err(ProfileError::from)?
-                .map(|state| state.profile.name);
-        }
-        found.push(regional(
-            snapshot,
-            uscc,
-            name.clone(),
-            inspection,
-            &stored,
-            blocks,
-        )?);
-    }
-    if found.len() == limit {
-        // Full exactly at this producer's oldest entry: the next page starts after it.
-        return Ok(Some(Cursor::Producer {
-            uscc: uscc.clone(),
-            before: 0,
-        }));
-    }
-    Ok(None)
-}
-
-/// Adds the market samplings of makers that never enrolled that pass `filter`, newest first
-/// from sampling `before` down, to `found` until it holds `limit`; the cursor to go on from
-/// when it stopped short. An enrolled maker's samplings are in its own listing, read already.
-fn unenrolled_samplings(
-    snapshot: &Snapshot<'_>,
-    filter: &Filter,
-    before: Option<u64>,
-    limit: usize,
-    found: &mut Vec<RegionalInspection>,
-    blocks: &mut BlockHashes,
-    budget: &Budget,
-) -> Result<Option<Cursor>, ProfileError> {
-    budget.spend(1)?;
-    let total = snapshot.off_ledger_samplings()?;
-    let end = before.unwrap_or(total).min(total);
-    for number in (0..end).rev() {
-        if found.len() == limit {
-            return Ok(Some(Cursor::Sampled { before: number + 1 }));
-        }
-        budget.spend(1)?;
-        let Some(entry) = snapshot.off_ledger_sampling(number)? else {
-            return Err(ProfileError::MissingEntry {
-                what: "off-ledger sampling",
-                name: number.to_string(),
-            });
+        let Some(wanted) = &filter.category else {
+            return Ok(true);
         };
-        let admitted = filter.admits(entry.outcome, entry.inspected_on)
-            && filter.in_region(&entry.maker)
-            && filter
-                .category
-                .as_ref()
-                .is_none_or(|c| c == &entry.category);
-        if !admitted {
-            continue;
-        }
-        budget.spend(1)?;
-        if snapshot
-            .enterprise(&entry.maker)
-            .map_err(ProfileError::from)?
-            .is_some()
-        {
-            continue;
-        }
-        budget.spend(2)?;
-        let stored = snapshot
-            .store()
-            .transaction(&entry.tx)?
-            .filter(|stored| stored.location.height <= snapshot.head().height)
-            .ok_or(ProfileError::MissingTransaction { id: entry.tx })?;
-        let Record::Inspect(inspection) = committed_payload(&stored)?.record else {
-            return Err(ProfileError::MissingTransaction { id: entry.tx });
-        };
-        let name = inspection
-            .subject
-            .sampled()
-            .map(|product| product.maker_name.clone());
-        found.push(regional(
-            snapshot,
-            &entry.maker,
-            name,
-            inspection,
-            &stored,
-            blocks,
-        )?);
-    }
-    if found.len() == limit && end > 0 {
-        return Ok(Some(Cursor::Sampled { before: 0 }));
-    }
-    Ok(None)
-}
-
-/// Whether the inspected product is of the filter's category, if it names one: a sampled
-/// product's own, else its registered model's (one or two reads).
-fn category_admits(
-    snapshot: &Snapshot<'_>,
-    filter: &Filter,
-    inspection: &Inspection,
-    budget: &Budget,
-) -> Result<bool, ProfileError> {
-    let Some(wanted) = &filter.category else {
-        return Ok(true);
-    };
-    let model = match &inspection.subject {
-        Subject::Sampled(product) => return Ok(&product.category == wanted),
-        Subject::Model(model) => model.clone(),
-        Subject::Code(code) => {
-            budget.spend(1)?;
-            match snapshot.code(code).map_err(ProfileError::from)? {
-                Some(state) => state.model_code,
-                None => return Ok(false),
+        let model = match &inspection.subject {
+            Subject::Sampled(product) => return Ok(&product.category == wanted),
+            Subject::Model(model) => model.clone(),
+            Subject::Code(code) => {
+                self.budget.spend(1)?;
+                match self.snapshot.code(code).map_err(ProfileError::from)? {
+                    Some(state) => state.model_code,
+                    None => return Ok(false),
+                }
             }
+        };
+        self.budget.spend(1)?;
+        let category = self
+            .snapshot
+            .model(&model)
+            .map_err(ProfileError::from)?
+            .and_then(|state| state.model.category);
+        Ok(category.as_ref() == Some(wanted))
+    }
+
+    /// Adds one inspection to the page, under its producer (or named maker) and region.
+    fn add(
+        &mut self,
+        uscc: &Uscc,
+        producer_name: Option<ShortText>,
+        inspection: Inspection,
+        stored: &StoredTx,
+    ) -> Result<(), ProfileError> {
+        self.found.push(RegionalInspection {
+            producer: uscc.clone(),
+            producer_name,
+            region: uscc.to_string()[2..8].to_owned(),
+            inspection: InspectionView {
+                subject: inspection.subject,
+                outcome: inspection.outcome,
+                inspector: profile::key_holder(self.snapshot, &stored.envelope.signer)?,
+                inspected_on: inspection.inspected_on,
+                report_number: inspection.report_number,
+                document_sha256: inspection.document_sha256,
+                standards: inspection.standards,
+                findings: inspection.findings,
+                accreditation: inspection.accreditation,
+                record: record_ref(self.snapshot.store(), &mut self.blocks, stored)?,
+            },
+        });
+        Ok(())
+    }
+
+    /// The page, its `next` the cursor to go on from if it filled.
+    fn finish(self, computed_at: ComputedAt) -> InspectionsPage {
+        InspectionsPage {
+            computed_at,
+            inspections: self.found,
+            enterprises_scanned: self.enterprises_scanned,
+            next: self.next.map(|cursor| cursor.text()),
         }
-    };
-    budget.spend(1)?;
-    let category = snapshot
-        .model(&model)
-        .map_err(ProfileError::from)?
-        .and_then(|state| state.model.category);
-    Ok(category.as_ref() == Some(wanted))
+    }
 }
 
-/// One listed inspection, with its producer (or named maker) and region.
-fn regional(
-    snapshot: &Snapshot<'_>,
-    uscc: &Uscc,
-    producer_name: Option<ShortText>,
-    inspection: Inspection,
-    stored: &StoredTx,
-    blocks: &mut BlockHashes,
-) -> Result<RegionalInspection, ProfileError> {
-    Ok(RegionalInspection {
-        producer: uscc.clone(),
-        producer_name,
-        region: uscc.to_string()[2..8].to_owned(),
-        inspection: InspectionView {
-            subject: inspection.subject,
-            outcome: inspection.outcome,
-            inspector: profile::key_holder(snapshot, &stored.envelope.signer)?,
-            inspected_on: inspection.inspected_on,
-            report_number: inspection.report_number,
-            document_sha256: inspection.document_sha256,
-            standards: inspection.standards,
-            findings: inspection.findings,
-            accreditation: inspection.accreditation,
-            record: record_ref(snapshot.store(), blocks, stored)?,
-        },
-    })
+/// The numbers of a listing of `total` entries from `before` down to 0: newest first, from
+/// the newest without a cursor.
+fn newest_first(before: Option<u64>, total: u64) -> impl Iterator<Item = u64> {
+    (0..before.unwrap_or(total).min(total)).rev()
 }

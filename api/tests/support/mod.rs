@@ -19,10 +19,12 @@ use suyuan_api::types::{
 };
 use suyuan_api::{ApiLimits, ApiState, BoxFuture, Node};
 use suyuan_ledger::block::{Block, Header};
+use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, DemoBlock};
 use suyuan_ledger::exec::{BlockContext, Executor};
+use suyuan_ledger::record::Record;
 use suyuan_ledger::submit::SubmitError;
-use suyuan_ledger::tx::{ChainBinding, Envelope, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, Payload, TxId};
 use suyuan_storage::Store;
 use tokio::sync::{Semaphore, oneshot};
 
@@ -106,6 +108,11 @@ impl Chain {
             &self.finalizers(),
         )
         .encode()
+    }
+
+    /// `record` signed by `key` for this chain, under `nonce`.
+    pub(crate) fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
+        Envelope::sign(self.binding(), &Payload { nonce, record }, key)
     }
 
     /// Executes `envelopes` as block `height` over the store and commits it.
