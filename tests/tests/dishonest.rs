@@ -14,33 +14,50 @@
 //! - buyer privacy: a seller reuses a buyer commitment (a constant salt), which would make the
 //!   commitment a fingerprint linking the person's purchases;
 //! - logistic units: a pallet under a competitor's SSCC prefix, packing stock one does not
-//!   hold, shipping units that sit on a pallet, and unpacking a pallet someone else holds.
+//!   hold, shipping units that sit on a pallet, and unpacking a pallet someone else holds;
+//! - model squatting beyond GS1: a producer registers models under a competitor's Ecode and
+//!   Handle prefixes (or under a Handle prefix below the competitor's), or has its registrar
+//!   attest it a prefix below or above the competitor's;
+//! - false sampling: an inspection body fails a competitor's product sampled in a market,
+//!   citing an accreditation it does not hold, one whose scope does not cover the product, one
+//!   expired, or none at all, and the producer's score, report and listed inspections do not
+//!   move.
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use suyuan_ledger::catalogue::FieldId;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::prefix::IdPrefix;
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::{Demo, factory_report, gtin, sscc, uscc, who};
 use suyuan_ledger::record::{
-    AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome, Pack, Party,
-    PersonalData, ProductModel, Record, RegisterEnterprise, Shipment, ShipmentLine, Subject,
-    Unpack, UpdateEnterprise,
+    AccreditationEntry, AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome,
+    Pack, Party, PersonalData, ProductModel, Record, RegisterEnterprise, SampledProduct, Shipment,
+    ShipmentLine, Subject, Unpack, UpdateEnterprise,
 };
 use suyuan_ledger::state::StateReadExt;
 use suyuan_ledger::text::Date;
-use suyuan_tests::{Testnet, http_get, suyuan_binary};
+use suyuan_tests::{HttpResponse, Testnet, http_get, suyuan_binary};
 
-/// How long a submitted record may take to commit, on a loaded machine.
-const COMMIT_SECS: &str = "60";
+/// How long a submitted record may take to commit, and every validator to apply it, on a
+/// loaded machine.
+const COMMIT_SECS: u64 = 60;
 
 /// Bound on one HTTP request to a node.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many identical re-registrations the launderer floods.
 const FLOOD: u64 = 40;
+
+/// A day in Unix milliseconds.
+const DAY_MS: i64 = 86_400_000;
+
+/// The region of every enterprise the test enrols (Wuhan), for the inspections listing.
+const REGION: &str = "420100";
 
 /// The testnet, where its record files go, and how many records were written (each record's
 /// number is its nonce, so no two transactions are the same).
@@ -50,10 +67,11 @@ struct Attack {
     records: u32,
 }
 
-/// What `suyuan submit` said: accepted (and committed) or refused with a rule.
+/// What `suyuan submit` said: accepted and committed in block `height`, or refused with a
+/// rule.
 #[derive(Debug)]
 enum Verdict {
-    Committed,
+    Committed { height: u64 },
     Refused { rule: String },
 }
 
@@ -98,15 +116,22 @@ impl Attack {
             .arg("--record")
             .arg(&path)
             .args(["--nonce", &self.records.to_string(), "--json"])
-            .args(["--wait", "--timeout-secs", COMMIT_SECS])
+            .args(["--wait", "--timeout-secs", &COMMIT_SECS.to_string()])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
+        let printed = || -> Value {
+            serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("suyuan submit --json prints JSON ({e}): {stdout}"))
+        };
         match output.status.code() {
-            Some(0) => Verdict::Committed,
+            Some(0) => Verdict::Committed {
+                height: printed()["height"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("a commitment names its block: {stdout}")),
+            },
             Some(1) => {
-                let printed: Value = serde_json::from_str(&stdout)
-                    .unwrap_or_else(|e| panic!("a refusal prints JSON ({e}): {stdout}"));
+                let printed = printed();
                 let rule = printed["rule"]
                     .as_str()
                     .or_else(|| printed["error"]["rule"].as_str())
@@ -123,10 +148,26 @@ impl Attack {
         }
     }
 
+    /// Submits `record` as [`Attack::submit`] does, and waits until every validator has
+    /// applied it, so that a read from any node sees it.
     fn committed(&mut self, node: usize, key: &Path, record: &Record) {
         match self.submit(node, key, record) {
-            Verdict::Committed => {}
+            Verdict::Committed { height } => self.wait_all_at(height),
             refused => panic!("{record:?} was refused: {refused:?}"),
+        }
+    }
+
+    fn wait_all_at(&self, height: u64) {
+        let deadline = Instant::now() + Duration::from_secs(COMMIT_SECS);
+        for node in 0..self.testnet.validators() {
+            while self.get(node, "/v1/status")["height"].as_u64().unwrap() < height {
+                assert!(
+                    Instant::now() < deadline,
+                    "node {node} did not apply block {height} in time\n{}",
+                    self.testnet.status_table()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
 
@@ -137,11 +178,35 @@ impl Attack {
         }
     }
 
+    fn response(&self, node: usize, path: &str) -> HttpResponse {
+        http_get(&self.testnet.api_url(node), path, HTTP_TIMEOUT).unwrap()
+    }
+
     fn get(&self, node: usize, path: &str) -> Value {
-        let url = self.testnet.api_url(node);
-        let response = http_get(&url, path, HTTP_TIMEOUT).unwrap();
+        let response = self.response(node, path);
         assert_eq!(response.status, 200, "GET {path}: {}", response.text());
         serde_json::from_slice(&response.body).unwrap()
+    }
+
+    /// What a buyer reads of `uscc`'s standing on validator `node`: its score, its report
+    /// (less the block it was read at) and every inspection listed in its region; a refused
+    /// record must leave all of it as it was.
+    fn standing(&self, node: usize, uscc: &Uscc) -> Value {
+        let score = self.get(node, &format!("/v1/enterprises/{uscc}/score"));
+        let mut report = self.get(node, &format!("/v1/enterprises/{uscc}/report"));
+        for moving in ["computed_at", "reads"] {
+            report.as_object_mut().unwrap().remove(moving);
+        }
+        let listed = self.get(
+            node,
+            &format!("/v1/inspections?region={REGION}&outcome=any"),
+        );
+        json!({
+            "total_bp": score["total_bp"],
+            "components": score["components"],
+            "report": report,
+            "inspections": listed["inspections"],
+        })
     }
 }
 
@@ -152,16 +217,35 @@ impl Drop for Attack {
     }
 }
 
-fn profile(body: &str, name: &str) -> EnterpriseProfile {
-    let mut profile = Demo::new(4, 7_100).enterprises[who::CABLE_MAKER]
-        .profile
-        .clone();
+/// The profile of demo enterprise `template` (a [`who`] index) under another USCC and name.
+fn profile(template: usize, body: &str, name: &str) -> EnterpriseProfile {
+    let mut profile = Demo::new(4, 7_100).enterprises[template].profile.clone();
     profile.uscc = uscc(body);
     profile.name = name.parse().unwrap();
     profile
 }
 
-fn model(owner: &EnterpriseProfile, gtin_body: &str) -> Record {
+fn enrol(enterprise: &EnterpriseProfile, public: &str, prefixes: &[&str]) -> Record {
+    Record::RegisterEnterprise(RegisterEnterprise {
+        enterprise: enterprise.clone(),
+        keys: vec![public.parse().unwrap()],
+        prefixes: prefixes
+            .iter()
+            .map(|prefix| prefix.parse::<IdPrefix>().unwrap())
+            .collect(),
+    })
+}
+
+fn attest(enterprise: &EnterpriseProfile, prefix: &str) -> Record {
+    Record::AttestPrefix(AttestPrefix {
+        uscc: enterprise.uscc.clone(),
+        prefix: prefix.parse().unwrap(),
+        from: None,
+    })
+}
+
+/// The demo's cable model, registered by `owner` under `code`.
+fn model(owner: &EnterpriseProfile, code: impl Into<ModelCode>) -> Record {
     let mut model: ProductModel = Demo::new(4, 7_100)
         .story_state()
         .model(&Demo::cable_gtin().into())
@@ -169,8 +253,39 @@ fn model(owner: &EnterpriseProfile, gtin_body: &str) -> Record {
         .expect("the demo registers the cable model")
         .model;
     model.uscc = owner.uscc.clone();
-    model.model_code = gtin(gtin_body).into();
+    model.model_code = code.into();
     Record::RegisterProduct(model)
+}
+
+/// A failed inspection of `subject` on `inspected_on`, reported as `report`, under
+/// `accreditation` if it names one.
+fn failed_inspection(
+    subject: Subject,
+    inspected_on: Date,
+    report: &str,
+    accreditation: Option<&str>,
+) -> Record {
+    Record::Inspect(Inspection {
+        subject,
+        outcome: Outcome::NonConformant,
+        standards: vec!["GB/T 5023.3-2008".parse().unwrap()],
+        inspected_on,
+        report_number: report.parse().unwrap(),
+        document_sha256: Default::default(),
+        findings: Some("Conductor resistance above the limit.".parse().unwrap()),
+        accreditation: accreditation.map(|number| number.parse().unwrap()),
+    })
+}
+
+/// The China date `days` days from `now_ms` (before it, when negative).
+fn date_in_days(now_ms: u64, days: i64) -> Date {
+    Date::from_unix_ms_china(now_ms.checked_add_signed(days * DAY_MS).unwrap())
+}
+
+/// The API path of the product view of `code`, percent-encoded.
+fn product_path(code: &impl Display) -> String {
+    let encoded = code.to_string().replace(':', "%3A").replace('/', "%2F");
+    format!("/v1/products/{encoded}")
 }
 
 #[test]
@@ -180,27 +295,35 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
     let association = attack.testnet.key_path("association");
     let (squatter_key, squatter_public) = attack.keygen("squatter");
     let (victim_key, victim_public) = attack.keygen("victim");
-    let squatter = profile("91420100MA4Q00001", "Squatting Cable Co., Ltd.");
-    let victim = profile("91420100MA4Q00002", "Rightful Cable Co., Ltd.");
+    let squatter = profile(
+        who::CABLE_MAKER,
+        "91420100MA4Q00001",
+        "Squatting Cable Co., Ltd.",
+    );
+    let victim = profile(
+        who::CABLE_MAKER,
+        "91420100MA4Q00002",
+        "Rightful Cable Co., Ltd.",
+    );
     for (enterprise, public, prefix) in [
         (&squatter, &squatter_public, "gs1:6951001"),
         (&victim, &victim_public, "gs1:6951002"),
     ] {
-        let enrol = Record::RegisterEnterprise(RegisterEnterprise {
-            enterprise: enterprise.clone(),
-            keys: vec![public.parse().unwrap()],
-            prefixes: vec![prefix.parse::<IdPrefix>().unwrap()],
-        });
-        attack.committed(0, &bureau, &enrol);
+        attack.committed(0, &bureau, &enrol(enterprise, public, &[prefix]));
     }
 
     // Squatting: the victim's GTIN, registered first by the squatter, through another node.
-    let contested = model(&squatter, "0695100200001");
+    let contested = model(&squatter, gtin("0695100200001"));
     attack.refused(1, &squatter_key, &contested, "code_under_others_prefix");
-    let rightful = model(&victim, "0695100200001");
+    let rightful = model(&victim, gtin("0695100200001"));
     attack.committed(2, &victim_key, &rightful);
     let report = attack.get(3, &format!("/v1/enterprises/{}/report", victim.uscc));
     assert_eq!(report["history"]["models"], 1, "{report}");
+    squat_non_gs1_models(
+        &mut attack,
+        (&squatter, &squatter_key),
+        (&victim, &victim_key),
+    );
 
     // Registrar scope: the association did not enrol the squatter.
     let mut renamed = squatter.clone();
@@ -209,22 +332,22 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         enterprise: renamed,
     });
     attack.refused(0, &association, &update, "not_enterprises_registrar");
-    let attest = Record::AttestPrefix(AttestPrefix {
-        uscc: squatter.uscc.clone(),
-        prefix: "gs1:6951003".parse().unwrap(),
-        from: None,
-    });
-    attack.refused(1, &association, &attest, "not_enterprises_registrar");
+    attack.refused(
+        1,
+        &association,
+        &attest(&squatter, "gs1:6951003"),
+        "not_enterprises_registrar",
+    );
     // Nor may the squatter's own registrar give it a prefix under the victim's.
-    let under = Record::AttestPrefix(AttestPrefix {
-        uscc: squatter.uscc.clone(),
-        prefix: "gs1:69510021".parse().unwrap(),
-        from: None,
-    });
-    attack.refused(2, &bureau, &under, "prefix_under_held");
+    attack.refused(
+        2,
+        &bureau,
+        &attest(&squatter, "gs1:69510021"),
+        "prefix_under_held",
+    );
 
     // Backdating: its own model, commissioned 400 days ago.
-    let own = model(&squatter, "0695100100001");
+    let own = model(&squatter, gtin("0695100100001"));
     attack.committed(3, &squatter_key, &own);
     let Record::RegisterProduct(own_model) = &own else {
         unreachable!()
@@ -233,7 +356,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    let commission = |age_days: u64, lot: &str| {
+    let commission = |age_days: i64, lot: &str| {
         Record::Commission(Commissioning {
             uscc: squatter.uscc.clone(),
             model_code: own_model.model_code.clone(),
@@ -243,7 +366,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
                     .unwrap(),
                 quantity: 100,
             },
-            production_date: Date::from_unix_ms_china(now_ms - age_days * 86_400_000),
+            production_date: date_in_days(now_ms, -age_days),
             factory_number: None,
             inspection_report: factory_report("QA-1", "Squatting Cable QA"),
         })
@@ -252,16 +375,12 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
     attack.committed(0, &squatter_key, &commission(1, "NEW"));
 
     // Laundering: a failed inspection, then a flood of identical re-registrations.
-    let inspection = Record::Inspect(Inspection {
-        subject: Subject::Model(own_model.model_code.clone()),
-        outcome: Outcome::NonConformant,
-        standards: vec!["GB/T 5023.3-2008".parse().unwrap()],
-        inspected_on: Date::from_unix_ms_china(now_ms),
-        report_number: "HBAMR-2026-0099".parse().unwrap(),
-        document_sha256: Default::default(),
-        findings: Some("Conductor resistance above the limit.".parse().unwrap()),
-        accreditation: None,
-    });
+    let inspection = failed_inspection(
+        Subject::Model(own_model.model_code.clone()),
+        date_in_days(now_ms, 0),
+        "HBAMR-2026-0099",
+        None,
+    );
     attack.committed(1, &bureau, &inspection);
     let score_path = format!("/v1/enterprises/{}/score", squatter.uscc);
     let report_path = format!("/v1/enterprises/{}/report", squatter.uscc);
@@ -356,7 +475,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         &sale(buyer.commit_fresh().commitment, "SO-3"),
     );
     let lot = format!("01/{}/10/NEW", own_model.model_code);
-    let product = attack.get(0, &format!("/v1/products/{}", lot.replace('/', "%2F")));
+    let product = attack.get(0, &product_path(&lot));
     let text = product.to_string();
     assert!(
         !text.contains("张三") && !text.contains("珞喻路"),
@@ -420,7 +539,7 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
         &unpack(&squatter, &pallet),
         "not_unit_holder",
     );
-    let path = format!("/v1/products/{}", pallet.to_string().replace('/', "%2F"));
+    let path = product_path(&pallet);
     for node in 0..4 {
         let view = attack.get(node, &path);
         assert_eq!(
@@ -432,4 +551,121 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
     attack.committed(3, &victim_key, &unpack(&victim, &pallet));
     let view = attack.get(0, &path);
     assert!(view["unit"].is_null(), "an unpacked unit is gone: {view}");
+
+    sample_falsely(&mut attack, &victim, now_ms);
+}
+
+/// Model squatting beyond GS1: the victim's registrar attests it an Ecode and a Handle prefix,
+/// and the squatter registers models under them first (and under a Handle prefix below the
+/// victim's), then has its registrar attest it a prefix below or above the victim's; the
+/// models stay unregistered until the victim registers them as its own.
+fn squat_non_gs1_models(
+    attack: &mut Attack,
+    (squatter, squatter_key): (&EnterpriseProfile, &Path),
+    (victim, victim_key): (&EnterpriseProfile, &Path),
+) {
+    let bureau = attack.testnet.key_path("bureau");
+    attack.committed(0, &bureau, &attest(victim, "ecode:1001269502"));
+    attack.committed(1, &bureau, &attest(victim, "handle:88.118.42"));
+    let ecode: ModelCode = "ecode:100126950200001".parse().unwrap();
+    let handle: ModelCode = "handle:88.118.42/model/BV-4".parse().unwrap();
+    let below: ModelCode = "handle:88.118.42.7/model/BV-6".parse().unwrap();
+    for (node, code) in [(2, &ecode), (3, &handle), (0, &below)] {
+        let contested = model(squatter, code.clone());
+        attack.refused(node, squatter_key, &contested, "code_under_others_prefix");
+        let response = attack.response((node + 1) % 4, &product_path(code));
+        assert_eq!(response.status, 404, "{code}: {}", response.text());
+    }
+    // Nor may its registrar give it a prefix below the victim's, or one above it.
+    for (node, prefix, rule) in [
+        (1, "handle:88.118.42.7", "prefix_under_held"),
+        (2, "ecode:100126950", "prefix_covers_held"),
+    ] {
+        attack.refused(node, &bureau, &attest(squatter, prefix), rule);
+    }
+    for (node, code) in [(2, &ecode), (3, &handle)] {
+        attack.committed(node, victim_key, &model(victim, code.clone()));
+        let view = attack.get((node + 1) % 4, &product_path(code));
+        let registration = &view["latest"]["payload"]["record"];
+        assert_eq!(registration["type"], "register_product", "{view}");
+        assert_eq!(registration["uscc"], victim.uscc.to_string(), "{view}");
+        assert_eq!(registration["model_code"], code.to_string(), "{view}");
+    }
+    let report = attack.get(1, &format!("/v1/enterprises/{}/report", victim.uscc));
+    assert_eq!(report["history"]["models"], 3, "{report}");
+    let report = attack.get(1, &format!("/v1/enterprises/{}/report", squatter.uscc));
+    assert_eq!(report["history"]["models"], 0, "{report}");
+}
+
+/// False sampling: a testing centre accredited for gas appliances, with an expired
+/// accreditation for cables and a current one, fails a cable of the victim's bought in a
+/// market, under each accreditation that does not cover it (and under none, and under another
+/// lab's number); the victim's standing does not move until the sampling names the current
+/// cable accreditation.
+fn sample_falsely(attack: &mut Attack, victim: &EnterpriseProfile, now_ms: u64) {
+    let bureau = attack.testnet.key_path("bureau");
+    let (lab_key, lab_public) = attack.keygen("lab");
+    let mut lab = profile(who::LAB, "12420100MB4Q00003", "Jianghan Testing Centre");
+    let entry = |number: &str, scope: &str, from_days, until_days| AccreditationEntry {
+        number: number.parse().unwrap(),
+        scope: vec![scope.parse().unwrap()],
+        valid_from: date_in_days(now_ms, from_days),
+        valid_until: date_in_days(now_ms, until_days),
+    };
+    lab.accreditations = vec![
+        entry("CNAS L7001", "gas_appliances", -365, 365),
+        entry("CNAS L7002", "wires_cables", -800, -30),
+        entry("CNAS L7003", "wires_cables", -365, 365),
+    ];
+    attack.committed(2, &bureau, &enrol(&lab, &lab_public, &[]));
+
+    let today = date_in_days(now_ms, 0);
+    let sampled = Subject::Sampled(Box::new(SampledProduct {
+        maker: victim.uscc.clone(),
+        maker_name: victim.name.clone(),
+        product_name: "PVC-insulated copper cable".parse().unwrap(),
+        model: "BV 4 mm² 450/750 V".parse().unwrap(),
+        category: "wires_cables".parse().unwrap(),
+        batch: Some("20261120".parse().unwrap()),
+        printed_code: None,
+        sampled_on: today,
+        sampled_in: "420104".parse().unwrap(),
+        place: "Hanzheng Street hardware market, stall 3-021"
+            .parse()
+            .unwrap(),
+    }));
+    let sampling =
+        |accreditation| failed_inspection(sampled.clone(), today, "JHTC-2026-S0031", accreditation);
+    let before = attack.standing(3, &victim.uscc);
+    for (node, accreditation, rule) in [
+        // Another lab's number: the demo story's cable lab.
+        (0, Some("CNAS L5678"), "unknown_accreditation"),
+        (1, Some("CNAS L7001"), "outside_accreditation_scope"),
+        (2, Some("CNAS L7002"), "accreditation_not_valid"),
+        (0, None, "accreditation_missing"),
+    ] {
+        attack.refused(node, &lab_key, &sampling(accreditation), rule);
+    }
+    for node in 0..4 {
+        assert_eq!(attack.standing(node, &victim.uscc), before, "node {node}");
+    }
+
+    // The same sampling under the current cable accreditation is recorded and read.
+    attack.committed(1, &lab_key, &sampling(Some("CNAS L7003")));
+    let after = attack.standing(3, &victim.uscc);
+    assert_ne!(after["total_bp"], before["total_bp"], "{after}");
+    let failed = |standing: &Value| standing["report"]["history"]["failed_inspections"].clone();
+    assert_eq!(
+        failed(&after),
+        failed(&before).as_u64().unwrap() + 1,
+        "{after}"
+    );
+    let listed = after["inspections"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|entry| entry["producer"] == victim.uscc.to_string()
+                && entry["inspection"]["accreditation"] == "CNAS L7003"),
+        "the sampling is listed under the victim: {after}"
+    );
 }
