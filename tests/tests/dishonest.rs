@@ -18,6 +18,9 @@
 //! - model squatting beyond GS1: a producer registers models under a competitor's Ecode and
 //!   Handle prefixes (or under a Handle prefix below the competitor's), or has its registrar
 //!   attest it a prefix below or above the competitor's;
+//! - code hijacking: a producer links an alias under a competitor's prefix to its own lot,
+//!   links to a competitor's lot, commissions a competitor's alias, or cites a CCC certificate
+//!   it does not hold, so that a scan of the competitor's code would show its product;
 //! - false sampling: an inspection body fails a competitor's product sampled in a market,
 //!   citing an accreditation it does not hold, one whose scope does not cover the product, one
 //!   expired, or none at all, and the producer's score, report and listed inspections do not
@@ -35,9 +38,9 @@ use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::demo::{Demo, factory_report, gtin, sscc, uscc, who};
 use suyuan_ledger::record::{
-    AccreditationEntry, AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items, Outcome,
-    Pack, Party, PersonalData, ProductModel, Record, RegisterEnterprise, SampledProduct, Shipment,
-    ShipmentLine, Subject, Unpack, UpdateEnterprise,
+    AccreditationEntry, AttestPrefix, Commissioning, EnterpriseProfile, Inspection, Items,
+    LinkCodes, Outcome, Pack, Party, PersonalData, ProductModel, Record, RegisterEnterprise,
+    SampledProduct, Shipment, ShipmentLine, Subject, TraceCode, Unpack, UpdateEnterprise,
 };
 use suyuan_ledger::state::StateReadExt;
 use suyuan_ledger::text::Date;
@@ -552,7 +555,86 @@ fn dishonest_parties_are_refused_or_change_nothing_on_a_running_consortium() {
     let view = attack.get(0, &path);
     assert!(view["unit"].is_null(), "an unpacked unit is gone: {view}");
 
+    hijack_codes(
+        &mut attack,
+        (&squatter, &squatter_key),
+        (&victim, &victim_key),
+        now_ms,
+    );
     sample_falsely(&mut attack, &victim, now_ms);
+}
+
+/// Code hijacking: the squatter tries to make a scan of the victim's codes show its own lot,
+/// by linking an alias under the victim's Ecode prefix to its lot, or linking to the victim's
+/// lot, or commissioning the victim's alias; and to cite a CCC certificate it does not hold.
+/// Each is refused, and the victim's alias, once linked, finds the victim's lot on every node.
+fn hijack_codes(
+    attack: &mut Attack,
+    (squatter, squatter_key): (&EnterpriseProfile, &Path),
+    (victim, victim_key): (&EnterpriseProfile, &Path),
+    now_ms: u64,
+) {
+    let lot = |gtin_body: &str, lot: &str| -> TraceCode {
+        format!("01/{}/10/{lot}", gtin(gtin_body)).parse().unwrap()
+    };
+    let commission = |owner: &EnterpriseProfile, gtin_body: &str, code: TraceCode| {
+        Record::Commission(Commissioning {
+            uscc: owner.uscc.clone(),
+            model_code: gtin(gtin_body).into(),
+            items: Items::Batch {
+                code,
+                quantity: 100,
+            },
+            production_date: date_in_days(now_ms, -1),
+            factory_number: None,
+            inspection_report: factory_report("QA-2", "QA"),
+        })
+    };
+    let link = |by: &EnterpriseProfile, code: &TraceCode, alias: &TraceCode| {
+        Record::LinkCodes(LinkCodes {
+            uscc: by.uscc.clone(),
+            code: code.clone(),
+            aliases: vec![alias.clone()],
+        })
+    };
+    let (squatter_lot, victim_lot) = (lot("0695100100001", "NEW"), lot("0695100200001", "V1"));
+    let victim_lot_record = commission(victim, "0695100200001", victim_lot.clone());
+    attack.committed(1, victim_key, &victim_lot_record);
+    // An Ecode under the victim's registrant prefix, as its labels print it.
+    let alias: TraceCode = "ecode:100126950200009".parse().unwrap();
+    let tries = [
+        (
+            link(squatter, &squatter_lot, &alias),
+            "code_under_others_prefix",
+        ),
+        (link(squatter, &victim_lot, &alias), "not_producers_product"),
+        (link(victim, &victim_lot, &alias), "wrong_enterprise"),
+    ];
+    for (node, (record, rule)) in tries.into_iter().enumerate() {
+        attack.refused(node, squatter_key, &record, rule);
+        let response = attack.response((node + 1) % 4, &product_path(&alias));
+        assert_eq!(response.status, 404, "{rule}: {}", response.text());
+    }
+    attack.committed(3, victim_key, &link(victim, &victim_lot, &alias));
+    for node in 0..4 {
+        let view = attack.get(node, &product_path(&alias));
+        assert_eq!(view["code"], victim_lot.to_string(), "node {node}: {view}");
+        assert_eq!(view["looked_up_as"], alias.to_string(), "node {node}");
+    }
+    // Nor can the alias be taken over as a lot of the squatter's.
+    let squatted = commission(squatter, "0695100100001", alias.clone());
+    attack.refused(0, squatter_key, &squatted, "code_is_alias");
+
+    // A certificate the squatter does not hold: refused, and no record names it.
+    let foreign = "2025010105000777";
+    let Record::RegisterProduct(mut certified) = model(squatter, gtin("0695100100009")) else {
+        unreachable!()
+    };
+    certified.ccc_certificate = Some(foreign.parse().unwrap());
+    let record = Record::RegisterProduct(certified);
+    attack.refused(1, squatter_key, &record, "document_not_held");
+    let response = attack.response(2, &format!("/v1/certificates/{foreign}"));
+    assert_eq!(response.status, 404, "{}", response.text());
 }
 
 /// Model squatting beyond GS1: the victim's registrar attests it an Ecode and a Handle prefix,
