@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::catalogue::{Catalogue, CategoryId, DocumentKind, FieldId, STANDARDS_FIELD};
 use crate::codes::accreditation::Accreditation;
+use crate::codes::inspect::{CodeKind, inspect};
 use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
@@ -27,8 +28,8 @@ use crate::limits::{
 use crate::record::{
     AcceptTransfer, AttestPrefix, BindKey, CloseRecall, Commissioning, EnterpriseKind,
     EnterpriseProfile, Inspection, LinkCodes, OfferTransfer, Pack, Party, ProductModel, Recall,
-    Record, RegisterEnterprise, RevokeKey, RevokePrefix, RotateKey, Shipment, Subject, TraceCode,
-    TransferPrefix, UnitCode, Unpack, UpdateEnterprise, WithdrawTransfer,
+    Record, RegisterEnterprise, RevokeKey, RevokePrefix, RotateKey, SampledProduct, Shipment,
+    Subject, TraceCode, TransferPrefix, UnitCode, Unpack, UpdateEnterprise, WithdrawTransfer,
 };
 use crate::state::{
     Amendment, AmendmentKind, CodeState, EnterpriseState, Issuer, KeyBinding, KeyStatus,
@@ -733,6 +734,21 @@ pub enum RuleError {
         /// The category named.
         category: CategoryId,
     },
+    /// A sampled product's printed code names a registered model of another category: the
+    /// category would decide whose accreditation covers the sampling.
+    #[error(
+        "the sampled product is declared {declared}, but its printed code {printed_code} is of model {model}, registered as {registered}"
+    )]
+    SampledCategoryMismatch {
+        /// The code as printed.
+        printed_code: String,
+        /// The model it names.
+        model: ModelCode,
+        /// The category the inspection declares.
+        declared: CategoryId,
+        /// The model's registered category.
+        registered: CategoryId,
+    },
     /// A recall names a sampled product: it is not on the ledger, so nothing holds or moves it;
     /// the maker enrols and recalls its own records, or a regulator acts off the ledger.
     #[error("a product sampled off the ledger cannot be recalled on it")]
@@ -817,6 +833,7 @@ impl RuleError {
             RuleError::UnknownScopeCategory { .. } => "unknown_scope_category",
             RuleError::DatesOutOfOrder { .. } => "dates_out_of_order",
             RuleError::UnknownSampledCategory { .. } => "unknown_sampled_category",
+            RuleError::SampledCategoryMismatch { .. } => "sampled_category_mismatch",
             RuleError::SampledNotRecallable => "sampled_not_recallable",
         }
     }
@@ -1798,6 +1815,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
+        self.check_printed_model(product)?;
         if product.sampled_on > record.inspected_on {
             return Err(RuleError::DatesOutOfOrder {
                 earlier: "sampled_on",
@@ -1808,6 +1826,64 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             .into());
         }
         Ok((product.maker.clone(), Some(product.category.clone())))
+    }
+
+    /// Refuses a sampled product declared in another category than the registered model its
+    /// printed code names, if it names one: a body accredited for one category could otherwise
+    /// fail another's product by declaring it of its own. A printed code the ledger cannot read,
+    /// or of no registered model (a counterfeit's invented code), is left as printed.
+    fn check_printed_model(&self, product: &SampledProduct) -> Result<(), ExecError> {
+        let Some(printed) = &product.printed_code else {
+            return Ok(());
+        };
+        let Some(model_code) = self.printed_model(printed.as_str())? else {
+            return Ok(());
+        };
+        let registered = self
+            .overlay
+            .model(&model_code)?
+            .and_then(|m| m.model.category);
+        match registered {
+            Some(registered) if registered != product.category => {
+                Err(RuleError::SampledCategoryMismatch {
+                    printed_code: printed.to_string(),
+                    model: model_code,
+                    declared: product.category.clone(),
+                    registered,
+                }
+                .into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The model a printed code names, read as `suyuan code inspect` reads it: a batch or item
+    /// (or an alias of one) by its commissioning, a GS1 code or a bare GTIN by its GTIN, an
+    /// Ecode or Handle id that is a model's code as that model.
+    fn printed_model(&self, printed: &str) -> Result<Option<ModelCode>, ExecError> {
+        let report = inspect(printed);
+        if !report.valid {
+            return Ok(None);
+        }
+        let Some(code) = report.trace_code else {
+            let gtin = match report.kind {
+                CodeKind::Gtin => report.fields.get("gtin14").and_then(|g| g.parse().ok()),
+                _ => None,
+            };
+            return Ok(gtin.map(ModelCode::Gtin));
+        };
+        let commissioned = match self.overlay.alias(&code)? {
+            Some(of) => of,
+            None => code.clone(),
+        };
+        if let Some(state) = self.overlay.code(&commissioned)? {
+            return Ok(Some(state.model_code));
+        }
+        Ok(code
+            .gtin()
+            .cloned()
+            .map(ModelCode::Gtin)
+            .or_else(|| code.as_model_code()))
     }
 
     /// An inspection body names one of its accreditations, valid on the inspection's date and
@@ -3142,6 +3218,12 @@ mod rule_code_tests {
                 later_date: date,
             },
             RuleError::UnknownSampledCategory { category },
+            RuleError::SampledCategoryMismatch {
+                printed_code: "06950123450012".into(),
+                model: model.clone(),
+                declared: "gas_appliances".parse().expect("a valid category id"),
+                registered: "wires_cables".parse().expect("a valid category id"),
+            },
             RuleError::SampledNotRecallable,
         ]
     }
@@ -3161,5 +3243,19 @@ mod rule_code_tests {
                 "{code} is not snake_case"
             );
         }
+    }
+
+    #[test]
+    fn every_rule_is_documented_in_records_md() {
+        let records = include_str!("../../docs/records.md");
+        let missing: Vec<&str> = every_variant()
+            .iter()
+            .map(RuleError::code)
+            .filter(|code| !records.contains(&format!("`{code}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/records.md does not name {missing:?}"
+        );
     }
 }

@@ -345,6 +345,37 @@ fn unknown_sampled_category() {
 }
 
 #[test]
+fn sampled_category_mismatch() {
+    // A lab accredited for gas appliances only declares a cable gas appliance, to fail it.
+    let (mut world, lab) = accredited_world(vec![entry(
+        "CNAS L5678",
+        &["gas_appliances"],
+        "2024-03-01",
+        "2030-02-28",
+    )]);
+    let cable = cable_maker(&world).profile.uscc;
+    let cable_lot_link = format!("https://id.gs1.org/01/{}/10/C2601A", Demo::cable_gtin());
+    for printed in [Demo::cable_gtin().to_string(), cable_lot_link] {
+        let mut subject = sampled(cable.clone(), "gas_appliances", "2026-01-05");
+        if let Subject::Sampled(product) = &mut subject {
+            product.printed_code = Some(printed.parse().unwrap());
+        }
+        let record = inspection(subject, Outcome::NonConformant, Some(lab_number()));
+        assert_refused!(
+            world.submit(&lab.key, record),
+            RuleError::SampledCategoryMismatch { .. }
+        );
+    }
+    // A code the ledger does not know is taken as printed: a counterfeit may invent one.
+    let mut subject = sampled(cable, "gas_appliances", "2026-01-05");
+    if let Subject::Sampled(product) = &mut subject {
+        product.printed_code = Some("06951999000011".parse().unwrap());
+    }
+    let record = inspection(subject, Outcome::NonConformant, Some(lab_number()));
+    assert_eq!(world.submit(&lab.key, record), Ok(()));
+}
+
+#[test]
 fn sampled_not_recallable() {
     let mut world = World::new();
     let bureau = world.demo.bureau.clone();
