@@ -1703,25 +1703,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         if matches!(code, TraceCode::Sscc(_)) {
             return Err(RuleError::NotAProductCode { code: code.clone() }.into());
         }
-        if let Some(code_gtin) = code.gtin() {
-            match model_code.gtin() {
-                None => {
-                    return Err(RuleError::GtinCodeOfNonGtinModel {
-                        code: code.clone(),
-                        model: model_code.clone(),
-                    }
-                    .into());
-                }
-                Some(gtin) if gtin != code_gtin => {
-                    return Err(RuleError::CodeOfOtherModel {
-                        code: code.clone(),
-                        model: model_code.clone(),
-                    }
-                    .into());
-                }
-                Some(_) => {}
-            }
-        }
+        check_gs1_code_of_model(code, model_code)?;
         check_quantity(code, quantity)?;
         if self.overlay.code(code)?.is_some() {
             return Err(RuleError::CodeAlreadyCommissioned { code: code.clone() }.into());
@@ -1733,6 +1715,12 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
+        self.check_not_a_model_code(code)
+    }
+
+    /// Refuses an Ecode or Handle id that is a registered model's code as a batch, item or
+    /// alias: one string names one thing.
+    fn check_not_a_model_code(&self, code: &TraceCode) -> Result<(), ExecError> {
         if let Some(model_code) = code.as_model_code()
             && self.overlay.model(&model_code)?.is_some()
         {
@@ -2541,32 +2529,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             .into());
         }
-        if let Some(model_code) = alias.as_model_code()
-            && self.overlay.model(&model_code)?.is_some()
-        {
-            return Err(RuleError::ModelCodeClash {
-                code: alias.to_string(),
-            }
-            .into());
-        }
-        if let Some(alias_gtin) = alias.gtin() {
-            match state.model_code.gtin() {
-                None => {
-                    return Err(RuleError::GtinCodeOfNonGtinModel {
-                        code: alias.clone(),
-                        model: state.model_code.clone(),
-                    }
-                    .into());
-                }
-                Some(gtin) if gtin != alias_gtin => {
-                    return Err(RuleError::CodeOfOtherModel {
-                        code: alias.clone(),
-                        model: state.model_code.clone(),
-                    }
-                    .into());
-                }
-                Some(_) => {}
-            }
+        self.check_not_a_model_code(alias)?;
+        check_gs1_code_of_model(alias, &state.model_code)?;
+        if alias.gtin().is_some() {
             // A GS1 lot names a batch and a serial one item: an alias keeps the code's kind, as
             // far as the code shows it (an Ecode or Handle id of one unit may be either).
             let fits = match alias {
@@ -2618,6 +2583,25 @@ fn amendments_of(record: &Record) -> Vec<(&Uscc, AmendmentKind)> {
         | Record::Pack(_)
         | Record::Unpack(_)
         | Record::LinkCodes(_) => Vec::new(),
+    }
+}
+
+/// Refuses a GS1 lot or item code that does not carry `model_code`'s GTIN, or any GS1 code of
+/// a model without one; other codes are tied to their model by the record itself.
+fn check_gs1_code_of_model(code: &TraceCode, model_code: &ModelCode) -> Result<(), RuleError> {
+    let Some(code_gtin) = code.gtin() else {
+        return Ok(());
+    };
+    match model_code.gtin() {
+        None => Err(RuleError::GtinCodeOfNonGtinModel {
+            code: code.clone(),
+            model: model_code.clone(),
+        }),
+        Some(gtin) if gtin != code_gtin => Err(RuleError::CodeOfOtherModel {
+            code: code.clone(),
+            model: model_code.clone(),
+        }),
+        Some(_) => Ok(()),
     }
 }
 

@@ -5,7 +5,7 @@
 use suyuan_ledger::demo::{Demo, DemoEnterprise, who};
 use suyuan_ledger::exec::RuleError;
 use suyuan_ledger::limits::MAX_CODE_ALIASES;
-use suyuan_ledger::record::{LinkCodes, ProductModel, Record, Subject, TraceCode};
+use suyuan_ledger::record::{LinkCodes, Record, Subject, TraceCode};
 use suyuan_ledger::state::StateReadExt;
 
 #[macro_use]
@@ -82,12 +82,7 @@ fn a_linked_code_stands_for_its_batch_and_is_named_by_no_other_record() {
         world.submit(&cable.key, record),
         RuleError::AliasTaken { .. }
     );
-    let mut model: ProductModel = world
-        .state
-        .model(&Demo::ecode_model())
-        .unwrap()
-        .unwrap()
-        .model;
+    let mut model = world.registered_model(&Demo::ecode_model());
     model.model_code = alias.to_string().parse().unwrap();
     assert_refused!(
         world.submit(&cable.key, Record::RegisterProduct(model)),

@@ -98,12 +98,7 @@ fn a_gs1_lot_under_an_ecode_model_is_refused() {
 fn a_model_under_a_prefix_not_held_is_refused() {
     let mut world = dev_world();
     let cable = world.enterprise(who::CABLE_MAKER);
-    let mut model: ProductModel = world
-        .state
-        .model(&Demo::ecode_model())
-        .unwrap()
-        .unwrap()
-        .model;
+    let mut model = world.registered_model(&Demo::ecode_model());
     // Under the gas-appliance maker's Handle prefix.
     model.model_code = "handle:88.118.8/model/BV-2.5".parse().unwrap();
     assert_refused!(
@@ -155,12 +150,7 @@ fn one_ecode_never_names_both_a_model_and_a_batch() {
         RuleError::ModelCodeClash { .. }
     );
     // A new model under the code of the Ecode batch.
-    let mut model: ProductModel = world
-        .state
-        .model(&Demo::ecode_model())
-        .unwrap()
-        .unwrap()
-        .model;
+    let mut model = world.registered_model(&Demo::ecode_model());
     model.model_code = Demo::ecode_batch().to_string().parse().unwrap();
     assert_refused!(
         world.submit(&cable.key, Record::RegisterProduct(model)),

@@ -6,7 +6,7 @@ use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::digital_link::percent_encode_into;
 use suyuan_ledger::codes::inspect::{CodeKind, Inspection, inspect};
 use suyuan_ledger::record::TraceCode;
-use suyuan_storage::{Order, PageRequest, Store};
+use suyuan_storage::{Order, PageRequest, Store, StoredTx};
 
 use crate::committed::committed_payload;
 use crate::error::ApiError;
@@ -82,17 +82,22 @@ fn invalid(report: &Inspection) -> ApiError {
 
 /// The latest committed record naming `code`, and where to read all of them.
 fn latest_record(store: &Store, code: &TraceCode) -> Result<Option<LatestRecord>, ApiError> {
-    let Some(stored) = store.code_latest(code).map_err(storage)? else {
-        return Ok(None);
-    };
+    let stored = store.code_latest(code).map_err(storage)?;
+    stored
+        .map(|stored| latest(stored, product_path(code)))
+        .transpose()
+}
+
+/// The pointer to `stored`, whose full record and history are at `path`.
+fn latest(stored: StoredTx, path: String) -> Result<LatestRecord, ApiError> {
     let record_type = committed_payload(&stored)?.record.type_name().to_owned();
-    Ok(Some(LatestRecord {
+    Ok(LatestRecord {
         id: stored.id,
         height: stored.location.height,
         index: stored.location.index,
         record_type,
-        product: product_path(code),
-    }))
+        product: path,
+    })
 }
 
 /// The latest committed record naming a CCC certificate, pointing at the certificate's lookup.
@@ -108,17 +113,12 @@ fn latest_certificate_record(
     let page = store
         .certificate_records(certificate, newest)
         .map_err(storage)?;
-    let Some(stored) = page.items.into_iter().next() else {
-        return Ok(None);
-    };
-    let record_type = committed_payload(&stored)?.record.type_name().to_owned();
-    Ok(Some(LatestRecord {
-        id: stored.id,
-        height: stored.location.height,
-        index: stored.location.index,
-        record_type,
-        product: format!("/v1/certificates/{certificate}"),
-    }))
+    let path = format!("/v1/certificates/{certificate}");
+    page.items
+        .into_iter()
+        .next()
+        .map(|stored| latest(stored, path))
+        .transpose()
 }
 
 /// `/v1/products/{code}` with the code percent-encoded as one path segment.

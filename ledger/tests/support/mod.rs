@@ -4,15 +4,16 @@
 #![allow(dead_code)]
 
 use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, DemoEnterprise, factory_report};
 use suyuan_ledger::exec::{BlockContext, RuleError, execute_block};
 use suyuan_ledger::genesis::{Genesis, Member};
 use suyuan_ledger::record::{
-    AcceptTransfer, BindKey, Commissioning, Items, OfferTransfer, Party, Record, Shipment,
-    ShipmentLine, TraceCode,
+    AcceptTransfer, BindKey, Commissioning, Items, OfferTransfer, Party, ProductModel, Record,
+    Shipment, ShipmentLine, TraceCode,
 };
-use suyuan_ledger::state::MemState;
+use suyuan_ledger::state::{MemState, StateReadExt};
 use suyuan_ledger::tx::{Envelope, Payload, VerifiedTx};
 
 pub(crate) const DAY_MS: u64 = 86_400_000;
@@ -112,6 +113,15 @@ impl World {
 
     pub(crate) fn enterprise(&self, index: usize) -> DemoEnterprise {
         self.demo.enterprises[index].clone()
+    }
+
+    /// A registered model as it stands, to re-register changed.
+    pub(crate) fn registered_model(&self, model_code: &ModelCode) -> ProductModel {
+        self.state
+            .model(model_code)
+            .unwrap()
+            .expect("the model is registered")
+            .model
     }
 }
 
