@@ -95,6 +95,7 @@ async fn each_kind_of_code_is_recognised() {
         ("(鄂)XK12-001-00018", "production_licence", None),
         ("88.608.24161301/SN-0001", "handle", None),
         ("ecode:10001123456789", "ecode", None),
+        ("MA.156.M0.100204.13351764.L2601", "ecode", None),
         (
             "(01)09520123456788(10)ABC1",
             "gs1_element_string",

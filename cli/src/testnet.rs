@@ -110,6 +110,8 @@ pub(crate) fn init(options: &InitOptions) -> anyhow::Result<Genesis> {
         score_weights: None,
         time_windows: None,
         catalogue: None,
+        // A new consortium has no chain written before profiles carried accreditations.
+        accreditation_required: Some(true),
     };
     genesis.check()?;
     let mut text = serde_json::to_string_pretty(&genesis)?;

@@ -272,6 +272,7 @@ impl Demo {
             score_weights: None,
             time_windows: Some(DEMO_TIME_WINDOWS),
             catalogue: None,
+            accreditation_required: None,
         };
         Demo {
             genesis,

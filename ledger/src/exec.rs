@@ -1879,7 +1879,8 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
     ///
     /// A body whose registrar has recorded no accreditation at all (enrolled before profiles
     /// carried them) may still inspect without naming one, so that chains written before this
-    /// rule still execute; once one is recorded, every inspection must name one.
+    /// rule still execute; once one is recorded, every inspection must name one. Under a
+    /// genesis with `accreditation_required`, every inspection must name one.
     fn check_accreditation(
         &self,
         profile: &EnterpriseProfile,
@@ -1887,7 +1888,7 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         category: Option<&CategoryId>,
     ) -> Result<(), RuleError> {
         let Some(accreditation) = &record.accreditation else {
-            if profile.accreditations.is_empty() {
+            if profile.accreditations.is_empty() && !self.context.genesis.accreditation_required() {
                 return Ok(());
             }
             return Err(RuleError::AccreditationMissing {

@@ -22,7 +22,9 @@
 //! - timeliness: each commissioning and each sale it signs, committed within
 //!   [`ON_TIME_WITHIN_HOURS`] of its event. See [`reporting_delay`].
 //! - sale coverage, codes inspected, recalls: each code it commissioned, once, whatever the
-//!   number of shipments, inspections or recalls naming it ([`CodeFacts`], [`ModelFacts`]).
+//!   number of shipments, inspections or recalls naming it ([`CodeFacts`], [`ModelFacts`]). An
+//!   inspection or recall of a batch covers every item belonging to it, items commissioned
+//!   later too, as one of the model covers every code of it.
 //! - inspection outcomes: each inspection of its codes and models, signed by a regulator or an
 //!   inspection body (never by the enterprise itself), and each market sampling of a product
 //!   not on the ledger whose label names it as maker. A maker that never enrolled gets facts
@@ -87,11 +89,11 @@ pub struct EnterpriseFacts {
     pub reported_on_time: Count,
     /// Commissioned codes with at least one shipment.
     pub codes_sold: Count,
-    /// Commissioned codes inspected, themselves or through their model.
+    /// Commissioned codes inspected, themselves or through their batch or model.
     pub codes_inspected: Count,
     /// Inspections of its codes and models that found them conformant.
     pub inspections_conformant: Count,
-    /// Commissioned codes never covered by a recall of the code or its model.
+    /// Commissioned codes never covered by a recall of the code, its batch or its model.
     pub codes_never_recalled: Count,
     /// Keys ever bound to it and never revoked by a `revoke_key` record.
     pub keys_never_revoked: Count,
@@ -165,6 +167,10 @@ pub struct CodeFacts {
     /// For a batch: of those, items recalled on their own before the batch or the model was.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub items_recalled_alone: u64,
+    /// For a batch: of its items, those inspected on their own before the batch or the model
+    /// was. An inspection of the batch covers the others.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub items_inspected_alone: u64,
 }
 
 /// Whether a count is zero: a batch's item counts are left out of the stored facts of every
@@ -412,24 +418,27 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         block_time_ms: u64,
     ) -> Result<(), StateError> {
         let mut model = self.overlay.model_facts(&record.model_code)?;
-        let model_inspected = model.inspections > 0;
         let lines = record.items.lines();
         let codes = lines.len() as u64;
-        // Items of a batch already recalled are recalled from the start, as are all codes of
-        // a recalled model.
-        let batch_recalled = match record.items.batch() {
+        // Items of a batch already inspected or recalled are inspected or recalled from the
+        // start, as are all codes of an inspected or recalled model.
+        let (batch_inspected, batch_recalled) = match record.items.batch() {
             Some(batch) => {
                 let mut facts = self.overlay.code_facts(batch)?;
                 facts.items += codes;
-                let recalled = facts.recalls > 0;
+                let seen = (facts.inspections > 0, facts.recalls > 0);
                 self.put_code(batch, facts);
-                recalled
+                seen
             }
-            None => false,
+            None => (false, false),
         };
+        if batch_inspected && model.inspections == 0 {
+            model.codes_inspected_alone += codes;
+        }
         if batch_recalled && model.recalls == 0 {
             model.codes_recalled_alone += codes;
         }
+        let inspected = model.inspections > 0 || batch_inspected;
         let recalled = model.recalls > 0 || batch_recalled;
         let wrapped = Record::Commission(record.clone());
         let uscc = &record.uscc;
@@ -443,7 +452,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             first = facts.codes_sold.out_of;
             facts.codes_sold.out_of += codes;
             facts.codes_inspected.out_of += codes;
-            facts.codes_inspected.met += if model_inspected { codes } else { 0 };
+            facts.codes_inspected.met += if inspected { codes } else { 0 };
             facts.codes_never_recalled.out_of += codes;
             facts.codes_never_recalled.met += if recalled { 0 } else { codes };
             facts.last_production_date =
@@ -509,20 +518,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
                 self.sampled(inspection, product, id)?;
                 0
             }
-            Subject::Code(code) => {
-                let model_code = self.code_state(code)?.model_code;
-                let mut facts = self.overlay.code_facts(code)?;
-                let mut model = self.overlay.model_facts(&model_code)?;
-                let newly = facts.inspections == 0 && model.inspections == 0;
-                if newly {
-                    model.codes_inspected_alone += 1;
-                    self.put_model(&model_code, model);
-                }
-                facts.inspections += 1;
-                facts.failed_inspections += failed;
-                self.put_code(code, facts);
-                u64::from(newly)
-            }
+            Subject::Code(code) => self.code_inspected(code, failed)?,
             Subject::Model(model_code) => {
                 let mut model = self.overlay.model_facts(model_code)?;
                 let newly = match model.inspections {
@@ -552,6 +548,38 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         })?;
         self.list(producer, Listing::Inspections, number, Listed::Record(id));
         Ok(())
+    }
+
+    /// An inspection naming `code`; returns how many codes it newly inspects: none if the code,
+    /// its batch or its model was inspected before; else the code, and for a batch its items
+    /// not inspected on their own.
+    fn code_inspected(&mut self, code: &TraceCode, failed: u64) -> Result<u64, StateError> {
+        let state = self.code_state(code)?;
+        let mut facts = self.overlay.code_facts(code)?;
+        let mut model = self.overlay.model_facts(&state.model_code)?;
+        let batch = match &state.batch {
+            Some(batch) => Some((batch, self.overlay.code_facts(batch)?)),
+            None => None,
+        };
+        let batch_inspected = batch
+            .as_ref()
+            .is_some_and(|(_, facts)| facts.inspections > 0);
+        let newly = if facts.inspections == 0 && model.inspections == 0 && !batch_inspected {
+            let items = facts.items - facts.items_inspected_alone;
+            if let Some((batch, mut batch_facts)) = batch {
+                batch_facts.items_inspected_alone += 1;
+                self.put_code(batch, batch_facts);
+            }
+            model.codes_inspected_alone += 1 + items;
+            self.put_model(&state.model_code, model);
+            1 + items
+        } else {
+            0
+        };
+        facts.inspections += 1;
+        facts.failed_inspections += failed;
+        self.put_code(code, facts);
+        Ok(newly)
     }
 
     /// A market sampling of an off-ledger product, by transaction `id`: numbered among the

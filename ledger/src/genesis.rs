@@ -46,6 +46,12 @@ pub struct Genesis {
     /// [`Catalogue::programme`] when absent (see [`Genesis::catalogue`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalogue: Option<Catalogue>,
+    /// Whether every inspection by an inspection body must name one of the body's
+    /// accreditations, even a body whose profile lists none yet (which then cannot inspect);
+    /// `false` when absent, so that chains written before profiles carried accreditations
+    /// execute unchanged (see [`Genesis::accreditation_required`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accreditation_required: Option<bool>,
 }
 
 /// The plausible window around a block's time for each dated field of a record: a date or time
@@ -353,6 +359,13 @@ impl Genesis {
         }
     }
 
+    /// Whether an inspection body must name an accreditation on every inspection: the file's
+    /// `accreditation_required`, else `false`. Without it, a body whose registrar has recorded
+    /// no accreditation may inspect without naming one; `suyuan testnet init` writes `true`.
+    pub fn accreditation_required(&self) -> bool {
+        self.accreditation_required.unwrap_or(false)
+    }
+
     /// The consortium's time windows: the file's, else [`TimeWindows::DEFAULT`].
     pub fn time_windows(&self) -> TimeWindows {
         self.time_windows.unwrap_or_default()
@@ -525,6 +538,22 @@ mod tests {
         let mut one = all(0.into());
         one["recalls"] = 1.into();
         assert!(with(one).is_ok(), "one positive weight is enough");
+    }
+
+    #[test]
+    fn accreditation_is_optional_when_absent_and_changes_the_hash_when_named() {
+        let plain = Demo::new(4, 7100).genesis;
+        assert_eq!(plain.accreditation_required, None);
+        assert!(!plain.accreditation_required());
+        let text = String::from_utf8_lossy(&plain.to_canonical_json()).into_owned();
+        assert!(!text.contains("accreditation_required"));
+        let strict = Genesis {
+            accreditation_required: Some(true),
+            ..plain.clone()
+        };
+        let parsed = Genesis::from_json(&strict.to_canonical_json()).unwrap();
+        assert!(parsed.accreditation_required());
+        assert_ne!(parsed.hash(), plain.hash());
     }
 
     #[test]

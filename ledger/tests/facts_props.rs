@@ -505,8 +505,15 @@ fn recount(run: &Run, uscc: &Uscc) -> (EnterpriseFacts, BTreeMap<Listing, Vec<Li
         let batch_recalled = batch
             .as_ref()
             .is_some_and(|batch| recalled.contains(&Subject::Code(batch.clone())));
+        // So does an inspection of its batch.
+        let batch_inspected = batch
+            .as_ref()
+            .is_some_and(|batch| inspected.contains(&Subject::Code(batch.clone())));
         count(&mut facts.codes_sold, shipped.contains(code));
-        count(&mut facts.codes_inspected, covers(&inspected));
+        count(
+            &mut facts.codes_inspected,
+            covers(&inspected) || batch_inspected,
+        );
         count(
             &mut facts.codes_never_recalled,
             !covers(&recalled) && !batch_recalled,
@@ -791,4 +798,82 @@ fn a_batch_recall_counts_against_its_items() {
     // other model.
     let model = Subject::Model(Demo::cable_gtin().into());
     assert_eq!(submit(&mut world, recall(model)), (0, out_of + 3));
+}
+
+/// An inspection of a batch counts for every item belonging to it, items commissioned after it
+/// too, and a later inspection of an item or the model newly inspects nothing it already covers.
+#[test]
+fn a_batch_inspection_counts_for_its_items() {
+    let mut world = support::World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let bureau = world.demo.bureau.clone();
+    let uscc = cable.profile.uscc.clone();
+    let inspected = |world: &support::World| {
+        let facts = world.state.enterprise_facts(&uscc).unwrap().unwrap();
+        (facts.codes_inspected.met, facts.codes_inspected.out_of)
+    };
+    let lot: TraceCode = format!("01/{}/10/T1", Demo::cable_gtin()).parse().unwrap();
+    let item = |serial: &str| TraceCode::Item {
+        gtin: Demo::cable_gtin(),
+        serial: text(serial),
+    };
+    let commission = |items: Items| {
+        Record::Commission(Commissioning {
+            uscc: uscc.clone(),
+            model_code: Demo::cable_gtin().into(),
+            items,
+            production_date: text("2026-01-03"),
+            factory_number: None,
+            inspection_report: suyuan_ledger::demo::factory_report("R-3", "QA"),
+        })
+    };
+    let items_of_lot = |serials: &[&str]| {
+        commission(Items::Serialised {
+            codes: serials.iter().map(|serial| item(serial)).collect(),
+            batch: Some(lot.clone()),
+        })
+    };
+    let inspect = |subject: Subject| {
+        Record::Inspect(Inspection {
+            subject,
+            outcome: Outcome::Conformant,
+            standards: vec![text("GB/T 5023.3-2008")],
+            inspected_on: text("2026-01-04"),
+            report_number: text("R-9"),
+            document_sha256: Default::default(),
+            findings: None,
+            accreditation: None,
+        })
+    };
+    let (met, out_of) = inspected(&world);
+    world
+        .submit(
+            &cable.key,
+            commission(Items::Batch {
+                code: lot.clone(),
+                quantity: 10,
+            }),
+        )
+        .unwrap();
+    world
+        .submit(&cable.key, items_of_lot(&["B1", "B2"]))
+        .unwrap();
+    assert_eq!(inspected(&world), (met, out_of + 3));
+    let b1 = Subject::Code(item("B1"));
+    world.submit(&bureau, inspect(b1.clone())).unwrap();
+    assert_eq!(inspected(&world), (met + 1, out_of + 3));
+    // The lot and B2 are newly inspected; B1 was already.
+    let batch = Subject::Code(lot.clone());
+    world.submit(&bureau, inspect(batch.clone())).unwrap();
+    assert_eq!(inspected(&world), (met + 3, out_of + 3));
+    // An item commissioned into an inspected lot is inspected from the start.
+    world.submit(&cable.key, items_of_lot(&["B3"])).unwrap();
+    assert_eq!(inspected(&world), (met + 4, out_of + 4));
+    world.submit(&bureau, inspect(b1)).unwrap();
+    world.submit(&bureau, inspect(batch)).unwrap();
+    assert_eq!(inspected(&world), (met + 4, out_of + 4));
+    // The model's inspection reaches every other cable code and no code twice.
+    let model = Subject::Model(Demo::cable_gtin().into());
+    world.submit(&bureau, inspect(model)).unwrap();
+    assert_eq!(inspected(&world), (out_of + 4, out_of + 4));
 }

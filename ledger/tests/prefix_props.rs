@@ -3,8 +3,9 @@
 //!
 //! The demo's enterprises and three registrars sign random prefix attestations, offers,
 //! acceptances and revocations over a pool of overlapping prefixes, and random model
-//! registrations and Ecode and Handle commissionings, one block each. About half are signed
-//! honestly (by the target's registrar, or for an offer by the holder); the rest by anyone.
+//! registrations and Ecode (numeric and `MA.`) and Handle commissionings, one block each. About
+//! half are signed honestly (by the target's registrar, or for an offer by the holder); the rest
+//! by anyone.
 //! After every block:
 //! - no two held prefixes overlap, and each enterprise's list of prefixes is exactly the prefixes
 //!   state names it the holder of;
@@ -33,7 +34,7 @@ use suyuan_ledger::tx::{Envelope, Payload};
 
 const DAY_MS: u64 = 86_400_000;
 
-const PREFIXES: [&str; 9] = [
+const PREFIXES: [&str; 12] = [
     "gs1:6950123",
     "gs1:695012",
     "gs1:69501234",
@@ -43,6 +44,9 @@ const PREFIXES: [&str; 9] = [
     "handle:88.608.2416.7",
     "ecode:100012345",
     "ecode:1000123",
+    "ecode:MA.156.M0.1002",
+    "ecode:MA.156.M0.1002.7",
+    "ecode:MA.156.M0.10021",
 ];
 
 /// GTIN bodies under some, several or none of the pool's prefixes.
@@ -54,9 +58,12 @@ const GTIN_BODIES: [&str; 4] = [
 ];
 
 /// Ecode and Handle code stems; a step's number makes each code new.
-const CODE_STEMS: [&str; 4] = [
+const CODE_STEMS: [&str; 7] = [
     "ecode:10001234567",
     "ecode:10001999999",
+    "ecode:MA.156.M0.1002.7.S",
+    "ecode:MA.156.M0.1002.L",
+    "ecode:MA.156.M0.10021.S",
     "handle:88.608.2416.7/S",
     "handle:88.608.2416/S",
 ];

@@ -301,3 +301,66 @@ fn a_revoked_prefix_issues_nothing_and_may_be_attested_again() {
         RuleError::UnknownSigner { .. }
     );
 }
+
+#[test]
+fn an_ma_unit_main_code_is_held_by_one_unit_and_covers_whole_segments() {
+    let mut world = World::new();
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    let bureau = world.demo.bureau.clone();
+    let association = world.demo.association.clone();
+    let unit = prefix("ecode:MA.156.M0.100204");
+    assert_eq!(world.submit(&bureau, attest(&gas, &unit)), Ok(()));
+    // A block inside the unit's code space, or the whole industry class, cannot be held by
+    // another enterprise.
+    let outcome = world.submit(
+        &association,
+        attest(&distributor, &prefix("ecode:MA.156.M0.100204.7")),
+    );
+    assert!(
+        matches!(&outcome, Err(RuleError::PrefixUnderHeld { holder, .. }) if *holder == gas.profile.uscc),
+        "{outcome:?}"
+    );
+    assert_refused!(
+        world.submit(&bureau, attest(&gas, &prefix("ecode:MA.156.M0.100204"))),
+        RuleError::PrefixHeld { .. }
+    );
+    // The squatter is refused with the holder named; a neighbouring unit code that merely
+    // starts with the same characters is not under the prefix.
+    let squatted: TraceCode = "ecode:MA.156.M0.100204.13351764.L2601".parse().unwrap();
+    let outcome = world.submit(
+        &cable.key,
+        commission(&cable, Demo::cable_gtin(), squatted.clone(), &today(&world)),
+    );
+    assert!(
+        matches!(&outcome, Err(RuleError::CodeUnderOthersPrefix { holder, .. }) if *holder == gas.profile.uscc),
+        "{outcome:?}"
+    );
+    let neighbour: TraceCode = "ecode:MA.156.M0.1002045.13351764.L2601".parse().unwrap();
+    assert_refused!(
+        world.submit(
+            &gas.key,
+            commission(&gas, Demo::cooker_gtin(), neighbour, &today(&world))
+        ),
+        RuleError::CodeOutsidePrefixes { .. }
+    );
+    // The holder registers a model by its MA code and commissions under both models.
+    let mut model = world.registered_model(&Demo::cooker_gtin().into());
+    model.model_code = "ecode:MA.156.M0.100204.13351764".parse().unwrap();
+    assert_eq!(
+        world.submit(&gas.key, Record::RegisterProduct(model.clone())),
+        Ok(())
+    );
+    assert_eq!(
+        world.submit(
+            &gas.key,
+            commission(&gas, Demo::cooker_gtin(), squatted.clone(), &today(&world))
+        ),
+        Ok(())
+    );
+    let state = world.state.code(&squatted).unwrap().unwrap();
+    assert_eq!(state.model_code, Demo::cooker_gtin().into());
+    // The model's own code is not a batch code, and the unit's main code is no code at all.
+    assert!("ecode:MA.156.M0.100204".parse::<TraceCode>().is_err());
+}

@@ -150,6 +150,45 @@ fn a_lab_without_recorded_accreditations_still_inspects_unattributed() {
     assert_eq!(world.submit(&lab.key, record), Ok(()));
 }
 
+/// Under a genesis that requires accreditation, a lab whose registrar has recorded none cannot
+/// inspect at all: the registrar of a sham inspection body cannot let it fail a competitor's
+/// products unattributed.
+#[test]
+fn accreditation_required_by_genesis_leaves_no_unattributed_inspection() {
+    // Enrolments, models, production: the story's inspections would be refused.
+    let mut world =
+        World::with_story_start(|genesis| genesis.accreditation_required = Some(true), 3);
+    // The next blocks come a week later, when the inspections are dated.
+    world.height += 7;
+    let lab = world.enterprise(who::LAB);
+    let bureau = world.demo.bureau.clone();
+    assert!(lab.profile.accreditations.is_empty());
+    assert_refused!(
+        world.submit(&lab.key, passed_cable_lot(None)),
+        RuleError::AccreditationMissing { .. }
+    );
+    let update = accreditations_update(
+        &lab,
+        vec![entry(
+            "CNAS L5678",
+            &["wires_cables"],
+            "2024-03-01",
+            "2030-02-28",
+        )],
+    );
+    assert_eq!(world.submit(&bureau, update), Ok(()));
+    assert_refused!(
+        world.submit(&lab.key, passed_cable_lot(None)),
+        RuleError::AccreditationMissing { .. }
+    );
+    assert_eq!(
+        world.submit(&lab.key, passed_cable_lot(Some(lab_number()))),
+        Ok(())
+    );
+    // A regulator has no profile and names none.
+    assert_eq!(world.submit(&bureau, passed_cable_lot(None)), Ok(()));
+}
+
 #[test]
 fn unknown_accreditation() {
     let (mut world, lab) = cable_lab_world();

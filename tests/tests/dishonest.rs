@@ -637,10 +637,10 @@ fn hijack_codes(
     assert_eq!(response.status, 404, "{}", response.text());
 }
 
-/// Model squatting beyond GS1: the victim's registrar attests it an Ecode and a Handle prefix,
-/// and the squatter registers models under them first (and under a Handle prefix below the
-/// victim's), then has its registrar attest it a prefix below or above the victim's; the
-/// models stay unregistered until the victim registers them as its own.
+/// Model squatting beyond GS1: the victim's registrar attests it Ecode (numeric and `MA.`) and
+/// Handle prefixes, and the squatter registers models under them first (and under a Handle
+/// prefix below the victim's), then has its registrar attest it a prefix below or above the
+/// victim's; the models stay unregistered until the victim registers them as its own.
 fn squat_non_gs1_models(
     attack: &mut Attack,
     (squatter, squatter_key): (&EnterpriseProfile, &Path),
@@ -649,10 +649,12 @@ fn squat_non_gs1_models(
     let bureau = attack.testnet.key_path("bureau");
     attack.committed(0, &bureau, &attest(victim, "ecode:1001269502"));
     attack.committed(1, &bureau, &attest(victim, "handle:88.118.42"));
+    attack.committed(2, &bureau, &attest(victim, "ecode:MA.156.M0.100204"));
     let ecode: ModelCode = "ecode:100126950200001".parse().unwrap();
     let handle: ModelCode = "handle:88.118.42/model/BV-4".parse().unwrap();
     let below: ModelCode = "handle:88.118.42.7/model/BV-6".parse().unwrap();
-    for (node, code) in [(2, &ecode), (3, &handle), (0, &below)] {
+    let ma: ModelCode = "ecode:MA.156.M0.100204.13351764".parse().unwrap();
+    for (node, code) in [(2, &ecode), (3, &handle), (0, &below), (1, &ma)] {
         let contested = model(squatter, code.clone());
         attack.refused(node, squatter_key, &contested, "code_under_others_prefix");
         let response = attack.response((node + 1) % 4, &product_path(code));
@@ -662,10 +664,11 @@ fn squat_non_gs1_models(
     for (node, prefix, rule) in [
         (1, "handle:88.118.42.7", "prefix_under_held"),
         (2, "ecode:100126950", "prefix_covers_held"),
+        (3, "ecode:MA.156.M0.100204.7", "prefix_under_held"),
     ] {
         attack.refused(node, &bureau, &attest(squatter, prefix), rule);
     }
-    for (node, code) in [(2, &ecode), (3, &handle)] {
+    for (node, code) in [(2, &ecode), (3, &handle), (0, &ma)] {
         attack.committed(node, victim_key, &model(victim, code.clone()));
         let view = attack.get((node + 1) % 4, &product_path(code));
         let registration = &view["latest"]["payload"]["record"];
@@ -674,7 +677,7 @@ fn squat_non_gs1_models(
         assert_eq!(registration["model_code"], code.to_string(), "{view}");
     }
     let report = attack.get(1, &format!("/v1/enterprises/{}/report", victim.uscc));
-    assert_eq!(report["history"]["models"], 3, "{report}");
+    assert_eq!(report["history"]["models"], 4, "{report}");
     let report = attack.get(1, &format!("/v1/enterprises/{}/report", squatter.uscc));
     assert_eq!(report["history"]["models"], 0, "{report}");
 }

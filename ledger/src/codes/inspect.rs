@@ -12,6 +12,7 @@
 //! | `(01)…`, or with a symbology identifier `]C1…`, or holding GS (0x1D) | GS1 element string |
 //! | `01/…`, `00/…`, `handle:…` | Suyuan trace code |
 //! | `ecode:…` | Ecode (only with this prefix: a bare digit string is too easily a mistyped GTIN) |
+//! | `MA.…` in any case | Ecode of the `MA.` form, bare as printed |
 //! | digits `.` digits … `/` suffix | industrial-internet (Handle) identifier |
 //! | containing `XK` | production licence |
 //! | 18 letters and digits | USCC, and SSCC when all digits |
@@ -243,7 +244,7 @@ pub fn inspect(input: &str) -> Inspection {
                 report.error = Some(
                     "not a code Suyuan knows: expected a USCC, a GS1 key, element string or \
                      Digital Link URI, an EPC URN, a CCC certificate or production licence \
-                     number, an industrial-internet identifier, or ecode:…"
+                     number, an industrial-internet identifier, ecode:… or MA.…"
                         .into(),
                 );
             }
@@ -269,6 +270,11 @@ fn candidates(text: &str) -> Vec<(CodeKind, Attempt)> {
         out.push((CodeKind::Gs1ElementString, element_fields(text)));
     } else if let Some(ecode) = text.strip_prefix("ecode:") {
         out.push((CodeKind::Ecode, ecode_fields(ecode)));
+    } else if text
+        .get(..3)
+        .is_some_and(|head| head.eq_ignore_ascii_case("MA."))
+    {
+        out.push((CodeKind::Ecode, ecode_fields(text)));
     } else if text.starts_with("01/") || text.starts_with("00/") || text.starts_with("handle:") {
         out.push((CodeKind::TraceCode, trace_code_fields(text)));
     } else if looks_like_handle(text) {
@@ -543,20 +549,40 @@ fn handle_fields(text: &str) -> Attempt {
 
 fn ecode_fields(text: &str) -> Attempt {
     let ecode: Ecode = parse(text)?;
-    Ok(fields(
-        format!("ecode:{ecode}"),
-        false,
-        [
-            ("ecode", ecode.to_string()),
-            ("version", ecode.version().digit().to_string()),
-            (
-                "numbering_system_identifier",
-                ecode.numbering_system_identifier().to_owned(),
-            ),
-            ("master_data", ecode.master_data().to_owned()),
-        ],
-    )
-    .naming(TraceCode::Ecode(ecode)))
+    let normalized = format!("ecode:{ecode}");
+    let version = ("version", ecode.version().name().to_owned());
+    let parsed = match (
+        ecode.numbering_system_identifier(),
+        ecode.master_data(),
+        ecode.unit_main_code(),
+    ) {
+        (Some(nsi), Some(master_data), _) => fields(
+            normalized,
+            false,
+            [
+                ("ecode", ecode.to_string()),
+                version,
+                ("numbering_system_identifier", nsi.to_owned()),
+                ("master_data", master_data.to_owned()),
+            ],
+        ),
+        (_, _, Some(unit)) => {
+            let item = ecode.as_str().get(unit.len() + 1..).unwrap_or_default();
+            fields(
+                normalized,
+                false,
+                [
+                    ("ecode", ecode.to_string()),
+                    version,
+                    ("unit_main_code", unit.to_owned()),
+                    ("prefix", format!("ecode:{unit}")),
+                    ("item", item.to_owned()),
+                ],
+            )
+        }
+        _ => fields(normalized, false, [("ecode", ecode.to_string()), version]),
+    };
+    Ok(parsed.naming(TraceCode::Ecode(ecode)))
 }
 
 /// The AIs that name a part of a code, and the field each is reported as.
@@ -816,6 +842,10 @@ mod tests {
             ),
             ("(鄂)XK12-001-00018", "（鄂）XK12-001-00018"),
             ("ecode:10001123456789", "ecode:10001123456789"),
+            (
+                "MA.156.M0.100204.13351764.L2601",
+                "ecode:MA.156.M0.100204.13351764.L2601",
+            ),
             ("01/09520123456788/21/A%2f1", "01/09520123456788/21/A%2F1"),
         ] {
             let report = inspect(input);
@@ -915,5 +945,25 @@ mod tests {
         let report = inspect("hello");
         assert_eq!(report.kind, CodeKind::Unknown);
         assert!(report.error.is_some());
+    }
+
+    #[test]
+    fn an_ma_code_names_its_unit_and_the_prefix_it_lies_under() {
+        let report = inspect("ecode:MA.156.M0.100204.13351764.S0001");
+        assert!(report.valid, "{report:?}");
+        assert_eq!(report.kind, CodeKind::Ecode);
+        assert_eq!(report.fields["version"], "MA");
+        assert_eq!(report.fields["unit_main_code"], "MA.156.M0.100204");
+        assert_eq!(report.fields["prefix"], "ecode:MA.156.M0.100204");
+        assert_eq!(report.fields["item"], "13351764.S0001");
+        let lower = inspect("ma.156.M0.100204.1");
+        assert!(!lower.valid);
+        assert!(
+            lower
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("segment 1")),
+            "{lower:?}"
+        );
     }
 }

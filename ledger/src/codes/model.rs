@@ -8,7 +8,7 @@
 //! | kind | canonical form | example |
 //! |---|---|---|
 //! | GTIN | the 14 digits, bare | `06950123450012` |
-//! | Ecode | `ecode:{code}` | `ecode:100018800000001` |
+//! | Ecode | `ecode:{code}` | `ecode:100018800000001`, `ecode:MA.156.M0.100204.13351764` |
 //! | Handle | `handle:{prefix}/{suffix}` | `handle:88.118.8/model/V-200` |
 //!
 //! A GTIN model's form is the bare GTIN the ledger has always written, so records, state keys

@@ -20,6 +20,10 @@
 //! - `ecode:{digits}`: the leading [`ECODE_MIN_DIGITS`] to [`ECODE_MAX_DIGITS`] digits of
 //!   Ecode-V1 codes (version, numbering-system identifier and the registrant's block of master
 //!   data). An Ecode lies under it when it begins with it and is longer.
+//! - `ecode:MA.{country}.{class}.{unit}[.…]`: the main code of a unit registered under the
+//!   issuing agency `MA` (at least [`ecode::MA_HEAD_SEGMENTS`] dot-separated segments), such as
+//!   `ecode:MA.156.M0.100204`. An `MA.` code lies under it when it continues it with further
+//!   segments, whole segments only.
 //!
 //! Two prefixes of one scheme *overlap* when one lies under the other; the ledger lets only one
 //! enterprise hold a prefix and everything that overlaps it, so that every code has at most one
@@ -83,7 +87,7 @@ impl PrefixScheme {
 pub enum PrefixError {
     /// No known scheme tag.
     #[error(
-        "not an identifier prefix: expected gs1:{{digits}}, handle:{{groups}} or ecode:{{digits}}"
+        "not an identifier prefix: expected gs1:{{digits}}, handle:{{groups}}, ecode:{{digits}} or ecode:MA.{{country}}.{{class}}.{{unit}}"
     )]
     UnknownScheme,
     /// The digits of a GS1 or Ecode prefix are wrong in number or kind.
@@ -104,6 +108,9 @@ pub enum PrefixError {
         /// The value given.
         found: String,
     },
+    /// An `MA.` unit main code that is malformed.
+    #[error("invalid MA. unit main code: {0}")]
+    MaUnit(ecode::EcodeError),
     /// A Handle prefix with too few groups, an empty or non-digit group, or too long.
     #[error(
         "a Handle enterprise prefix is at least {HANDLE_MIN_GROUPS} dot-separated groups of digits, at most {HANDLE_MAX_BYTES} bytes, found {found:?}"
@@ -155,8 +162,13 @@ impl IdPrefix {
         Ok(IdPrefix::trusted(PrefixScheme::Handle, groups))
     }
 
-    /// An Ecode registrant prefix.
+    /// An Ecode registrant prefix: the leading digits of Ecode-V1 codes, or an `MA.` unit main
+    /// code.
     pub fn ecode(digits: &str) -> Result<IdPrefix, PrefixError> {
+        if is_ma(digits) {
+            ecode::check_ma(digits, true).map_err(PrefixError::MaUnit)?;
+            return Ok(IdPrefix::trusted(PrefixScheme::Ecode, digits));
+        }
         check_digits(
             PrefixScheme::Ecode,
             digits,
@@ -185,12 +197,18 @@ impl IdPrefix {
             PrefixScheme::Gs1 => digit_prefixes(&self.value, GS1_MIN_DIGITS, self.value.len() - 1)
                 .map(|value| IdPrefix::trusted(PrefixScheme::Gs1, value))
                 .collect(),
+            PrefixScheme::Ecode if is_ma(&self.value) => {
+                segment_prefixes(&self.value, ecode::MA_HEAD_SEGMENTS)
+                    .filter(|value| value.len() < self.value.len())
+                    .map(|value| IdPrefix::trusted(PrefixScheme::Ecode, value))
+                    .collect()
+            }
             PrefixScheme::Ecode => {
                 digit_prefixes(&self.value, ECODE_MIN_DIGITS, self.value.len() - 1)
                     .map(|value| IdPrefix::trusted(PrefixScheme::Ecode, value))
                     .collect()
             }
-            PrefixScheme::Handle => group_prefixes(&self.value)
+            PrefixScheme::Handle => segment_prefixes(&self.value, HANDLE_MIN_GROUPS)
                 .filter(|value| value.len() < self.value.len())
                 .map(|value| IdPrefix::trusted(PrefixScheme::Handle, value))
                 .collect(),
@@ -201,8 +219,11 @@ impl IdPrefix {
     pub fn covers(&self, other: &IdPrefix) -> bool {
         self.scheme == other.scheme
             && match self.scheme {
+                PrefixScheme::Ecode if is_ma(&self.value) => {
+                    segments_under(&other.value, &self.value)
+                }
                 PrefixScheme::Gs1 | PrefixScheme::Ecode => other.value.starts_with(&self.value),
-                PrefixScheme::Handle => handle_under(&other.value, &self.value),
+                PrefixScheme::Handle => segments_under(&other.value, &self.value),
             }
     }
 
@@ -223,14 +244,19 @@ impl IdPrefix {
 
     /// Whether an Ecode lies under this prefix.
     pub fn covers_ecode(&self, code: &Ecode) -> bool {
+        let code = code.as_str();
         self.scheme == PrefixScheme::Ecode
-            && code.as_str().len() > self.value.len()
-            && code.as_str().starts_with(&self.value)
+            && code.len() > self.value.len()
+            && if is_ma(&self.value) {
+                segments_under(code, &self.value)
+            } else {
+                code.starts_with(&self.value)
+            }
     }
 
     /// Whether an industrial-internet identifier lies under this prefix.
     pub fn covers_handle(&self, id: &HandleId) -> bool {
-        self.scheme == PrefixScheme::Handle && handle_under(id.prefix(), &self.value)
+        self.scheme == PrefixScheme::Handle && segments_under(id.prefix(), &self.value)
     }
 
     /// The longest GS1 prefix a GTIN lies under: its 12 digits between indicator and check
@@ -261,6 +287,12 @@ impl IdPrefix {
     /// Every prefix an Ecode could lie under, shortest first.
     pub fn candidates_for_ecode(code: &Ecode) -> Vec<IdPrefix> {
         let value = code.as_str();
+        if is_ma(value) {
+            return segment_prefixes(value, ecode::MA_HEAD_SEGMENTS)
+                .filter(|prefix| prefix.len() < value.len())
+                .map(|prefix| IdPrefix::trusted(PrefixScheme::Ecode, prefix))
+                .collect();
+        }
         digit_prefixes(value, ECODE_MIN_DIGITS, value.len().saturating_sub(1))
             .map(|value| IdPrefix::trusted(PrefixScheme::Ecode, value))
             .collect()
@@ -268,7 +300,7 @@ impl IdPrefix {
 
     /// Every prefix an industrial-internet identifier could lie under, shortest first.
     pub fn candidates_for_handle(id: &HandleId) -> Vec<IdPrefix> {
-        group_prefixes(id.prefix())
+        segment_prefixes(id.prefix(), HANDLE_MIN_GROUPS)
             .filter(|value| value.len() <= HANDLE_MAX_BYTES)
             .map(|value| IdPrefix::trusted(PrefixScheme::Handle, value))
             .collect()
@@ -290,24 +322,29 @@ fn digit_prefixes(value: &str, min: usize, max: usize) -> impl Iterator<Item = &
     (min..=max.min(value.len())).filter_map(move |end| value.get(..end))
 }
 
-/// The Handle prefixes of at least [`HANDLE_MIN_GROUPS`] groups that `prefix` is or continues,
-/// shortest first, ending with `prefix` itself.
-fn group_prefixes(prefix: &str) -> impl Iterator<Item = &str> {
+/// The leading runs of at least `min` dot-separated segments of `prefix`, shortest first, ending
+/// with `prefix` itself.
+fn segment_prefixes(prefix: &str, min: usize) -> impl Iterator<Item = &str> {
     let ends = prefix
         .match_indices('.')
         .map(|(at, _)| at)
         .chain(std::iter::once(prefix.len()));
     ends.enumerate()
-        .filter(|(index, _)| index + 1 >= HANDLE_MIN_GROUPS)
+        .filter(move |(index, _)| index + 1 >= min)
         .filter_map(move |(_, end)| prefix.get(..end))
 }
 
-/// Whether Handle prefix `prefix` equals `held` or continues it with more groups.
-fn handle_under(prefix: &str, held: &str) -> bool {
+/// Whether the dot-separated `prefix` equals `held` or continues it with more segments.
+fn segments_under(prefix: &str, held: &str) -> bool {
     prefix == held
         || prefix
             .strip_prefix(held)
             .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// Whether an Ecode prefix or code is of the dotted `MA.` form.
+fn is_ma(value: &str) -> bool {
+    value.starts_with(ecode::MA_AGENCY)
 }
 
 fn check_digits(
@@ -378,7 +415,13 @@ mod tests {
 
     #[test]
     fn text_forms_round_trip_and_bad_ones_are_refused() {
-        for good in ["gs1:6950123", "handle:88.608.24161301", "ecode:100012345"] {
+        for good in [
+            "gs1:6950123",
+            "handle:88.608.24161301",
+            "ecode:100012345",
+            "ecode:MA.156.M0.100204",
+            "ecode:MA.156.M0.100204.7",
+        ] {
             assert_eq!(prefix(good).to_string(), good);
         }
         for bad in [
@@ -393,6 +436,9 @@ mod tests {
             "ecode:10001",
             "ecode:200012345",
             "ecode:1000123456789012345678901",
+            "ecode:MA.156.M0",
+            "ecode:ma.156.M0.100204",
+            "ecode:MA.156.M0.1002_4",
         ] {
             assert!(bad.parse::<IdPrefix>().is_err(), "{bad}");
         }
@@ -445,5 +491,27 @@ mod tests {
             prefix("gs1:695012").ancestors(),
             vec![prefix("gs1:6950"), prefix("gs1:69501")]
         );
+    }
+
+    #[test]
+    fn an_ma_unit_main_code_covers_whole_segments_only() {
+        let held = prefix("ecode:MA.156.M0.100204");
+        let code: Ecode = "MA.156.M0.100204.13351764.L2601".parse().unwrap();
+        let neighbour: Ecode = "MA.156.M0.1002045.13351764".parse().unwrap();
+        assert!(held.covers_ecode(&code));
+        assert!(!held.covers_ecode(&neighbour));
+        assert!(!prefix("ecode:100012345").covers_ecode(&code));
+        assert_eq!(
+            IdPrefix::candidates_for_ecode(&code),
+            vec![
+                prefix("ecode:MA.156.M0.100204"),
+                prefix("ecode:MA.156.M0.100204.13351764"),
+            ]
+        );
+        let block = prefix("ecode:MA.156.M0.100204.7");
+        assert_eq!(block.ancestors(), vec![held.clone()]);
+        assert!(held.covers(&block));
+        assert!(!held.covers(&prefix("ecode:MA.156.M0.1002047")));
+        assert!(held.ancestors().is_empty());
     }
 }

@@ -45,7 +45,25 @@ impl World {
         })
     }
 
-    fn of_demo(mut demo: Demo, amend: impl FnOnce(&mut Genesis)) -> World {
+    /// The first `blocks` blocks of the demo story over the demo genesis as `amend` changes it
+    /// (under the rules' default time windows), for a genesis the whole story would break.
+    #[allow(dead_code)]
+    pub(crate) fn with_story_start(amend: impl FnOnce(&mut Genesis), blocks: usize) -> World {
+        World::of_demo_blocks(
+            Demo::new(4, 7100),
+            |genesis| {
+                genesis.time_windows = None;
+                amend(genesis);
+            },
+            blocks,
+        )
+    }
+
+    fn of_demo(demo: Demo, amend: impl FnOnce(&mut Genesis)) -> World {
+        World::of_demo_blocks(demo, amend, usize::MAX)
+    }
+
+    fn of_demo_blocks(mut demo: Demo, amend: impl FnOnce(&mut Genesis), blocks: usize) -> World {
         amend(&mut demo.genesis);
         let mut world = World {
             demo,
@@ -53,7 +71,7 @@ impl World {
             height: 0,
             nonce: 1_000,
         };
-        for block in world.demo.story() {
+        for block in world.demo.story().into_iter().take(blocks) {
             world
                 .commit(block)
                 .expect("the demo story executes cleanly");

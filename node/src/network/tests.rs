@@ -63,6 +63,7 @@ fn consortium(label: &str, n: usize) -> (Genesis, Vec<KeyPair>) {
         score_weights: None,
         time_windows: None,
         catalogue: None,
+        accreditation_required: None,
     };
     genesis.check().expect("a valid genesis");
     (genesis, keys)
