@@ -179,6 +179,59 @@ fn is_zero(count: &u64) -> bool {
     *count == 0
 }
 
+/// What a record naming a code adds to it, for the figures it reaches: an inspection (passed
+/// or failed) or a recall. Either covers the code, and for a batch every item of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cover {
+    /// A conformant inspection.
+    Inspection,
+    /// A non-conformant inspection.
+    FailedInspection,
+    /// A recall.
+    Recall,
+}
+
+impl Cover {
+    /// Records of this sort naming the code itself.
+    fn of_code(self, facts: &CodeFacts) -> u64 {
+        match self {
+            Cover::Inspection | Cover::FailedInspection => facts.inspections,
+            Cover::Recall => facts.recalls,
+        }
+    }
+
+    fn of_code_mut(self, facts: &mut CodeFacts) -> &mut u64 {
+        match self {
+            Cover::Inspection | Cover::FailedInspection => &mut facts.inspections,
+            Cover::Recall => &mut facts.recalls,
+        }
+    }
+
+    /// Records of this sort naming the model itself.
+    fn of_model(self, model: &ModelFacts) -> u64 {
+        match self {
+            Cover::Inspection | Cover::FailedInspection => model.inspections,
+            Cover::Recall => model.recalls,
+        }
+    }
+
+    /// A batch's items covered on their own.
+    fn items_alone(self, facts: &mut CodeFacts) -> &mut u64 {
+        match self {
+            Cover::Inspection | Cover::FailedInspection => &mut facts.items_inspected_alone,
+            Cover::Recall => &mut facts.items_recalled_alone,
+        }
+    }
+
+    /// A model's codes covered on their own.
+    fn codes_alone(self, model: &mut ModelFacts) -> &mut u64 {
+        match self {
+            Cover::Inspection | Cover::FailedInspection => &mut model.codes_inspected_alone,
+            Cover::Recall => &mut model.codes_recalled_alone,
+        }
+    }
+}
+
 /// A numbered list of an enterprise's evidence; see [`StateKey::Listed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -518,7 +571,13 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
                 self.sampled(inspection, product, id)?;
                 0
             }
-            Subject::Code(code) => self.code_inspected(code, failed)?,
+            Subject::Code(code) => {
+                let cover = match failed {
+                    0 => Cover::Inspection,
+                    _ => Cover::FailedInspection,
+                };
+                self.code_covered(code, cover)?
+            }
             Subject::Model(model_code) => {
                 let mut model = self.overlay.model_facts(model_code)?;
                 let newly = match model.inspections {
@@ -548,38 +607,6 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         })?;
         self.list(producer, Listing::Inspections, number, Listed::Record(id));
         Ok(())
-    }
-
-    /// An inspection naming `code`; returns how many codes it newly inspects: none if the code,
-    /// its batch or its model was inspected before; else the code, and for a batch its items
-    /// not inspected on their own.
-    fn code_inspected(&mut self, code: &TraceCode, failed: u64) -> Result<u64, StateError> {
-        let state = self.code_state(code)?;
-        let mut facts = self.overlay.code_facts(code)?;
-        let mut model = self.overlay.model_facts(&state.model_code)?;
-        let batch = match &state.batch {
-            Some(batch) => Some((batch, self.overlay.code_facts(batch)?)),
-            None => None,
-        };
-        let batch_inspected = batch
-            .as_ref()
-            .is_some_and(|(_, facts)| facts.inspections > 0);
-        let newly = if facts.inspections == 0 && model.inspections == 0 && !batch_inspected {
-            let items = facts.items - facts.items_inspected_alone;
-            if let Some((batch, mut batch_facts)) = batch {
-                batch_facts.items_inspected_alone += 1;
-                self.put_code(batch, batch_facts);
-            }
-            model.codes_inspected_alone += 1 + items;
-            self.put_model(&state.model_code, model);
-            1 + items
-        } else {
-            0
-        };
-        facts.inspections += 1;
-        facts.failed_inspections += failed;
-        self.put_code(code, facts);
-        Ok(newly)
     }
 
     /// A market sampling of an off-ledger product, by transaction `id`: numbered among the
@@ -614,7 +641,7 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         let mut newly_recalled = 0;
         for subject in &recall.subjects {
             newly_recalled += match subject {
-                Subject::Code(code) => self.code_recalled(code)?,
+                Subject::Code(code) => self.code_covered(code, Cover::Recall)?,
                 Subject::Sampled(_) => {
                     unreachable!("execution refuses a recall of a sampled product")
                 }
@@ -651,10 +678,10 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
         Ok(())
     }
 
-    /// A recall naming `code`; returns how many codes it newly recalls: none if the code, its
-    /// batch or its model was recalled before; else the code, and for a batch its items not
-    /// recalled on their own.
-    fn code_recalled(&mut self, code: &TraceCode) -> Result<u64, StateError> {
+    /// An inspection or recall naming `code`; returns how many codes it newly covers: none if
+    /// the code, its batch or its model was covered before; else the code, and for a batch its
+    /// items not covered on their own.
+    fn code_covered(&mut self, code: &TraceCode, cover: Cover) -> Result<u64, StateError> {
         let state = self.code_state(code)?;
         let mut facts = self.overlay.code_facts(code)?;
         let mut model = self.overlay.model_facts(&state.model_code)?;
@@ -662,20 +689,25 @@ impl<'o, 'a, S: StateRead + ?Sized> Keeper<'o, 'a, S> {
             Some(batch) => Some((batch, self.overlay.code_facts(batch)?)),
             None => None,
         };
-        let batch_recalled = batch.as_ref().is_some_and(|(_, facts)| facts.recalls > 0);
-        let newly = if facts.recalls == 0 && model.recalls == 0 && !batch_recalled {
-            let items = facts.items - facts.items_recalled_alone;
+        let batch_covered = batch
+            .as_ref()
+            .is_some_and(|(_, facts)| cover.of_code(facts) > 0);
+        let newly = if cover.of_code(&facts) == 0 && cover.of_model(&model) == 0 && !batch_covered {
+            let items = facts.items - *cover.items_alone(&mut facts);
             if let Some((batch, mut batch_facts)) = batch {
-                batch_facts.items_recalled_alone += 1;
+                *cover.items_alone(&mut batch_facts) += 1;
                 self.put_code(batch, batch_facts);
             }
-            model.codes_recalled_alone += 1 + items;
+            *cover.codes_alone(&mut model) += 1 + items;
             self.put_model(&state.model_code, model);
             1 + items
         } else {
             0
         };
-        facts.recalls += 1;
+        *cover.of_code_mut(&mut facts) += 1;
+        if cover == Cover::FailedInspection {
+            facts.failed_inspections += 1;
+        }
         self.put_code(code, facts);
         Ok(newly)
     }
