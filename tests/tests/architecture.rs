@@ -75,6 +75,10 @@ const ROOMS: &[(&str, &[&str])] = &[
     ),
     ("suyuan-byzantine", &["suyuan-node"]),
     (
+        "suyuan-pg-baseline",
+        &["suyuan-ledger", "suyuan-api", "suyuan-client"],
+    ),
+    (
         "suyuan-cli",
         &[
             "suyuan-ledger",
@@ -113,6 +117,7 @@ const SOURCE_DIRS: &[&str] = &[
     "tools/audit/src",
     "tools/bench/src",
     "tools/byzantine/src",
+    "tools/pg-baseline/src",
     "cli/src",
     "testkit/src",
     "tests/src",
