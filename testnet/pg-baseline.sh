@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: testnet/pg-baseline.sh [--rate R] [--duration S] [--warmup S] [--batch B] [--signers N]
-#                               [--connections C] [--insert copy|unnest] [--port P] [--json]
+#                               [--connections C] [--port P] [--json]
 #                               [--with-suyuan] [--reports DIR]
 #
 # Measures issue 16's yardstick: a central service that verifies the envelopes Suyuan's
@@ -10,8 +10,9 @@
 # fsync and synchronous_commit on), starts `suyuan-pg-baseline serve` on 127.0.0.1:P (default
 # 18600) against it, loads it with `suyuan-pg-baseline drive` (R transactions per second,
 # default 5000, for S seconds, default 60, after a warmup, default 5, in batches of B, default
-# 100, signed by N enterprises, default 16), prints the report (JSON with --json), and stops
-# and deletes the cluster whatever happens (even on Ctrl-C).
+# 100, signed by N enterprises, default 16; the service commits over C database sessions,
+# default 4), prints the report (JSON with --json), and stops and deletes the cluster whatever
+# happens (even on Ctrl-C).
 #
 # With --with-suyuan, then runs testnet/bench.sh with the same rate, duration, warmup and batch
 # in the same session, and prints both throughputs and `ratio suyuan/postgres = X.XX` (issue
@@ -32,7 +33,6 @@ handle_help "$@"
 
 port=18600
 connections=4
-insert=copy
 json=
 with_suyuan=
 reports=
@@ -41,13 +41,12 @@ bench_args=()
 while [[ $# -gt 0 ]]; do
   option=$1
   case "$option" in
-    --rate | --duration | --warmup | --batch | --signers | --connections | --insert | --port | --reports)
+    --rate | --duration | --warmup | --batch | --signers | --connections | --port | --reports)
       [[ $# -ge 2 ]] || die "$option needs a value"
       value=$2
       shift 2
       case "$option" in
         --connections) connections=$value ;;
-        --insert) insert=$value ;;
         --port) port=$value ;;
         --reports) reports=$value ;;
         --signers) drive_args+=("$option" "$value") ;;
@@ -184,7 +183,7 @@ ${as_pg[@]+"${as_pg[@]}"} "$pg_bin/pg_ctl" start -D "$data" -l "$cluster/server.
   }
 postgres_pid=$(head -n 1 "$data/postmaster.pid")
 
-"$baseline_bin" serve --listen "127.0.0.1:$port" --connections "$connections" --insert "$insert" \
+"$baseline_bin" serve --listen "127.0.0.1:$port" --connections "$connections" \
   --postgres "host=$cluster user=postgres dbname=postgres" 2>"$work/service.log" &
 service_pid=$!
 address=127.0.0.1:$port

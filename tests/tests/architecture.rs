@@ -371,6 +371,7 @@ fn one_crate_builds_reuse_the_workspace_rocksdb_build() {
         "suyuan-api",
         "suyuan-node",
         "suyuan-audit",
+        "suyuan-pg-baseline",
     ] {
         let alone = rocksdb_build(&["-p", member]);
         assert_eq!(

@@ -25,7 +25,7 @@ use suyuan_pg_baseline::host::{self, CpuUse, Watched};
 use suyuan_pg_baseline::load::{self, DEFAULT_SIGNERS, MAX_SIGNERS};
 use suyuan_pg_baseline::report::{Comparison, Report, Settings};
 use suyuan_pg_baseline::service::{self, Service};
-use suyuan_pg_baseline::store::{InsertMethod, MAX_CONNECTIONS, Store, StoreConfig};
+use suyuan_pg_baseline::store::{MAX_CONNECTIONS, Store, StoreConfig};
 use suyuan_pg_baseline::{DEFAULT_CHAIN_ID, yardstick_binding};
 
 /// Highest rate accepted, transactions per second: far beyond what one machine stores.
@@ -71,9 +71,6 @@ struct ServeArgs {
     /// Database sessions committing at once.
     #[arg(long, default_value_t = 4)]
     connections: usize,
-    /// How commits send their rows.
-    #[arg(long, value_enum, default_value_t = InsertMethod::Copy)]
-    insert: InsertMethod,
     /// Batches verified at once, one per thread (default: every core).
     #[arg(long)]
     verify_threads: Option<usize>,
@@ -159,7 +156,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let config = StoreConfig {
             postgres: args.postgres,
             connections: args.connections,
-            method: args.insert,
         };
         let (store, committer) = Store::open(&config).await?;
         let mut committing = tokio::spawn(committer.run());
@@ -172,10 +168,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         eprintln!(
-            "suyuan-pg-baseline: serving on http://{} ({} connections, {:?} inserts, {verify_threads} verifying threads)",
+            "suyuan-pg-baseline: serving on http://{} ({} database sessions, {verify_threads} verifying threads)",
             listener.local_addr()?,
-            config.connections,
-            config.method
+            config.connections
         );
         let serving = axum::serve(listener, service::router(service))
             .with_graceful_shutdown(stop_requested())
