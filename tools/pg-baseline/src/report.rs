@@ -86,7 +86,7 @@ impl Report {
         )?;
         writeln!(
             out,
-            "signed {} commission transactions in {:.1} s before the load",
+            "signed {} transactions in {:.1} s before the load",
             settings.transactions, settings.signing_s
         )?;
         writeln!(
@@ -166,11 +166,24 @@ pub struct Comparison {
     pub postgres_cores: Option<f64>,
     /// `suyuan_tx_per_s / postgres_tx_per_s`.
     pub ratio: f64,
-    /// Whether the ratio is at least [`TARGET_RATIO`].
-    pub target_met: bool,
     /// Whether the yardstick committed all it was offered (at least [`KEPT_UP_SHARE`]): its
     /// capacity is then higher than measured, and the ratio an upper bound.
     pub postgres_kept_up: bool,
+    /// The ratio against [`TARGET_RATIO`].
+    pub target: TargetVerdict,
+}
+
+/// Whether Suyuan's throughput is at least [`TARGET_RATIO`] of the yardstick's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetVerdict {
+    /// The ratio is at least the target, and the yardstick was saturated.
+    Met,
+    /// The ratio is below the target (an upper bound below it is below it too).
+    Missed,
+    /// The ratio is at least the target, but only as an upper bound: the yardstick kept up
+    /// with its load, so its capacity was not measured.
+    Undecided,
 }
 
 impl Comparison {
@@ -200,6 +213,13 @@ impl Comparison {
         } else {
             f64::INFINITY
         };
+        let postgres_kept_up =
+            figures.committed_tx_per_s >= KEPT_UP_SHARE * figures.offered_tx_per_s;
+        let target = match (ratio >= TARGET_RATIO, postgres_kept_up) {
+            (false, _) => TargetVerdict::Missed,
+            (true, false) => TargetVerdict::Met,
+            (true, true) => TargetVerdict::Undecided,
+        };
         Ok(Comparison {
             suyuan_tx_per_s,
             suyuan_offered_tx_per_s,
@@ -210,9 +230,8 @@ impl Comparison {
             postgres_p99_ms: figures.latency.map(|latency| latency.p99_ms),
             postgres_cores,
             ratio,
-            target_met: ratio >= TARGET_RATIO,
-            postgres_kept_up: figures.committed_tx_per_s
-                >= KEPT_UP_SHARE * figures.offered_tx_per_s,
+            postgres_kept_up,
+            target,
         })
     }
 
@@ -248,9 +267,13 @@ impl Comparison {
                  the ratio below is an upper bound; offer more (--rate) to measure it\n",
             );
         }
+        let verdict = match self.target {
+            TargetVerdict::Met => "met",
+            TargetVerdict::Missed => "missed",
+            TargetVerdict::Undecided => "undecided (the yardstick was not saturated)",
+        };
         out.push_str(&format!(
-            "target: suyuan/postgres >= {TARGET_RATIO:.2}: {}\n",
-            if self.target_met { "met" } else { "missed" }
+            "target: suyuan/postgres >= {TARGET_RATIO:.2}: {verdict}\n"
         ));
         out.push_str(&format!("ratio suyuan/postgres = {:.2}\n", self.ratio));
         out
@@ -316,7 +339,8 @@ mod tests {
         });
         let saturated = Comparison::of(&suyuan, &report(13_000.0, 20_000.0)).unwrap();
         assert!((saturated.ratio - 0.3).abs() < 1e-9);
-        assert!(!saturated.target_met && !saturated.postgres_kept_up);
+        assert_eq!(saturated.target, TargetVerdict::Missed);
+        assert!(!saturated.postgres_kept_up);
         assert_eq!(saturated.suyuan_cores, Some(1.9));
         assert_eq!(saturated.postgres_cores, Some(1.5));
         let text = saturated.to_text();
@@ -328,7 +352,17 @@ mod tests {
 
         let kept_up = Comparison::of(&suyuan, &report(19_900.0, 20_000.0)).unwrap();
         assert!(kept_up.postgres_kept_up);
+        assert_eq!(
+            kept_up.target,
+            TargetVerdict::Missed,
+            "an upper bound below"
+        );
         assert!(kept_up.to_text().contains("upper bound"));
+        let close = Comparison::of(&suyuan, &report(5_000.0, 5_000.0)).unwrap();
+        assert_eq!(close.target, TargetVerdict::Undecided);
+        assert!(close.to_text().contains("undecided"));
+        let met = Comparison::of(&suyuan, &report(5_000.0, 20_000.0)).unwrap();
+        assert_eq!(met.target, TargetVerdict::Met);
 
         let not_bench = serde_json::json!({ "figures": {} });
         assert_eq!(

@@ -1,8 +1,9 @@
 -- The yardstick's tables: every transaction once, by id, with the envelope exactly as a
 -- Suyuan node stores it, and the two lookups a regulator's service answers most: the records
 -- of a code (a product page) and of an enterprise (its listing), in the order they were
--- stored. `seq` is that order; the service gives it. No foreign keys: the service writes a
--- transaction and its index rows in one database transaction.
+-- stored. `seq` is that order; the service gives it, so one service writes to a database at a
+-- time. No foreign keys: the service writes a transaction and its index rows in one database
+-- transaction.
 
 CREATE TABLE IF NOT EXISTS transactions (
     id       bytea  PRIMARY KEY CHECK (length(id) = 32),
