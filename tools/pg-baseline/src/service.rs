@@ -26,7 +26,7 @@ use suyuan_api::ApiError;
 use suyuan_api::ApiLimits;
 use suyuan_api::types::{BatchResponse, BatchResult, ErrorBody};
 use suyuan_ledger::submit::SubmitError;
-use suyuan_ledger::tx::{ChainBinding, Envelope, TxError, TxId};
+use suyuan_ledger::tx::{ChainBinding, Envelope, TxError};
 use tokio::sync::Semaphore;
 
 use crate::rows::TxRows;
@@ -160,18 +160,6 @@ fn parse_batch(body: &[u8], max_batch: usize) -> Result<Vec<Envelope>, ApiError>
         return Err(ApiError::batch_too_large(envelopes.len(), max_batch));
     }
     Ok(envelopes)
-}
-
-/// The ids of the envelopes a batch answer accepted; for tests and tools.
-pub fn accepted(response: &BatchResponse) -> Vec<TxId> {
-    response
-        .results
-        .iter()
-        .filter_map(|result| match result {
-            BatchResult::Accepted { id } => Some(*id),
-            BatchResult::Refused { .. } => None,
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -87,7 +87,9 @@ pub enum StoreError {
     /// Setting up a session or the schema failed.
     #[error("setting up the database: {0}")]
     Setup(#[source] tokio_postgres::Error),
-    /// A commit failed: what was acknowledged before it is stored, what was in it is not.
+    /// A commit failed: what was acknowledged before it is stored; what was in it was
+    /// acknowledged to no one, and is stored only if the server committed it before the
+    /// session failed.
     #[error("committing {transactions} transactions failed: {source}")]
     Commit {
         /// Transactions in the failed commit.
