@@ -75,6 +75,10 @@ const ROOMS: &[(&str, &[&str])] = &[
     ),
     ("suyuan-byzantine", &["suyuan-node"]),
     (
+        "suyuan-pg-baseline",
+        &["suyuan-ledger", "suyuan-api", "suyuan-client"],
+    ),
+    (
         "suyuan-cli",
         &[
             "suyuan-ledger",
@@ -113,6 +117,7 @@ const SOURCE_DIRS: &[&str] = &[
     "tools/audit/src",
     "tools/bench/src",
     "tools/byzantine/src",
+    "tools/pg-baseline/src",
     "cli/src",
     "testkit/src",
     "tests/src",
@@ -366,6 +371,7 @@ fn one_crate_builds_reuse_the_workspace_rocksdb_build() {
         "suyuan-api",
         "suyuan-node",
         "suyuan-audit",
+        "suyuan-pg-baseline",
     ] {
         let alone = rocksdb_build(&["-p", member]);
         assert_eq!(
