@@ -23,7 +23,7 @@ use suyuan_ledger::codes::gs1::keys::Gtin;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::{ALPHABET, Uscc};
 use suyuan_ledger::crypto::KeyPair;
-use suyuan_ledger::demo::{Demo, fields, gtin, uscc, who};
+use suyuan_ledger::demo::{Demo, DemoEnterprise, fields, gtin, uscc, who};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::hash_parts;
 use suyuan_ledger::record::{
@@ -632,7 +632,7 @@ impl Dates {
 /// its role: the cable maker's licences and certificate for a manufacturer, the distributor's
 /// for a merchant, the lab's for an inspection body, with a CMA accreditation of its own.
 fn profile(
-    templates: &[suyuan_ledger::demo::DemoEnterprise],
+    templates: &[DemoEnterprise],
     roles: Roles,
     index: usize,
     uscc: Uscc,
