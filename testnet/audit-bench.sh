@@ -2,12 +2,13 @@
 # Usage: testnet/audit-bench.sh [--records N] [--rate R] [--p2p-port P] [--api-port A]
 #
 # Measures `suyuan audit` on a real chain: writes a fresh 4-validator testnet into a temporary
-# directory (p2p from 17600, API from 18600), loads at least N records through `suyuan bench`
-# (default 100000, at R transactions per second, default 5000), audits the four running nodes
-# through their APIs (`suyuan audit --api` x4), stops the testnet, and audits validator 0's
-# data directory (`suyuan audit --data-dir`). Prints each audit's summary line, records per
-# second and peak memory; exits 1 if an audit finds anything. Stops and deletes the testnet
-# whatever happens. Build first: cargo build --release --workspace --bins.
+# directory (p2p from 17600, API from 18600), loads at least N commissionings through
+# `suyuan bench --mix commission` (default 100000, at R transactions per second, default 5000),
+# audits the four running nodes through their APIs (`suyuan audit --api` x4), stops the
+# testnet, and audits validator 0's data directory (`suyuan audit --data-dir`). Prints each
+# audit's summary line, records per second and peak memory; exits 1 if an audit finds
+# anything. Stops and deletes the testnet whatever happens. Build first: cargo build --release
+# --workspace --bins.
 set -euo pipefail
 # shellcheck source=testnet/lib.sh source-path=SCRIPTDIR/..
 source "$(dirname "$0")/lib.sh"
@@ -65,7 +66,7 @@ trap 'exit 143' TERM
 # The bench stops at its duration; load 10% more than asked, so that enough are committed.
 seconds=$(((records * 11 / 10 + rate - 1) / rate))
 note "loading about $records records: $rate tx/s for $seconds s"
-"$bin" bench --testnet "$dir" --rate "$rate" --duration "$seconds" --warmup 0 >"$work/fill.txt"
+"$bin" bench --testnet "$dir" --mix commission --rate "$rate" --duration "$seconds" --warmup 0 >"$work/fill.txt"
 grep -E '^committed:' "$work/fill.txt" >&2 || true
 
 # Runs one audit, timed; prints its result line, speed and peak memory.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Usage: testnet/bench.sh [--validators N] [--rate R] [--duration S] [--warmup S] [--batch B]
+#                         [--mix realistic|commission] [--signers K] [--zipf X]
 #                         [--submit-to all|first] [--p2p-port P] [--api-port A] [--json]
 #                         [--logs DIR] [--byzantine I]
 #
@@ -8,6 +9,11 @@
 # from 18400), starts it with testnet/start.sh, runs `suyuan bench` against it (R transactions
 # per second, default 5000, for S seconds, default 60, after a warmup, default 5), prints the
 # report (JSON with --json), and stops and deletes the testnet whatever happens (even on Ctrl-C).
+# The load is the realistic mix by default: K enterprises (default 10000) in three roles, each
+# role's traffic skewed by a Zipf law of exponent X (default 1), commissioning 35%, shipments
+# between enterprises 30%, sales to persons 25% and inspections 10%; --mix commission is the
+# first benchmark's load, new lots only, the enterprises (default 16) in turn. Setup enrols the
+# enterprises and stocks them before the clock starts (BENCHMARKS.md describes both mixes).
 # Exits with the benchmark's status; when the benchmark fails, the end of each node's log is
 # printed first. With --logs DIR, the nodes' logs are copied to DIR (validator-<i>.log) before
 # the testnet is deleted. With --byzantine I, validator I runs as suyuan-byzantine (built beside
@@ -28,7 +34,7 @@ bench_args=()
 while [[ $# -gt 0 ]]; do
   option=$1
   case "$option" in
-    --validators | --p2p-port | --api-port | --logs | --byzantine | --rate | --duration | --warmup | --batch | --submit-to)
+    --validators | --p2p-port | --api-port | --logs | --byzantine | --rate | --duration | --warmup | --batch | --submit-to | --mix | --signers | --zipf)
       [[ $# -ge 2 ]] || die "$option needs a value"
       value=$2
       shift 2

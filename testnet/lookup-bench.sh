@@ -92,7 +92,7 @@ height() {
 fill_rate=5000
 fill_seconds=$(((records + fill_rate - 1) / fill_rate))
 note "loading $records records: $fill_rate tx/s for $fill_seconds s"
-"$bin" bench --testnet "$dir" --rate "$fill_rate" --duration "$fill_seconds" --warmup 0 \
+"$bin" bench --testnet "$dir" --mix commission --rate "$fill_rate" --duration "$fill_seconds" --warmup 0 \
   --codes-out "$work/paths" >"$work/fill.txt"
 stored=$(wc -l <"$work/paths")
 grep -E '^committed:' "$work/fill.txt" >&2 || true
@@ -102,7 +102,7 @@ if [[ $endpoint == proofs ]]; then
 fi
 
 note "background load: $background_rate tx/s while the lookups run"
-"$bin" bench --testnet "$dir" --rate "$background_rate" --duration $((duration + 20)) \
+"$bin" bench --testnet "$dir" --mix commission --rate "$background_rate" --duration $((duration + 20)) \
   --warmup 0 >"$work/background.txt" 2>"$work/background.log" &
 background=$!
 # The background run enrols its enterprises and signs first; wait until it is loading.

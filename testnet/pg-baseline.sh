@@ -37,7 +37,8 @@ json=
 with_suyuan=
 reports=
 drive_args=()
-bench_args=()
+# The yardstick's driver loads new lots only, so the consortium is loaded the same way.
+bench_args=(--mix commission)
 while [[ $# -gt 0 ]]; do
   option=$1
   case "$option" in
@@ -49,7 +50,6 @@ while [[ $# -gt 0 ]]; do
         --connections) connections=$value ;;
         --port) port=$value ;;
         --reports) reports=$value ;;
-        --signers) drive_args+=("$option" "$value") ;;
         *)
           drive_args+=("$option" "$value")
           bench_args+=("$option" "$value")

@@ -3,25 +3,29 @@
 //! verification rate measured in the same run (`suyuan bench`).
 //!
 //! A run has four phases, only the last timed:
-//! 1. [`setup`]: check the nodes run the testnet's chain; as its registrar, enrol
-//!    [`workload::BENCH_ENTERPRISES`] fresh enterprises and register a model for each, waiting
-//!    until each step is committed.
-//! 2. [`workload`]: sign `rate × (warmup + duration)` `commission` transactions on every core,
-//!    so that signing never competes with the nodes during the measurement.
+//! 1. [`setup`]: check the nodes run the testnet's chain; as its registrar, enrol the
+//!    workload's enterprises (10,000 by default, `--signers`), register a model for each
+//!    manufacturer and, for the realistic [`mix`], commission stock lots and stock the
+//!    merchants from them, committing each step before the next.
+//! 2. [`workload`]: sign `rate × (warmup + duration)` transactions of the [`mix`] on every
+//!    core, so that signing never competes with the nodes during the measurement.
 //! 3. [`host::verify_rates`]: verify signatures on one core, two seconds each of three ways
 //!    (batched as a node does, one at a time, and through ed25519-dalek for reference).
 //! 4. [`load`]: send batches on an open-loop [`schedule`], round-robin over the validators'
 //!    APIs, while a watcher follows the first node's blocks and stamps each commit; then wait
-//!    for the stragglers, read the nodes' memory, and compute the [`stats`] of the window that
-//!    follows the warmup. [`report`] prints them.
+//!    for the stragglers, ask the nodes why any admitted transaction was dropped, read the
+//!    nodes' memory, and compute the [`stats`] of the window that follows the warmup, overall
+//!    and per kind of transaction. [`report`] prints them.
 
 mod host;
 mod load;
+mod mix;
 mod report;
 mod schedule;
 mod setup;
 mod stats;
 mod workload;
+mod zipf;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,17 +37,15 @@ use anyhow::{Context as _, ensure};
 use suyuan_ledger::genesis::Genesis;
 
 use load::{SubmitTo, Watcher};
-use report::{Report, RunSettings, SendFigures, Targets, VerifyFigures};
+use mix::{MAX_SIGNERS, Mix};
+use report::{MixFigures, Report, RuleRefusals, RunSettings, SendFigures, Targets, VerifyFigures};
 use schedule::{LATE_SEND_THRESHOLD, Schedule};
 use stats::{TxRecord, Window};
 use suyuan_client::ApiClient;
-use workload::Workload;
+use workload::{LoadSettings, MAX_TRANSACTIONS, Workload};
 
 /// Highest rate accepted, transactions per second: far beyond what one machine commits.
 const MAX_RATE_PER_S: u64 = 1_000_000;
-
-/// Most transactions one run signs and holds in memory (about 1 KiB each).
-const MAX_TRANSACTIONS: usize = 5_000_000;
 
 /// Most envelopes per batch request: the API's default `max_batch`.
 const MAX_BATCH: usize = 1_000;
@@ -83,18 +85,32 @@ pub struct BenchArgs {
     /// Envelopes per POST /v1/transactions/batch.
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// The load: `realistic` (commissionings, shipments, sales and inspections by many
+    /// enterprises, skewed; see BENCHMARKS.md) or `commission` (new lots only, the enterprises
+    /// in turn: the first benchmark's load).
+    #[arg(long, value_enum, default_value_t = Mix::Realistic)]
+    mix: Mix,
+    /// Enterprises enrolled, each with its own key [default: 10000 for the realistic mix, 16
+    /// for the commissioning mix].
+    #[arg(long)]
+    signers: Option<usize>,
+    /// The exponent of the Zipf law of each role's traffic in the realistic mix: the
+    /// enterprise of rank k signs a share proportional to 1 / k^s (0 is uniform).
+    #[arg(long, default_value_t = 1.0)]
+    zipf: f64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// Also write the lookup path (`/v1/products/<code>`) of every committed load record to
-    /// this file, one per line: the input of testnet/lookup-bench.sh.
+    /// Also write the lookup path (`/v1/products/<code>`) of the code every committed load
+    /// record names (the lot it commissions, moves or inspects) to this file, one per line:
+    /// the input of testnet/lookup-bench.sh.
     #[arg(long)]
     codes_out: Option<PathBuf>,
 }
 
 /// Runs the benchmark; progress goes to stderr, the report to stdout.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let transactions = check_args(&args)?;
+    let (transactions, load_settings) = check_args(&args)?;
     let genesis = read_genesis(&args.testnet)?;
     let registrar = workload::read_registrar(&args.testnet.join("keys").join("bureau.key"))?;
     let clients = api_clients(&genesis)?;
@@ -106,20 +122,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     progress(&format!("checking the {} validators' APIs", clients.len()));
     runtime.block_on(setup::check_network(&clients, &genesis))?;
-    let workload = Workload::new(&genesis, registrar)?;
-    progress(&format!(
-        "enrolling {} enterprises and registering their models",
-        workload.enterprises().len()
-    ));
-    runtime.block_on(setup::set_up(&clients[0], &workload))?;
+    // Records are dated now: every block of the run is timed after it, within the windows.
+    let dated_ms = unix_now_ms().max(genesis.genesis_time_ms);
+    let workload = Workload::new(&genesis, registrar, load_settings, dated_ms)?;
+    let set_up = runtime.block_on(setup::set_up(&clients, &workload, progress))?;
 
     let threads = workload::signing_threads();
     progress(&format!(
         "signing {transactions} transactions on {threads} threads"
     ));
     let signing_start = Instant::now();
-    let signed = workload.sign_load(transactions, threads);
+    let mut signed = workload.sign_load(transactions, threads);
     let signing_s = signing_start.elapsed().as_secs_f64();
+    let kinds = std::mem::take(&mut signed.kinds);
+    let distinct_signers = signed.distinct_signers();
     progress(&format!(
         "signed in {signing_s:.1} s; measuring one core's verification rates for 2 × {} s",
         host::VERIFY_MEASURE_TIME.as_secs()
@@ -149,6 +165,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.codes_out {
         write_lookup_paths(path, &workload, &outcome.txs)?;
     }
+    let roles = workload.roles();
     let report = Report {
         settings: RunSettings {
             validators: clients.len(),
@@ -162,12 +179,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             watch_interval_ms: load::WATCH_INTERVAL.as_millis() as u64,
         },
         machine: host::machine(),
+        mix: MixFigures {
+            mix: args.mix,
+            enterprises: roles.total(),
+            roles,
+            zipf_exponent: workload.zipf_exponent(),
+            regulator_inspects: workload.regulator_inspects(),
+            distinct_signers,
+            setup_transactions: set_up.transactions,
+            setup_s: set_up.seconds,
+            kinds: stats::by_kind(&outcome.txs, &kinds, args.mix, window),
+        },
         sends: SendFigures {
             batches: outcome.sent.punctuality.sends,
             late: outcome.sent.punctuality.late,
             late_threshold_ms: LATE_SEND_THRESHOLD.as_millis() as u64,
             max_lateness_ms: outcome.sent.punctuality.max_lateness.as_secs_f64() * 1e3,
+            rule_refusals: RuleRefusals::count(&outcome.sent.refused, &outcome.dropped),
             refused: outcome.sent.refused,
+            dropped: outcome.dropped,
         },
         verify: VerifyFigures {
             rates: verify_rates,
@@ -190,6 +220,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Milliseconds since the Unix epoch, by this machine's clock.
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
 /// Writes `/v1/products/<code>` of each committed load transaction to `path`, one per line.
 fn write_lookup_paths(path: &Path, workload: &Workload, txs: &[TxRecord]) -> anyhow::Result<()> {
     let mut out = String::new();
@@ -208,8 +245,20 @@ fn write_lookup_paths(path: &Path, workload: &Workload, txs: &[TxRecord]) -> any
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Checks the arguments; returns how many transactions the run needs.
-fn check_args(args: &BenchArgs) -> anyhow::Result<usize> {
+/// Checks the arguments; returns how many transactions the run needs, and its load.
+fn check_args(args: &BenchArgs) -> anyhow::Result<(usize, LoadSettings)> {
+    let enterprises = args.signers.unwrap_or(args.mix.default_signers());
+    let min_signers = args.mix.min_signers();
+    ensure!(
+        (min_signers..=MAX_SIGNERS).contains(&enterprises),
+        "--signers must be {min_signers} to {MAX_SIGNERS} for the {} mix",
+        args.mix.name()
+    );
+    ensure!(
+        (0.0..=zipf::MAX_EXPONENT).contains(&args.zipf),
+        "--zipf must be 0 to {}",
+        zipf::MAX_EXPONENT
+    );
     ensure!(
         (1..=MAX_RATE_PER_S).contains(&args.rate),
         "--rate must be 1 to {MAX_RATE_PER_S} transactions per second"
@@ -227,14 +276,20 @@ fn check_args(args: &BenchArgs) -> anyhow::Result<usize> {
         "--batch must be 1 to {MAX_BATCH} envelopes"
     );
     let transactions = args.rate * (args.warmup + args.duration);
-    usize::try_from(transactions)
+    let transactions = usize::try_from(transactions)
         .ok()
         .filter(|&count| count <= MAX_TRANSACTIONS)
         .with_context(|| {
             format!(
                 "--rate × (--warmup + --duration) is {transactions} transactions; at most {MAX_TRANSACTIONS} fit in memory"
             )
-        })
+        })?;
+    let settings = LoadSettings {
+        mix: args.mix,
+        enterprises,
+        zipf_exponent: args.zipf,
+    };
+    Ok((transactions, settings))
 }
 
 /// Reads `<dir>/genesis.json`.
@@ -272,6 +327,8 @@ struct Outcome {
     sent: load::Sent,
     /// The watcher's blocks and failures.
     watched: load::Watched,
+    /// What became of the admitted transactions never seen committed.
+    dropped: load::Dropped,
     /// Where the CPU went during the window.
     cpu: host::CpuUse,
 }
@@ -334,17 +391,29 @@ async fn drive(
     let cpu = cpu_sampling.await.context("sampling CPU times failed")?;
 
     let batch = args.batch;
-    let txs = (0..ids.len())
+    let txs: Vec<TxRecord> = (0..ids.len())
         .map(|index| TxRecord {
             sent: sent.batch_sent[index / batch],
             admitted: sent.admitted[index],
             committed: watched.committed[index],
         })
         .collect();
+    let never_committed: Vec<usize> = (0..txs.len())
+        .filter(|&index| txs[index].admitted && txs[index].committed.is_none())
+        .collect();
+    if !never_committed.is_empty() {
+        progress(&format!(
+            "{} admitted transactions were never seen committed; asking the nodes why",
+            never_committed.len()
+        ));
+    }
+    let dropped =
+        load::explain_dropped(clients, args.submit_to, batch, &ids, &never_committed).await;
     Ok(Outcome {
         txs,
         sent,
         watched,
+        dropped,
         cpu,
     })
 }

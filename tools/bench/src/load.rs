@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use suyuan_api::types::ErrorBody;
+use suyuan_api::types::{ErrorBody, TransactionView};
 use suyuan_client::{ApiClient, ClientError};
 use suyuan_ledger::tx::{Envelope, TxId};
 use tokio::sync::{Semaphore, watch};
@@ -76,6 +76,16 @@ pub(crate) enum SubmitTo {
     First,
 }
 
+impl SubmitTo {
+    /// The client batch `batch` goes to.
+    pub(crate) fn client(self, clients: &[ApiClient], batch: usize) -> &ApiClient {
+        match self {
+            SubmitTo::All => &clients[batch % clients.len()],
+            SubmitTo::First => &clients[0],
+        }
+    }
+}
+
 /// Sends `envelopes` to `clients` on `schedule` from `start`, and waits for every answer.
 /// `ids` are the envelopes' ids, to check the answers against.
 pub(crate) async fn send(
@@ -104,10 +114,7 @@ pub(crate) async fn send(
         let now = Instant::now();
         sent.punctuality.record(now.saturating_duration_since(due));
         sent.batch_sent[batch] = Some(now.saturating_duration_since(start));
-        let client = match submit_to {
-            SubmitTo::All => clients[batch % clients.len()].clone(),
-            SubmitTo::First => clients[0].clone(),
-        };
+        let client = submit_to.client(clients, batch).clone();
         let envelopes = Arc::clone(&envelopes);
         let range = schedule.batch_range(batch);
         requests.spawn(async move {
@@ -163,6 +170,88 @@ fn refusal_kind(body: &ErrorBody) -> String {
     match body.rule() {
         Some(rule) => format!("{}/{rule}", body.code),
         None => body.code.clone(),
+    }
+}
+
+/// Most admitted transactions never seen committed that [`explain_dropped`] asks about.
+pub(crate) const MAX_DROPPED_QUERIES: usize = 1_000;
+
+/// What became of admitted transactions that were never seen committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Dropped {
+    /// Admitted and never seen committed.
+    pub(crate) transactions: usize,
+    /// How many of them the nodes were asked about (at most [`MAX_DROPPED_QUERIES`]).
+    pub(crate) queried: usize,
+    /// The answers by kind: the refusal's code (`rule_violation/<rule>` for rule violations),
+    /// or `pending`, `committed` (after the watcher stopped), `unknown` (the node forgot it)
+    /// or `request/<code>` when the question failed.
+    pub(crate) by_reason: BTreeMap<String, Refusals>,
+}
+
+impl Dropped {
+    /// Transactions the nodes said were refused for breaking a rule.
+    pub(crate) fn rule_violations(&self) -> usize {
+        rule_violations(&self.by_reason)
+    }
+}
+
+/// Refusals that name a rule of the ledger.
+pub(crate) fn rule_violations(refused: &BTreeMap<String, Refusals>) -> usize {
+    refused
+        .iter()
+        .filter(|(kind, _)| kind.starts_with("rule_violation/"))
+        .map(|(_, refusals)| refusals.transactions)
+        .sum()
+}
+
+/// Asks the node each transaction of `dropped` (indexes into `ids`, admitted and never seen
+/// committed) was sent to what became of it, for the first [`MAX_DROPPED_QUERIES`]: a node
+/// remembers for a while why it dropped a transaction it had admitted.
+pub(crate) async fn explain_dropped(
+    clients: &[ApiClient],
+    submit_to: SubmitTo,
+    batch: usize,
+    ids: &[TxId],
+    dropped: &[usize],
+) -> Dropped {
+    let mut explained = Dropped {
+        transactions: dropped.len(),
+        ..Dropped::default()
+    };
+    for &index in dropped.iter().take(MAX_DROPPED_QUERIES) {
+        let id = &ids[index];
+        let client = submit_to.client(clients, index / batch);
+        let (reason, example) = match client.transaction(id).await {
+            Ok(TransactionView::Rejected { error, .. }) => {
+                (refusal_kind(&error), error.to_string())
+            }
+            Ok(view) => (wire_status(&view), format!("{id}")),
+            Err(error) if error.is_not_found() => ("unknown".into(), format!("{id}")),
+            Err(error) => {
+                let code = error.body().map_or("transport", |body| body.code.as_str());
+                (format!("request/{code}"), error.to_string())
+            }
+        };
+        explained.queried += 1;
+        explained
+            .by_reason
+            .entry(reason)
+            .or_insert_with(|| Refusals {
+                transactions: 0,
+                example,
+            })
+            .transactions += 1;
+    }
+    explained
+}
+
+/// `pending` or `committed`: what a node says of a transaction it did not refuse.
+fn wire_status(view: &TransactionView) -> String {
+    match view {
+        TransactionView::Committed(_) => "committed".into(),
+        TransactionView::Pending { .. } => "pending".into(),
+        TransactionView::Rejected { .. } => "rejected".into(),
     }
 }
 

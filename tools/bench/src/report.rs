@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::host::{CpuUse, Machine, NodeMemory, VerifyRates};
-use super::load::{Refusals, SubmitTo};
-use super::stats::Figures;
+use super::load::{Dropped, Refusals, SubmitTo};
+use super::mix::{Mix, Roles};
+use super::stats::{Figures, KindFigures};
 
 /// Issue 5's first throughput target, committed transactions per second.
 const TARGET_TX_PER_S: f64 = 5_000.0;
@@ -43,6 +44,42 @@ pub(crate) struct RunSettings {
     pub(crate) watch_interval_ms: u64,
 }
 
+/// What the load was made of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct MixFigures {
+    /// The mix.
+    pub(crate) mix: Mix,
+    /// Enterprises enrolled, each with its own key.
+    pub(crate) enterprises: usize,
+    /// How they divide into roles.
+    pub(crate) roles: Roles,
+    /// The exponent of the Zipf law of each role's traffic; absent for the commissioning mix,
+    /// whose enterprises take turns.
+    pub(crate) zipf_exponent: Option<f64>,
+    /// Whether the regulator signs a share of the inspections (the run holds its key).
+    pub(crate) regulator_inspects: bool,
+    /// Distinct keys that signed the load (the regulator's included).
+    pub(crate) distinct_signers: usize,
+    /// Setup transactions committed before the load.
+    pub(crate) setup_transactions: usize,
+    /// How long setup took, seconds.
+    pub(crate) setup_s: f64,
+    /// Each kind of transaction: offered, committed, latency.
+    pub(crate) kinds: Vec<KindFigures>,
+}
+
+/// Transactions refused for breaking a rule of the ledger: a bug in the workload, whose every
+/// transaction is built to be valid in any order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RuleRefusals {
+    /// Refused when sent.
+    pub(crate) at_admission: usize,
+    /// Admitted, then dropped by a node for breaking a rule (of those queried).
+    pub(crate) after_admission: usize,
+    /// Both.
+    pub(crate) total: usize,
+}
+
 /// How punctual the open-loop sends were.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct SendFigures {
@@ -56,6 +93,10 @@ pub(crate) struct SendFigures {
     pub(crate) max_lateness_ms: f64,
     /// Refused transactions by error code.
     pub(crate) refused: BTreeMap<String, Refusals>,
+    /// What became of admitted transactions never seen committed.
+    pub(crate) dropped: Dropped,
+    /// Refusals for breaking a rule, at admission and after.
+    pub(crate) rule_refusals: RuleRefusals,
 }
 
 /// One core's verification rates and what the network achieved relative to them.
@@ -87,6 +128,8 @@ pub(crate) struct Report {
     pub(crate) settings: RunSettings,
     /// The machine.
     pub(crate) machine: Machine,
+    /// What the load was made of, and each kind's figures.
+    pub(crate) mix: MixFigures,
     /// Throughput, latency and blocks.
     pub(crate) figures: Figures,
     /// Sends and refusals.
@@ -123,6 +166,19 @@ impl Targets {
     }
 }
 
+impl RuleRefusals {
+    /// Counts the rule violations among `refused` (when sent) and `dropped` (after admission).
+    pub(crate) fn count(refused: &BTreeMap<String, Refusals>, dropped: &Dropped) -> RuleRefusals {
+        let at_admission = super::load::rule_violations(refused);
+        let after_admission = dropped.rule_violations();
+        RuleRefusals {
+            at_admission,
+            after_admission,
+            total: at_admission + after_admission,
+        }
+    }
+}
+
 impl Report {
     /// The report for people.
     pub(crate) fn to_text(&self) -> String {
@@ -130,6 +186,60 @@ impl Report {
         self.write_text(&mut out)
             .expect("writing to a String does not fail");
         out
+    }
+
+    /// The mix: who signed, how skewed, and each kind's figures.
+    fn write_mix(&self, out: &mut String) -> std::fmt::Result {
+        let mix = &self.mix;
+        let roles = &mix.roles;
+        match mix.mix {
+            Mix::Realistic => writeln!(
+                out,
+                "load: realistic mix over {} enterprises ({} manufacturers, {} distributors and retailers, {} inspection bodies){}; each role's traffic by a Zipf law of exponent {:.2}",
+                mix.enterprises,
+                roles.makers,
+                roles.merchants,
+                roles.inspection_bodies,
+                if mix.regulator_inspects {
+                    " and the regulator"
+                } else {
+                    ""
+                },
+                mix.zipf_exponent.unwrap_or_default()
+            )?,
+            Mix::Commission => writeln!(
+                out,
+                "load: commissioning mix over {} manufacturers in turn",
+                mix.enterprises
+            )?,
+        }
+        writeln!(
+            out,
+            "setup: {} transactions committed in {:.1} s; {} distinct keys signed the load",
+            mix.setup_transactions, mix.setup_s, mix.distinct_signers
+        )?;
+        for kind in &mix.kinds {
+            write!(
+                out,
+                "  {:<13} {:>3}%: signed {}, sent {}, admitted {}, committed {} ({} in the window)",
+                kind.kind.name(),
+                kind.share_percent,
+                kind.signed,
+                kind.sent,
+                kind.admitted,
+                kind.committed,
+                kind.committed_in_window
+            )?;
+            match &kind.latency {
+                Some(latency) => writeln!(
+                    out,
+                    "; p50 / p99 {:.0} / {:.0} ms",
+                    latency.p50_ms, latency.p99_ms
+                )?,
+                None => writeln!(out)?,
+            }
+        }
+        Ok(())
     }
 
     fn write_text(&self, out: &mut String) -> std::fmt::Result {
@@ -157,9 +267,10 @@ impl Report {
                 .memory_mib
                 .map_or("unknown".into(), |mib| mib.to_string())
         )?;
+        self.write_mix(out)?;
         writeln!(
             out,
-            "signed {} commission transactions in {:.1} s before the load",
+            "signed {} load transactions in {:.1} s before the load",
             settings.transactions, settings.signing_s
         )?;
         writeln!(
@@ -186,6 +297,34 @@ impl Report {
                 refusals.transactions, refusals.example
             )?;
         }
+        let dropped = &self.sends.dropped;
+        if dropped.transactions > 0 {
+            writeln!(
+                out,
+                "admitted and never seen committed: {} (asked the nodes about {})",
+                dropped.transactions, dropped.queried
+            )?;
+            for (reason, refusals) in &dropped.by_reason {
+                writeln!(
+                    out,
+                    "  {reason}: {} (e.g. {})",
+                    refusals.transactions, refusals.example
+                )?;
+            }
+        }
+        let rules = &self.sends.rule_refusals;
+        writeln!(
+            out,
+            "rule refusals: {} ({} when sent, {} after admission){}",
+            rules.total,
+            rules.at_admission,
+            rules.after_admission,
+            if rules.total > 0 {
+                ": a bug in the workload, whose every transaction is valid in any order"
+            } else {
+                ""
+            }
+        )?;
         writeln!(
             out,
             "committed: {} in the {} s window = {:.1} tx/s (offered {:.1} tx/s); {:.3} of one core's batch verification rate ({:.3} of its one-at-a-time rate)",

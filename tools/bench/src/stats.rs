@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::mix::{LoadKind, Mix};
+
 /// A latency distribution, in milliseconds, nearest-rank percentiles.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub(crate) struct LatencySummary {
@@ -180,6 +182,61 @@ pub(crate) fn figures(txs: &[TxRecord], blocks: &[BlockSeen], window: Window) ->
     }
 }
 
+/// The figures of one kind of load transaction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct KindFigures {
+    /// The kind.
+    pub(crate) kind: LoadKind,
+    /// Its planned share of the load, percent.
+    pub(crate) share_percent: u32,
+    /// Transactions of the kind signed for the run.
+    pub(crate) signed: usize,
+    /// Of those, sent (warmup included): what was offered.
+    pub(crate) sent: usize,
+    /// Of those, admitted.
+    pub(crate) admitted: usize,
+    /// Admitted and seen committed, at any time.
+    pub(crate) committed: usize,
+    /// Commits seen inside the window.
+    pub(crate) committed_in_window: usize,
+    /// Submit-to-commit latency of those sent inside the window and committed.
+    pub(crate) latency: Option<LatencySummary>,
+}
+
+/// The figures of each kind of `mix`, from the transactions `txs` of kinds `kinds` (at the
+/// same index).
+pub(crate) fn by_kind(
+    txs: &[TxRecord],
+    kinds: &[LoadKind],
+    mix: Mix,
+    window: Window,
+) -> Vec<KindFigures> {
+    assert_eq!(txs.len(), kinds.len(), "one kind per transaction");
+    LoadKind::ALL
+        .into_iter()
+        .filter(|kind| kind.share_percent(mix) > 0)
+        .map(|kind| {
+            let of_kind: Vec<TxRecord> = txs
+                .iter()
+                .zip(kinds)
+                .filter(|(_, of)| **of == kind)
+                .map(|(tx, _)| *tx)
+                .collect();
+            let figures = figures(&of_kind, &[], window);
+            KindFigures {
+                kind,
+                share_percent: kind.share_percent(mix),
+                signed: of_kind.len(),
+                sent: figures.sent,
+                admitted: figures.admitted,
+                committed: figures.committed,
+                committed_in_window: figures.committed_in_window,
+                latency: figures.latency,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +327,61 @@ mod tests {
         assert_eq!(figures.blocks_in_window, 3);
         assert_eq!(figures.mean_block_interval_ms, Some(500.0));
         assert_eq!(figures.max_block_transactions, 1);
+    }
+
+    #[test]
+    fn kinds_are_counted_apart() {
+        let window = Window {
+            warmup: ms(0),
+            duration: ms(1_000),
+        };
+        let tx = |admitted: bool, committed: Option<u64>| TxRecord {
+            sent: Some(ms(100)),
+            admitted,
+            committed: committed.map(ms),
+        };
+        let txs = vec![
+            tx(true, Some(300)),
+            tx(true, Some(500)),
+            tx(false, None),
+            tx(true, None),
+            TxRecord::default(),
+        ];
+        let kinds = [
+            LoadKind::Commissioning,
+            LoadKind::Sale,
+            LoadKind::Sale,
+            LoadKind::Inspection,
+            LoadKind::Inspection,
+        ];
+        let realistic = by_kind(&txs, &kinds, Mix::Realistic, window);
+        let summary: Vec<(LoadKind, u32, usize, usize, usize, usize)> = realistic
+            .iter()
+            .map(|kind| {
+                (
+                    kind.kind,
+                    kind.share_percent,
+                    kind.signed,
+                    kind.sent,
+                    kind.admitted,
+                    kind.committed,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (LoadKind::Commissioning, 35, 1, 1, 1, 1),
+                (LoadKind::Shipment, 30, 0, 0, 0, 0),
+                (LoadKind::Sale, 25, 2, 2, 1, 1),
+                (LoadKind::Inspection, 10, 2, 1, 1, 0),
+            ]
+        );
+        assert_eq!(realistic[2].latency.unwrap().p50_ms, 400.0);
+        assert_eq!(realistic[3].latency, None);
+        // The commissioning mix reports its one kind.
+        let commission = by_kind(&txs[..1], &kinds[..1], Mix::Commission, window);
+        assert_eq!(commission.len(), 1);
+        assert_eq!(commission[0].share_percent, 100);
     }
 }
