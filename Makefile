@@ -33,6 +33,7 @@ lint: deps
 # Builds first: `cargo test` alone builds no binary of a package without integration tests, and
 # the multi-process tests run `suyuan-byzantine` (tools/byzantine) beside `suyuan`.
 unit: build
+	@scripts/ensure-test-deps.sh
 	$(CARGO) test --release --workspace
 
 test: fmt lint unit
