@@ -673,16 +673,16 @@ impl StateRead for Store {
     /// are served from the [`StateCache`].
     fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StateError> {
         let miss = match self.state_cache.lookup(key) {
-            Ok(value) => return Ok(Some(value)),
+            Ok(entry) => return Ok(entry),
             Err(miss) => miss,
         };
         let key_bytes = key.to_bytes();
-        let Some(payload) = self.read(cf::STATE, &key_bytes)? else {
-            return Ok(None);
+        let value = match self.read(cf::STATE, &key_bytes)? {
+            Some(payload) => Some(StateValue::from_bytes(key, &payload)?),
+            None => None,
         };
-        let value = StateValue::from_bytes(key, &payload)?;
-        self.state_cache.fill(key, &value, miss);
-        Ok(Some(value))
+        self.state_cache.fill(key, value.as_ref(), miss);
+        Ok(value)
     }
 }
 

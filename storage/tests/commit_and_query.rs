@@ -357,6 +357,38 @@ fn execution_over_the_store_sees_committed_state() {
     ));
 }
 
+/// The store keeps what it read (and what it found absent) in a cache: every key a block writes,
+/// read before the block commits and again after, answers what the chain replayed in memory says.
+#[test]
+fn state_read_before_a_commit_is_read_anew_after_it() {
+    let dir = TempDir::new("statecache");
+    let workload = Workload::new(4);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let mut replay = MemState::new();
+    for h in 1..=STORY_BLOCKS {
+        let prepared = workload.prepare(&store, h, store.head().hash);
+        for key in prepared.writes.keys() {
+            // Twice: the second read is the cache's.
+            for _ in 0..2 {
+                assert_eq!(store.get(key).unwrap(), replay.get(key).unwrap(), "{key:?}");
+            }
+        }
+        prepared.commit_to(&store).unwrap();
+        replay.apply(prepared.writes.clone());
+        for key in prepared.writes.keys() {
+            for _ in 0..2 {
+                assert_eq!(store.get(key).unwrap(), replay.get(key).unwrap(), "{key:?}");
+            }
+        }
+    }
+    // A reopened store (an empty cache) reads the same.
+    drop(store);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    for (key, value) in replay.entries() {
+        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{key:?}");
+    }
+}
+
 #[test]
 fn readers_on_other_threads_see_whole_blocks_while_commits_run() {
     fn assert_send_sync<T: Send + Sync>() {}
