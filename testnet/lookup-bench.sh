@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Usage: testnet/lookup-bench.sh [--records N] [--duration S] [--connections C] [--threads T]
 #                                [--background-rate R] [--p2p-port P] [--api-port A]
-#                                [--endpoint products|proofs]
+#                                [--endpoint products|proofs] [--fill-rate F]
 #
 # Measures product lookups on one node of a busy local testnet: writes a fresh 4-validator
 # testnet into a temporary directory (p2p from 17500, API from 18500), loads at least N
-# commission records through `suyuan bench` (default 100000), then, while a background
-# `suyuan bench` keeps submitting R transactions per second (default 500) so that blocks keep
-# being finalized, sends GET /v1/products/{code} for random committed codes to validator 0
-# with wrk for S seconds (default 30) over C connections (default 32) on T threads (default 2).
+# commission records through `suyuan bench` (default 100000, offered at F per second, default
+# 5000: keep F under the testnet's capacity, or fewer than N are committed), then, while a
+# background `suyuan bench` keeps submitting R transactions per second (default 500) so that
+# blocks keep being finalized, sends GET /v1/products/{code} for random committed codes to
+# validator 0 with wrk for S seconds (default 30) over C connections (default 32) on T threads
+# (default 2).
 # With --endpoint proofs it asks GET /v1/proofs/{code} (the proof bundle of each code) instead.
 # Prints lookups per second, latency percentiles, non-2xx answers and the blocks finalized
 # during the lookups; stops and deletes the testnet whatever happens. Needs wrk (Debian:
@@ -23,6 +25,7 @@ duration=30
 connections=32
 threads=2
 background_rate=500
+fill_rate=5000
 p2p_port=17500
 api_port=18500
 endpoint=products
@@ -35,7 +38,7 @@ while [[ $# -gt 0 ]]; do
       endpoint=$2
       shift 2
       ;;
-    --records | --duration | --connections | --threads | --background-rate | --p2p-port | --api-port)
+    --records | --duration | --connections | --threads | --background-rate | --fill-rate | --p2p-port | --api-port)
       [[ $# -ge 2 ]] || die "$option needs a value"
       value=$2
       [[ $value =~ ^[0-9]+$ && $value -gt 0 ]] || die "$option needs a positive number, not $value"
@@ -46,6 +49,7 @@ while [[ $# -gt 0 ]]; do
         --connections) connections=$value ;;
         --threads) threads=$value ;;
         --background-rate) background_rate=$value ;;
+        --fill-rate) fill_rate=$value ;;
         --p2p-port) p2p_port=$value ;;
         --api-port) api_port=$value ;;
       esac
@@ -89,7 +93,6 @@ height() {
   curl -sS --fail "$api/v1/status" | grep -o '"height":[0-9]*' | head -1 | cut -d: -f2
 }
 
-fill_rate=5000
 fill_seconds=$(((records + fill_rate - 1) / fill_rate))
 note "loading $records records: $fill_rate tx/s for $fill_seconds s"
 "$bin" bench --testnet "$dir" --mix commission --rate "$fill_rate" --duration "$fill_seconds" --warmup 0 \
