@@ -3,7 +3,8 @@
 //! Admission is the expensive part of a transaction's life, so it is batched: a client's batch
 //! or a peer's gossip message is hashed, the envelopes not already pending are verified on
 //! half the cores ([`verify_all_within`]), the ledger rules run once over the batch against
-//! committed state (so a batch may enrol an enterprise and then bind its key), and only then is
+//! committed state (so a batch may enrol an enterprise and then bind its key; a peer's batch
+//! whose signers are all known skips them, see `Admission::signers_known`), and only then is
 //! the pool locked, briefly, to insert. Transactions a client submitted are handed to the gossip
 //! batcher ([`gossip_batcher`]), which publishes them to the other validators in batches.
 //!
@@ -37,7 +38,7 @@ use suyuan_ledger::exec::{BlockContext, ExecError, Executor, RuleError};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::limits::ENVELOPE_OVERHEAD_BYTES;
 use suyuan_ledger::signatures::verify_all_within;
-use suyuan_ledger::state::StateReadExt as _;
+use suyuan_ledger::state::{KeyBinding, KeyStatus, StateReadExt as _};
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, TxError, TxId, VerifiedTx};
 use suyuan_storage::Store;
@@ -172,13 +173,33 @@ impl Admission {
     }
 
     /// Whether a batch from `client` would be taken at all now: `Err` with
-    /// [`SubmitError::Throttled`] while it is refused after failed signatures. Cheap; the API
-    /// asks before it reads the request's body.
+    /// [`SubmitError::Throttled`] while it is refused after failed signatures or has as many
+    /// batches waiting as one client may, [`SubmitError::Busy`] while every client's batches
+    /// together fill the admission queue, [`SubmitError::Full`] while the pool has no room.
+    /// Cheap (two brief locks); the API asks before it reads the request's body, so that under
+    /// overload a refusal costs neither the body's decoding nor a turn in the admission lane.
     pub fn admits_from(&self, client: IpAddr) -> Result<(), SubmitError> {
         let key = ClientKey::of(client);
-        match self.waiting().clients.allowance(&key, Instant::now()) {
-            Allowance::Refused { retry_after } => Err(throttled(retry_after)),
-            Allowance::Full | Allowance::Limited(_) => Ok(()),
+        {
+            let mut waiting = self.waiting();
+            if let Allowance::Refused { retry_after } =
+                waiting.clients.allowance(&key, Instant::now())
+            {
+                return Err(throttled(retry_after));
+            }
+            match waiting.queue.client_room(&key) {
+                Ok(()) => {}
+                Err(ClientRefusal::TooManyWaiting) => return Err(throttled(ALLOWANCE_RETRY)),
+                Err(ClientRefusal::Saturated) => return Err(SubmitError::Busy),
+            }
+        }
+        let mempool = self.mempool();
+        match mempool.room() {
+            (0, held_bytes) => Err(SubmitError::Full {
+                held: mempool.len(),
+                held_bytes,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -477,10 +498,15 @@ impl Admission {
         let mut failed_signatures = 0;
         let verified =
             verify_all_within(to_verify, chain, self.threads, SPLIT_CHECKS_PER_SIGNATURE);
+        let execute = source == Source::Client || !self.signers_known(&verified);
         for (&index, verified) in positions.iter().zip(verified) {
             let outcome = match verified {
                 None => Err(SubmitError::Unverified),
                 Some(Err(error)) => Err(SubmitError::Envelope(error)),
+                Some(Ok(tx)) if !execute => {
+                    passed.push((index, tx));
+                    continue;
+                }
                 Some(Ok(tx)) => match executor.apply(&tx) {
                     Err(error) => Err(SubmitError::Rule(error)),
                     Ok(()) => {
@@ -525,6 +551,34 @@ impl Admission {
                 .collect(),
             failed_signatures,
         }
+    }
+
+    /// Whether every verified transaction's signer is an active enterprise key, a registrar or
+    /// a regulator in committed state: then a peer's gossip is admitted on its signatures alone.
+    ///
+    /// The validator that published it ran the rules when its client submitted it; running them
+    /// again here would cost as much as the block's own execution, which every node does anyway
+    /// and which drops (and remembers as refused) whatever the rules refuse by then. What a
+    /// faulty validator can slip past this way needs a valid signature by an enrolled key, and
+    /// stays within the pool's bounds (per signer and in all) until the next block drops it.
+    /// A batch with any other signer (one its own transactions enrol, or a stranger) runs the
+    /// rules whole, as a client's batch does.
+    fn signers_known(&self, verified: &[Option<Result<VerifiedTx, TxError>>]) -> bool {
+        verified.iter().all(|verified| match verified {
+            Some(Ok(tx)) => {
+                let key = &tx.envelope.signer;
+                self.genesis.registrar(key).is_some()
+                    || self.genesis.regulator(key).is_some()
+                    || matches!(
+                        self.store.key_binding(key),
+                        Ok(Some(KeyBinding {
+                            status: KeyStatus::Active,
+                            ..
+                        }))
+                    )
+            }
+            _ => true,
+        })
     }
 
     /// Refuses, into `results`, what needs no signature check to refuse: replays, duplicates

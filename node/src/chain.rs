@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use suyuan_consensus::Digest;
 use suyuan_ledger::block::{Block, BlockError, BlockHash, Body, Header, Parent};
@@ -241,6 +241,11 @@ impl Chain {
     /// transactions that still execute, and keeps it pending. Transactions that no longer
     /// pass the rules are returned with their error, for the pool to drop.
     ///
+    /// Candidates are executed in order until executing them has taken `budget`: the rest stay
+    /// in the pool for the next block. Every follower executes the block again before its
+    /// leader timeout runs out, so a block's size follows what execution costs now (more as
+    /// state outgrows the caches) instead of a fixed count alone.
+    ///
     /// The block's time is `max(now_ms, parent's time + 1)`: block times strictly increase,
     /// and a leader whose clock is behind its parent's time still proposes at once.
     #[allow(clippy::too_many_arguments)]
@@ -250,6 +255,7 @@ impl Chain {
         parent: &BlockHash,
         proposer: PublicKey,
         now_ms: u64,
+        budget: Duration,
         candidates: impl FnOnce(&HashSet<TxId>) -> Vec<VerifiedTx>,
     ) -> Result<(Block, Vec<(TxId, ExecError)>), Undecided> {
         let (parent_header, ancestors) = self.ancestry(parent)?;
@@ -275,7 +281,12 @@ impl Chain {
         let mut executor = Executor::new(&state, context);
         let mut txs = Vec::with_capacity(candidates.len());
         let mut refused = Vec::new();
-        for tx in candidates {
+        let started = Instant::now();
+        for (done, tx) in candidates.into_iter().enumerate() {
+            // Reading the clock is cheap next to executing, but not free: look every 64.
+            if done % 64 == 63 && started.elapsed() >= budget {
+                break;
+            }
             match executor.apply(&tx) {
                 Ok(()) => txs.push(tx),
                 // The store failed, not the transaction: give up the proposal, drop nothing.

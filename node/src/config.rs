@@ -183,6 +183,10 @@ pub struct BlockSection {
     /// With nothing to include, the leader proposes an empty block this long after the
     /// parent's time; it must stay well below the leader timeout.
     pub idle_interval_ms: u64,
+    /// A leader stops adding transactions to its proposal once executing them took this long,
+    /// so that a block every follower must execute too is checked well within the leader
+    /// timeout however slow state reads have become; at most a third of `leader_timeout_ms`.
+    pub max_execution_ms: u64,
 }
 
 impl Default for BlockSection {
@@ -192,6 +196,7 @@ impl Default for BlockSection {
             max_bytes: 8 * 1024 * 1024,
             interval_ms: 200,
             idle_interval_ms: 1_000,
+            max_execution_ms: 500,
         }
     }
 }
@@ -286,6 +291,11 @@ impl Config {
         }
         if self.block.idle_interval_ms.saturating_mul(2) > self.consensus.leader_timeout_ms {
             bail!("[block] idle_interval_ms must be at most half of [consensus] leader_timeout_ms");
+        }
+        if self.block.max_execution_ms == 0
+            || self.block.max_execution_ms.saturating_mul(3) > self.consensus.leader_timeout_ms
+        {
+            bail!("[block] max_execution_ms must be 1 to a third of [consensus] leader_timeout_ms");
         }
         if self.mempool.max_per_signer == 0 {
             bail!("[mempool] max_per_signer must be at least 1");
@@ -463,6 +473,14 @@ listen = "127.0.0.1:8100"
         let error =
             Config::load(&path, env(&[("SUYUAN_MEMPOOL_MAX_PER_SIGNER", "0")])).unwrap_err();
         assert!(error.to_string().contains("max_per_signer"), "{error}");
+        let slow = env(&[("SUYUAN_BLOCK_MAX_EXECUTION_MS", "834")]);
+        let error = Config::load(&path, slow).unwrap_err();
+        assert!(error.to_string().contains("max_execution_ms"), "{error}");
+        let most = env(&[("SUYUAN_BLOCK_MAX_EXECUTION_MS", "833")]);
+        assert_eq!(
+            Config::load(&path, most).unwrap().block.max_execution_ms,
+            833
+        );
     }
 
     #[test]

@@ -344,6 +344,7 @@ impl Driver {
             &parent_hash,
             self.key.public(),
             self.clock.now_ms(),
+            Duration::from_millis(self.block.max_execution_ms),
             |exclude| admission.candidates(exclude, max_count, max_bytes),
         );
         let (block, refused) = match built {

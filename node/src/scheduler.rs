@@ -155,15 +155,25 @@ impl<C, P> FairQueue<C, P> {
         }
     }
 
+    /// Whether a batch of `client` would be queued now, or why not: what
+    /// [`FairQueue::push_client`] would answer, asked before the batch is read.
+    pub fn client_room(&self, client: &ClientKey) -> Result<(), ClientRefusal> {
+        if self.client_batches >= MAX_QUEUED_CLIENT_BATCHES {
+            return Err(ClientRefusal::Saturated);
+        }
+        let waiting = self.clients.get(client).map_or(0, VecDeque::len);
+        if waiting >= MAX_QUEUED_BATCHES_PER_CLIENT {
+            return Err(ClientRefusal::TooManyWaiting);
+        }
+        Ok(())
+    }
+
     /// Queues a client's batch, or hands it back with why not.
     pub fn push_client(&mut self, client: ClientKey, job: C) -> Result<(), (C, ClientRefusal)> {
-        if self.client_batches >= MAX_QUEUED_CLIENT_BATCHES {
-            return Err((job, ClientRefusal::Saturated));
+        if let Err(refusal) = self.client_room(&client) {
+            return Err((job, refusal));
         }
         let queue = self.clients.entry(client).or_default();
-        if queue.len() >= MAX_QUEUED_BATCHES_PER_CLIENT {
-            return Err((job, ClientRefusal::TooManyWaiting));
-        }
         if queue.is_empty() {
             self.client_turns.push_back(client);
         }
@@ -324,6 +334,12 @@ mod tests {
             queue.push_client(flooder, 99),
             Err((99, ClientRefusal::TooManyWaiting))
         );
+        // Asked before a batch is read, the queue answers what a push would.
+        assert_eq!(
+            queue.client_room(&flooder),
+            Err(ClientRefusal::TooManyWaiting)
+        );
+        assert_eq!(queue.client_room(&client(1)), Ok(()));
         queue.push_client(client(1), 1_000).unwrap();
         queue.push_client(client(2), 2_000).unwrap();
         let order: Vec<u32> = drain(&mut queue)
@@ -344,6 +360,7 @@ mod tests {
             queue.push_client(client(3), 5),
             Err((5, ClientRefusal::Saturated))
         );
+        assert_eq!(queue.client_room(&client(3)), Err(ClientRefusal::Saturated));
     }
 
     #[test]

@@ -385,3 +385,147 @@ async fn honest_submissions(
     latencies.sort();
     latencies
 }
+
+/// Under overload a refusal costs no body: with the pool full (a validator of four alone
+/// commits nothing, so what it admits stays), a submission is refused `503 mempool_full` with
+/// `Retry-After` before its body is read (a body that is not even JSON gets the same answer),
+/// and nothing changes; a lookup is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_refuses_submissions_before_reading_them() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = temp_dir("admission-full");
+    let p2p = base_port(2);
+    let demo = Demo::new(4, p2p);
+    let node = RunningNode::start_with(
+        &Config {
+            mempool: MempoolLimits {
+                max_transactions: 5,
+                ..MempoolLimits::default()
+            },
+            ..config(&dir, 0, p2p, p2p + 5)
+        },
+        demo.genesis.clone(),
+        demo.validators[0].clone(),
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", node.api_address);
+
+    let fill: Vec<Envelope> = (0..5)
+        .map(|number| enrolment(&demo, &demo.bureau, 2_000_000 + number))
+        .collect();
+    let response = http
+        .post(format!("{base}/v1/transactions/batch"))
+        .json(&fill)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert!(
+        results.iter().all(|result| result["id"].is_string()),
+        "{answer}"
+    );
+
+    let one_more = vec![enrolment(&demo, &demo.bureau, 2_000_005)];
+    for (path, body) in [
+        ("batch", serde_json::to_vec(&one_more).unwrap()),
+        ("batch", b"[not json".to_vec()),
+        ("", b"not json either".to_vec()),
+    ] {
+        let url = format!("{base}/v1/transactions/{path}");
+        let response = http
+            .post(url.trim_end_matches('/'))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            "{path}"
+        );
+        assert_eq!(response.headers()["retry-after"], "1");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error["code"], "mempool_full", "{error}");
+        assert_eq!(error["held"], 5, "{error}");
+    }
+    let status: serde_json::Value = http
+        .get(format!("{base}/v1/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["mempool"]["transactions"], 5, "{status}");
+    assert_eq!(status["height"], 0, "{status}");
+    node.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A peer's gossip whose signers are all known (active enterprise keys, registrars,
+/// regulators) is admitted on its signatures, as the publishing validator ran the rules and
+/// every block runs them again: even a pair the rules would not both admit is pooled. A batch
+/// with any unknown signer, as a faulty validator's strangers, runs the rules whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_of_known_signers_skips_the_rules_and_of_strangers_runs_them() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = temp_dir("admission-known");
+    let p2p = base_port(3);
+    let demo = Demo::new(4, p2p);
+    let node = RunningNode::start_with(
+        &config(&dir, 0, p2p, p2p + 5),
+        demo.genesis.clone(),
+        demo.validators[0].clone(),
+    )
+    .await
+    .unwrap();
+    let (peer, _events) =
+        Network::start(NetworkConfig::default(), &demo.genesis, &demo.validators[1]).unwrap();
+    let chain = demo.genesis.binding();
+    let stranger = KeyPair::insecure_from_label("a stranger");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut number = 0;
+    while let Err(error) = peer
+        .publish_transaction(encode_batch(vec![enrolment(&demo, &stranger, number)]))
+        .await
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the peer never reached the node: {error}"
+        );
+        number += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The same enterprise enrolled twice by the bureau: the rules admit one, gossip both.
+    let twice = enrolment(&demo, &demo.bureau, 5_000);
+    let mut again = Payload::parse(&twice.payload).unwrap();
+    again.nonce += 1;
+    let again = Envelope::sign(&chain, &again, &demo.bureau);
+    // An enrolment by the bureau beside a stranger's: the batch runs the rules.
+    let beside = enrolment(&demo, &demo.bureau, 6_000);
+    let strangers = enrolment(&demo, &stranger, 6_001);
+    for batch in [
+        vec![twice.clone(), again.clone()],
+        vec![beside.clone(), strangers.clone()],
+    ] {
+        peer.publish_transaction(encode_batch(batch)).await.unwrap();
+    }
+    let pending = [&twice, &again, &beside].map(|envelope| envelope.id(&chain));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pending
+        .iter()
+        .all(|id| node.api.pending(id) == Some(suyuan_api::types::PendingState::Pending))
+    {
+        assert!(Instant::now() < deadline, "gossip was not admitted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(node.api.pending(&strangers.id(&chain)), None);
+    node.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -324,6 +324,53 @@ fn chain_refuses_bad_proposals_and_keeps_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A leader stops filling its proposal once executing candidates took its budget: with none,
+/// the block holds the first few candidates in order and the rest wait; with room, all of them.
+#[test]
+fn a_proposal_stops_at_its_execution_budget() {
+    let dir = temp_dir("budget");
+    let demo = Demo::new(4, 7150);
+    let genesis = Arc::new(demo.genesis.clone());
+    let store = Arc::new(Store::open(dir.join("db"), &genesis).unwrap());
+    let mut chain = Chain::new(Arc::clone(&store), Arc::clone(&genesis)).unwrap();
+    let mut envelopes = demo.story().concat();
+    envelopes.extend(common::commissions(&demo, 300));
+    let candidates: Vec<_> = envelopes
+        .iter()
+        .map(|envelope| envelope.clone().verify(&genesis.binding()).unwrap())
+        .collect();
+    let proposer = demo.validators[1].public();
+    let now = suyuan_node::clock::now_ms();
+
+    let (block, refused) = chain
+        .propose(1, &genesis.hash(), proposer, now, Duration::ZERO, |_| {
+            candidates.clone()
+        })
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    let held = block.body.transactions.len();
+    assert!(
+        held > 0 && held < candidates.len(),
+        "a block over its budget still holds a prefix: {held} of {}",
+        candidates.len()
+    );
+    assert_eq!(block.body.transactions[..], envelopes[..held]);
+
+    let (block, refused) = chain
+        .propose(
+            5,
+            &genesis.hash(),
+            proposer,
+            now,
+            Duration::from_secs(60),
+            |_| candidates.clone(),
+        )
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(block.body.transactions, envelopes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The samples of a `/metrics` exposition by series (`name` or `name{labels}`); the API's
 /// tests check the format strictly, this reads values.
 fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {

@@ -67,8 +67,8 @@ pub(crate) async fn submit(
         (status = 200, description = "One result per envelope, in order: an id or an error", body = BatchResponse),
         (status = 400, description = "`malformed_json`, `invalid_body`, `empty_batch` or `batch_too_large`: nothing admitted", body = crate::types::ErrorBody),
         (status = 413, description = "`body_too_large`", body = crate::types::ErrorBody),
-        (status = 429, description = "`throttled`: this client is refused for a while after sending signatures that failed", body = crate::types::ErrorBody),
-        (status = 503, description = "`busy`, `overloaded` or `timeout`", body = crate::types::ErrorBody),
+        (status = 429, description = "`throttled`: this client has as many batches waiting as one client may, or is refused for a while after sending signatures that failed", body = crate::types::ErrorBody),
+        (status = 503, description = "`busy`, `mempool_full`, `overloaded` or `timeout`: nothing admitted", body = crate::types::ErrorBody),
     )
 )]
 pub(crate) async fn submit_batch(

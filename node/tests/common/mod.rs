@@ -46,6 +46,7 @@ pub(crate) fn config(dir: &Path, index: usize, p2p: u16, api: u16) -> Config {
         block: BlockSection {
             interval_ms: 50,
             idle_interval_ms: 300,
+            max_execution_ms: 300,
             ..BlockSection::default()
         },
         log: LogSection::default(),
