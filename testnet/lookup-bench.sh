@@ -6,7 +6,8 @@
 # Measures product lookups on one node of a busy local testnet: writes a fresh 4-validator
 # testnet into a temporary directory (p2p from 17500, API from 18500), loads at least N
 # commission records through `suyuan bench` (default 100000; a tenth more is offered, at F per
-# second, default 5000: keep F under the testnet's capacity, or fewer than N are committed),
+# second, default 5000: keep F under the testnet's capacity; fewer than 95% of N committed is an
+# error, fewer than N a note, and the figures are then at the count committed),
 # then, while a background `suyuan bench` keeps submitting R transactions per second (default
 # 500) so that blocks keep being finalized, sends GET /v1/products/{code} for random committed
 # codes to validator 0 with wrk for S seconds (default 30) over C connections (default 32) on
@@ -113,7 +114,12 @@ note "loading at least $records records: $fill_rate tx/s for $fill_seconds s"
   --codes-out "$work/paths" >"$work/fill.txt"
 stored=$(wc -l <"$work/paths")
 grep -E '^committed:' "$work/fill.txt" >&2 || true
-[[ $stored -ge $records ]] || die "only $stored of $records records were committed"
+# The fill offers a tenth more than asked; on a machine slower than the fill rate assumes, a
+# few per cent short is still a measurement at that size (the report says how many), more is not.
+if ((stored < records)); then
+  ((stored * 100 >= records * 95)) || die "only $stored of $records records were committed"
+  note "$stored of $records records were committed; measuring at $stored"
+fi
 case $endpoint in
   both) endpoints=(products proofs) ;;
   *) endpoints=("$endpoint") ;;

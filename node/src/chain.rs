@@ -9,8 +9,9 @@
 //!
 //! Executing a block also grows the proof trees ([`suyuan_ledger::trees::grow`]) from its
 //! parent's: the log's right edge ([`Frontier`]) and the code map read through the pending
-//! ancestors' map updates ([`MapOverlay`]) over the committed map ([`MapCache`]). A proposal's
-//! header carries the roots this gives; a received block whose header says otherwise is refused.
+//! ancestors' map updates ([`MapOverlay`]) over the committed map (the store's, its upper levels
+//! in memory). A proposal's header carries the roots this gives; a received block whose header
+//! says otherwise is refused.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -30,8 +31,6 @@ use suyuan_storage::{Head, StorageError, Store, TreeWrites};
 
 use suyuan_ledger::signatures::verify_all;
 use suyuan_proofs::finality::consensus_block;
-
-use crate::map_cache::MapCache;
 
 /// The transactions of a block body that this node verified already (its pool holds them), one
 /// slot per body transaction in order, copied out of the pool so that no lock is held while the
@@ -127,8 +126,6 @@ pub struct Chain {
     head_header: Option<Header>,
     /// The log's right edge at the committed head.
     frontier: Frontier<LedgerHash>,
-    /// The committed map, its upper levels in memory.
-    map: MapCache,
     pending: HashMap<BlockHash, Pending>,
     /// When the committed head was committed (or the chain opened).
     head_learned: Instant,
@@ -144,13 +141,11 @@ impl Chain {
             store.header(head.height)?
         };
         let frontier = store.log_frontier()?;
-        let map = MapCache::new(store.head().height);
         Ok(Chain {
             store,
             genesis,
             head_header,
             frontier,
-            map,
             pending: HashMap::new(),
             head_learned: Instant::now(),
         })
@@ -232,7 +227,7 @@ impl Chain {
                 .rev()
                 .map(|pending| &pending.trees.map)
                 .collect(),
-            base: &self.map.over(&committed),
+            base: &committed,
         };
         trees::grow(frontier, &map, height, txs)
     }
@@ -491,7 +486,6 @@ impl Chain {
             &TreeWrites::from(&pending.trees),
         )?;
         let pending = self.pending.remove(hash).expect("checked above");
-        self.map.committed(&pending.trees.map);
         self.frontier = pending.trees.frontier.clone();
         let height = pending.block.header.height;
         self.pending

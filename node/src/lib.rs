@@ -13,8 +13,7 @@
 //!   and peers in bounded queues, and [`penalties`] remembers who sent failing signatures.
 //! - [`driver`] drives consensus ([`suyuan_consensus::Engine`]): it feeds it messages, timers
 //!   and verdicts and carries out its actions, building and checking blocks with the [`chain`]
-//!   of pending blocks (executed over their ancestors, with the proof trees grown; [`map_cache`]
-//!   keeps the code map's upper levels in memory), and commits finalized blocks with their
+//!   of pending blocks (executed over their ancestors, with the proof trees grown), and commits finalized blocks with their
 //!   justifications to RocksDB ([`suyuan_storage`]).
 //! - [`sync`] fetches and checks the blocks a node missed, from its peers.
 //! - [`network`] is the permissioned libp2p network: gossip, direct consensus sends, block sync.
@@ -32,7 +31,6 @@ pub mod config;
 pub mod driver;
 pub mod frames;
 pub mod keyfile;
-pub mod map_cache;
 pub mod mempool;
 pub mod network;
 pub mod node_api;

@@ -6,7 +6,7 @@
 //! commit lock while it runs, so that it sees one head. [`Store::scan_state`] hands every state
 //! entry to an auditor that compares it with a replay.
 
-use rocksdb::{Direction, IteratorMode};
+use rocksdb::{Direction, IteratorMode, ReadOptions};
 use suyuan_ledger::block::{Header, Parent};
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::merkle::Blake3;
@@ -445,9 +445,12 @@ impl Store {
         report: &mut IntegrityReport,
     ) -> Result<(), StorageError> {
         let reader = self.map_reader();
+        // The whole family in key order, past the position prefix its seeks are filtered by.
+        let mut whole = ReadOptions::default();
+        whole.set_total_order_seek(true);
         for item in self
             .db
-            .iterator_cf(self.cf(cf::MAP_NODES), IteratorMode::Start)
+            .iterator_cf_opt(self.cf(cf::MAP_NODES), whole, IteratorMode::Start)
         {
             let (key, value) = item.map_err(StorageError::backend("scan map nodes"))?;
             let bad = |reason: String| corrupt(cf::MAP_NODES, &key, reason);

@@ -75,6 +75,7 @@ mod backup;
 mod cache;
 mod check;
 mod error;
+mod map_cache;
 pub mod query;
 pub mod schema;
 mod store;
@@ -84,6 +85,7 @@ mod wal;
 
 pub use check::{CheckScope, IntegrityReport, StoredStateEntry};
 pub use error::StorageError;
+pub use map_cache::CACHED_DEPTH;
 pub use query::{
     MAX_BLOCKS_PER_PAGE, MAX_HEADERS_PER_PAGE, MAX_PAGE_RECORDS, Order, Page, PageRequest, StoredTx,
 };

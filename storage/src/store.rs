@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB,
-    DBCompressionType, DBRecoveryMode, Options, WriteBatch, WriteOptions,
+    DBCompressionType, DBRecoveryMode, Options, SliceTransform, WriteBatch, WriteOptions,
 };
 use suyuan_ledger::block::{Block, BlockHash, Header, Parent};
 use suyuan_ledger::genesis::Genesis;
@@ -16,9 +16,10 @@ use suyuan_ledger::tx::{ChainBinding, Payload, VerifiedTx};
 
 use crate::cache::StateCache;
 use crate::error::StorageError;
+use crate::map_cache::MapCache;
 use crate::schema::{
-    self, COLUMN_FAMILIES, SCHEMA_VERSION, UPGRADABLE_VERSION, cf, corrupt, head_value, height_key,
-    latest_value, meta, position_key, seal, text_position_key, unseal,
+    self, COLUMN_FAMILIES, MAP_POSITION_BYTES, SCHEMA_VERSION, UPGRADABLE_VERSION, cf, corrupt,
+    head_value, height_key, latest_value, meta, position_key, seal, text_position_key, unseal,
 };
 use crate::tree_writes::TreeWrites;
 use crate::wal::WalCursor;
@@ -105,6 +106,8 @@ pub struct Store {
     /// after each commit. Held only to copy in or out, never across I/O.
     published: Mutex<(Head, Counts)>,
     state_cache: StateCache,
+    /// The code map's upper levels as of the head: see [`crate::map_cache`].
+    pub(crate) map_cache: MapCache,
     pub(crate) wal: Mutex<WalCursor>,
     halted: AtomicBool,
 }
@@ -153,6 +156,7 @@ impl Store {
                 Counts::default(),
             )),
             state_cache: StateCache::default(),
+            map_cache: MapCache::disabled(),
             wal: Mutex::new(WalCursor::default()),
             halted: AtomicBool::new(false),
         };
@@ -165,6 +169,7 @@ impl Store {
             .published
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner) = (tip.head, tip.counts);
+        store.map_cache.reset(tip.head.height);
         *store.tip.get_mut().unwrap_or_else(PoisonError::into_inner) = tip;
         let cursor = store.load_wal_cursor()?;
         *store.wal.get_mut().unwrap_or_else(PoisonError::into_inner) = cursor;
@@ -276,7 +281,9 @@ impl Store {
         counts.blocks = height;
         self.put_meta(&mut batch, meta::HEAD, &head_value(height, &hash));
         self.put_meta(&mut batch, meta::COUNTS, &counts_value(&counts));
+        let map_commit = self.map_cache.begin_commit();
         self.write_synced(batch, "commit block")?;
+        map_commit.apply(height, &trees.map_nodes);
         self.state_cache.apply(writes);
         self.check_head_reads_back(height, &hash)?;
 
@@ -721,7 +728,16 @@ fn db_options() -> (Options, Vec<ColumnFamilyDescriptor>) {
     family.set_memtable_prefix_bloom_ratio(MEMTABLE_BLOOM_RATIO);
     let families = COLUMN_FAMILIES
         .iter()
-        .map(|name| ColumnFamilyDescriptor::new(*name, family.clone()))
+        .map(|name| {
+            let mut options = family.clone();
+            if *name == cf::MAP_NODES {
+                // Map nodes are read by `seek_for_prev` to a position's latest version: with its
+                // position as the prefix, a seek skips every table whose filter lacks it.
+                options
+                    .set_prefix_extractor(SliceTransform::create_fixed_prefix(MAP_POSITION_BYTES));
+            }
+            ColumnFamilyDescriptor::new(*name, options)
+        })
         .collect();
     let mut options = Options::default();
     options.create_if_missing(true);

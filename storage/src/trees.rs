@@ -9,10 +9,11 @@
 //!   being the block's height). [`Store::commit_block`] writes them in the block's own
 //!   `WriteBatch`, so after any crash a block is visible with its tree nodes or not at all.
 //! - [`Store`] implements [`LogStore`] and [`MapStore`]: the node loads the log's frontier, runs
-//!   `map::update` for the next block, and builds proofs at any committed height straight from
-//!   RocksDB. Nodes are only ever added (a log node is written once, a map node once per
-//!   version), so reads through the store at a height at or below a [`crate::query::Snapshot`]'s
-//!   head give the answers a view at that head would.
+//!   `map::update` for the next block, and builds proofs at any committed height from RocksDB
+//!   (the map's upper levels as of the head from memory, [`crate::map_cache`]). Nodes are only
+//!   ever added (a log node is written once, a map node once per version), so reads through the
+//!   store at a height at or below a [`crate::query::Snapshot`]'s head give the answers a view at
+//!   that head would.
 //! - [`Store::log_size_at`] gives the log's size once a block is committed (kept per height in
 //!   [`cf::LOG_SIZES`]); with [`Store::log_root_at`] and [`Store::map_root_at`] it is what a
 //!   proof at that height is checked against.
@@ -42,6 +43,7 @@ use suyuan_ledger::merkle::map::{self, MapNode, MapReadError, MapStore, NodePosi
 use suyuan_ledger::merkle::{Blake3, StoreError};
 
 use crate::error::StorageError;
+use crate::map_cache::MapCache;
 use crate::schema::{MAP_POSITION_BYTES, cf, corrupt, decode_hash, decode_u64, height_key, seal};
 use crate::store::Store;
 use crate::tree_writes::TreeWrites;
@@ -169,10 +171,12 @@ impl Store {
 
     /// A reader of the map that keeps one RocksDB iterator for all its reads: a proof or a
     /// block's update reads one node per level, and opening an iterator per read costs more than
-    /// the seek. Hold it for one operation, not across commits: while it lives, the iterator
-    /// keeps the files it read from alive.
+    /// the seek. The upper levels come from memory ([`crate::map_cache`]) where they can. Hold
+    /// it for one operation, not across commits: while it lives, the iterator keeps the files it
+    /// read from alive.
     pub fn map_reader(&self) -> MapReader<'_> {
         MapReader {
+            cache: &self.map_cache,
             cursor: RefCell::new(self.db.raw_iterator_cf(self.cf(cf::MAP_NODES))),
         }
     }
@@ -183,13 +187,17 @@ impl Store {
         position: &NodePosition,
         version: u64,
     ) -> Result<Option<MapNode>, StorageError> {
-        let mut cursor = self.db.raw_iterator_cf(self.cf(cf::MAP_NODES));
-        map_node_at(&mut cursor, position, version)
+        self.map_cache.read(position, version, |version| {
+            let mut cursor = self.db.raw_iterator_cf(self.cf(cf::MAP_NODES));
+            map_node_at(&mut cursor, position, version)
+        })
     }
 }
 
-/// Reads map nodes through one iterator ([`Store::map_reader`]).
+/// Reads map nodes through the cache of the upper levels and one iterator
+/// ([`Store::map_reader`]).
 pub struct MapReader<'a> {
+    cache: &'a MapCache,
     cursor: RefCell<DBRawIteratorWithThreadMode<'a, DB>>,
 }
 
@@ -199,7 +207,11 @@ impl MapStore for MapReader<'_> {
         position: &NodePosition,
         version: u64,
     ) -> Result<Option<MapNode>, StoreError> {
-        map_node_at(&mut self.cursor.borrow_mut(), position, version).map_err(tree_store_error)
+        self.cache
+            .read(position, version, |version| {
+                map_node_at(&mut self.cursor.borrow_mut(), position, version)
+            })
+            .map_err(tree_store_error)
     }
 }
 

@@ -13,6 +13,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rocksdb::{DB, Direction, IteratorMode, Options};
@@ -220,6 +221,53 @@ fn roots_match_a_recomputation_and_proofs_verify_at_every_older_height() {
         }
     }
     assert!(superseded > 0, "some code is superseded along the chain");
+}
+
+/// Proofs read at the head by other threads while blocks commit (the API's bundles beside the
+/// chain's commits, both through the map's cached upper levels) each verify against the root of
+/// the height they were read at.
+#[test]
+fn proofs_read_while_blocks_commit_verify_at_their_height() {
+    let (dir, workload, mut model) = chain("trees-concurrent");
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let mut keys: Vec<MapKey> = model.latest[9].keys().copied().collect();
+    keys.push(MapKey::of_code(b"01/09999999999994/21/NEVER"));
+    let committing = AtomicBool::new(true);
+    let read = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut read = Vec::new();
+                    while committing.load(Ordering::Relaxed) {
+                        let height = store.head().height;
+                        let reader = store.map_reader();
+                        for key in &keys {
+                            let proof = map::prove::<Blake3>(&reader, height, key).unwrap();
+                            read.push((height, *key, proof));
+                        }
+                    }
+                    read
+                })
+            })
+            .collect();
+        commit_with_trees(&store, &workload, &mut model, 40);
+        committing.store(false, Ordering::Relaxed);
+        readers
+            .into_iter()
+            .flat_map(|reader| reader.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let roots: Vec<Hash32> = (0..=40).map(|height| model.map_root(height)).collect();
+    let heights: std::collections::BTreeSet<u64> = read.iter().map(|(h, _, _)| *h).collect();
+    assert!(heights.len() > 10, "proofs were read at {heights:?}");
+    for (height, key, proof) in &read {
+        let claim = model.latest[*height as usize].get(key);
+        assert_eq!(
+            proof.verify::<Blake3>(&roots[*height as usize], key, claim),
+            Ok(()),
+            "map proof of {key} read at height {height}"
+        );
+    }
 }
 
 #[test]
