@@ -11,6 +11,7 @@
 //! The multi-process test of hostile clients is `tests/tests/admission.rs`.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use suyuan_node::admission::SPLIT_CHECKS_PER_SIGNATURE;
 use suyuan_node::config::Config;
 use suyuan_node::frames::{MAX_BATCH_TRANSACTIONS, encode_batch};
 use suyuan_node::mempool::MempoolLimits;
-use suyuan_node::network::{Network, NetworkConfig, NetworkError};
+use suyuan_node::network::{Network, NetworkConfig, NetworkError, NetworkEvent, NetworkHandle};
 use suyuan_node::penalties::{PENALISED_BATCH, STRIKES_BEFORE_REFUSAL};
 use suyuan_node::scheduler::MAX_QUEUED_GOSSIP_BYTES;
 use suyuan_node::service::RunningNode;
@@ -207,12 +208,20 @@ async fn n1_crafted_signatures_cost_a_bounded_search_then_their_sender_is_refuse
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn n4_a_validator_flooding_gossip_fills_only_its_bounded_queue_and_clients_keep_being_admitted()
- {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = temp_dir("admission-flood");
-    let p2p = base_port(1);
+/// Validator 0 started alone in a fresh directory named after `label`, and validator 1 running
+/// only a network, with its events.
+async fn node_and_bare_peer(
+    label: &str,
+    salt: u16,
+) -> (
+    PathBuf,
+    Demo,
+    RunningNode,
+    NetworkHandle,
+    tokio::sync::mpsc::Receiver<NetworkEvent>,
+) {
+    let dir = temp_dir(label);
+    let p2p = base_port(salt);
     let demo = Demo::new(4, p2p);
     let node = RunningNode::start_with(
         &config(&dir, 0, p2p, p2p + 5),
@@ -221,26 +230,37 @@ async fn n4_a_validator_flooding_gossip_fills_only_its_bounded_queue_and_clients
     )
     .await
     .unwrap();
-    // Validator 1 is Byzantine: it runs only a network, and publishes batches of envelopes
-    // with valid signatures by a key no rule accepts, so that each costs the node a full
-    // batch check before the rules refuse it, and none is penalised as invalid.
-    let (flooder, _events) =
+    let (peer, events) =
         Network::start(NetworkConfig::default(), &demo.genesis, &demo.validators[1]).unwrap();
-    let flood_batches = Arc::new(FloodBatches::new(&demo));
-    // Gossip needs the node subscribed before anything can be published.
+    (dir, demo, node, peer, events)
+}
+
+/// Publishes `message(0)`, `message(1)`, ... every 100 ms until one is accepted (gossip needs
+/// the node subscribed first), for at most 20 s; returns the number of the one accepted.
+async fn publish_until_heard(peer: &NetworkHandle, message: impl Fn(u32) -> Vec<u8>) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut number = 0;
-    while let Err(error) = flooder
-        .publish_transaction(flood_batches.message(number))
-        .await
-    {
+    while let Err(error) = peer.publish_transaction(message(number)).await {
         assert!(
             Instant::now() < deadline,
-            "the flooder never reached the node: {error}"
+            "the peer never reached the node: {error}"
         );
         number += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    number
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n4_a_validator_flooding_gossip_fills_only_its_bounded_queue_and_clients_keep_being_admitted()
+ {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // Validator 1 is Byzantine: it runs only a network, and publishes batches of envelopes
+    // with valid signatures by a key no rule accepts, so that each costs the node a full
+    // batch check before the rules refuse it, and none is penalised as invalid.
+    let (dir, demo, node, flooder, _events) = node_and_bare_peer("admission-flood", 1).await;
+    let flood_batches = Arc::new(FloodBatches::new(&demo));
+    let mut number = publish_until_heard(&flooder, |number| flood_batches.message(number)).await;
 
     // Without the flood first, then with it, from the same client.
     let baseline = honest_submissions(&demo, &node, 0, Duration::from_secs(3)).await;
@@ -474,33 +494,13 @@ async fn a_full_pool_refuses_submissions_before_reading_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gossip_of_known_signers_skips_the_rules_and_of_strangers_runs_them() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let dir = temp_dir("admission-known");
-    let p2p = base_port(3);
-    let demo = Demo::new(4, p2p);
-    let node = RunningNode::start_with(
-        &config(&dir, 0, p2p, p2p + 5),
-        demo.genesis.clone(),
-        demo.validators[0].clone(),
-    )
-    .await
-    .unwrap();
-    let (peer, _events) =
-        Network::start(NetworkConfig::default(), &demo.genesis, &demo.validators[1]).unwrap();
+    let (dir, demo, node, peer, _events) = node_and_bare_peer("admission-known", 3).await;
     let chain = demo.genesis.binding();
     let stranger = KeyPair::insecure_from_label("a stranger");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut number = 0;
-    while let Err(error) = peer
-        .publish_transaction(encode_batch(vec![enrolment(&demo, &stranger, number)]))
-        .await
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the peer never reached the node: {error}"
-        );
-        number += 1;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    publish_until_heard(&peer, |number| {
+        encode_batch(vec![enrolment(&demo, &stranger, number)])
+    })
+    .await;
 
     // The same enterprise enrolled twice by the bureau: the rules admit one, gossip both.
     let twice = enrolment(&demo, &demo.bureau, 5_000);
