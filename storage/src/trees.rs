@@ -180,18 +180,6 @@ impl Store {
             cursor: RefCell::new(self.db.raw_iterator_cf(self.cf(cf::MAP_NODES))),
         }
     }
-
-    /// The node at `position` written by the latest version at or below `version`.
-    fn read_map_node(
-        &self,
-        position: &NodePosition,
-        version: u64,
-    ) -> Result<Option<MapNode>, StorageError> {
-        self.map_cache.read(position, version, |version| {
-            let mut cursor = self.db.raw_iterator_cf(self.cf(cf::MAP_NODES));
-            map_node_at(&mut cursor, position, version)
-        })
-    }
 }
 
 /// Reads map nodes through the cache of the upper levels and one iterator
@@ -253,8 +241,7 @@ impl MapStore for Store {
         position: &NodePosition,
         version: u64,
     ) -> Result<Option<MapNode>, StoreError> {
-        self.read_map_node(position, version)
-            .map_err(tree_store_error)
+        self.map_reader().map_node(position, version)
     }
 }
 
