@@ -6,6 +6,9 @@
 //! commit lock while it runs, so that it sees one head. [`Store::scan_state`] hands every state
 //! entry to an auditor that compares it with a replay.
 
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 use suyuan_ledger::block::{Header, Parent};
 use suyuan_ledger::hash::Hash32;
@@ -19,7 +22,7 @@ use suyuan_ledger::tx::Payload;
 use crate::error::StorageError;
 use crate::schema::{
     cf, corrupt, decode_hash, decode_position, height_key, map_node_key, position_key,
-    split_text_position, text_position_key, text_prefix, unseal,
+    split_text_position, text_position_key, unseal,
 };
 use crate::store::{Counts, Head, Store};
 use crate::trees::from_tree_store_error;
@@ -31,6 +34,12 @@ pub enum CheckScope {
     /// entry back to its transaction, and every stored node of the record log and the code map
     /// against its children.
     Full,
+    /// What [`CheckScope::Full`] reads, except that the trees' stored nodes are counted
+    /// ([`IntegrityReport::log_nodes`], [`IntegrityReport::map_nodes`]) rather than checked
+    /// against their children: for a caller that compares every node each block wrote with its
+    /// own recomputation and the counts with its own, as an audit does. Much faster: checking a
+    /// map node against its children costs two seeks.
+    FullCountingTreeNodes,
     /// The hash chain of all headers, blocks from this height up with their transactions, index
     /// entries and log sizes, nothing stored above the head, and the state digest. For repeated
     /// checks of a growing chain.
@@ -50,10 +59,24 @@ pub struct IntegrityReport {
     pub index_entries_checked: u64,
     /// Stored nodes of the record log and the code map checked against their children.
     pub tree_nodes_checked: u64,
+    /// Stored nodes of the record log (0 unless the scope reads the trees).
+    pub log_nodes: u64,
+    /// Stored nodes of the code map, every version of each (0 unless the scope reads the
+    /// trees).
+    pub map_nodes: u64,
     /// State entries.
     pub state_entries: u64,
     /// [`Store::state_digest`].
     pub state_digest: Hash32,
+}
+
+/// What the checked blocks name, to compare with what the indexes hold.
+#[derive(Debug, Default)]
+struct Named {
+    /// Transactions.
+    transactions: u64,
+    /// Index entries by family.
+    index_entries: BTreeMap<&'static str, u64>,
 }
 
 impl Store {
@@ -68,22 +91,26 @@ impl Store {
                 transactions_checked: 0,
                 index_entries_checked: 0,
                 tree_nodes_checked: 0,
+                log_nodes: 0,
+                map_nodes: 0,
                 state_entries: 0,
                 state_digest: Hash32::ZERO,
             };
             self.check_header_chain(head)?;
             self.check_nothing_above(head)?;
             let from = match scope {
-                CheckScope::Full => 1,
+                CheckScope::Full | CheckScope::FullCountingTreeNodes => 1,
                 CheckScope::Since(height) => height.max(1),
             };
+            let mut named = Named::default();
             for height in from..=head.height {
-                self.check_block(height, &mut report)?;
+                self.check_block(height, &mut report, &mut named)?;
             }
-            if scope == CheckScope::Full {
-                self.check_indexes_point_back(head, counts, &mut report)?;
-                self.check_log_nodes(head, &mut report)?;
-                self.check_map_nodes(head, &mut report)?;
+            if !matches!(scope, CheckScope::Since(_)) {
+                self.check_indexes_point_back(head, counts, &named)?;
+                let structure = scope == CheckScope::Full;
+                self.check_log_nodes(head, structure, &mut report)?;
+                self.check_map_nodes(head, structure, &mut report)?;
             }
             let mut entries = 0;
             for item in self.db.iterator_cf(self.cf(cf::STATE), IteratorMode::Start) {
@@ -167,8 +194,14 @@ impl Store {
         Ok(())
     }
 
-    /// One block: its body, justification, log size, and every index entry its transactions need.
-    fn check_block(&self, height: u64, report: &mut IntegrityReport) -> Result<(), StorageError> {
+    /// One block: its body, justification, log size, and every index entry its transactions need;
+    /// what they name is added to `named`.
+    fn check_block(
+        &self,
+        height: u64,
+        report: &mut IntegrityReport,
+        named: &mut Named,
+    ) -> Result<(), StorageError> {
         let key = height_key(height);
         let block = self
             .block(height)?
@@ -188,18 +221,21 @@ impl Store {
             };
             let tx_key = position_key(at);
             let id = envelope.id(&self.binding);
-            match self.transaction(&id)? {
-                Some(tx) if tx.location == at => {}
-                _ => {
-                    return Err(corrupt(
-                        cf::TXS,
-                        id.as_bytes(),
-                        format!("does not point to {height}:{index}"),
-                    ));
-                }
+            let stored_at = self
+                .read(cf::TXS, id.as_bytes())?
+                .and_then(|payload| decode_position(&payload));
+            if stored_at != Some(at) {
+                return Err(corrupt(
+                    cf::TXS,
+                    id.as_bytes(),
+                    format!("does not point to {height}:{index}"),
+                ));
             }
             let record = parse_record(&envelope.payload, &tx_key)?;
-            let texts = index_texts(&record);
+            let mut texts = index_texts(&record);
+            // A record may name a text twice; the index holds it once.
+            texts.sort_unstable();
+            texts.dedup();
             for (family, text) in &texts {
                 let entry = text_position_key(text, at);
                 match self.read(family, &entry)? {
@@ -212,7 +248,9 @@ impl Store {
                         ));
                     }
                 }
+                *named.index_entries.entry(family).or_default() += 1;
             }
+            named.transactions += 1;
             report.transactions_checked += 1;
         }
         report.blocks_checked += 1;
@@ -221,29 +259,19 @@ impl Store {
 
     /// Every index entry points to a stored transaction at or below the head that names it,
     /// the latest-record index agrees with the history, and the counts with the entries.
+    ///
+    /// Every block from 1 was checked first, which read each entry its transactions name
+    /// (`named`): a family holding exactly as many entries holds no other, so each family is
+    /// only counted, and scanned entry by entry, to name the stray one, when its count differs.
     fn check_indexes_point_back(
         &self,
         head: Head,
         counts: Counts,
-        report: &mut IntegrityReport,
+        named: &Named,
     ) -> Result<(), StorageError> {
-        let mut transactions = 0u64;
-        for item in self.db.iterator_cf(self.cf(cf::TXS), IteratorMode::Start) {
-            let (key, value) = item.map_err(StorageError::backend("scan txs"))?;
-            let at = decode_position(unseal(cf::TXS, &key, &value)?)
-                .ok_or_else(|| corrupt(cf::TXS, &key, "not a 12-byte position".into()))?;
-            let tx = self.transaction_at(at)?;
-            if at.height > head.height || tx.is_none_or(|tx| tx.id.as_bytes()[..] != key[..]) {
-                return Err(corrupt(
-                    cf::TXS,
-                    &key,
-                    format!(
-                        "points to {}:{}, which does not hold it",
-                        at.height, at.index
-                    ),
-                ));
-            }
-            transactions += 1;
+        let transactions = self.count_entries(cf::TXS, ReadOptions::default())?;
+        if transactions != named.transactions {
+            self.find_stray_transaction(head)?;
         }
         if transactions != counts.transactions {
             return Err(corrupt(
@@ -261,30 +289,21 @@ impl Store {
             cf::ENTERPRISE_RECORDS,
             cf::CERTIFICATE_RECORDS,
         ] {
-            for item in self.db.iterator_cf(self.cf(family), IteratorMode::Start) {
-                let (key, value) = item.map_err(StorageError::backend("scan index"))?;
-                unseal(family, &key, &value)?;
-                let (text, at) = split_text_position(&key)
-                    .ok_or_else(|| corrupt(family, &key, "not a text and a position".into()))?;
-                let names_it = match self.transaction_at(at)? {
-                    Some(tx) if at.height <= head.height => {
-                        let record = parse_record(&tx.envelope.payload, &position_key(at))?;
-                        index_texts(&record)
-                            .iter()
-                            .any(|(f, t)| f == &family && t == text)
-                    }
-                    _ => false,
-                };
-                if !names_it {
-                    return Err(corrupt(
-                        family,
-                        &key,
-                        "the transaction it points to does not name it".into(),
-                    ));
-                }
-                report.index_entries_checked += 1;
+            let stored = self.count_entries(family, ReadOptions::default())?;
+            let expected = named.index_entries.get(family).copied().unwrap_or(0);
+            if stored != expected {
+                self.find_stray_index_entry(family, head)?;
+                return Err(StorageError::Corrupt {
+                    what: family,
+                    key: "all entries".into(),
+                    reason: format!("{stored} entries stored; the blocks name {expected}"),
+                });
             }
         }
+        // Both families are in code order (a history key is the code, TEXT_END, a position):
+        // one pass over each, the history's cursor kept level with the latest-record index.
+        let mut history = self.db.raw_iterator_cf(self.cf(cf::CODE_HISTORY));
+        history.seek_to_first();
         let mut codes = 0u64;
         for item in self
             .db
@@ -295,18 +314,25 @@ impl Store {
                 .ok_or_else(|| corrupt(cf::CODE_LATEST, &key, "not a position and an id".into()))?;
             let code = std::str::from_utf8(&key)
                 .map_err(|_| corrupt(cf::CODE_LATEST, &key, "not UTF-8".into()))?;
-            let prefix = text_prefix(code);
-            let last = self
-                .prefix_iter(cf::CODE_HISTORY, &prefix, IteratorMode::End)
-                .next();
-            let last_at = match last {
-                Some(item) => {
-                    let (history_key, _) =
-                        item.map_err(StorageError::backend("scan code history"))?;
-                    split_text_position(&history_key).map(|(_, at)| at)
+            let mut last_at = None;
+            while let Some(history_key) = history.key() {
+                let (text, entry_at) = split_text_position(history_key).ok_or_else(|| {
+                    corrupt(
+                        cf::CODE_HISTORY,
+                        history_key,
+                        "not a text and a position".into(),
+                    )
+                })?;
+                match text.cmp(code) {
+                    Ordering::Less => return Err(no_latest_record(history_key)),
+                    Ordering::Equal => last_at = Some(entry_at),
+                    Ordering::Greater => break,
                 }
-                None => None,
-            };
+                history.next();
+            }
+            history
+                .status()
+                .map_err(StorageError::backend("scan code history"))?;
             if last_at != Some(at) {
                 return Err(corrupt(
                     cf::CODE_LATEST,
@@ -316,12 +342,81 @@ impl Store {
             }
             codes += 1;
         }
+        if let Some(history_key) = history.key() {
+            return Err(no_latest_record(history_key));
+        }
         if codes != counts.codes {
             return Err(corrupt(
                 cf::META,
                 b"counts",
                 format!("says {} codes, {codes} are indexed", counts.codes),
             ));
+        }
+        Ok(())
+    }
+
+    /// Entries in `family`, read with `options`.
+    fn count_entries(
+        &self,
+        family: &'static str,
+        options: ReadOptions,
+    ) -> Result<u64, StorageError> {
+        let mut cursor = self.db.raw_iterator_cf_opt(self.cf(family), options);
+        cursor.seek_to_first();
+        let mut count = 0u64;
+        while cursor.valid() {
+            count += 1;
+            cursor.next();
+        }
+        cursor.status().map_err(StorageError::backend("count"))?;
+        Ok(count)
+    }
+
+    /// Scans every transaction index entry for one that points to no transaction at or below
+    /// the head holding it.
+    fn find_stray_transaction(&self, head: Head) -> Result<(), StorageError> {
+        for item in self.db.iterator_cf(self.cf(cf::TXS), IteratorMode::Start) {
+            let (key, value) = item.map_err(StorageError::backend("scan txs"))?;
+            let at = decode_position(unseal(cf::TXS, &key, &value)?)
+                .ok_or_else(|| corrupt(cf::TXS, &key, "not a 12-byte position".into()))?;
+            let tx = self.transaction_at(at)?;
+            if at.height > head.height || tx.is_none_or(|tx| tx.id.as_bytes()[..] != key[..]) {
+                return Err(corrupt(
+                    cf::TXS,
+                    &key,
+                    format!(
+                        "points to {}:{}, which does not hold it",
+                        at.height, at.index
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans every entry of the index `family` for one whose transaction does not name it.
+    fn find_stray_index_entry(&self, family: &'static str, head: Head) -> Result<(), StorageError> {
+        for item in self.db.iterator_cf(self.cf(family), IteratorMode::Start) {
+            let (key, value) = item.map_err(StorageError::backend("scan index"))?;
+            unseal(family, &key, &value)?;
+            let (text, at) = split_text_position(&key)
+                .ok_or_else(|| corrupt(family, &key, "not a text and a position".into()))?;
+            let names_it = match self.transaction_at(at)? {
+                Some(tx) if at.height <= head.height => {
+                    let record = parse_record(&tx.envelope.payload, &position_key(at))?;
+                    index_texts(&record)
+                        .iter()
+                        .any(|(f, t)| f == &family && t == text)
+                }
+                _ => false,
+            };
+            if !names_it {
+                return Err(corrupt(
+                    family,
+                    &key,
+                    "the transaction it points to does not name it".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -371,15 +466,38 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored log node: sealed, a 32-byte hash under a node id, inside the head's log,
-    /// and, above the leaves, the hash of its two stored children; and exactly as many as a log
-    /// of the head's size has perfect nodes.
+    /// Exactly as many stored log nodes as a log of the head's size has perfect nodes, and,
+    /// with `structure`, every one sealed, a 32-byte hash under a node id, inside the head's
+    /// log, and, above the leaves, the hash of its two stored children.
     fn check_log_nodes(
         &self,
         head: Head,
+        structure: bool,
         report: &mut IntegrityReport,
     ) -> Result<(), StorageError> {
         let size = self.stored_log_size(head.height)?;
+        let count = if structure {
+            self.check_log_node_structure(size)?
+        } else {
+            self.count_entries(cf::LOG_NODES, ReadOptions::default())?
+        };
+        let expected = 2 * size - u64::from(size.count_ones());
+        if count != expected {
+            return Err(StorageError::Corrupt {
+                what: cf::LOG_NODES,
+                key: "all nodes".into(),
+                reason: format!("{count} nodes stored; a log of {size} records has {expected}"),
+            });
+        }
+        report.log_nodes = count;
+        if structure {
+            report.tree_nodes_checked += count;
+        }
+        Ok(())
+    }
+
+    /// Every stored log node against its children ([`Store::check_log_nodes`]); how many.
+    fn check_log_node_structure(&self, size: u64) -> Result<u64, StorageError> {
         let mut count = 0u64;
         for item in self
             .db
@@ -411,16 +529,7 @@ impl Store {
             }
             count += 1;
         }
-        let expected = 2 * size - u64::from(size.count_ones());
-        if count != expected {
-            return Err(StorageError::Corrupt {
-                what: cf::LOG_NODES,
-                key: "all nodes".into(),
-                reason: format!("{count} nodes stored; a log of {size} records has {expected}"),
-            });
-        }
-        report.tree_nodes_checked += count;
-        Ok(())
+        Ok(count)
     }
 
     /// A log node that must be stored.
@@ -436,18 +545,23 @@ impl Store {
             })
     }
 
-    /// Every stored map node: sealed and decoding, under a position and a version from 1 to the
-    /// head; a leaf on its key's path; an interior node holding the hashes of its children as of
-    /// its version.
+    /// Counts the stored map nodes and, with `structure`, checks every one: sealed and
+    /// decoding, under a position and a version from 1 to the head; a leaf on its key's path;
+    /// an interior node holding the hashes of its children as of its version.
     fn check_map_nodes(
         &self,
         head: Head,
+        structure: bool,
         report: &mut IntegrityReport,
     ) -> Result<(), StorageError> {
-        let reader = self.map_reader();
         // The whole family in key order, past the position prefix its seeks are filtered by.
         let mut whole = ReadOptions::default();
         whole.set_total_order_seek(true);
+        if !structure {
+            report.map_nodes = self.count_entries(cf::MAP_NODES, whole)?;
+            return Ok(());
+        }
+        let reader = self.map_reader();
         for item in self
             .db
             .iterator_cf_opt(self.cf(cf::MAP_NODES), whole, IteratorMode::Start)
@@ -479,9 +593,19 @@ impl Store {
                 }
             }
             report.tree_nodes_checked += 1;
+            report.map_nodes += 1;
         }
         Ok(())
     }
+}
+
+/// A code history entry of a code that the latest-record index does not hold.
+fn no_latest_record(key: &[u8]) -> StorageError {
+    corrupt(
+        cf::CODE_HISTORY,
+        key,
+        "names a code that has no latest record".into(),
+    )
 }
 
 /// The hash of the subtree on side `right` of `position` as of `version`, read through

@@ -169,6 +169,36 @@ impl Store {
             .ok_or_else(|| corrupt(cf::LOG_NODES, &key, "not a 32-byte hash".into()))
     }
 
+    /// The nodes that version `version` of the map wrote at `positions`, read by their exact
+    /// keys in one batch: `None` where that version wrote none (a node an older version wrote
+    /// there is not returned). An audit compares each block's map writes with its own this way.
+    pub fn map_nodes_written<'p>(
+        &self,
+        version: u64,
+        positions: impl IntoIterator<Item = &'p NodePosition>,
+    ) -> Result<Vec<Option<MapNode>>, StorageError> {
+        let keys: Vec<[u8; MAP_POSITION_BYTES + 8]> = positions
+            .into_iter()
+            .map(|position| position.storage_key(version))
+            .collect();
+        let found = self
+            .db
+            .batched_multi_get_cf(self.cf(cf::MAP_NODES), &keys, false);
+        found
+            .into_iter()
+            .zip(&keys)
+            .map(|(value, key)| {
+                let Some(value) = value.map_err(StorageError::backend("read map nodes"))? else {
+                    return Ok(None);
+                };
+                let payload = crate::schema::unseal(cf::MAP_NODES, key, &value)?;
+                MapNode::from_bytes(payload)
+                    .map(Some)
+                    .map_err(|error| corrupt(cf::MAP_NODES, key, error.to_string()))
+            })
+            .collect()
+    }
+
     /// A reader of the map that keeps one RocksDB iterator for all its reads: a proof or a
     /// block's update reads one node per level, and opening an iterator per read costs more than
     /// the seek. The upper levels come from memory ([`crate::map_cache`]) where they can. Hold

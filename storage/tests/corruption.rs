@@ -158,6 +158,126 @@ fn flipped_index_state_and_wal_values_are_reported() {
     ));
 }
 
+/// Writes `payload` under `key` in `family`, sealed as the store would: an entry that passes its
+/// checksum but that no block put there.
+fn put_sealed(dir: &TempDir, family: &str, key: &[u8], payload: &[u8]) {
+    let db = raw(dir);
+    let value = seal(family, key, payload);
+    db.put_cf(db.cf_handle(family).unwrap(), key, value)
+        .unwrap();
+}
+
+fn delete(dir: &TempDir, family: &str, key: &[u8]) {
+    let db = raw(dir);
+    db.delete_cf(db.cf_handle(family).unwrap(), key).unwrap();
+}
+
+/// The payload (checksum removed) under `key` in `family`.
+fn stored_payload(dir: &TempDir, family: &'static str, key: &[u8]) -> Vec<u8> {
+    let db = raw(dir);
+    let value = db
+        .get_cf(db.cf_handle(family).unwrap(), key)
+        .unwrap()
+        .unwrap();
+    suyuan_storage::schema::unseal(family, key, &value)
+        .unwrap()
+        .to_vec()
+}
+
+#[track_caller]
+fn assert_names(
+    result: Result<suyuan_storage::IntegrityReport, StorageError>,
+    what: &str,
+    words: &str,
+) {
+    match result {
+        Err(StorageError::Corrupt {
+            what: found,
+            reason,
+            ..
+        }) => assert!(found == what && reason.contains(words), "{found}: {reason}"),
+        other => panic!("expected corruption of {what}, got {other:?}"),
+    }
+}
+
+/// The full check counts each index family against the entries the blocks name, and only scans
+/// a family entry by entry when its count is off: a sealed entry that no block put there is
+/// still named, in either full scope, and tree nodes are counted alike in both.
+#[test]
+fn stray_index_entries_are_named_and_tree_nodes_counted() {
+    let (dir, workload) = populated("stray-entries");
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let full = store.check_integrity(CheckScope::Full).unwrap();
+    let counted = store
+        .check_integrity(CheckScope::FullCountingTreeNodes)
+        .unwrap();
+    assert!(full.map_nodes > 0 && full.log_nodes > 0);
+    assert_eq!(
+        (counted.log_nodes, counted.map_nodes),
+        (full.log_nodes, full.map_nodes)
+    );
+    assert_eq!(full.tree_nodes_checked, full.log_nodes + full.map_nodes);
+    assert_eq!(counted.tree_nodes_checked, 0);
+    assert_eq!(counted.state_digest, full.state_digest);
+    assert_eq!(counted.index_entries_checked, full.index_entries_checked);
+    drop(store);
+
+    let scopes = [CheckScope::Full, CheckScope::FullCountingTreeNodes];
+    // An id no block holds, pointing at a stored transaction.
+    let real = nth_key(&dir, cf::TXS, 0);
+    let position = stored_payload(&dir, cf::TXS, &real);
+    put_sealed(&dir, cf::TXS, &[0xab; 32], &position);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    for scope in scopes {
+        assert_names(
+            store.check_integrity(scope),
+            cf::TXS,
+            "which does not hold it",
+        );
+    }
+    drop(store);
+    delete(&dir, cf::TXS, &[0xab; 32]);
+
+    // A history entry for a code the transaction at its position does not name.
+    let real = nth_key(&dir, cf::CODE_HISTORY, 0);
+    let mut stray = b"01/09506000134376/10/NOT-NAMED\0".to_vec();
+    stray.extend_from_slice(&real[real.len() - 12..]);
+    put_sealed(&dir, cf::CODE_HISTORY, &stray, &[]);
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    for scope in scopes {
+        assert_names(
+            store.check_integrity(scope),
+            cf::CODE_HISTORY,
+            "does not name it",
+        );
+    }
+    drop(store);
+    delete(&dir, cf::CODE_HISTORY, &stray);
+
+    // A map node under a version that did not write its position is counted.
+    let real = nth_key(&dir, cf::MAP_NODES, 0);
+    let mut stray = real.clone();
+    stray[34..].copy_from_slice(&(HEIGHT + 1).to_be_bytes());
+    put_sealed(
+        &dir,
+        cf::MAP_NODES,
+        &stray,
+        &stored_payload(&dir, cf::MAP_NODES, &real),
+    );
+    let store = Store::open(dir.path(), workload.genesis()).unwrap();
+    let report = store
+        .check_integrity(CheckScope::FullCountingTreeNodes)
+        .unwrap();
+    assert_eq!(report.map_nodes, full.map_nodes + 1);
+    assert_names(
+        store.check_integrity(CheckScope::Full),
+        cf::MAP_NODES,
+        "is not a height from 1 to the head",
+    );
+    let clean = store.check_integrity(CheckScope::Since(1));
+    assert!(clean.is_ok(), "{clean:?}");
+}
+
 #[test]
 fn a_corrupt_head_or_foreign_schema_refuses_to_open() {
     let (dir, workload) = populated("corrupt-meta");

@@ -27,15 +27,17 @@ mod votes;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use suyuan_ledger::block::BlockHash;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_proofs::finality::Consortium;
+use suyuan_storage::CheckScope;
 
 use self::progress::Progress;
-use self::replay::{Finished, Flow, Replay};
+use self::replay::{Finished, Flow, Prepared, Replay, StoreChecks, compare_stored_trees};
 use self::report::{Finding, FindingKind, Note, NoteKind, Summary};
 use self::source::{DataDir, Remote, Source};
 use self::votes::VoteBook;
@@ -80,7 +82,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let summary = audit(&genesis, &quorum, &mut sources, threads)?;
+    let summary = audit(&genesis, &quorum, &sources, threads)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -103,7 +105,7 @@ pub(crate) fn quorum_of(genesis: &Genesis) -> anyhow::Result<Consortium> {
 pub(crate) fn audit(
     genesis: &Genesis,
     quorum: &Consortium,
-    sources: &mut [Box<dyn Source>],
+    sources: &[Box<dyn Source>],
     threads: usize,
 ) -> anyhow::Result<Summary> {
     let mut votes = VoteBook::new();
@@ -119,8 +121,8 @@ pub(crate) fn audit(
         notes: Vec::new(),
     };
     let mut chains = Vec::new();
-    for (index, source) in sources.iter_mut().enumerate() {
-        let finished = audit_source(source.as_mut(), index, genesis, quorum, &mut votes, threads)?;
+    for (index, source) in sources.iter().enumerate() {
+        let finished = audit_source(source.as_ref(), index, genesis, quorum, &mut votes, threads)?;
         summary.findings.extend(finished.findings);
         summary.notes.extend(finished.notes);
         chains.push((
@@ -142,8 +144,15 @@ pub(crate) fn audit(
 }
 
 /// Replays one source from genesis to the head it reports when asked.
+///
+/// Threads share the work: one reads blocks ahead, checks each body against its header and
+/// verifies its signatures ([`Prepared::new`], on `threads` threads of its own); this one
+/// replays them in order; and, for a data directory, one compares each block's trees as the
+/// replay grows them with the store's ([`compare_stored_trees`]) and one runs the store's
+/// integrity check from the start ([`CheckScope::FullCountingTreeNodes`]), which reads only the
+/// store.
 fn audit_source(
-    source: &mut dyn Source,
+    source: &dyn Source,
     index: usize,
     genesis: &Genesis,
     quorum: &Consortium,
@@ -153,32 +162,107 @@ fn audit_source(
     let started = Instant::now();
     let head = source.head()?;
     let name = source.name().to_owned();
-    let mut replay = Replay::new(genesis, quorum, &name, index, threads);
+    let store = source.store();
+    let binding = genesis.binding();
+    let mut replay = Replay::new(genesis, quorum, &name, index);
     let mut progress = Progress::new(&name, head);
+    let (checks, walked) = std::thread::scope(|scope| {
+        let checking = store.map(|store| {
+            scope.spawn(move || store.check_integrity(CheckScope::FullCountingTreeNodes))
+        });
+        let comparing = store.map(|store| {
+            let (grown, compare) = mpsc::sync_channel(COMPARE_AHEAD);
+            replay.compare_trees_through(grown);
+            scope.spawn(move || compare_stored_trees(store, compare))
+        });
+        let (ahead, prepared) = mpsc::sync_channel::<anyhow::Result<Vec<Prepared>>>(READ_AHEAD);
+        let binding = &binding;
+        scope.spawn(move || {
+            let mut next = 1;
+            while next <= head {
+                let delivered = match source.blocks(next, head) {
+                    Ok(delivered) => delivered,
+                    Err(error) => {
+                        // The replay ends at the first error; nothing to do if it ended already.
+                        let _ = ahead.send(Err(error));
+                        return;
+                    }
+                };
+                let last = delivered.is_empty();
+                next += delivered.len() as u64;
+                let batch = delivered
+                    .into_iter()
+                    .map(|block| Prepared::new(block, binding, threads))
+                    .collect();
+                if ahead.send(Ok(batch)).is_err() || last {
+                    return;
+                }
+            }
+        });
+        let walked = walk(&mut replay, &mut progress, prepared, head, votes);
+        replay.stop_comparing();
+        let checks = comparing
+            .zip(checking)
+            .map(|(comparing, checking)| StoreChecks {
+                trees: joined(comparing),
+                integrity: joined(checking),
+            });
+        (checks, walked)
+    });
+    let next = walked?;
+    progress.finish(next - 1, replay.records());
+    let mut finished = replay.finish(store.zip(checks));
+    finished.summary.head = head;
+    finished.summary.seconds = started.elapsed().as_secs_f64();
+    Ok(finished)
+}
+
+/// Batches of blocks the reading thread may prepare ahead of the replay.
+const READ_AHEAD: usize = 2;
+
+/// Blocks whose trees the replay may grow ahead of their comparison with the store's.
+const COMPARE_AHEAD: usize = 8;
+
+/// What a scoped thread returned; its panic goes on in this one.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Replays the prepared blocks in order until the head, the source's end or a header that
+/// cannot be read; the height after the last block replayed. Dropping `prepared` on return
+/// stops the reading thread.
+fn walk(
+    replay: &mut Replay<'_>,
+    progress: &mut Progress,
+    prepared: mpsc::Receiver<anyhow::Result<Vec<Prepared>>>,
+    head: u64,
+    votes: &mut VoteBook,
+) -> anyhow::Result<u64> {
     let mut next = 1;
-    'walk: while next <= head {
-        let delivered = source.blocks(next, head)?;
-        if delivered.is_empty() {
+    while next <= head {
+        let Ok(batch) = prepared.recv() else {
+            anyhow::bail!("the thread reading blocks ended before height {next}");
+        };
+        let batch = batch?;
+        if batch.is_empty() {
             replay.missing(
                 next,
                 format!("the source served nothing from here, below its head {head}"),
             );
             break;
         }
-        for block in delivered {
-            let flow = replay.block(block, source.store(), votes);
+        for block in batch {
+            let flow = replay.block(block, votes);
             progress.update(next, replay.records());
             next += 1;
             if flow == Flow::Stop {
-                break 'walk;
+                return Ok(next);
             }
         }
     }
-    progress.finish(next - 1, replay.records());
-    let mut finished = replay.finish(source.store());
-    finished.summary.head = head;
-    finished.summary.seconds = started.elapsed().as_secs_f64();
-    Ok(finished)
+    Ok(next)
 }
 
 /// Compares the sources' chains height by height: a source holding another block than most

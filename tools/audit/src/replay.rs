@@ -13,20 +13,21 @@
 //! replayed (unreadable, a bad signature, a refused transaction), execution and tree replay
 //! stop there, and later blocks are still checked for links and justifications.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc;
 
-use suyuan_ledger::block::{Block, BlockHash, Body, Header, Parent};
+use suyuan_ledger::block::{Block, BlockHash, Body, Header, Parent, TreeHeads};
 use suyuan_ledger::exec::{BlockContext, execute_block};
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::merkle::StoreError;
-use suyuan_ledger::merkle::log::{Frontier, LogStore};
+use suyuan_ledger::merkle::log::{Frontier, LogNode, LogStore};
 use suyuan_ledger::merkle::map::{MapNode, MapStore, MapUpdate, NodePosition};
 use suyuan_ledger::signatures::verify_all;
-use suyuan_ledger::trees::{self, BlockTrees, LedgerHash};
-use suyuan_ledger::tx::{ChainBinding, Envelope, VerifiedTx};
+use suyuan_ledger::trees::{self, LedgerHash};
+use suyuan_ledger::tx::{ChainBinding, TxError, VerifiedTx};
 use suyuan_proofs::finality::Consortium;
-use suyuan_storage::{CheckScope, Store};
+use suyuan_storage::{CheckScope, IntegrityReport, StorageError, Store};
 
 use super::justify;
 use super::report::{Finding, FindingKind, Note, NoteKind, SourceSummary};
@@ -68,17 +69,72 @@ impl MapStore for LatestMap {
     }
 }
 
+/// A block as the reading thread prepares it ahead of the replay: its body checked against its
+/// header and every envelope's signature verified, the work that needs no earlier block.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The height asked for.
+    pub(crate) height: u64,
+    /// The header, or why it could not be read.
+    pub(crate) header: Result<Header, String>,
+    /// The justification bytes, or why they could not be read.
+    pub(crate) justification: Result<Vec<u8>, String>,
+    /// What became of the body.
+    pub(crate) body: PreparedBody,
+}
+
+/// What became of a block's body while it was prepared.
+#[derive(Debug)]
+pub(crate) enum PreparedBody {
+    /// It could not be read, for this reason.
+    Unreadable(String),
+    /// The header could not be read, so the body was not checked.
+    Unchecked,
+    /// It is not the body its header names.
+    Mismatch(String),
+    /// Each envelope's verdict, in order.
+    Verified(Vec<Result<VerifiedTx, TxError>>),
+}
+
+impl Prepared {
+    /// Checks `delivered`'s body against its header and verifies its envelopes' signatures on
+    /// `threads` threads, as `binding`'s chain signs them.
+    pub(crate) fn new(delivered: Delivered, binding: &ChainBinding, threads: usize) -> Prepared {
+        let body = match (&delivered.header, delivered.body) {
+            (_, Err(reason)) => PreparedBody::Unreadable(reason),
+            (Err(_), Ok(_)) => PreparedBody::Unchecked,
+            (Ok(header), Ok(body)) => {
+                let block = Block {
+                    header: header.clone(),
+                    body,
+                };
+                match block.check_body() {
+                    Err(error) => PreparedBody::Mismatch(error.to_string()),
+                    Ok(()) => PreparedBody::Verified(verify_all(
+                        block.body.transactions,
+                        binding,
+                        threads,
+                    )),
+                }
+            }
+        };
+        Prepared {
+            height: delivered.height,
+            header: delivered.header,
+            justification: delivered.justification,
+            body,
+        }
+    }
+}
+
 /// One source's replay.
 pub(crate) struct Replay<'a> {
     genesis: &'a Genesis,
-    /// What the chain's transactions sign besides their payloads.
-    binding: ChainBinding,
     quorum: &'a Consortium,
     /// The source's name, for findings.
     name: String,
     /// The source's index among the audit's sources, for votes.
     index: usize,
-    threads: usize,
     /// The last header delivered, and the view it was proposed in.
     parent: Option<Header>,
     /// Height of the last block delivered.
@@ -91,8 +147,12 @@ pub(crate) struct Replay<'a> {
     state: ReplayState,
     frontier: Frontier<LedgerHash>,
     map: LatestMap,
+    /// Where each block's grown trees go to be compared with the store's, when there is a store.
+    trees_to_compare: Option<mpsc::SyncSender<GrownTrees>>,
     /// Whether a difference in the stored trees was reported (only the first is).
     stored_trees_differ: bool,
+    /// Map nodes the replay wrote, every version of each: as many as the store must hold.
+    map_nodes_written: u64,
     /// The hash of each block delivered, by height from 1.
     hashes: Vec<BlockHash>,
     findings: Vec<Finding>,
@@ -106,15 +166,12 @@ impl<'a> Replay<'a> {
         quorum: &'a Consortium,
         name: &str,
         index: usize,
-        threads: usize,
     ) -> Self {
         Replay {
             genesis,
-            binding: genesis.binding(),
             quorum,
             name: name.to_owned(),
             index,
-            threads,
             parent: None,
             height: 0,
             replaying: true,
@@ -124,7 +181,9 @@ impl<'a> Replay<'a> {
             state: ReplayState::new(),
             frontier: Frontier::new(),
             map: LatestMap::default(),
+            trees_to_compare: None,
             stored_trees_differ: false,
+            map_nodes_written: 0,
             hashes: Vec::new(),
             findings: Vec::new(),
             notes: Vec::new(),
@@ -142,16 +201,22 @@ impl<'a> Replay<'a> {
         self.stop_replay(height, "the source does not deliver it");
     }
 
-    /// Checks the next block; `store` is the source's own, when it has one.
-    pub(crate) fn block(
-        &mut self,
-        delivered: Delivered,
-        store: Option<&Store>,
-        votes: &mut VoteBook,
-    ) -> Flow {
-        let height = delivered.height;
+    /// Sends each block's grown trees to `compare` ([`compare_stored_trees`] with the source's
+    /// store), until the receiver is dropped or [`Replay::stop_comparing`].
+    pub(crate) fn compare_trees_through(&mut self, compare: mpsc::SyncSender<GrownTrees>) {
+        self.trees_to_compare = Some(compare);
+    }
+
+    /// Sends no more trees to compare: the comparing thread ends once it has the last.
+    pub(crate) fn stop_comparing(&mut self) {
+        self.trees_to_compare = None;
+    }
+
+    /// Checks the next block, prepared by [`Prepared::new`].
+    pub(crate) fn block(&mut self, prepared: Prepared, votes: &mut VoteBook) -> Flow {
+        let height = prepared.height;
         self.height = height;
-        let header = match delivered.header {
+        let header = match prepared.header {
             Ok(header) => header,
             Err(reason) => {
                 self.find(
@@ -172,9 +237,9 @@ impl<'a> Replay<'a> {
         if let Err(error) = header.check_extends(link, self.genesis) {
             self.find(FindingKind::Link, height, error.to_string());
         }
-        self.check_justification(&header, &hash, parent_view, delivered.justification, votes);
-        match delivered.body {
-            Err(reason) => {
+        self.check_justification(&header, &hash, parent_view, prepared.justification, votes);
+        match prepared.body {
+            PreparedBody::Unreadable(reason) => {
                 self.find(
                     FindingKind::Unreadable,
                     height,
@@ -182,7 +247,13 @@ impl<'a> Replay<'a> {
                 );
                 self.stop_replay(height, "its body cannot be read");
             }
-            Ok(body) => self.check_body_and_replay(&header, body, store),
+            PreparedBody::Mismatch(reason) => {
+                self.find(FindingKind::Body, height, reason);
+                self.stop_replay(height, "its body is not the one its header names");
+            }
+            // Only a block whose header could not be read, which ended the walk above.
+            PreparedBody::Unchecked => {}
+            PreparedBody::Verified(verdicts) => self.replay(&header, verdicts),
         }
         self.hashes.push(hash);
         self.parent = Some(header);
@@ -228,22 +299,13 @@ impl<'a> Replay<'a> {
         }
     }
 
-    /// The body against its header, then, while replaying, signatures, execution and trees.
-    fn check_body_and_replay(&mut self, header: &Header, body: Body, store: Option<&Store>) {
+    /// While replaying, the block's signature verdicts, then execution and trees.
+    fn replay(&mut self, header: &Header, verdicts: Vec<Result<VerifiedTx, TxError>>) {
         let height = header.height;
-        let block = Block {
-            header: header.clone(),
-            body,
-        };
-        if let Err(error) = block.check_body() {
-            self.find(FindingKind::Body, height, error.to_string());
-            self.stop_replay(height, "its body is not the one its header names");
-            return;
-        }
         if !self.replaying {
             return;
         }
-        let Some(txs) = self.verify_envelopes(height, block.body.transactions) else {
+        let Some(txs) = self.verified(height, verdicts) else {
             return;
         };
         let context = BlockContext {
@@ -272,34 +334,43 @@ impl<'a> Replay<'a> {
             }
         };
         let block = Block {
-            header: block.header,
+            header: header.clone(),
             body: Body::default(),
         };
         if let Err(error) = block.check_trees(&grown.heads) {
             self.find(FindingKind::Trees, height, error.to_string());
         }
-        if let Some(store) = store {
-            self.compare_stored_trees(store, height, &grown);
-        }
         self.state.apply(writes, height);
         self.map.apply(&grown.map);
+        self.map_nodes_written += grown.map.nodes.len() as u64;
         self.frontier = grown.frontier;
+        if let Some(compare) = &self.trees_to_compare {
+            let trees = GrownTrees {
+                height,
+                heads: grown.heads,
+                log_nodes: grown.log_nodes,
+                map_nodes: grown.map.nodes,
+            };
+            // The comparing thread stops at the first difference.
+            if compare.send(trees).is_err() {
+                self.trees_to_compare = None;
+            }
+        }
         self.records += txs.len() as u64;
         self.blocks_replayed += 1;
     }
 
-    /// Verifies every envelope of block `height`; `None` (and a finding for each bad one) if any
-    /// fails.
-    fn verify_envelopes(
+    /// The verified transactions of block `height`; `None` (and a finding for each bad one) if
+    /// any envelope failed.
+    fn verified(
         &mut self,
         height: u64,
-        envelopes: Vec<Envelope>,
+        verdicts: Vec<Result<VerifiedTx, TxError>>,
     ) -> Option<Vec<VerifiedTx>> {
-        let results = verify_all(envelopes, &self.binding, self.threads);
-        let mut txs = Vec::with_capacity(results.len());
+        let mut txs = Vec::with_capacity(verdicts.len());
         let mut bad = false;
-        for (index, result) in results.into_iter().enumerate() {
-            match result {
+        for (index, verdict) in verdicts.into_iter().enumerate() {
+            match verdict {
                 Ok(tx) => txs.push(tx),
                 Err(error) => {
                     bad = true;
@@ -318,25 +389,24 @@ impl<'a> Replay<'a> {
         Some(txs)
     }
 
-    /// The store's log size and roots at `height`, and every tree node the block wrote, against
-    /// the replay's; only the first difference is reported.
-    fn compare_stored_trees(&mut self, store: &Store, height: u64, grown: &BlockTrees) {
-        if self.stored_trees_differ {
-            return;
-        }
-        if let Err(message) = stored_trees_match(store, height, grown) {
-            self.stored_trees_differ = true;
-            self.find(
-                FindingKind::StoredTrees,
-                height,
-                format!("{message} (the first difference; later heights are not compared)"),
-            );
-        }
-    }
-
-    /// Ends the replay: the finalization of the head, and the store's state and integrity
-    /// against the replay's.
-    pub(crate) fn finish(mut self, store: Option<&Store>) -> Finished {
+    /// Ends the replay: the finalization of the head, and the store's trees, state and
+    /// integrity against the replay's, given what the threads beside the replay found.
+    pub(crate) fn finish(mut self, store: Option<(&Store, StoreChecks)>) -> Finished {
+        self.stop_comparing();
+        let (store, checked) = match store {
+            Some((store, checks)) => {
+                if let Some((height, message)) = checks.trees {
+                    self.stored_trees_differ = true;
+                    self.find(
+                        FindingKind::StoredTrees,
+                        height,
+                        format!("{message} (the first difference; later heights are not compared)"),
+                    );
+                }
+                (Some(store), Some(checks.integrity))
+            }
+            None => (None, None),
+        };
         // The highest block whose header was read: a finalization above it cannot be seen.
         let read = self.hashes.len() as u64;
         if self.finalized < read {
@@ -365,8 +435,8 @@ impl<'a> Replay<'a> {
             ),
             None => {}
         }
-        if let Some(store) = store {
-            self.check_integrity(store);
+        if let (Some(store), Some(checked)) = (store, checked) {
+            self.check_integrity(store, checked);
         }
         let store_check_seconds = if store.is_some() {
             checking.elapsed().as_secs_f64()
@@ -447,10 +517,35 @@ impl<'a> Replay<'a> {
     }
 
     /// The storage crate's own full check: indexes against blocks and back, every stored value's
-    /// checksum, the trees' nodes against their children.
-    fn check_integrity(&mut self, store: &Store) {
-        if let Err(error) = store.check_integrity(CheckScope::Full) {
-            self.find(FindingKind::Storage, self.height, error.to_string());
+    /// checksum. Its tree nodes were only counted: that is enough when the replay compared every
+    /// node each block wrote with the store's, to the head, and the store holds no more map
+    /// nodes than the replay wrote (the log's count is the check's own). Otherwise the nodes are
+    /// checked against their children as well, which reads far more.
+    fn check_integrity(&mut self, store: &Store, checked: Result<IntegrityReport, StorageError>) {
+        let report = match checked {
+            Ok(report) => report,
+            Err(error) => {
+                self.find(FindingKind::Storage, self.height, error.to_string());
+                return;
+            }
+        };
+        let compared = self.replaying && !self.stored_trees_differ;
+        if !compared || report.head.height != self.height {
+            if let Err(error) = store.check_integrity(CheckScope::Full) {
+                self.find(FindingKind::Storage, self.height, error.to_string());
+            }
+            return;
+        }
+        if report.map_nodes != self.map_nodes_written {
+            self.find(
+                FindingKind::StoredTrees,
+                self.height,
+                format!(
+                    "the store holds {} map nodes, the replay wrote {}: a node no block wrote \
+                     is stored",
+                    report.map_nodes, self.map_nodes_written
+                ),
+            );
         }
     }
 
@@ -497,9 +592,42 @@ pub(crate) struct Finished {
     pub(crate) notes: Vec<Note>,
 }
 
+/// One block's trees as the replay grew them, for the thread comparing them with the store's.
+#[derive(Debug)]
+pub(crate) struct GrownTrees {
+    height: u64,
+    heads: TreeHeads,
+    log_nodes: Vec<LogNode>,
+    map_nodes: BTreeMap<NodePosition, MapNode>,
+}
+
+/// What the threads beside a data directory's replay found in its store.
+#[derive(Debug)]
+pub(crate) struct StoreChecks {
+    /// The first block whose stored trees differ from the replay's, and how.
+    pub(crate) trees: Option<(u64, String)>,
+    /// The store's integrity check with its tree nodes counted
+    /// ([`CheckScope::FullCountingTreeNodes`]).
+    pub(crate) integrity: Result<IntegrityReport, StorageError>,
+}
+
+/// Compares each block's grown trees, as the replay sends them, with `store`'s, until the
+/// first difference: that block's height and the difference.
+pub(crate) fn compare_stored_trees(
+    store: &Store,
+    grown: mpsc::Receiver<GrownTrees>,
+) -> Option<(u64, String)> {
+    grown.into_iter().find_map(|trees| {
+        stored_trees_match(store, &trees)
+            .err()
+            .map(|message| (trees.height, message))
+    })
+}
+
 /// Whether `store` holds, for block `height`, the log size and roots the replay computed and
 /// every node the replay says the block wrote; if not, the first difference.
-fn stored_trees_match(store: &Store, height: u64, grown: &BlockTrees) -> Result<(), String> {
+fn stored_trees_match(store: &Store, grown: &GrownTrees) -> Result<(), String> {
+    let height = grown.height;
     let read = |what: &str, error: &dyn std::fmt::Display| {
         format!("the stored {what} cannot be read: {error}")
     };
@@ -545,16 +673,22 @@ fn stored_trees_match(store: &Store, height: u64, grown: &BlockTrees) -> Result<
             ));
         }
     }
-    let reader = store.map_reader();
-    for (position, node) in &grown.map.nodes {
-        let stored = reader
-            .map_node(position, height)
-            .map_err(|e| read(&position.to_string(), &e))?;
-        if stored != Some(*node) {
-            return Err(format!(
-                "stored {position} as of height {height} is not the node the replay writes \
-                 there"
-            ));
+    let stored = store
+        .map_nodes_written(height, grown.map_nodes.keys())
+        .map_err(|e| read("map nodes", &e))?;
+    for ((position, node), stored) in grown.map_nodes.iter().zip(stored) {
+        match stored {
+            Some(stored) if stored == *node => {}
+            Some(_) => {
+                return Err(format!(
+                    "stored {position} of height {height} is not the node the replay writes there"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "no {position} of height {height} is stored, where the replay writes one"
+                ));
+            }
         }
     }
     Ok(())

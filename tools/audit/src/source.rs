@@ -54,17 +54,18 @@ impl Delivered {
     }
 }
 
-/// Where an audit reads a chain from.
-pub(crate) trait Source {
+/// Where an audit reads a chain from. Shared between the thread that reads blocks ahead and the
+/// one that replays them.
+pub(crate) trait Source: Sync {
     /// The data directory or URL, for findings.
     fn name(&self) -> &str;
 
     /// The height of the source's head now.
-    fn head(&mut self) -> anyhow::Result<u64>;
+    fn head(&self) -> anyhow::Result<u64>;
 
     /// Consecutive blocks from `from`, at most up to `to`: at least one when `from <= to`,
     /// unless the source has none to give (a node that stopped serving).
-    fn blocks(&mut self, from: u64, to: u64) -> anyhow::Result<Vec<Delivered>>;
+    fn blocks(&self, from: u64, to: u64) -> anyhow::Result<Vec<Delivered>>;
 
     /// The store under the source, when the audit reads one directly: its stored trees and
     /// state are then compared with the replay.
@@ -141,11 +142,11 @@ impl Source for DataDir {
         &self.name
     }
 
-    fn head(&mut self) -> anyhow::Result<u64> {
+    fn head(&self) -> anyhow::Result<u64> {
         Ok(self.store.head().height)
     }
 
-    fn blocks(&mut self, from: u64, to: u64) -> anyhow::Result<Vec<Delivered>> {
+    fn blocks(&self, from: u64, to: u64) -> anyhow::Result<Vec<Delivered>> {
         let last = to.min(from.saturating_add(DATA_DIR_BATCH - 1));
         Ok((from..=last).map(|height| self.read(height)).collect())
     }
@@ -183,7 +184,7 @@ impl Source for Remote {
         &self.name
     }
 
-    fn head(&mut self) -> anyhow::Result<u64> {
+    fn head(&self) -> anyhow::Result<u64> {
         match self.runtime.block_on(self.client.latest_block()) {
             Ok(block) => Ok(block.height),
             Err(error) if error.is_not_found() => Ok(0),
@@ -191,7 +192,7 @@ impl Source for Remote {
         }
     }
 
-    fn blocks(&mut self, from: u64, to: u64) -> anyhow::Result<Vec<Delivered>> {
+    fn blocks(&self, from: u64, to: u64) -> anyhow::Result<Vec<Delivered>> {
         let limit = to
             .saturating_sub(from)
             .saturating_add(1)

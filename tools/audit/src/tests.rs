@@ -233,11 +233,11 @@ fn story_dir(name: &str) -> (TempDir, Consortium, StoryChain) {
 fn audit_dirs(consortium: &Consortium, dirs: &[&Path]) -> Summary {
     let genesis = &consortium.demo.genesis;
     let quorum = quorum_of(genesis).unwrap();
-    let mut sources: Vec<Box<dyn Source>> = dirs
+    let sources: Vec<Box<dyn Source>> = dirs
         .iter()
         .map(|dir| Box::new(DataDir::open(dir, genesis).unwrap()) as Box<dyn Source>)
         .collect();
-    audit(genesis, &quorum, &mut sources, 2).unwrap()
+    audit(genesis, &quorum, &sources, 2).unwrap()
 }
 
 /// Raw RocksDB over a closed store's directory, as a failing disk or a forger sees it.
@@ -570,11 +570,11 @@ async fn over_their_apis_a_diverging_node_is_named_and_a_node_behind_is_not() {
     let audited = urls.clone();
     let summary = tokio::task::spawn_blocking(move || {
         let quorum = quorum_of(&genesis).unwrap();
-        let mut sources: Vec<Box<dyn Source>> = audited
+        let sources: Vec<Box<dyn Source>> = audited
             .iter()
             .map(|url| Box::new(Remote::new(url).unwrap()) as Box<dyn Source>)
             .collect();
-        audit(&genesis, &quorum, &mut sources, 2).unwrap()
+        audit(&genesis, &quorum, &sources, 2).unwrap()
     })
     .await
     .unwrap();
@@ -688,6 +688,52 @@ fn resealed_wrong_tree_nodes_are_found_at_the_height_that_wrote_them() {
     assert!(findings_of(&summary, FindingKind::Trees).is_empty());
 }
 
+/// A forger adds a map node under a version that did not write its position: proofs as of that
+/// version would serve it, yet every node the blocks wrote and every root is still right. Only
+/// the count of stored map nodes against the replay's tells.
+#[test]
+fn a_map_node_no_block_wrote_is_found_by_the_count() {
+    let (dir, consortium, _) = story_dir("stray-map-node");
+    let clean = audit_dirs(&consortium, &[dir.path()]);
+    assert!(clean.is_clean(), "{}", clean.to_text());
+    let head = clean.sources[0].head;
+    let db = raw(dir.path());
+    let family = db.cf_handle(cf::MAP_NODES).unwrap();
+    let keys: Vec<Vec<u8>> = db
+        .iterator_cf(family, rocksdb::IteratorMode::Start)
+        .map(|item| item.unwrap().0.to_vec())
+        .collect();
+    drop(db);
+    let version_of = |key: &[u8]| u64::from_be_bytes(key[34..].try_into().unwrap());
+    let (source, stray) = keys
+        .iter()
+        .find_map(|key| {
+            let version = version_of(key);
+            let mut next = key.clone();
+            next[34..].copy_from_slice(&(version + 1).to_be_bytes());
+            (version < head && !keys.contains(&next)).then(|| (key.clone(), next))
+        })
+        .expect("some position is not rewritten by the next block");
+    reseal(
+        dir.path(),
+        cf::MAP_NODES,
+        &stray,
+        &payload(dir.path(), cf::MAP_NODES, &source),
+    );
+    let summary = audit_dirs(&consortium, &[dir.path()]);
+    let stored = keys.len() + 1;
+    assert_found(
+        &summary,
+        FindingKind::StoredTrees,
+        head,
+        &format!(
+            "the store holds {stored} map nodes, the replay wrote {}",
+            keys.len()
+        ),
+    );
+    assert_eq!(summary.findings.len(), 1, "{}", summary.to_text());
+}
+
 #[test]
 fn a_raw_block_is_laid_out_as_block_sync_sends_it() {
     let dir = TempDir::new("raw-layout");
@@ -718,8 +764,8 @@ async fn over_an_api_a_block_the_node_cannot_read_is_found_at_its_height() {
     let genesis = consortium.demo.genesis.clone();
     let summary = tokio::task::spawn_blocking(move || {
         let quorum = quorum_of(&genesis).unwrap();
-        let mut sources: Vec<Box<dyn Source>> = vec![Box::new(Remote::new(&url).unwrap())];
-        audit(&genesis, &quorum, &mut sources, 2).unwrap()
+        let sources: Vec<Box<dyn Source>> = vec![Box::new(Remote::new(&url).unwrap())];
+        audit(&genesis, &quorum, &sources, 2).unwrap()
     })
     .await
     .unwrap();
