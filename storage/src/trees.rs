@@ -187,15 +187,12 @@ impl Store {
         found
             .into_iter()
             .zip(&keys)
-            .map(|(value, key)| {
-                let Some(value) = value.map_err(StorageError::backend("read map nodes"))? else {
-                    return Ok(None);
-                };
-                let payload = crate::schema::unseal(cf::MAP_NODES, key, &value)?;
-                MapNode::from_bytes(payload)
-                    .map(Some)
-                    .map_err(|error| corrupt(cf::MAP_NODES, key, error.to_string()))
-            })
+            .map(
+                |(value, key)| match value.map_err(StorageError::backend("read map nodes"))? {
+                    Some(value) => stored_map_node(key, &value).map(Some),
+                    None => Ok(None),
+                },
+            )
             .collect()
     }
 
@@ -253,10 +250,13 @@ fn map_node_at(
     if key.len() != MAP_POSITION_BYTES + 8 {
         return Err(corrupt(cf::MAP_NODES, key, "key is not 42 bytes".into()));
     }
+    stored_map_node(key, value).map(Some)
+}
+
+/// The map node stored as `value` under `key`: unsealed and decoded.
+fn stored_map_node(key: &[u8], value: &[u8]) -> Result<MapNode, StorageError> {
     let payload = crate::schema::unseal(cf::MAP_NODES, key, value)?;
-    MapNode::from_bytes(payload)
-        .map(Some)
-        .map_err(|error| corrupt(cf::MAP_NODES, key, error.to_string()))
+    MapNode::from_bytes(payload).map_err(|error| corrupt(cf::MAP_NODES, key, error.to_string()))
 }
 
 impl LogStore for Store {

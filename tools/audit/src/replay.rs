@@ -393,20 +393,18 @@ impl<'a> Replay<'a> {
     /// integrity against the replay's, given what the threads beside the replay found.
     pub(crate) fn finish(mut self, store: Option<(&Store, StoreChecks)>) -> Finished {
         self.stop_comparing();
-        let (store, checked) = match store {
-            Some((store, checks)) => {
-                if let Some((height, message)) = checks.trees {
-                    self.stored_trees_differ = true;
-                    self.find(
-                        FindingKind::StoredTrees,
-                        height,
-                        format!("{message} (the first difference; later heights are not compared)"),
-                    );
-                }
-                (Some(store), Some(checks.integrity))
+        let checked = store.map(|(store, checks)| {
+            if let Some((height, message)) = checks.trees {
+                self.stored_trees_differ = true;
+                self.find(
+                    FindingKind::StoredTrees,
+                    height,
+                    format!("{message} (the first difference; later heights are not compared)"),
+                );
             }
-            None => (None, None),
-        };
+            (store, checks.integrity)
+        });
+        let store = checked.as_ref().map(|(store, _)| *store);
         // The highest block whose header was read: a finalization above it cannot be seen.
         let read = self.hashes.len() as u64;
         if self.finalized < read {
@@ -435,8 +433,8 @@ impl<'a> Replay<'a> {
             ),
             None => {}
         }
-        if let (Some(store), Some(checked)) = (store, checked) {
-            self.check_integrity(store, checked);
+        if let Some((store, integrity)) = checked {
+            self.check_integrity(store, integrity);
         }
         let store_check_seconds = if store.is_some() {
             checking.elapsed().as_secs_f64()
