@@ -9,11 +9,15 @@
 //! document lists every route, so a route serving it would import its own importer.
 //!
 //! The types the ledger and the proof bundles hold describe themselves through the
-//! stand-ins of [`crate::schemas`].
+//! stand-ins of [`crate::schemas`], except what a client signs: the payload and every record
+//! kind's fields come from the ledger's generated JSON Schema
+//! ([`suyuan_ledger::schema::payload_definitions`]), merged into the document's
+//! `components/schemas` where they replace any stand-in of the same name.
 
 use std::sync::OnceLock;
 
 use axum::Json;
+use suyuan_ledger::schema::payload_definitions;
 use utoipa::OpenApi;
 
 use crate::routes::{
@@ -71,10 +75,20 @@ use crate::routes::{
 )]
 pub struct ApiDoc;
 
-/// The document as served, built once.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOCUMENT.get_or_init(ApiDoc::openapi)
+/// The document as served, built once: the handlers' annotations, and the ledger's payload
+/// schema in `components/schemas`.
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut document =
+            serde_json::to_value(ApiDoc::openapi()).expect("an OpenAPI document is JSON");
+        let (_, definitions) = payload_definitions("/components/schemas");
+        let schemas = document["components"]["schemas"]
+            .as_object_mut()
+            .expect("the document has component schemas");
+        schemas.extend(definitions);
+        document
+    })
 }
 
 /// `GET /openapi.json`: this API's OpenAPI 3.1 document, generated from the code.
@@ -85,6 +99,6 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     tag = "operations",
     responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"))
 )]
-pub(crate) async fn serve_document() -> Json<&'static utoipa::openapi::OpenApi> {
+pub(crate) async fn serve_document() -> Json<&'static serde_json::Value> {
     Json(document())
 }

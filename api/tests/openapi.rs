@@ -140,6 +140,11 @@ fn check(document: &Value, schema: &Value, value: &Value, at: &str) -> Result<()
     {
         return Err(format!("{at}: {value} is not one of {allowed:?}"));
     }
+    if let Some(expected) = schema.get("const")
+        && value != expected
+    {
+        return Err(format!("{at}: {value} is not {expected}"));
+    }
     match value {
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
@@ -437,4 +442,40 @@ fn commissioning_report(server: &Server) -> Value {
         panic!("the story's block 3 starts with a commissioning");
     };
     serde_json::to_value(commission.inspection_report).unwrap()
+}
+
+/// What a client signs is described in full, not by a placeholder: the document's `Payload` is
+/// the ledger's generated schema, with every record kind, and a real JSON Schema validator
+/// reading the served document takes every payload of the demo chain and refuses a broken one.
+#[tokio::test]
+async fn the_payload_schema_describes_every_record_kind() {
+    let server = Server::start("openapi-payload").await;
+    let document = document(&server).await;
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["Payload"]["required"], json!(["nonce", "record"]));
+    assert_eq!(
+        schemas["Payload"]["properties"]["record"]["$ref"],
+        "#/components/schemas/Record"
+    );
+    let kinds = schemas["Record"]["oneOf"].as_array().expect("record kinds");
+    assert_eq!(kinds.len(), 20, "every record kind");
+
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "#/components/schemas/Payload",
+        "components": {"schemas": schemas},
+    });
+    let validator = jsonschema::draft202012::new(&root).expect("the served schemas compile");
+    let mut checked = 0;
+    for envelope in server.chain.story.iter().flatten() {
+        let payload: Value = serde_json::from_slice(&envelope.payload).unwrap();
+        if let Some(error) = validator.iter_errors(&payload).next() {
+            panic!("{error} at {}: {payload:#}", error.instance_path());
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "checked {checked}");
+    let mut broken: Value = serde_json::from_slice(&server.chain.story[0][0].payload).unwrap();
+    broken["record"]["unexpected"] = json!(true);
+    assert!(!validator.is_valid(&broken), "{broken}");
 }

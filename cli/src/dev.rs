@@ -5,14 +5,20 @@
 //! and its own HTTP API on loopback, exactly as `suyuan run` would start it. The demo story
 //! is submitted through the first node's admission path, block by block, each waiting for
 //! its prerequisites to commit. A second run reuses the data and skips the loading.
+//!
+//! Beside the databases it writes the demo's registrar, regulator and enterprise keys
+//! (`keys/`, public by construction: for this demo only) and an example record
+//! (`examples/ship.json`), so that the tour can show a write as an enterprise makes one.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 use suyuan_api::Node as _;
+use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::record::{Record, Shipment, ShipmentLine};
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 
@@ -20,6 +26,7 @@ use suyuan_node::config::{
     ApiSection, BlockSection, Config, ConsensusSection, LogFormat, LogSection, NodeSection,
     P2pSection,
 };
+use suyuan_node::keyfile;
 use suyuan_node::mempool::MempoolLimits;
 use suyuan_node::service::{RunningNode, init_logging};
 
@@ -67,6 +74,7 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
         &genesis_path,
         serde_json::to_string_pretty(&demo.genesis)? + "\n",
     )?;
+    let write = write_demo_keys(&args.dir, &demo)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,7 +113,7 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
             }
         };
         if loaded {
-            print_tour(&nodes[0], &demo, &story, &genesis_path);
+            print_tour(&nodes[0], &demo, &story, &genesis_path, &write);
             println!("Ctrl-C stops the consortium.");
             let _ = tokio::signal::ctrl_c().await;
         }
@@ -229,8 +237,113 @@ async fn wait_committed(node: &RunningNode, ids: &[TxId]) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The demo's signing keys by file name under `<dir>/keys`: the registrars and the regulator,
+/// and each enterprise.
+fn demo_keys(demo: &Demo) -> [(&'static str, &KeyPair); 6] {
+    [
+        ("bureau", &demo.bureau),
+        ("association", &demo.association),
+        ("cable-maker", &demo.enterprises[who::CABLE_MAKER].key),
+        (
+            "gas-appliance-maker",
+            &demo.enterprises[who::GAS_APPLIANCE_MAKER].key,
+        ),
+        ("distributor", &demo.enterprises[who::DISTRIBUTOR].key),
+        ("lab", &demo.enterprises[who::LAB].key),
+    ]
+}
+
+const DEMO_KEYS_WARNING: &str = "\
+DEMO KEYS: NOT SECRET, NEVER FOR REAL RECORDS.
+
+These are the signing keys of the demo consortium that `suyuan dev` runs. They are derived
+from fixed labels in Suyuan's source code (suyuan_ledger::demo), so anyone can compute them
+and sign with them. They sign only for the demo chain (its genesis hash is in every signature).
+
+  bureau.key               Hubei Administration for Market Regulation: registrar and regulator
+  association.key          China Electrical Equipment Industry Association: registrar
+  cable-maker.key          the cable maker
+  gas-appliance-maker.key  the gas-appliance maker
+  distributor.key          the distributor
+  lab.key                  the accredited testing lab
+
+Example, from the directory that holds keys/ (suyuan dev's --dir, .suyuan-dev by default):
+the distributor sells ten more metres of the cable lot it holds (examples/ship.json), signed,
+submitted to the first validator's API and followed until committed:
+
+  suyuan submit --api http://127.0.0.1:8100 --key keys/distributor.key \\
+    --record examples/ship.json --wait
+
+A real consortium makes its keys with `suyuan keygen` and `suyuan testnet init`.
+";
+
+/// What the tour's write needs: a key file and a record it signs.
+struct TourWrite {
+    key: PathBuf,
+    record: PathBuf,
+}
+
+/// Writes the demo's registrar, regulator and enterprise keys to `<dir>/keys` (mode 0600, with
+/// a README saying they are public), and an example record for the tour's write to
+/// `<dir>/examples/ship.json`. Keys already there must be the demo's: another key under a demo
+/// name means the directory is not this demo's.
+fn write_demo_keys(dir: &Path, demo: &Demo) -> anyhow::Result<TourWrite> {
+    let keys = dir.join("keys");
+    for (name, key) in demo_keys(demo) {
+        let path = keys.join(format!("{name}.key"));
+        if path.exists() {
+            let stored = keyfile::read(&path)?;
+            ensure!(
+                stored.public() == key.public(),
+                "{} holds another key than the demo's {name}: use another --dir, or --fresh",
+                path.display()
+            );
+        } else {
+            keyfile::write(&path, key)?;
+        }
+    }
+    std::fs::write(keys.join("README.txt"), DEMO_KEYS_WARNING)?;
+
+    // The distributor holds 180 m of the cable lot once the story is loaded; each run of the
+    // example sells 10 m of them to the construction company the story sold to.
+    let distributor = &demo.enterprises[who::DISTRIBUTOR].profile.uscc;
+    let resale = demo
+        .story()
+        .into_iter()
+        .flatten()
+        .filter_map(|envelope| Payload::parse(&envelope.payload).ok())
+        .find_map(|payload| match payload.record {
+            Record::Ship(shipment) if &shipment.seller == distributor => Some(shipment),
+            _ => None,
+        })
+        .context("the demo story has the distributor's resale")?;
+    let example = Record::Ship(Shipment {
+        lines: vec![ShipmentLine {
+            code: resale.lines[0].code.clone(),
+            quantity: 10,
+        }],
+        order_reference: Some("PO-CCCE-2026-0459".parse()?),
+        ..resale
+    });
+    let examples = dir.join("examples");
+    std::fs::create_dir_all(&examples)
+        .with_context(|| format!("creating {}", examples.display()))?;
+    let record = examples.join("ship.json");
+    std::fs::write(&record, serde_json::to_string_pretty(&example)? + "\n")?;
+    Ok(TourWrite {
+        key: keys.join("distributor.key"),
+        record,
+    })
+}
+
 /// Prints where to look first.
-fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>], genesis: &Path) {
+fn print_tour(
+    node: &RunningNode,
+    demo: &Demo,
+    story: &[Vec<Envelope>],
+    genesis: &Path,
+    write: &TourWrite,
+) {
     let base = format!("http://{}", node.api_address);
     println!();
     println!("Try:");
@@ -268,5 +381,18 @@ fn print_tour(node: &RunningNode, demo: &Demo, story: &[Vec<Envelope>], genesis:
     println!("  curl -s {base}/metrics");
     println!("  curl -s {base}/openapi.json");
     println!("  suyuan status --api {base}");
+    println!(
+        "  suyuan submit --api {base} --key {} --record {} --wait",
+        write.key.display(),
+        write.record.display()
+    );
+    println!(
+        "  (the demo's keys, public and for this demo only: {})",
+        write
+            .key
+            .parent()
+            .map_or(Path::new("keys"), |keys| keys)
+            .display()
+    );
     println!();
 }

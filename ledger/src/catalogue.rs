@@ -420,6 +420,23 @@ fn programme_catalogue() -> Catalogue {
 
 const _: () = assert!(PROGRAMME_ROWS.len() <= MAX_CATEGORIES);
 
+crate::string_schema!(
+    CategoryId,
+    "CategoryId",
+    format!("a catalogue category's id: 1 to {MAX_ID_BYTES} of a-z 0-9 _, starting with a letter"),
+    "maxLength": MAX_ID_BYTES,
+    "pattern": "^[a-z][a-z0-9_]*$",
+    "examples": ["wires_cables"],
+);
+crate::string_schema!(
+    FieldId,
+    "FieldId",
+    format!("a catalogue field's id: 1 to {MAX_ID_BYTES} of a-z 0-9 _, starting with a letter"),
+    "maxLength": MAX_ID_BYTES,
+    "pattern": "^[a-z][a-z0-9_]*$",
+    "examples": ["rated_voltage"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -232,6 +232,19 @@ impl fmt::Debug for Signature {
 crate::serde_as_string!(PublicKey);
 crate::serde_as_string!(Signature);
 
+crate::string_schema!(
+    PublicKey,
+    "PublicKey",
+    "an ed25519 public key, 32 bytes in lower-case hex",
+    "pattern": "^[0-9a-f]{64}$",
+);
+crate::string_schema!(
+    Signature,
+    "Signature",
+    "an ed25519 signature, 64 bytes in lower-case hex",
+    "pattern": "^[0-9a-f]{128}$",
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

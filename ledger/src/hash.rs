@@ -75,6 +75,14 @@ impl FromStr for Hash32 {
 
 crate::serde_as_string!(Hash32);
 
+crate::string_schema!(
+    Hash32,
+    "Hash",
+    "32 bytes in lower-case hex: a transaction id, a block or genesis hash, a commitment, a \
+     document's SHA-256",
+    "pattern": "^[0-9a-f]{64}$",
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

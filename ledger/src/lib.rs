@@ -16,6 +16,7 @@
 //!   document (which holds the catalogue), the state records build, the rules that execute
 //!   them, and the figures of each enterprise's whole history that execution keeps for its
 //!   score.
+//! - [`schema`]: the JSON Schema of what a client signs, generated from the record types.
 //! - [`submit`]: why a node refuses to admit a transaction, in one vocabulary for the node,
 //!   the API and clients.
 //! - [`block`], [`merkle`], [`trees`]: blocks and headers, the Merkle log and code map, and
@@ -34,6 +35,7 @@ pub mod hash;
 pub mod limits;
 pub mod merkle;
 pub mod record;
+pub mod schema;
 pub mod signatures;
 pub mod state;
 pub mod submit;

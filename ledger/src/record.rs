@@ -48,7 +48,7 @@ use crate::hash::{Hash32, hash_parts};
 use crate::text::{Date, LongText, Reference, ShortText};
 
 /// One traceability record, tagged in JSON by `"type"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// A registrar enrols an enterprise and binds its first keys.
@@ -94,7 +94,19 @@ pub enum Record {
 }
 
 /// What kind of business an enterprise is; inspection bodies may sign inspection results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EnterpriseKind {
     /// Makes products and commissions their codes.
@@ -120,7 +132,7 @@ impl EnterpriseKind {
 }
 
 /// The enterprise's business licence (营业执照); its number is the USCC itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessLicence {
     /// The issuing market-regulation bureau.
@@ -133,7 +145,7 @@ pub struct BusinessLicence {
 }
 
 /// An industrial product production licence (生产许可证) held by the enterprise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenceEntry {
     /// The licence number.
@@ -145,7 +157,7 @@ pub struct LicenceEntry {
 }
 
 /// A CCC certificate held by the enterprise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateEntry {
     /// The certificate number.
@@ -159,7 +171,7 @@ pub struct CertificateEntry {
 }
 
 /// An accreditation an inspection body holds (CMA or CNAS), what it covers and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccreditationEntry {
     /// The accreditation's number.
@@ -187,7 +199,7 @@ impl AccreditationEntry {
 }
 
 /// An enterprise's public profile: the SAMR "production unit" fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseProfile {
     /// Unified social credit code.
@@ -215,7 +227,7 @@ pub struct EnterpriseProfile {
 }
 
 /// Enrol an enterprise (signed by a registrar).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterEnterprise {
     /// The profile.
@@ -229,7 +241,7 @@ pub struct RegisterEnterprise {
 }
 
 /// Replace an enterprise's profile (signed by a registrar); keys are unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEnterprise {
     /// The new profile; its USCC names the enterprise.
@@ -237,7 +249,7 @@ pub struct UpdateEnterprise {
 }
 
 /// Bind another key to an enterprise (signed by a registrar).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindKey {
     /// The enterprise.
@@ -247,7 +259,7 @@ pub struct BindKey {
 }
 
 /// Replace a key by a new one (signed with the old key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// The enterprise.
@@ -259,7 +271,7 @@ pub struct RotateKey {
 }
 
 /// Revoke a key (signed by a registrar or by an active key of the same enterprise).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeKey {
     /// The enterprise.
@@ -273,7 +285,7 @@ pub struct RevokeKey {
 /// Offer an enterprise to another registrar (signed by its current registrar). Nothing changes
 /// hands until the other registrar accepts with [`AcceptTransfer`]; a later offer replaces a
 /// pending one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferTransfer {
     /// The enterprise.
@@ -283,7 +295,7 @@ pub struct OfferTransfer {
 }
 
 /// Take over an enterprise offered by its registrar (signed by the registrar offered).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptTransfer {
     /// The enterprise.
@@ -294,7 +306,7 @@ pub struct AcceptTransfer {
 }
 
 /// Withdraw a pending transfer (signed by the offering or the offered registrar).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawTransfer {
     /// The enterprise.
@@ -306,7 +318,7 @@ pub struct WithdrawTransfer {
 ///
 /// The prefix must be free, and overlap no prefix held by anyone; or, with `from`, be held by
 /// `from` and offered by it to this enterprise, which then takes it over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttestPrefix {
     /// The enterprise that will hold it.
@@ -321,7 +333,7 @@ pub struct AttestPrefix {
 /// Offer a prefix to another enterprise (signed by a key of its holder). The holder keeps it
 /// until the other enterprise's registrar accepts with [`AttestPrefix`] naming `from`; a later
 /// offer replaces this one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferPrefix {
     /// The holder.
@@ -335,7 +347,7 @@ pub struct TransferPrefix {
 /// End an enterprise's hold of a prefix (signed by its registrar, a regulator, or a key of the
 /// enterprise giving it up). Codes already registered or commissioned under it keep their
 /// history; no new ones can be, until the prefix is attested again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokePrefix {
     /// The holder.
@@ -351,7 +363,7 @@ pub struct RevokePrefix {
 /// On the wire a GTIN model names its code in `gtin`, as it always has; an Ecode or Handle model
 /// in `model_code` instead; a record naming both, or neither, or a GTIN in `model_code`, does
 /// not decode ([`ModelCodeFieldError`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "ProductModelWire", into = "ProductModelWire")]
 pub struct ProductModel {
     /// The enterprise that makes or imports it.
@@ -387,26 +399,43 @@ pub struct ProductModel {
 
 /// [`ProductModel`] as JSON carries it: exactly one of `gtin` and `model_code`, in the place
 /// `gtin` has always had, so that a GTIN model's bytes are unchanged.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductModelWire {
+    /// The enterprise that makes or imports it.
     uscc: Uscc,
+    /// The model's GTIN, when it has one; exactly one of `gtin` and `model_code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gtin: Option<Gtin>,
+    /// The model's Ecode or industrial-internet id, when it has no GTIN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     model_code: Option<ModelCode>,
+    /// Product name.
     name: ShortText,
+    /// Product type or category, e.g. "electric wires and cables".
     product_type: ShortText,
+    /// Specification, e.g. "BV 2.5 mm² 450/750 V".
     specification: ShortText,
+    /// Model designation.
     model: ShortText,
+    /// Applicable standards, e.g. "GB/T 5023.3-2008".
     standards: Vec<ShortText>,
+    /// Warranty period in months.
     warranty_months: u32,
+    /// The production licence that covers it, if the product needs one; it must be among the
+    /// enterprise's registered licences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     production_licence: Option<ProductionLicence>,
+    /// The CCC certificate that covers it, if it needs one; it must be among the enterprise's
+    /// registered certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ccc_certificate: Option<CccCertificate>,
+    /// Its category in the consortium's catalogue, fixed at its first registration; it decides
+    /// which documents the model must name and which `fields` it must carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     category: Option<CategoryId>,
+    /// The values of its category's fields by field id, e.g. `"rated_voltage": "450/750 V"`;
+    /// only the fields its category defines.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     fields: BTreeMap<FieldId, ShortText>,
 }
@@ -764,7 +793,7 @@ crate::serde_as_string!(TraceCode);
 crate::serde_as_string!(UnitCode);
 
 /// Type or factory inspection, the two report kinds SAMR names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     /// A type inspection report (型式检验报告) for the model.
@@ -774,7 +803,7 @@ pub enum ReportKind {
 }
 
 /// A reference to an inspection report document kept off the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRef {
     /// Which kind of report.
@@ -789,7 +818,7 @@ pub struct ReportRef {
 }
 
 /// What was commissioned: one batch with a quantity, or individually coded items.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Items {
     /// A batch under one batch-level code.
@@ -832,7 +861,7 @@ impl Items {
 /// fields (production date, factory number, batch or serial numbers, inspection report).
 ///
 /// Like [`ProductModel`], it names a GTIN model in `gtin` and any other in `model_code`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "CommissioningWire", into = "CommissioningWire")]
 pub struct Commissioning {
     /// The producer.
@@ -850,18 +879,25 @@ pub struct Commissioning {
 }
 
 /// [`Commissioning`] as JSON carries it; see [`ProductModelWire`].
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CommissioningWire {
+    /// The producer.
     uscc: Uscc,
+    /// The model, when it is named by a GTIN; exactly one of `gtin` and `model_code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gtin: Option<Gtin>,
+    /// The model, when it is named by an Ecode or an industrial-internet id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     model_code: Option<ModelCode>,
+    /// What was made.
     items: Items,
+    /// Production date.
     production_date: Date,
+    /// Factory number, if the product carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     factory_number: Option<ShortText>,
+    /// The type or factory inspection report that covers these items.
     inspection_report: ReportRef,
 }
 
@@ -897,7 +933,9 @@ impl From<Commissioning> for CommissioningWire {
 
 /// What an inspection, a recall or a query is about: a code, a whole model or, for an
 /// inspection only, a product sampled on the market that is not on the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Subject {
     /// One batch, item or logistic unit.
@@ -911,7 +949,9 @@ pub enum Subject {
 
 /// A product sampled on the market that is not on the ledger, as the sampling report
 /// describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct SampledProduct {
     /// The maker the label names (enrolled or not).
@@ -965,7 +1005,7 @@ impl Subject {
 }
 
 /// The outcome of an inspection, in EPCIS disposition terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Meets the standards inspected against.
@@ -975,7 +1015,7 @@ pub enum Outcome {
 }
 
 /// An inspection result, by a regulator or an accredited inspection body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inspection {
     /// What was inspected.
@@ -1010,7 +1050,7 @@ pub struct Inspection {
 /// constant or reused salt makes the commitment a fingerprint of the buyer: equal data gives an
 /// equal commitment, which links the buyer's purchases, and a guessed name and address can be
 /// confirmed. The ledger refuses a commitment used in an earlier sale (`commitment_reused`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalData {
     /// The buyer's name.
@@ -1069,7 +1109,7 @@ impl PersonalData {
 ///
 /// A company is named in full, as public as its business licence; a private person only by a
 /// commitment to their data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Party {
     /// A business, named by its USCC; if it is enrolled, the goods become its holdings.
@@ -1113,7 +1153,7 @@ impl Party {
 }
 
 /// One line of a shipment: a code and how many units of it move.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentLine {
     /// The batch, item or logistic unit.
@@ -1123,7 +1163,7 @@ pub struct ShipmentLine {
 }
 
 /// A sale or shipment: the SAMR "flow" fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shipment {
     /// The seller.
@@ -1140,7 +1180,7 @@ pub struct Shipment {
 }
 
 /// A recall of items, batches or whole models of one producer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recall {
     /// The producer whose products are recalled.
@@ -1154,7 +1194,7 @@ pub struct Recall {
 }
 
 /// Close a recall once its remedy is complete.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseRecall {
     /// The transaction id of the recall.
@@ -1168,7 +1208,7 @@ pub struct CloseRecall {
 /// The packer keeps holding the contents, now inside the unit: they move only with it (a
 /// shipment line naming the SSCC) until it is unpacked. A unit may hold other units, to
 /// [`crate::limits::MAX_PACKING_DEPTH`] levels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pack {
     /// The packer, which holds the contents and a GS1 company prefix the SSCC lies under.
@@ -1183,7 +1223,7 @@ pub struct Pack {
 
 /// Unpack a logistic unit: an EPCIS AggregationEvent, action DELETE. Its contents stay with
 /// its holder, loose; the SSCC may be packed again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Unpack {
     /// The unit's holder.
@@ -1198,7 +1238,7 @@ pub struct Unpack {
 /// record, whichever of its codes is scanned (一物一码 across schemes). Looking up an alias
 /// finds the commissioned code's record; records that move, inspect or recall the thing name
 /// the commissioned code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkCodes {
     /// The producer that commissioned `code`.
@@ -1320,6 +1360,27 @@ impl Record {
         }
     }
 }
+
+crate::string_schema!(
+    Gs1Text,
+    "Gs1Text",
+    "a GS1 lot or serial number: 1 to 20 characters of GS1's character set 82"
+);
+crate::string_schema!(
+    TraceCode,
+    "TraceCode",
+    "a trace code in canonical form: 01/{gtin14}/10/{lot}, 01/{gtin14}/21/{serial}, 00/{sscc}, \
+     ecode:{ecode} or handle:{prefix}/{suffix} (lot and serial percent-encoded); see \
+     docs/codes.md",
+    "examples": ["01/06950123450012/10/L2026-001", "00/069501234000000017"],
+);
+crate::string_schema!(
+    UnitCode,
+    "UnitCode",
+    "a logistic unit's code: 00/{sscc}",
+    "pattern": "^00/[0-9]{18}$",
+    "examples": ["00/069501234000000017"],
+);
 
 #[cfg(test)]
 mod tests {

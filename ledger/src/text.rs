@@ -336,6 +336,29 @@ impl fmt::Debug for Date {
     }
 }
 
+/// Implements `schemars::JsonSchema` for a type whose JSON form is a string: the schema's name,
+/// a description, and any further JSON Schema keywords (a `pattern`, length bounds, examples).
+/// The parser stays the authority: a schema may accept a string the parser refuses (a wrong
+/// check digit, say), never the other way round.
+#[macro_export]
+macro_rules! string_schema {
+    ($type:ty, $name:literal, $description:expr $(, $keyword:literal : $value:expr)* $(,)?) => {
+        impl schemars::JsonSchema for $type {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": $description,
+                    $($keyword: $value,)*
+                })
+            }
+        }
+    };
+}
+
 /// Implements `Serialize` and `Deserialize` through `Display` and `FromStr`, so that a value's
 /// JSON form is its canonical string and deserialising checks it like parsing does.
 #[macro_export]
@@ -358,6 +381,57 @@ macro_rules! serde_as_string {
 
 serde_as_string!(Date);
 serde_as_string!(Reference);
+
+string_schema!(
+    Date,
+    "Date",
+    "a calendar date, YYYY-MM-DD",
+    "format": "date",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+);
+string_schema!(
+    Reference,
+    "Reference",
+    format!(
+        "where a seller keeps data, never the data: 1 to {MAX_REFERENCE_BYTES} ASCII letters, \
+         digits and -_./:#, at least one a letter (an order number, a CRM key)"
+    ),
+    "maxLength": MAX_REFERENCE_BYTES,
+    "pattern": "^[A-Za-z0-9_./:#-]*[A-Za-z][A-Za-z0-9_./:#-]*$",
+    "examples": ["SO-2026-0012"],
+);
+
+/// Characters text may not begin or end with (white space) or hold at all (controls), as a
+/// pattern both ECMA-262 and Rust's regex read alike.
+const TEXT_PATTERN: &str = concat!(
+    r"^[^\s\u0000-\u001F\u007F-\u009F]",
+    r"([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$",
+);
+
+impl<const MAX: usize> schemars::JsonSchema for Text<MAX> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        match MAX {
+            MAX_SHORT_TEXT_BYTES => "ShortText".into(),
+            MAX_LONG_TEXT_BYTES => "LongText".into(),
+            _ => format!("Text{MAX}").into(),
+        }
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // JSON Schema counts characters, the ledger bytes: maxLength is the bound a text of
+        // ASCII meets; Chinese text (three bytes a character) must also fit in MAX bytes.
+        schemars::json_schema!({
+            "type": "string",
+            "description": format!(
+                "text of at most {MAX} bytes of UTF-8, not empty, without control characters \
+                 (line breaks included) or surrounding white space"
+            ),
+            "minLength": 1,
+            "maxLength": MAX,
+            "pattern": TEXT_PATTERN,
+        })
+    }
+}
 
 impl<const MAX: usize> Serialize for Text<MAX> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

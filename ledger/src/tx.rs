@@ -66,7 +66,7 @@ impl ChainBinding {
 pub type TxId = Hash32;
 
 /// What a client signs: a record and a nonce, as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Payload {
     /// Any number the client chooses, so that two identical records are two transactions.

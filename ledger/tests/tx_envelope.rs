@@ -167,6 +167,48 @@ fn golden_vectors() {
     );
 }
 
+/// The demo's genesis file and first envelope, published beside the golden hashes so that a
+/// client in another language can check its genesis hash, signing message, id and signature
+/// against real bytes: the files are what the demo produces, and the golden hashes are theirs.
+#[test]
+fn the_published_demo_genesis_and_first_envelope_are_the_demos() {
+    let (demo, envelope) = demo_envelope();
+    let genesis = include_str!("testdata/demo-genesis.json");
+    assert_eq!(
+        genesis,
+        serde_json::to_string_pretty(&demo.genesis).unwrap() + "\n",
+        "testdata/demo-genesis.json is not the demo's genesis: run the ignored test \
+         write_published_demo_files if it changed on purpose"
+    );
+    let published: Envelope =
+        serde_json::from_str(include_str!("testdata/demo-first-envelope.json")).unwrap();
+    assert_eq!(published, envelope, "testdata/demo-first-envelope.json");
+    assert_eq!(
+        include_bytes!("testdata/demo-first-payload.json").as_slice(),
+        envelope.payload.as_slice(),
+        "testdata/demo-first-payload.json holds the signed payload bytes exactly"
+    );
+    // The published files alone give the golden hashes.
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/golden.json")).unwrap();
+    let genesis = suyuan_ledger::genesis::Genesis::from_json(genesis.as_bytes()).unwrap();
+    assert_eq!(genesis.hash().to_string(), golden["genesis_hash"]);
+    let verified = published.verify(&genesis.binding()).unwrap();
+    assert_eq!(verified.id.to_string(), golden["first_tx_id"]);
+}
+
+#[test]
+#[ignore = "rewrites testdata/demo-*.json: run on purpose after a format changed"]
+fn write_published_demo_files() {
+    let (demo, envelope) = demo_envelope();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata");
+    let genesis = serde_json::to_string_pretty(&demo.genesis).unwrap() + "\n";
+    std::fs::write(dir.join("demo-genesis.json"), genesis).unwrap();
+    let text = serde_json::to_string_pretty(&envelope).unwrap() + "\n";
+    std::fs::write(dir.join("demo-first-envelope.json"), text).unwrap();
+    std::fs::write(dir.join("demo-first-payload.json"), &envelope.payload).unwrap();
+}
+
 #[test]
 fn headers_check_their_parent_and_body() {
     let demo = Demo::new(4, 7100);

@@ -478,7 +478,7 @@ impl Drop for Testnet {
 /// First p2p and first API port of a testnet: `2 × validators` ports below
 /// [`END_TESTNET_PORTS`] that can be bound now, starting from a block derived from the process
 /// id and `slot` so that concurrent test processes and testnets rarely meet.
-fn free_ports(validators: usize, slot: u16) -> (u16, u16) {
+pub fn free_ports(validators: usize, slot: u16) -> (u16, u16) {
     let span = 2 * validators as u32;
     let blocks = u32::from(END_TESTNET_PORTS - FIRST_TESTNET_PORT) / span;
     let seed = std::process::id().wrapping_mul(16) + u32::from(slot);

@@ -1,9 +1,11 @@
 //! The `suyuan` binary as data-entry staff and operators use it.
 
-use std::process::Command;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use suyuan_tests::suyuan_binary;
+use suyuan_tests::{free_ports, suyuan_binary};
 
 fn inspect(code: &str) -> (i32, Value) {
     let output = Command::new(suyuan_binary())
@@ -121,4 +123,87 @@ fn catalogue_prints_the_programme_and_its_genesis_form_parses_back() {
     let catalogue: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(catalogue["require_category"], true);
     assert!(catalogue["categories"].as_array().unwrap().len() >= 7);
+}
+
+/// `suyuan dev` leaves what a newcomer needs to write as an enterprise does: the demo's keys
+/// (private files, a README saying they are public), an example record, and a tour line that
+/// signs, submits and follows it; that line, run as printed, commits on the running consortium.
+#[test]
+fn dev_writes_the_demo_keys_and_its_tour_write_commits() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("suyuan-cli-dev-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (p2p_port, api_port) = free_ports(4, 5);
+    let mut dev = Command::new(suyuan_binary())
+        .arg("dev")
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--p2p-port", &p2p_port.to_string()])
+        .args(["--api-port", &api_port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(dev.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut tour_write = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(command) = line.trim().strip_prefix("suyuan submit ") {
+            tour_write = Some(command.to_owned());
+        }
+        if line.starts_with("Ctrl-C stops") || Instant::now() > deadline {
+            break;
+        }
+    }
+    let outcome = std::panic::catch_unwind(|| {
+        let command = tour_write.expect("the tour shows a write");
+        let args: Vec<&str> = command.split_whitespace().collect();
+        for name in [
+            "bureau",
+            "association",
+            "cable-maker",
+            "gas-appliance-maker",
+            "distributor",
+            "lab",
+        ] {
+            let path = dir.join("keys").join(format!("{name}.key"));
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+        }
+        let readme = std::fs::read_to_string(dir.join("keys/README.txt")).unwrap();
+        assert!(readme.contains("NOT SECRET"), "{readme}");
+        let distributor = Command::new(suyuan_binary())
+            .arg("public-key")
+            .arg(dir.join("keys/distributor.key"))
+            .output()
+            .unwrap();
+        let demo = suyuan_ledger::demo::Demo::new(4, p2p_port);
+        assert_eq!(
+            String::from_utf8(distributor.stdout).unwrap().trim(),
+            demo.enterprises[suyuan_ledger::demo::who::DISTRIBUTOR]
+                .key
+                .public()
+                .to_string()
+        );
+        for _ in 0..2 {
+            let output = Command::new(suyuan_binary())
+                .arg("submit")
+                .args(&args)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "suyuan submit {command}: {text}");
+            assert!(text.contains("committed at height"), "{text}");
+        }
+    });
+    // SIGINT, as Ctrl-C: the nodes stop cleanly.
+    let _ = Command::new("kill")
+        .args(["-INT", &dev.id().to_string()])
+        .status();
+    let _ = dev.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -219,6 +219,16 @@ impl fmt::Display for Accreditation {
     }
 }
 
+crate::string_schema!(
+    Accreditation,
+    "Accreditation",
+    "an inspection body's accreditation: a CMA certificate (12 digits), a CNAS laboratory \
+     (CNAS L and 4 or 5 digits) or a CNAS inspection body (CNAS IB and 4 digits); letters in \
+     either case, the space after CNAS optional; written back canonical",
+    "pattern": "^([0-9]{12}|[Cc][Nn][Aa][Ss] *([Ll][0-9]{4,5}|[Ii][Bb][0-9]{4}))$",
+    "examples": ["221012345678", "CNAS L1234", "CNAS IB0123"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,6 +204,15 @@ impl fmt::Display for CccCertificate {
     }
 }
 
+crate::string_schema!(
+    CccCertificate,
+    "CccCertificate",
+    "a China Compulsory Certification certificate number: 16 digits (year of first issue, \
+     certification body, product category, sequence)",
+    "pattern": "^[0-9]{16}$",
+    "examples": ["2016010903878416"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -334,6 +334,14 @@ impl fmt::Display for Ecode {
     }
 }
 
+crate::string_schema!(
+    Ecode,
+    "Ecode",
+    "an Ecode (GB/T 31866): the all-numeric Ecode-V1, or the dotted MA. form \
+     MA.{country}.{class}.{unit}.{item}…",
+    "examples": ["100011234567890", "MA.156.M0.100204.13351764"],
+);
+
 #[cfg(test)]
 mod tests {
     //! Self-made cases, derived from the assumptions in the module doc.

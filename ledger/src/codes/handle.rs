@@ -240,6 +240,15 @@ impl fmt::Display for HandleId {
     }
 }
 
+crate::string_schema!(
+    HandleId,
+    "HandleId",
+    "an industrial-internet identifier (工业互联网标识): prefix/suffix, the prefix dot-separated \
+     digit groups, the suffix without white space or control characters",
+    "pattern": "^[0-9]+(\\.[0-9]+)+/\\S+$",
+    "examples": ["88.608.24161301/SN-0001"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

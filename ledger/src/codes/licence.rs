@@ -293,6 +293,16 @@ impl fmt::Display for ProductionLicence {
     }
 }
 
+crate::string_schema!(
+    ProductionLicence,
+    "ProductionLicence",
+    "an industrial product production licence number (生产许可证): XK, 2-digit industry, -, \
+     3-digit product, -, 5-digit enterprise, optionally after a provincial abbreviation in \
+     parentheses (ASCII or full-width; written back full-width)",
+    "pattern": "^([(（].[)）])?XK[0-9]{2}-[0-9]{3}-[0-9]{5}$",
+    "examples": ["XK08-001-04763", "（鄂）XK12-001-00018"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,13 @@ impl FromStr for ModelCode {
 
 crate::serde_as_string!(ModelCode);
 
+crate::string_schema!(
+    ModelCode,
+    "ModelCode",
+    "a product model's code: a GTIN's 14 digits, ecode:{Ecode} or handle:{prefix}/{suffix}",
+    "examples": ["06950123450012", "ecode:100018800000001", "handle:88.118.8/model/V-200"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -405,6 +405,15 @@ impl fmt::Debug for IdPrefix {
     }
 }
 
+crate::string_schema!(
+    IdPrefix,
+    "IdPrefix",
+    "an identifier prefix, tagged by scheme: gs1:{company prefix digits}, \
+     handle:{enterprise prefix} or ecode:{code block}",
+    "pattern": "^(gs1|handle|ecode):.+$",
+    "examples": ["gs1:6901234", "handle:88.608.24161301"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,6 +120,15 @@ impl fmt::Display for RegionCode {
     }
 }
 
+crate::string_schema!(
+    RegionCode,
+    "RegionCode",
+    "an administrative division code (行政区划代码, GB/T 2260): six digits, province, \
+     prefecture and county, 00 where the code stops at a higher level",
+    "pattern": "^[0-9]{6}$",
+    "examples": ["420106"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

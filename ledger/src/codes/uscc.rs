@@ -689,6 +689,15 @@ impl fmt::Display for LegacyUscc {
     }
 }
 
+crate::string_schema!(
+    Uscc,
+    "Uscc",
+    "a unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters of digits and \
+     upper-case letters without I, O, S, V and Z, the last a check character",
+    "pattern": "^[0-9A-HJ-NP-RTUWXY]{18}$",
+    "examples": ["91350100M000100Y43"],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,6 +240,27 @@ macro_rules! string_conversions {
 
 string_conversions!(Gtin, Gln, Sscc);
 
+crate::string_schema!(
+    Gtin,
+    "Gtin",
+    "a Global Trade Item Number: GTIN-8, -12, -13 or -14 digits with a valid check digit, \
+     written back as 14 digits",
+    "pattern": "^([0-9]{8}|[0-9]{12,14})$",
+    "examples": ["06950123450012"],
+);
+crate::string_schema!(
+    Gln,
+    "Gln",
+    "a Global Location Number: 13 digits with a valid check digit",
+    "pattern": "^[0-9]{13}$",
+);
+crate::string_schema!(
+    Sscc,
+    "Sscc",
+    "a Serial Shipping Container Code: 18 digits with a valid check digit",
+    "pattern": "^[0-9]{18}$",
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
