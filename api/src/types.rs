@@ -220,9 +220,10 @@ pub struct BlockView {
     /// Its transactions' ids, in block order.
     #[schema(value_type = Vec<crate::schemas::Hash>)]
     pub transactions: Vec<TxId>,
-    /// The block's justification (its certificate and the nullifications of the views it
-    /// skipped) exactly as stored, in hex.
-    pub certificate: String,
+    /// The block's justification exactly as stored, in hex: the certificate that notarizes or
+    /// finalizes it, then the nullifications of the views it skipped (the same bytes as a proof
+    /// bundle's `justification`).
+    pub justification: String,
 }
 
 /// One transaction of a block, in `GET /v1/blocks/{height}/transactions`.

@@ -74,7 +74,7 @@ async fn blocks_by_height_and_latest() {
         .collect();
     assert_eq!(view.transactions, ids);
     assert_eq!(
-        view.certificate,
+        view.justification,
         hex_of(&server.chain.justification(&stored.header))
     );
     assert_eq!(body["header"]["height"], 2);

@@ -216,6 +216,42 @@ async fn batches_answer_per_envelope_in_order() {
     assert_eq!(server.node.pending_ids().len(), 2);
 }
 
+/// A payload over 64 KiB is refused as `payload_too_large` whatever its size (just over the
+/// bound, or far over it but within the body limit), alone or in a batch, where it refuses
+/// only itself: the envelopes around it are admitted.
+#[tokio::test]
+async fn oversized_payloads_are_refused_one_by_one() {
+    let server = Server::start("oversized").await;
+    let block = next_block(&server);
+    let oversized = |bytes: usize| {
+        let mut envelope = block[0].clone();
+        envelope.payload = vec![b' '; bytes];
+        envelope
+    };
+    for bytes in [64 * 1024 + 1, 64 * 1024 + 3, 100 * 1024, 1024 * 1024] {
+        let response = server
+            .post_json("/v1/transactions", &oversized(bytes))
+            .await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "payload_too_large");
+    }
+    let batch = vec![
+        block[0].clone(),
+        oversized(64 * 1024 + 1),
+        oversized(1024 * 1024),
+        block[1].clone(),
+    ];
+    let (status, body) = server.post_json("/v1/transactions/batch", &batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["results"].as_array().unwrap();
+    let id = |envelope: &Envelope| Value::String(envelope.id(server.chain.binding()).to_hex());
+    assert_eq!(results.len(), 4, "{body}");
+    assert_eq!(results[0], json!({"id": id(&block[0])}));
+    assert_eq!(results[1]["error"]["code"], "payload_too_large", "{body}");
+    assert_eq!(results[2]["error"]["code"], "payload_too_large", "{body}");
+    assert_eq!(results[3], json!({"id": id(&block[1])}));
+    assert_eq!(server.node.pending_ids().len(), 2);
+}
+
 #[tokio::test]
 async fn empty_and_oversized_batches_are_refused_whole() {
     let limits = ApiLimits {

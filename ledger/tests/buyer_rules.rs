@@ -240,3 +240,33 @@ fn the_demo_draws_its_salt_seed_and_one_seed_tells_one_story() {
     assert_eq!(again.story_state().digest(), one.story_state().digest());
     assert_ne!(one.buyer_salt("a"), one.buyer_salt("b"));
 }
+
+/// The commitment's encoding as docs/records.md states it, with the vector published there: a
+/// client in another language checks its own implementation against these bytes.
+#[test]
+fn the_documented_commitment_vector_holds() {
+    let salt: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let data = PersonalData {
+        name: "李华".into(),
+        address: "武汉市洪山区珞喻路3号".into(),
+        contact: "+86 138 0013 8000".into(),
+    };
+    let commitment = data.commitment(&salt);
+    // By the documented encoding, without the library's helper.
+    let mut hasher = blake3::Hasher::new_derive_key("suyuan buyer commitment v1");
+    for part in [
+        salt.as_slice(),
+        data.name.as_bytes(),
+        data.address.as_bytes(),
+        data.contact.as_bytes(),
+    ] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    assert_eq!(commitment.as_bytes(), hasher.finalize().as_bytes());
+    let docs = include_str!("../../docs/records.md");
+    assert!(
+        docs.contains(&commitment.to_string()),
+        "docs/records.md does not give the vector's commitment {commitment}"
+    );
+}

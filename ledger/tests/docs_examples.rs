@@ -1,30 +1,13 @@
 //! Every JSON example in the project's documentation parses as what it claims to be.
 
+mod markdown;
+
+use markdown::json_blocks;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::merkle::log::{ConsistencyProof, InclusionProof, leaf_hash};
 use suyuan_ledger::merkle::map::{MapKey, MapProof};
 use suyuan_ledger::merkle::{Blake3, Sha256};
 use suyuan_ledger::tx::Payload;
-
-fn json_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, "```json") => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            (Some(block), _) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    blocks
-}
 
 #[test]
 fn record_examples_are_valid_payloads() {

@@ -2,7 +2,10 @@
 //! payload the demo signs and every example in the docs validates, the published copy under
 //! `docs/schemas/` is the generated one, and the schema refuses what it claims to bound.
 
+mod markdown;
+
 use jsonschema::Validator;
+use markdown::json_blocks;
 use serde_json::{Value, json};
 use suyuan_ledger::demo::Demo;
 use suyuan_ledger::schema::payload_schema;
@@ -82,26 +85,6 @@ fn payloads_of_the_other_kinds_validate() {
         }
         assert_valid(&validator, &payload, "a hand-written payload");
     }
-}
-
-fn json_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, "```json") => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            (Some(block), _) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    blocks
 }
 
 #[test]

@@ -197,6 +197,150 @@ fn the_published_demo_genesis_and_first_envelope_are_the_demos() {
     assert_eq!(verified.id.to_string(), golden["first_tx_id"]);
 }
 
+/// The members of each genesis object in canonical order, as docs/operators.md ("The genesis
+/// hash, exactly") lists them, and the kind of each member's value: an object kind, an array of
+/// one, or `""` for a string, number or boolean.
+fn genesis_members(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "genesis" => &[
+            ("chain_id", ""),
+            ("genesis_time_ms", ""),
+            ("validators", "validator"),
+            ("registrars", "member"),
+            ("regulators", "member"),
+            ("score_weights", "score_weights"),
+            ("time_windows", "time_windows"),
+            ("catalogue", "catalogue"),
+            ("accreditation_required", ""),
+        ],
+        "validator" => &[
+            ("name", ""),
+            ("public_key", ""),
+            ("p2p_address", ""),
+            ("api_url", ""),
+        ],
+        "member" => &[("name", ""), ("public_key", "")],
+        "score_weights" => &[
+            ("completeness", ""),
+            ("timeliness", ""),
+            ("sale_coverage", ""),
+            ("inspection_outcomes", ""),
+            ("recalls", ""),
+            ("key_revocations", ""),
+        ],
+        "time_windows" => &[
+            ("clock_skew_ms", ""),
+            ("production_max_age_days", ""),
+            ("inspection_max_age_days", ""),
+            ("sale_max_age_days", ""),
+            ("recall_max_age_days", ""),
+            ("document_max_term_days", ""),
+        ],
+        "catalogue" => &[("require_category", ""), ("categories", "category")],
+        "category" => &[
+            ("id", ""),
+            ("name_zh", ""),
+            ("name_en", ""),
+            ("documents", ""),
+            ("fields", "field"),
+        ],
+        "field" => &[("id", ""), ("name_zh", ""), ("name_en", "")],
+        other => panic!("no genesis object {other}"),
+    }
+}
+
+/// The canonical form by the documented rules alone, from JSON whose member order is lost.
+fn canonical_by_the_docs(value: &serde_json::Value, kind: &str, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => {
+            let order = genesis_members(kind);
+            for name in members.keys() {
+                assert!(
+                    order.iter().any(|(listed, _)| listed == name),
+                    "{kind}.{name} is not in the documented order"
+                );
+            }
+            out.push('{');
+            let mut first = true;
+            for (name, child) in order {
+                let Some(member) = members.get(*name).filter(|member| !member.is_null()) else {
+                    continue;
+                };
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(&format!("\"{name}\":"));
+                canonical_by_the_docs(member, child, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                canonical_by_the_docs(item, kind, out);
+            }
+            out.push(']');
+        }
+        Value::String(text) => {
+            out.push('"');
+            out.push_str(&text.replace('\\', "\\\\").replace('"', "\\\""));
+            out.push('"');
+        }
+        Value::Number(number) => out.push_str(&number.as_u64().expect("whole").to_string()),
+        Value::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+        Value::Null => unreachable!("null members are skipped"),
+    }
+}
+
+/// docs/operators.md states the genesis hash's canonical form exactly: re-encoding by those
+/// rules alone gives the parser's canonical bytes and the golden hash, for the published demo
+/// file and for a genesis naming every optional section.
+#[test]
+fn the_documented_genesis_canonical_form_is_the_one_hashed() {
+    use suyuan_ledger::catalogue::Catalogue;
+    use suyuan_ledger::genesis::{Genesis, ScoreWeights, TimeWindows};
+    use suyuan_ledger::hash::hash_parts;
+    let file = include_str!("testdata/demo-genesis.json");
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/golden.json")).unwrap();
+    let mut canonical = String::new();
+    canonical_by_the_docs(
+        &serde_json::from_str(file).unwrap(),
+        "genesis",
+        &mut canonical,
+    );
+    let genesis = Genesis::from_json(file.as_bytes()).unwrap();
+    assert_eq!(canonical.as_bytes(), genesis.to_canonical_json().as_slice());
+    assert_eq!(
+        hash_parts("suyuan genesis v1", &[canonical.as_bytes()]).to_string(),
+        golden["genesis_hash"]
+    );
+
+    let mut full = genesis.clone();
+    full.score_weights = Some(ScoreWeights::DEFAULT);
+    full.time_windows = Some(TimeWindows::DEFAULT);
+    full.catalogue = Some(Catalogue::programme().clone());
+    full.accreditation_required = Some(true);
+    full.validators[0].api_url = Some("https://node0.example/\"quoted\"\\path".parse().unwrap());
+    full.registrars[0].name = "湖北省市场监督管理局 \"登记\"".parse().unwrap();
+    let mut canonical = String::new();
+    canonical_by_the_docs(
+        &serde_json::to_value(&full).unwrap(),
+        "genesis",
+        &mut canonical,
+    );
+    assert_eq!(canonical.as_bytes(), full.to_canonical_json().as_slice());
+    assert_eq!(
+        hash_parts("suyuan genesis v1", &[canonical.as_bytes()]),
+        full.hash()
+    );
+}
+
 #[test]
 #[ignore = "rewrites testdata/demo-*.json: run on purpose after a format changed"]
 fn write_published_demo_files() {

@@ -42,7 +42,7 @@ pub(crate) async fn latest(State(reads): State<StoreReads>) -> Result<Json<Block
     tag = "chain",
     params(("height" = u64, Path, description = "1 for the first block")),
     responses(
-        (status = 200, description = "The block's header, transaction ids and certificate", body = BlockView),
+        (status = 200, description = "The block's header, transaction ids and justification", body = BlockView),
         (status = 400, description = "`invalid_path`", body = crate::types::ErrorBody),
         (status = 404, description = "`unknown_block`", body = crate::types::ErrorBody),
     )
@@ -192,11 +192,13 @@ fn block_view(store: &Store, height: u64) -> Result<BlockView, ApiError> {
         .block(height)
         .map_err(storage)?
         .ok_or_else(|| ApiError::unknown_block(height))?;
-    let certificate = store
+    let justification = store
         .justification(height)
         .map_err(storage)?
         .ok_or_else(|| {
-            ApiError::internal(format!("block {height} is stored without its certificate"))
+            ApiError::internal(format!(
+                "block {height} is stored without its justification"
+            ))
         })?;
     let chain = store.binding();
     Ok(BlockView {
@@ -209,7 +211,7 @@ fn block_view(store: &Store, height: u64) -> Result<BlockView, ApiError> {
             .map(|envelope| envelope.id(chain))
             .collect(),
         header: block.header,
-        certificate: hex::encode(certificate),
+        justification: hex::encode(justification),
     })
 }
 

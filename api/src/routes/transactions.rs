@@ -6,7 +6,10 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use serde::Deserialize as _;
+use suyuan_ledger::crypto::{PublicKey, Signature};
 use suyuan_ledger::hash::Hash32;
+use suyuan_ledger::limits::MAX_PAYLOAD_BYTES;
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, Payload, TxError, TxId};
 
@@ -38,8 +41,11 @@ use crate::types::{
 pub(crate) async fn submit(
     State(state): State<ApiState>,
     Submitter(from): Submitter,
-    JsonBody(envelope): JsonBody<Envelope>,
+    JsonBody(envelope): JsonBody<Submitted>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
+    let envelope = envelope
+        .within_bounds()
+        .map_err(|error| refusal(&error, &[]))?;
     // Kept to point at the field of a payload the node refuses; cheap next to verifying.
     let payload = envelope.payload.clone();
     let mut results = state.node.submit(vec![envelope], from).await;
@@ -74,33 +80,94 @@ pub(crate) async fn submit(
 pub(crate) async fn submit_batch(
     State(state): State<ApiState>,
     Submitter(from): Submitter,
-    JsonBody(envelopes): JsonBody<Vec<Envelope>>,
+    JsonBody(submitted): JsonBody<Vec<Submitted>>,
 ) -> Result<Json<BatchResponse>, ApiError> {
-    if envelopes.is_empty() {
+    if submitted.is_empty() {
         return Err(ApiError::empty_batch());
     }
-    if envelopes.len() > state.limits.max_batch {
+    if submitted.len() > state.limits.max_batch {
         return Err(ApiError::batch_too_large(
-            envelopes.len(),
+            submitted.len(),
             state.limits.max_batch,
         ));
     }
-    let payloads: Vec<Vec<u8>> = envelopes.iter().map(|e| e.payload.clone()).collect();
-    let results = state.node.submit(envelopes, from).await;
-    if results.len() != payloads.len() {
+    // An envelope over a bound is refused here, on its own; the others go to the node.
+    let checked: Vec<Result<Envelope, SubmitError>> = submitted
+        .into_iter()
+        .map(Submitted::within_bounds)
+        .collect();
+    let envelopes: Vec<Envelope> = checked
+        .iter()
+        .filter_map(|envelope| envelope.as_ref().ok().cloned())
+        .collect();
+    let sent = envelopes.len();
+    let mut results = if envelopes.is_empty() {
+        Vec::new()
+    } else {
+        state.node.submit(envelopes, from).await
+    };
+    if results.len() != sent {
         return Err(wrong_result_count());
     }
-    let results = results
+    results.reverse();
+    let results = checked
         .into_iter()
-        .zip(&payloads)
-        .map(|(result, payload)| match result {
-            Ok(id) => BatchResult::Accepted { id },
-            Err(error) => BatchResult::Refused {
-                error: refusal(&error, payload).body,
-            },
+        .map(|envelope| {
+            let (result, payload) = match envelope {
+                Ok(envelope) => (
+                    results.pop().expect("one result per envelope sent"),
+                    envelope.payload,
+                ),
+                Err(error) => (Err(error), Vec::new()),
+            };
+            match result {
+                Ok(id) => BatchResult::Accepted { id },
+                Err(error) => BatchResult::Refused {
+                    error: refusal(&error, &payload).body,
+                },
+            }
         })
         .collect();
     Ok(Json(BatchResponse { results }))
+}
+
+/// An envelope as a client submits it: the ledger's [`Envelope`] in JSON, except that a payload
+/// over [`MAX_PAYLOAD_BYTES`] still decodes (the request body's limit bounds it), so that it is
+/// refused as `payload_too_large` on its own rather than as a body that does not parse, which
+/// would take the rest of its batch with it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Submitted {
+    #[serde(deserialize_with = "any_size_base64")]
+    payload: Vec<u8>,
+    signer: PublicKey,
+    signature: Signature,
+}
+
+impl Submitted {
+    /// The envelope, or `payload_too_large` before any hashing or signature check.
+    fn within_bounds(self) -> Result<Envelope, SubmitError> {
+        if self.payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(SubmitError::Envelope(TxError::PayloadTooLarge {
+                max: MAX_PAYLOAD_BYTES,
+                found: self.payload.len(),
+            }));
+        }
+        Ok(Envelope {
+            payload: self.payload,
+            signer: self.signer,
+            signature: self.signature,
+        })
+    }
+}
+
+/// Standard base64 (padded), of any length.
+fn any_size_base64<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    use base64::Engine as _;
+    let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(serde::de::Error::custom)
 }
 
 /// `GET /v1/transactions/{id}`: committed (from the store), else pending or rejected (from the

@@ -22,9 +22,13 @@
 //! signature gets exactly the verdict it would get alone. A caller may bound what that search
 //! costs ([`verify_batch_within`]); signatures it leaves unsettled get no verdict at all.
 //!
-//! Because `R` may carry a small-order component, a third party can turn one valid signature
-//! into another valid one over the same message. Nothing depends on signature bytes being
-//! unique: a transaction's id covers its signer and signed message, not its signature.
+//! Who can make a second valid signature over a message already signed: the signer, always (any
+//! other nonce, or a small-order component added to `R`, which the cofactored equation does not
+//! see); a third party holding only the signature, not by changing its bytes. Adding a
+//! small-order point to `R` changes `R`'s encoding and so `k`, which then no longer matches `s`;
+//! `s + ℓ` is not canonical; a non-canonical encoding of `R` or `A` is refused. Nothing depends
+//! on signature bytes being unique anyway: a transaction's id covers its signer and signed
+//! message, not its signature.
 
 use std::collections::HashMap;
 
@@ -477,6 +481,66 @@ mod tests {
                 assert!(verify_batch(&checks).iter().all(Result::is_ok));
             }
         }
+    }
+
+    /// `s + ℓ` as 32 little-endian bytes: the same scalar, not canonically encoded.
+    fn plus_group_order(s: &[u8]) -> [u8; 32] {
+        const ORDER: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut sum = [0u8; 32];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let total = u16::from(s[i]) + u16::from(ORDER[i]) + carry;
+            sum[i] = total as u8;
+            carry = total >> 8;
+        }
+        sum
+    }
+
+    /// A third party holding a valid signature cannot turn it into another valid one over the
+    /// same message: a small-order point added to (or taken from) `R` changes `k`, and `s + ℓ`
+    /// is refused as non-canonical; alone and in a batch. (The signer can, with its secret.)
+    #[test]
+    fn a_third_party_cannot_alter_a_valid_signature() {
+        let raw = RawKey::new("alter");
+        let message = b"one record".as_slice();
+        let honest = raw.sign_with(message, Scalar::from(7u64), EdwardsPoint::default());
+        let torsioned = raw.sign_with(message, Scalar::from(9u64), EIGHT_TORSION[3]);
+        // The second was made by the signer with a small-order point in `R`: taking it out (one
+        // of the points added below) is an alteration too.
+        for signature in [honest, torsioned] {
+            assert!(check(&raw.public, message, &signature));
+            let r = CompressedEdwardsY(signature.0[..32].try_into().unwrap())
+                .decompress()
+                .unwrap();
+            for torsion in EIGHT_TORSION.iter().skip(1) {
+                let mut altered = signature;
+                altered.0[..32].copy_from_slice(&(r + torsion).compress().to_bytes());
+                assert!(
+                    !check(&raw.public, message, &altered),
+                    "R plus a torsion point"
+                );
+                let checks = [SignatureCheck {
+                    key: &raw.public,
+                    message,
+                    signature: &altered,
+                }; 5];
+                assert!(verify_batch(&checks).iter().all(Result::is_err));
+            }
+            let mut altered = signature;
+            let s = plus_group_order(&signature.0[32..]);
+            altered.0[32..].copy_from_slice(&s);
+            assert!(
+                !check(&raw.public, message, &altered),
+                "s plus the group order"
+            );
+        }
+        // The signer can: a second valid signature over the same message, from another nonce.
+        let other = raw.sign_with(message, Scalar::from(8u64), EdwardsPoint::default());
+        assert_ne!(other.0, honest.0);
+        assert!(check(&raw.public, message, &other));
     }
 
     #[test]
