@@ -64,6 +64,11 @@ enum Command {
     /// fields its models must carry. From a genesis file (--genesis), the built-in programme
     /// catalogue (--programme), or a running node (GET /v1/catalogue).
     Catalogue(remote::CatalogueArgs),
+    /// Print the JSON Schema (draft 2020-12) of what a client signs: the payload and every
+    /// record kind's fields, enums and bounds, generated from this build's record types (the
+    /// same as docs/schemas/payload.json and the node's /openapi.json). Validate an ERP's
+    /// records against it before signing.
+    Schema,
     /// Sign a record with a key file and submit it to a node, or submit signed envelopes;
     /// prints the transaction id, and with --wait its block height and index.
     ///
@@ -229,6 +234,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status(args) => remote::status(args),
         Command::Catalogue(args) => remote::catalogue(args),
+        Command::Schema => {
+            let schema = suyuan_ledger::schema::payload_schema();
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Submit(args) => submit::submit(args),
         Command::Query(command) => remote::query(command),
         Command::Verify(args) => verify::verify(&args),

@@ -207,3 +207,22 @@ fn dev_writes_the_demo_keys_and_its_tour_write_commits() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// `suyuan schema` prints the payload's JSON Schema, the one published under docs/, so that an
+/// integrator with only the binary has it.
+#[test]
+fn schema_prints_the_published_payload_schema() {
+    let output = Command::new(suyuan_binary())
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let published: Value = serde_json::from_str(
+        &std::fs::read_to_string(suyuan_tests::workspace_root().join("docs/schemas/payload.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, published);
+    assert_eq!(printed["required"], serde_json::json!(["nonce", "record"]));
+}
