@@ -82,7 +82,7 @@ pub fn document() -> &'static serde_json::Value {
     DOCUMENT.get_or_init(|| {
         let mut document =
             serde_json::to_value(ApiDoc::openapi()).expect("an OpenAPI document is JSON");
-        let (_, definitions) = payload_definitions("/components/schemas");
+        let definitions = payload_definitions("/components/schemas");
         let schemas = document["components"]["schemas"]
             .as_object_mut()
             .expect("the document has component schemas");

@@ -74,7 +74,8 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
         &genesis_path,
         serde_json::to_string_pretty(&demo.genesis)? + "\n",
     )?;
-    let write = write_demo_keys(&args.dir, &demo)?;
+    let story = demo.dev_story();
+    let write = write_demo_files(&args.dir, &demo, &story)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,7 +101,6 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
                 node.index, node.api_address
             );
         }
-        let story = demo.dev_story();
         let outcome = tokio::select! {
             loaded = load_story(&nodes[0], &story) => loaded.map(|()| true),
             _ = tokio::signal::ctrl_c() => Ok(false),
@@ -277,17 +277,18 @@ submitted to the first validator's API and followed until committed:
 A real consortium makes its keys with `suyuan keygen` and `suyuan testnet init`.
 ";
 
-/// What the tour's write needs: a key file and a record it signs.
+/// What the tour's write needs: where the demo's keys are (it signs with the distributor's)
+/// and the record it signs.
 struct TourWrite {
-    key: PathBuf,
+    keys: PathBuf,
     record: PathBuf,
 }
 
 /// Writes the demo's registrar, regulator and enterprise keys to `<dir>/keys` (mode 0600, with
 /// a README saying they are public), and an example record for the tour's write to
-/// `<dir>/examples/ship.json`. Keys already there must be the demo's: another key under a demo
-/// name means the directory is not this demo's.
-fn write_demo_keys(dir: &Path, demo: &Demo) -> anyhow::Result<TourWrite> {
+/// `<dir>/examples/ship.json`, from the distributor's resale in `story`. Keys already there
+/// must be the demo's: another key under a demo name means the directory is not this demo's.
+fn write_demo_files(dir: &Path, demo: &Demo, story: &[Vec<Envelope>]) -> anyhow::Result<TourWrite> {
     let keys = dir.join("keys");
     for (name, key) in demo_keys(demo) {
         let path = keys.join(format!("{name}.key"));
@@ -307,9 +308,8 @@ fn write_demo_keys(dir: &Path, demo: &Demo) -> anyhow::Result<TourWrite> {
     // The distributor holds 180 m of the cable lot once the story is loaded; each run of the
     // example sells 10 m of them to the construction company the story sold to.
     let distributor = &demo.enterprises[who::DISTRIBUTOR].profile.uscc;
-    let resale = demo
-        .story()
-        .into_iter()
+    let resale = story
+        .iter()
         .flatten()
         .filter_map(|envelope| Payload::parse(&envelope.payload).ok())
         .find_map(|payload| match payload.record {
@@ -330,10 +330,7 @@ fn write_demo_keys(dir: &Path, demo: &Demo) -> anyhow::Result<TourWrite> {
         .with_context(|| format!("creating {}", examples.display()))?;
     let record = examples.join("ship.json");
     std::fs::write(&record, serde_json::to_string_pretty(&example)? + "\n")?;
-    Ok(TourWrite {
-        key: keys.join("distributor.key"),
-        record,
-    })
+    Ok(TourWrite { keys, record })
 }
 
 /// Prints where to look first.
@@ -383,16 +380,12 @@ fn print_tour(
     println!("  suyuan status --api {base}");
     println!(
         "  suyuan submit --api {base} --key {} --record {} --wait",
-        write.key.display(),
+        write.keys.join("distributor.key").display(),
         write.record.display()
     );
     println!(
         "  (the demo's keys, public and for this demo only: {})",
-        write
-            .key
-            .parent()
-            .map_or(Path::new("keys"), |keys| keys)
-            .display()
+        write.keys.display()
     );
     println!();
 }

@@ -27,26 +27,21 @@ pub fn payload_schema() -> serde_json::Value {
 }
 
 /// The payload's schema for a document that keeps its definitions at `definitions_path` (an
-/// OpenAPI document's `/components/schemas`): the reference to the payload's definition, and
-/// every definition by name, the payload's own under `Payload`.
-pub fn payload_definitions(
-    definitions_path: &str,
-) -> (
-    serde_json::Value,
-    serde_json::Map<String, serde_json::Value>,
-) {
+/// OpenAPI document's `/components/schemas`): every definition by name, the payload's own under
+/// `Payload`, their references pointing into `definitions_path`.
+pub fn payload_definitions(definitions_path: &str) -> serde_json::Map<String, serde_json::Value> {
     let mut generator = SchemaSettings::draft2020_12()
         .with(|settings| {
             settings.definitions_path = definitions_path.to_owned().into();
             settings.meta_schema = None;
         })
         .into_generator();
-    let reference = generator.subschema_for::<Payload>();
+    generator.subschema_for::<Payload>();
     let mut definitions = generator.take_definitions(true);
     for definition in definitions.values_mut() {
         tidy_descriptions(definition);
     }
-    (reference.to_value(), definitions)
+    definitions
 }
 
 /// Descriptions come from the types' doc comments, written for rustdoc: line breaks inside a

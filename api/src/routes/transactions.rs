@@ -101,7 +101,7 @@ pub(crate) async fn submit_batch(
         .filter_map(|envelope| envelope.as_ref().ok().cloned())
         .collect();
     let sent = envelopes.len();
-    let mut results = if envelopes.is_empty() {
+    let results = if envelopes.is_empty() {
         Vec::new()
     } else {
         state.node.submit(envelopes, from).await
@@ -109,13 +109,13 @@ pub(crate) async fn submit_batch(
     if results.len() != sent {
         return Err(wrong_result_count());
     }
-    results.reverse();
+    let mut results = results.into_iter();
     let results = checked
         .into_iter()
         .map(|envelope| {
             let (result, payload) = match envelope {
                 Ok(envelope) => (
-                    results.pop().expect("one result per envelope sent"),
+                    results.next().expect("one result per envelope sent"),
                     envelope.payload,
                 ),
                 Err(error) => (Err(error), Vec::new()),
