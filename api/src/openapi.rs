@@ -21,8 +21,8 @@ use suyuan_ledger::schema::payload_definitions;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    blocks, catalogue, certificates, codes, enterprises, evidence, inspections, products, proofs,
-    recalls, status, transactions,
+    blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections, products,
+    proofs, recalls, status, transactions,
 };
 
 /// The API's OpenAPI document.
@@ -58,6 +58,9 @@ use crate::routes::{
         enterprises::scores,
         recalls::open_recalls,
         inspections::inspections,
+        epcis::events,
+        epcis::product_document,
+        epcis::enterprise_document,
         status::healthz,
         status::readyz,
         status::metrics,
@@ -70,6 +73,7 @@ use crate::routes::{
         (name = "proofs", description = "Proof bundles and consistency proofs, checkable against the genesis file alone (docs/proofs.md)"),
         (name = "enterprises", description = "Enterprises: registration, records, supplier reports, traceability scores and rankings"),
         (name = "regulators", description = "Across the consortium: open recalls with every holder of what they cover, inspections by outcome, region and period"),
+        (name = "epcis", description = "GS1 EPCIS 2.0: the simple event query, and a product's or an enterprise's history as one EPCIS document (docs/epcis.md)"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -14,8 +14,8 @@ use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::reads::ReadPool;
 use crate::routes::{
-    self, blocks, catalogue, certificates, codes, enterprises, evidence, inspections, products,
-    proofs, recalls, status, transactions,
+    self, blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections,
+    products, proofs, recalls, status, transactions,
 };
 use crate::server;
 use crate::state::{ApiLimits, ApiState, RouterState};
@@ -67,6 +67,7 @@ fn endpoints() -> Endpoints {
         .get("/v1/blocks/{height}", blocks::block)
         .get("/v1/blocks/{height}/transactions", blocks::transactions)
         .get("/v1/products/{code}", products::product)
+        .get("/v1/products/{code}/epcis", epcis::product_document)
         .get("/v1/codes/{code}", codes::code)
         .get("/v1/certificates/{number}", certificates::certificate)
         .get("/v1/catalogue", catalogue::catalogue)
@@ -78,6 +79,8 @@ fn endpoints() -> Endpoints {
         .get("/v1/enterprises/{uscc}/report", enterprises::report)
         .get("/v1/enterprises/{uscc}/score", enterprises::score)
         .get("/v1/enterprises/{uscc}/evidence", evidence::evidence)
+        .get("/v1/enterprises/{uscc}/epcis", epcis::enterprise_document)
+        .get("/epcis/events", epcis::events)
         .get("/v1/scores", enterprises::scores)
         .get("/v1/recalls", recalls::open_recalls)
         .get("/v1/inspections", inspections::inspections)

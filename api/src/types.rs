@@ -623,6 +623,11 @@ pub struct CodeView {
     /// The latest committed record naming its trace code, or the certificate a CCC number is;
     /// `None` for other codes, or when no record names it.
     pub latest: Option<LatestRecord>,
+    /// The EPC URN (SGTIN, LGTIN, SSCC, SGLN, GRAI, GIAI) of a GS1 code that names an instance
+    /// or a lot, split where the company prefix its holder holds on the ledger ends; `None`
+    /// when no held prefix covers it (a Digital Link does not say where the prefix ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epc: Option<String>,
 }
 
 /// Where a code's latest record is: enough to show it and to fetch the rest.

@@ -28,6 +28,7 @@ fn commit(server: &Server, signed: Vec<(&KeyPair, Record)>) {
             let payload = Payload {
                 nonce: 900 + n as u64,
                 record,
+                event: None,
             };
             Envelope::sign(server.chain.binding(), &payload, key)
         })

@@ -272,3 +272,24 @@ async fn an_unknown_or_malformed_certificate_is_a_typed_error() {
         .await;
     assert_error(&response, StatusCode::BAD_REQUEST, "invalid_query");
 }
+
+/// A GS1 code's EPC URN splits it where the company prefix its holder holds ends: a Digital
+/// Link, a trace code and the URN itself agree; under no held prefix there is none, since a
+/// Digital Link does not say where the prefix ends.
+#[tokio::test]
+async fn a_gs1_code_names_its_epc_where_a_held_prefix_splits_it() {
+    let server = Server::start("codes-epc").await;
+    let urn = "urn:epc:class:lgtin:6950123.045001.C2601A";
+    let trace_code = format!("01/{}/10/C2601A", Demo::cable_gtin());
+    for input in [cable_lot_link(), trace_code, urn.to_owned()] {
+        let (status, body) = server.get(&format!("/v1/codes/{}", encode(&input))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let view: CodeView = serde_json::from_value(body).unwrap();
+        assert_eq!(view.epc.as_deref(), Some(urn), "{input}");
+    }
+    let unheld = "https://id.gs1.org/01/09520123456788/21/X1";
+    let (status, body) = server.get(&format!("/v1/codes/{}", encode(unheld))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: CodeView = serde_json::from_value(body).unwrap();
+    assert_eq!(view.epc, None);
+}

@@ -196,6 +196,7 @@ fn big_inspections(chain: &support::Chain) -> Vec<Envelope> {
             let payload = Payload {
                 nonce: 1_000 + index,
                 record,
+                event: None,
             };
             Envelope::sign(chain.binding(), &payload, &chain.demo.bureau)
         })

@@ -47,7 +47,15 @@ where
 }
 
 fn sign(server: &Server, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-    Envelope::sign(server.chain.binding(), &Payload { nonce, record }, key)
+    Envelope::sign(
+        server.chain.binding(),
+        &Payload {
+            nonce,
+            record,
+            event: None,
+        },
+        key,
+    )
 }
 
 /// The id, in hex, of story transaction `index` of block `height`.

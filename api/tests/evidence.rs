@@ -69,6 +69,7 @@ fn commission_more(server: &Server, first: usize, nonce: u64) {
             let payload = Payload {
                 nonce: nonce + n,
                 record: Record::Commission(record),
+                event: None,
             };
             Envelope::sign(server.chain.binding(), &payload, &gas.key)
         })

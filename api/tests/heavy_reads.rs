@@ -67,7 +67,15 @@ fn member(chain: &Chain, index: usize) -> Member {
 }
 
 fn sign(chain: &Chain, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-    Envelope::sign(chain.binding(), &Payload { nonce, record }, key)
+    Envelope::sign(
+        chain.binding(),
+        &Payload {
+            nonce,
+            record,
+            event: None,
+        },
+        key,
+    )
 }
 
 /// The demo story's first blocks, then [`MEMBERS`] enterprises enrolled by the bureau, each

@@ -76,7 +76,15 @@ fn commit_all(server: &Server, envelopes: Vec<Envelope>) {
 }
 
 fn sign(server: &Server, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-    Envelope::sign(server.chain.binding(), &Payload { nonce, record }, key)
+    Envelope::sign(
+        server.chain.binding(),
+        &Payload {
+            nonce,
+            record,
+            event: None,
+        },
+        key,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

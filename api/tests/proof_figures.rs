@@ -57,6 +57,7 @@ fn commissionings(demo: &Demo, first: usize, count: usize) -> Vec<Envelope> {
             let payload = Payload {
                 nonce: n as u64,
                 record,
+                event: None,
             };
             Envelope::sign(&demo.genesis.binding(), &payload, &cable.key)
         })

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use suyuan_api::Node as _;
+use suyuan_epcis::document::document as epcis_document;
+use suyuan_epcis::export::{ExportContext, export_event};
+use suyuan_epcis::ids::NoPrefixLengths;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, who};
 use suyuan_ledger::record::{Record, Shipment, ShipmentLine};
@@ -274,6 +277,12 @@ submitted to the first validator's API and followed until committed:
   suyuan submit --api http://127.0.0.1:8100 --key keys/distributor.key \\
     --record examples/ship.json --wait
 
+The same sale as an ERP reports it, one GS1 EPCIS 2.0 shipping event, captured (a second
+capture of the same event is refused: an event is recorded once):
+
+  suyuan epcis capture --api http://127.0.0.1:8100 --key keys/distributor.key \\
+    examples/ship-epcis.json
+
 A real consortium makes its keys with `suyuan keygen` and `suyuan testnet init`.
 ";
 
@@ -282,7 +291,12 @@ A real consortium makes its keys with `suyuan keygen` and `suyuan testnet init`.
 struct TourWrite {
     keys: PathBuf,
     record: PathBuf,
+    /// The same sale as an EPCIS document.
+    epcis: PathBuf,
 }
+
+/// The nonce of the example EPCIS event's payload.
+const EPCIS_EXAMPLE_NONCE: u64 = 20_260_314;
 
 /// Writes the demo's registrar, regulator and enterprise keys to `<dir>/keys` (mode 0600, with
 /// a README saying they are public), and an example record for the tour's write to
@@ -330,7 +344,30 @@ fn write_demo_files(dir: &Path, demo: &Demo, story: &[Vec<Envelope>]) -> anyhow:
         .with_context(|| format!("creating {}", examples.display()))?;
     let record = examples.join("ship.json");
     std::fs::write(&record, serde_json::to_string_pretty(&example)? + "\n")?;
-    Ok(TourWrite { keys, record })
+    // The same sale as an ERP would report it: one EPCIS shipping event, for `suyuan epcis
+    // capture`. Its nonce is fixed, so capturing it twice is one transaction.
+    let payload = Payload {
+        nonce: EPCIS_EXAMPLE_NONCE,
+        record: example,
+        event: None,
+    };
+    let context = ExportContext {
+        lengths: &NoPrefixLengths,
+        block_time_ms: 0,
+        recall_event_id: None,
+    };
+    let event = export_event(&payload, &payload.to_bytes(), &context)
+        .context("a sale is an EPCIS event")?;
+    let epcis = examples.join("ship-epcis.json");
+    std::fs::write(
+        &epcis,
+        serde_json::to_string_pretty(&epcis_document(vec![event]))? + "\n",
+    )?;
+    Ok(TourWrite {
+        keys,
+        record,
+        epcis,
+    })
 }
 
 /// Prints where to look first.
@@ -383,6 +420,12 @@ fn print_tour(
         write.keys.join("distributor.key").display(),
         write.record.display()
     );
+    println!(
+        "  suyuan epcis capture --api {base} --key {} {}",
+        write.keys.join("distributor.key").display(),
+        write.epcis.display()
+    );
+    println!("  curl -s '{base}/epcis/events?EQ_bizStep=shipping'");
     println!(
         "  (the demo's keys, public and for this demo only: {})",
         write.keys.display()

@@ -10,6 +10,7 @@
 
 mod demo;
 mod dev;
+mod epcis;
 mod remote;
 mod render;
 mod submit;
@@ -75,6 +76,11 @@ enum Command {
     /// Exit status 0 when accepted (and committed, with --wait), 1 when refused (the error
     /// JSON is printed), 2 on other failures.
     Submit(submit::SubmitArgs),
+    /// GS1 EPCIS 2.0: capture a document into the ledger, signed with the capturing
+    /// enterprise's key, or export a product's or an enterprise's history as one
+    /// (docs/epcis.md).
+    #[command(subcommand)]
+    Epcis(epcis::EpcisCommand),
     /// Read what a node has committed: a transaction, a block or a product's history (as JSON),
     /// a code, an enterprise's registration, records, supplier report or score, a ranking of
     /// members (for people, or JSON with --json), or a proof bundle to check with `suyuan
@@ -240,6 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Submit(args) => submit::submit(args),
+        Command::Epcis(command) => epcis::epcis(command),
         Command::Query(command) => remote::query(command),
         Command::Verify(args) => verify::verify(&args),
         Command::Run { config } => {

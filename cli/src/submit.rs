@@ -66,6 +66,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 let payload = Payload {
                     nonce: nonce.unwrap_or_else(rand::random),
                     record: *record,
+                    event: None,
                 };
                 // The node's chain id and genesis hash: what the signature binds.
                 let chain = ChainBinding::new(&status.chain_id, status.genesis_hash);

@@ -380,6 +380,40 @@ impl ApiClient {
         self.get_query(&["v1", "scores"], &query).await
     }
 
+    /// `GET /v1/recalls`: one page of the open recalls, from `after` (the `next` of the page
+    /// before).
+    pub async fn open_recalls(
+        &self,
+        after: Option<&str>,
+    ) -> Result<suyuan_api::views::OpenRecallsPage, ClientError> {
+        let query: Vec<(&str, String)> = after
+            .map(|after| ("after", after.to_owned()))
+            .into_iter()
+            .collect();
+        self.get_query(&["v1", "recalls"], &query).await
+    }
+
+    /// `GET /v1/products/{code}/epcis`: every event naming the code, as an EPCIS document.
+    pub async fn epcis_product(&self, code: &str) -> Result<serde_json::Value, ClientError> {
+        self.get(&["v1", "products", code, "epcis"]).await
+    }
+
+    /// `GET /v1/enterprises/{uscc}/epcis`: every event of the enterprise, as an EPCIS
+    /// document.
+    pub async fn epcis_enterprise(&self, uscc: &Uscc) -> Result<serde_json::Value, ClientError> {
+        self.get(&["v1", "enterprises", &uscc.to_string(), "epcis"])
+            .await
+    }
+
+    /// `GET /epcis/events` with the simple event query's `parameters`: one page, as an EPCIS
+    /// query document.
+    pub async fn epcis_events(
+        &self,
+        parameters: &[(&str, String)],
+    ) -> Result<serde_json::Value, ClientError> {
+        self.get_query(&["epcis", "events"], parameters).await
+    }
+
     /// Polls `GET /v1/transactions/{id}` until the transaction is committed, the node reports it
     /// rejected (`Rejected`), or `timeout` passes (`Timeout`). A transaction the node does not
     /// know yet (404) is waited for: it may still be travelling from another node.

@@ -50,6 +50,7 @@ fn main() {
                 factory_number: None,
                 inspection_report: factory_report("B", "B"),
             }),
+            event: None,
         },
         &cable.key,
     );
@@ -74,6 +75,7 @@ fn main() {
                 &Payload {
                     nonce: nonce + 1,
                     record,
+                    event: None,
                 },
                 &cable.key,
             )

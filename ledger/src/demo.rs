@@ -338,7 +338,15 @@ impl Demo {
     }
 
     fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-        Envelope::sign(&self.genesis.binding(), &Payload { nonce, record }, key)
+        Envelope::sign(
+            &self.genesis.binding(),
+            &Payload {
+                nonce,
+                record,
+                event: None,
+            },
+            key,
+        )
     }
 
     /// The state after the story, executed block by block, block `h` timed `h` days after

@@ -18,6 +18,7 @@ use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
 use crate::crypto::PublicKey;
+use crate::event::{EpcisEvent, event_key};
 use crate::facts::Keeper;
 use crate::genesis::Genesis;
 use crate::hash::Hash32;
@@ -362,6 +363,31 @@ pub enum RuleError {
         commitment: Hash32,
         /// The sale that used it first.
         sale: TxId,
+    },
+    /// EPCIS event facts on a record that is not an event (an enrolment, a key binding).
+    #[error("a {record} record is not an EPCIS event and carries no event facts")]
+    NotAnEvent {
+        /// The record's type.
+        record: &'static str,
+    },
+    /// EPCIS event facts with nothing in them.
+    #[error("the event facts name no id, time or location; leave them out instead")]
+    EmptyEvent,
+    /// The event time of a shipment, packing or unpacking differs from the record's own time.
+    #[error("the event time {event_ms} ms differs from the record's time {record_ms} ms")]
+    EventTimeMismatch {
+        /// The record's time, Unix milliseconds.
+        record_ms: u64,
+        /// The event's time, Unix milliseconds.
+        event_ms: i64,
+    },
+    /// The signing party already recorded an event with this id.
+    #[error("event {id} was already recorded by transaction {tx}")]
+    DuplicateEvent {
+        /// The event id.
+        id: String,
+        /// The transaction that recorded it first.
+        tx: TxId,
     },
     /// A recalled code or model cannot be shipped.
     #[error("{code} is under open recall {recall}")]
@@ -790,6 +816,10 @@ impl RuleError {
             RuleError::InsufficientHolding { .. } => "insufficient_holding",
             RuleError::SaleToSelf { .. } => "sale_to_self",
             RuleError::CommitmentReused { .. } => "commitment_reused",
+            RuleError::NotAnEvent { .. } => "not_an_event",
+            RuleError::EmptyEvent => "empty_event",
+            RuleError::EventTimeMismatch { .. } => "event_time_mismatch",
+            RuleError::DuplicateEvent { .. } => "duplicate_event",
             RuleError::UnderRecall { .. } => "under_recall",
             RuleError::InTheFuture { .. } => "in_the_future",
             RuleError::TooOld { .. } => "too_old",
@@ -951,6 +981,9 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             return Err(RuleError::Replay { id: tx.id }.into());
         }
         let signer = self.signer(&tx.envelope.signer)?;
+        if let Some(event) = &tx.payload.event {
+            self.record_event(&signer, &tx.payload.record, event, tx.id)?;
+        }
         match &tx.payload.record {
             Record::RegisterEnterprise(record) => {
                 self.register_enterprise(&signer, record, tx.id)?
@@ -1966,6 +1999,63 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
         }
         Ok(Keeper::new(&mut self.overlay).shipped(record, &moved, id, self.context.time_ms)?)
+    }
+
+    /// Checks the EPCIS facts a record carries and marks its event id used by the signing
+    /// party: the record must be an event, its own time (where it has one to the millisecond)
+    /// must be the event's, and the party must not have recorded the id before.
+    fn record_event(
+        &mut self,
+        signer: &Signer,
+        record: &Record,
+        event: &EpcisEvent,
+        id: TxId,
+    ) -> Result<(), ExecError> {
+        let record_ms = match record {
+            Record::Ship(record) => Some(record.sold_at_ms),
+            Record::Pack(record) => Some(record.packed_at_ms),
+            Record::Unpack(record) => Some(record.unpacked_at_ms),
+            Record::Commission(_)
+            | Record::Inspect(_)
+            | Record::Recall(_)
+            | Record::CloseRecall(_) => None,
+            other => {
+                return Err(RuleError::NotAnEvent {
+                    record: other.type_name(),
+                }
+                .into());
+            }
+        };
+        if event.is_empty() {
+            return Err(RuleError::EmptyEvent.into());
+        }
+        if let (Some(record_ms), Some(time)) = (record_ms, &event.time)
+            && i64::try_from(record_ms) != Ok(time.unix_ms())
+        {
+            return Err(RuleError::EventTimeMismatch {
+                record_ms,
+                event_ms: time.unix_ms(),
+            }
+            .into());
+        }
+        let Some(event_id) = &event.id else {
+            return Ok(());
+        };
+        let party = match &signer.enterprise {
+            Some(uscc) => uscc.to_string(),
+            None => signer.key.to_string(),
+        };
+        let key = event_key(&party, event_id);
+        if let Some(tx) = self.overlay.event(&key)? {
+            return Err(RuleError::DuplicateEvent {
+                id: event_id.to_string(),
+                tx,
+            }
+            .into());
+        }
+        self.overlay
+            .put(StateKey::Event(key), StateValue::Event(id));
+        Ok(())
     }
 
     /// Records that sale `id` uses `commitment`, refusing one an earlier sale used: each sale

@@ -28,6 +28,7 @@ pub mod codec;
 pub mod codes;
 pub mod crypto;
 pub mod demo;
+pub mod event;
 pub mod exec;
 pub mod facts;
 pub mod genesis;

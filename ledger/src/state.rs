@@ -78,6 +78,9 @@ pub enum StateKey {
     OffLedgerSampling(u64),
     /// Another code a commissioned batch or item carries, linked to it by a `link_codes`.
     Alias(TraceCode),
+    /// An EPCIS event id a party has used, by [`crate::event::event_key`] of the party and the id: an
+    /// event is recorded once.
+    Event(Hash32),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -116,6 +119,8 @@ pub enum StateValue {
     PrefixesUnder(u32),
     /// For [`StateKey::BuyerCommitment`]: the sale that used it.
     BuyerCommitment(TxId),
+    /// For [`StateKey::Event`]: the transaction that recorded the event.
+    Event(TxId),
     /// For [`StateKey::Unit`].
     Unit(UnitState),
     /// For [`StateKey::Packed`]: units packed, never zero (a zero count is deleted).
@@ -442,6 +447,7 @@ mod tag {
     pub(super) const OFF_LEDGER_SAMPLINGS: u8 = 20;
     pub(super) const OFF_LEDGER_SAMPLING: u8 = 21;
     pub(super) const ALIAS: u8 = 22;
+    pub(super) const EVENT: u8 = 23;
 }
 
 impl StateKey {
@@ -563,6 +569,10 @@ impl StateKey {
             StateKey::BuyerCommitment(commitment) => {
                 out.push(tag::BUYER_COMMITMENT);
                 out.extend_from_slice(&commitment.0);
+            }
+            StateKey::Event(event) => {
+                out.push(tag::EVENT);
+                out.extend_from_slice(&event.0);
             }
             StateKey::Unit(unit) => {
                 out.push(tag::UNIT);
@@ -729,6 +739,7 @@ impl StateKey {
                     .map_err(|e| to_string(&e)),
             ),
             tag::BUYER_COMMITMENT => Ok(StateKey::BuyerCommitment(hash()?)),
+            tag::EVENT => Ok(StateKey::Event(hash()?)),
             tag::OFF_LEDGER_SAMPLINGS if rest.is_empty() => Ok(StateKey::OffLedgerSamplings),
             tag::OFF_LEDGER_SAMPLINGS => Err(corrupt("the samplings count key has no body")),
             tag::OFF_LEDGER_SAMPLING => <[u8; 8]>::try_from(rest)
@@ -772,6 +783,7 @@ impl std::fmt::Display for StateKey {
             StateKey::Prefix(prefix) => write!(f, "prefix {prefix}"),
             StateKey::PrefixesUnder(prefix) => write!(f, "prefixes held under {prefix}"),
             StateKey::BuyerCommitment(commitment) => write!(f, "buyer commitment {commitment}"),
+            StateKey::Event(event) => write!(f, "EPCIS event {event}"),
             StateKey::Unit(unit) => write!(f, "logistic unit {unit}"),
             StateKey::Packed(code, uscc) => write!(f, "packed units of {code} held by {uscc}"),
             StateKey::Contained(code, unit) => write!(f, "units of {code} inside {unit}"),
@@ -821,6 +833,7 @@ impl StateValue {
                 | (StateKey::Prefix(_), StateValue::Prefix(_))
                 | (StateKey::PrefixesUnder(_), StateValue::PrefixesUnder(_))
                 | (StateKey::BuyerCommitment(_), StateValue::BuyerCommitment(_))
+                | (StateKey::Event(_), StateValue::Event(_))
                 | (StateKey::Unit(_), StateValue::Unit(_))
                 | (StateKey::Packed(..), StateValue::Packed(_))
                 | (StateKey::Contained(..), StateValue::Contained(_))
@@ -955,6 +968,15 @@ pub trait StateReadExt: StateRead {
         let key = StateKey::BuyerCommitment(*commitment);
         match self.get(&key)? {
             Some(StateValue::BuyerCommitment(sale)) => Ok(Some(sale)),
+            other => unexpected(&key, other),
+        }
+    }
+
+    /// The transaction that recorded an event, by its [`crate::event::event_key`], if one did.
+    fn event(&self, event: &Hash32) -> Result<Option<TxId>, StateError> {
+        let key = StateKey::Event(*event);
+        match self.get(&key)? {
+            Some(StateValue::Event(tx)) => Ok(Some(tx)),
             other => unexpected(&key, other),
         }
     }

@@ -241,19 +241,11 @@ impl Date {
 
     /// Days since 1970-01-01 (negative before it), for comparing dates with block times.
     pub fn days_since_epoch(&self) -> i64 {
-        // Howard Hinnant's days_from_civil, in integers only.
-        let (year, month, day) = (
+        days_from_civil(
             i64::from(self.year),
             i64::from(self.month),
             i64::from(self.day),
-        );
-        let year = if month <= 2 { year - 1 } else { year };
-        let era = year.div_euclid(400);
-        let year_of_era = year - era * 400;
-        let month_index = (month + 9) % 12;
-        let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        )
     }
 
     /// The date a Unix time in milliseconds falls on, in UTC+8 (China Standard Time), the time
@@ -265,21 +257,7 @@ impl Date {
     }
 
     fn from_days_since_epoch(days: i64) -> Date {
-        // Inverse of days_since_epoch (Hinnant's civil_from_days).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z - era * 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let month_index = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-        let month = if month_index < 10 {
-            month_index + 3
-        } else {
-            month_index - 9
-        };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = civil_from_days(days);
         // A u64 of milliseconds spans at most 584 million years; clamp to the supported range.
         let year = year.clamp(1900, 2999) as u16;
         Date {
@@ -288,6 +266,37 @@ impl Date {
             day: day as u8,
         }
     }
+}
+
+/// Days from 1970-01-01 (negative before it) to a date of the proleptic Gregorian calendar:
+/// Howard Hinnant's `days_from_civil`, in integers only.
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The year, month and day of a day count from 1970-01-01: the inverse of
+/// [`days_from_civil`] (Hinnant's `civil_from_days`).
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Days in `month` (1 to 12) of `year` in the Gregorian calendar; 31 for a month out of range.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{self, CryptoError, KeyPair, PublicKey, Signature};
+use crate::event::EpcisEvent;
 use crate::hash::{Hash32, hash_parts};
 use crate::limits::{MAX_CHAIN_ID_BYTES, MAX_PAYLOAD_BYTES};
 use crate::record::Record;
@@ -73,6 +74,11 @@ pub struct Payload {
     pub nonce: u64,
     /// The record.
     pub record: Record,
+    /// The EPCIS event the record was captured from, for records that are events
+    /// (commission, inspect, ship, recall, close_recall, pack, unpack): its id, time and
+    /// locations ([`crate::event`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EpcisEvent>,
 }
 
 /// A signed transaction as it travels and is stored.

@@ -161,7 +161,7 @@ proptest! {
         for (nonce, choice) in choices.into_iter().enumerate() {
             let record = record(&demo, choice);
             let is_sale_to_b = matches!(&record, Record::Ship(s) if s.seller == a.profile.uscc);
-            let envelope = Envelope::sign(&demo.genesis.binding(), &Payload { nonce: nonce as u64, record }, &a.key);
+            let envelope = Envelope::sign(&demo.genesis.binding(), &Payload { nonce: nonce as u64, record, event: None }, &a.key);
             let tx = envelope.verify(&demo.genesis.binding()).unwrap();
             let context = BlockContext { genesis: &demo.genesis, height: 10 + nonce as u64, time_ms: demo.genesis.genesis_time_ms + 86_400_000 * 5 };
             let mut executor = Executor::new(&state, context);

@@ -632,7 +632,11 @@ fn a_refused_transaction_changes_no_figure_in_its_block() {
     let sign = |key: &KeyPair, nonce, record| {
         Envelope::sign(
             &run.world.demo.genesis.binding(),
-            &Payload { nonce, record },
+            &Payload {
+                nonce,
+                record,
+                event: None,
+            },
             key,
         )
         .verify(&run.world.demo.genesis.binding())

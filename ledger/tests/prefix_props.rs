@@ -290,6 +290,7 @@ fn run(steps: Vec<Step>) -> Result<Tally, TestCaseError> {
             &Payload {
                 nonce: n as u64,
                 record: record.clone(),
+                event: None,
             },
             &signer,
         )

@@ -351,6 +351,7 @@ fn run(steps: Vec<Step>) -> Result<Tally, TestCaseError> {
         let payload = Payload {
             nonce: n as u64,
             record: record.clone(),
+            event: None,
         };
         let tx = Envelope::sign(&demo.genesis.binding(), &payload, &signer)
             .verify(&demo.genesis.binding())

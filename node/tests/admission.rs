@@ -73,6 +73,7 @@ fn enrolment(demo: &Demo, registrar: &KeyPair, number: u32) -> Envelope {
             keys: vec![KeyPair::insecure_from_label(&format!("enterprise {number}")).public()],
             prefixes: Vec::new(),
         }),
+        event: None,
     };
     Envelope::sign(&demo.genesis.binding(), &payload, registrar)
 }

@@ -65,7 +65,10 @@ pub(crate) struct Miss {
 
 /// Whether a read that found `key` absent is worth remembering.
 fn keeps_absence(key: &StateKey) -> bool {
-    !matches!(key, StateKey::Tx(_) | StateKey::BuyerCommitment(_))
+    !matches!(
+        key,
+        StateKey::Tx(_) | StateKey::BuyerCommitment(_) | StateKey::Event(_)
+    )
 }
 
 impl StateCache {

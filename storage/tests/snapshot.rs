@@ -43,6 +43,7 @@ fn enrol(store: &Store, workload: &Workload, body: &str) -> Uscc {
             keys: vec![key.public()],
             prefixes: Vec::new(),
         }),
+        event: None,
     };
     let envelope = Envelope::sign(&demo.genesis.binding(), &payload, &demo.bureau);
     let height = store.head().height + 1;

@@ -132,7 +132,11 @@ fn sign(
 ) -> Envelope {
     Envelope::sign(
         &demo.genesis.binding(),
-        &Payload { nonce, record },
+        &Payload {
+            nonce,
+            record,
+            event: None,
+        },
         &who.key,
     )
 }

@@ -232,6 +232,7 @@ impl Enrolments {
                 keys: vec![KeyPair::insecure_from_label(&format!("admission {number}")).public()],
                 prefixes: Vec::new(),
             }),
+            event: None,
         };
         Envelope::sign(&self.chain, &payload, &self.registrar)
     }

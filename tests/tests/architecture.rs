@@ -22,7 +22,12 @@ const FORBIDDEN: &[&str] = &[
     "hyper",
     "mio",
 ];
-const PURE_CRATES: &[&str] = &["suyuan-ledger", "suyuan-consensus", "suyuan-proofs"];
+const PURE_CRATES: &[&str] = &[
+    "suyuan-ledger",
+    "suyuan-consensus",
+    "suyuan-proofs",
+    "suyuan-epcis",
+];
 
 /// Each workspace crate, and the workspace crates it may depend on (normal dependencies).
 const ROOMS: &[(&str, &[&str])] = &[
@@ -30,6 +35,7 @@ const ROOMS: &[(&str, &[&str])] = &[
     ("suyuan-consensus", &[]),
     ("suyuan-proofs", &["suyuan-ledger", "suyuan-consensus"]),
     ("suyuan-storage", &["suyuan-ledger", "suyuan-proofs"]),
+    ("suyuan-epcis", &["suyuan-ledger"]),
     (
         "suyuan-api",
         &[
@@ -37,6 +43,7 @@ const ROOMS: &[(&str, &[&str])] = &[
             "suyuan-consensus",
             "suyuan-proofs",
             "suyuan-storage",
+            "suyuan-epcis",
         ],
     ),
     (
@@ -90,6 +97,7 @@ const ROOMS: &[(&str, &[&str])] = &[
             "suyuan-client",
             "suyuan-audit",
             "suyuan-bench",
+            "suyuan-epcis",
         ],
     ),
     (
@@ -111,6 +119,7 @@ const SOURCE_DIRS: &[&str] = &[
     "consensus/src",
     "proofs/src",
     "storage/src",
+    "epcis/src",
     "api/src",
     "node/src",
     "client/src",

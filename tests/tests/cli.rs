@@ -128,84 +128,221 @@ fn catalogue_prints_the_programme_and_its_genesis_form_parses_back() {
 /// `suyuan dev` leaves what a newcomer needs to write as an enterprise does: the demo's keys
 /// (private files, a README saying they are public), an example record, and a tour line that
 /// signs, submits and follows it; that line, run as printed, commits on the running consortium.
+/// A `suyuan dev` consortium running in a directory of its own, stopped (SIGINT, as
+/// Ctrl-C) and its directory removed when dropped.
+struct Dev {
+    /// One consortium at a time: two picking free ports at once could pick the same.
+    _turn: std::sync::MutexGuard<'static, ()>,
+    process: std::process::Child,
+    dir: std::path::PathBuf,
+    p2p_port: u16,
+    /// The tour's lines, up to "Ctrl-C stops".
+    tour: Vec<String>,
+}
+
+impl Dev {
+    fn start(label: &str) -> Dev {
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let turn = TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let dir = std::env::temp_dir().join(format!("suyuan-cli-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (p2p_port, api_port) = free_ports(4, 5);
+        let mut process = Command::new(suyuan_binary())
+            .arg("dev")
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--p2p-port", &p2p_port.to_string()])
+            .args(["--api-port", &api_port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(process.stdout.take().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut tour = Vec::new();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Ctrl-C stops") || Instant::now() > deadline;
+            tour.push(line);
+            if done {
+                break;
+            }
+        }
+        Dev {
+            _turn: turn,
+            process,
+            dir,
+            p2p_port,
+            tour,
+        }
+    }
+
+    /// The arguments of the tour's line that runs `suyuan {command} …`.
+    fn tour_command(&self, command: &str) -> Vec<String> {
+        let prefix = format!("suyuan {command} ");
+        let line = self
+            .tour
+            .iter()
+            .find_map(|line| line.trim().strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("the tour shows no `suyuan {command}`: {:?}", self.tour));
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.process.id().to_string()])
+            .status();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `suyuan` with `args`: exit status and stdout.
+fn suyuan(args: &[String]) -> (i32, String) {
+    let output = Command::new(suyuan_binary()).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
 #[test]
 fn dev_writes_the_demo_keys_and_its_tour_write_commits() {
     use std::os::unix::fs::PermissionsExt as _;
-    let dir = std::env::temp_dir().join(format!("suyuan-cli-dev-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (p2p_port, api_port) = free_ports(4, 5);
-    let mut dev = Command::new(suyuan_binary())
-        .arg("dev")
-        .arg("--dir")
-        .arg(&dir)
-        .args(["--p2p-port", &p2p_port.to_string()])
-        .args(["--api-port", &api_port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+    let dev = Dev::start("dev");
+    let args = dev.tour_command("submit");
+    for name in [
+        "bureau",
+        "association",
+        "cable-maker",
+        "gas-appliance-maker",
+        "distributor",
+        "lab",
+    ] {
+        let path = dev.dir.join("keys").join(format!("{name}.key"));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+    let readme = std::fs::read_to_string(dev.dir.join("keys/README.txt")).unwrap();
+    assert!(readme.contains("NOT SECRET"), "{readme}");
+    let distributor = Command::new(suyuan_binary())
+        .arg("public-key")
+        .arg(dev.dir.join("keys/distributor.key"))
+        .output()
         .unwrap();
-    let stdout = BufReader::new(dev.stdout.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut tour_write = None;
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        if let Some(command) = line.trim().strip_prefix("suyuan submit ") {
-            tour_write = Some(command.to_owned());
-        }
-        if line.starts_with("Ctrl-C stops") || Instant::now() > deadline {
-            break;
-        }
+    let demo = suyuan_ledger::demo::Demo::new(4, dev.p2p_port);
+    assert_eq!(
+        String::from_utf8(distributor.stdout).unwrap().trim(),
+        demo.enterprises[suyuan_ledger::demo::who::DISTRIBUTOR]
+            .key
+            .public()
+            .to_string()
+    );
+    let submit: Vec<String> = std::iter::once("submit".to_owned()).chain(args).collect();
+    for _ in 0..2 {
+        let (status, text) = suyuan(&submit);
+        assert_eq!(status, 0, "suyuan {submit:?}: {text}");
+        assert!(text.contains("committed at height"), "{text}");
     }
-    let outcome = std::panic::catch_unwind(|| {
-        let command = tour_write.expect("the tour shows a write");
-        let args: Vec<&str> = command.split_whitespace().collect();
-        for name in [
-            "bureau",
-            "association",
-            "cable-maker",
-            "gas-appliance-maker",
-            "distributor",
-            "lab",
-        ] {
-            let path = dir.join("keys").join(format!("{name}.key"));
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
-        }
-        let readme = std::fs::read_to_string(dir.join("keys/README.txt")).unwrap();
-        assert!(readme.contains("NOT SECRET"), "{readme}");
-        let distributor = Command::new(suyuan_binary())
-            .arg("public-key")
-            .arg(dir.join("keys/distributor.key"))
-            .output()
-            .unwrap();
-        let demo = suyuan_ledger::demo::Demo::new(4, p2p_port);
-        assert_eq!(
-            String::from_utf8(distributor.stdout).unwrap().trim(),
-            demo.enterprises[suyuan_ledger::demo::who::DISTRIBUTOR]
-                .key
-                .public()
-                .to_string()
-        );
-        for _ in 0..2 {
-            let output = Command::new(suyuan_binary())
-                .arg("submit")
-                .args(&args)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&output.stdout);
-            assert!(output.status.success(), "suyuan submit {command}: {text}");
-            assert!(text.contains("committed at height"), "{text}");
-        }
-    });
-    // SIGINT, as Ctrl-C: the nodes stop cleanly.
-    let _ = Command::new("kill")
-        .args(["-INT", &dev.id().to_string()])
-        .status();
-    let _ = dev.wait();
-    std::fs::remove_dir_all(&dir).unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+}
+
+/// The tour's EPCIS capture, on a running consortium: the distributor's sale, reported as an
+/// ERP reports it, commits; the same event again is refused (one event, one record); another
+/// enterprise's key cannot capture it (the attacker: a member writing for another); a
+/// document with an event Suyuan keeps no record of submits nothing under rollback; and the
+/// lot's history exported as EPCIS holds the captured event.
+#[test]
+fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
+    let dev = Dev::start("epcis");
+    let args = dev.tour_command("epcis capture");
+    let api = args[args.iter().position(|a| a == "--api").unwrap() + 1].clone();
+    let document_path = args.last().unwrap().clone();
+    let capture = |key: &str, document: &str, extra: &[&str]| {
+        let mut all: Vec<String> = ["epcis", "capture", "--api", &api, "--key"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        all.push(dev.dir.join("keys").join(key).display().to_string());
+        all.push(document.to_owned());
+        all.extend(extra.iter().map(|s| (*s).to_owned()));
+        suyuan(&all)
+    };
+
+    let (status, text) = capture("distributor.key", &document_path, &[]);
+    assert_eq!(status, 0, "{text}");
+    assert!(text.contains("committed at height"), "{text}");
+    let (status, text) = capture("distributor.key", &document_path, &["--json"]);
+    assert_eq!(status, 1, "{text}");
+    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(outcomes[0]["status"], "refused", "{text}");
+    assert_eq!(outcomes[0]["error"]["code"], "replay", "{text}");
+    let (status, text) = capture("cable-maker.key", &document_path, &["--json"]);
+    assert_eq!(status, 1, "{text}");
+    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(outcomes[0]["error"]["rule"], "wrong_enterprise", "{text}");
+
+    // Rollback: one event Suyuan keeps no record of, and nothing is submitted.
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&document_path).unwrap()).unwrap();
+    let mut sale = document["epcisBody"]["eventList"][0].clone();
+    sale["suyuan:nonce"] = Value::String("77".into());
+    sale["eventID"] = Value::String("urn:uuid:5e1f3c2a-0000-8000-8000-000000000077".into());
+    let mut receiving = sale.clone();
+    receiving["bizStep"] = Value::String("receiving".into());
+    document["epcisBody"]["eventList"] = Value::Array(vec![sale, receiving]);
+    let mixed = dev.dir.join("mixed.json");
+    std::fs::write(&mixed, document.to_string()).unwrap();
+    let mixed = mixed.display().to_string();
+    let (status, text) = capture("distributor.key", &mixed, &["--json"]);
+    assert_eq!(status, 1, "{text}");
+    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(outcomes[0]["status"], "skipped", "{text}");
+    assert_eq!(outcomes[1]["error"]["code"], "epcis_unsupported", "{text}");
+    // Proceed: the sale goes in, the other is reported.
+    let (status, text) = capture(
+        "distributor.key",
+        &mixed,
+        &["--json", "--error-behaviour", "proceed"],
+    );
+    assert_eq!(status, 1, "{text}");
+    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(outcomes[0]["status"], "committed", "{text}");
+
+    // The lot's history, exported, holds both captured sales with their event ids.
+    let lot = document["epcisBody"]["eventList"][0]["quantityList"][0]["epcClass"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, text) = suyuan(&[
+        "epcis".into(),
+        "export".into(),
+        "--api".into(),
+        api.clone(),
+        "--code".into(),
+        lot,
+    ]);
+    assert_eq!(status, 0, "{text}");
+    let exported: Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = exported["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|event| event["eventID"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"urn:uuid:5e1f3c2a-0000-8000-8000-000000000077"),
+        "{ids:?}"
+    );
+    let original: Value =
+        serde_json::from_str(&std::fs::read_to_string(&document_path).unwrap()).unwrap();
+    let original_id = original["epcisBody"]["eventList"][0]["eventID"]
+        .as_str()
+        .unwrap();
+    assert!(ids.contains(&original_id), "{ids:?}");
 }
 
 /// `suyuan schema` prints the payload's JSON Schema, the one published under docs/, so that an

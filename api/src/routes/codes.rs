@@ -2,8 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use suyuan_epcis::ids::held_company_prefix_digits;
 use suyuan_ledger::codes::ccc::CccCertificate;
 use suyuan_ledger::codes::gs1::digital_link::percent_encode_into;
+use suyuan_ledger::codes::gs1::epc_link::Epc;
 use suyuan_ledger::codes::inspect::{CodeKind, Inspection, inspect};
 use suyuan_ledger::record::TraceCode;
 use suyuan_storage::{Order, PageRequest, Store, StoredTx};
@@ -53,6 +55,22 @@ pub(crate) async fn code(
         }
         (None, None) => None,
     };
+    let epc = {
+        let kind = report.kind;
+        let input = report.input.clone();
+        let link = match &trace_code {
+            Some(code @ (TraceCode::Lot { .. } | TraceCode::Item { .. } | TraceCode::Sscc(_))) => {
+                Some(format!("https://id.gs1.org/{code}"))
+            }
+            _ => report
+                .normalized
+                .clone()
+                .filter(|n| n.starts_with("https://id.gs1.org/")),
+        };
+        reads
+            .point(move |store| Ok(epc_of(store, kind, &input, link.as_deref())))
+            .await?
+    };
     Ok(Json(CodeView {
         input: report.input,
         kind: report.kind,
@@ -65,7 +83,19 @@ pub(crate) async fn code(
         trace_code,
         also_valid_as: report.also_valid_as,
         latest,
+        epc,
     }))
+}
+
+/// The EPC URN of a GS1 code: an EPC URN as given, or the code's Digital Link split where the
+/// held company prefix that covers it ends.
+fn epc_of(store: &Store, kind: CodeKind, input: &str, link: Option<&str>) -> Option<String> {
+    if kind == CodeKind::EpcUrn {
+        return input.parse::<Epc>().ok().map(|epc| epc.to_string());
+    }
+    Epc::from_digital_link(link?, |key| held_company_prefix_digits(store, key))
+        .ok()
+        .map(|epc| epc.to_string())
 }
 
 /// 400 `invalid_code` with the inspector's reason, the kind it read the code as, and whether a

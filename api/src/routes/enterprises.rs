@@ -636,7 +636,11 @@ mod tests {
             quantity: 10,
         };
         commission.factory_number = None;
-        let payload = Payload { nonce: 77, record };
+        let payload = Payload {
+            nonce: 77,
+            record,
+            event: None,
+        };
         commit(
             &store,
             genesis,

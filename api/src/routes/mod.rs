@@ -5,6 +5,7 @@ pub(crate) mod catalogue;
 pub(crate) mod certificates;
 pub(crate) mod codes;
 pub(crate) mod enterprises;
+pub(crate) mod epcis;
 pub(crate) mod evidence;
 pub(crate) mod inspections;
 pub(crate) mod products;

@@ -391,6 +391,16 @@ pub(crate) fn cursor(at: TxLocation) -> String {
 
 /// Parses a cursor made by [`cursor`].
 pub(crate) fn parse_cursor(text: &str) -> Result<TxLocation, ApiError> {
+    parse_location(
+        text,
+        "after",
+        "a cursor: pass the `next` of the previous page",
+    )
+}
+
+/// A location written `{height}-{index}`, from query parameter `field`; `what` says what it is
+/// and where it comes from, for the refusal.
+pub(crate) fn parse_location(text: &str, field: &str, what: &str) -> Result<TxLocation, ApiError> {
     text.split_once('-')
         .and_then(|(height, index)| {
             Some(TxLocation {
@@ -400,8 +410,8 @@ pub(crate) fn parse_cursor(text: &str) -> Result<TxLocation, ApiError> {
         })
         .ok_or_else(|| {
             ApiError::invalid_query(
-                Some("after".into()),
-                format!("{text:?} is not a cursor: pass the `next` of the previous page"),
+                Some(field.into()),
+                format!("{field} {text:?} is not {what}"),
             )
         })
 }

@@ -112,7 +112,15 @@ impl Chain {
 
     /// `record` signed by `key` for this chain, under `nonce`.
     pub(crate) fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-        Envelope::sign(self.binding(), &Payload { nonce, record }, key)
+        Envelope::sign(
+            self.binding(),
+            &Payload {
+                nonce,
+                record,
+                event: None,
+            },
+            key,
+        )
     }
 
     /// Executes `envelopes` as block `height` over the store and commits it.

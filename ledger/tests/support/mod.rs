@@ -109,6 +109,7 @@ impl World {
             &Payload {
                 nonce: self.nonce,
                 record,
+                event: None,
             },
             key,
         )

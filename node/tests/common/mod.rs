@@ -85,6 +85,7 @@ pub(crate) fn commissions(demo: &Demo, count: usize) -> Vec<Envelope> {
             let payload = Payload {
                 nonce: 1_000_000 + index as u64,
                 record: Record::Commission(commission),
+                event: None,
             };
             Envelope::sign(chain, &payload, key)
         })

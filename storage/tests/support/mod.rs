@@ -193,6 +193,7 @@ impl Workload {
         let payload = Payload {
             nonce: height * 100_000 + index as u64,
             record,
+            event: None,
         };
         Envelope::sign(&self.demo.genesis.binding(), &payload, key)
     }

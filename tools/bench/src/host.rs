@@ -422,6 +422,7 @@ mod tests {
                 .unwrap()
                 .payload
                 .record,
+            event: None,
         };
         let envelope = Envelope::sign(&chain, &payload, &key);
         let rates = verify_rates(&chain, &[envelope]);

@@ -605,7 +605,15 @@ impl Workload {
     }
 
     fn sign(&self, key: &KeyPair, nonce: u64, record: Record) -> Envelope {
-        Envelope::sign(&self.chain, &Payload { nonce, record }, key)
+        Envelope::sign(
+            &self.chain,
+            &Payload {
+                nonce,
+                record,
+                event: None,
+            },
+            key,
+        )
     }
 }
 

@@ -116,6 +116,7 @@ fn commission(chain: &ChainBinding, signers: &[Signer], number: u64) -> Envelope
         &Payload {
             nonce: number,
             record,
+            event: None,
         },
         &signer.key,
     )

@@ -8,17 +8,25 @@
 //! | [`Lgtin`] | `urn:epc:class:lgtin:CompanyPrefix.IndicatorItemRef.Lot` | (01) GTIN + (10) batch/lot |
 //! | [`Sscc`] | `urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef` | (00) SSCC |
 //! | [`Sgln`] | `urn:epc:id:sgln:CompanyPrefix.LocationRef.Extension` | (414) GLN [+ (254) extension] |
+//! | [`Grai`] | `urn:epc:id:grai:CompanyPrefix.AssetType.Serial` | (8003) `0` + asset type + serial |
+//! | [`Giai`] | `urn:epc:id:giai:CompanyPrefix.IndividualAssetReference` | (8004) GIAI |
 //!
 //! A URN splits the key at the end of the GS1 Company Prefix (6 to 12 digits) and drops the
 //! check digit; the key's other digits keep their count (13 for a GTIN with its indicator digit
-//! moved after the prefix, 17 for an SSCC with its extension digit likewise, 12 for a GLN).
-//! Turning a key into a URN therefore needs the company prefix length, which the key itself
-//! does not reveal: the constructors take it as a parameter.
+//! moved after the prefix, 17 for an SSCC with its extension digit likewise, 12 for a GLN and
+//! for a GRAI's asset type, which also loses the GRAI's leading `0`). Turning a key into a URN
+//! therefore needs the company prefix length, which the key itself does not reveal: the
+//! constructors take it as a parameter. A GIAI has no check digit; its URN splits it after the
+//! prefix, which must therefore be all digits.
 //!
-//! Serial numbers, lots and GLN extensions use the URN-safe subset of GS1 CSET 82; the seven
-//! characters `"` `%` `&` `/` `<` `>` `?` are written `%22` `%25` `%26` `%2F` `%3C` `%3E` `%3F`,
-//! and no other escape is accepted. The `urn:epc:` prefix is matched without regard to case;
-//! the rest is case-sensitive. Every value is also held to the element-string rules of its AI.
+//! An EPC names one object, so a GRAI without its serial, which names a kind of returnable
+//! asset, has no URN ([`EpcError::UnserialisedGrai`]).
+//!
+//! Serial numbers, lots, GLN extensions and individual asset references use the URN-safe
+//! subset of GS1 CSET 82; the seven characters `"` `%` `&` `/` `<` `>` `?` are written `%22`
+//! `%25` `%26` `%2F` `%3C` `%3E` `%3F`, and no other escape is accepted. The `urn:epc:` prefix
+//! is matched without regard to case; the rest is case-sensitive. Every value is also held to
+//! the element-string rules of its AI.
 
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -37,13 +45,34 @@ pub const MAX_EPC_URN_BYTES: usize = 256;
 /// Digits a GS1 Company Prefix may have in an EPC URN.
 pub const COMPANY_PREFIX_DIGITS: RangeInclusive<usize> = 6..=12;
 
-const SGTIN_PREFIX: &str = "urn:epc:id:sgtin:";
-const LGTIN_PREFIX: &str = "urn:epc:class:lgtin:";
-const SSCC_PREFIX: &str = "urn:epc:id:sscc:";
-const SGLN_PREFIX: &str = "urn:epc:id:sgln:";
+pub(super) const SGTIN_PREFIX: &str = "urn:epc:id:sgtin:";
+pub(super) const LGTIN_PREFIX: &str = "urn:epc:class:lgtin:";
+pub(super) const SSCC_PREFIX: &str = "urn:epc:id:sscc:";
+pub(super) const SGLN_PREFIX: &str = "urn:epc:id:sgln:";
+pub(super) const GRAI_PREFIX: &str = "urn:epc:id:grai:";
+pub(super) const GIAI_PREFIX: &str = "urn:epc:id:giai:";
 
 /// The SGLN extension that means "no extension".
 const NO_GLN_EXTENSION: &str = "0";
+
+/// AI (8003), the Global Returnable Asset Identifier.
+pub(super) const AI_GRAI: Ai = match Ai::from_digits(b"8003") {
+    Some(ai) => ai,
+    None => panic!("8003 is four ASCII digits"),
+};
+
+/// AI (8004), the Global Individual Asset Identifier.
+pub(super) const AI_GIAI: Ai = match Ai::from_digits(b"8004") {
+    Some(ai) => ai,
+    None => panic!("8004 is four ASCII digits"),
+};
+
+/// Digits of company prefix and asset type together in a GRAI.
+const GRAI_COMPANY_PREFIX_AND_ASSET_TYPE_DIGITS: usize = 12;
+
+/// Characters of an AI (8003) value before its serial: the `0`, the company prefix and asset
+/// type, and the check digit (the dictionary's `N1,zero N13,csum`).
+const GRAI_UNSERIALISED_LEN: usize = 1 + GRAI_COMPANY_PREFIX_AND_ASSET_TYPE_DIGITS + 1;
 
 /// Why a URN, or a key with its company prefix length, is not a valid EPC.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -89,7 +118,7 @@ pub enum EpcError {
     NonDigit {
         /// The field.
         field: &'static str,
-        /// Byte offset in the URN.
+        /// Byte offset in the URN, or in the GIAI when one is built from its value.
         position: usize,
         /// The character.
         found: char,
@@ -107,6 +136,23 @@ pub enum EpcError {
     BadEscape {
         /// Byte offset in the URN.
         position: usize,
+    },
+    /// The URN names no EPC scheme that this module reads.
+    #[error("{found:?} is not one of the EPC schemes sgtin, lgtin, sscc, sgln, grai, giai")]
+    UnknownScheme {
+        /// The URN up to and including its scheme name, or the whole URN when shorter.
+        found: String,
+    },
+    /// A GRAI without a serial: it names a kind of returnable asset, which no EPC URN names.
+    #[error("a GRAI without its serial component names an asset type, not an EPC")]
+    UnserialisedGrai,
+    /// A GIAI with nothing after its company prefix.
+    #[error(
+        "the GIAI has no individual asset reference after its {company_prefix_digits}-digit company prefix"
+    )]
+    NoAssetReference {
+        /// Digits in the company prefix.
+        company_prefix_digits: usize,
     },
     /// The rebuilt key is invalid (cannot happen for digits the URN checks; kept typed).
     #[error(transparent)]
@@ -299,6 +345,15 @@ impl Sscc {
         })
     }
 
+    /// Builds from an element string holding (00).
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
+        let sscc = element_value(elements, Ai::SSCC, "SSCC (00)")?;
+        Sscc::new(&sscc.parse()?, company_prefix_digits)
+    }
+
     /// The SSCC.
     pub fn sscc(&self) -> &keys::Sscc {
         &self.sscc
@@ -374,6 +429,16 @@ impl Sgln {
         })
     }
 
+    /// Builds from an element string holding (414) and, if the GLN has an extension, (254).
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
+        let gln = element_value(elements, Ai::LOCATION_GLN, "GLN (414)")?;
+        let extension = elements.get(Ai::GLN_EXTENSION.as_str());
+        Sgln::new(&gln.parse()?, extension, company_prefix_digits)
+    }
+
     /// The GLN.
     pub fn gln(&self) -> &Gln {
         &self.gln
@@ -424,6 +489,223 @@ impl fmt::Display for Sgln {
     }
 }
 
+/// A serialised Global Returnable Asset Identifier as an EPC: `urn:epc:id:grai:...`, AI (8003).
+///
+/// The AI (8003) value is a `0`, thirteen digits (company prefix, asset type, check digit) and
+/// the serial, up to 16 characters of CSET 82. Without a serial it names an asset type, not an
+/// EPC: [`EpcError::UnserialisedGrai`].
+///
+/// ```
+/// use suyuan_ledger::codes::gs1::epc::Grai;
+///
+/// let grai: Grai = "urn:epc:id:grai:0614141.12345.400".parse()?;
+/// assert_eq!(grai.grai(), "00614141123452400");
+/// assert_eq!(grai.asset_type(), "00614141123452");
+/// assert_eq!(grai.serial(), "400");
+/// assert_eq!(grai.element_string().to_string(), "(8003)00614141123452400");
+/// assert_eq!(Grai::new("00614141123452400", 7)?.to_string(), "urn:epc:id:grai:0614141.12345.400");
+/// # Ok::<(), suyuan_ledger::codes::gs1::epc::EpcError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grai {
+    grai: String,
+    company_prefix_digits: usize,
+    elements: ElementString,
+}
+
+impl Grai {
+    /// Builds from an AI (8003) value, serial included, and the length of its company prefix.
+    pub fn new(grai: &str, company_prefix_digits: usize) -> Result<Self, EpcError> {
+        check_company_prefix_digits(company_prefix_digits)?;
+        let elements = ElementString::from_pairs([(AI_GRAI, grai)])?;
+        // The element rules hold the value to fourteen digits and an optional serial.
+        if grai.len() <= GRAI_UNSERIALISED_LEN {
+            return Err(EpcError::UnserialisedGrai);
+        }
+        Ok(Grai {
+            grai: grai.to_owned(),
+            company_prefix_digits,
+            elements,
+        })
+    }
+
+    /// Builds from an element string holding (8003).
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
+        let grai = element_value(elements, AI_GRAI, "GRAI (8003)")?;
+        Grai::new(grai, company_prefix_digits)
+    }
+
+    /// The AI (8003) value: asset type, then serial.
+    pub fn grai(&self) -> &str {
+        &self.grai
+    }
+
+    /// The fourteen digits before the serial: `0`, company prefix, asset type, check digit.
+    pub fn asset_type(&self) -> &str {
+        // CSET 82 is ASCII and `new` checked the value is longer than this.
+        &self.grai[..GRAI_UNSERIALISED_LEN]
+    }
+
+    /// The serial, unescaped.
+    pub fn serial(&self) -> &str {
+        &self.grai[GRAI_UNSERIALISED_LEN..]
+    }
+
+    /// Digits in the GRAI's company prefix.
+    pub fn company_prefix_digits(&self) -> usize {
+        self.company_prefix_digits
+    }
+
+    /// (8003) GRAI.
+    pub fn element_string(&self) -> &ElementString {
+        &self.elements
+    }
+}
+
+impl FromStr for Grai {
+    type Err = EpcError;
+
+    fn from_str(urn: &str) -> Result<Self, Self::Err> {
+        let body = strip_prefix(urn, GRAI_PREFIX)?;
+        let mut fields = Fields::new(body, GRAI_PREFIX.len(), 3);
+        let (digits, prefix) = fields.company_prefix()?;
+        let asset_type = fields.digits(
+            "asset type",
+            GRAI_COMPANY_PREFIX_AND_ASSET_TYPE_DIGITS - digits,
+        )?;
+        let serial = fields.component("serial number")?;
+        let unserialised = with_check_digit(&format!("0{prefix}{asset_type}"));
+        Grai::new(&format!("{unserialised}{serial}"), digits)
+    }
+}
+
+impl fmt::Display for Grai {
+    /// The URN.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The value opens with 14 ASCII digits and the prefix length is within 6..=12 (checked
+        // in `new`); the leading `0` and the check digit are not written.
+        let g = &self.grai;
+        let d = self.company_prefix_digits;
+        write!(
+            f,
+            "{GRAI_PREFIX}{}.{}.{}",
+            &g[1..1 + d],
+            &g[1 + d..GRAI_UNSERIALISED_LEN - 1],
+            encode_component(self.serial())
+        )
+    }
+}
+
+/// A Global Individual Asset Identifier as an EPC: `urn:epc:id:giai:...`, AI (8004).
+///
+/// The AI (8004) value is the company prefix and the individual asset reference, at most 30
+/// characters of CSET 82 together. It has no check digit.
+///
+/// ```
+/// use suyuan_ledger::codes::gs1::epc::Giai;
+///
+/// let giai: Giai = "urn:epc:id:giai:0614141.12345400".parse()?;
+/// assert_eq!(giai.giai(), "061414112345400");
+/// assert_eq!(giai.asset_reference(), "12345400");
+/// assert_eq!(giai.element_string().to_string(), "(8004)061414112345400");
+/// assert_eq!(Giai::new("061414112345400", 9)?.to_string(), "urn:epc:id:giai:061414112.345400");
+/// # Ok::<(), suyuan_ledger::codes::gs1::epc::EpcError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Giai {
+    giai: String,
+    company_prefix_digits: usize,
+    elements: ElementString,
+}
+
+impl Giai {
+    /// Builds from an AI (8004) value and the length of its company prefix.
+    pub fn new(giai: &str, company_prefix_digits: usize) -> Result<Self, EpcError> {
+        check_company_prefix_digits(company_prefix_digits)?;
+        let elements = ElementString::from_pairs([(AI_GIAI, giai)])?;
+        // The dictionary's `gcppos1` vouches for the first four characters only; the URN
+        // writes the whole prefix as a number.
+        if let Some(position) = giai
+            .bytes()
+            .take(company_prefix_digits)
+            .position(|b| !b.is_ascii_digit())
+        {
+            return Err(EpcError::NonDigit {
+                field: "company prefix of the GIAI",
+                position,
+                found: char_at(giai, position),
+            });
+        }
+        if giai.len() <= company_prefix_digits {
+            return Err(EpcError::NoAssetReference {
+                company_prefix_digits,
+            });
+        }
+        Ok(Giai {
+            giai: giai.to_owned(),
+            company_prefix_digits,
+            elements,
+        })
+    }
+
+    /// Builds from an element string holding (8004).
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
+        let giai = element_value(elements, AI_GIAI, "GIAI (8004)")?;
+        Giai::new(giai, company_prefix_digits)
+    }
+
+    /// The AI (8004) value.
+    pub fn giai(&self) -> &str {
+        &self.giai
+    }
+
+    /// The individual asset reference, after the company prefix, unescaped.
+    pub fn asset_reference(&self) -> &str {
+        // CSET 82 is ASCII and `new` checked the value is longer than the prefix.
+        &self.giai[self.company_prefix_digits..]
+    }
+
+    /// Digits in the GIAI's company prefix.
+    pub fn company_prefix_digits(&self) -> usize {
+        self.company_prefix_digits
+    }
+
+    /// (8004) GIAI.
+    pub fn element_string(&self) -> &ElementString {
+        &self.elements
+    }
+}
+
+impl FromStr for Giai {
+    type Err = EpcError;
+
+    fn from_str(urn: &str) -> Result<Self, Self::Err> {
+        let body = strip_prefix(urn, GIAI_PREFIX)?;
+        let mut fields = Fields::new(body, GIAI_PREFIX.len(), 2);
+        let (digits, prefix) = fields.company_prefix()?;
+        let reference = fields.component("individual asset reference")?;
+        Giai::new(&format!("{prefix}{reference}"), digits)
+    }
+}
+
+impl fmt::Display for Giai {
+    /// The URN.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{GIAI_PREFIX}{}.{}",
+            &self.giai[..self.company_prefix_digits],
+            encode_component(self.asset_reference())
+        )
+    }
+}
+
 fn check_company_prefix_digits(digits: usize) -> Result<(), EpcError> {
     match COMPANY_PREFIX_DIGITS.contains(&digits) {
         true => Ok(()),
@@ -437,13 +719,20 @@ fn gtin_and<'a>(
     ai: Ai,
     field: &'static str,
 ) -> Result<(Gtin, &'a str), EpcError> {
-    let gtin = elements
-        .get(Ai::GTIN.as_str())
-        .ok_or(EpcError::MissingField { field: "GTIN (01)" })?;
-    let value = elements
-        .get(ai.as_str())
-        .ok_or(EpcError::MissingField { field })?;
+    let gtin = element_value(elements, Ai::GTIN, "GTIN (01)")?;
+    let value = element_value(elements, ai, field)?;
     Ok((gtin.parse()?, value))
+}
+
+/// The value of `ai`, known to the caller as `field`, from an element string.
+fn element_value<'a>(
+    elements: &'a ElementString,
+    ai: Ai,
+    field: &'static str,
+) -> Result<&'a str, EpcError> {
+    elements
+        .get(ai.as_str())
+        .ok_or(EpcError::MissingField { field })
 }
 
 /// Parses `prefix` `CompanyPrefix.IndicatorItemRef.Component` into the GTIN, the unescaped
@@ -483,16 +772,28 @@ fn write_gtin_urn(
 }
 
 fn strip_prefix<'a>(urn: &'a str, prefix: &'static str) -> Result<&'a str, EpcError> {
-    if urn.len() > MAX_EPC_URN_BYTES {
-        return Err(EpcError::TooLong {
+    check_urn_size(urn)?;
+    match has_prefix(urn, prefix) {
+        true => Ok(&urn[prefix.len()..]),
+        false => Err(EpcError::WrongScheme { expected: prefix }),
+    }
+}
+
+/// Refuses a URN longer than [`MAX_EPC_URN_BYTES`].
+pub(super) fn check_urn_size(urn: &str) -> Result<(), EpcError> {
+    match urn.len() > MAX_EPC_URN_BYTES {
+        true => Err(EpcError::TooLong {
             max_bytes: MAX_EPC_URN_BYTES,
             found_bytes: urn.len(),
-        });
+        }),
+        false => Ok(()),
     }
-    match urn.get(..prefix.len()) {
-        Some(head) if head.eq_ignore_ascii_case(prefix) => Ok(&urn[prefix.len()..]),
-        _ => Err(EpcError::WrongScheme { expected: prefix }),
-    }
+}
+
+/// Whether `urn` opens with `prefix`, matched without regard to case.
+pub(super) fn has_prefix(urn: &str, prefix: &str) -> bool {
+    urn.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// Appends the check digit to all-digit `data`.
@@ -813,6 +1114,250 @@ mod tests {
     }
 
     #[test]
+    fn grai_tds_example_both_ways() {
+        let grai: Grai = "urn:epc:id:grai:0614141.12345.400".parse().unwrap();
+        // Check digit of 0614141 12345: 2.
+        assert_eq!(grai.grai(), "00614141123452400");
+        assert_eq!(grai.asset_type(), "00614141123452");
+        assert_eq!(grai.serial(), "400");
+        assert_eq!(grai.company_prefix_digits(), 7);
+        assert_eq!(grai.element_string().to_string(), "(8003)00614141123452400");
+        assert_eq!(grai.to_string(), "urn:epc:id:grai:0614141.12345.400");
+        let es: ElementString = "(8003)00614141123452400".parse().unwrap();
+        assert_eq!(Grai::from_element_string(&es, 7).unwrap(), grai);
+        assert_eq!(
+            "URN:EPC:ID:GRAI:0614141.12345.400".parse::<Grai>().unwrap(),
+            grai
+        );
+    }
+
+    #[test]
+    fn grai_prefix_lengths_and_escapes() {
+        for (digits, urn) in [
+            (6, "urn:epc:id:grai:061414.112345.A%2FB"),
+            (9, "urn:epc:id:grai:061414112.345.A%2FB"),
+            (12, "urn:epc:id:grai:061414112345..A%2FB"),
+        ] {
+            let grai = Grai::new("00614141123452A/B", digits).unwrap();
+            assert_eq!(grai.to_string(), urn);
+            assert_eq!(urn.parse::<Grai>().unwrap(), grai);
+            assert_eq!(grai.serial(), "A/B");
+        }
+        let longest = Grai::new("00614141123452!\"%&'()*+,-./:;<", 7).unwrap();
+        assert_eq!(
+            longest.to_string(),
+            "urn:epc:id:grai:0614141.12345.!%22%25%26'()*+,-.%2F:;%3C"
+        );
+        assert_eq!(longest.to_string().parse::<Grai>().unwrap(), longest);
+    }
+
+    #[test]
+    fn grai_without_serial_is_no_epc() {
+        assert_eq!(
+            Grai::new("00614141123452", 7).unwrap_err(),
+            EpcError::UnserialisedGrai
+        );
+        assert_eq!(
+            "urn:epc:id:grai:0614141.12345."
+                .parse::<Grai>()
+                .unwrap_err(),
+            EpcError::UnserialisedGrai
+        );
+        assert_eq!(
+            "urn:epc:id:grai:0614141.12345".parse::<Grai>().unwrap_err(),
+            EpcError::MissingField {
+                field: "serial number"
+            }
+        );
+        let es: ElementString = "(8003)00614141123452".parse().unwrap();
+        assert_eq!(
+            Grai::from_element_string(&es, 7).unwrap_err(),
+            EpcError::UnserialisedGrai
+        );
+        assert_eq!(
+            Grai::from_element_string(&"(8004)061414112345400".parse().unwrap(), 7).unwrap_err(),
+            EpcError::MissingField {
+                field: "GRAI (8003)"
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_grais() {
+        let parse = |urn: &str| urn.parse::<Grai>().unwrap_err();
+        assert_eq!(
+            parse("urn:epc:id:grai:0614141.1234.400"),
+            EpcError::FieldLength {
+                field: "asset type",
+                expected: 5,
+                found: 4
+            }
+        );
+        assert_eq!(
+            parse("urn:epc:id:grai:0614141.1234x.400"),
+            EpcError::NonDigit {
+                field: "asset type",
+                position: 28,
+                found: 'x'
+            }
+        );
+        assert_eq!(
+            parse("urn:epc:id:grai:0614141234567.1.400"),
+            EpcError::CompanyPrefixLength { found: 13 }
+        );
+        assert!(matches!(
+            parse("urn:epc:id:grai:0614141.12345.12345678901234567"),
+            EpcError::Element(ElementError::ValueTooLong { ai, .. }) if ai == AI_GRAI
+        ));
+        assert!(matches!(
+            parse("urn:epc:id:grai:0614141.12345.A%41"),
+            EpcError::BadEscape { position: 31 }
+        ));
+        // The padding digit must be 0 and the check digit right.
+        assert!(matches!(
+            Grai::new("10614141123452400", 7).unwrap_err(),
+            EpcError::Element(ElementError::Lint { .. })
+        ));
+        assert!(matches!(
+            Grai::new("00614141123453400", 7).unwrap_err(),
+            EpcError::Element(ElementError::Lint { .. })
+        ));
+        assert_eq!(
+            Grai::new("00614141123452400", 5).unwrap_err(),
+            EpcError::CompanyPrefixLength { found: 5 }
+        );
+    }
+
+    #[test]
+    fn giai_tds_example_both_ways() {
+        let giai: Giai = "urn:epc:id:giai:0614141.12345400".parse().unwrap();
+        assert_eq!(giai.giai(), "061414112345400");
+        assert_eq!(giai.asset_reference(), "12345400");
+        assert_eq!(giai.company_prefix_digits(), 7);
+        assert_eq!(giai.element_string().to_string(), "(8004)061414112345400");
+        assert_eq!(giai.to_string(), "urn:epc:id:giai:0614141.12345400");
+        let es: ElementString = "(8004)061414112345400".parse().unwrap();
+        assert_eq!(Giai::from_element_string(&es, 7).unwrap(), giai);
+    }
+
+    #[test]
+    fn giai_prefix_lengths_and_escapes() {
+        for (digits, urn) in [
+            (6, "urn:epc:id:giai:061414.112345A%2FB.c"),
+            (12, "urn:epc:id:giai:061414112345.A%2FB.c"),
+        ] {
+            let giai = Giai::new("061414112345A/B.c", digits).unwrap();
+            assert_eq!(giai.to_string(), urn);
+            assert_eq!(urn.parse::<Giai>().unwrap(), giai);
+        }
+        // Thirty characters in all, the most AI 8004 holds.
+        let longest = format!("0614141{}", "A".repeat(23));
+        let giai = Giai::new(&longest, 7).unwrap();
+        assert_eq!(giai.to_string().parse::<Giai>().unwrap(), giai);
+    }
+
+    #[test]
+    fn malformed_giais() {
+        let parse = |urn: &str| urn.parse::<Giai>().unwrap_err();
+        assert!(matches!(
+            parse(&format!("urn:epc:id:giai:0614141.{}", "A".repeat(24))),
+            EpcError::Element(ElementError::ValueTooLong { ai, max_len: 30, .. }) if ai == AI_GIAI
+        ));
+        assert_eq!(
+            parse("urn:epc:id:giai:0614141."),
+            EpcError::NoAssetReference {
+                company_prefix_digits: 7
+            }
+        );
+        assert_eq!(
+            parse("urn:epc:id:giai:0614141"),
+            EpcError::MissingField {
+                field: "individual asset reference"
+            }
+        );
+        assert_eq!(
+            parse("urn:epc:id:giai:06141.12345400"),
+            EpcError::CompanyPrefixLength { found: 5 }
+        );
+        assert_eq!(
+            parse("urn:epc:id:giai:06141A1.12345400"),
+            EpcError::NonDigit {
+                field: "company prefix",
+                position: 21,
+                found: 'A'
+            }
+        );
+        assert_eq!(
+            parse("urn:epc:id:giai:0614141.1234 5"),
+            EpcError::InvalidCharacter {
+                position: 28,
+                found: ' '
+            }
+        );
+        // From an element string the prefix digits are checked too, past the four that the
+        // dictionary's `gcppos1` covers.
+        assert_eq!(
+            Giai::new("06141A112345400", 7).unwrap_err(),
+            EpcError::NonDigit {
+                field: "company prefix of the GIAI",
+                position: 5,
+                found: 'A'
+            }
+        );
+        assert_eq!(
+            Giai::new("0614141", 7).unwrap_err(),
+            EpcError::NoAssetReference {
+                company_prefix_digits: 7
+            }
+        );
+        assert_eq!(
+            Giai::new("06141", 6).unwrap_err(),
+            EpcError::NoAssetReference {
+                company_prefix_digits: 6
+            }
+        );
+        assert!(matches!(
+            Giai::new("061A", 6).unwrap_err(),
+            EpcError::Element(ElementError::Lint { .. })
+        ));
+    }
+
+    #[test]
+    fn asset_ais_agree_with_the_dictionary() {
+        use super::super::dictionary::dictionary;
+        let grai = dictionary()
+            .get(AI_GRAI)
+            .expect("the dictionary defines 8003");
+        let lengths: Vec<usize> = grai.components().iter().map(|c| c.max_len()).collect();
+        assert_eq!(
+            lengths[..2].iter().sum::<usize>(),
+            GRAI_UNSERIALISED_LEN,
+            "8003 opens with N1 N13"
+        );
+        assert!(grai.components()[2].is_optional());
+        let giai = dictionary()
+            .get(AI_GIAI)
+            .expect("the dictionary defines 8004");
+        assert_eq!(giai.max_value_len(), 30);
+    }
+
+    #[test]
+    fn sscc_and_sgln_from_element_strings() {
+        let sscc = Sscc::from_element_string(&"(00)106141412345678908".parse().unwrap(), 7);
+        assert_eq!(
+            sscc.unwrap().to_string(),
+            "urn:epc:id:sscc:0614141.1234567890"
+        );
+        let sgln = Sgln::from_element_string(&"(414)9520053850113(254)ts4711".parse().unwrap(), 9)
+            .unwrap();
+        assert_eq!(sgln.to_string(), "urn:epc:id:sgln:952005385.011.ts4711");
+        assert_eq!(
+            Sgln::from_element_string(&"(00)106141412345678908".parse().unwrap(), 7).unwrap_err(),
+            EpcError::MissingField { field: "GLN (414)" }
+        );
+    }
+
+    #[test]
     fn arbitrary_text_never_panics() {
         for urn in [
             "",
@@ -821,11 +1366,17 @@ mod tests {
             "urn:epc:id:sgln:1234567..",
             "urn:epc:id:sscc:%",
             "urn:epc:id:sgtin:0614141.812345.%",
+            "urn:epc:id:grai:0614141.12345.é",
+            "urn:epc:id:grai:061414112345..",
+            "urn:epc:id:giai:0614141.é",
+            "urn:epc:id:giai:é",
         ] {
             let _ = urn.parse::<Sgtin>();
             let _ = urn.parse::<Lgtin>();
             let _ = urn.parse::<Sscc>();
             let _ = urn.parse::<Sgln>();
+            let _ = urn.parse::<Grai>();
+            let _ = urn.parse::<Giai>();
         }
     }
 }

@@ -6,5 +6,6 @@ pub mod dictionary;
 pub mod digital_link;
 pub mod element;
 pub mod epc;
+pub mod epc_link;
 pub mod keys;
 pub mod linters;
