@@ -203,13 +203,15 @@ fn capture(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             if is_close_of_recall(event) {
                 recalls.load(&client, &chain).await?;
             }
-            let known = recalls.known.clone();
-            let lookup = move |id: &str| known.get(id).copied();
-            let context = CaptureContext {
-                enterprise: args.enterprise.clone(),
-                recall: &lookup,
+            let captured = {
+                let lookup = |id: &str| recalls.known.get(id).copied();
+                let context = CaptureContext {
+                    enterprise: args.enterprise.clone(),
+                    recall: &lookup,
+                };
+                capture_event(event, &context)
             };
-            match capture_event(event, &context) {
+            match captured {
                 Ok(payload) => {
                     let envelope = Envelope::sign(&chain, &payload, &key);
                     if let Record::Recall(_) = payload.record {

@@ -14,6 +14,7 @@
 //! ([`PrefixLengths`]): a GS1 key does not say where its company prefix ends. Reading accepts
 //! both forms of each GS1 code, from any Digital Link host.
 
+use suyuan_ledger::codes::gs1::check::check_digit;
 use suyuan_ledger::codes::gs1::digital_link::{DigitalLink, percent_encode_into};
 use suyuan_ledger::codes::gs1::epc::{Lgtin, Sgtin, Sscc as EpcSscc};
 use suyuan_ledger::codes::gs1::keys::Gtin;
@@ -214,7 +215,8 @@ pub fn gtin_model_of_uri(uri: &str) -> Result<Option<ModelCode>, CaptureError> {
             return Err(bad("an SGTIN pattern has 13 digits before its check digit"));
         }
         let body = format!("{}{}{}", &item[..1], company, &item[1..]);
-        let check = check_digit(&body);
+        // The body is 13 digits (checked above), so it has a check digit.
+        let check = check_digit(body.as_bytes()).map_or('0', char::from);
         let gtin: Gtin = format!("{body}{check}")
             .parse()
             .map_err(|e: suyuan_ledger::codes::gs1::keys::KeyError| bad(&e.to_string()))?;
@@ -233,17 +235,6 @@ pub fn gtin_model_of_uri(uri: &str) -> Result<Option<ModelCode>, CaptureError> {
         }
     }
     Ok(None)
-}
-
-/// The GS1 mod-10 check digit of all-digit `body`.
-fn check_digit(body: &str) -> char {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
 }
 
 /// The party URI of an enterprise.

@@ -42,35 +42,28 @@ pub(crate) async fn code(
         CodeKind::CccCertificate => report.normalized.as_deref().and_then(|n| n.parse().ok()),
         _ => None,
     };
-    let latest = match (trace_code.clone(), certificate) {
-        (Some(code), _) => {
-            reads
-                .point(move |store| latest_record(store, &code))
-                .await?
+    let kind = report.kind;
+    let input = report.input.clone();
+    let link = match &trace_code {
+        Some(code @ (TraceCode::Lot { .. } | TraceCode::Item { .. } | TraceCode::Sscc(_))) => {
+            Some(format!("https://id.gs1.org/{code}"))
         }
-        (None, Some(certificate)) => {
-            reads
-                .point(move |store| latest_certificate_record(store, &certificate))
-                .await?
-        }
-        (None, None) => None,
+        _ => report
+            .normalized
+            .clone()
+            .filter(|n| n.starts_with("https://id.gs1.org/")),
     };
-    let epc = {
-        let kind = report.kind;
-        let input = report.input.clone();
-        let link = match &trace_code {
-            Some(code @ (TraceCode::Lot { .. } | TraceCode::Item { .. } | TraceCode::Sscc(_))) => {
-                Some(format!("https://id.gs1.org/{code}"))
-            }
-            _ => report
-                .normalized
-                .clone()
-                .filter(|n| n.starts_with("https://id.gs1.org/")),
-        };
-        reads
-            .point(move |store| Ok(epc_of(store, kind, &input, link.as_deref())))
-            .await?
-    };
+    let code = trace_code.clone();
+    let (latest, epc) = reads
+        .point(move |store| {
+            let latest = match (code, certificate) {
+                (Some(code), _) => latest_record(store, &code)?,
+                (None, Some(certificate)) => latest_certificate_record(store, &certificate)?,
+                (None, None) => None,
+            };
+            Ok((latest, epc_of(store, kind, &input, link.as_deref())))
+        })
+        .await?;
     Ok(Json(CodeView {
         input: report.input,
         kind: report.kind,

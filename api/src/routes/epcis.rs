@@ -227,6 +227,7 @@ fn indexed_page(
     records.sort_by_key(|stored| stored.location);
     records.dedup_by_key(|stored| stored.location);
     let mut events = Vec::new();
+    let mut times = BlockTimes::default();
     for stored in records {
         if horizon.is_some_and(|horizon| stored.location > horizon) {
             return Ok((events, Some(stored.location)));
@@ -234,7 +235,7 @@ fn indexed_page(
         if events.len() == query.per_page {
             return Ok((events, Some(stored.location)));
         }
-        let time_ms = block_time(store, budget, stored.location.height)?;
+        let time_ms = times.get(store, budget, stored.location.height)?;
         if let Some(event) = render(store, budget, &stored.envelope.payload, time_ms)?
             && query.matches(&event, time_ms as i64)
         {
@@ -298,15 +299,31 @@ fn history(
     }
 }
 
-fn block_time(store: &Store, budget: &Budget, height: u64) -> Result<u64, ApiError> {
-    budget.spend(1)?;
-    store
-        .header(height)
-        .map_err(storage)?
-        .map(|header| header.time_ms)
-        .ok_or_else(|| {
-            ApiError::internal(format!("block {height} of an indexed record is missing"))
-        })
+/// The time of the block at each height asked, read once for consecutive records of one
+/// block (records come in chain order).
+#[derive(Default)]
+struct BlockTimes {
+    last: Option<(u64, u64)>,
+}
+
+impl BlockTimes {
+    fn get(&mut self, store: &Store, budget: &Budget, height: u64) -> Result<u64, ApiError> {
+        if let Some((known, time_ms)) = self.last
+            && known == height
+        {
+            return Ok(time_ms);
+        }
+        budget.spend(1)?;
+        let time_ms = store
+            .header(height)
+            .map_err(storage)?
+            .map(|header| header.time_ms)
+            .ok_or_else(|| {
+                ApiError::internal(format!("block {height} of an indexed record is missing"))
+            })?;
+        self.last = Some((height, time_ms));
+        Ok(time_ms)
+    }
 }
 
 /// The event a committed payload records, or `None` for a record that is no event.
@@ -465,8 +482,9 @@ fn events_of(
     records: Vec<StoredTx>,
 ) -> Result<Vec<Value>, ApiError> {
     let mut events = Vec::new();
+    let mut times = BlockTimes::default();
     for stored in records {
-        let time_ms = block_time(store, budget, stored.location.height)?;
+        let time_ms = times.get(store, budget, stored.location.height)?;
         if let Some(event) = render(store, budget, &stored.envelope.payload, time_ms)? {
             if events.len() == MAX_CAPTURE_EVENTS {
                 return Err(too_many_events());
