@@ -7,8 +7,9 @@
 //! its prerequisites to commit. A second run reuses the data and skips the loading.
 //!
 //! Beside the databases it writes the demo's registrar, regulator and enterprise keys
-//! (`keys/`, public by construction: for this demo only) and an example record
-//! (`examples/ship.json`), so that the tour can show a write as an enterprise makes one.
+//! (`keys/`, public by construction: for this demo only) and examples of what an enterprise
+//! writes (`examples/`: a record, the same as an EPCIS event, and an ERP export to import),
+//! so that the tour can show a write as an enterprise makes one.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use suyuan_epcis::export::{ExportContext, export_event};
 use suyuan_epcis::ids::NoPrefixLengths;
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, who};
+use suyuan_ledger::hash::hash_parts;
 use suyuan_ledger::record::{Record, Shipment, ShipmentLine};
 use suyuan_ledger::submit::SubmitError;
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
@@ -283,6 +285,11 @@ capture of the same event is refused: an event is recorded once):
   suyuan epcis capture --api http://127.0.0.1:8100 --key keys/distributor.key \\
     examples/ship-epcis.json
 
+The cable maker's ERP export of a week (three lots made, sold to the distributor), imported
+in one run; importing it again records nothing twice (docs/import.md):
+
+  suyuan import --api http://127.0.0.1:8100 --key keys/cable-maker.key examples/import.csv
+
 A real consortium makes its keys with `suyuan keygen` and `suyuan testnet init`.
 ";
 
@@ -293,6 +300,8 @@ struct TourWrite {
     record: PathBuf,
     /// The same sale as an EPCIS document.
     epcis: PathBuf,
+    /// The cable maker's ERP export, for `suyuan import`.
+    import: PathBuf,
 }
 
 /// The nonce of the example EPCIS event's payload.
@@ -363,11 +372,55 @@ fn write_demo_files(dir: &Path, demo: &Demo, story: &[Vec<Envelope>]) -> anyhow:
         &epcis,
         serde_json::to_string_pretty(&epcis_document(vec![event]))? + "\n",
     )?;
+    let import = examples.join("import.csv");
+    std::fs::write(&import, import_example(demo))?;
     Ok(TourWrite {
         keys,
         record,
         epcis,
+        import,
     })
+}
+
+/// The cable maker's ERP export for the tour's import: three lots made in February 2026 and
+/// sold to the distributor, each sale a few rows after the lot it sells (the rows depend on
+/// each other and import in one run). The distributor is named by its USCC alone: import reads
+/// its name and address from its registration.
+fn import_example(demo: &Demo) -> String {
+    let maker = &demo.enterprises[who::CABLE_MAKER].profile.uscc;
+    let buyer = &demo.enterprises[who::DISTRIBUTOR].profile.uscc;
+    let gtin = Demo::cable_gtin();
+    let lot = |name: &str| format!("(01){gtin}(10){name}");
+    let report = |number: &str| hash_parts("suyuan demo report", &[number.as_bytes()]).to_hex();
+    let commission = |name: &str, quantity: u32, day: u32, number: &str| {
+        format!(
+            "commission,{maker},{gtin},{},{quantity},2026-02-{day:02},WH-L3,factory_inspection,\
+             {number},国家电线电缆质量检验检测中心(武汉),{},,,,,,\n",
+            lot(name),
+            report(number)
+        )
+    };
+    // A sale leaves the ten commissioning columns empty.
+    let ship = |codes: &str, quantities: &str, when: &str, order: &str| {
+        let empty = ",".repeat(11);
+        format!("ship{empty}{maker},{buyer},{when},{codes},{quantities},{order}\n")
+    };
+    let mut csv = String::from(
+        "type,uscc,gtin,code,quantity,production_date,factory_number,report_kind,report_number,\
+         report_issued_by,report_sha256,seller,buyer_uscc,sold_at,codes,quantities,\
+         order_reference\n",
+    );
+    csv += &commission("C2602A", 1000, 9, "CJ-FI-2602-031");
+    csv += &commission("C2602B", 800, 10, "CJ-FI-2602-032");
+    csv += &ship(&lot("C2602A"), "200", "2026-02-11 09:30", "SO-2026-0107");
+    csv += &commission("C2602C", 1200, 12, "CJ-FI-2602-033");
+    csv += &ship(
+        &format!("{}|{}", lot("C2602B"), lot("C2602C")),
+        "150|300",
+        "2026-02-13 14:00",
+        "SO-2026-0112",
+    );
+    csv
 }
 
 /// Prints where to look first.
@@ -426,6 +479,11 @@ fn print_tour(
         write.epcis.display()
     );
     println!("  curl -s '{base}/epcis/events?EQ_bizStep=shipping'");
+    println!(
+        "  suyuan import --api {base} --key {} {}",
+        write.keys.join("cable-maker.key").display(),
+        write.import.display()
+    );
     println!(
         "  (the demo's keys, public and for this demo only: {})",
         write.keys.display()

@@ -300,13 +300,28 @@ fn event_id_of(payload: &Payload, envelope: &Envelope) -> String {
 /// The open recalls' transactions by their event ids: those on the chain, read once, and
 /// those captured earlier in this run.
 #[derive(Default)]
-struct RecallIndex {
+pub(crate) struct RecallIndex {
     known: HashMap<String, TxId>,
     loaded: bool,
 }
 
 impl RecallIndex {
-    async fn load(&mut self, client: &ApiClient, chain: &ChainBinding) -> anyhow::Result<()> {
+    /// Whether capturing `event` needs the index: it closes a recall.
+    pub(crate) fn needed_by(event: &Value) -> bool {
+        is_close_of_recall(event)
+    }
+
+    /// The transaction of the recall with event id `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<TxId> {
+        self.known.get(id).copied()
+    }
+
+    /// Reads the chain's open recalls, once.
+    pub(crate) async fn load(
+        &mut self,
+        client: &ApiClient,
+        chain: &ChainBinding,
+    ) -> anyhow::Result<()> {
         if self.loaded {
             return Ok(());
         }

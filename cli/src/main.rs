@@ -5,12 +5,14 @@
 //! client ([`suyuan_client`]), the audit ([`suyuan_audit`]) and the load generator
 //! ([`suyuan_bench`]). Its own parts: `remote` reads from a running node (status, query),
 //! `submit` signs and submits records, `render` turns the node's answers into text for people,
-//! `verify` checks proof bundles offline, `dev` runs a whole local consortium, `testnet`
-//! writes the files of a local testnet and `demo` runs the demo story in memory.
+//! `verify` checks proof bundles offline, `import` drives bulk imports ([`suyuan_import`]),
+//! `dev` runs a whole local consortium, `testnet` writes the files of a local testnet and
+//! `demo` runs the demo story in memory.
 
 mod demo;
 mod dev;
 mod epcis;
+mod import;
 mod remote;
 mod render;
 mod submit;
@@ -81,6 +83,14 @@ enum Command {
     /// (docs/epcis.md).
     #[command(subcommand)]
     Epcis(epcis::EpcisCommand),
+    /// Import an ERP export (CSV, one column layout per record kind) or an EPCIS document of
+    /// any length: every row signed with --key and submitted in batches, with a progress bar;
+    /// refused rows go to a report to fix and import again; an interrupted import resumes
+    /// without recording anything twice (docs/import.md).
+    ///
+    /// Exit status 0 when every row was committed, 1 when any was refused, 130 when
+    /// interrupted, 2 on other failures.
+    Import(import::ImportArgs),
     /// Read what a node has committed: a transaction, a block or a product's history (as JSON),
     /// a code, an enterprise's registration, records, supplier report or score, a ranking of
     /// members (for people, or JSON with --json), or a proof bundle to check with `suyuan
@@ -247,6 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Submit(args) => submit::submit(args),
         Command::Epcis(command) => epcis::epcis(command),
+        Command::Import(args) => import::run(args),
         Command::Query(command) => remote::query(command),
         Command::Verify(args) => verify::verify(&args),
         Command::Run { config } => {

@@ -151,6 +151,19 @@ pub fn check_schema(document: &Value) -> Result<(), CaptureError> {
 /// The events of an `EPCISDocument`, after checking it against the schema and the capture
 /// limit.
 pub fn events_of(document: &Value) -> Result<&[Value], CaptureError> {
+    let events = all_events_of(document)?;
+    if events.len() > MAX_CAPTURE_EVENTS {
+        return Err(CaptureError::TooManyEvents {
+            max: MAX_CAPTURE_EVENTS,
+            found: events.len(),
+        });
+    }
+    Ok(events)
+}
+
+/// The events of an `EPCISDocument` of any length, after checking it against the schema:
+/// for a bulk import (`suyuan import`), which submits them in batches of its own.
+pub fn all_events_of(document: &Value) -> Result<&[Value], CaptureError> {
     let kind = document.get("type").and_then(Value::as_str);
     if kind != Some("EPCISDocument") {
         return Err(CaptureError::NotADocument {
@@ -167,12 +180,6 @@ pub fn events_of(document: &Value) -> Result<&[Value], CaptureError> {
         .ok_or_else(|| CaptureError::NotADocument {
             reason: "no epcisBody.eventList".into(),
         })?;
-    if events.len() > MAX_CAPTURE_EVENTS {
-        return Err(CaptureError::TooManyEvents {
-            max: MAX_CAPTURE_EVENTS,
-            found: events.len(),
-        });
-    }
     Ok(events)
 }
 

@@ -61,6 +61,15 @@ const ROOMS: &[(&str, &[&str])] = &[
         &["suyuan-ledger", "suyuan-proofs", "suyuan-api"],
     ),
     (
+        "suyuan-import",
+        &[
+            "suyuan-ledger",
+            "suyuan-api",
+            "suyuan-client",
+            "suyuan-epcis",
+        ],
+    ),
+    (
         "suyuan-audit",
         &[
             "suyuan-ledger",
@@ -98,6 +107,7 @@ const ROOMS: &[(&str, &[&str])] = &[
             "suyuan-audit",
             "suyuan-bench",
             "suyuan-epcis",
+            "suyuan-import",
         ],
     ),
     (

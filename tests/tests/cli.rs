@@ -345,6 +345,251 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
     assert!(ids.contains(&original_id), "{ids:?}");
 }
 
+/// An ERP export imported on a running consortium, as the cable maker's clerk does it: the
+/// tour's export commits and a second import records nothing twice; a larger export whose sales
+/// follow their lots ten rows later commits in one run in batches of 7; its two bad rows (a
+/// date that does not exist, a sale of a lot the maker never made: the attacker, an ERP selling
+/// what it does not hold) are refused with their rule in a report that, fixed, imports; a lost
+/// journal still records nothing twice; a GBK file is refused until converted; an import
+/// interrupted by Ctrl-C resumes.
+#[test]
+fn import_commits_dependent_rows_reports_refusals_to_fix_and_never_records_twice() {
+    let dev = Dev::start("import");
+    let tour: Vec<String> = std::iter::once("import".to_owned())
+        .chain(dev.tour_command("import"))
+        .collect();
+    let api = tour[tour.iter().position(|a| a == "--api").unwrap() + 1].clone();
+    let key = dev.dir.join("keys/cable-maker.key").display().to_string();
+    let import = |file: &std::path::Path, extra: &[&str]| -> (i32, Value, String) {
+        let output = Command::new(suyuan_binary())
+            .args(["import", "--json", "--api", &api, "--key", &key])
+            .arg(file)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let summary = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        (output.status.code().unwrap_or(-1), summary, stderr)
+    };
+
+    let (status, text) = suyuan(&tour);
+    assert_eq!(status, 0, "{tour:?}: {text}");
+    assert!(text.contains("5 rows: 5 committed"), "{text}");
+    let tour_file = std::path::PathBuf::from(tour.last().unwrap());
+    let (status, summary, stderr) = import(&tour_file, &[]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        (&summary["committed"], &summary["committed_earlier"]),
+        (&Value::from(0), &Value::from(5)),
+        "{summary}"
+    );
+
+    // 40 lots, each sold ten rows after it is made, and two bad rows.
+    let header = std::fs::read_to_string(&tour_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let demo = suyuan_ledger::demo::Demo::new(4, dev.p2p_port);
+    let maker_uscc = demo.enterprises[suyuan_ledger::demo::who::CABLE_MAKER]
+        .profile
+        .uscc
+        .to_string();
+    let buyer = demo.enterprises[suyuan_ledger::demo::who::DISTRIBUTOR]
+        .profile
+        .uscc
+        .to_string();
+    let gtin = suyuan_ledger::demo::Demo::cable_gtin().to_string();
+    let lot = |n: usize| format!("(01){gtin}(10)IMP{n:03}");
+    let sha = "5d".repeat(32);
+    let commission = |n: usize, date: &str| {
+        format!(
+            "commission,{maker_uscc},{gtin},{},100,{date},,factory_inspection,FI-{n},质检中心,{sha},,,,,,\n",
+            lot(n)
+        )
+    };
+    let ship = |n: usize| {
+        format!(
+            "ship{}{maker_uscc},{buyer},2026-03-01 10:00,{},10,SO-{n}\n",
+            ",".repeat(11),
+            lot(n)
+        )
+    };
+    let mut csv = format!("{header}\n");
+    for n in 0..40 {
+        csv += &commission(n, "2026-02-20");
+        if n >= 10 {
+            csv += &ship(n - 10);
+        }
+    }
+    for n in 30..40 {
+        csv += &ship(n);
+    }
+    csv += &commission(40, "2026-02-31");
+    csv += &ship(999);
+    let export = dev.dir.join("week.csv");
+    std::fs::write(&export, &csv).unwrap();
+    let (status, summary, stderr) = import(&export, &["--batch", "7"]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(summary["committed"], 80, "{summary}");
+    assert_eq!(summary["refused"], 2, "{summary}");
+    let refusals = summary["refusals"].as_array().unwrap();
+    assert_eq!(refusals[0]["rule"], "invalid_value", "{summary}");
+    assert_eq!(refusals[0]["column"], "production_date", "{summary}");
+    assert_eq!(refusals[1]["code"], "rule_violation", "{summary}");
+    let report_path = std::path::PathBuf::from(summary["report"].as_str().unwrap());
+    let report = std::fs::read_to_string(&report_path).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 3, "{report}");
+    assert!(lines[0].ends_with(",_row,_error,_message"), "{report}");
+    assert!(lines[1].contains("invalid_value"), "{report}");
+
+    // The clerk fixes both rows in the report and imports it as it is.
+    let fixed = report
+        .replace("2026-02-31", "2026-02-27")
+        .replace(&lot(999), &lot(0));
+    std::fs::write(&report_path, fixed).unwrap();
+    let (status, summary, stderr) = import(&report_path, &[]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(summary["committed"], 2, "{summary}");
+
+    // A lot's history holds its commissioning and its sales, each once.
+    let path = format!(
+        "/v1/products/{}",
+        lot(0).replace('(', "%28").replace(')', "%29")
+    );
+    let product = suyuan_tests::http_get(&api, &path, Duration::from_secs(10)).unwrap();
+    let product: Value = serde_json::from_slice(&product.body).unwrap();
+    assert_eq!(product["history"].as_array().unwrap().len(), 3, "{product}");
+
+    // Without the journal, the same file again: every row is found already committed.
+    std::fs::remove_file(export.with_extension("import-journal")).unwrap();
+    let (status, summary, stderr) = import(&export, &[]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(
+        (&summary["committed"], &summary["committed_earlier"]),
+        (&Value::from(0), &Value::from(80)),
+        "{summary}"
+    );
+
+    // A GBK export: refused as UTF-8, naming the option; converted with it.
+    let gbk_text = format!("{header}\n{}", commission(50, "2026-02-21"));
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(&gbk_text);
+    assert!(!unmappable);
+    let gbk = dev.dir.join("gbk.csv");
+    std::fs::write(&gbk, &bytes).unwrap();
+    let (status, _, stderr) = import(&gbk, &[]);
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.contains("--encoding gbk"), "{stderr}");
+    let (status, summary, stderr) = import(&gbk, &["--encoding", "gbk"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(summary["committed"], 1, "{summary}");
+
+    // An EPCIS document longer than one capture takes: 10,050 commissionings of new lots,
+    // made from the tour lot's exported commissioning, and one receiving event, which Suyuan
+    // keeps no record of. Imported twice: the second time, every event is already committed.
+    let (status, text) = suyuan(&[
+        "epcis".into(),
+        "export".into(),
+        "--api".into(),
+        api.clone(),
+        "--code".into(),
+        format!("01/{gtin}/10/C2602A"),
+    ]);
+    assert_eq!(status, 0, "{text}");
+    let mut document: Value = serde_json::from_str(&text).unwrap();
+    let commissioning = document["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["bizStep"] == "commissioning")
+        .unwrap()
+        .clone();
+    let mut events: Vec<Value> = (0..10_050)
+        .map(|n| {
+            let mut event = commissioning.clone();
+            event["quantityList"][0]["epcClass"] =
+                Value::String(format!("https://id.gs1.org/01/{gtin}/10/EPCIS{n:05}"));
+            event["eventID"] = Value::String(format!("urn:uuid:6a7e0000-0000-4000-8000-{n:012}"));
+            event
+        })
+        .collect();
+    let mut receiving = events[0].clone();
+    receiving["bizStep"] = Value::String("receiving".into());
+    receiving["eventID"] = Value::String("urn:uuid:6a7e0000-0000-4000-8000-999999999999".into());
+    events.insert(5_000, receiving);
+    document["epcisBody"]["eventList"] = Value::Array(events);
+    let epcis = dev.dir.join("epcis-week.json");
+    std::fs::write(&epcis, document.to_string()).unwrap();
+    let (status, summary, stderr) = import(&epcis, &[]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(summary["format"], "epcis", "{summary}");
+    assert_eq!(summary["committed"], 10_050, "{summary}");
+    assert_eq!(summary["refusals"][0]["position"], 5_000, "{summary}");
+    assert_eq!(
+        summary["refusals"][0]["code"], "epcis_unsupported",
+        "{summary}"
+    );
+    let refused: Value = serde_json::from_str(
+        &std::fs::read_to_string(epcis.with_extension("refused.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        refused["epcisBody"]["eventList"][0]["bizStep"], "receiving",
+        "{refused}"
+    );
+    let (status, summary, stderr) = import(&epcis, &[]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(
+        (&summary["committed"], &summary["committed_earlier"]),
+        (&Value::from(0), &Value::from(10_050)),
+        "{summary}"
+    );
+
+    // Ctrl-C in the middle of a long import, then the same command again.
+    let mut long = format!("{header}\n");
+    for n in 100..10_100 {
+        long += &commission(n, "2026-02-22");
+    }
+    let long_path = dev.dir.join("long.csv");
+    std::fs::write(&long_path, &long).unwrap();
+    let journal = long_path.with_extension("import-journal");
+    let child = Command::new(suyuan_binary())
+        .args([
+            "import", "--json", "--api", &api, "--key", &key, "--batch", "50",
+        ])
+        .arg(&long_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count()) < 101 {
+        assert!(Instant::now() < deadline, "no commit within a minute");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let first: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{first}");
+    assert!(first["unfinished"].as_u64().unwrap() > 0, "{first}");
+    let (status, second, stderr) = import(&long_path, &[]);
+    assert_eq!(status, 0, "{stderr}");
+    let total =
+        second["committed"].as_u64().unwrap() + second["committed_earlier"].as_u64().unwrap();
+    assert_eq!(total, 10_000, "{second}");
+    // What the first run saw committed is not committed again; what it left pending may have
+    // been committed since, and is found as a replay.
+    assert!(
+        second["committed_earlier"].as_u64().unwrap() >= first["committed"].as_u64().unwrap(),
+        "{first} {second}"
+    );
+}
+
 /// `suyuan schema` prints the payload's JSON Schema, the one published under docs/, so that an
 /// integrator with only the binary has it.
 #[test]

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use suyuan_ledger::catalogue::CategoryId;
-use suyuan_ledger::codes::inspect::{CodeKind, inspect};
+use suyuan_ledger::codes::inspect::read_trace_code;
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::facts::{FactsRead as _, Listed, Listing};
@@ -357,31 +357,7 @@ pub(crate) fn category_view(store: &Store, category: Option<CategoryId>) -> Opti
 /// A trace code in canonical form (`01/{gtin}/10/{lot}`, `ecode:…`, …), or any GS1 form the
 /// ledger reads as one: a Digital Link URI, an element string.
 pub(crate) fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
-    let canonical_error = match text.parse::<TraceCode>() {
-        Ok(code) => return Ok(code),
-        Err(error) => error,
-    };
-    let report = inspect(text);
-    if report.valid {
-        return match report.trace_code {
-            Some(code) => Ok(code),
-            None if report.kind == CodeKind::CccCertificate => {
-                Err(ApiError::invalid_code(format!(
-                    "a CCC certificate names no batch, item or logistic unit: look it up at \
-                 /v1/certificates/{}",
-                    report.normalized.unwrap_or_default()
-                )))
-            }
-            None => Err(ApiError::invalid_code(format!(
-                "a {:?} names no batch, item or logistic unit",
-                report.kind
-            ))),
-        };
-    }
-    Err(ApiError::invalid_code(match (report.kind, report.error) {
-        (CodeKind::Unknown | CodeKind::TraceCode, _) | (_, None) => canonical_error.to_string(),
-        (kind, Some(error)) => format!("{error} (read as a {kind:?})"),
-    }))
+    read_trace_code(text).map_err(ApiError::invalid_code)
 }
 
 /// The cursor after a position: `{height}-{index}`.

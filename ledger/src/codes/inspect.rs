@@ -627,6 +627,36 @@ fn ai_fields(elements: &ElementString) -> Parsed {
     parsed
 }
 
+/// A trace code written in any form the ledger reads as one: its canonical form
+/// (`01/{gtin}/10/{lot}`, `00/{sscc}`, `ecode:…`, `handle:…`), a GS1 Digital Link URI or an
+/// element string (`(01)…(10)…`). The error says, for people, why the text names no batch,
+/// item or logistic unit. The API's code lookups and bulk imports read codes with it.
+pub fn read_trace_code(text: &str) -> Result<TraceCode, String> {
+    let canonical_error = match text.parse::<TraceCode>() {
+        Ok(code) => return Ok(code),
+        Err(error) => error,
+    };
+    let report = inspect(text);
+    if report.valid {
+        return match report.trace_code {
+            Some(code) => Ok(code),
+            None if report.kind == CodeKind::CccCertificate => Err(format!(
+                "a CCC certificate names no batch, item or logistic unit: look it up at \
+                 /v1/certificates/{}",
+                report.normalized.unwrap_or_default()
+            )),
+            None => Err(format!(
+                "a {:?} names no batch, item or logistic unit",
+                report.kind
+            )),
+        };
+    }
+    Err(match (report.kind, report.error) {
+        (CodeKind::Unknown | CodeKind::TraceCode, _) | (_, None) => canonical_error.to_string(),
+        (kind, Some(error)) => format!("{error} (read as a {kind:?})"),
+    })
+}
+
 /// The ledger's code for what an element string names: an item (GTIN + serial), a batch
 /// (GTIN + lot) or a logistic unit (SSCC).
 pub fn trace_code_of(elements: &ElementString) -> Option<TraceCode> {
