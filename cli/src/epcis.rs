@@ -29,7 +29,7 @@ use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::Record;
 use suyuan_ledger::tx::{ChainBinding, Envelope, Payload, TxId};
 
-use crate::remote::{ApiArg, refused_or_fail, runtime};
+use crate::remote::{ApiArg, chain_of, refused_or_fail, runtime};
 
 /// The largest document read.
 const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
@@ -186,11 +186,10 @@ fn capture(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
     let key = suyuan_node::keyfile::read(&args.key)?;
     let client = ApiClient::new(&args.api.api)?;
     runtime()?.block_on(async {
-        let status = match client.status().await {
-            Ok(status) => status,
+        let chain = match chain_of(&client).await {
+            Ok(chain) => chain,
             Err(error) => return refused_or_fail(error),
         };
-        let chain = ChainBinding::new(&status.chain_id, status.genesis_hash);
         let mut recalls = RecallIndex::default();
         let mut outcomes: Vec<EventOutcome> = Vec::with_capacity(events.len());
         let mut ready: Vec<(usize, Envelope)> = Vec::new();

@@ -27,7 +27,7 @@ use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::tx::ChainBinding;
 
 use crate::epcis::RecallIndex;
-use crate::remote::{ApiArg, refused_or_fail, runtime};
+use crate::remote::{ApiArg, chain_of, refused_or_fail, runtime};
 
 /// The largest file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
@@ -121,11 +121,10 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let key = suyuan_node::keyfile::read(key_path)?;
     let client = ApiClient::new(&args.api.api)?;
     runtime()?.block_on(async {
-        let status = match client.status().await {
-            Ok(status) => status,
+        let chain = match chain_of(&client).await {
+            Ok(chain) => chain,
             Err(error) => return refused_or_fail(error),
         };
-        let chain = ChainBinding::new(&status.chain_id, status.genesis_hash);
         let started = Instant::now();
         let input = match read_input(&args, &bytes, &client, &chain, &key).await {
             Ok(input) => input,
@@ -144,8 +143,8 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             &journal_path,
             &JournalHeader {
                 suyuan_import: JOURNAL_VERSION,
-                chain_id: status.chain_id.clone(),
-                genesis_hash: status.genesis_hash,
+                chain_id: chain.chain_id().to_owned(),
+                genesis_hash: chain.genesis_hash(),
                 signer: key.public().to_string(),
             },
         )?;

@@ -17,6 +17,7 @@ use suyuan_api::views::RecordOrder;
 use suyuan_client::{ApiClient, ClientError, wire_name};
 use suyuan_ledger::catalogue::Catalogue;
 use suyuan_ledger::codes::uscc::Uscc;
+use suyuan_ledger::tx::ChainBinding;
 use suyuan_ledger::tx::TxId;
 use suyuan_storage::MAX_PAGE_RECORDS;
 
@@ -326,6 +327,12 @@ fn parse_block_ref(text: &str) -> Result<BlockRef, String> {
     text.parse()
         .map(BlockRef::Height)
         .map_err(|_| format!("{text:?} is neither a block height nor `latest`"))
+}
+
+/// The chain a node serves as a signature binds it: its id and genesis hash.
+pub(crate) async fn chain_of(client: &ApiClient) -> Result<ChainBinding, ClientError> {
+    let status = client.status().await?;
+    Ok(ChainBinding::new(&status.chain_id, status.genesis_hash))
 }
 
 /// `suyuan status`.

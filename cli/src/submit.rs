@@ -13,9 +13,9 @@ use serde::Serialize;
 use suyuan_api::types::{CommittedTx, ErrorBody};
 use suyuan_client::{ApiClient, ClientError};
 use suyuan_ledger::record::Record;
-use suyuan_ledger::tx::{ChainBinding, Envelope, Payload, TxId};
+use suyuan_ledger::tx::{Envelope, Payload, TxId};
 
-use crate::remote::{ApiArg, refused_or_fail, runtime};
+use crate::remote::{ApiArg, chain_of, refused_or_fail, runtime};
 
 /// The largest record or envelope file read: a batch of 1000 envelopes of 64 KiB each fits.
 const MAX_INPUT_FILE_BYTES: u64 = 96 * 1024 * 1024;
@@ -59,8 +59,9 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         match input {
             SubmitInput::Record { key, record, nonce } => {
-                let status = match client.status().await {
-                    Ok(status) => status,
+                // The node's chain id and genesis hash: what the signature binds.
+                let chain = match chain_of(&client).await {
+                    Ok(chain) => chain,
                     Err(error) => return refused_or_fail(error),
                 };
                 let payload = Payload {
@@ -68,8 +69,6 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                     record: *record,
                     event: None,
                 };
-                // The node's chain id and genesis hash: what the signature binds.
-                let chain = ChainBinding::new(&status.chain_id, status.genesis_hash);
                 let envelope = Envelope::sign(&chain, &payload, &key);
                 submit_one(&client, &envelope, wait, args.json).await
             }

@@ -229,6 +229,26 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Imports `items`, signed by `key`, into `node` with the journal at `journal`, on a fresh
+/// runtime.
+fn run(
+    node: &FakeNode,
+    items: &[Item],
+    journal: &TempJournal,
+    key: &KeyPair,
+    settings: &Settings,
+    stop: &AtomicBool,
+) -> Result<Vec<Outcome>, ImportError> {
+    runtime().block_on(import(
+        node,
+        items,
+        &mut journal.open(&node.chain, key),
+        settings,
+        &mut Quiet,
+        stop,
+    ))
+}
+
 fn committed(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Committed { .. })
 }
@@ -246,16 +266,15 @@ fn records_depending_on_records_of_earlier_batches_import_in_one_run() {
             .insert(id(&items[i + 10]), id(&items[i]));
     }
     let journal = TempJournal::new("depends");
-    let outcomes = runtime()
-        .block_on(import(
-            &node,
-            &items,
-            &mut journal.open(&chain, &key),
-            &settings(3),
-            &mut Quiet,
-            &AtomicBool::new(false),
-        ))
-        .unwrap();
+    let outcomes = run(
+        &node,
+        &items,
+        &journal,
+        &key,
+        &settings(3),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert!(outcomes.iter().all(committed), "{outcomes:?}");
     node.assert_each_committed_once();
     assert_eq!(node.state.borrow().committed.len(), 40);
@@ -268,16 +287,15 @@ fn a_record_the_rules_refuse_is_refused_after_one_second_try_with_its_rule() {
     let node = FakeNode::new(&chain);
     node.state.borrow_mut().refused.insert(id(&items[7]));
     let journal = TempJournal::new("refused");
-    let outcomes = runtime()
-        .block_on(import(
-            &node,
-            &items,
-            &mut journal.open(&chain, &key),
-            &settings(5),
-            &mut Quiet,
-            &AtomicBool::new(false),
-        ))
-        .unwrap();
+    let outcomes = run(
+        &node,
+        &items,
+        &journal,
+        &key,
+        &settings(5),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     match &outcomes[7] {
         Outcome::Refused { error, .. } => assert_eq!(error.details["rule"], "not_held"),
         other => panic!("{other:?}"),
@@ -298,16 +316,15 @@ fn an_unreachable_node_and_a_lost_mempool_cost_time_not_records() {
         state.lose_pending = true;
     }
     let journal = TempJournal::new("faults");
-    let outcomes = runtime()
-        .block_on(import(
-            &node,
-            &items,
-            &mut journal.open(&chain, &key),
-            &settings(7),
-            &mut Quiet,
-            &AtomicBool::new(false),
-        ))
-        .unwrap();
+    let outcomes = run(
+        &node,
+        &items,
+        &journal,
+        &key,
+        &settings(7),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert!(outcomes.iter().all(committed), "{outcomes:?}");
     node.assert_each_committed_once();
     let resubmitted = node
@@ -330,39 +347,28 @@ fn an_interrupted_import_resumes_from_its_journal_without_recording_twice() {
     let node = FakeNode::new(&chain);
     let journal = TempJournal::new("resume");
     let stop = AtomicBool::new(true);
-    let first = runtime()
-        .block_on(import(
-            &node,
-            &items,
-            &mut journal.open(&chain, &key),
-            &settings(4),
-            &mut Quiet,
-            &stop,
-        ))
-        .unwrap();
+    let first = run(&node, &items, &journal, &key, &settings(4), &stop).unwrap();
     assert!(first.iter().all(|o| *o == Outcome::Unfinished), "{first:?}");
     // A run that stopped after the first half of the file.
     let half = &items[..15];
-    runtime()
-        .block_on(import(
-            &node,
-            half,
-            &mut journal.open(&chain, &key),
-            &settings(4),
-            &mut Quiet,
-            &AtomicBool::new(false),
-        ))
-        .unwrap();
-    let outcomes = runtime()
-        .block_on(import(
-            &node,
-            &items,
-            &mut journal.open(&chain, &key),
-            &settings(4),
-            &mut Quiet,
-            &AtomicBool::new(false),
-        ))
-        .unwrap();
+    run(
+        &node,
+        half,
+        &journal,
+        &key,
+        &settings(4),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let outcomes = run(
+        &node,
+        &items,
+        &journal,
+        &key,
+        &settings(4),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     for (index, outcome) in outcomes.iter().enumerate() {
         match outcome {
             Outcome::Committed { earlier, .. } => assert_eq!(*earlier, index < 15, "{index}"),
@@ -386,16 +392,15 @@ fn a_journal_lost_with_the_rows_committed_finds_them_as_replays() {
     let node = FakeNode::new(&chain);
     for label in ["first", "second"] {
         let journal = TempJournal::new(label);
-        let outcomes = runtime()
-            .block_on(import(
-                &node,
-                &items,
-                &mut journal.open(&chain, &key),
-                &settings(4),
-                &mut Quiet,
-                &AtomicBool::new(false),
-            ))
-            .unwrap();
+        let outcomes = run(
+            &node,
+            &items,
+            &journal,
+            &key,
+            &settings(4),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         let earlier = label == "second";
         assert!(
             outcomes
@@ -418,16 +423,15 @@ fn a_node_down_for_longer_than_the_retry_bound_stops_the_import() {
         retry_for: Duration::from_millis(300),
         ..settings(2)
     };
-    let error = runtime()
-        .block_on(import(
-            &node,
-            &items,
-            &mut journal.open(&chain, &key),
-            &settings,
-            &mut Quiet,
-            &AtomicBool::new(false),
-        ))
-        .unwrap_err();
+    let error = run(
+        &node,
+        &items,
+        &journal,
+        &key,
+        &settings,
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
     assert!(matches!(error, ImportError::GaveUp { .. }), "{error}");
     assert!(error.to_string().contains("run the same command again"));
 }

@@ -210,6 +210,15 @@ fn suyuan(args: &[String]) -> (i32, String) {
     )
 }
 
+/// `suyuan epcis export --code CODE` on the node at `api`: the code's history as an EPCIS
+/// document.
+fn epcis_export(api: &str, code: String) -> Value {
+    let args = ["epcis", "export", "--api", api, "--code", &code].map(str::to_owned);
+    let (status, text) = suyuan(&args);
+    assert_eq!(status, 0, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 #[test]
 fn dev_writes_the_demo_keys_and_its_tour_write_commits() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -317,16 +326,7 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, text) = suyuan(&[
-        "epcis".into(),
-        "export".into(),
-        "--api".into(),
-        api.clone(),
-        "--code".into(),
-        lot,
-    ]);
-    assert_eq!(status, 0, "{text}");
-    let exported: Value = serde_json::from_str(&text).unwrap();
+    let exported = epcis_export(&api, lot);
     let ids: Vec<&str> = exported["epcisBody"]["eventList"]
         .as_array()
         .unwrap()
@@ -372,17 +372,20 @@ fn import_commits_dependent_rows_reports_refusals_to_fix_and_never_records_twice
         (output.status.code().unwrap_or(-1), summary, stderr)
     };
 
+    let assert_counts = |summary: &Value, committed: u64, earlier: u64| {
+        assert_eq!(
+            (&summary["committed"], &summary["committed_earlier"]),
+            (&Value::from(committed), &Value::from(earlier)),
+            "{summary}"
+        );
+    };
     let (status, text) = suyuan(&tour);
     assert_eq!(status, 0, "{tour:?}: {text}");
     assert!(text.contains("5 rows: 5 committed"), "{text}");
     let tour_file = std::path::PathBuf::from(tour.last().unwrap());
     let (status, summary, stderr) = import(&tour_file, &[]);
     assert_eq!(status, 0, "{stderr}");
-    assert_eq!(
-        (&summary["committed"], &summary["committed_earlier"]),
-        (&Value::from(0), &Value::from(5)),
-        "{summary}"
-    );
+    assert_counts(&summary, 0, 5);
 
     // 40 lots, each sold ten rows after it is made, and two bad rows.
     let header = std::fs::read_to_string(&tour_file)
@@ -467,11 +470,7 @@ fn import_commits_dependent_rows_reports_refusals_to_fix_and_never_records_twice
     std::fs::remove_file(export.with_extension("import-journal")).unwrap();
     let (status, summary, stderr) = import(&export, &[]);
     assert_eq!(status, 1, "{stderr}");
-    assert_eq!(
-        (&summary["committed"], &summary["committed_earlier"]),
-        (&Value::from(0), &Value::from(80)),
-        "{summary}"
-    );
+    assert_counts(&summary, 0, 80);
 
     // A GBK export: refused as UTF-8, naming the option; converted with it.
     let gbk_text = format!("{header}\n{}", commission(50, "2026-02-21"));
@@ -489,16 +488,7 @@ fn import_commits_dependent_rows_reports_refusals_to_fix_and_never_records_twice
     // An EPCIS document longer than one capture takes: 10,050 commissionings of new lots,
     // made from the tour lot's exported commissioning, and one receiving event, which Suyuan
     // keeps no record of. Imported twice: the second time, every event is already committed.
-    let (status, text) = suyuan(&[
-        "epcis".into(),
-        "export".into(),
-        "--api".into(),
-        api.clone(),
-        "--code".into(),
-        format!("01/{gtin}/10/C2602A"),
-    ]);
-    assert_eq!(status, 0, "{text}");
-    let mut document: Value = serde_json::from_str(&text).unwrap();
+    let mut document = epcis_export(&api, format!("01/{gtin}/10/C2602A"));
     let commissioning = document["epcisBody"]["eventList"]
         .as_array()
         .unwrap()
@@ -541,11 +531,7 @@ fn import_commits_dependent_rows_reports_refusals_to_fix_and_never_records_twice
     );
     let (status, summary, stderr) = import(&epcis, &[]);
     assert_eq!(status, 1, "{stderr}");
-    assert_eq!(
-        (&summary["committed"], &summary["committed_earlier"]),
-        (&Value::from(0), &Value::from(10_050)),
-        "{summary}"
-    );
+    assert_counts(&summary, 0, 10_050);
 
     // Ctrl-C in the middle of a long import, then the same command again.
     let mut long = format!("{header}\n");
