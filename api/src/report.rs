@@ -32,6 +32,7 @@ pub(crate) fn enterprise_view(registered: Registered) -> EnterpriseView {
         kind: profile.kind,
         address: profile.address,
         contact: profile.contact,
+        gln: profile.gln,
         registration,
         keys,
     }

@@ -13,7 +13,7 @@ use suyuan_ledger::block::BlockHash;
 use suyuan_ledger::catalogue::{CategoryId, FieldId};
 use suyuan_ledger::codes::accreditation::Accreditation;
 use suyuan_ledger::codes::ccc::CccCertificate;
-use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::gs1::keys::{Gln, Gtin};
 use suyuan_ledger::codes::licence::ProductionLicence;
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::prefix::IdPrefix;
@@ -286,6 +286,11 @@ pub struct EnterpriseView {
     /// Business contact.
     #[schema(value_type = String)]
     pub contact: ShortText,
+    /// Its party GLN, where its profile names one (under a GS1 company prefix it holds, no
+    /// other enterprise's): EPCIS names the party by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub gln: Option<Gln>,
     /// Who enrolled it, when.
     pub registration: Registration,
     /// The business licence.

@@ -164,7 +164,7 @@ async fn registration_shows_licences_certificates_and_keys_as_of_the_head() {
 }
 
 #[tokio::test]
-async fn documents_expire_and_keys_rotate_and_are_revoked() {
+async fn documents_expire_a_gln_is_named_and_keys_rotate_and_are_revoked() {
     let server = story_server("documents-keys").await;
     let demo = &server.chain.demo;
     let cable = enterprise(&server, who::CABLE_MAKER);
@@ -178,6 +178,8 @@ async fn documents_expire_and_keys_rotate_and_are_revoked() {
         issued_on: text("2026-01-07"),
         valid_until: text("2031-01-06"),
     });
+    // And its party GLN, under its company prefix.
+    profile.gln = Some(text("6950123000019"));
     let second = KeyPair::insecure_from_label("test cable second key");
     let third = KeyPair::insecure_from_label("test cable third key");
     server.chain.commit(
@@ -230,6 +232,7 @@ async fn documents_expire_and_keys_rotate_and_are_revoked() {
     let path = format!("/v1/enterprises/{}", cable.profile.uscc);
     let (view, _) = get_ok::<EnterpriseView>(&server, &path).await;
     assert_eq!(view.computed_at.height, 7);
+    assert_eq!(view.gln, Some(text("6950123000019")));
     assert_eq!(view.production_licences[0].validity, Validity::Expired);
     let certificates: Vec<_> = view.ccc_certificates.iter().map(|c| c.validity).collect();
     assert_eq!(certificates, vec![Validity::Valid, Validity::Valid]);

@@ -1010,6 +1010,7 @@ fn profile(
         production_licences: licences,
         ccc_certificates: certificates,
         accreditations: Vec::new(),
+        gln: None,
     }
 }
 

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::catalogue::{Catalogue, CategoryId, DocumentKind, FieldId, STANDARDS_FIELD};
 use crate::codes::accreditation::Accreditation;
+use crate::codes::gs1::keys::Gln;
 use crate::codes::inspect::{CodeKind, inspect};
 use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
@@ -388,6 +389,23 @@ pub enum RuleError {
         id: String,
         /// The transaction that recorded it first.
         tx: TxId,
+    },
+    /// An enterprise profile names a party GLN under no GS1 company prefix the enterprise
+    /// holds.
+    #[error("GLN {gln} lies under no GS1 company prefix {uscc} holds")]
+    GlnNotUnderPrefix {
+        /// The GLN.
+        gln: Gln,
+        /// The enterprise.
+        uscc: Uscc,
+    },
+    /// An enterprise profile names a party GLN another enterprise's profile names.
+    #[error("GLN {gln} is the party GLN of {holder}")]
+    GlnTaken {
+        /// The GLN.
+        gln: Gln,
+        /// The enterprise whose it is.
+        holder: Uscc,
     },
     /// A recalled code or model cannot be shipped.
     #[error("{code} is under open recall {recall}")]
@@ -820,6 +838,8 @@ impl RuleError {
             RuleError::EmptyEvent => "empty_event",
             RuleError::EventTimeMismatch { .. } => "event_time_mismatch",
             RuleError::DuplicateEvent { .. } => "duplicate_event",
+            RuleError::GlnNotUnderPrefix { .. } => "gln_not_under_prefix",
+            RuleError::GlnTaken { .. } => "gln_taken",
             RuleError::UnderRecall { .. } => "under_recall",
             RuleError::InTheFuture { .. } => "in_the_future",
             RuleError::TooOld { .. } => "too_old",
@@ -1166,6 +1186,45 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             let state = self.existing_enterprise(uscc)?;
             self.hold_prefix(state, prefix, signer.key, id)?;
         }
+        // After the prefixes: the GLN may lie under one attested in the same record.
+        self.claim_gln(uscc, record.enterprise.gln.as_ref(), None)
+    }
+
+    /// Claims `gln` as `uscc`'s party GLN in place of `previous`: it must lie under a GS1
+    /// company prefix the enterprise holds (an enterprise names no location another company's
+    /// numbering allocates) and be no other enterprise's (EPCIS names a party by it, so two
+    /// holders would make every event naming it ambiguous).
+    fn claim_gln(
+        &mut self,
+        uscc: &Uscc,
+        gln: Option<&Gln>,
+        previous: Option<&Gln>,
+    ) -> Result<(), ExecError> {
+        if gln == previous {
+            return Ok(());
+        }
+        if let Some(gln) = gln {
+            let held = self.existing_enterprise(uscc)?.prefixes;
+            if !held.iter().any(|prefix| prefix.covers_gln(gln)) {
+                return Err(RuleError::GlnNotUnderPrefix {
+                    gln: gln.clone(),
+                    uscc: uscc.clone(),
+                }
+                .into());
+            }
+            if let Some(holder) = self.overlay.gln_holder(gln)? {
+                return Err(RuleError::GlnTaken {
+                    gln: gln.clone(),
+                    holder,
+                }
+                .into());
+            }
+            self.overlay
+                .put(StateKey::Gln(gln.clone()), StateValue::Gln(uscc.clone()));
+        }
+        if let Some(previous) = previous {
+            self.overlay.delete(StateKey::Gln(previous.clone()));
+        }
         Ok(())
     }
 
@@ -1177,9 +1236,15 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
         let mut state =
             self.amendable_enterprise(signer, &record.enterprise.uscc, "updating an enterprise")?;
         check_profile(&record.enterprise, &self.context)?;
+        let uscc = &record.enterprise.uscc;
+        self.claim_gln(
+            uscc,
+            record.enterprise.gln.as_ref(),
+            state.profile.gln.as_ref(),
+        )?;
         state.profile = record.enterprise.clone();
         self.overlay.put(
-            StateKey::Enterprise(record.enterprise.uscc.clone()),
+            StateKey::Enterprise(uscc.clone()),
             StateValue::Enterprise(state),
         );
         Ok(())

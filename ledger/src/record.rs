@@ -224,6 +224,11 @@ pub struct EnterpriseProfile {
     /// JSON when empty, so profiles without any keep their bytes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accreditations: Vec<AccreditationEntry>,
+    /// Its party GLN (GS1 AI 417), where it has one: EPCIS names the party by it. It must lie
+    /// under a GS1 company prefix the enterprise holds and be no other enterprise's. Absent
+    /// from the JSON when not set, so profiles without one keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gln: Option<Gln>,
 }
 
 /// Enrol an enterprise (signed by a registrar).
@@ -1139,15 +1144,15 @@ pub enum Party {
 }
 
 impl Party {
-    /// An enterprise buyer as its profile names it: USCC, name, address and contact (the
-    /// profile holds no GLN; set `gln` where the buyer has one).
+    /// An enterprise buyer as its profile names it: USCC, name, address, contact and party
+    /// GLN.
     pub fn enterprise(profile: &EnterpriseProfile) -> Party {
         Party::Enterprise {
             uscc: profile.uscc.clone(),
             name: profile.name.clone(),
             address: profile.address.clone(),
             contact: profile.contact.clone(),
-            gln: None,
+            gln: profile.gln.clone(),
         }
     }
 }

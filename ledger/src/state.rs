@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::CategoryId;
+use crate::codes::gs1::keys::Gln;
 use crate::codes::model::ModelCode;
 use crate::codes::prefix::IdPrefix;
 use crate::codes::uscc::Uscc;
@@ -81,6 +82,8 @@ pub enum StateKey {
     /// An EPCIS event id a party has used, by [`crate::event::event_key`] of the party and the id: an
     /// event is recorded once.
     Event(Hash32),
+    /// A party GLN an enterprise's profile names: one enterprise's at a time.
+    Gln(Gln),
 }
 
 /// The value of one state entry; its variant always matches its key's.
@@ -121,6 +124,8 @@ pub enum StateValue {
     BuyerCommitment(TxId),
     /// For [`StateKey::Event`]: the transaction that recorded the event.
     Event(TxId),
+    /// For [`StateKey::Gln`]: the enterprise whose profile names it.
+    Gln(Uscc),
     /// For [`StateKey::Unit`].
     Unit(UnitState),
     /// For [`StateKey::Packed`]: units packed, never zero (a zero count is deleted).
@@ -448,6 +453,7 @@ mod tag {
     pub(super) const OFF_LEDGER_SAMPLING: u8 = 21;
     pub(super) const ALIAS: u8 = 22;
     pub(super) const EVENT: u8 = 23;
+    pub(super) const GLN: u8 = 24;
 }
 
 impl StateKey {
@@ -573,6 +579,10 @@ impl StateKey {
             StateKey::Event(event) => {
                 out.push(tag::EVENT);
                 out.extend_from_slice(&event.0);
+            }
+            StateKey::Gln(gln) => {
+                out.push(tag::GLN);
+                out.extend_from_slice(gln.as_str().as_bytes());
             }
             StateKey::Unit(unit) => {
                 out.push(tag::UNIT);
@@ -740,6 +750,12 @@ impl StateKey {
             ),
             tag::BUYER_COMMITMENT => Ok(StateKey::BuyerCommitment(hash()?)),
             tag::EVENT => Ok(StateKey::Event(hash()?)),
+            tag::GLN => parsed(
+                text()?
+                    .parse()
+                    .map(StateKey::Gln)
+                    .map_err(|e| to_string(&e)),
+            ),
             tag::OFF_LEDGER_SAMPLINGS if rest.is_empty() => Ok(StateKey::OffLedgerSamplings),
             tag::OFF_LEDGER_SAMPLINGS => Err(corrupt("the samplings count key has no body")),
             tag::OFF_LEDGER_SAMPLING => <[u8; 8]>::try_from(rest)
@@ -784,6 +800,7 @@ impl std::fmt::Display for StateKey {
             StateKey::PrefixesUnder(prefix) => write!(f, "prefixes held under {prefix}"),
             StateKey::BuyerCommitment(commitment) => write!(f, "buyer commitment {commitment}"),
             StateKey::Event(event) => write!(f, "EPCIS event {event}"),
+            StateKey::Gln(gln) => write!(f, "party GLN {gln}"),
             StateKey::Unit(unit) => write!(f, "logistic unit {unit}"),
             StateKey::Packed(code, uscc) => write!(f, "packed units of {code} held by {uscc}"),
             StateKey::Contained(code, unit) => write!(f, "units of {code} inside {unit}"),
@@ -834,6 +851,7 @@ impl StateValue {
                 | (StateKey::PrefixesUnder(_), StateValue::PrefixesUnder(_))
                 | (StateKey::BuyerCommitment(_), StateValue::BuyerCommitment(_))
                 | (StateKey::Event(_), StateValue::Event(_))
+                | (StateKey::Gln(_), StateValue::Gln(_))
                 | (StateKey::Unit(_), StateValue::Unit(_))
                 | (StateKey::Packed(..), StateValue::Packed(_))
                 | (StateKey::Contained(..), StateValue::Contained(_))
@@ -977,6 +995,15 @@ pub trait StateReadExt: StateRead {
         let key = StateKey::Event(*event);
         match self.get(&key)? {
             Some(StateValue::Event(tx)) => Ok(Some(tx)),
+            other => unexpected(&key, other),
+        }
+    }
+
+    /// The enterprise whose profile names the party GLN `gln`, if one does.
+    fn gln_holder(&self, gln: &Gln) -> Result<Option<Uscc>, StateError> {
+        let key = StateKey::Gln(gln.clone());
+        match self.get(&key)? {
+            Some(StateValue::Gln(uscc)) => Ok(Some(uscc)),
             other => unexpected(&key, other),
         }
     }
