@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use serde_json::Value;
 use suyuan_client::ApiClient;
+use suyuan_epcis::document::all_events_of;
 use suyuan_import::journal::{JOURNAL_VERSION, Journal, JournalHeader};
 use suyuan_import::layout::{COMMON_COLUMNS, RecordKind, Registry};
 use suyuan_import::pipeline::{Outcome, Progress, Settings, Tally, import};
@@ -232,22 +233,24 @@ async fn read_input(
 ) -> Result<Input, InputError> {
     let refused = |error: &dyn std::fmt::Display| InputError::Refused(error.to_string());
     if looks_like_json(bytes) {
-        let document: Value = serde_json::from_slice(bytes)
+        let mut document: Value = serde_json::from_slice(bytes)
             .map_err(|error| refused(&format!("not JSON: {error}")))?;
+        // Checked against the schema once; then the events are taken out, not copied.
+        all_events_of(&document).map_err(|error| refused(&error))?;
+        let events = match document
+            .pointer_mut("/epcisBody/eventList")
+            .map(Value::take)
+        {
+            Some(Value::Array(events)) => events,
+            _ => unreachable!("all_events_of found the event list"),
+        };
         let mut recalls = RecallIndex::default();
-        let closes_recalls = document
-            .pointer("/epcisBody/eventList")
-            .and_then(Value::as_array)
-            .is_some_and(|events| events.iter().any(RecallIndex::needed_by));
-        if closes_recalls {
+        if events.iter().any(RecallIndex::needed_by) {
             recalls.load(client, chain).await?;
         }
         let lookup = |id: &str| recalls.get(id);
-        let items = epcis_items(&document, chain, key, args.enterprise.as_ref(), &lookup)
+        let items = epcis_items(&events, chain, key, args.enterprise.as_ref(), &lookup)
             .map_err(|error| refused(&error))?;
-        let events = suyuan_epcis::document::all_events_of(&document)
-            .map_err(|error| refused(&error))?
-            .to_vec();
         return Ok(Input::Epcis { events, items });
     }
     let encoding = match args.encoding {

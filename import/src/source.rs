@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use suyuan_epcis::capture::{CaptureContext, capture_event};
-use suyuan_epcis::document::all_events_of;
 use suyuan_epcis::export::event_id;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::{KeyPair, PublicKey};
@@ -89,9 +88,6 @@ pub enum SourceError {
     /// More rows or events than [`MAX_ITEMS`].
     #[error("the file has more than {MAX_ITEMS} rows or events; split it")]
     TooManyItems,
-    /// An EPCIS document that is not one.
-    #[error("the EPCIS document: {0}")]
-    Epcis(suyuan_epcis::CaptureError),
 }
 
 /// A CSV file, read: its header and its rows' cells (kept for the report of refused rows).
@@ -248,20 +244,20 @@ pub fn derived_nonce(signer: &PublicKey, content: &[u8; 32], occurrence: u64) ->
     )
 }
 
-/// The events of an EPCIS document, mapped to records and signed with `key` for `chain`.
+/// The events of an EPCIS document (as `all_events_of` returns them, checked against the
+/// schema), mapped to records and signed with `key` for `chain`.
 ///
 /// A `suyuan:closeRecall` names its recall by event id; `recalls` answers for recalls on the
 /// chain, and recalls earlier in the same document are found by their signed ids. Capture
 /// keeps a document's `suyuan:nonce` and otherwise derives the nonce from the event itself,
 /// which is already the same at every import.
 pub fn epcis_items(
-    document: &Value,
+    events: &[Value],
     chain: &ChainBinding,
     key: &KeyPair,
     enterprise: Option<&Uscc>,
     recalls: &dyn Fn(&str) -> Option<TxId>,
 ) -> Result<Vec<Item>, SourceError> {
-    let events = all_events_of(document).map_err(SourceError::Epcis)?;
     if events.len() > MAX_ITEMS {
         return Err(SourceError::TooManyItems);
     }
