@@ -50,6 +50,7 @@ use crate::routes::{
         proofs::proof,
         proofs::consistency,
         enterprises::enterprise,
+        enterprises::party,
         enterprises::records,
         enterprises::amendments,
         enterprises::report,

@@ -74,6 +74,7 @@ fn endpoints() -> Endpoints {
         .get("/v1/proofs/consistency", proofs::consistency)
         .get("/v1/proofs/{code}", proofs::proof)
         .get("/v1/enterprises/{uscc}", enterprises::enterprise)
+        .get("/v1/parties/{gln}", enterprises::party)
         .get("/v1/enterprises/{uscc}/records", enterprises::records)
         .get("/v1/enterprises/{uscc}/amendments", enterprises::amendments)
         .get("/v1/enterprises/{uscc}/report", enterprises::report)

@@ -233,6 +233,43 @@ async fn documents_expire_a_gln_is_named_and_keys_rotate_and_are_revoked() {
     let (view, _) = get_ok::<EnterpriseView>(&server, &path).await;
     assert_eq!(view.computed_at.height, 7);
     assert_eq!(view.gln, Some(text("6950123000019")));
+    // The party GLN finds the enterprise, in each form EPCIS and people write it.
+    for gln in [
+        "6950123000019",
+        "urn:epc:id:pgln:6950123.00001",
+        "https%3A%2F%2Fid.gs1.org%2F417%2F6950123000019",
+    ] {
+        let (party, _) = get_ok::<EnterpriseView>(&server, &format!("/v1/parties/{gln}")).await;
+        assert_eq!(party.uscc, cable.profile.uscc, "{gln}");
+    }
+    assert_error(
+        &server.get("/v1/parties/6950123000026").await,
+        StatusCode::NOT_FOUND,
+        "unknown_party",
+    );
+    // Its sales now name it by the GLN in EPCIS.
+    let (document, _) = get_ok::<Value>(&server, &format!("{path}/epcis")).await;
+    let sources: Vec<&str> = document["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["bizStep"] == "shipping")
+        .map(|event| event["sourceList"][0]["source"].as_str().unwrap())
+        .collect();
+    assert!(!sources.is_empty());
+    assert!(
+        sources
+            .iter()
+            .all(|source| *source == "urn:epc:id:pgln:6950123.00001"),
+        "{sources:?}"
+    );
+    for bad in ["6950123000018", "urn:epc:id:sgln:6950123.00001.0", "x"] {
+        assert_error(
+            &server.get(&format!("/v1/parties/{bad}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_gln",
+        );
+    }
     assert_eq!(view.production_licences[0].validity, Validity::Expired);
     let certificates: Vec<_> = view.ccc_certificates.iter().map(|c| c.validity).collect();
     assert_eq!(certificates, vec![Validity::Valid, Validity::Valid]);

@@ -19,7 +19,7 @@ use anyhow::{Context as _, bail, ensure};
 use suyuan_api::Node as _;
 use suyuan_epcis::document::document as epcis_document;
 use suyuan_epcis::export::{ExportContext, export_event};
-use suyuan_epcis::ids::NoPrefixLengths;
+use suyuan_epcis::ids::{NoPartyGlns, NoPrefixLengths};
 use suyuan_ledger::crypto::KeyPair;
 use suyuan_ledger::demo::{Demo, who};
 use suyuan_ledger::hash::hash_parts;
@@ -362,6 +362,7 @@ fn write_demo_files(dir: &Path, demo: &Demo, story: &[Vec<Envelope>]) -> anyhow:
     };
     let context = ExportContext {
         lengths: &NoPrefixLengths,
+        parties: &NoPartyGlns,
         block_time_ms: 0,
         recall_event_id: None,
     };

@@ -25,6 +25,8 @@ use suyuan_epcis::CaptureError;
 use suyuan_epcis::capture::{CaptureContext, capture_event};
 use suyuan_epcis::document::events_of;
 use suyuan_epcis::export::event_id;
+use suyuan_epcis::ids::party_glns_named;
+use suyuan_ledger::codes::gs1::keys::Gln;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::Record;
 use suyuan_ledger::tx::{ChainBinding, Envelope, Payload, TxId};
@@ -191,6 +193,7 @@ fn capture(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             Err(error) => return refused_or_fail(error),
         };
         let mut recalls = RecallIndex::default();
+        let parties = PartyIndex::load(&client, &events).await?;
         let mut outcomes: Vec<EventOutcome> = Vec::with_capacity(events.len());
         let mut ready: Vec<(usize, Envelope)> = Vec::new();
         let mut failed = false;
@@ -204,9 +207,11 @@ fn capture(args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             }
             let captured = {
                 let lookup = |id: &str| recalls.known.get(id).copied();
+                let party = |gln: &Gln| parties.get(gln);
                 let context = CaptureContext {
                     enterprise: args.enterprise.clone(),
                     recall: &lookup,
+                    party: &party,
                 };
                 capture_event(event, &context)
             };
@@ -294,6 +299,38 @@ fn is_close_of_recall(event: &Value) -> bool {
 
 fn event_id_of(payload: &Payload, envelope: &Envelope) -> String {
     event_id(payload, &envelope.payload)
+}
+
+/// The enterprises claiming the party GLNs a document names, looked up on the node once per
+/// GLN before capturing: an event naming a GLN no enterprise claims is refused
+/// (`unknown_party`), the rest of the document goes on.
+#[derive(Default)]
+pub(crate) struct PartyIndex {
+    holders: HashMap<Gln, Uscc>,
+}
+
+impl PartyIndex {
+    /// Looks up every party GLN `events` name.
+    pub(crate) async fn load(client: &ApiClient, events: &[Value]) -> anyhow::Result<Self> {
+        let mut holders = HashMap::new();
+        for gln in party_glns_named(events) {
+            match client.party(&gln).await {
+                Ok(view) => {
+                    holders.insert(gln, view.uscc);
+                }
+                Err(error) if error.is_not_found() => {}
+                Err(error) => {
+                    return Err(error).with_context(|| format!("looking up party GLN {gln}"));
+                }
+            }
+        }
+        Ok(PartyIndex { holders })
+    }
+
+    /// The enterprise claiming `gln`.
+    pub(crate) fn get(&self, gln: &Gln) -> Option<Uscc> {
+        self.holders.get(gln).cloned()
+    }
 }
 
 /// The open recalls' transactions by their event ids: those on the chain, read once, and

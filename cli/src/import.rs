@@ -24,10 +24,11 @@ use suyuan_import::pipeline::{Outcome, Progress, Settings, Tally, import};
 use suyuan_import::report::{refusal, refused_events, rule_of, write_csv};
 use suyuan_import::source::{CsvFile, Item, epcis_items};
 use suyuan_import::text::{Encoding, decode};
+use suyuan_ledger::codes::gs1::keys::Gln;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::tx::ChainBinding;
 
-use crate::epcis::RecallIndex;
+use crate::epcis::{PartyIndex, RecallIndex};
 use crate::remote::{ApiArg, chain_of, refused_or_fail, runtime};
 
 /// The largest file read.
@@ -249,8 +250,17 @@ async fn read_input(
             recalls.load(client, chain).await?;
         }
         let lookup = |id: &str| recalls.get(id);
-        let items = epcis_items(&events, chain, key, args.enterprise.as_ref(), &lookup)
-            .map_err(|error| refused(&error))?;
+        let parties = PartyIndex::load(client, &events).await?;
+        let party = |gln: &Gln| parties.get(gln);
+        let items = epcis_items(
+            &events,
+            chain,
+            key,
+            args.enterprise.as_ref(),
+            &lookup,
+            &party,
+        )
+        .map_err(|error| refused(&error))?;
         return Ok(Input::Epcis { events, items });
     }
     let encoding = match args.encoding {

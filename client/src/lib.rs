@@ -21,6 +21,7 @@ use suyuan_api::types::{
 use suyuan_api::views::{
     EnterpriseRecordsPage, EnterpriseView, RecordOrder, ScoreRanking, ScoreView, SupplierReport,
 };
+use suyuan_ledger::codes::gs1::keys::Gln;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::tx::{Envelope, TxId};
 use suyuan_proofs::bundle::{ConsistencyBundle, ProofBundle};
@@ -271,6 +272,12 @@ impl ApiClient {
     /// enrolled is `Refused` with status 404 and code `unknown_enterprise`.
     pub async fn enterprise(&self, uscc: &Uscc) -> Result<EnterpriseView, ClientError> {
         self.get(&["v1", "enterprises", uscc.as_str()]).await
+    }
+
+    /// `GET /v1/parties/{gln}`: the enterprise whose profile claims the party GLN `gln`
+    /// (a 404 `unknown_party` when none does).
+    pub async fn party(&self, gln: &Gln) -> Result<EnterpriseView, ClientError> {
+        self.get(&["v1", "parties", gln.as_str()]).await
     }
 
     /// `GET /v1/enterprises/{uscc}/records`: one page in `order`, from the cursor `after` (a

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use suyuan_ledger::codes::gs1::keys::Gln;
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::event::{EpcisEvent, EventTime, EventUri};
@@ -34,6 +35,9 @@ pub struct CaptureContext<'a> {
     pub enterprise: Option<Uscc>,
     /// The transaction of an open recall, by the recall's event id: what a close names.
     pub recall: &'a dyn Fn(&str) -> Option<TxId>,
+    /// The enrolled enterprise whose profile claims a party GLN: how a party named by GLN
+    /// becomes the enterprise it is ([`crate::ids::party_glns_named`] lists those to look up).
+    pub party: &'a dyn Fn(&Gln) -> Option<Uscc>,
 }
 
 /// Fields every event may carry.
@@ -154,8 +158,27 @@ pub fn capture_event(event: &Value, context: &CaptureContext<'_>) -> Result<Payl
             })
         }
     };
+    let nonce = nonce(event)?;
+    // An event Suyuan exported from a record without event facts carries the id derived from
+    // that record's payload bytes: captured back, it is that very payload, so that capturing
+    // an export of a chain's own records again is a replay rather than a second record. A
+    // location the record did not have keeps the facts (and makes another transaction).
+    if let Some(id) = facts
+        .id
+        .as_ref()
+        .filter(|_| facts.read_point.is_none() && facts.biz_location.is_none())
+    {
+        let bare = Payload {
+            nonce,
+            record: record.clone(),
+            event: None,
+        };
+        if id.to_string() == crate::export::event_id(&bare, &bare.to_bytes()) {
+            return Ok(bare);
+        }
+    }
     Ok(Payload {
-        nonce: nonce(event)?,
+        nonce,
         record,
         event: Some(facts),
     })
@@ -502,7 +525,7 @@ fn shipment(
     context: &CaptureContext<'_>,
     sold_at_ms: u64,
 ) -> Result<Shipment, CaptureError> {
-    let seller = match party_of(event, "sourceList", "source")? {
+    let seller = match party_of(event, context, "sourceList", "source")? {
         Some(seller) => seller,
         None => enterprise(event, context)?,
     };
@@ -514,9 +537,10 @@ fn shipment(
         })?,
         "suyuan:buyer",
     )?;
-    if let (Some(destination), Party::Enterprise { uscc, .. }) =
-        (party_of(event, "destinationList", "destination")?, &buyer)
-        && &destination != uscc
+    if let (Some(destination), Party::Enterprise { uscc, .. }) = (
+        party_of(event, context, "destinationList", "destination")?,
+        &buyer,
+    ) && &destination != uscc
     {
         return Err(CaptureError::invalid(
             "destinationList",
@@ -607,7 +631,7 @@ fn enterprise(
     context: &CaptureContext<'_>,
 ) -> Result<Uscc, CaptureError> {
     match text(event, "suyuan:enterprise")? {
-        Some(party) => uscc_of_party(party),
+        Some(party) => uscc_of_party(party, context.party),
         None => context.enterprise.clone().ok_or(CaptureError::Missing {
             field: "suyuan:enterprise",
             why: "the event does not say which enterprise it is by, and the capture names none",
@@ -618,6 +642,7 @@ fn enterprise(
 /// The owning party of a source or destination list, if it names one.
 fn party_of(
     event: &Map<String, Value>,
+    context: &CaptureContext<'_>,
     list: &str,
     field: &str,
 ) -> Result<Option<Uscc>, CaptureError> {
@@ -636,7 +661,7 @@ fn party_of(
             )));
         }
         let uri = entry.get(field).and_then(Value::as_str).unwrap_or_default();
-        owner = Some(uscc_of_party(uri)?);
+        owner = Some(uscc_of_party(uri, context.party)?);
     }
     Ok(owner)
 }

@@ -58,6 +58,15 @@ pub enum CaptureError {
         /// What is wrong.
         reason: String,
     },
+    /// A party named by a GLN that no enterprise's profile claims.
+    #[error(
+        "no enrolled enterprise claims the party GLN {gln}: the enterprise adds it to its profile \
+         (under a GS1 company prefix it holds), or the event names it by its USCC"
+    )]
+    UnknownParty {
+        /// The GLN, 13 digits.
+        gln: String,
+    },
     /// A close of a recall names a recall event the ledger does not know.
     #[error("no open recall was recorded as event {event_id}")]
     UnknownRecall {
@@ -77,6 +86,7 @@ impl CaptureError {
             CaptureError::Missing { .. } => "epcis_missing_field",
             CaptureError::Invalid { .. } => "epcis_invalid_field",
             CaptureError::Identifier { .. } => "epcis_identifier",
+            CaptureError::UnknownParty { .. } => "unknown_party",
             CaptureError::UnknownRecall { .. } => "unknown_recall_event",
         }
     }

@@ -4,8 +4,10 @@
 //! business step, disposition, parties and locations); what only Suyuan keeps (the inspection
 //! report's digest, the model, the buyer's commitment, the nonce) goes in extension fields
 //! under the `suyuan:` prefix, so that [`crate::capture`] rebuilds the same record from the
-//! event. Nothing in an event depends on the chain it was read from: the same history exports
-//! as the same events from any consortium that holds it.
+//! event. What an event takes from the chain beyond the record is how to name things in
+//! GS1's terms: where a company prefix ends ([`PrefixLengths`]) and the party GLN an
+//! enterprise's profile claims ([`PartyGlns`]); the same history exports as the same events
+//! from any consortium that holds it.
 
 use serde_json::{Map, Value, json};
 use suyuan_ledger::codes::model::ModelCode;
@@ -15,7 +17,9 @@ use suyuan_ledger::record::{Items, Outcome, Party, Record, ShipmentLine, Subject
 use suyuan_ledger::text::Date;
 use suyuan_ledger::tx::Payload;
 
-use crate::ids::{PrefixLengths, code_uri, is_class, model_uri, party_uri};
+use crate::ids::{
+    PartyGlns, PrefixLengths, code_uri, is_class, model_uri, owning_party_uri, party_uri,
+};
 
 /// Minutes east of UTC of the time a record without a time of its own is written in: China
 /// Standard Time, where the ledger's dates are.
@@ -25,6 +29,8 @@ pub const CHINA_OFFSET_MINUTES: i16 = 8 * 60;
 pub struct ExportContext<'a> {
     /// The company prefix lengths, for EPC URNs.
     pub lengths: &'a dyn PrefixLengths,
+    /// The party GLNs of enterprises, for the owning parties of a transfer.
+    pub parties: &'a dyn PartyGlns,
     /// The time of the block that holds the record, Unix milliseconds: the event time of a
     /// record that has none of its own (closing a recall).
     pub block_time_ms: u64,
@@ -136,12 +142,18 @@ pub fn export_event(
             );
             event.insert(
                 "sourceList".into(),
-                json!([{"type": "owning_party", "source": party_uri(&record.seller)}]),
+                json!([{
+                    "type": "owning_party",
+                    "source": owning_party_uri(&record.seller, context.parties, lengths),
+                }]),
             );
             if let Party::Enterprise { uscc, .. } = &record.buyer {
                 event.insert(
                     "destinationList".into(),
-                    json!([{"type": "owning_party", "destination": party_uri(uscc)}]),
+                    json!([{
+                        "type": "owning_party",
+                        "destination": owning_party_uri(uscc, context.parties, lengths),
+                    }]),
                 );
             }
             event.insert(

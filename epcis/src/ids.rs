@@ -8,22 +8,25 @@
 //! | Ecode `ecode:{code}` | `urn:ecode:{code}` |
 //! | industrial-internet id `handle:{prefix}/{suffix}` | `https://hdl.handle.net/{prefix}/{suffix}`, percent-encoded |
 //! | GTIN model | `urn:epc:idpat:sgtin:{company prefix}.{item reference}.*`, else `https://id.gs1.org/01/{gtin}` |
-//! | enterprise | `https://suyuan.example/party/{uscc}` |
+//! | enterprise | `urn:epc:id:pgln:…` when its profile claims a party GLN (else `https://id.gs1.org/417/{gln}`), otherwise `https://suyuan.example/party/{uscc}` |
 //!
 //! The company prefix length comes from the prefix the producer holds on the ledger
-//! ([`PrefixLengths`]): a GS1 key does not say where its company prefix ends. Reading accepts
-//! both forms of each GS1 code, from any Digital Link host.
+//! ([`PrefixLengths`]): a GS1 key does not say where its company prefix ends. An enterprise's
+//! party GLN comes from its profile on the ledger ([`PartyGlns`]). Reading accepts both forms
+//! of each GS1 code, from any Digital Link host, and a party by USCC or by a GLN that an
+//! enrolled enterprise claims.
 
 use suyuan_ledger::codes::gs1::check::check_digit;
 use suyuan_ledger::codes::gs1::digital_link::{DigitalLink, percent_encode_into};
-use suyuan_ledger::codes::gs1::epc::{Lgtin, Sgtin, Sscc as EpcSscc};
-use suyuan_ledger::codes::gs1::keys::Gtin;
+use suyuan_ledger::codes::gs1::epc::{Lgtin, Pgln, Sgtin, Sscc as EpcSscc};
+use suyuan_ledger::codes::gs1::keys::{Gln, Gtin};
+use suyuan_ledger::codes::gs1::party::{PartyGlnError, read_party_gln};
 use suyuan_ledger::codes::inspect::{CodeKind, inspect};
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::prefix::IdPrefix;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::TraceCode;
-use suyuan_ledger::state::{StateKey, StateRead};
+use suyuan_ledger::state::{StateKey, StateRead, StateReadExt as _};
 
 use crate::error::CaptureError;
 
@@ -46,6 +49,8 @@ pub trait PrefixLengths {
     fn gtin_prefix_digits(&self, gtin: &Gtin) -> Option<usize>;
     /// Digits of the company prefix an SSCC lies under.
     fn sscc_prefix_digits(&self, sscc: &suyuan_ledger::codes::gs1::keys::Sscc) -> Option<usize>;
+    /// Digits of the company prefix a GLN lies under.
+    fn gln_prefix_digits(&self, gln: &Gln) -> Option<usize>;
 }
 
 /// No lengths known: every GS1 code is written as a Digital Link.
@@ -57,6 +62,10 @@ impl PrefixLengths for NoPrefixLengths {
     }
 
     fn sscc_prefix_digits(&self, _: &suyuan_ledger::codes::gs1::keys::Sscc) -> Option<usize> {
+        None
+    }
+
+    fn gln_prefix_digits(&self, _: &Gln) -> Option<usize> {
         None
     }
 }
@@ -81,6 +90,39 @@ impl<S: StateRead + ?Sized> PrefixLengths for HeldPrefixes<'_, S> {
 
     fn sscc_prefix_digits(&self, sscc: &suyuan_ledger::codes::gs1::keys::Sscc) -> Option<usize> {
         self.held(IdPrefix::candidates_for_sscc(sscc))
+    }
+
+    fn gln_prefix_digits(&self, gln: &Gln) -> Option<usize> {
+        held_company_prefix_digits(self.0, gln.as_str())
+    }
+}
+
+/// The party GLN an enterprise is named by in events, where its profile claims one.
+pub trait PartyGlns {
+    /// The GLN `uscc`'s profile claims, if any.
+    fn party_gln(&self, uscc: &Uscc) -> Option<Gln>;
+}
+
+/// No GLNs known: every enterprise is named by its USCC.
+pub struct NoPartyGlns;
+
+impl PartyGlns for NoPartyGlns {
+    fn party_gln(&self, _: &Uscc) -> Option<Gln> {
+        None
+    }
+}
+
+/// The GLNs the enterprises' profiles in the ledger's state claim.
+pub struct ProfileGlns<'a, S: ?Sized>(pub &'a S);
+
+impl<S: StateRead + ?Sized> PartyGlns for ProfileGlns<'_, S> {
+    fn party_gln(&self, uscc: &Uscc) -> Option<Gln> {
+        // An unreadable state names the party by USCC, which is never wrong, only less usual.
+        self.0
+            .enterprise(uscc)
+            .ok()
+            .flatten()
+            .and_then(|state| state.profile.gln)
     }
 }
 
@@ -237,25 +279,84 @@ pub fn gtin_model_of_uri(uri: &str) -> Result<Option<ModelCode>, CaptureError> {
     Ok(None)
 }
 
-/// The party URI of an enterprise.
+/// The party URI of an enterprise by its USCC alone.
 pub fn party_uri(uscc: &Uscc) -> String {
     format!("{PARTY_BASE}{uscc}")
 }
 
-/// The enterprise a party URI names.
-pub fn uscc_of_party(uri: &str) -> Result<Uscc, CaptureError> {
+/// The URI an owning party is named by: its party GLN as a PGLN (a Digital Link `/417/` when
+/// the GLN's company prefix length is unknown) where its profile claims one, else its USCC.
+pub fn owning_party_uri(
+    uscc: &Uscc,
+    parties: &dyn PartyGlns,
+    lengths: &dyn PrefixLengths,
+) -> String {
+    let Some(gln) = parties.party_gln(uscc) else {
+        return party_uri(uscc);
+    };
+    lengths
+        .gln_prefix_digits(&gln)
+        .and_then(|digits| Pgln::new(&gln, digits).ok())
+        .map_or_else(
+            || format!("{DIGITAL_LINK_HOST}/417/{gln}"),
+            |pgln| pgln.to_string(),
+        )
+}
+
+/// The enterprise a party URI names: `https://suyuan.example/party/{uscc}`, or a party GLN
+/// (PGLN URN or Digital Link) that `holder` finds an enrolled enterprise claiming.
+pub fn uscc_of_party(
+    uri: &str,
+    holder: &dyn Fn(&Gln) -> Option<Uscc>,
+) -> Result<Uscc, CaptureError> {
     let bad = |reason: String| CaptureError::Identifier {
         uri: uri.to_owned(),
         reason,
     };
-    let uscc = uri.strip_prefix(PARTY_BASE).ok_or_else(|| {
-        bad(format!(
-            "Suyuan names an enterprise by {PARTY_BASE}{{USCC}}; a party named only by its GLN \
-             cannot be matched to an enterprise"
-        ))
-    })?;
-    uscc.parse()
-        .map_err(|e: suyuan_ledger::codes::uscc::UsccError| bad(e.to_string()))
+    if let Some(uscc) = uri.strip_prefix(PARTY_BASE) {
+        return uscc
+            .parse()
+            .map_err(|e: suyuan_ledger::codes::uscc::UsccError| bad(e.to_string()));
+    }
+    match read_party_gln(uri) {
+        Ok(gln) => holder(&gln).ok_or_else(|| CaptureError::UnknownParty {
+            gln: gln.to_string(),
+        }),
+        Err(PartyGlnError::Unrecognised) => Err(bad(format!(
+            "Suyuan names an enterprise by {PARTY_BASE}{{USCC}} or by the party GLN its profile \
+             claims (urn:epc:id:pgln:... or a Digital Link /417/...)"
+        ))),
+        Err(error) => Err(bad(error.to_string())),
+    }
+}
+
+/// The party GLNs a URI in an event may name, for a capturing client to look up before
+/// capturing: every value of a source, destination or `suyuan:enterprise` that reads as one.
+pub fn party_glns_named(events: &[serde_json::Value]) -> std::collections::BTreeSet<Gln> {
+    let mut glns = std::collections::BTreeSet::new();
+    let mut take = |value: Option<&serde_json::Value>| {
+        if let Some(gln) = value
+            .and_then(serde_json::Value::as_str)
+            .filter(|uri| !uri.starts_with(PARTY_BASE))
+            .and_then(|uri| read_party_gln(uri).ok())
+        {
+            glns.insert(gln);
+        }
+    };
+    for event in events {
+        take(event.get("suyuan:enterprise"));
+        for (list, field) in [("sourceList", "source"), ("destinationList", "destination")] {
+            for entry in event
+                .get(list)
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                take(entry.get(field));
+            }
+        }
+    }
+    glns
 }
 
 /// Undoes `%XX` escapes; `None` on a malformed one or bytes that are not UTF-8.
@@ -288,6 +389,10 @@ mod tests {
         }
 
         fn sscc_prefix_digits(&self, _: &suyuan_ledger::codes::gs1::keys::Sscc) -> Option<usize> {
+            Some(7)
+        }
+
+        fn gln_prefix_digits(&self, _: &Gln) -> Option<usize> {
             Some(7)
         }
     }

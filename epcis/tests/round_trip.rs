@@ -10,13 +10,22 @@ use suyuan_epcis::CaptureError;
 use suyuan_epcis::capture::{CaptureContext, capture_event};
 use suyuan_epcis::document::{check_schema, document, events_of};
 use suyuan_epcis::export::{ExportContext, event_id, export_event};
-use suyuan_epcis::ids::HeldPrefixes;
+use suyuan_epcis::ids::{HeldPrefixes, NoPartyGlns, PARTY_BASE, ProfileGlns};
+use suyuan_ledger::codes::gs1::check::check_digit;
+use suyuan_ledger::codes::gs1::keys::Gln;
+use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::{KeyPair, PublicKey};
-use suyuan_ledger::demo::Demo;
+use suyuan_ledger::demo::{Demo, who};
 use suyuan_ledger::exec::{BlockContext, execute_block};
-use suyuan_ledger::record::Record;
+use suyuan_ledger::record::{AttestPrefix, Party, Record, UpdateEnterprise};
 use suyuan_ledger::state::MemState;
+use suyuan_ledger::state::StateReadExt as _;
 use suyuan_ledger::tx::{Envelope, Payload, TxId, VerifiedTx};
+
+/// A party GLN lookup that knows no GLN.
+fn no_parties(_: &Gln) -> Option<Uscc> {
+    None
+}
 
 /// A demo block's time, as the demo times its story.
 fn block_time(demo: &Demo, height: u64) -> u64 {
@@ -60,6 +69,7 @@ fn export_story(demo: &Demo, story: &[Vec<Envelope>]) -> Vec<Value> {
             };
             let context = ExportContext {
                 lengths: &HeldPrefixes(&state),
+                parties: &ProfileGlns(&state),
                 block_time_ms: block_time(demo, height),
                 recall_event_id,
             };
@@ -125,6 +135,7 @@ fn the_demo_history_exports_captures_into_another_consortium_and_exports_the_sam
                 &envelope.payload,
                 &ExportContext {
                     lengths: &suyuan_epcis::ids::NoPrefixLengths,
+                    parties: &NoPartyGlns,
                     block_time_ms: 0,
                     recall_event_id: Some(String::new()),
                 },
@@ -141,10 +152,12 @@ fn the_demo_history_exports_captures_into_another_consortium_and_exports_the_sam
             let context = CaptureContext {
                 enterprise: None,
                 recall: &recalls,
+                party: &no_parties,
             };
             let captured =
                 capture_event(event, &context).unwrap_or_else(|error| panic!("{error}: {event:#}"));
-            assert_eq!(captured.record, payload.record, "{event:#}");
+            // Records submitted without event facts come back as the very payloads.
+            assert_eq!(captured, payload, "{event:#}");
             let signed = Envelope::sign(&chain, &captured, key);
             if let Record::Recall(_) = captured.record {
                 let id = event["eventID"].as_str().unwrap().to_owned();
@@ -160,16 +173,168 @@ fn the_demo_history_exports_captures_into_another_consortium_and_exports_the_sam
     assert_eq!(again, original);
 }
 
+/// The party GLN `uscc`'s profile claims.
+fn holder_gln(state: &MemState, uscc: &Uscc) -> Gln {
+    state
+        .enterprise(uscc)
+        .unwrap()
+        .unwrap()
+        .profile
+        .gln
+        .unwrap()
+}
+
+/// The GLN under a GS1 company prefix with all other digits zero.
+fn first_gln_under(prefix: &str) -> Gln {
+    let data = format!("{prefix:0<12}");
+    let digit = check_digit(data.as_bytes()).unwrap();
+    format!("{data}{}", char::from(digit)).parse().unwrap()
+}
+
+/// Once the seller and the buyer of the demo's sales claim party GLNs, the sales export with
+/// both owning parties as PGLNs and are captured back to the same records by looking the GLNs
+/// up; a GLN nobody claims is refused by name, never taken for a party it might be.
+#[test]
+fn parties_claiming_glns_export_as_pglns_and_are_captured_back_by_them() {
+    let demo = Demo::new(4, 50_000);
+    let mut story = demo.dev_story();
+    let cable = &demo.enterprises[who::CABLE_MAKER];
+    let distributor = &demo.enterprises[who::DISTRIBUTOR];
+    let cable_gln = first_gln_under("6950123");
+    let distributor_gln = first_gln_under("6950555");
+    let chain = demo.genesis.binding();
+    let sign = |nonce, record| {
+        let payload = Payload {
+            nonce,
+            record,
+            event: None,
+        };
+        Envelope::sign(&chain, &payload, &demo.bureau)
+    };
+    let naming = |profile: &suyuan_ledger::record::EnterpriseProfile, gln: &Gln| {
+        let mut profile = profile.clone();
+        profile.gln = Some(gln.clone());
+        Record::UpdateEnterprise(UpdateEnterprise {
+            enterprise: profile,
+        })
+    };
+    story.push(vec![
+        sign(
+            90_001,
+            Record::AttestPrefix(AttestPrefix {
+                uscc: distributor.profile.uscc.clone(),
+                prefix: "gs1:6950555".parse().unwrap(),
+                from: None,
+            }),
+        ),
+        sign(90_002, naming(&cable.profile, &cable_gln)),
+        sign(90_003, naming(&distributor.profile, &distributor_gln)),
+    ]);
+    let mut state = MemState::new();
+    for (index, block) in story.iter().enumerate() {
+        execute(&demo, &mut state, index as u64 + 1, block);
+    }
+    let holder = |gln: &Gln| state.gln_holder(gln).unwrap();
+    let mut both_by_gln = 0;
+    for envelope in story.iter().flatten() {
+        let payload = Payload::parse(&envelope.payload).unwrap();
+        let Record::Ship(ship) = &payload.record else {
+            continue;
+        };
+        let context = ExportContext {
+            lengths: &HeldPrefixes(&state),
+            parties: &ProfileGlns(&state),
+            block_time_ms: 0,
+            recall_event_id: None,
+        };
+        let event = export_event(&payload, &envelope.payload, &context).unwrap();
+        let source = event["sourceList"][0]["source"].as_str().unwrap();
+        let destination = event["destinationList"][0]["destination"].as_str();
+        let pgln_of = |uscc: &Uscc| {
+            if *uscc == cable.profile.uscc {
+                Some("urn:epc:id:pgln:6950123.00000")
+            } else if *uscc == distributor.profile.uscc {
+                Some("urn:epc:id:pgln:6950555.00000")
+            } else {
+                None
+            }
+        };
+        match pgln_of(&ship.seller) {
+            Some(pgln) => assert_eq!(source, pgln, "{event:#}"),
+            None => assert!(source.starts_with(PARTY_BASE), "{source}"),
+        }
+        if let Party::Enterprise { uscc, .. } = &ship.buyer {
+            match pgln_of(uscc) {
+                Some(pgln) => assert_eq!(destination, Some(pgln), "{event:#}"),
+                None => assert!(destination.unwrap().starts_with(PARTY_BASE)),
+            }
+            if pgln_of(&ship.seller).is_some() && pgln_of(uscc).is_some() {
+                both_by_gln += 1;
+            }
+        }
+        let captured = |event: &Value, party: &dyn Fn(&Gln) -> Option<Uscc>| {
+            let no_recalls = |_: &str| None;
+            capture_event(
+                event,
+                &CaptureContext {
+                    enterprise: None,
+                    recall: &no_recalls,
+                    party,
+                },
+            )
+        };
+        assert_eq!(
+            captured(&event, &holder).unwrap().record,
+            payload.record,
+            "{event:#}"
+        );
+        if !source.starts_with("urn:epc:id:pgln:") {
+            continue;
+        }
+        // The same party as a Digital Link reads the same.
+        let seller_gln = holder_gln(&state, &ship.seller);
+        let mut linked = event.clone();
+        linked["sourceList"][0]["source"] = format!("https://id.gs1.org/417/{seller_gln}").into();
+        assert_eq!(captured(&linked, &holder).unwrap().record, payload.record);
+        // Without the lookup, or with a GLN no enterprise claims, the party is unknown.
+        let refused = captured(&event, &no_parties).unwrap_err();
+        assert_eq!(refused.code(), "unknown_party", "{refused}");
+        let mut stranger = event.clone();
+        stranger["sourceList"][0]["source"] = "urn:epc:id:pgln:6950123.99999".into();
+        let refused = captured(&stranger, &holder).unwrap_err();
+        assert_eq!(
+            refused,
+            CaptureError::UnknownParty {
+                gln: first_gln_under("695012399999").to_string()
+            }
+        );
+        // A location is not a party.
+        let mut location = event.clone();
+        location["sourceList"][0]["source"] = "urn:epc:id:sgln:6950123.00000.0".into();
+        assert_eq!(
+            captured(&location, &holder).unwrap_err().code(),
+            "epcis_identifier"
+        );
+    }
+    assert!(
+        both_by_gln >= 2,
+        "{both_by_gln} sales named both parties by GLN"
+    );
+}
+
 #[test]
 fn the_same_event_captured_twice_is_refused_by_the_ledger() {
     let demo = Demo::new(4, 49_000);
     let story = demo.dev_story();
     let events = export_story(&demo, &story);
-    let shipping = events
+    let mut shipping = events
         .iter()
         .find(|event| event["bizStep"] == "shipping")
         .unwrap()
         .clone();
+    // As a partner's system reports it, under its own event id (an export's own id would make
+    // the chain's very payload, whose replay the first test covers).
+    shipping["eventID"] = "urn:uuid:5e1f3c2a-0000-8000-8000-0000000000aa".into();
     let chain = demo.genesis.binding();
     // The chain as it stood before the shipment.
     let ships_in = story
@@ -200,6 +365,7 @@ fn the_same_event_captured_twice_is_refused_by_the_ledger() {
     let context = CaptureContext {
         enterprise: None,
         recall: &no_recalls,
+        party: &no_parties,
     };
     let sign = |payload: &Payload| {
         Envelope::sign(&chain, payload, &seller.key)
@@ -267,6 +433,7 @@ fn every_gs1_example_is_captured_or_refused_with_a_reason() {
     let context = CaptureContext {
         enterprise: None,
         recall: &no_recalls,
+        party: &no_parties,
     };
     let mut events = 0;
     for path in &files {
@@ -304,6 +471,7 @@ fn every_gs1_example_is_captured_or_refused_with_a_reason() {
                                 | CaptureError::Identifier { .. }
                                 | CaptureError::Missing { .. }
                                 | CaptureError::Invalid { .. }
+                                | CaptureError::UnknownParty { .. }
                         ),
                         "{name}: {error:?}"
                     );

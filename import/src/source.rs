@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use suyuan_epcis::capture::{CaptureContext, capture_event};
 use suyuan_epcis::export::event_id;
+use suyuan_ledger::codes::gs1::keys::Gln;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::{KeyPair, PublicKey};
 use suyuan_ledger::event::EpcisEvent;
@@ -248,7 +249,8 @@ pub fn derived_nonce(signer: &PublicKey, content: &[u8; 32], occurrence: u64) ->
 /// schema), mapped to records and signed with `key` for `chain`.
 ///
 /// A `suyuan:closeRecall` names its recall by event id; `recalls` answers for recalls on the
-/// chain, and recalls earlier in the same document are found by their signed ids. Capture
+/// chain, and recalls earlier in the same document are found by their signed ids; `parties`
+/// answers which enrolled enterprise claims a party GLN an event names. Capture
 /// keeps a document's `suyuan:nonce` and otherwise derives the nonce from the event itself,
 /// which is already the same at every import.
 pub fn epcis_items(
@@ -257,6 +259,7 @@ pub fn epcis_items(
     key: &KeyPair,
     enterprise: Option<&Uscc>,
     recalls: &dyn Fn(&str) -> Option<TxId>,
+    parties: &dyn Fn(&Gln) -> Option<Uscc>,
 ) -> Result<Vec<Item>, SourceError> {
     if events.len() > MAX_ITEMS {
         return Err(SourceError::TooManyItems);
@@ -269,6 +272,7 @@ pub fn epcis_items(
             let context = CaptureContext {
                 enterprise: enterprise.cloned(),
                 recall: &lookup,
+                party: parties,
             };
             capture_event(event, &context)
         };

@@ -407,6 +407,15 @@ pub enum RuleError {
         /// The enterprise whose it is.
         holder: Uscc,
     },
+    /// A sale names its business buyer with a party GLN that is not the buyer's: an
+    /// enrolled buyer's profile claims another or none, or another enterprise claims it.
+    #[error("GLN {gln} is not the party GLN of the buyer {buyer}")]
+    BuyerGlnNotTheirs {
+        /// The GLN the sale names.
+        gln: Gln,
+        /// The buyer.
+        buyer: Uscc,
+    },
     /// A recalled code or model cannot be shipped.
     #[error("{code} is under open recall {recall}")]
     UnderRecall {
@@ -840,6 +849,7 @@ impl RuleError {
             RuleError::DuplicateEvent { .. } => "duplicate_event",
             RuleError::GlnNotUnderPrefix { .. } => "gln_not_under_prefix",
             RuleError::GlnTaken { .. } => "gln_taken",
+            RuleError::BuyerGlnNotTheirs { .. } => "buyer_gln_not_theirs",
             RuleError::UnderRecall { .. } => "under_recall",
             RuleError::InTheFuture { .. } => "in_the_future",
             RuleError::TooOld { .. } => "too_old",
@@ -2029,7 +2039,25 @@ impl<'a, S: StateRead + ?Sized> Executor<'a, S> {
             }
             // Goods sold to an enrolled enterprise become its holdings; to anyone else, they
             // leave the ledger's custody.
-            Party::Enterprise { uscc, .. } => self.overlay.enterprise(uscc)?.map(|_| uscc.clone()),
+            Party::Enterprise { uscc, gln, .. } => {
+                let enrolled = self.overlay.enterprise(uscc)?;
+                if let Some(gln) = gln {
+                    // EPCIS names the buyer by this GLN: it must be the buyer's, as its
+                    // profile says, or, for a buyer not enrolled, no enrolled enterprise's.
+                    let theirs = match &enrolled {
+                        Some(state) => state.profile.gln.as_ref() == Some(gln),
+                        None => self.overlay.gln_holder(gln)?.is_none(),
+                    };
+                    if !theirs {
+                        return Err(RuleError::BuyerGlnNotTheirs {
+                            gln: gln.clone(),
+                            buyer: uscc.clone(),
+                        }
+                        .into());
+                    }
+                }
+                enrolled.map(|_| uscc.clone())
+            }
             Party::Person { commitment, .. } => {
                 self.use_buyer_commitment(commitment, id)?;
                 None

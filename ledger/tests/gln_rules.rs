@@ -158,6 +158,72 @@ fn an_enrolment_names_a_gln_under_a_prefix_it_attests() {
     );
 }
 
+/// The sale `record` with its business buyer named by `gln`.
+fn buyer_named(record: Record, named: Option<&str>) -> Record {
+    let Record::Ship(mut sale) = record else {
+        panic!("not a sale");
+    };
+    if let Party::Enterprise { gln: buyer_gln, .. } = &mut sale.buyer {
+        *buyer_gln = named.map(gln);
+    }
+    Record::Ship(sale)
+}
+
+/// The attacker is a seller naming its buyer by a competitor's GLN, so that EPCIS readers take
+/// the competitor for the buyer: a buyer's GLN is its own, as its profile says, or for a buyer
+/// not enrolled, no enrolled enterprise's.
+#[test]
+fn a_sale_names_its_buyer_only_by_the_buyers_own_gln() {
+    let mut world = World::new();
+    let cable = world.enterprise(who::CABLE_MAKER);
+    let gas = world.enterprise(who::GAS_APPLIANCE_MAKER);
+    let distributor = world.enterprise(who::DISTRIBUTOR);
+    let bureau = world.demo.bureau.clone();
+    const GAS_GLN: &str = "6950987000019";
+    const DISTRIBUTOR_GLN: &str = "6950555000014";
+    assert_eq!(world.submit(&bureau, naming(&gas, Some(GAS_GLN))), Ok(()));
+    let sale = || ship(&cable, &distributor, cable_lot(), 1);
+    // The gas maker's GLN, and a GLN the distributor's profile does not claim.
+    for named in [GAS_GLN, DISTRIBUTOR_GLN] {
+        assert_refused!(
+            world.submit(&cable.key, buyer_named(sale(), Some(named))),
+            RuleError::BuyerGlnNotTheirs { .. }
+        );
+    }
+    // A buyer not enrolled: a GLN an enrolled enterprise claims is refused, another passes.
+    let mut stranger = distributor.clone();
+    stranger.profile.uscc = uscc("91420100MA4K9G1N7");
+    let to_stranger = || ship(&cable, &stranger, cable_lot(), 1);
+    assert_refused!(
+        world.submit(&cable.key, buyer_named(to_stranger(), Some(GAS_GLN))),
+        RuleError::BuyerGlnNotTheirs { .. }
+    );
+    assert_eq!(
+        world.submit(
+            &cable.key,
+            buyer_named(to_stranger(), Some(DISTRIBUTOR_GLN))
+        ),
+        Ok(())
+    );
+    // Once the distributor claims its GLN, a sale naming it by that GLN passes, and one
+    // naming no GLN still does.
+    let attest = Record::AttestPrefix(AttestPrefix {
+        uscc: distributor.profile.uscc.clone(),
+        prefix: IdPrefix::gs1("6950555").unwrap(),
+        from: None,
+    });
+    assert_eq!(world.submit(&bureau, attest), Ok(()));
+    assert_eq!(
+        world.submit(&bureau, naming(&distributor, Some(DISTRIBUTOR_GLN))),
+        Ok(())
+    );
+    assert_eq!(
+        world.submit(&cable.key, buyer_named(sale(), Some(DISTRIBUTOR_GLN))),
+        Ok(())
+    );
+    assert_eq!(world.submit(&cable.key, buyer_named(sale(), None)), Ok(()));
+}
+
 /// A profile without a GLN has the bytes it had before profiles could name one.
 #[test]
 fn a_profile_without_a_gln_keeps_its_bytes() {

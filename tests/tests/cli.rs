@@ -263,7 +263,8 @@ fn dev_writes_the_demo_keys_and_its_tour_write_commits() {
 /// ERP reports it, commits; the same event again is refused (one event, one record); another
 /// enterprise's key cannot capture it (the attacker: a member writing for another); a
 /// document with an event Suyuan keeps no record of submits nothing under rollback; and the
-/// lot's history exported as EPCIS holds the captured event.
+/// lot's history exported as EPCIS holds the captured event; once the cable maker claims a
+/// party GLN, its sales export and capture by that GLN, and an unclaimed GLN is refused.
 #[test]
 fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
     let dev = Dev::start("epcis");
@@ -343,6 +344,83 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
         .as_str()
         .unwrap();
     assert!(ids.contains(&original_id), "{ids:?}");
+
+    // Parties by GLN. The bureau gives the cable maker's profile its party GLN; the maker's
+    // sales then export with that PGLN as their source, and the export captured again with the
+    // maker's key finds the maker by the GLN (asking the node) and is the same transaction: a
+    // replay. The attacker, a partner's system naming a seller by a GLN no enterprise claims,
+    // is refused by name (`unknown_party`) and nothing is submitted.
+    let demo = suyuan_ledger::demo::Demo::new(4, dev.p2p_port);
+    let cable = &demo.enterprises[suyuan_ledger::demo::who::CABLE_MAKER];
+    let mut profile = cable.profile.clone();
+    profile.gln = Some("6950123000019".parse().unwrap());
+    let update = dev.dir.join("cable-gln.json");
+    let record =
+        suyuan_ledger::record::Record::UpdateEnterprise(suyuan_ledger::record::UpdateEnterprise {
+            enterprise: profile,
+        });
+    std::fs::write(&update, serde_json::to_string(&record).unwrap()).unwrap();
+    let bureau = dev.dir.join("keys/bureau.key").display().to_string();
+    let submit = [
+        "submit",
+        "--api",
+        &api,
+        "--key",
+        &bureau,
+        "--record",
+        &update.display().to_string(),
+        "--wait",
+    ]
+    .map(str::to_owned);
+    let (status, text) = suyuan(&submit);
+    assert_eq!(status, 0, "{text}");
+    let uscc = cable.profile.uscc.to_string();
+    let args = ["epcis", "export", "--api", &api, "--enterprise", &uscc].map(str::to_owned);
+    let (status, text) = suyuan(&args);
+    assert_eq!(status, 0, "{text}");
+    let mut document: Value = serde_json::from_str(&text).unwrap();
+    let sales: Vec<Value> = document["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["bizStep"] == "shipping")
+        .cloned()
+        .collect();
+    assert!(!sales.is_empty(), "{text}");
+    for sale in &sales {
+        assert_eq!(
+            sale["sourceList"][0]["source"], "urn:epc:id:pgln:6950123.00001",
+            "{sale:#}"
+        );
+    }
+    let mut stranger = sales[0].clone();
+    document["epcisBody"]["eventList"] = Value::Array(sales);
+    let by_gln = dev.dir.join("by-gln.json");
+    std::fs::write(&by_gln, document.to_string()).unwrap();
+    let (status, text) = capture(
+        "cable-maker.key",
+        &by_gln.display().to_string(),
+        &["--json"],
+    );
+    assert_eq!(status, 1, "{text}");
+    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    for outcome in outcomes.as_array().unwrap() {
+        assert_eq!(outcome["error"]["code"], "replay", "{text}");
+    }
+    stranger["sourceList"][0]["source"] = "urn:epc:id:pgln:6950123.99999".into();
+    stranger["suyuan:nonce"] = "78".into();
+    stranger["eventID"] = "urn:uuid:5e1f3c2a-0000-8000-8000-000000000078".into();
+    document["epcisBody"]["eventList"] = Value::Array(vec![stranger]);
+    std::fs::write(&by_gln, document.to_string()).unwrap();
+    let (status, text) = capture(
+        "cable-maker.key",
+        &by_gln.display().to_string(),
+        &["--json"],
+    );
+    assert_eq!(status, 1, "{text}");
+    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(outcomes[0]["status"], "refused", "{text}");
+    assert_eq!(outcomes[0]["error"]["code"], "unknown_party", "{text}");
 }
 
 /// An ERP export imported on a running consortium, as the cable maker's clerk does it: the

@@ -488,10 +488,15 @@ fn n4_a_node_restored_from_an_old_backup_catches_up_by_block_sync() {
     consortium.testnet.start(&[2]);
     let target = *consortium.heights(&[0, 1, 3]).values().max().unwrap();
     consortium.wait_for_height(&[2], target, CATCH_UP_TIMEOUT);
-    let log = std::fs::read_to_string(consortium.testnet.log_path(2)).unwrap();
-    assert!(
-        log.contains("caught up by block sync"),
-        "the restored node did not use block sync"
+    // The node logs the catch-up just after committing the blocks, so the height can be seen
+    // before the line is written: wait for the line rather than read the log once.
+    consortium.wait_for(
+        "the restored node logs that it caught up by block sync",
+        COMMIT_TIMEOUT,
+        || {
+            std::fs::read_to_string(consortium.testnet.log_path(2))
+                .is_ok_and(|log| log.contains("caught up by block sync"))
+        },
     );
     consortium.submit_and_wait(2);
     consortium.wait_for_height(&ALL, consortium.highest_committed(), COMMIT_TIMEOUT);

@@ -71,6 +71,56 @@ pub(crate) async fn enterprise(
         .map(Json)
 }
 
+/// `GET /v1/parties/{gln}`: the enterprise whose profile claims a party GLN, as
+/// `GET /v1/enterprises/{uscc}` shows it. EPCIS names parties by GLN; this is how a capturing
+/// client finds the enterprise a GLN-only party is.
+#[utoipa::path(
+    get,
+    path = "/v1/parties/{gln}",
+    tag = "enterprises",
+    params(
+        ("gln" = String, Path, description = "A party GLN: 13 digits, `urn:epc:id:pgln:...` or a Digital Link `/417/{gln}`"),
+    ),
+    responses(
+        (status = 200, description = "The enterprise holding the GLN, as of the head", body = EnterpriseView),
+        (status = 400, description = "`invalid_gln` (field `gln`) or `invalid_query`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_party`: no enterprise's profile claims the GLN", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn party(
+    State(reads): State<StoreReads>,
+    PathParam(gln): PathParam,
+    QueryParams(NoQuery {}): QueryParams<NoQuery>,
+) -> Result<Json<EnterpriseView>, ApiError> {
+    let gln = suyuan_ledger::codes::gs1::party::read_party_gln(&gln).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_gln",
+            format!("{gln:?} is not a party GLN: {error}"),
+        )
+        .with_field("gln")
+    })?;
+    reads
+        .point(move |store| {
+            let snapshot = store.snapshot();
+            let holder = snapshot
+                .gln_holder(&gln)
+                .map_err(|error| ApiError::state_unreadable(&error))?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "unknown_party",
+                        format!("no enterprise's profile claims the party GLN {gln}"),
+                    )
+                    .with_field("gln")
+                })?;
+            let registered = profile::registered(&snapshot, &holder)?;
+            Ok(report::enterprise_view(registered))
+        })
+        .await
+        .map(Json)
+}
+
 /// Which page of an enterprise's records to read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -18,7 +18,7 @@ use serde_json::Value;
 use suyuan_epcis::CaptureError;
 use suyuan_epcis::document::{MAX_CAPTURE_EVENTS, document, query_document};
 use suyuan_epcis::export::{ExportContext, event_id, export_event};
-use suyuan_epcis::ids::HeldPrefixes;
+use suyuan_epcis::ids::{HeldPrefixes, ProfileGlns};
 use suyuan_epcis::query::EventQuery;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::{Record, TraceCode};
@@ -351,6 +351,7 @@ fn render(
     };
     let context = ExportContext {
         lengths: &HeldPrefixes(store),
+        parties: &ProfileGlns(store),
         block_time_ms,
         recall_event_id,
     };

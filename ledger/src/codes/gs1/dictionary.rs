@@ -66,6 +66,8 @@ impl Ai {
     pub const GLN_EXTENSION: Ai = Ai::literal("254");
     /// GLN of a physical location.
     pub const LOCATION_GLN: Ai = Ai::literal("414");
+    /// GLN of a party: a company or organisation, not a place.
+    pub const PARTY_GLN: Ai = Ai::literal("417");
 
     /// Builds an AI from a literal; a malformed literal stops compilation, not the program.
     const fn literal(code: &'static str) -> Ai {

@@ -8,6 +8,7 @@
 //! | [`Lgtin`] | `urn:epc:class:lgtin:CompanyPrefix.IndicatorItemRef.Lot` | (01) GTIN + (10) batch/lot |
 //! | [`Sscc`] | `urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef` | (00) SSCC |
 //! | [`Sgln`] | `urn:epc:id:sgln:CompanyPrefix.LocationRef.Extension` | (414) GLN [+ (254) extension] |
+//! | [`Pgln`] | `urn:epc:id:pgln:CompanyPrefix.PartyRef` | (417) party GLN |
 //! | [`Grai`] | `urn:epc:id:grai:CompanyPrefix.AssetType.Serial` | (8003) `0` + asset type + serial |
 //! | [`Giai`] | `urn:epc:id:giai:CompanyPrefix.IndividualAssetReference` | (8004) GIAI |
 //!
@@ -49,6 +50,7 @@ pub(super) const SGTIN_PREFIX: &str = "urn:epc:id:sgtin:";
 pub(super) const LGTIN_PREFIX: &str = "urn:epc:class:lgtin:";
 pub(super) const SSCC_PREFIX: &str = "urn:epc:id:sscc:";
 pub(super) const SGLN_PREFIX: &str = "urn:epc:id:sgln:";
+pub(super) const PGLN_PREFIX: &str = "urn:epc:id:pgln:";
 pub(super) const GRAI_PREFIX: &str = "urn:epc:id:grai:";
 pub(super) const GIAI_PREFIX: &str = "urn:epc:id:giai:";
 
@@ -486,6 +488,84 @@ impl fmt::Display for Sgln {
             .as_deref()
             .map_or_else(|| NO_GLN_EXTENSION.to_owned(), encode_component);
         write!(f, "{SGLN_PREFIX}{}.{}.{extension}", &g[..d], &g[d..12])
+    }
+}
+
+/// A party GLN as an EPC: `urn:epc:id:pgln:...`, AI (417). It names a company or
+/// organisation (an EPCIS source or destination), where an [`Sgln`] names a place.
+///
+/// ```
+/// use suyuan_ledger::codes::gs1::epc::Pgln;
+///
+/// let party: Pgln = "urn:epc:id:pgln:0614141.12345".parse()?;
+/// assert_eq!(party.gln().as_str(), "0614141123452");
+/// assert_eq!(party.element_string().to_string(), "(417)0614141123452");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pgln {
+    gln: Gln,
+    company_prefix_digits: usize,
+    elements: ElementString,
+}
+
+impl Pgln {
+    /// Builds from a GLN and the length of its company prefix.
+    pub fn new(gln: &Gln, company_prefix_digits: usize) -> Result<Self, EpcError> {
+        check_company_prefix_digits(company_prefix_digits)?;
+        let elements = ElementString::from_pairs([(Ai::PARTY_GLN, gln.as_str())])?;
+        Ok(Pgln {
+            gln: gln.clone(),
+            company_prefix_digits,
+            elements,
+        })
+    }
+
+    /// Builds from an element string holding (417).
+    pub fn from_element_string(
+        elements: &ElementString,
+        company_prefix_digits: usize,
+    ) -> Result<Self, EpcError> {
+        let gln = element_value(elements, Ai::PARTY_GLN, "party GLN (417)")?;
+        Pgln::new(&gln.parse()?, company_prefix_digits)
+    }
+
+    /// The GLN.
+    pub fn gln(&self) -> &Gln {
+        &self.gln
+    }
+
+    /// Digits in the GLN's company prefix.
+    pub fn company_prefix_digits(&self) -> usize {
+        self.company_prefix_digits
+    }
+
+    /// (417) GLN.
+    pub fn element_string(&self) -> &ElementString {
+        &self.elements
+    }
+}
+
+impl FromStr for Pgln {
+    type Err = EpcError;
+
+    fn from_str(urn: &str) -> Result<Self, Self::Err> {
+        let body = strip_prefix(urn, PGLN_PREFIX)?;
+        let mut fields = Fields::new(body, PGLN_PREFIX.len(), 2);
+        let (digits, prefix) = fields.company_prefix()?;
+        let party_ref = fields.digits("party reference", 12 - digits)?;
+        let gln: Gln = with_check_digit(&format!("{prefix}{party_ref}")).parse()?;
+        Pgln::new(&gln, digits)
+    }
+}
+
+impl fmt::Display for Pgln {
+    /// The URN.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A GLN is 13 ASCII digits and the prefix length is within 6..=12 (checked in `new`).
+        let g = self.gln.as_str();
+        let d = self.company_prefix_digits;
+        write!(f, "{PGLN_PREFIX}{}.{}", &g[..d], &g[d..12])
     }
 }
 
@@ -933,6 +1013,40 @@ fn encode_component(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pgln_vector_both_ways() {
+        let party: Pgln = "urn:epc:id:pgln:0614141.12345".parse().unwrap();
+        assert_eq!(party.gln().as_str(), "0614141123452");
+        assert_eq!(party.company_prefix_digits(), 7);
+        assert_eq!(party.element_string().get("417"), Some("0614141123452"));
+        let es: ElementString = "(417)0614141123452".parse().unwrap();
+        assert_eq!(Pgln::from_element_string(&es, 7).unwrap(), party);
+        let gln: Gln = "0614141123452".parse().unwrap();
+        for (digits, urn) in [
+            (6, "urn:epc:id:pgln:061414.112345"),
+            (12, "urn:epc:id:pgln:061414112345."),
+        ] {
+            let built = Pgln::new(&gln, digits).unwrap();
+            assert_eq!(built.to_string(), urn);
+            assert_eq!(urn.parse::<Pgln>().unwrap(), built);
+        }
+        for bad in [
+            "urn:epc:id:pgln:0614141.1234",
+            "urn:epc:id:pgln:0614141.12345.0",
+            "urn:epc:id:pgln:0614141",
+            "urn:epc:id:sgln:0614141.12345.0",
+            "urn:epc:id:pgln:06141.1234567",
+        ] {
+            assert!(bad.parse::<Pgln>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            Pgln::from_element_string(&"(414)0614141123452".parse().unwrap(), 7).unwrap_err(),
+            EpcError::MissingField {
+                field: "party GLN (417)"
+            }
+        );
+    }
 
     #[test]
     fn sgtin_vector_both_ways() {

@@ -9,6 +9,7 @@
 //! | [`Lgtin`] | `/01/{GTIN}/10/{lot}` |
 //! | [`Sscc`] | `/00/{SSCC}` |
 //! | [`Sgln`] | `/414/{GLN}`, then `/254/{extension}` if there is one |
+//! | [`Pgln`] | `/417/{GLN}` |
 //! | [`Grai`] | `/8003/{GRAI}` |
 //! | [`Giai`] | `/8004/{GIAI}` |
 //!
@@ -37,7 +38,7 @@ use super::digital_link::{DigitalLink, DigitalLinkError};
 use super::element::ElementString;
 use super::epc::{
     self, AI_GIAI, AI_GRAI, EpcError, GIAI_PREFIX, GRAI_PREFIX, Giai, Grai, LGTIN_PREFIX, Lgtin,
-    SGLN_PREFIX, SGTIN_PREFIX, SSCC_PREFIX, Sgln, Sgtin, Sscc,
+    PGLN_PREFIX, Pgln, SGLN_PREFIX, SGTIN_PREFIX, SSCC_PREFIX, Sgln, Sgtin, Sscc,
 };
 
 /// AI (22), the consumer product variant, a GTIN qualifier that no EPC carries.
@@ -54,7 +55,7 @@ pub enum EpcLinkError {
     NotDigitalLink(#[from] DigitalLinkError),
     /// The primary key has no EPC scheme here.
     #[error(
-        "AI ({key}) has no EPC scheme here; the schemes are SGTIN, LGTIN, SSCC, SGLN, GRAI and GIAI"
+        "AI ({key}) has no EPC scheme here; the schemes are SGTIN, LGTIN, SSCC, SGLN, PGLN, GRAI and GIAI"
     )]
     NoEpcScheme {
         /// The primary key.
@@ -119,6 +120,8 @@ pub enum Epc {
     Sscc(Sscc),
     /// A location.
     Sgln(Sgln),
+    /// A party: a company or organisation.
+    Pgln(Pgln),
     /// A serialised returnable asset.
     Grai(Grai),
     /// An individual asset.
@@ -133,6 +136,7 @@ impl Epc {
             Epc::Lgtin(lgtin) => lgtin.element_string(),
             Epc::Sscc(sscc) => sscc.element_string(),
             Epc::Sgln(sgln) => sgln.element_string(),
+            Epc::Pgln(pgln) => pgln.element_string(),
             Epc::Grai(grai) => grai.element_string(),
             Epc::Giai(giai) => giai.element_string(),
         }
@@ -145,6 +149,7 @@ impl Epc {
             Epc::Lgtin(lgtin) => lgtin.company_prefix_digits(),
             Epc::Sscc(sscc) => sscc.company_prefix_digits(),
             Epc::Sgln(sgln) => sgln.company_prefix_digits(),
+            Epc::Pgln(pgln) => pgln.company_prefix_digits(),
             Epc::Grai(grai) => grai.company_prefix_digits(),
             Epc::Giai(giai) => giai.company_prefix_digits(),
         }
@@ -205,7 +210,7 @@ impl Epc {
 impl FromStr for Epc {
     type Err = EpcError;
 
-    /// Reads a URN of any of the six schemes; `urn:epc:` and the scheme name are matched
+    /// Reads a URN of any of the seven schemes; `urn:epc:` and the scheme name are matched
     /// without regard to case, as each scheme's own parser does.
     fn from_str(urn: &str) -> Result<Self, Self::Err> {
         epc::check_urn_size(urn)?;
@@ -218,6 +223,8 @@ impl FromStr for Epc {
             urn.parse().map(Epc::Sscc)
         } else if has(SGLN_PREFIX) {
             urn.parse().map(Epc::Sgln)
+        } else if has(PGLN_PREFIX) {
+            urn.parse().map(Epc::Pgln)
         } else if has(GRAI_PREFIX) {
             urn.parse().map(Epc::Grai)
         } else if has(GIAI_PREFIX) {
@@ -238,6 +245,7 @@ impl fmt::Display for Epc {
             Epc::Lgtin(lgtin) => fmt::Display::fmt(lgtin, f),
             Epc::Sscc(sscc) => fmt::Display::fmt(sscc, f),
             Epc::Sgln(sgln) => fmt::Display::fmt(sgln, f),
+            Epc::Pgln(pgln) => fmt::Display::fmt(pgln, f),
             Epc::Grai(grai) => fmt::Display::fmt(grai, f),
             Epc::Giai(giai) => fmt::Display::fmt(giai, f),
         }
@@ -259,6 +267,7 @@ enum Scheme {
     Lgtin,
     Sscc,
     Sgln,
+    Pgln,
     Grai,
     Giai,
 }
@@ -282,6 +291,7 @@ impl Scheme {
             }
             Ai::SSCC => Scheme::Sscc,
             Ai::LOCATION_GLN => Scheme::Sgln,
+            Ai::PARTY_GLN => Scheme::Pgln,
             AI_GRAI => Scheme::Grai,
             AI_GIAI => Scheme::Giai,
             _ => return Err(EpcLinkError::NoEpcScheme { key }),
@@ -299,7 +309,7 @@ impl Scheme {
             Scheme::Sgtin => &[Ai::SERIAL, Ai::BATCH, AI_CONSUMER_PRODUCT_VARIANT],
             Scheme::Lgtin => &[Ai::BATCH, AI_CONSUMER_PRODUCT_VARIANT],
             Scheme::Sgln => &[Ai::GLN_EXTENSION],
-            Scheme::Sscc | Scheme::Grai | Scheme::Giai => &[],
+            Scheme::Sscc | Scheme::Pgln | Scheme::Grai | Scheme::Giai => &[],
         };
         accepted.contains(&ai)
     }
@@ -310,7 +320,7 @@ impl Scheme {
     fn company_prefix_offset(self) -> usize {
         match self {
             Scheme::Sgtin | Scheme::Lgtin | Scheme::Sscc | Scheme::Grai => 1,
-            Scheme::Sgln | Scheme::Giai => 0,
+            Scheme::Sgln | Scheme::Pgln | Scheme::Giai => 0,
         }
     }
 
@@ -320,6 +330,7 @@ impl Scheme {
             Scheme::Lgtin => Epc::Lgtin(Lgtin::from_element_string(elements, digits)?),
             Scheme::Sscc => Epc::Sscc(Sscc::from_element_string(elements, digits)?),
             Scheme::Sgln => Epc::Sgln(Sgln::from_element_string(elements, digits)?),
+            Scheme::Pgln => Epc::Pgln(Pgln::from_element_string(elements, digits)?),
             Scheme::Grai => Epc::Grai(Grai::from_element_string(elements, digits)?),
             Scheme::Giai => Epc::Giai(Giai::from_element_string(elements, digits)?),
         })
@@ -352,11 +363,12 @@ mod tests {
     }
 
     /// One value of each scheme's key, and that key from where its company prefix starts.
-    const KEYS: [(&str, &str); 6] = [
+    const KEYS: [(&str, &str); 7] = [
         ("(01)10614141123459(21)400", "0614141123459"),
         ("(01)00614141777778(10)987", "0614141777778"),
         ("(00)106141412345678908", "06141412345678908"),
         ("(414)0614141123452(254)400", "0614141123452"),
+        ("(417)0614141123452", "0614141123452"),
         ("(8003)00614141123452400", "0614141123452400"),
         ("(8004)061414112345400", "061414112345400"),
     ];
@@ -394,6 +406,11 @@ mod tests {
                 "urn:epc:id:sgln:0614141.12345.0",
                 "(414)0614141123452",
                 "https://id.gs1.org/414/0614141123452",
+            ),
+            (
+                "urn:epc:id:pgln:0614141.12345",
+                "(417)0614141123452",
+                "https://id.gs1.org/417/0614141123452",
             ),
             (
                 "urn:epc:id:grai:0614141.12345.400",
@@ -439,11 +456,11 @@ mod tests {
             "urn:epc:id:sgln:061414112345..400"
         );
         assert_eq!(
-            epc_of(KEYS[4].0, 9).to_string(),
+            epc_of(KEYS[5].0, 9).to_string(),
             "urn:epc:id:grai:061414112.345.400"
         );
         assert_eq!(
-            epc_of(KEYS[5].0, 12).to_string(),
+            epc_of(KEYS[6].0, 12).to_string(),
             "urn:epc:id:giai:061414112345.400"
         );
     }

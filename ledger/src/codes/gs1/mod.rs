@@ -9,3 +9,4 @@ pub mod epc;
 pub mod epc_link;
 pub mod keys;
 pub mod linters;
+pub mod party;
