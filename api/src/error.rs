@@ -6,6 +6,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use suyuan_ledger::codes::ccc::CccCertificate;
+use suyuan_ledger::codes::gs1::keys::Gln;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::exec::{ExecError, RuleError};
 use suyuan_ledger::state::StateError;
@@ -139,6 +140,16 @@ impl ApiError {
             format!("no enterprise {uscc} is enrolled"),
         )
         .with_field("uscc")
+    }
+
+    /// 404 `unknown_party` (field `gln`): no enrolled enterprise's profile claims the GLN.
+    pub fn unknown_party(gln: &Gln) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_party",
+            format!("no enterprise's profile claims the party GLN {gln}"),
+        )
+        .with_field("gln")
     }
 
     /// 400 `invalid_code`, with the parser's reason.

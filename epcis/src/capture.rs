@@ -158,30 +158,24 @@ pub fn capture_event(event: &Value, context: &CaptureContext<'_>) -> Result<Payl
             })
         }
     };
-    let nonce = nonce(event)?;
+    let mut payload = Payload {
+        nonce: nonce(event)?,
+        record,
+        event: None,
+    };
     // An event Suyuan exported from a record without event facts carries the id derived from
     // that record's payload bytes: captured back, it is that very payload, so that capturing
     // an export of a chain's own records again is a replay rather than a second record. A
     // location the record did not have keeps the facts (and makes another transaction).
-    if let Some(id) = facts
-        .id
-        .as_ref()
-        .filter(|_| facts.read_point.is_none() && facts.biz_location.is_none())
-    {
-        let bare = Payload {
-            nonce,
-            record: record.clone(),
-            event: None,
-        };
-        if id.to_string() == crate::export::event_id(&bare, &bare.to_bytes()) {
-            return Ok(bare);
-        }
+    let exported_bare = facts.read_point.is_none()
+        && facts.biz_location.is_none()
+        && facts.id.as_ref().is_some_and(|id| {
+            id.to_string() == crate::export::event_id(&payload, &payload.to_bytes())
+        });
+    if !exported_bare {
+        payload.event = Some(facts);
     }
-    Ok(Payload {
-        nonce,
-        record,
-        event: Some(facts),
-    })
+    Ok(payload)
 }
 
 /// Which record the event's type, action and business step make.

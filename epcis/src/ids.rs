@@ -16,6 +16,9 @@
 //! of each GS1 code, from any Digital Link host, and a party by USCC or by a GLN that an
 //! enrolled enterprise claims.
 
+use std::collections::BTreeSet;
+
+use serde_json::Value;
 use suyuan_ledger::codes::gs1::check::check_digit;
 use suyuan_ledger::codes::gs1::digital_link::{DigitalLink, percent_encode_into};
 use suyuan_ledger::codes::gs1::epc::{Lgtin, Pgln, Sgtin, Sscc as EpcSscc};
@@ -332,11 +335,11 @@ pub fn uscc_of_party(
 
 /// The party GLNs a URI in an event may name, for a capturing client to look up before
 /// capturing: every value of a source, destination or `suyuan:enterprise` that reads as one.
-pub fn party_glns_named(events: &[serde_json::Value]) -> std::collections::BTreeSet<Gln> {
-    let mut glns = std::collections::BTreeSet::new();
-    let mut take = |value: Option<&serde_json::Value>| {
+pub fn party_glns_named(events: &[Value]) -> BTreeSet<Gln> {
+    let mut glns = BTreeSet::new();
+    let mut take = |value: Option<&Value>| {
         if let Some(gln) = value
-            .and_then(serde_json::Value::as_str)
+            .and_then(Value::as_str)
             .filter(|uri| !uri.starts_with(PARTY_BASE))
             .and_then(|uri| read_party_gln(uri).ok())
         {
@@ -348,7 +351,7 @@ pub fn party_glns_named(events: &[serde_json::Value]) -> std::collections::BTree
         for (list, field) in [("sourceList", "source"), ("destinationList", "destination")] {
             for entry in event
                 .get(list)
-                .and_then(serde_json::Value::as_array)
+                .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {

@@ -281,18 +281,21 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
         all.extend(extra.iter().map(|s| (*s).to_owned()));
         suyuan(&all)
     };
+    // A capture that exits 1 (something refused), with its `--json` outcomes.
+    let capture_refused = |key: &str, document: &str, extra: &[&str]| {
+        let (status, text) = capture(key, document, extra);
+        assert_eq!(status, 1, "{text}");
+        let outcomes: Value = serde_json::from_str(&text).unwrap();
+        (outcomes, text)
+    };
 
     let (status, text) = capture("distributor.key", &document_path, &[]);
     assert_eq!(status, 0, "{text}");
     assert!(text.contains("committed at height"), "{text}");
-    let (status, text) = capture("distributor.key", &document_path, &["--json"]);
-    assert_eq!(status, 1, "{text}");
-    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    let (outcomes, text) = capture_refused("distributor.key", &document_path, &["--json"]);
     assert_eq!(outcomes[0]["status"], "refused", "{text}");
     assert_eq!(outcomes[0]["error"]["code"], "replay", "{text}");
-    let (status, text) = capture("cable-maker.key", &document_path, &["--json"]);
-    assert_eq!(status, 1, "{text}");
-    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    let (outcomes, text) = capture_refused("cable-maker.key", &document_path, &["--json"]);
     assert_eq!(outcomes[0]["error"]["rule"], "wrong_enterprise", "{text}");
 
     // Rollback: one event Suyuan keeps no record of, and nothing is submitted.
@@ -307,19 +310,15 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
     let mixed = dev.dir.join("mixed.json");
     std::fs::write(&mixed, document.to_string()).unwrap();
     let mixed = mixed.display().to_string();
-    let (status, text) = capture("distributor.key", &mixed, &["--json"]);
-    assert_eq!(status, 1, "{text}");
-    let outcomes: Value = serde_json::from_str(&text).unwrap();
+    let (outcomes, text) = capture_refused("distributor.key", &mixed, &["--json"]);
     assert_eq!(outcomes[0]["status"], "skipped", "{text}");
     assert_eq!(outcomes[1]["error"]["code"], "epcis_unsupported", "{text}");
     // Proceed: the sale goes in, the other is reported.
-    let (status, text) = capture(
+    let (outcomes, text) = capture_refused(
         "distributor.key",
         &mixed,
         &["--json", "--error-behaviour", "proceed"],
     );
-    assert_eq!(status, 1, "{text}");
-    let outcomes: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(outcomes[0]["status"], "committed", "{text}");
 
     // The lot's history, exported, holds both captured sales with their event ids.
@@ -397,13 +396,11 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
     document["epcisBody"]["eventList"] = Value::Array(sales);
     let by_gln = dev.dir.join("by-gln.json");
     std::fs::write(&by_gln, document.to_string()).unwrap();
-    let (status, text) = capture(
+    let (outcomes, text) = capture_refused(
         "cable-maker.key",
         &by_gln.display().to_string(),
         &["--json"],
     );
-    assert_eq!(status, 1, "{text}");
-    let outcomes: Value = serde_json::from_str(&text).unwrap();
     for outcome in outcomes.as_array().unwrap() {
         assert_eq!(outcome["error"]["code"], "replay", "{text}");
     }
@@ -412,13 +409,11 @@ fn epcis_capture_signs_with_the_capturers_key_and_records_an_event_once() {
     stranger["eventID"] = "urn:uuid:5e1f3c2a-0000-8000-8000-000000000078".into();
     document["epcisBody"]["eventList"] = Value::Array(vec![stranger]);
     std::fs::write(&by_gln, document.to_string()).unwrap();
-    let (status, text) = capture(
+    let (outcomes, text) = capture_refused(
         "cable-maker.key",
         &by_gln.display().to_string(),
         &["--json"],
     );
-    assert_eq!(status, 1, "{text}");
-    let outcomes: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(outcomes[0]["status"], "refused", "{text}");
     assert_eq!(outcomes[0]["error"]["code"], "unknown_party", "{text}");
 }

@@ -9,6 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use suyuan_ledger::codes::gs1::keys::Gln;
+use suyuan_ledger::codes::gs1::party::read_party_gln;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
@@ -92,28 +94,14 @@ pub(crate) async fn party(
     PathParam(gln): PathParam,
     QueryParams(NoQuery {}): QueryParams<NoQuery>,
 ) -> Result<Json<EnterpriseView>, ApiError> {
-    let gln = suyuan_ledger::codes::gs1::party::read_party_gln(&gln).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_gln",
-            format!("{gln:?} is not a party GLN: {error}"),
-        )
-        .with_field("gln")
-    })?;
+    let gln = parse_party_gln(&gln)?;
     reads
         .point(move |store| {
             let snapshot = store.snapshot();
             let holder = snapshot
                 .gln_holder(&gln)
                 .map_err(|error| ApiError::state_unreadable(&error))?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "unknown_party",
-                        format!("no enterprise's profile claims the party GLN {gln}"),
-                    )
-                    .with_field("gln")
-                })?;
+                .ok_or_else(|| ApiError::unknown_party(&gln))?;
             let registered = profile::registered(&snapshot, &holder)?;
             Ok(report::enterprise_view(registered))
         })
@@ -596,6 +584,18 @@ pub(crate) fn parse_uscc(text: &str) -> Result<Uscc, ApiError> {
             format!("{text:?} is not a unified social credit code: {error}"),
         )
         .with_field("uscc")
+    })
+}
+
+/// A party GLN in any form [`read_party_gln`] reads, or 400 `invalid_gln`.
+fn parse_party_gln(text: &str) -> Result<Gln, ApiError> {
+    read_party_gln(text).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_gln",
+            format!("{text:?} is not a party GLN: {error}"),
+        )
+        .with_field("gln")
     })
 }
 
