@@ -152,6 +152,36 @@ impl ApiError {
         .with_field("gln")
     }
 
+    /// 404 `unknown_model`: no enterprise registered a model under the code.
+    pub fn unknown_model(code: &str) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_model",
+            format!("no enterprise registered a product model with code {code}"),
+        )
+        .with_field("code")
+    }
+
+    /// 400 `invalid_digital_link`: the path and query of a resolver request are no GS1 Digital
+    /// Link this resolver answers, with the reason.
+    pub fn invalid_digital_link(reason: impl std::fmt::Display) -> ApiError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_digital_link",
+            format!("not a GS1 Digital Link this resolver answers: {reason}"),
+        )
+    }
+
+    /// 400 `invalid_host`: the `Host` header is not a host name or address with an optional
+    /// port, so no absolute address can be built from it.
+    pub fn invalid_host() -> ApiError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_host",
+            "the Host header must be a host name or address, with an optional port",
+        )
+    }
+
     /// 400 `invalid_code`, with the parser's reason.
     pub fn invalid_code(reason: impl std::fmt::Display) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_code", reason.to_string()).with_field("code")

@@ -1,11 +1,12 @@
 //! Read request bodies, path and query parameters, refusing bad ones with the API's own codes
-//! instead of axum's plain-text rejections.
+//! instead of axum's plain-text rejections; and read the weighted lists clients negotiate with
+//! (`Accept`, `Accept-Language`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 
@@ -115,4 +116,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .map_err(|rejection| ApiError::invalid_query(None, rejection.body_text()))?;
         Ok(QueryParams(value))
     }
+}
+
+/// The entries of a weighted list header such as `Accept` or `Accept-Language`, every line of
+/// it, in the order written: each value in lower case with its weight (`q`, 1 when absent or
+/// unreadable). An entry weighted 0 is one the client refuses.
+pub(crate) fn weighted(headers: &HeaderMap, name: HeaderName) -> Vec<(String, f32)> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| {
+            let mut parts = entry.split(';').map(str::trim);
+            let value = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let weight = parts
+                .find_map(|parameter| parameter.strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!value.is_empty()).then_some((value, weight))
+        })
+        .collect()
 }

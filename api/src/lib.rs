@@ -37,6 +37,14 @@
 //!   `profile` and `committed` fail with errors of their own, which [`error`] maps to
 //!   responses.
 //!
+//! - Resolver: `routes::resolver` answers GS1 Digital Link paths (`/01/…`, `/00/…`, `/414/…`,
+//!   `/417/…`) as a GS1-Conformant resolver: redirects to the link asked for, or the RFC 9264
+//!   linkset of what the ledger knows of the identified thing, and `/.well-known/gs1resolver`.
+//!
+//! - Pages: `pages` renders, with `maud`, the pages people read in Chinese or English (a
+//!   product's page, what a scanned QR code opens; a model's page), served by `routes::pages`;
+//!   each is one self-contained document under a policy that loads nothing.
+//!
 //! - Proofs: the `/v1/proofs` routes build proof bundles and consistency proofs
 //!   ([`suyuan_proofs::bundle`]) at the latest finalized height, and check them before they
 //!   answer.
@@ -52,6 +60,7 @@ mod html;
 mod measure;
 pub mod metrics;
 pub mod openapi;
+mod pages;
 mod profile;
 pub mod raw;
 pub mod read_only;
@@ -69,4 +78,5 @@ pub mod views;
 pub use endpoints::ServedRoute;
 pub use error::ApiError;
 pub use router::{router, serve, served_routes};
+pub use routes::resolver::check_public_url;
 pub use state::{ApiLimits, ApiState, BoxFuture, LimitsError, Node};

@@ -21,8 +21,8 @@ use suyuan_ledger::schema::payload_definitions;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections, products,
-    proofs, recalls, status, transactions,
+    blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections, labels,
+    models, pages, products, proofs, recalls, resolver, status, transactions,
 };
 
 /// The API's OpenAPI document.
@@ -44,6 +44,9 @@ use crate::routes::{
         blocks::block,
         blocks::transactions,
         products::product,
+        models::model,
+        labels::product_qr,
+        labels::model_qr,
         codes::code,
         certificates::certificate,
         catalogue::catalogue,
@@ -62,6 +65,13 @@ use crate::routes::{
         epcis::events,
         epcis::product_document,
         epcis::enterprise_document,
+        resolver::resolve_gtin,
+        resolver::resolve_sscc,
+        resolver::resolve_location,
+        resolver::resolve_party,
+        resolver::description,
+        pages::product_page,
+        pages::model_page,
         status::healthz,
         status::readyz,
         status::metrics,
@@ -75,6 +85,8 @@ use crate::routes::{
         (name = "enterprises", description = "Enterprises: registration, records, supplier reports, traceability scores and rankings"),
         (name = "regulators", description = "Across the consortium: open recalls with every holder of what they cover, inspections by outcome, region and period"),
         (name = "epcis", description = "GS1 EPCIS 2.0: the simple event query, and a product's or an enterprise's history as one EPCIS document (docs/epcis.md)"),
+        (name = "resolver", description = "GS1 Digital Link resolution: what a QR code or a scanned link opens, as redirects or an RFC 9264 linkset (docs/api.md, \"Resolver\")"),
+        (name = "pages", description = "Pages people read, server-rendered in Chinese (the default) or English: what a scanned QR code opens"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

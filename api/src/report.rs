@@ -3,11 +3,12 @@
 //! block the view was computed at.
 
 use suyuan_ledger::record::{CertificateEntry, EnterpriseProfile, Items, Record};
-use suyuan_ledger::state::KeyStatus;
+use suyuan_ledger::state::{KeyStatus, ModelState};
 use suyuan_ledger::text::Date;
 
 use crate::measure;
 use crate::profile::{EnterpriseData, Registered};
+use crate::types::CategoryView;
 use crate::views::{
     AccreditationView, BatchKind, BatchView, BusinessLicenceView, CertificateView,
     CoveringDocument, EnterpriseView, History, InspectionView, KeyState, KeyView, LicenceView,
@@ -180,10 +181,24 @@ fn key_views(registered: &Registered) -> Vec<KeyView> {
         .collect()
 }
 
-/// Each model with the validity today of the licence and certificate it names: the best of the
-/// enterprise's entries with that number, or `not_held` if its profile lists none.
+/// Each model with the validity today of the licence and certificate it names.
 fn products(data: &EnterpriseData, today: Date) -> Vec<ProductModelView> {
     let profile = &data.registered.state.profile;
+    data.models
+        .iter()
+        .map(|entry| product_model_view(profile, &entry.state, entry.category.clone(), today))
+        .collect()
+}
+
+/// A model of the enterprise whose profile is `profile`, with the validity on `today` of the
+/// licence and certificate it names: the best of the profile's entries with that number, or
+/// `not_held` if the profile lists none.
+pub(crate) fn product_model_view(
+    profile: &EnterpriseProfile,
+    state: &ModelState,
+    category: Option<CategoryView>,
+    today: Date,
+) -> ProductModelView {
     let licence_validity = |number| {
         let held = profile.production_licences.iter();
         best(
@@ -198,38 +213,33 @@ fn products(data: &EnterpriseData, today: Date) -> Vec<ProductModelView> {
                 .map(|entry| validity(Some(entry.issued_on), Some(entry.valid_until), today)),
         )
     };
-    data.models
-        .iter()
-        .map(|entry| {
-            let state = &entry.state;
-            let model = &state.model;
-            ProductModelView {
-                gtin: model.model_code.gtin().cloned(),
-                model_code: model.model_code.clone(),
-                name: model.name.clone(),
-                product_type: model.product_type.clone(),
-                specification: model.specification.clone(),
-                model: model.model.clone(),
-                standards: model.standards.clone(),
-                category: entry.category.clone(),
-                fields: model.fields.clone(),
-                production_licence: model.production_licence.as_ref().map(|number| {
-                    CoveringDocument {
-                        validity: licence_validity(number),
-                        number: number.to_string(),
-                    }
-                }),
-                ccc_certificate: model
-                    .ccc_certificate
-                    .as_ref()
-                    .map(|number| CoveringDocument {
-                        validity: certificate_validity(number),
-                        number: number.to_string(),
-                    }),
-                registered_at_height: state.registered_at_height,
-            }
-        })
-        .collect()
+    let model = &state.model;
+    ProductModelView {
+        gtin: model.model_code.gtin().cloned(),
+        model_code: model.model_code.clone(),
+        name: model.name.clone(),
+        product_type: model.product_type.clone(),
+        specification: model.specification.clone(),
+        model: model.model.clone(),
+        standards: model.standards.clone(),
+        category,
+        fields: model.fields.clone(),
+        production_licence: model
+            .production_licence
+            .as_ref()
+            .map(|number| CoveringDocument {
+                validity: licence_validity(number),
+                number: number.to_string(),
+            }),
+        ccc_certificate: model
+            .ccc_certificate
+            .as_ref()
+            .map(|number| CoveringDocument {
+                validity: certificate_validity(number),
+                number: number.to_string(),
+            }),
+        registered_at_height: state.registered_at_height,
+    }
 }
 
 /// The most favourable of several entries' validity: valid, else not yet valid, else expired;

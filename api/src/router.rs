@@ -15,7 +15,7 @@ use crate::openapi;
 use crate::reads::ReadPool;
 use crate::routes::{
     self, blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections,
-    products, proofs, recalls, status, transactions,
+    labels, models, pages, products, proofs, recalls, resolver, status, transactions,
 };
 use crate::server;
 use crate::state::{ApiLimits, ApiState, RouterState};
@@ -68,6 +68,9 @@ fn endpoints() -> Endpoints {
         .get("/v1/blocks/{height}/transactions", blocks::transactions)
         .get("/v1/products/{code}", products::product)
         .get("/v1/products/{code}/epcis", epcis::product_document)
+        .get("/v1/products/{code}/qr", labels::product_qr)
+        .get("/v1/models/{code}", models::model)
+        .get("/v1/models/{code}/qr", labels::model_qr)
         .get("/v1/codes/{code}", codes::code)
         .get("/v1/certificates/{number}", certificates::certificate)
         .get("/v1/catalogue", catalogue::catalogue)
@@ -85,6 +88,13 @@ fn endpoints() -> Endpoints {
         .get("/v1/scores", enterprises::scores)
         .get("/v1/recalls", recalls::open_recalls)
         .get("/v1/inspections", inspections::inspections)
+        .get("/01/{*key}", resolver::resolve_gtin)
+        .get("/00/{*key}", resolver::resolve_sscc)
+        .get("/414/{*key}", resolver::resolve_location)
+        .get("/417/{*key}", resolver::resolve_party)
+        .get("/.well-known/gs1resolver", resolver::description)
+        .get("/products/{code}", pages::product_page)
+        .get("/models/{code}", pages::model_page)
         .get("/healthz", status::healthz)
         .get("/readyz", status::readyz)
         .get("/metrics", status::metrics)

@@ -55,6 +55,10 @@ pub struct ApiState {
     pub node: Arc<dyn Node>,
     /// The limits the router enforces.
     pub limits: ApiLimits,
+    /// The address clients reach this node's API at, `https://host[:port]` (checked by
+    /// [`crate::check_public_url`]): the resolver's root and the base of the absolute links it
+    /// gives. `None`: `http://` and the request's `Host` header.
+    pub public_url: Option<String>,
 }
 
 /// The bounds the API puts on requests.

@@ -18,11 +18,11 @@ use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
 use suyuan_ledger::record::{Subject, TraceCode};
-use suyuan_ledger::text::{Date, LongText};
+use suyuan_ledger::text::{Date, LongText, ShortText};
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 use utoipa::ToSchema;
 
-use crate::views::{CertificateView, ComputedAt, RecallStatus, RecordRef};
+use crate::views::{CertificateView, ComputedAt, ProductModelView, RecallStatus, RecordRef};
 
 /// The body of every error response.
 ///
@@ -398,6 +398,38 @@ pub struct UnitLineView {
     pub code: TraceCode,
     /// Units of the product code (1 for an item or a unit).
     pub quantity: u64,
+}
+
+/// A registered product model: what `GET /v1/models/{code}` answers, and what a scan of a bare
+/// GTIN resolves to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelView {
+    /// The model as last registered, with the validity today of the licence and certificate it
+    /// names.
+    pub model: ProductModelView,
+    /// The enterprise that registered it.
+    pub maker: MakerView,
+    /// Recalls of the whole model, newest first: an open one is always here; closed ones among
+    /// the maker's newest 100 recalls. A recall of one batch or item is on that code's view.
+    pub recalls: Vec<CodeRecall>,
+    /// Whether `recalls` holds every recall of the model ever: `false` when its maker has more
+    /// than 100 recalls, so that older closed ones may be left out.
+    pub recalls_complete: bool,
+    /// The block the view was read at.
+    pub computed_at: ComputedAt,
+}
+
+/// The enterprise behind a model: enough to name it and to find its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MakerView {
+    /// Its unified social credit code.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// Its registered name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
 }
 
 /// A recall covering a code.

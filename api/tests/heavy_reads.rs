@@ -154,6 +154,7 @@ async fn serve(chain: &Chain, node: &Arc<TestNode>, limits: ApiLimits) -> String
         store: chain.store.clone(),
         node: node.clone(),
         limits,
+        public_url: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -71,6 +71,7 @@ fn concrete(path: &str, server: &Server) -> String {
             &server.chain.story[0][0].id(server.chain.binding()).to_hex(),
         )
         .replace("{code}", &encode(&lot))
+        .replace("{*key}", &format!("{}/10/C2601A", Demo::cable_gtin()))
         .replace("{uscc}", &cable_maker)
 }
 

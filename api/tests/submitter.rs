@@ -109,6 +109,7 @@ async fn the_node_sees_each_clients_address_and_refuses_a_throttled_one_before_i
         store: chain.store.clone(),
         node: node.clone(),
         limits: ApiLimits::default(),
+        public_url: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -13,6 +13,7 @@ mod demo;
 mod dev;
 mod epcis;
 mod import;
+mod label;
 mod remote;
 mod render;
 mod submit;
@@ -91,6 +92,11 @@ enum Command {
     /// Exit status 0 when every row was committed, 1 when any was refused, 130 when
     /// interrupted, 2 on other failures.
     Import(import::ImportArgs),
+    /// Write printable QR labels of GS1 Digital Links for batches, items, logistic units or
+    /// models (a GTIN alone): an SVG sheet of one label per code, or one code's QR code as PNG.
+    /// Offline: the codes need not be recorded yet. A phone that scans a label opens the
+    /// record on the node at --root (docs/api.md, "Resolver").
+    Label(label::LabelArgs),
     /// Read what a node has committed: a transaction, a block or a product's history (as JSON),
     /// a code, an enterprise's registration, records, supplier report or score, a ranking of
     /// members (for people, or JSON with --json), or a proof bundle to check with `suyuan
@@ -258,6 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::submit(args),
         Command::Epcis(command) => epcis::epcis(command),
         Command::Import(args) => import::run(args),
+        Command::Label(args) => Ok(label::label(&args)),
         Command::Query(command) => remote::query(command),
         Command::Verify(args) => verify::verify(&args),
         Command::Run { config } => {

@@ -40,6 +40,7 @@ impl Fixture {
             store: store.clone(),
             node,
             limits: ApiLimits::default(),
+            public_url: None,
         };
         tokio::spawn(suyuan_api::serve(listener, state, std::future::pending()));
         Fixture {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use suyuan_api::ApiLimits;
 
@@ -91,6 +91,11 @@ pub struct ApiSection {
     /// How long a response may wait for its client to read any of it, in milliseconds.
     #[serde(default = "defaults::write_timeout_ms")]
     pub write_timeout_ms: u64,
+    /// The address clients reach this API at, `https://host[:port]`, when it differs from what
+    /// they send as `Host` (a TLS proxy in front): the GS1 resolver's root and the base of the
+    /// absolute links in its linksets. Unset: `http://` and the request's `Host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 impl ApiSection {
@@ -104,6 +109,7 @@ impl ApiSection {
             max_connections: defaults::max_connections(),
             max_connections_per_ip: defaults::max_connections_per_ip(),
             write_timeout_ms: defaults::write_timeout_ms(),
+            public_url: None,
         }
     }
 
@@ -322,6 +328,10 @@ impl Config {
                 limit => limit,
             };
             bail!("[api] {key}: {}", error.problem);
+        }
+        if let Some(url) = &self.api.public_url {
+            suyuan_api::check_public_url(url)
+                .map_err(|problem| anyhow!("[api] public_url: {problem}"))?;
         }
         Ok(())
     }

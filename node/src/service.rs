@@ -147,6 +147,12 @@ impl RunningNode {
             store: Arc::clone(&store),
             node: Arc::clone(&api) as Arc<dyn suyuan_api::Node>,
             limits: config.api.limits(),
+            // Checked with the configuration; the check also drops a trailing `/`.
+            public_url: config
+                .api
+                .public_url
+                .as_deref()
+                .and_then(|url| suyuan_api::check_public_url(url).ok()),
         };
         let mut stop_api = shutdown_rx;
         let server = tokio::spawn(suyuan_api::serve(listener, state, async move {

@@ -136,6 +136,7 @@ impl Fixture {
             store: store.clone(),
             node: node.clone(),
             limits: ApiLimits::default(),
+            public_url: None,
         };
         tokio::spawn(suyuan_api::serve(listener, state, std::future::pending()));
         let fixture = Fixture {

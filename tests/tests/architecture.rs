@@ -1,6 +1,6 @@
 //! The crate graph keeps its shape, and each crate's modules import one another without circles.
 //!
-//! - `ledger`, `consensus` and `proofs` are pure: they may not depend, directly or through
+//! - `ledger`, `consensus`, `proofs`, `epcis` and `labels` are pure: they may not depend, directly or through
 //!   another crate, on an I/O crate (tokio, libp2p, rocksdb, axum), so that the domain, the
 //!   protocol and proof checking can be reasoned about, simulated and verified offline.
 //! - Every workspace crate depends only on the workspace crates its room allows ([`ROOMS`]):
@@ -27,6 +27,7 @@ const PURE_CRATES: &[&str] = &[
     "suyuan-consensus",
     "suyuan-proofs",
     "suyuan-epcis",
+    "suyuan-labels",
 ];
 
 /// Each workspace crate, and the workspace crates it may depend on (normal dependencies).
@@ -36,6 +37,7 @@ const ROOMS: &[(&str, &[&str])] = &[
     ("suyuan-proofs", &["suyuan-ledger", "suyuan-consensus"]),
     ("suyuan-storage", &["suyuan-ledger", "suyuan-proofs"]),
     ("suyuan-epcis", &["suyuan-ledger"]),
+    ("suyuan-labels", &[]),
     (
         "suyuan-api",
         &[
@@ -44,6 +46,7 @@ const ROOMS: &[(&str, &[&str])] = &[
             "suyuan-proofs",
             "suyuan-storage",
             "suyuan-epcis",
+            "suyuan-labels",
         ],
     ),
     (
@@ -108,6 +111,7 @@ const ROOMS: &[(&str, &[&str])] = &[
             "suyuan-bench",
             "suyuan-epcis",
             "suyuan-import",
+            "suyuan-labels",
         ],
     ),
     (
@@ -130,6 +134,7 @@ const SOURCE_DIRS: &[&str] = &[
     "proofs/src",
     "storage/src",
     "epcis/src",
+    "labels/src",
     "api/src",
     "node/src",
     "client/src",

@@ -136,6 +136,8 @@ struct Dev {
     process: std::process::Child,
     dir: std::path::PathBuf,
     p2p_port: u16,
+    /// The first validator's API port; the others follow it.
+    api_port: u16,
     /// The tour's lines, up to "Ctrl-C stops".
     tour: Vec<String>,
 }
@@ -175,6 +177,7 @@ impl Dev {
             process,
             dir,
             p2p_port,
+            api_port,
             tour,
         }
     }
@@ -666,4 +669,323 @@ fn schema_prints_the_published_payload_schema() {
     .unwrap();
     assert_eq!(printed, published);
     assert_eq!(printed["required"], serde_json::json!(["nonce", "record"]));
+}
+
+/// An HTTP GET that shows redirects instead of following them: status, `Location`, body.
+fn get(url: &str) -> (u16, Option<String>, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client.get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_owned());
+        (status, location, response.text().await.unwrap())
+    })
+}
+
+/// The text of the one QR code in a PNG, read by our decoder (rqrr) and, when Debian's
+/// zbar-tools is installed, by zbarimg as well, which must agree.
+fn scan(png_path: &std::path::Path) -> String {
+    let bytes = std::fs::read(png_path).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let width = info.width as usize;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, info.height as usize, |x, y| {
+            pixels[y * width + x]
+        });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in {}", png_path.display());
+    let text = grids[0].decode().unwrap().1;
+    match Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(png_path)
+        .output()
+    {
+        Ok(output) => {
+            assert!(output.status.success(), "zbarimg: {output:?}");
+            assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), text);
+        }
+        Err(_) => eprintln!(
+            "SKIPPED the zbarimg check: it is not installed (sudo apt-get install -y zbar-tools); \
+             the label was decoded by rqrr only"
+        ),
+    }
+    text
+}
+
+/// A producer prints a label with `suyuan label`; a buyer's phone scans it and opens the
+/// batch's records on a running consortium through the node's GS1 resolver. The node draws
+/// the same QR code itself. The attacker: a label (or a scanned link) meant to send the buyer
+/// elsewhere: a root with a path or query is refused, and the resolver's redirect stays on the
+/// node whatever the link's linkType says.
+#[test]
+fn a_printed_label_scans_to_the_batchs_records_on_a_running_consortium() {
+    let dev = Dev::start("label");
+    let root = format!("http://127.0.0.1:{}", dev.api_port);
+    let lot = "01/06950123450012/10/C2601A";
+    let png_path = dev.dir.join("label.png");
+    let args: Vec<String> = [
+        "label",
+        lot,
+        "--root",
+        &root,
+        "--out",
+        &png_path.display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let (status, printed) = suyuan(&args);
+    assert_eq!(status, 0, "{printed}");
+    let link = format!("{root}/{lot}");
+    assert_eq!(printed.trim(), link);
+    assert_eq!(scan(&png_path), link);
+
+    // The scan: 307 to the batch's records on the node, which hold its history.
+    let (status, location, body) = get(&link);
+    assert_eq!(status, 307, "{body}");
+    let location = location.unwrap();
+    assert_eq!(location, "/v1/products/01%2F06950123450012%2F10%2FC2601A");
+    let (status, _, body) = get(&format!("{root}{location}"));
+    assert_eq!(status, 200, "{body}");
+    let product: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(product["code"], lot);
+    assert!(!product["history"].as_array().unwrap().is_empty());
+
+    // The node draws the QR code of the same link, under its own address.
+    let node_png = dev.dir.join("node.png");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bytes = runtime.block_on(async {
+        let url = format!(
+            "{root}/v1/products/{}/qr?format=png",
+            "01%2F06950123450012%2F10%2FC2601A"
+        );
+        let response = reqwest::get(url).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        response.bytes().await.unwrap()
+    });
+    std::fs::write(&node_png, &bytes).unwrap();
+    assert_eq!(scan(&node_png), link);
+
+    // A sheet for a batch and its model (a GTIN alone), as SVG.
+    let sheet = dev.dir.join("sheet.svg");
+    let args: Vec<String> = [
+        "label",
+        lot,
+        "6950123450012",
+        "--root",
+        &root,
+        "--name",
+        "BV 2.5 mm² 铜芯聚氯乙烯绝缘电缆",
+        "--out",
+        &sheet.display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let (status, printed) = suyuan(&args);
+    assert_eq!(status, 0, "{printed}");
+    let svg = std::fs::read_to_string(&sheet).unwrap();
+    assert_eq!(svg.matches("<path").count(), 2, "{svg}");
+    assert!(svg.contains("(01)06950123450012(10)C2601A"));
+    assert!(svg.contains("铜芯聚氯乙烯绝缘电缆"));
+    let model_link = printed.lines().nth(1).unwrap().to_owned();
+    assert_eq!(model_link, format!("{root}/01/06950123450012"));
+    let (status, location, _) = get(&model_link);
+    assert_eq!(status, 307);
+    assert_eq!(location.as_deref(), Some("/v1/models/06950123450012"));
+
+    // A root that is more than a scheme and a host, a code with no Digital Link, a PNG of two
+    // codes: refused, nothing written.
+    for (bad, out) in [
+        (vec![lot, "--root", "https://evil.example/x?"], "a.png"),
+        (vec!["ecode:100126950100002601", "--root", &root], "b.png"),
+        (vec![lot, "6950123450012", "--root", &root], "c.png"),
+    ] {
+        let out_path = dev.dir.join(out);
+        let mut args: Vec<String> = std::iter::once("label")
+            .chain(bad.iter().copied())
+            .map(str::to_owned)
+            .collect();
+        args.extend(["--out".to_owned(), out_path.display().to_string()]);
+        let (status, printed) = suyuan(&args);
+        assert_eq!(status, 2, "{args:?}: {printed}");
+        assert!(!out_path.exists(), "{args:?}");
+    }
+    // A scanned link whose linkType names another site still lands on the node.
+    let (status, location, _) = get(&format!("{link}?linkType=https%3A%2F%2Fevil.example%2F"));
+    assert_eq!(status, 307);
+    assert!(location.unwrap().starts_with("/v1/products/"));
+}
+
+/// Debian's Chromium, if installed (scripts/ensure-test-deps.sh installs it when it can).
+fn chromium() -> Option<std::path::PathBuf> {
+    let output = Command::new("sh")
+        .args(["-c", "command -v chromium"])
+        .output()
+        .ok()?;
+    let path = String::from_utf8(output.stdout).ok()?;
+    let path = path.trim();
+    (output.status.success() && !path.is_empty()).then(|| path.into())
+}
+
+/// Runs headless Chromium on `url` with `args` (a throwaway profile in `dir`, the reader's
+/// languages `languages`): its stdout.
+fn browse(
+    chromium: &std::path::Path,
+    dir: &std::path::Path,
+    languages: &str,
+    url: &str,
+    args: &[&str],
+) -> String {
+    let profile = dir.join("chromium-profile");
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--accept-lang={languages}"))
+        .args(args)
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "chromium {args:?} {url}: {output:?}"
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A PNG's width and height, from its header.
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    (info.width, info.height)
+}
+
+/// Where this test binary's outputs for people go: `<target>/test-output/<name>`.
+fn test_output(name: &str) -> std::path::PathBuf {
+    let dir = suyuan_binary()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the binary sits in <target>/<profile>")
+        .join("test-output")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A buyer scans a printed label with a phone and reads the batch's page in a real browser
+/// (headless Chromium), on a running 4-validator consortium: in Chinese for a Chinese phone,
+/// in English when asked; a recalled batch shows its recall before anything else; the item
+/// sold to a person never shows the person. Screenshots at desktop and phone widths are saved
+/// under `<target>/test-output/pages/`.
+#[test]
+fn a_scanned_label_opens_the_product_page_in_a_real_browser() {
+    let Some(chromium) = chromium() else {
+        eprintln!(
+            "SKIPPED: Chromium is not installed; the page tests need a real browser \
+             (sudo apt-get install -y chromium, or run scripts/ensure-test-deps.sh as root)"
+        );
+        return;
+    };
+    let dev = Dev::start("browser");
+    let root = format!("http://127.0.0.1:{}", dev.api_port);
+    let lot = "01/06950123450012/10/C2601A";
+    let png_path = dev.dir.join("label.png");
+    let args: Vec<String> = ["label", lot, "--root", &root, "--out"]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([png_path.display().to_string()])
+        .collect();
+    let (status, printed) = suyuan(&args);
+    assert_eq!(status, 0, "{printed}");
+    let link = scan(&png_path);
+    assert_eq!(link, format!("{root}/{lot}"));
+
+    // The phone opens the scanned link: the resolver sends a browser to the page.
+    let dom = browse(&chromium, &dev.dir, "zh-CN,zh", &link, &["--dump-dom"]);
+    assert!(dom.contains("<html lang=\"zh-CN\">"), "{dom}");
+    for words in [
+        "流转记录",
+        "生产赋码",
+        "销售",
+        "核验",
+        "无召回记录",
+        "个验证节点签名最终确认",
+    ] {
+        assert!(dom.contains(words), "{words}: {dom}");
+    }
+    assert!(!dom.contains("role=\"alert\""), "{dom}");
+    let english = browse(&chromium, &dev.dir, "en-US,en", &link, &["--dump-dom"]);
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    assert!(
+        english.contains("Flow") && english.contains("Verify"),
+        "{english}"
+    );
+
+    // The recalled cooker batch: the banner first.
+    let cooker = suyuan_ledger::demo::Demo::cooker_gtin();
+    let recalled = format!("{root}/01/{cooker}/10/G2601B");
+    let dom = browse(&chromium, &dev.dir, "zh-CN,zh", &recalled, &["--dump-dom"]);
+    let alert = dom
+        .find("role=\"alert\"")
+        .unwrap_or_else(|| panic!("no recall banner: {dom}"));
+    assert!(alert < dom.find("<h1>").unwrap());
+    assert!(dom.contains("本批次已被召回"), "{dom}");
+    // The cooker sold to a person: the sale, not the person.
+    let item = format!("{root}/01/{cooker}/21/G26SN00001");
+    let dom = browse(&chromium, &dev.dir, "zh-CN,zh", &item, &["--dump-dom"]);
+    assert!(dom.contains("个人消费者（个人信息不公开）"), "{dom}");
+    let demo = suyuan_ledger::demo::Demo::new(4, dev.p2p_port);
+    let (retail, _) = demo.retail_buyer();
+    for secret in [
+        retail.name.as_str(),
+        retail.address.as_str(),
+        "crm://orders",
+    ] {
+        assert!(!dom.contains(secret), "{secret} shown: {dom}");
+    }
+
+    // Screenshots as people see them, at a desktop's and a phone's width.
+    let output = test_output("pages");
+    for (name, url, width) in [
+        ("batch-desktop.png", link.as_str(), 1280),
+        ("batch-phone.png", link.as_str(), 390),
+        ("recalled-phone.png", recalled.as_str(), 390),
+    ] {
+        let path = output.join(name);
+        let _ = std::fs::remove_file(&path);
+        browse(
+            &chromium,
+            &dev.dir,
+            "zh-CN,zh",
+            url,
+            &[
+                &format!("--screenshot={}", path.display()),
+                &format!("--window-size={width},2200"),
+            ],
+        );
+        assert_eq!(png_size(&path), (width, 2200), "{}", path.display());
+    }
 }

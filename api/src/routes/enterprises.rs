@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::committed::{BlockHashes, committed_tx};
 use crate::error::ApiError;
-use crate::extract::{PathParam, QueryParams};
+use crate::extract::{PathParam, QueryParams, weighted};
 use crate::profile;
 use crate::reads::Budget;
 use crate::routes::products::{cursor, parse_cursor};
@@ -356,22 +356,9 @@ pub(crate) async fn report(
 /// otherwise (`*/*`, no header, an API client). A media range with `q=0` is refused, not asked
 /// for, so it is skipped.
 fn negotiate(headers: &HeaderMap) -> Format {
-    let ranges = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','));
-    for range in ranges {
-        let mut parts = range.split(';').map(str::trim);
-        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let refused = parts.any(|parameter| {
-            parameter
-                .strip_prefix("q=")
-                .and_then(|q| q.parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
+    for (media, weight) in weighted(headers, header::ACCEPT) {
         match media.as_str() {
-            _ if refused => continue,
+            _ if weight <= 0.0 => continue,
             "text/html" => return Format::Html,
             "application/json" => return Format::Json,
             _ => {}

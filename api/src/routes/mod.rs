@@ -8,9 +8,13 @@ pub(crate) mod enterprises;
 pub(crate) mod epcis;
 pub(crate) mod evidence;
 pub(crate) mod inspections;
+pub(crate) mod labels;
+pub(crate) mod models;
+pub(crate) mod pages;
 pub(crate) mod products;
 pub(crate) mod proofs;
 pub(crate) mod recalls;
+pub(crate) mod resolver;
 pub(crate) mod status;
 pub(crate) mod transactions;
 
@@ -81,6 +85,14 @@ impl StoreReads {
             .run(ReadKind::Scan, move |budget| read(&store, budget))
             .await?
     }
+}
+
+/// `text` percent-encoded as one path segment: every byte outside RFC 3986's unreserved set
+/// escaped, `/` included, as the routes taking a code expect it.
+pub(crate) fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    suyuan_ledger::codes::gs1::digital_link::percent_encode_into(&mut out, text);
+    out
 }
 
 /// Maps a storage failure to 500 `storage_error`.

@@ -67,7 +67,7 @@ pub(crate) async fn product(
 }
 
 /// The code's latest record and one page of its history.
-fn product_view(
+pub(crate) fn product_view(
     store: &Store,
     code: TraceCode,
     page: PageRequest,
@@ -247,7 +247,7 @@ fn recalls_covering(
 }
 
 /// The recalls of a whole model, newest first, found as [`recalls_covering`] finds a code's.
-fn recalls_covering_model(
+pub(crate) fn recalls_covering_model(
     snapshot: &Snapshot<'_>,
     model_code: &ModelCode,
     producer: &Uscc,

@@ -148,7 +148,7 @@ fn finalized_head(store: &Store) -> Result<Finalized, ApiError> {
 }
 
 /// Builds the bundle of `code` as of the latest finalized block.
-fn build_bundle(store: &Store, code: &TraceCode) -> Result<ProofBundle, ApiError> {
+pub(crate) fn build_bundle(store: &Store, code: &TraceCode) -> Result<ProofBundle, ApiError> {
     let genesis = store.genesis();
     let Finalized {
         header,

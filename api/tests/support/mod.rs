@@ -310,11 +310,22 @@ impl Server {
         limits: ApiLimits,
         gate: Option<Arc<Semaphore>>,
     ) -> Server {
+        Self::serve_at(chain, limits, gate, None).await
+    }
+
+    /// Serves `chain` as [`Server::serve`] does, with the operator's `public_url` if given.
+    pub(crate) async fn serve_at(
+        chain: Chain,
+        limits: ApiLimits,
+        gate: Option<Arc<Semaphore>>,
+        public_url: Option<String>,
+    ) -> Server {
         let node = Arc::new(TestNode::new(&chain, gate));
         let state = ApiState {
             store: chain.store.clone(),
             node: node.clone(),
             limits,
+            public_url,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

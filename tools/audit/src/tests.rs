@@ -535,6 +535,7 @@ async fn serve(consortium: &Consortium, store: Arc<Store>) -> String {
         store,
         node: Arc::new(node),
         limits: ApiLimits::default(),
+        public_url: None,
     };
     tokio::spawn(suyuan_api::serve(listener, state, std::future::pending()));
     base

@@ -852,7 +852,7 @@ fn would_qualify(alternatives: &[Vec<Ai>], qualifiers: &[Ai], ai: Ai) -> bool {
 }
 
 /// Decodes `%XX` escapes (and `+` as a space in queries) of text starting at byte `offset`.
-pub(crate) fn percent_decode(
+pub fn percent_decode(
     raw: &str,
     offset: usize,
     plus_is_space: bool,
