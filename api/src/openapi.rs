@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections, labels,
-    models, pages, products, proofs, recalls, resolver, status, transactions,
+    models, pages, products, proofs, recalls, resolver, search, status, transactions,
 };
 
 /// The API's OpenAPI document.
@@ -52,6 +52,7 @@ use crate::routes::{
         catalogue::catalogue,
         proofs::proof,
         proofs::consistency,
+        search::search,
         enterprises::enterprise,
         enterprises::party,
         enterprises::records,
@@ -69,7 +70,11 @@ use crate::routes::{
         resolver::resolve_sscc,
         resolver::resolve_location,
         resolver::resolve_party,
+        resolver::resolve_ecode,
+        resolver::resolve_handle,
         resolver::description,
+        pages::home_page,
+        pages::suppliers_page,
         pages::product_page,
         pages::model_page,
         status::healthz,

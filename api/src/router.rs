@@ -15,7 +15,7 @@ use crate::openapi;
 use crate::reads::ReadPool;
 use crate::routes::{
     self, blocks, catalogue, certificates, codes, enterprises, epcis, evidence, inspections,
-    labels, models, pages, products, proofs, recalls, resolver, status, transactions,
+    labels, models, pages, products, proofs, recalls, resolver, search, status, transactions,
 };
 use crate::server;
 use crate::state::{ApiLimits, ApiState, RouterState};
@@ -76,6 +76,7 @@ fn endpoints() -> Endpoints {
         .get("/v1/catalogue", catalogue::catalogue)
         .get("/v1/proofs/consistency", proofs::consistency)
         .get("/v1/proofs/{code}", proofs::proof)
+        .get("/v1/enterprises", search::search)
         .get("/v1/enterprises/{uscc}", enterprises::enterprise)
         .get("/v1/parties/{gln}", enterprises::party)
         .get("/v1/enterprises/{uscc}/records", enterprises::records)
@@ -92,7 +93,11 @@ fn endpoints() -> Endpoints {
         .get("/00/{*key}", resolver::resolve_sscc)
         .get("/414/{*key}", resolver::resolve_location)
         .get("/417/{*key}", resolver::resolve_party)
+        .get("/ecode/{code}", resolver::resolve_ecode)
+        .get("/handle/{*id}", resolver::resolve_handle)
         .get("/.well-known/gs1resolver", resolver::description)
+        .get("/", pages::home_page)
+        .get("/suppliers", pages::suppliers_page)
         .get("/products/{code}", pages::product_page)
         .get("/models/{code}", pages::model_page)
         .get("/healthz", status::healthz)

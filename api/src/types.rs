@@ -17,7 +17,7 @@ use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::crypto::PublicKey;
 use suyuan_ledger::genesis::Genesis;
 use suyuan_ledger::hash::Hash32;
-use suyuan_ledger::record::{Subject, TraceCode};
+use suyuan_ledger::record::{EnterpriseKind, Subject, TraceCode};
 use suyuan_ledger::text::{Date, LongText, ShortText};
 use suyuan_ledger::tx::{Envelope, Payload, TxId};
 use utoipa::ToSchema;
@@ -430,6 +430,53 @@ pub struct MakerView {
     /// Its registered name.
     #[schema(value_type = String)]
     pub name: ShortText,
+}
+
+/// The answer to `GET /v1/enterprises?q=`: the enterprises found, and how the query was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseSearch {
+    /// The query, trimmed.
+    pub query: String,
+    /// What the query was read as.
+    pub matched_by: SearchMatch,
+    /// The enterprises found: one at most for a USCC, a code or a GLN; for a name, in USCC
+    /// order.
+    pub items: Vec<EnterpriseHit>,
+    /// For a name: pass as `after` for more; `None` when the search read every enterprise.
+    pub next: Option<String>,
+}
+
+/// What a search query was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMatch {
+    /// A unified social credit code.
+    Uscc,
+    /// A party GLN an enterprise's profile claims.
+    Gln,
+    /// A product code or a model code (a GTIN alone): its maker.
+    Code,
+    /// A part of a registered name, in any letter case.
+    Name,
+}
+
+/// An enterprise found by a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseHit {
+    /// Its unified social credit code.
+    #[schema(value_type = crate::schemas::Uscc)]
+    pub uscc: Uscc,
+    /// Its registered name.
+    #[schema(value_type = String)]
+    pub name: ShortText,
+    /// What it is.
+    #[schema(value_type = crate::schemas::EnterpriseKind)]
+    pub kind: EnterpriseKind,
+    /// Its registered address.
+    #[schema(value_type = String)]
+    pub address: LongText,
 }
 
 /// A recall covering a code.

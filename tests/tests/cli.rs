@@ -827,6 +827,23 @@ fn a_printed_label_scans_to_the_batchs_records_on_a_running_consortium() {
         assert_eq!(status, 2, "{args:?}: {printed}");
         assert!(!out_path.exists(), "{args:?}");
     }
+    // An Ecode and a Handle id, as their own labels carry them, resolve on the node too: the
+    // lot's Ecode alias to the lot, the Handle model to the model.
+    let (status, location, body) = get(&format!("{root}/ecode/100126950100002601"));
+    assert_eq!(status, 307, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some("/v1/products/01%2F06950123450012%2F10%2FC2601A")
+    );
+    let (status, location, body) = get(&format!("{root}/handle/88.118.8/model/JZT-2B42H"));
+    assert_eq!(status, 307, "{body}");
+    let location = location.unwrap();
+    assert_eq!(location, "/v1/models/handle%3A88.118.8%2Fmodel%2FJZT-2B42H");
+    let (status, _, body) = get(&format!("{root}{location}"));
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = get(&format!("{root}/ecode/123"));
+    assert_eq!(status, 400, "{body}");
+
     // A scanned link whose linkType names another site still lands on the node.
     let (status, location, _) = get(&format!("{link}?linkType=https%3A%2F%2Fevil.example%2F"));
     assert_eq!(status, 307);
@@ -898,7 +915,8 @@ fn test_output(name: &str) -> std::path::PathBuf {
 /// A buyer scans a printed label with a phone and reads the batch's page in a real browser
 /// (headless Chromium), on a running 4-validator consortium: in Chinese for a Chinese phone,
 /// in English when asked; a recalled batch shows its recall before anything else; the item
-/// sold to a person never shows the person. Screenshots at desktop and phone widths are saved
+/// sold to a person never shows the person; a procurement officer finds the maker by name and
+/// opens its supplier report. Screenshots at desktop and phone widths are saved
 /// under `<target>/test-output/pages/`.
 #[test]
 fn a_scanned_label_opens_the_product_page_in_a_real_browser() {
@@ -967,12 +985,38 @@ fn a_scanned_label_opens_the_product_page_in_a_real_browser() {
         assert!(!dom.contains(secret), "{secret} shown: {dom}");
     }
 
+    // A procurement officer finds the maker by name and opens its supplier report.
+    let search = format!("{root}/suppliers?q=Changjiang");
+    let dom = browse(&chromium, &dev.dir, "zh-CN,zh", &search, &["--dump-dom"]);
+    let maker = &demo.enterprises[suyuan_ledger::demo::who::CABLE_MAKER].profile;
+    assert!(
+        dom.contains(maker.name.as_str()) && dom.contains("按企业名称"),
+        "{dom}"
+    );
+    let report_path = format!("/v1/enterprises/{}/report?format=html", maker.uscc);
+    assert!(
+        dom.contains(&report_path.replace('&', "&amp;")) || dom.contains(&report_path),
+        "{dom}"
+    );
+    let dom = browse(
+        &chromium,
+        &dev.dir,
+        "zh-CN,zh",
+        &format!("{root}{report_path}"),
+        &["--dump-dom"],
+    );
+    assert!(
+        dom.contains(maker.name.as_str()) && dom.contains(&maker.uscc.to_string()),
+        "{dom}"
+    );
+
     // Screenshots as people see them, at a desktop's and a phone's width.
     let output = test_output("pages");
     for (name, url, width) in [
         ("batch-desktop.png", link.as_str(), 1280),
         ("batch-phone.png", link.as_str(), 390),
         ("recalled-phone.png", recalled.as_str(), 390),
+        ("search-phone.png", search.as_str(), 390),
     ] {
         let path = output.join(name);
         let _ = std::fs::remove_file(&path);

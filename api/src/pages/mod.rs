@@ -10,6 +10,7 @@
 //! language.
 
 pub(crate) mod product;
+pub(crate) mod search;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -107,6 +108,10 @@ dl.facts dt{color:#556}dl.facts dd{margin:0;word-break:break-word}
 .ok{color:#136c2e;font-weight:600}.warn{color:#8a5a00;font-weight:600}.bad{color:#b3261e;font-weight:600}
 ol.flow{list-style:none;padding:0;margin:0}ol.flow li{border-left:3px solid #9db3c9;padding:.2rem 0 .6rem .8rem;margin-left:.3rem}
 ol.flow .when{color:#556;font-size:.9em}ol.flow .what{font-weight:600}
+form label{display:block;margin-bottom:.3rem;color:#556}div.search{display:flex;gap:.5rem}
+div.search input[type=search]{flex:1;min-width:0;font:inherit;padding:.5rem;border:1px solid #9aa5b1;border-radius:4px}
+div.search button{font:inherit;padding:.5rem 1rem;border:0;border-radius:4px;background:#17324d;color:#fff}
+ol.hits{padding-left:1.2rem}ol.hits li{margin:.6rem 0}
 .muted{color:#667}footer{max-width:56rem;margin:0 auto;padding:1rem;color:#667;font-size:.9em}
 a{color:#0b57a4}
 @media print{header.top,footer{display:none}body{background:#fff}section{border:none}}
@@ -142,8 +147,23 @@ pub(crate) fn page(lang: Lang, title: &str, path: &str, body: Markup) -> Markup 
     }
 }
 
+/// The policy of a page with a search form: it loads nothing, and its form goes to this node
+/// only.
+pub(crate) const FORM_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'";
+
 /// A page as a response with `status`: HTML in `lang`, under the policy that loads nothing.
 pub(crate) fn respond(status: StatusCode, lang: Lang, markup: Markup) -> Response {
+    respond_under(status, lang, markup, CONTENT_SECURITY_POLICY)
+}
+
+/// A page as [`respond`] serves it, under `policy` (a policy that loads nothing).
+pub(crate) fn respond_under(
+    status: StatusCode,
+    lang: Lang,
+    markup: Markup,
+    policy: &'static str,
+) -> Response {
     let mut response = (status, markup.into_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -152,7 +172,7 @@ pub(crate) fn respond(status: StatusCode, lang: Lang, markup: Markup) -> Respons
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(policy),
     );
     headers.insert(
         header::CONTENT_LANGUAGE,

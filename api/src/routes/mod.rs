@@ -15,6 +15,7 @@ pub(crate) mod products;
 pub(crate) mod proofs;
 pub(crate) mod recalls;
 pub(crate) mod resolver;
+pub(crate) mod search;
 pub(crate) mod status;
 pub(crate) mod transactions;
 

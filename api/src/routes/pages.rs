@@ -7,6 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
+use suyuan_ledger::codes::gs1::digital_link::percent_decode;
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::{Record, TraceCode};
@@ -21,6 +22,7 @@ use crate::routes::models::{model_view, parse_model_code};
 use crate::routes::products::{parse_code, product_view};
 use crate::routes::proofs::build_bundle;
 use crate::routes::resolver::PublicUrl;
+use crate::routes::search::{check_query, find};
 use crate::routes::{DEFAULT_PAGE_LIMIT, StoreReads, path_segment};
 
 /// `GET /products/{code}?lang=`: a batch's, item's or logistic unit's page.
@@ -126,13 +128,88 @@ pub(crate) async fn model_page(
     }
 }
 
+/// `GET /suppliers?q=&after=&lang=` (and `GET /`): the supplier search.
+#[utoipa::path(
+    get,
+    path = "/suppliers",
+    tag = "pages",
+    params(
+        ("q" = Option<String>, Query, description = "A name or part of one, a USCC, a product code or GTIN, or a GLN"),
+        ("after" = Option<String>, Query, description = "For a name: where the previous page of results ended"),
+        ("lang" = Option<String>, Query, description = "`zh` or `en`"),
+    ),
+    responses(
+        (status = 200, description = "The search form and, for a query, the enterprises found, each linking to its supplier report", body = String, content_type = "text/html"),
+    )
+)]
+pub(crate) async fn suppliers_page(
+    State(reads): State<StoreReads>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let lang = Lang::negotiate(lang_asked(Some(&query)), &headers);
+    let asked = query_param(&query, "q").filter(|q| !q.trim().is_empty());
+    let after = query_param(&query, "after").and_then(|after| after.parse::<Uscc>().ok());
+    let found = match &asked {
+        None => None,
+        Some(asked) => Some(match check_query(asked) {
+            Err(error) => Err(error.body.message),
+            Ok(text) => reads
+                .scan(move |store, budget| {
+                    find(store, budget, &text, after.as_ref(), HITS_PER_PAGE)
+                })
+                .await
+                .map_err(|error| error.body.message),
+        }),
+    };
+    let body = pages::search::render(lang, asked.as_deref().unwrap_or(""), found.as_ref());
+    let title = lang.pick("查找供应商", "Find a supplier");
+    pages::respond_under(
+        StatusCode::OK,
+        lang,
+        pages::page(lang, title, "/suppliers", body),
+        pages::FORM_POLICY,
+    )
+}
+
+/// `GET /`: the supplier search, where a node's address alone leads.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "pages",
+    params(("lang" = Option<String>, Query, description = "`zh` or `en`")),
+    responses((status = 200, description = "The supplier search form", body = String, content_type = "text/html"))
+)]
+pub(crate) async fn home_page(
+    reads: State<StoreReads>,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    suppliers_page(reads, query, headers).await
+}
+
+/// Enterprises on one page of search results.
+const HITS_PER_PAGE: usize = 20;
+
 /// The `lang` parameter of a page's query, if it is `zh` or `en`; other parameters (a
 /// campaign's tags on a printed link) are ignored.
 fn lang_asked(query: Option<&str>) -> Option<Lang> {
-    query?.split('&').find_map(|pair| match pair {
-        "lang=zh" => Some(Lang::Zh),
-        "lang=en" => Some(Lang::En),
+    match query_param(query?, "lang")?.as_str() {
+        "zh" => Some(Lang::Zh),
+        "en" => Some(Lang::En),
         _ => None,
+    }
+}
+
+/// The first value of parameter `name` in a query string, decoded (`+` is a space); `None`
+/// when it is absent or does not decode.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name)
+            .then(|| percent_decode(value, 0, true).ok())
+            .flatten()
     })
 }
 

@@ -28,7 +28,7 @@
 //! port.
 
 use axum::Json;
-use axum::extract::{FromRef, OriginalUri, State};
+use axum::extract::{FromRef, OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -36,6 +36,7 @@ use suyuan_ledger::codes::gs1::digital_link::{
     CANONICAL_STEM, DigitalLink, percent_decode, percent_encode_into,
 };
 use suyuan_ledger::codes::gs1::keys::{Gln, Gtin};
+use suyuan_ledger::codes::inspect::read_trace_code;
 use suyuan_ledger::codes::model::ModelCode;
 use suyuan_ledger::codes::uscc::Uscc;
 use suyuan_ledger::record::TraceCode;
@@ -43,7 +44,7 @@ use suyuan_ledger::state::StateReadExt as _;
 use suyuan_storage::Store;
 
 use crate::error::ApiError;
-use crate::extract::weighted;
+use crate::extract::{PathParam, weighted};
 use crate::routes::{StoreReads, path_segment, storage};
 use crate::state::RouterState;
 
@@ -153,8 +154,9 @@ const HTML: &str = "text/html";
 /// description, and the links.
 #[derive(Debug)]
 struct Resolution {
-    /// The path of the identifier at the level that matched (`/01/{gtin}` for a model).
-    key_path: String,
+    /// The identifier at the level that matched: a Digital Link under GS1's stem
+    /// (`https://id.gs1.org/01/{gtin}` for a model), or an `ecode:` or `handle:` code.
+    anchor: String,
     /// The model's name, when there is one.
     description: Option<String>,
     /// The links, default first.
@@ -357,25 +359,147 @@ async fn resolve(
         return redirect(&location, None);
     }
     let link = read.into_link();
-    let resolution = reads.point(move |store| resolve_link(store, &link)).await?;
+    let linkset = format!(
+        "{}?linkType=linkset",
+        canonical_path.split('?').next().unwrap_or("")
+    );
+    let lookup = move |store: &Store| resolve_link(store, &link);
+    answer(&reads, &public_url, &headers, link_type, &linkset, lookup).await
+}
+
+/// The answer to a resolver request whose identifier `lookup` resolves: the linkset, or 307 to
+/// the link asked for, the page for a browser, or the default link. `linkset` is the path of
+/// the identifier's linkset, announced beside every redirect.
+async fn answer(
+    reads: &StoreReads,
+    public_url: &PublicUrl,
+    headers: &HeaderMap,
+    link_type: Option<String>,
+    linkset: &str,
+    lookup: impl FnOnce(&Store) -> Result<Resolution, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let resolution = reads.point(lookup).await?;
     let linkset_asked = matches!(link_type.as_deref(), Some("linkset" | "all"))
-        || (link_type.is_none() && prefers_linkset(&headers));
+        || (link_type.is_none() && prefers_linkset(headers));
     if linkset_asked {
-        let base = public_url.base(&headers)?;
+        let base = public_url.base(headers)?;
         return linkset_response(&resolution, &base);
     }
     // A browser asking for nothing in particular gets the page people read.
     let asked = match link_type.as_deref() {
         Some(asked) => LinkType::read(asked),
-        None if prefers_html(&headers) => Some(LinkType::Pip),
+        None if prefers_html(headers) => Some(LinkType::Pip),
         None => None,
     };
     let target = asked
         .and_then(|kind| resolution.link(kind))
         .map_or_else(|| resolution.default_link(), Ok)?;
-    let mut linkset = canonical_path.split('?').next().unwrap_or("").to_owned();
-    linkset.push_str("?linkType=linkset");
-    redirect(&target.path, Some(&linkset))
+    redirect(&target.path, Some(linkset))
+}
+
+/// `GET /ecode/{code}`: resolve an Ecode, of a batch or item or of a model.
+#[utoipa::path(
+    get,
+    path = "/ecode/{code}",
+    tag = "resolver",
+    params(
+        ("code" = String, Path, description = "The Ecode, without `ecode:`"),
+        ("linkType" = Option<String>, Query, description = "`linkset` (or `all`), or a GS1 link type"),
+    ),
+    responses(
+        (status = 200, description = "The linkset", body = Object, content_type = "application/linkset+json"),
+        (status = 307, description = "To the link asked for, the page for a browser, else the default link"),
+        (status = 400, description = "`invalid_code`, `invalid_digital_link` (a `linkType` that does not decode) or `invalid_host`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_code`", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn resolve_ecode(
+    State(reads): State<StoreReads>,
+    State(public_url): State<PublicUrl>,
+    PathParam(code): PathParam,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let code = format!("ecode:{code}");
+    resolve_other(&reads, &public_url, &headers, &code, query.as_deref()).await
+}
+
+/// `GET /handle/{prefix}/{suffix}`: resolve an industrial-internet identifier (Handle), of a
+/// batch or item or of a model.
+#[utoipa::path(
+    get,
+    path = "/handle/{*id}",
+    tag = "resolver",
+    params(
+        ("*id" = String, Path, description = "The identifier, without `handle:`: `{prefix}/{suffix}`, e.g. `88.118.8/G2601B`"),
+        ("linkType" = Option<String>, Query, description = "`linkset` (or `all`), or a GS1 link type"),
+    ),
+    responses(
+        (status = 200, description = "The linkset", body = Object, content_type = "application/linkset+json"),
+        (status = 307, description = "To the link asked for, the page for a browser, else the default link"),
+        (status = 400, description = "`invalid_code`, `invalid_digital_link` (a `linkType` that does not decode) or `invalid_host`", body = crate::types::ErrorBody),
+        (status = 404, description = "`unknown_code`", body = crate::types::ErrorBody),
+    )
+)]
+pub(crate) async fn resolve_handle(
+    State(reads): State<StoreReads>,
+    State(public_url): State<PublicUrl>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let code = format!("handle:{id}");
+    resolve_other(&reads, &public_url, &headers, &code, query.as_deref()).await
+}
+
+/// An Ecode or Handle code (`ecode:…`, `handle:…`), resolved as a batch or item the ledger
+/// has records of, else as a registered model.
+async fn resolve_other(
+    reads: &StoreReads,
+    public_url: &PublicUrl,
+    headers: &HeaderMap,
+    code: &str,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let link_type = link_type_asked(query.unwrap_or(""))?;
+    let trace_code = read_trace_code(code).ok();
+    let model_code = code.parse::<ModelCode>().ok();
+    if trace_code.is_none() && model_code.is_none() {
+        let reason = read_trace_code(code).err().unwrap_or_default();
+        return Err(ApiError::invalid_code(reason));
+    }
+    let Some((scheme, rest)) = code.split_once(':') else {
+        return Err(ApiError::internal(
+            "an Ecode or Handle code without its scheme",
+        ));
+    };
+    let segments: Vec<String> = rest.split('/').map(path_segment).collect();
+    let linkset = format!("/{scheme}/{}?linkType=linkset", segments.join("/"));
+    let named = code.to_owned();
+    let lookup = move |store: &Store| {
+        if let Some(code) = &trace_code
+            && let Some(resolution) = code_resolution(store, code, None)?
+        {
+            return Ok(resolution);
+        }
+        match &model_code {
+            Some(model) => model_resolution(store, model)?,
+            None => None,
+        }
+        .ok_or_else(|| ApiError::unknown_code(&named))
+    };
+    answer(reads, public_url, headers, link_type, &linkset, lookup).await
+}
+
+/// The linkset anchor of a code the ledger knows: its Digital Link under GS1's stem, or the
+/// Ecode or Handle code itself.
+fn anchor_of(code: &TraceCode) -> String {
+    match code {
+        TraceCode::Lot { .. } | TraceCode::Item { .. } | TraceCode::Sscc(_) => {
+            format!("{CANONICAL_STEM}/{code}")
+        }
+        TraceCode::Ecode(_) | TraceCode::Handle(_) => code.to_string(),
+    }
 }
 
 /// The `linkType` query parameter, percent-decoded; the first if there are several.
@@ -453,10 +577,7 @@ fn common_headers(headers: &mut HeaderMap) {
 /// The linkset of `resolution`, its targets absolute under `base`.
 fn linkset_response(resolution: &Resolution, base: &str) -> Result<Response, ApiError> {
     let mut entry = Map::new();
-    entry.insert(
-        "anchor".into(),
-        Value::String(format!("{CANONICAL_STEM}{}", resolution.key_path)),
-    );
+    entry.insert("anchor".into(), Value::String(resolution.anchor.clone()));
     if let Some(description) = &resolution.description {
         entry.insert("itemDescription".into(), Value::String(description.clone()));
     }
@@ -629,7 +750,7 @@ fn code_resolution(
         links.push(certification(&state.producer));
     }
     Ok(Some(Resolution {
-        key_path: format!("/{code}"),
+        anchor: anchor_of(&code),
         description,
         links,
     }))
@@ -645,12 +766,12 @@ fn model_resolution(store: &Store, code: &ModelCode) -> Result<Option<Resolution
         return Ok(None);
     };
     let view = format!("/v1/models/{}", path_segment(&code.to_string()));
-    let key_path = match code {
-        ModelCode::Gtin(gtin) => format!("/01/{gtin}"),
-        other => format!("/{other}"),
+    let anchor = match code {
+        ModelCode::Gtin(gtin) => format!("{CANONICAL_STEM}/01/{gtin}"),
+        other => other.to_string(),
     };
     Ok(Some(Resolution {
-        key_path,
+        anchor,
         description: Some(model.model.name.to_string()),
         links: vec![
             link(
@@ -715,7 +836,7 @@ fn party_resolution(store: &Store, gln: &Gln, key: &str) -> Result<Resolution, A
         ));
     }
     Ok(Resolution {
-        key_path: format!("/{key}/{gln}"),
+        anchor: format!("{CANONICAL_STEM}/{key}/{gln}"),
         description: None,
         links,
     })
