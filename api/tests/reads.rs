@@ -280,7 +280,7 @@ async fn unknown_routes_and_methods() {
         StatusCode::NOT_FOUND,
         "not_found",
     );
-    assert_error(&server.get("/").await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&server.get("/v1").await, StatusCode::NOT_FOUND, "not_found");
     let response = server.post_json("/v1/status", &json!({})).await;
     assert_error(
         &response,
