@@ -15,7 +15,8 @@ use crate::routes::path_segment;
 use crate::types::{CodeRecall, CommittedTx, ModelView, ProductView};
 use crate::views::{RecallStatus, Validity};
 
-/// Everything the product page shows, read at one height.
+/// Everything the product page shows. The view, the model and the names are read from the
+/// store's head (each from its own snapshot), the proof at the latest finalized height.
 #[derive(Debug)]
 pub(crate) struct ProductPage {
     /// The code's view, as `GET /v1/products/{code}` answers it.
